@@ -1,0 +1,601 @@
+/*
+ * conn.c - one connection running ZMTP 3.1 with the NULL mechanism: connecting and
+ * reconnecting with backoff, the greeting and READY handshake, reading and decoding
+ * frames into messages on the pipe, and closing with linger.  Runs on the I/O thread;
+ * the write side lives in conn_write.c.
+ *
+ * Reads go into the I/O thread's shared buffer and are decoded from there; a frame
+ * body too large to be worth copying is read straight into its message buffer.  Any
+ * protocol violation closes this connection with a logged reason and nothing else.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "core/core.h"
+
+#define CONN_DIRECT_MIN (16 * 1024)
+#define CONN_CMD_MAX    (1024 * 1024)
+
+static void conn_event_cb(nmi_pollable *pl, unsigned events);
+
+static nmi_conn *conn_new(nmi_sock *s, const nmi_transport_ops *tp, const char *endpoint,
+                          const nmi_opts *opts)
+{
+    nmi_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->pollable.fd = -1;
+    c->pollable.cb = conn_event_cb;
+    c->sock = s;
+    c->io = &s->ctx->io;
+    atomic_init(&c->refs, 1);
+    atomic_init(&c->state, NMI_CONN_WAIT);
+    atomic_init(&c->wowner, 1); /* the I/O thread writes until the handshake is done */
+    c->io_owns = true;
+    c->tp = tp;
+    c->opts = *opts;
+    c->ivl = opts->reconnect_ivl;
+    strlcpy(c->endpoint, endpoint, sizeof(c->endpoint));
+    return c;
+}
+
+void nmi_conn_release(nmi_conn *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    nmi_msg_clear(&c->cur);
+    free(c->cmd_body);
+    nmi_conn_out_reset(c);
+    free(c->wbuf);
+    free(c);
+}
+
+static void conn_log(nmi_conn *c, int level, const char *fmt, const char *arg)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg), fmt, arg);
+    nmi_log(c->sock->ctx, level, "zmtp", "%s: %s", c->endpoint, msg);
+}
+
+/* ---- timers ---------------------------------------------------------------------- */
+
+static void conn_timers_update(nmi_conn *c)
+{
+    uint64_t at = c->reconnect_at;
+    if (c->linger_at != 0 && (at == 0 || c->linger_at < at))
+        at = c->linger_at;
+    nmi_io_timer_set(c->io, c, at);
+}
+
+static void conn_schedule_reconnect(nmi_conn *c)
+{
+    atomic_store(&c->state, NMI_CONN_WAIT);
+    c->reconnect_at = nmi_clock_ns() + (uint64_t)c->ivl * 1000000u;
+    if (c->opts.reconnect_ivl_max > 0) {
+        c->ivl *= 2;
+        if (c->ivl > c->opts.reconnect_ivl_max)
+            c->ivl = c->opts.reconnect_ivl_max;
+    }
+    conn_timers_update(c);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------- */
+
+nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const nmi_addr *a,
+                               const char *endpoint)
+{
+    nmi_conn *c = conn_new(s, tp, endpoint, &s->opts);
+    if (c == NULL)
+        return NULL;
+    c->addr = *a;
+    c->connecter = true;
+    c->keep_pipe = !s->opts.immediate && !s->proto->needs_rid;
+    if (c->keep_pipe && (c->pipe = nmi_pipe_new(s, c, endpoint)) == NULL) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void conn_try_connect(nmi_conn *c)
+{
+    int fd;
+    c->reconnect_at = 0;
+    conn_timers_update(c);
+    int rc = c->tp->connect(&c->addr, &fd);
+    if (rc < 0) {
+        conn_log(c, NM_LOG_DEBUG, "connect failed: %s", strerror(-rc));
+        conn_schedule_reconnect(c);
+        return;
+    }
+    c->pollable.fd = fd;
+    atomic_store(&c->state, NMI_CONN_CONNECTING);
+    nmi_poller_add(c->io->pfd, &c->pollable);
+}
+
+void nmi_conn_start(nmi_conn *c)
+{
+    LIST_INSERT_HEAD(&c->sock->conns, c, sock_entry);
+    if (c->sock->closing) {
+        nmi_conn_close(c);
+        return;
+    }
+    conn_try_connect(c);
+}
+
+/* Sends our greeting and READY at once, as RFC 37 allows for NULL. */
+static void conn_begin_handshake(nmi_conn *c)
+{
+    uint8_t buf[NMI_ZMTP_GREETING_SIZE + 512];
+    nmi_zmtp_greeting_encode(buf, "NULL", !c->connecter);
+    const char *tname = nmi_zmtp_type_name(c->sock->type);
+    nmi_zmtp_prop props[2] = {
+        {.name = "Socket-Type", .name_len = 11, .value = (const uint8_t *)tname,
+         .value_len = strlen(tname)},
+        {.name = "Identity", .name_len = 8, .value = c->opts.routing_id,
+         .value_len = c->opts.routing_id_len},
+    };
+    int t = c->sock->type;
+    size_t nprops = (t == NM_REQ || t == NM_DEALER || t == NM_ROUTER) ? 2 : 1;
+    int n = nmi_zmtp_ready_encode(buf + NMI_ZMTP_GREETING_SIZE, sizeof(buf) - NMI_ZMTP_GREETING_SIZE,
+                                  props, nprops);
+    atomic_store(&c->state, NMI_CONN_GREETING);
+    c->tp->tune(c->pollable.fd);
+    if (n < 0 || nmi_conn_out_bytes(c, buf, NMI_ZMTP_GREETING_SIZE + (size_t)n) < 0) {
+        nmi_conn_broken(c, "cannot encode handshake");
+        return;
+    }
+    nmi_conn_flush(c, true);
+}
+
+void nmi_conn_accept(nmi_listener *l, int fd)
+{
+    nmi_conn *c = conn_new(l->sock, l->tp, l->endpoint, &l->opts);
+    if (c == NULL) {
+        close(fd);
+        nmi_log(l->sock->ctx, NM_LOG_ERROR, "zmtp", "%s: out of memory, connection refused",
+                l->endpoint);
+        return;
+    }
+    c->pollable.fd = fd;
+    LIST_INSERT_HEAD(&c->sock->conns, c, sock_entry);
+    nmi_poller_add(c->io->pfd, &c->pollable);
+    conn_begin_handshake(c);
+}
+
+/* The conn is finished: out of the socket's list, its I/O reference dropped later. */
+static void conn_dead(nmi_conn *c)
+{
+    atomic_store(&c->state, NMI_CONN_DEAD);
+    c->reconnect_at = c->linger_at = 0;
+    conn_timers_update(c);
+    LIST_REMOVE(c, sock_entry);
+    nmi_io_defer_release(c->io, c);
+}
+
+static void conn_detach_pipe(nmi_conn *c)
+{
+    nmi_pipe *p = c->pipe;
+    if (p == NULL)
+        return;
+    c->pipe = NULL;
+    atomic_store(&p->gone, 1);
+    atomic_store(&p->state, NM_PIPE_CLOSED);
+    nmi_sock_post(c->sock, NMI_CMD_DETACH, p);
+    nmi_pipe_release(p);
+}
+
+void nmi_conn_broken(nmi_conn *c, const char *why)
+{
+    int st = atomic_load(&c->state);
+    if (st == NMI_CONN_DEAD)
+        return;
+    if (why != NULL)
+        conn_log(c, c->closing ? NM_LOG_DEBUG : NM_LOG_INFO, "connection closed: %s", why);
+    atomic_store(&c->state, NMI_CONN_WAIT);
+    nmi_conn_take_writer(c);
+    if (c->pollable.fd >= 0) {
+        nmi_poller_del(c->io->pfd, &c->pollable);
+        close(c->pollable.fd);
+        c->pollable.fd = -1;
+    }
+    if (st == NMI_CONN_ACTIVE)
+        c->sock->nlive--;
+    if (c->pipe != NULL)
+        nmi_pipe_in_notify(c->pipe); /* what was received stays readable */
+    nmi_msg_clear(&c->cur);
+    free(c->cmd_body);
+    c->cmd_body = NULL;
+    c->in_body = false;
+    c->hdr_len = c->greet_len = 0;
+    atomic_store(&c->rpaused, 0);
+    nmi_conn_out_reset(c);
+    c->wblocked = false;
+
+    bool lingering = c->closing && c->pipe != NULL && c->linger_at != 0 &&
+                     nmi_queue_count(&c->pipe->out) > 0;
+    bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering);
+    if (c->pipe != NULL && (!c->keep_pipe || !again))
+        conn_detach_pipe(c);
+    else if (c->pipe != NULL)
+        atomic_store(&c->pipe->state, NM_PIPE_CONNECTING);
+    if (again)
+        conn_schedule_reconnect(c);
+    else
+        conn_dead(c);
+}
+
+void nmi_conn_close(nmi_conn *c)
+{
+    c->closing = true;
+    int linger = c->opts.linger;
+    bool queued = c->pipe != NULL && nmi_queue_count(&c->pipe->out) > 0;
+    if (linger == 0 || !queued) {
+        nmi_conn_broken(c, NULL);
+        return;
+    }
+    if (linger > 0) {
+        c->linger_at = nmi_clock_ns() + (uint64_t)linger * 1000000u;
+        conn_timers_update(c);
+    }
+    if (atomic_load(&c->state) == NMI_CONN_ACTIVE) {
+        nmi_conn_take_writer(c);
+        nmi_conn_flush(c, true);
+    }
+}
+
+void nmi_conn_timer(nmi_conn *c)
+{
+    uint64_t now = nmi_clock_ns();
+    if (c->linger_at != 0 && c->linger_at <= now) {
+        c->linger_at = 0;
+        c->reconnect_at = 0;
+        nmi_conn_broken(c, "linger expired");
+        return;
+    }
+    if (c->reconnect_at != 0 && c->reconnect_at <= now)
+        conn_try_connect(c);
+    else
+        conn_timers_update(c);
+}
+
+/* ---- handshake ------------------------------------------------------------------- */
+
+/* True if another live connection of this socket already uses routing id rid. */
+static bool conn_rid_taken(nmi_conn *c, const uint8_t *rid, size_t len)
+{
+    nmi_conn *o;
+    LIST_FOREACH(o, &c->sock->conns, sock_entry)
+    {
+        if (o != c && o->pipe != NULL && atomic_load(&o->state) == NMI_CONN_ACTIVE &&
+            o->pipe->rid_len == len && memcmp(o->pipe->rid, rid, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
+{
+    nmi_sock *s = c->sock;
+    if (s->type == NM_PAIR && s->nlive > 0) {
+        nmi_conn_broken(c, "PAIR socket already has a peer");
+        return -1;
+    }
+    bool new_pipe = c->pipe == NULL;
+    if (new_pipe && (c->pipe = nmi_pipe_new(s, c, c->endpoint)) == NULL) {
+        nmi_conn_broken(c, "out of memory");
+        return -1;
+    }
+    nmi_pipe *p = c->pipe;
+    if (s->proto->needs_rid && new_pipe) {
+        if (identity != NULL && identity->value_len > 0) {
+            if (identity->value[0] == 0) {
+                nmi_conn_broken(c, "peer identity starts with a zero byte");
+                return -1;
+            }
+            if (conn_rid_taken(c, identity->value, identity->value_len)) {
+                nmi_conn_broken(c, "peer identity already in use");
+                return -1;
+            }
+            memcpy(p->rid, identity->value, identity->value_len);
+            p->rid_len = (uint8_t)identity->value_len;
+        } else {
+            uint32_t n = ++s->next_rid;
+            uint8_t rid[5] = {0, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                              (uint8_t)n};
+            memcpy(p->rid, rid, sizeof(rid));
+            p->rid_len = sizeof(rid);
+        }
+    }
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    c->tp->peer_name(c->pollable.fd, p->peer, sizeof(p->peer));
+    pthread_mutex_unlock(&s->ctx->reg_lock);
+    atomic_store(&p->state, NM_PIPE_ACTIVE);
+    s->nlive++;
+    c->ivl = c->opts.reconnect_ivl;
+    atomic_store(&c->state, NMI_CONN_ACTIVE);
+    conn_log(c, NM_LOG_DEBUG, "connected to %s", p->peer);
+    if (new_pipe)
+        nmi_sock_post(s, NMI_CMD_ATTACH, p);
+    nmi_conn_flush(c, true);
+    return atomic_load(&c->state) == NMI_CONN_ACTIVE ? 0 : -1;
+}
+
+static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
+{
+    nmi_zmtp_prop type, identity;
+    if (nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Socket-Type", &type) != 1) {
+        nmi_conn_broken(c, "READY without a valid Socket-Type");
+        return -1;
+    }
+    int peer = nmi_zmtp_type_parse(type.value, type.value_len);
+    if (peer < 0 || !nmi_zmtp_types_compatible(c->sock->type, peer)) {
+        char why[300];
+        snprintf(why, sizeof(why), "incompatible peer socket type %.*s", (int)type.value_len,
+                 (const char *)type.value);
+        uint8_t err[300];
+        int n = nmi_zmtp_error_encode(err, sizeof(err), "Invalid socket type");
+        if (n > 0 && nmi_conn_out_bytes(c, err, (size_t)n) == 0)
+            nmi_conn_flush(c, true);
+        nmi_conn_broken(c, why);
+        return -1;
+    }
+    c->peer_type = peer;
+    int rc = nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Identity", &identity);
+    if (rc < 0) {
+        nmi_conn_broken(c, "malformed READY properties");
+        return -1;
+    }
+    return conn_established(c, rc == 1 ? &identity : NULL);
+}
+
+static int conn_command(nmi_conn *c, const uint8_t *body, size_t len)
+{
+    nmi_zmtp_cmd cmd;
+    if (nmi_zmtp_cmd_parse(body, len, &cmd) < 0) {
+        nmi_conn_broken(c, "malformed command");
+        return -1;
+    }
+    int st = atomic_load(&c->state);
+    if (nmi_zmtp_cmd_is(&cmd, "ERROR")) {
+        char why[300];
+        size_t rlen = cmd.data_len > 0 ? cmd.data[0] : 0;
+        if (rlen > cmd.data_len - (cmd.data_len > 0))
+            rlen = 0;
+        snprintf(why, sizeof(why), "peer sent ERROR: %.*s", (int)rlen,
+                 (const char *)cmd.data + 1);
+        nmi_conn_broken(c, why);
+        return -1;
+    }
+    if (st == NMI_CONN_READY) {
+        if (!nmi_zmtp_cmd_is(&cmd, "READY")) {
+            nmi_conn_broken(c, "expected READY");
+            return -1;
+        }
+        return conn_ready(c, &cmd);
+    }
+    if (nmi_zmtp_cmd_is(&cmd, "READY")) {
+        nmi_conn_broken(c, "READY after the handshake");
+        return -1;
+    }
+    /* PING, PONG, SUBSCRIBE, CANCEL and unknown commands: nothing to do yet. */
+    return 0;
+}
+
+/* ---- reading --------------------------------------------------------------------- */
+
+/* A frame's body is complete. */
+static int conn_frame_done(nmi_conn *c)
+{
+    c->in_body = false;
+    if (c->cur_flags & NMI_ZMTP_COMMAND) {
+        uint8_t *body = c->cmd_body;
+        c->cmd_body = NULL;
+        int rc = conn_command(c, body, c->body_size);
+        free(body);
+        return rc;
+    }
+    if (c->cur_flags & NMI_ZMTP_MORE)
+        return 0;
+    nmi_pipe *p = c->pipe;
+    atomic_fetch_add_explicit(&p->msgs_in, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur),
+                              memory_order_relaxed);
+    if (nmi_queue_push(&p->in, &c->cur) < 0) {
+        nmi_msg_clear(&c->cur);
+        atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+    }
+    if (p->rcvhwm > 0 && nmi_queue_count(&p->in) >= (uint64_t)p->rcvhwm) {
+        atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
+        atomic_store(&c->rpaused, 1);
+        /* The application may have drained the queue before it could see rpaused. */
+        if (nmi_queue_count(&p->in) <= (uint64_t)(p->rcvhwm / 2))
+            atomic_store(&c->rpaused, 0);
+    }
+    return 0;
+}
+
+static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
+{
+    c->cur_flags = h->flags;
+    c->body_size = h->size;
+    c->body_got = 0;
+    if (h->flags & NMI_ZMTP_COMMAND) {
+        if (h->size > CONN_CMD_MAX) {
+            nmi_conn_broken(c, "command frame too large");
+            return -1;
+        }
+        c->cmd_body = malloc(h->size ? h->size : 1);
+        c->body = c->cmd_body;
+    } else {
+        if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
+            nmi_conn_broken(c, "data frame before the handshake");
+            return -1;
+        }
+        nmi_frame *f = nmi_msg_push_frame(&c->cur);
+        c->body = f ? nmi_frame_alloc(f, h->size) : NULL;
+        if (c->body == NULL && f != NULL)
+            c->cur.n--;
+    }
+    if (c->body == NULL) {
+        nmi_conn_broken(c, "out of memory for a frame");
+        return -1;
+    }
+    c->in_body = true;
+    return h->size == 0 ? conn_frame_done(c) : 0;
+}
+
+/* Takes bytes of a frame header; returns bytes consumed or -1 if the conn broke. */
+static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
+{
+    const uint8_t *hp = p;
+    size_t avail = n, old = c->hdr_len;
+    if (old > 0) {
+        size_t take = NMI_ZMTP_MAX_HEADER - old < n ? NMI_ZMTP_MAX_HEADER - old : n;
+        memcpy(c->hdr + old, p, take);
+        hp = c->hdr;
+        avail = old + take;
+    }
+    nmi_zmtp_header h;
+    int rc = nmi_zmtp_header_decode(hp, avail, c->opts.maxmsgsize, &h);
+    if (rc < 0) {
+        nmi_conn_broken(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
+        return -1;
+    }
+    if (rc == 0) {
+        if (old == 0)
+            memcpy(c->hdr, p, n);
+        c->hdr_len = avail;
+        return (ssize_t)n;
+    }
+    c->hdr_len = 0;
+    if (conn_frame_begin(c, &h) < 0)
+        return -1;
+    return (ssize_t)((size_t)rc - old);
+}
+
+/* Decodes n bytes; -1 if the connection broke. */
+static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        int st = atomic_load(&c->state);
+        if (st == NMI_CONN_GREETING) {
+            size_t take = NMI_ZMTP_GREETING_SIZE - c->greet_len;
+            take = take < n ? take : n;
+            memcpy(c->greet + c->greet_len, p, take);
+            c->greet_len += take;
+            p += take;
+            n -= take;
+            nmi_zmtp_greeting g;
+            int rc = nmi_zmtp_greeting_decode(c->greet, c->greet_len, &g);
+            if (rc < 0) {
+                nmi_conn_broken(c, "bad greeting (not a ZMTP 3 peer)");
+                return -1;
+            }
+            if (rc == 0)
+                continue;
+            if (strcmp(g.mechanism, "NULL") != 0) {
+                conn_log(c, NM_LOG_WARN, "unsupported security mechanism %s", g.mechanism);
+                nmi_conn_broken(c, "unsupported security mechanism");
+                return -1;
+            }
+            c->peer_minor = g.minor;
+            atomic_store(&c->state, NMI_CONN_READY);
+            continue;
+        }
+        if (st != NMI_CONN_READY && st != NMI_CONN_ACTIVE)
+            return -1;
+        if (!c->in_body) {
+            ssize_t used = conn_header(c, p, n);
+            if (used < 0)
+                return -1;
+            p += used;
+            n -= (size_t)used;
+            continue;
+        }
+        size_t take = c->body_size - c->body_got;
+        take = take < n ? take : n;
+        memcpy(c->body + c->body_got, p, take);
+        c->body_got += take;
+        p += take;
+        n -= take;
+        if (c->body_got == c->body_size && conn_frame_done(c) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void conn_read(nmi_conn *c)
+{
+    nmi_io *io = c->io;
+    while (!atomic_load_explicit(&c->rpaused, memory_order_relaxed)) {
+        int st = atomic_load(&c->state);
+        if (st < NMI_CONN_GREETING || st > NMI_CONN_ACTIVE)
+            return;
+        bool direct = c->in_body && c->body_size - c->body_got >= CONN_DIRECT_MIN;
+        ssize_t n = direct ? read(c->pollable.fd, c->body + c->body_got, c->body_size - c->body_got)
+                           : read(c->pollable.fd, io->rbuf, io->rbuf_size);
+        if (n == 0) {
+            nmi_conn_broken(c, "peer closed the connection");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                nmi_conn_broken(c, strerror(errno));
+            break;
+        }
+        if (direct) {
+            c->body_got += (size_t)n;
+            if (c->body_got == c->body_size && conn_frame_done(c) < 0)
+                return;
+        } else if (conn_decode(c, io->rbuf, (size_t)n) < 0) {
+            return;
+        }
+        if (c->pipe != NULL)
+            nmi_pipe_in_notify(c->pipe);
+    }
+    if (c->pipe != NULL)
+        nmi_pipe_in_notify(c->pipe);
+}
+
+void nmi_conn_resume(nmi_conn *c)
+{
+    atomic_store(&c->resume_posted, 0);
+    atomic_store(&c->rpaused, 0);
+    conn_read(c);
+    nmi_io_defer_release(c->io, c);
+}
+
+static void conn_event_cb(nmi_pollable *pl, unsigned events)
+{
+    nmi_conn *c = (nmi_conn *)pl;
+    int st = atomic_load(&c->state);
+    if (st == NMI_CONN_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(pl->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            conn_log(c, NM_LOG_DEBUG, "connect failed: %s", strerror(err));
+            nmi_conn_broken(c, NULL);
+            return;
+        }
+        if (!(events & NMI_POLL_OUT))
+            return;
+        conn_begin_handshake(c);
+        st = atomic_load(&c->state);
+    }
+    if (st < NMI_CONN_GREETING || st > NMI_CONN_ACTIVE)
+        return;
+    if ((events & NMI_POLL_OUT) && c->io_owns && c->wblocked)
+        nmi_conn_flush(c, true);
+    if (events & NMI_POLL_IN)
+        conn_read(c);
+}

@@ -1,0 +1,269 @@
+/*
+ * conn_write.c - the write side of a connection: who writes, and how messages become
+ * bytes on the descriptor.
+ *
+ * The writer is whoever holds conn->wowner.  When an application thread queues a
+ * message on an idle connection it takes wowner and writes the message itself, one
+ * syscall and no thread hand-off (the latency path).  When messages come back to back
+ * (the last write ended less than CONN_STREAM_GAP_NS ago) it passes wowner to the I/O
+ * thread instead, which keeps encoding whatever the application queues meanwhile into
+ * large batches (the throughput path).  Frames up to CONN_COPY_MAX bytes are copied
+ * into the batch buffer; larger frame bodies are written from their own buffers with
+ * sendmsg's iovec, never copied.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/core.h"
+
+#define CONN_WBUF_SIZE     (64 * 1024)
+#define CONN_WBUF_FILL     (48 * 1024)
+#define CONN_COPY_MAX      8192
+#define CONN_STREAM_GAP_NS 5000
+#define CONN_IOV_MAX       ((int)(sizeof(((nmi_conn *)0)->iov) / sizeof(struct iovec)))
+#define CONN_HELD_MAX      ((int)(sizeof(((nmi_conn *)0)->held) / sizeof(nmi_msg)))
+
+/* Ensures room for n more bytes in wbuf; only grows an empty buffer (iov points in). */
+static int conn_wbuf_reserve(nmi_conn *c, size_t n)
+{
+    if (c->wbuf != NULL && c->wbuf_len + n <= c->wbuf_cap)
+        return 0;
+    if (c->wbuf != NULL && c->wbuf_len > 0)
+        return -ENOBUFS;
+    size_t cap = n > CONN_WBUF_SIZE ? n : CONN_WBUF_SIZE;
+    uint8_t *b = realloc(c->wbuf, cap);
+    if (b == NULL)
+        return -ENOMEM;
+    c->wbuf = b;
+    c->wbuf_cap = cap;
+    return 0;
+}
+
+/* Closes the open wbuf slice into an iov entry. */
+static void conn_seg_close(nmi_conn *c)
+{
+    if (c->wbuf_len > c->wseg) {
+        c->iov[c->niov++] = (struct iovec){c->wbuf + c->wseg, c->wbuf_len - c->wseg};
+        c->wseg = c->wbuf_len;
+    }
+}
+
+int nmi_conn_out_bytes(nmi_conn *c, const void *p, size_t n)
+{
+    int rc = conn_wbuf_reserve(c, n);
+    if (rc < 0)
+        return rc;
+    memcpy(c->wbuf + c->wbuf_len, p, n);
+    c->wbuf_len += n;
+    conn_seg_close(c);
+    return 0;
+}
+
+void nmi_conn_out_reset(nmi_conn *c)
+{
+    for (int i = 0; i < c->nheld; i++)
+        nmi_msg_clear(&c->held[i]);
+    c->nheld = 0;
+    c->niov = c->iov_at = 0;
+    c->wbuf_len = c->wseg = 0;
+}
+
+/* Encoded size of m's headers and copied bodies, and how many bodies go by iov. */
+static size_t conn_msg_copy_bytes(nmi_msg *m, int *nlarge)
+{
+    size_t bytes = 0;
+    *nlarge = 0;
+    for (uint32_t i = 0; i < m->n; i++) {
+        nmi_frame *f = nmi_msg_frame(m, i);
+        bytes += NMI_ZMTP_MAX_HEADER;
+        if (f->size <= CONN_COPY_MAX)
+            bytes += f->size;
+        else
+            (*nlarge)++;
+    }
+    return bytes;
+}
+
+/* Appends one message's frames to the output; bodies over CONN_COPY_MAX by reference
+ * unless `copy_all`.  Returns true if the message must be held until written. */
+static bool conn_encode_msg(nmi_conn *c, nmi_msg *m, bool copy_all)
+{
+    bool held = false;
+    for (uint32_t i = 0; i < m->n; i++) {
+        nmi_frame *f = nmi_msg_frame(m, i);
+        uint8_t flags = i + 1 < m->n ? NMI_ZMTP_MORE : 0;
+        c->wbuf_len += nmi_zmtp_header_encode(c->wbuf + c->wbuf_len, flags, f->size);
+        if (f->size <= CONN_COPY_MAX || copy_all) {
+            memcpy(c->wbuf + c->wbuf_len, nmi_frame_data(f), f->size);
+            c->wbuf_len += f->size;
+        } else {
+            conn_seg_close(c);
+            c->iov[c->niov++] = (struct iovec){nmi_frame_data(f), f->size};
+            held = true;
+        }
+    }
+    return held;
+}
+
+/* Moves queued messages into the output until a batch is full.  False if none. */
+static bool conn_encode(nmi_conn *c)
+{
+    nmi_pipe *p = c->pipe;
+    if (p == NULL)
+        return false;
+    bool any = false;
+    nmi_msg *m;
+    while (c->wbuf_len < CONN_WBUF_FILL && c->nheld < CONN_HELD_MAX &&
+           (m = nmi_queue_peek(&p->out)) != NULL) {
+        int nlarge;
+        size_t need = conn_msg_copy_bytes(m, &nlarge);
+        bool copy_all = false;
+        if (c->niov + 2 * nlarge + 1 > CONN_IOV_MAX) {
+            if (c->niov > 0)
+                break;
+            copy_all = true; /* a message of very many large frames: copy it whole */
+            need = nm_msg_bytes((nm_msg_t *)m) + m->n * NMI_ZMTP_MAX_HEADER;
+        }
+        int rc = conn_wbuf_reserve(c, need);
+        if (rc == -ENOBUFS)
+            break;
+        nmi_msg msg;
+        nmi_queue_pop(&p->out, &msg);
+        if (rc < 0) {
+            nmi_msg_clear(&msg);
+            atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+            continue;
+        }
+        atomic_fetch_add_explicit(&p->msgs_out, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->bytes_out, nm_msg_bytes((nm_msg_t *)&msg),
+                                  memory_order_relaxed);
+        if (conn_encode_msg(c, &msg, copy_all))
+            c->held[c->nheld++] = msg;
+        else
+            nmi_msg_clear(&msg);
+        any = true;
+    }
+    conn_seg_close(c);
+    if (any)
+        nmi_pipe_out_notify(p);
+    return any;
+}
+
+/* Writes pending output: 0 when all written, -EAGAIN when the kernel is full, or a
+ * negative error. */
+static int conn_write(nmi_conn *c)
+{
+    while (c->iov_at < c->niov) {
+        struct msghdr mh = {.msg_iov = &c->iov[c->iov_at],
+                            .msg_iovlen = (size_t)(c->niov - c->iov_at)};
+        ssize_t n = sendmsg(c->pollable.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        }
+        atomic_store_explicit(&c->last_write_ns, nmi_clock_ns(), memory_order_relaxed);
+        size_t left = (size_t)n;
+        while (c->iov_at < c->niov && left >= c->iov[c->iov_at].iov_len)
+            left -= c->iov[c->iov_at++].iov_len;
+        if (left > 0) {
+            c->iov[c->iov_at].iov_base = (uint8_t *)c->iov[c->iov_at].iov_base + left;
+            c->iov[c->iov_at].iov_len -= left;
+        }
+    }
+    nmi_conn_out_reset(c);
+    return 0;
+}
+
+/* Application: give the writer to the I/O thread (it keeps wowner held). */
+static void conn_handoff(nmi_conn *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+    atomic_store(&c->handoff, 1);
+    nmi_io_post(c->io, NMI_CMD_FLUSH, c);
+}
+
+void nmi_conn_flush(nmi_conn *c, bool io_side)
+{
+    for (;;) {
+        int rc = conn_write(c);
+        if (rc < 0) {
+            if (!io_side)
+                conn_handoff(c);
+            else if (rc == -EAGAIN)
+                c->wblocked = true;
+            else
+                nmi_conn_broken(c, strerror(-rc));
+            return;
+        }
+        c->wblocked = false;
+        if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
+            /* Handshaking or broken: the I/O thread keeps (or is waiting for) the writer. */
+            if (!io_side)
+                atomic_store(&c->wowner, 0);
+            return;
+        }
+        if (conn_encode(c))
+            continue;
+        if (c->closing) {
+            nmi_conn_broken(c, NULL); /* lingering, and all is written */
+            return;
+        }
+        /* Release the writer, then look again: a message queued just before the
+         * release would otherwise wait for the next send. */
+        if (io_side)
+            c->io_owns = false;
+        atomic_store(&c->wowner, 0);
+        if (c->pipe == NULL || nmi_queue_count(&c->pipe->out) == 0)
+            return;
+        int zero = 0;
+        if (!atomic_compare_exchange_strong(&c->wowner, &zero, 1))
+            return;
+        if (io_side)
+            c->io_owns = true;
+    }
+}
+
+void nmi_conn_kick(nmi_conn *c)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&c->wowner, memory_order_relaxed))
+        return;
+    int zero = 0;
+    if (!atomic_compare_exchange_strong(&c->wowner, &zero, 1))
+        return;
+    if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
+        atomic_store(&c->wowner, 0); /* the I/O thread flushes when it connects */
+        return;
+    }
+    uint64_t last = atomic_load_explicit(&c->last_write_ns, memory_order_relaxed);
+    if (nmi_clock_ns() - last < CONN_STREAM_GAP_NS)
+        conn_handoff(c);
+    else
+        nmi_conn_flush(c, false);
+}
+
+void nmi_conn_take_writer(nmi_conn *c)
+{
+    while (!c->io_owns) {
+        int zero = 0;
+        if (atomic_exchange(&c->handoff, 0) ||
+            atomic_compare_exchange_strong(&c->wowner, &zero, 1))
+            c->io_owns = true;
+        else
+            sched_yield(); /* an application thread is inside one write() */
+    }
+}
+
+void nmi_conn_flush_cmd(nmi_conn *c)
+{
+    if (atomic_exchange(&c->handoff, 0))
+        c->io_owns = true;
+    int st = atomic_load(&c->state);
+    if (c->io_owns && st != NMI_CONN_DEAD && st != NMI_CONN_WAIT && st != NMI_CONN_CONNECTING)
+        nmi_conn_flush(c, true);
+    nmi_io_defer_release(c->io, c);
+}

@@ -1,0 +1,206 @@
+/*
+ * io.c - the I/O thread: one poller loop that accepts, connects, reads and writes in
+ * batches, runs reconnect and linger timers, and executes commands posted by
+ * application threads.
+ *
+ * Objects released while a batch of readiness events is being dispatched are only
+ * dropped after the batch (the zombie list), so a later event in the same batch never
+ * points at freed memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+#define IO_RBUF_SIZE (256 * 1024)
+
+static void io_grow(void ***arr, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return;
+    size_t n = *cap ? *cap * 2 : 16;
+    void **a = reallocarray(*arr, n, sizeof(void *));
+    if (a == NULL)
+        abort(); /* out of memory for an internal list */
+    *arr = a;
+    *cap = n;
+}
+
+void nmi_io_post(nmi_io *io, int type, void *obj)
+{
+    if (nmi_cmdq_push(&io->cmds, type, obj))
+        nmi_signaler_send(&io->sig);
+}
+
+void nmi_io_timer_set(nmi_io *io, nmi_conn *c, uint64_t at)
+{
+    if (c->timer_at == 0 && at != 0) {
+        io_grow((void ***)&io->timers, &io->cap_timers, io->ntimers + 1);
+        io->timers[io->ntimers++] = c;
+    } else if (c->timer_at != 0 && at == 0) {
+        for (size_t i = 0; i < io->ntimers; i++) {
+            if (io->timers[i] == c) {
+                io->timers[i] = io->timers[--io->ntimers];
+                break;
+            }
+        }
+    }
+    c->timer_at = at;
+}
+
+void nmi_io_defer_release(nmi_io *io, nmi_conn *c)
+{
+    io_grow((void ***)&io->zombies, &io->cap_zombies, io->nzombies + 1);
+    io->zombies[io->nzombies++] = c;
+}
+
+static void io_close_sock(nmi_io *io, nmi_sock *s);
+
+static void io_run_cmds(nmi_io *io)
+{
+    nmi_cmd *cmds;
+    size_t n = nmi_cmdq_take(&io->cmds, &cmds);
+    for (size_t i = 0; i < n; i++) {
+        switch (cmds[i].type) {
+        case NMI_CMD_LISTEN:
+            nmi_listener_start(cmds[i].obj);
+            break;
+        case NMI_CMD_CONNECT:
+            nmi_conn_start(cmds[i].obj);
+            break;
+        case NMI_CMD_FLUSH:
+            nmi_conn_flush_cmd(cmds[i].obj);
+            break;
+        case NMI_CMD_RESUME:
+            nmi_conn_resume(cmds[i].obj);
+            break;
+        case NMI_CMD_CLOSE:
+            io_close_sock(io, cmds[i].obj);
+            break;
+        case NMI_CMD_STOP:
+            io->stop = true;
+            break;
+        }
+    }
+    free(cmds);
+}
+
+static void io_close_sock(nmi_io *io, nmi_sock *s)
+{
+    s->closing = true;
+    io_grow((void ***)&io->closing, &io->cap_closing, io->nclosing + 1);
+    io->closing[io->nclosing++] = s;
+    nmi_listener *l;
+    while ((l = LIST_FIRST(&s->listeners)) != NULL)
+        nmi_listener_close(l);
+    nmi_conn *c, *next;
+    LIST_FOREACH_SAFE(c, &s->conns, sock_entry, next)
+        nmi_conn_close(c);
+}
+
+/* Runs expired timers; returns ms until the next one (-1 = none). */
+static int io_run_timers(nmi_io *io)
+{
+    uint64_t now = nmi_clock_ns();
+    uint64_t next = 0;
+    for (size_t i = 0; i < io->ntimers;) {
+        nmi_conn *c = io->timers[i];
+        if (c->timer_at <= now) {
+            c->timer_at = 0;
+            io->timers[i] = io->timers[--io->ntimers];
+            nmi_conn_timer(c);
+            continue;
+        }
+        if (next == 0 || c->timer_at < next)
+            next = c->timer_at;
+        i++;
+    }
+    if (next == 0)
+        return -1;
+    return (int)((next - now + 999999) / 1000000);
+}
+
+static void io_sig_cb(nmi_pollable *p, unsigned events)
+{
+    (void)p;
+    (void)events;
+}
+
+/* Drops deferred references, then frees closed sockets whose conns have all gone. */
+static void io_reap(nmi_io *io)
+{
+    for (size_t i = 0; i < io->nzombies; i++)
+        nmi_conn_release(io->zombies[i]);
+    io->nzombies = 0;
+    for (size_t i = 0; i < io->nclosing;) {
+        nmi_sock *s = io->closing[i];
+        if (LIST_EMPTY(&s->conns)) {
+            io->closing[i] = io->closing[--io->nclosing];
+            nmi_sock_free(s);
+        } else {
+            i++;
+        }
+    }
+}
+
+static void *io_main(void *arg)
+{
+    nmi_io *io = arg;
+    while (!io->stop) {
+        int timeout = io_run_timers(io);
+        io_reap(io);
+        if (atomic_load(&io->cmds.pending)) {
+            io_run_cmds(io);
+            io_reap(io);
+            continue;
+        }
+        nmi_poller_wait(io->pfd, timeout);
+        uint64_t v;
+        (void)!read(io->sig.fd, &v, sizeof(v));
+        io_reap(io);
+        io_run_cmds(io);
+        io_reap(io);
+    }
+    return NULL;
+}
+
+int nmi_io_start(nmi_io *io, nmi_ctx *ctx)
+{
+    io->ctx = ctx;
+    io->stop = false;
+    io->timers = NULL;
+    io->ntimers = io->cap_timers = 0;
+    io->zombies = NULL;
+    io->nzombies = io->cap_zombies = 0;
+    io->closing = NULL;
+    io->nclosing = io->cap_closing = 0;
+    io->rbuf_size = IO_RBUF_SIZE;
+    io->rbuf = malloc(io->rbuf_size);
+    if (io->rbuf == NULL)
+        return -ENOMEM;
+    nmi_cmdq_init(&io->cmds);
+    int rc = nmi_signaler_init(&io->sig);
+    if (rc == 0)
+        rc = nmi_poller_new(&io->pfd);
+    if (rc < 0)
+        return rc;
+    io->sig_pollable.fd = io->sig.fd;
+    io->sig_pollable.cb = io_sig_cb;
+    nmi_poller_add(io->pfd, &io->sig_pollable);
+    rc = -pthread_create(&io->thread, NULL, io_main, io);
+    return rc;
+}
+
+void nmi_io_stop(nmi_io *io)
+{
+    nmi_io_post(io, NMI_CMD_STOP, NULL);
+    pthread_join(io->thread, NULL);
+    close(io->pfd);
+    nmi_signaler_fini(&io->sig);
+    nmi_cmdq_fini(&io->cmds);
+    free(io->timers);
+    free(io->zombies);
+    free(io->closing);
+    free(io->rbuf);
+}

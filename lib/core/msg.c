@@ -1,0 +1,219 @@
+/*
+ * msg.c - messages: lists of frames, small ones inline, large ones refcounted.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/msg.h"
+
+nmi_buf *nmi_buf_new(size_t size)
+{
+    if (size > SIZE_MAX - sizeof(nmi_buf))
+        return NULL;
+    nmi_buf *b = malloc(sizeof(*b) + size);
+    if (b == NULL)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    b->ffn = NULL;
+    b->hint = NULL;
+    b->data = (uint8_t *)(b + 1);
+    return b;
+}
+
+void nmi_buf_release(nmi_buf *b)
+{
+    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (b->ffn != NULL)
+        b->ffn(b->data, b->hint);
+    free(b);
+}
+
+static void msg_frame_release(nmi_frame *f)
+{
+    if (f->is_ref)
+        nmi_buf_release(f->u.ref.buf);
+    f->is_ref = false;
+    f->size = 0;
+}
+
+nmi_frame *nmi_msg_push_frame(nmi_msg *m)
+{
+    if (m->n > 0 && m->n - 1 == m->cap) {
+        uint32_t cap = m->cap ? m->cap * 2 : 3;
+        nmi_frame *more = reallocarray(m->more, cap, sizeof(*more));
+        if (more == NULL)
+            return NULL;
+        m->more = more;
+        m->cap = cap;
+    }
+    nmi_frame *f = nmi_msg_frame(m, m->n++);
+    f->size = 0;
+    f->is_ref = false;
+    return f;
+}
+
+uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size)
+{
+    f->size = size;
+    if (size <= NMI_FRAME_INLINE) {
+        f->is_ref = false;
+        return f->u.inl;
+    }
+    nmi_buf *b = nmi_buf_new(size);
+    if (b == NULL)
+        return NULL;
+    f->is_ref = true;
+    f->u.ref.buf = b;
+    f->u.ref.data = b->data;
+    return b->data;
+}
+
+void nmi_msg_clear(nmi_msg *m)
+{
+    for (uint32_t i = 0; i < m->n; i++)
+        msg_frame_release(nmi_msg_frame(m, i));
+    free(m->more);
+    m->more = NULL;
+    m->cap = 0;
+    m->n = 0;
+}
+
+void nm_msg_init(nm_msg_t *m)
+{
+    nmi_msg *im = nmi_msg_of(m);
+    im->n = 0;
+    im->cap = 0;
+    im->more = NULL;
+}
+
+void nm_msg_close(nm_msg_t *m)
+{
+    nmi_msg_clear(nmi_msg_of(m));
+}
+
+int nm_msg_add_alloc(nm_msg_t *m, size_t size, void **datap)
+{
+    nmi_msg *im = nmi_msg_of(m);
+    nmi_frame *f = nmi_msg_push_frame(im);
+    if (f == NULL)
+        return -ENOMEM;
+    uint8_t *p = nmi_frame_alloc(f, size);
+    if (p == NULL) {
+        im->n--;
+        return -ENOMEM;
+    }
+    *datap = p;
+    return 0;
+}
+
+int nm_msg_add(nm_msg_t *m, const void *data, size_t size)
+{
+    void *p;
+    int rc = nm_msg_add_alloc(m, size, &p);
+    if (rc == 0 && size > 0)
+        memcpy(p, data, size);
+    return rc;
+}
+
+int nm_msg_add_zc(nm_msg_t *m, void *data, size_t size, nm_free_cb *ffn, void *hint)
+{
+    nmi_msg *im = nmi_msg_of(m);
+    nmi_buf *b = malloc(sizeof(*b));
+    if (b == NULL)
+        return -ENOMEM;
+    nmi_frame *f = nmi_msg_push_frame(im);
+    if (f == NULL) {
+        free(b);
+        return -ENOMEM;
+    }
+    atomic_init(&b->refs, 1);
+    b->ffn = ffn;
+    b->hint = hint;
+    b->data = data;
+    f->size = size;
+    f->is_ref = true;
+    f->u.ref.buf = b;
+    f->u.ref.data = data;
+    return 0;
+}
+
+int nm_msg_prepend(nm_msg_t *m, const void *data, size_t size)
+{
+    nmi_msg *im = nmi_msg_of(m);
+    nmi_frame f;
+    uint8_t *p = nmi_frame_alloc(&f, size);
+    if (p == NULL || nmi_msg_push_frame(im) == NULL) {
+        if (p != NULL)
+            msg_frame_release(&f);
+        return -ENOMEM;
+    }
+    if (size > 0)
+        memcpy(p, data, size);
+    /* Shift every frame one place to the back; f becomes frame 0. */
+    for (uint32_t i = im->n - 1; i > 0; i--)
+        *nmi_msg_frame(im, i) = *nmi_msg_frame(im, i - 1);
+    im->first = f;
+    return 0;
+}
+
+void nm_msg_pop_front(nm_msg_t *m)
+{
+    nmi_msg *im = nmi_msg_of(m);
+    if (im->n == 0)
+        return;
+    msg_frame_release(&im->first);
+    for (uint32_t i = 1; i < im->n; i++)
+        *nmi_msg_frame(im, i - 1) = *nmi_msg_frame(im, i);
+    im->n--;
+}
+
+size_t nm_msg_count(const nm_msg_t *m)
+{
+    return nmi_msg_ofc(m)->n;
+}
+
+const void *nm_msg_data(const nm_msg_t *m, size_t i)
+{
+    return nmi_frame_data(nmi_msg_frame((nmi_msg *)nmi_msg_ofc(m), i));
+}
+
+size_t nm_msg_size(const nm_msg_t *m, size_t i)
+{
+    return nmi_msg_frame((nmi_msg *)nmi_msg_ofc(m), i)->size;
+}
+
+size_t nm_msg_bytes(const nm_msg_t *m)
+{
+    const nmi_msg *im = nmi_msg_ofc(m);
+    size_t total = 0;
+    for (uint32_t i = 0; i < im->n; i++)
+        total += nmi_msg_frame((nmi_msg *)im, i)->size;
+    return total;
+}
+
+int nm_msg_copy(nm_msg_t *dst, const nm_msg_t *src)
+{
+    nmi_msg *d = nmi_msg_of(dst);
+    const nmi_msg *s = nmi_msg_ofc(src);
+    nm_msg_init(dst);
+    for (uint32_t i = 0; i < s->n; i++) {
+        nmi_frame *sf = nmi_msg_frame((nmi_msg *)s, i);
+        nmi_frame *df = nmi_msg_push_frame(d);
+        if (df == NULL) {
+            nmi_msg_clear(d);
+            return -ENOMEM;
+        }
+        *df = *sf;
+        if (sf->is_ref)
+            atomic_fetch_add_explicit(&sf->u.ref.buf->refs, 1, memory_order_relaxed);
+    }
+    return 0;
+}
+
+void nm_msg_move(nm_msg_t *dst, nm_msg_t *src)
+{
+    *nmi_msg_of(dst) = *nmi_msg_of(src);
+    nm_msg_init(src);
+}

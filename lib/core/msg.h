@@ -1,0 +1,83 @@
+/*
+ * msg.h - the internal layout of nm_msg_t and its refcounted buffers.
+ *
+ * A message keeps its first frame in place and any further frames in a heap array.
+ * A frame of up to NMI_FRAME_INLINE bytes lives inline in its frame struct, so the
+ * common small single-frame message needs no allocation at all.  Larger frames point
+ * into an nmi_buf, a refcounted buffer shared by copies (PUB fan-out, nm_msg_copy),
+ * which is either allocated by nomid (payload follows the header) or wraps a user's
+ * zero-copy buffer with its free callback.
+ */
+#ifndef NMI_MSG_H
+#define NMI_MSG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "include/nomid.h"
+
+#define NMI_FRAME_INLINE 72
+
+typedef struct nmi_buf {
+    atomic_uint refs; /* references from frames */
+    nm_free_cb *ffn;  /* user's free for zero-copy buffers, NULL when nomid owns it */
+    void *hint;       /* passed to ffn */
+    uint8_t *data;    /* the bytes: after this header, or the user's buffer */
+} nmi_buf;
+
+typedef struct nmi_frame {
+    size_t size;    /* bytes in this frame */
+    bool is_ref;    /* bytes live in ref.buf rather than inline */
+    union {
+        uint8_t inl[NMI_FRAME_INLINE]; /* small frames */
+        struct {
+            nmi_buf *buf;  /* shared storage */
+            uint8_t *data; /* start of this frame's bytes within buf */
+        } ref;
+    } u;
+} nmi_frame;
+
+typedef struct nmi_msg {
+    uint32_t n;        /* number of frames */
+    uint32_t cap;      /* slots in more[] */
+    nmi_frame *more;   /* frames 1..n-1 */
+    nmi_frame first;   /* frame 0 */
+} nmi_msg;
+
+_Static_assert(sizeof(nmi_msg) <= sizeof(nm_msg_t), "nm_msg_t too small");
+
+static inline nmi_msg *nmi_msg_of(nm_msg_t *m)
+{
+    return (nmi_msg *)(void *)m;
+}
+
+static inline const nmi_msg *nmi_msg_ofc(const nm_msg_t *m)
+{
+    return (const nmi_msg *)(const void *)m;
+}
+
+static inline nmi_frame *nmi_msg_frame(nmi_msg *m, size_t i)
+{
+    return i == 0 ? &m->first : &m->more[i - 1];
+}
+
+static inline uint8_t *nmi_frame_data(nmi_frame *f)
+{
+    return f->is_ref ? f->u.ref.data : f->u.inl;
+}
+
+/* A new nomid-owned buffer of size bytes (refs = 1), or NULL. */
+nmi_buf *nmi_buf_new(size_t size);
+void nmi_buf_release(nmi_buf *b);
+
+/* Appends an empty frame to m and returns it (size 0, inline), or NULL on ENOMEM. */
+nmi_frame *nmi_msg_push_frame(nmi_msg *m);
+/* Sets f to hold size bytes: inline if they fit, else a fresh buffer.  Returns the
+ * storage to fill, or NULL on ENOMEM. */
+uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size);
+/* Releases every frame; m becomes empty. */
+void nmi_msg_clear(nmi_msg *m);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * pipe.c - the queue pair between a socket and one connection, with its HWMs, its
+ * sleep/wake handshake and its counters.
+ *
+ * Each direction is an SPSC queue.  A consumer that finds its queue empty (or a
+ * producer that finds it full) sets an "asleep" flag, then looks again; the other side
+ * clears the flag with a CAS when it changes the queue and posts an activation
+ * command.  Both sides use sequentially consistent operations around the flag, so one
+ * of them always sees the other: no wakeup is lost and no message waits forever.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "core/core.h"
+
+nmi_pipe *nmi_pipe_new(nmi_sock *s, nmi_conn *c, const char *endpoint)
+{
+    nmi_pipe *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    nmi_queue_init(&p->in);
+    nmi_queue_init(&p->out);
+    p->sndhwm = s->opts.sndhwm;
+    p->rcvhwm = s->opts.rcvhwm;
+    atomic_init(&p->refs, 2);
+    atomic_init(&p->in_asleep, 0);
+    atomic_init(&p->out_asleep, 0);
+    atomic_init(&p->gone, 0);
+    atomic_init(&p->state, NM_PIPE_CONNECTING);
+    p->sock = s;
+    p->conn = c;
+    atomic_fetch_add(&c->refs, 1);
+    p->lb_idx = p->fq_idx = -1;
+    p->id = nmi_ctx_next_id(s->ctx);
+    strlcpy(p->endpoint, endpoint, sizeof(p->endpoint));
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    TAILQ_INSERT_TAIL(&s->reg_pipes, p, reg_entry);
+    pthread_mutex_unlock(&s->ctx->reg_lock);
+    return p;
+}
+
+void nmi_pipe_release(nmi_pipe *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    nmi_sock *s = p->sock;
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    TAILQ_REMOVE(&s->reg_pipes, p, reg_entry);
+    pthread_mutex_unlock(&s->ctx->reg_lock);
+    nmi_queue_fini(&p->in);
+    nmi_queue_fini(&p->out);
+    if (p->conn != NULL)
+        nmi_conn_release(p->conn);
+    free(p);
+}
+
+static bool pipe_full(nmi_pipe *p)
+{
+    if (p->sndhwm <= 0)
+        return false;
+    uint64_t pushed = atomic_load_explicit(&p->out.pushed, memory_order_relaxed);
+    if (pushed - p->out.popped_cache < (uint64_t)p->sndhwm)
+        return false;
+    return nmi_queue_size_p(&p->out) >= (uint64_t)p->sndhwm;
+}
+
+bool nmi_pipe_writable(nmi_pipe *p)
+{
+    return !atomic_load_explicit(&p->gone, memory_order_relaxed) && !pipe_full(p);
+}
+
+int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
+{
+    if (atomic_load_explicit(&p->gone, memory_order_relaxed))
+        return -EPIPE;
+    if (pipe_full(p)) {
+        atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
+        atomic_store(&p->out_asleep, 1);
+        if (pipe_full(p))
+            return -EAGAIN;
+        int one = 1;
+        if (!atomic_compare_exchange_strong(&p->out_asleep, &one, 0))
+            return -EAGAIN; /* the writer already posted OUT_READY: wait for it */
+    }
+    if (nmi_queue_push(&p->out, m) < 0)
+        return -ENOMEM;
+    nmi_conn_kick(p->conn);
+    return 0;
+}
+
+bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
+{
+    if (!nmi_queue_pop(&p->in, m)) {
+        atomic_store(&p->in_asleep, 1);
+        if (!nmi_queue_pop(&p->in, m))
+            return false;
+        int one = 1;
+        if (!atomic_compare_exchange_strong(&p->in_asleep, &one, 0))
+            return true; /* an IN_READY is on its way; it is harmless */
+    }
+    nmi_conn *c = p->conn;
+    /* The reader paused at the HWM: once half the queue is drained, let it read again. */
+    if (c->rpaused && nmi_queue_count(&p->in) <= (uint64_t)(p->rcvhwm / 2)) {
+        int zero = 0;
+        if (atomic_compare_exchange_strong(&c->resume_posted, &zero, 1)) {
+            atomic_fetch_add(&c->refs, 1); /* dropped by nmi_conn_resume */
+            nmi_io_post(c->io, NMI_CMD_RESUME, c);
+        }
+    }
+    return true;
+}
+
+void nmi_pipe_in_notify(nmi_pipe *p)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&p->in_asleep)) {
+        int one = 1;
+        if (atomic_compare_exchange_strong(&p->in_asleep, &one, 0))
+            nmi_sock_post(p->sock, NMI_CMD_IN_READY, p);
+    }
+}
+
+void nmi_pipe_out_notify(nmi_pipe *p)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&p->out_asleep)) {
+        int one = 1;
+        if (atomic_compare_exchange_strong(&p->out_asleep, &one, 0))
+            nmi_sock_post(p->sock, NMI_CMD_OUT_READY, p);
+    }
+}

@@ -1,0 +1,307 @@
+/*
+ * sock.c - sockets: creation and closing, bind and connect, blocking send and recv,
+ * and the commands the I/O thread posts to a socket (pipe attach, detach, wakeups).
+ *
+ * A socket's protocol state is touched only by the application thread using it (or by
+ * the I/O thread once the socket is closed and the application has let go of it).
+ * Waiting is one eventfd per socket: a thread about to sleep sets `waiting`, looks at
+ * its commands once more, then sleeps; posters signal only when `waiting` is set.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "core/core.h"
+
+void nmi_sock_post(nmi_sock *s, int type, void *obj)
+{
+    nmi_cmdq_push(&s->cmds, type, obj);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&s->waiting, memory_order_relaxed))
+        nmi_signaler_send(&s->sig);
+}
+
+static void sock_attach(nmi_sock *s, nmi_pipe *p)
+{
+    TAILQ_INSERT_TAIL(&s->pipes, p, sock_entry);
+    p->attached = true;
+    s->proto->attach(s, p);
+}
+
+/* Forgets a pipe; returns true if the socket's reference must now be dropped. */
+static bool sock_forget(nmi_sock *s, nmi_pipe *p)
+{
+    if (!p->attached)
+        return false;
+    p->attached = false;
+    TAILQ_REMOVE(&s->pipes, p, sock_entry);
+    s->proto->detach(s, p);
+    return true;
+}
+
+void nmi_sock_drop_pipe(nmi_sock *s, nmi_pipe *p)
+{
+    if (sock_forget(s, p))
+        nmi_pipe_release(p);
+}
+
+void nmi_sock_process(nmi_sock *s)
+{
+    nmi_cmd *cmds;
+    size_t n = nmi_cmdq_take(&s->cmds, &cmds);
+    size_t ndrop = 0;
+    for (size_t i = 0; i < n; i++) {
+        nmi_pipe *p = cmds[i].obj;
+        switch (cmds[i].type) {
+        case NMI_CMD_ATTACH:
+            sock_attach(s, p);
+            break;
+        case NMI_CMD_DETACH:
+            /* Keep a pipe that still holds received messages until they are read. */
+            if (nmi_queue_count(&p->in) == 0 && sock_forget(s, p))
+                cmds[ndrop++].obj = p; /* released after the loop: later commands may name it */
+            else if (p->attached)
+                s->proto->in_ready(s, p);
+            break;
+        case NMI_CMD_IN_READY:
+            if (p->attached)
+                s->proto->in_ready(s, p);
+            break;
+        case NMI_CMD_OUT_READY:
+            if (p->attached && !atomic_load(&p->gone))
+                s->proto->out_ready(s, p);
+            break;
+        }
+    }
+    for (size_t i = 0; i < ndrop; i++)
+        nmi_pipe_release(cmds[i].obj);
+    free(cmds);
+}
+
+int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
+{
+    nmi_ctx *ctx = (nmi_ctx *)ctxp;
+    const nmi_proto_ops *proto = nmi_proto_find(type);
+    if (proto == NULL)
+        return -EINVAL;
+    nmi_sock *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -ENOMEM;
+    s->ctx = ctx;
+    s->proto = proto;
+    s->type = type;
+    s->id = nmi_ctx_next_id(ctx);
+    nmi_opts_default(&s->opts);
+    nmi_cmdq_init(&s->cmds);
+    atomic_init(&s->waiting, 0);
+    TAILQ_INIT(&s->pipes);
+    LIST_INIT(&s->listeners);
+    LIST_INIT(&s->conns);
+    TAILQ_INIT(&s->reg_pipes);
+    int rc = nmi_signaler_init(&s->sig);
+    if (rc == 0)
+        rc = proto->init(s);
+    if (rc < 0) {
+        nmi_signaler_fini(&s->sig);
+        nmi_cmdq_fini(&s->cmds);
+        free(s);
+        return rc;
+    }
+    pthread_mutex_lock(&ctx->reg_lock);
+    TAILQ_INSERT_TAIL(&ctx->socks, s, reg_entry);
+    ctx->nsocks++;
+    pthread_mutex_unlock(&ctx->reg_lock);
+    *sp = (nm_sock_t *)s;
+    return 0;
+}
+
+void nm_sock_close(nm_sock_t **sp)
+{
+    nmi_sock *s = (nmi_sock *)*sp;
+    if (s == NULL)
+        return;
+    *sp = NULL;
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    s->close_posted = true;
+    pthread_mutex_unlock(&s->ctx->reg_lock);
+    nmi_io_post(&s->ctx->io, NMI_CMD_CLOSE, s);
+}
+
+void nmi_sock_free(nmi_sock *s)
+{
+    nmi_sock_process(s);
+    nmi_pipe *p;
+    while ((p = TAILQ_FIRST(&s->pipes)) != NULL)
+        nmi_sock_drop_pipe(s, p);
+    s->proto->fini(s);
+    nmi_ctx *ctx = s->ctx;
+    pthread_mutex_lock(&ctx->reg_lock);
+    TAILQ_REMOVE(&ctx->socks, s, reg_entry);
+    ctx->nsocks--;
+    pthread_cond_broadcast(&ctx->reg_cond);
+    pthread_mutex_unlock(&ctx->reg_lock);
+    nmi_signaler_fini(&s->sig);
+    nmi_cmdq_fini(&s->cmds);
+    free(s);
+}
+
+static void sock_add_endpoint(nmi_sock *s, const char *ep)
+{
+    strlcpy(s->last_ep, ep, sizeof(s->last_ep));
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    if (s->nendpoints < 8)
+        strlcpy(s->endpoints[s->nendpoints++], ep, NMI_EP_MAX);
+    pthread_mutex_unlock(&s->ctx->reg_lock);
+}
+
+int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    const nmi_transport_ops *tp;
+    const char *rest;
+    nmi_addr a;
+    int fd;
+    if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
+        return -EINVAL;
+    int rc = nmi_transport_find(endpoint, &tp, &rest);
+    if (rc == 0)
+        rc = tp->resolve(rest, true, &a);
+    char bound[NMI_EP_MAX];
+    if (rc == 0)
+        rc = tp->listen(&a, &fd, bound, sizeof(bound));
+    if (rc < 0) {
+        nmi_log(s->ctx, NM_LOG_DEBUG, "socket", "bind %s: %s", endpoint, nm_strerror(rc));
+        return rc;
+    }
+    nmi_listener *l = nmi_listener_new(s, tp, fd, bound);
+    if (l == NULL) {
+        close(fd);
+        tp->unlisten(bound);
+        return -ENOMEM;
+    }
+    sock_add_endpoint(s, bound);
+    nmi_io_post(&s->ctx->io, NMI_CMD_LISTEN, l);
+    return 0;
+}
+
+int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    const nmi_transport_ops *tp;
+    const char *rest;
+    nmi_addr a;
+    if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
+        return -EINVAL;
+    int rc = nmi_transport_find(endpoint, &tp, &rest);
+    if (rc == 0)
+        rc = tp->resolve(rest, false, &a);
+    if (rc < 0)
+        return rc;
+    nmi_conn *c = nmi_conn_new_connect(s, tp, &a, endpoint);
+    if (c == NULL)
+        return -ENOMEM;
+    if (c->pipe != NULL)
+        sock_attach(s, c->pipe);
+    sock_add_endpoint(s, endpoint);
+    nmi_io_post(&s->ctx->io, NMI_CMD_CONNECT, c);
+    return 0;
+}
+
+/* Sleeps until a command arrives or the deadline (0 = none) passes. */
+static int sock_wait(nmi_sock *s, uint64_t deadline)
+{
+    int timeout = -1;
+    if (deadline != 0) {
+        uint64_t now = nmi_clock_ns();
+        if (now >= deadline)
+            return -EAGAIN;
+        timeout = (int)((deadline - now + 999999) / 1000000);
+    }
+    atomic_store(&s->waiting, 1);
+    int rc = 0;
+    if (!atomic_load(&s->cmds.pending))
+        rc = nmi_signaler_wait(&s->sig, timeout);
+    atomic_store(&s->waiting, 0);
+    if (rc == -EAGAIN && deadline != 0 && nmi_clock_ns() < deadline)
+        rc = 0;
+    return rc;
+}
+
+static uint64_t sock_deadline(int timeo_ms)
+{
+    return timeo_ms > 0 ? nmi_clock_ns() + (uint64_t)timeo_ms * 1000000u : 0;
+}
+
+/* Adds time spent blocked to every pipe that is full. */
+static void sock_account_blocked(nmi_sock *s, uint64_t ns)
+{
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &s->pipes, sock_entry)
+    {
+        if (!nmi_pipe_writable(p))
+            atomic_fetch_add_explicit(&p->blocked_ns, ns, memory_order_relaxed);
+    }
+}
+
+int nm_sock_send(nm_sock_t *sp, nm_msg_t *msg, int flags)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    nmi_msg *m = nmi_msg_of(msg);
+    if (!s->proto->can_send)
+        return -ENOTSUP;
+    if (m->n == 0)
+        return -EINVAL;
+    bool nowait = (flags & NM_DONTWAIT) || s->opts.sndtimeo == 0;
+    uint64_t deadline = 0;
+    for (;;) {
+        if (atomic_load_explicit(&s->cmds.pending, memory_order_relaxed))
+            nmi_sock_process(s);
+        int rc = s->proto->send(s, m);
+        if (rc != -EAGAIN || nowait)
+            return rc;
+        if (deadline == 0)
+            deadline = sock_deadline(s->opts.sndtimeo);
+        uint64_t t0 = nmi_clock_ns();
+        rc = sock_wait(s, deadline);
+        sock_account_blocked(s, nmi_clock_ns() - t0);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    nmi_msg *m = nmi_msg_of(msg);
+    if (!s->proto->can_recv)
+        return -ENOTSUP;
+    nmi_msg_clear(m);
+    bool nowait = (flags & NM_DONTWAIT) || s->opts.rcvtimeo == 0;
+    uint64_t deadline = 0;
+    for (;;) {
+        if (atomic_load_explicit(&s->cmds.pending, memory_order_relaxed))
+            nmi_sock_process(s);
+        int rc = s->proto->recv(s, m);
+        if (rc != -EAGAIN || nowait)
+            return rc;
+        if (deadline == 0)
+            deadline = sock_deadline(s->opts.rcvtimeo);
+        rc = sock_wait(s, deadline);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags)
+{
+    nm_msg_t m;
+    nm_msg_init(&m);
+    int rc = nm_msg_add(&m, data, size);
+    if (rc == 0)
+        rc = nm_sock_send(s, &m, flags);
+    nm_msg_close(&m);
+    return rc;
+}

@@ -1,0 +1,213 @@
+/*
+ * nomid.h - the one public header of libnomid, the messaging core.
+ *
+ * libnomid gives ZeroMQ-style sockets that speak ZMTP 3.1 on the wire, so a libzmq or
+ * pyzmq program can be the peer of any nomid socket.  A context owns the I/O thread and
+ * the sockets; a socket has a pattern type and any number of bound and connected
+ * endpoints; a message is a list of frames sent and received atomically.
+ *
+ * Ownership rule, kept on every path: a send that succeeds takes the message (the
+ * caller's nm_msg_t is left empty); a send that fails leaves it with the caller.
+ *
+ * Errors: functions return 0 (or a non-negative value) on success and a negative
+ * errno-style code on failure (-EAGAIN, -EINVAL, ...); nm_strerror() names it.
+ *
+ * Threads: a context is thread-safe; a socket is used by one thread at a time.
+ * Statistics snapshots may be taken from any thread.
+ */
+#ifndef NOMID_H
+#define NOMID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NM_VERSION_MAJOR 0
+#define NM_VERSION_MINOR 1
+#define NM_VERSION_PATCH 0
+
+typedef struct nm_ctx nm_ctx_t;
+typedef struct nm_sock nm_sock_t;
+
+/* ---- errors ---------------------------------------------------------------------- */
+
+/* Codes beyond errno.h for conditions libzmq names too. */
+#define NM_EFSM   (-1000) /* operation not valid in the socket's current state */
+#define NM_ETERM  (-1001) /* the context is being destroyed */
+#define NM_EPROTO (-1002) /* the peer broke the protocol */
+
+const char *nm_strerror(int err);
+
+/* ---- context --------------------------------------------------------------------- */
+
+enum nm_log_level { NM_LOG_ERROR = 0, NM_LOG_WARN, NM_LOG_INFO, NM_LOG_DEBUG };
+
+/* Called from any nomid thread; must be thread-safe and must not call back into nomid. */
+typedef void(nm_log_cb)(void *arg, int level, const char *component, const char *message);
+
+int nm_ctx_new(nm_ctx_t **ctxp);
+/* Closes every socket still open, waits up to each socket's LINGER for queued messages
+ * to leave, stops the I/O thread and frees the context.  *ctxp is set to NULL. */
+void nm_ctx_destroy(nm_ctx_t **ctxp);
+/* Messages at or below max_level go to cb.  Default: no logging. */
+void nm_ctx_set_log(nm_ctx_t *ctx, nm_log_cb *cb, void *arg, int max_level);
+
+/* ---- messages -------------------------------------------------------------------- */
+
+/* A message: an ordered list of frames.  Stack-allocatable; contents are private.
+ * Small frames live inline, large frames in refcounted buffers, so copying a message
+ * (nm_msg_copy) never copies a large frame's bytes. */
+typedef struct nm_msg {
+    _Alignas(8) unsigned char opaque_[104];
+} nm_msg_t;
+
+/* Frees the user's buffer of a zero-copy frame once nomid no longer needs it. */
+typedef void(nm_free_cb)(void *data, void *hint);
+
+void nm_msg_init(nm_msg_t *m);  /* an empty message (no frames) */
+void nm_msg_close(nm_msg_t *m); /* releases the frames; m is left empty */
+/* Appends a frame holding a copy of data[0..size). */
+int nm_msg_add(nm_msg_t *m, const void *data, size_t size);
+/* Appends a frame of size bytes, uninitialised, and returns its storage in *datap. */
+int nm_msg_add_alloc(nm_msg_t *m, size_t size, void **datap);
+/* Appends a frame that points at data without copying; ffn(data, hint) runs when the
+ * last reference goes (ffn may be NULL for static data). */
+int nm_msg_add_zc(nm_msg_t *m, void *data, size_t size, nm_free_cb *ffn, void *hint);
+/* Inserts a copy of data as a new first frame. */
+int nm_msg_prepend(nm_msg_t *m, const void *data, size_t size);
+/* Removes the first frame (no-op on an empty message). */
+void nm_msg_pop_front(nm_msg_t *m);
+size_t nm_msg_count(const nm_msg_t *m);
+/* Frame i's bytes and size; i must be < nm_msg_count(m). */
+const void *nm_msg_data(const nm_msg_t *m, size_t i);
+size_t nm_msg_size(const nm_msg_t *m, size_t i);
+/* Total payload bytes over all frames. */
+size_t nm_msg_bytes(const nm_msg_t *m);
+/* dst becomes a copy of src (large frames shared, not copied); dst must be empty. */
+int nm_msg_copy(nm_msg_t *dst, const nm_msg_t *src);
+/* dst takes src's frames; src is left empty; dst must be empty. */
+void nm_msg_move(nm_msg_t *dst, nm_msg_t *src);
+
+/* ---- sockets --------------------------------------------------------------------- */
+
+enum nm_sock_type {
+    NM_PAIR = 0,
+    NM_PUB = 1,
+    NM_SUB = 2,
+    NM_REQ = 3,
+    NM_REP = 4,
+    NM_DEALER = 5,
+    NM_ROUTER = 6,
+    NM_PULL = 7,
+    NM_PUSH = 8,
+    NM_XPUB = 9,
+    NM_XSUB = 10,
+    NM_STREAM = 11,
+};
+
+/* "req", "rep", ... (lowercase) <-> type; -EINVAL when unknown or unsupported. */
+int nm_sock_type_parse(const char *name);
+const char *nm_sock_type_name(int type);
+
+/* Flags for send and recv. */
+#define NM_DONTWAIT 1
+
+int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type);
+/* Never blocks: queued outgoing messages keep leaving in the background for up to
+ * LINGER.  *sp is set to NULL. */
+void nm_sock_close(nm_sock_t **sp);
+
+/* Endpoints: tcp://host:port, tcp://\*:port, tcp://\*:0, tcp://[::1]:port, ipc:///path.
+ * bind reports the endpoint it got through NM_LAST_ENDPOINT. */
+int nm_sock_bind(nm_sock_t *s, const char *endpoint);
+int nm_sock_connect(nm_sock_t *s, const char *endpoint);
+
+/* Sends *m as one message.  On success *m is left empty; on failure it is untouched.
+ * Blocks while the destination pipes are full unless NM_DONTWAIT (-EAGAIN) or SNDTIMEO
+ * expires (-EAGAIN). */
+int nm_sock_send(nm_sock_t *s, nm_msg_t *m, int flags);
+/* Receives one message into *m, which must be empty.  -EAGAIN as for send. */
+int nm_sock_recv(nm_sock_t *s, nm_msg_t *m, int flags);
+
+/* Convenience: send one single-frame message copied from data. */
+int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags);
+
+/* Socket options.  Integer options take an int; NM_ROUTING_ID takes bytes (1..255);
+ * NM_LAST_ENDPOINT is read-only text (NUL-terminated). Times are in milliseconds. */
+enum nm_sockopt {
+    NM_SNDHWM = 1,          /* int, messages per pipe, 0 = unlimited; default 1000 */
+    NM_RCVHWM,              /* int, as SNDHWM */
+    NM_SNDTIMEO,            /* int ms, -1 = block forever (default) */
+    NM_RCVTIMEO,            /* int ms, -1 = block forever (default) */
+    NM_LINGER,              /* int ms, -1 = forever; default 30000 (libzmq: -1) */
+    NM_RECONNECT_IVL,       /* int ms, default 100; -1 = never reconnect */
+    NM_RECONNECT_IVL_MAX,   /* int ms, 0 = no backoff (default); else doubles up to this */
+    NM_IMMEDIATE,           /* int bool: queue only to completed connections */
+    NM_ROUTING_ID,          /* bytes: identity announced to peers */
+    NM_ROUTER_MANDATORY,    /* int bool: ROUTER reports unroutable sends */
+    NM_REQ_RELAXED,         /* int bool */
+    NM_REQ_CORRELATE,       /* int bool */
+    NM_MAXMSGSIZE,          /* int64 as int: largest inbound frame, -1 = unlimited */
+    NM_LAST_ENDPOINT,       /* read-only text */
+    NM_TYPE,                /* read-only int */
+    NM_TCP_KEEPALIVE,       /* int: -1 default, 0 off, 1 on */
+};
+
+int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
+int nm_sock_getopt(nm_sock_t *s, int opt, void *val, size_t *len);
+int nm_sock_setopt_int(nm_sock_t *s, int opt, int val);
+int nm_sock_getopt_int(nm_sock_t *s, int opt, int *val);
+
+/* ---- statistics ------------------------------------------------------------------ */
+
+/* One pipe: the queue between a socket and one peer connection. */
+typedef struct nm_pipe_stats {
+    uint64_t id;               /* unique within the context */
+    char endpoint[128];        /* endpoint this pipe came from */
+    char peer[128];            /* peer address, "" until connected */
+    int state;                 /* enum nm_pipe_state */
+    uint32_t queued_in;        /* messages received, not yet read by the application */
+    uint32_t queued_out;       /* messages sent by the application, not yet written */
+    int sndhwm, rcvhwm;        /* this pipe's limits (0 = none) */
+    uint64_t msgs_in, msgs_out;   /* messages received / written to the wire */
+    uint64_t bytes_in, bytes_out; /* payload bytes received / written */
+    uint64_t drops;            /* messages dropped on this pipe */
+    uint64_t hwm_hits;         /* times the pipe was found full */
+    uint64_t blocked_ns;       /* time senders spent blocked on this pipe */
+} nm_pipe_stats_t;
+
+enum nm_pipe_state {
+    NM_PIPE_CONNECTING = 0, /* waiting for (re)connection */
+    NM_PIPE_ACTIVE = 1,     /* handshake done, passing messages */
+    NM_PIPE_CLOSED = 2,     /* peer gone; draining what was received */
+};
+
+typedef struct nm_sock_stats {
+    uint64_t id;        /* unique within the context */
+    int type;           /* enum nm_sock_type */
+    char endpoints[8][128]; /* first bound/connected endpoints */
+    int nendpoints;
+    int npipes;
+} nm_sock_stats_t;
+
+/* Calls sock_cb once per socket, then pipe_cb once per pipe of that socket, while
+ * holding the context's registry lock: callbacks must be quick and must not call into
+ * nomid.  Safe from any thread. */
+typedef void(nm_sock_stats_cb)(void *arg, const nm_sock_stats_t *st);
+typedef void(nm_pipe_stats_cb)(void *arg, const nm_sock_stats_t *sock, const nm_pipe_stats_t *st);
+int nm_ctx_stats(nm_ctx_t *ctx, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pipe_cb, void *arg);
+
+/* ---- clock ----------------------------------------------------------------------- */
+
+/* Monotonic nanoseconds (for benchmarks and timeouts). */
+uint64_t nm_clock_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NOMID_H */

@@ -1,0 +1,45 @@
+/*
+ * platform.h - the few OS services the core uses: a monotonic clock, an event counter
+ * a thread can sleep on (the signaler), and the readiness loop of the I/O thread.
+ * platform/linux.c implements them with eventfd and epoll; another OS gets its own
+ * file, selected by CMake.
+ */
+#ifndef NMI_PLATFORM_H
+#define NMI_PLATFORM_H
+
+#include <stdint.h>
+
+uint64_t nmi_clock_ns(void);
+
+/* A wakeable event: any thread may signal, one thread waits. */
+typedef struct nmi_signaler {
+    int fd; /* eventfd, also usable in poll() */
+} nmi_signaler;
+
+int nmi_signaler_init(nmi_signaler *s);
+void nmi_signaler_fini(nmi_signaler *s);
+void nmi_signaler_send(nmi_signaler *s);
+/* Waits until signalled or timeout_ms passes (-1 = forever); consumes the signal.
+ * Returns 0 if signalled, -EAGAIN on timeout. */
+int nmi_signaler_wait(nmi_signaler *s, int timeout_ms);
+
+/* The poller of the I/O thread: edge-triggered readiness on file descriptors. */
+#define NMI_POLL_IN  1u
+#define NMI_POLL_OUT 2u
+#define NMI_POLL_ERR 4u
+
+typedef struct nmi_pollable nmi_pollable;
+typedef void(nmi_poll_cb)(nmi_pollable *p, unsigned events);
+struct nmi_pollable {
+    int fd;            /* the descriptor watched */
+    nmi_poll_cb *cb;   /* called on the I/O thread with NMI_POLL_* bits */
+};
+
+int nmi_poller_new(int *pfd);
+/* Watches p->fd for input and output readiness, edge-triggered. */
+int nmi_poller_add(int pfd, nmi_pollable *p);
+void nmi_poller_del(int pfd, nmi_pollable *p);
+/* Waits up to timeout_ms and dispatches ready pollables; returns how many. */
+int nmi_poller_wait(int pfd, int timeout_ms);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * transport.h - the ops table every stream transport (tcp, ipc) provides.
+ *
+ * A transport turns the address part of an endpoint into a socket address, opens
+ * listening and connecting descriptors (non-blocking, close-on-exec) and names the
+ * endpoint a bind really got.  The core sees only this table; ZMTP runs the same
+ * over every transport.
+ */
+#ifndef NMI_TRANSPORT_H
+#define NMI_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+typedef struct nmi_addr {
+    struct sockaddr_storage ss; /* resolved address */
+    socklen_t len;              /* its length */
+} nmi_addr;
+
+typedef struct nmi_transport_ops {
+    const char *scheme; /* "tcp", "ipc" */
+    /* Parses the part after "scheme://"; -EINVAL if malformed. */
+    int (*resolve)(const char *addr, bool for_bind, nmi_addr *out);
+    /* Binds and listens; writes the endpoint really bound into ep[0..cap). */
+    int (*listen)(const nmi_addr *a, int *fdp, char *ep, size_t cap);
+    /* Starts a non-blocking connect; 0 if done or in progress. */
+    int (*connect)(const nmi_addr *a, int *fdp);
+    /* Per-connection socket options (TCP_NODELAY...). */
+    void (*tune)(int fd);
+    /* Undoes what listen left behind (an ipc path). */
+    void (*unlisten)(const char *ep);
+    /* Writes the peer's address as text. */
+    void (*peer_name)(int fd, char *buf, size_t cap);
+} nmi_transport_ops;
+
+extern const nmi_transport_ops nmi_tcp_ops;
+extern const nmi_transport_ops nmi_ipc_ops;
+
+/* Splits "scheme://rest": the transport for scheme and a pointer to rest.
+ * -EPROTONOSUPPORT for an unknown scheme, -EINVAL without "://". */
+int nmi_transport_find(const char *endpoint, const nmi_transport_ops **ops, const char **rest);
+
+/* Shared helpers for stream sockets. */
+int nmi_stream_listen(const nmi_addr *a, int *fdp);
+int nmi_stream_connect(const nmi_addr *a, int *fdp);
+
+#endif

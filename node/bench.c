@@ -1,0 +1,514 @@
+/*
+ * bench.c - `nomid bench thr|lat ENDPOINT SIZE COUNT`, the shapes of libzmq's
+ * local_thr/remote_thr and local_lat/remote_lat.  This process binds the receiving
+ * side (PULL for thr, REP for lat), then starts the other side (PUSH, REQ) with its own
+ * context in a forked child, or in a thread sharing the context for inproc://.  thr
+ * times at the receiver from the first message to the last; lat times all round trips
+ * at the requester.  The hot loops call nothing but send/recv; the clock is read only
+ * when a call times out (every ~100 ms), to notice signals and a dead peer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+#include "log.h"
+#include "nomid.h"
+#include "stop.h"
+
+/* A blocking call making no progress for this long means the other side is gone. */
+#define BENCH_STALL_NS (10 * 1000000000ull)
+/* Messages the peer sent may still be in flight this long after it exited. */
+#define BENCH_PEER_GONE_NS (2 * 1000000000ull)
+/* Largest message accepted on the command line. */
+#define BENCH_SIZE_MAX (1ll << 30)
+
+/* The command line. */
+struct bench_args {
+    bool lat;             /* lat rather than thr */
+    const char *endpoint; /* ENDPOINT as given */
+    size_t size;          /* SIZE: bytes per message */
+    long long count;      /* COUNT: messages (thr) or round trips (lat) */
+};
+
+/* Outcome of a step; mapped to an exit code once at the end. */
+enum bench_rc {
+    BENCH_OK = 0,  /* go on */
+    BENCH_STOP,    /* a signal arrived: close cleanly */
+    BENCH_TIMEOUT, /* no progress for BENCH_STALL_NS */
+    BENCH_FAIL,    /* runtime failure, already logged */
+    BENCH_USAGE,   /* bad arguments, already logged */
+};
+
+/* What a blocked loop watches besides its socket. */
+struct bench_watch {
+    pid_t child;      /* forked peer to watch; -1 = none */
+    bool child_gone;  /* the child was reaped (by bench_idle) */
+    int child_status; /* its wait status, once reaped */
+    uint64_t gone_ns; /* when it was reaped */
+};
+
+/* The peer side, run in a child process or (inproc) a thread. */
+struct bench_peer {
+    const struct bench_args *args; /* the command line */
+    nm_ctx_t *ctx;                 /* shared context (inproc), or NULL for a new one */
+    const char *endpoint;          /* where to connect */
+    enum bench_rc rc;              /* the outcome */
+};
+
+/* Set when the local side fails, so that an inproc peer thread stops too. */
+static atomic_bool bench_abort;
+
+static void bench_usage(FILE *f)
+{
+    fputs("usage: nomid bench thr|lat ENDPOINT SIZE COUNT\n"
+          "\n"
+          "  thr  PULL binds ENDPOINT, PUSH connects and sends COUNT messages of SIZE bytes;\n"
+          "       prints msgs_per_s=N MB_per_s=M (MB = 10^6 bytes), timed at the receiver\n"
+          "  lat  REP binds ENDPOINT and echoes, REQ connects and makes COUNT round trips;\n"
+          "       prints one_way_us=X (elapsed / round trips / 2)\n"
+          "\n"
+          "The two sides run as two processes (two threads for inproc://).\n",
+          f);
+}
+
+static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
+{
+    long long size;
+
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        bench_usage(stdout);
+        return BENCH_STOP;
+    }
+    if (argc != 5) {
+        log_msg(NM_LOG_ERROR, "bench", "expected 4 arguments, got %d", argc - 1);
+        bench_usage(stderr);
+        return BENCH_USAGE;
+    }
+    if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0) {
+        log_msg(NM_LOG_ERROR, "bench", "unknown benchmark '%s': thr or lat", argv[1]);
+        return BENCH_USAGE;
+    }
+    a->lat = strcmp(argv[1], "lat") == 0;
+    a->endpoint = argv[2];
+    if (args_count(argv[3], 0, BENCH_SIZE_MAX, &size) != 0) {
+        log_msg(NM_LOG_ERROR, "bench", "SIZE '%s' is not a byte count up to %lld", argv[3],
+                BENCH_SIZE_MAX);
+        return BENCH_USAGE;
+    }
+    a->size = (size_t)size;
+    if (args_count(argv[4], 1, 1000000000000ll, &a->count) != 0) {
+        log_msg(NM_LOG_ERROR, "bench", "COUNT '%s' is not a count of at least 1", argv[4]);
+        return BENCH_USAGE;
+    }
+    return BENCH_OK;
+}
+
+/* A send or receive timed out: stop, or give up on a dead or silent peer? */
+static enum bench_rc bench_idle(struct bench_watch *w, uint64_t since_ns)
+{
+    if (stop_requested() || atomic_load(&bench_abort))
+        return BENCH_STOP;
+    uint64_t now = nm_clock_ns();
+    if (w->child > 0 && !w->child_gone &&
+        waitpid(w->child, &w->child_status, WNOHANG) == w->child) {
+        w->child_gone = true;
+        w->gone_ns = now;
+        if (!WIFEXITED(w->child_status) || WEXITSTATUS(w->child_status) != 0) {
+            log_msg(NM_LOG_ERROR, "bench", "the other side failed");
+            return BENCH_FAIL;
+        }
+    }
+    if (w->child_gone && now - w->gone_ns >= BENCH_PEER_GONE_NS) {
+        log_msg(NM_LOG_ERROR, "bench", "the other side exited before the benchmark ended");
+        return BENCH_FAIL;
+    }
+    if (now - since_ns >= BENCH_STALL_NS) {
+        log_msg(NM_LOG_ERROR, "bench", "timeout: no progress for %llu s",
+                (unsigned long long)(BENCH_STALL_NS / 1000000000ull));
+        return BENCH_TIMEOUT;
+    }
+    return BENCH_OK;
+}
+
+static enum bench_rc bench_send(nm_sock_t *s, nm_msg_t *m, struct bench_watch *w)
+{
+    uint64_t since = 0;
+
+    for (;;) {
+        int rc = nm_sock_send(s, m, 0);
+        if (rc >= 0)
+            return BENCH_OK;
+        if (rc != -EAGAIN && rc != -EINTR) {
+            log_msg(NM_LOG_ERROR, "bench", "send failed: %s", nm_strerror(rc));
+            return BENCH_FAIL;
+        }
+        if (since == 0)
+            since = nm_clock_ns();
+        enum bench_rc r = bench_idle(w, since);
+        if (r != BENCH_OK)
+            return r;
+    }
+}
+
+static enum bench_rc bench_recv(nm_sock_t *s, nm_msg_t *m, size_t size, struct bench_watch *w)
+{
+    uint64_t since = 0;
+
+    for (;;) {
+        int rc = nm_sock_recv(s, m, 0);
+        if (rc >= 0)
+            break;
+        if (rc != -EAGAIN && rc != -EINTR) {
+            log_msg(NM_LOG_ERROR, "bench", "receive failed: %s", nm_strerror(rc));
+            return BENCH_FAIL;
+        }
+        if (since == 0)
+            since = nm_clock_ns();
+        enum bench_rc r = bench_idle(w, since);
+        if (r != BENCH_OK)
+            return r;
+    }
+    if (nm_msg_count(m) != 1 || nm_msg_size(m, 0) != size) {
+        log_msg(NM_LOG_ERROR, "bench", "got %zu frames of %zu bytes, expected 1 of %zu",
+                nm_msg_count(m), nm_msg_bytes(m), size);
+        return BENCH_FAIL;
+    }
+    return BENCH_OK;
+}
+
+/* Appends one frame of size bytes, filled, to the empty *m. */
+static enum bench_rc bench_fill(nm_msg_t *m, size_t size)
+{
+    void *data;
+
+    int rc = nm_msg_add_alloc(m, size, &data);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "bench", "cannot allocate a message: %s", nm_strerror(rc));
+        return BENCH_FAIL;
+    }
+    memset(data, 'n', size);
+    return BENCH_OK;
+}
+
+/* PULL side of thr: times from the first message to the last. */
+static enum bench_rc bench_thr_recv(nm_sock_t *s, const struct bench_args *a, struct bench_watch *w)
+{
+    nm_msg_t m;
+    uint64_t start = 0;
+    enum bench_rc rc = BENCH_OK;
+
+    nm_msg_init(&m);
+    for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
+        rc = bench_recv(s, &m, a->size, w);
+        if (i == 0)
+            start = nm_clock_ns();
+        nm_msg_close(&m);
+    }
+    if (rc != BENCH_OK)
+        return rc;
+    uint64_t elapsed = nm_clock_ns() - start;
+    if (elapsed == 0)
+        elapsed = 1;
+    /* As libzmq's local_thr: COUNT messages over the time from the first to the last. */
+    double msgs = (double)a->count * 1e9 / (double)elapsed;
+    printf("msgs_per_s=%.0f MB_per_s=%.1f\n", msgs, msgs * (double)a->size / 1e6);
+    fflush(stdout);
+    return BENCH_OK;
+}
+
+/* PUSH side of thr. */
+static enum bench_rc bench_thr_send(nm_sock_t *s, const struct bench_args *a, struct bench_watch *w)
+{
+    nm_msg_t m;
+    enum bench_rc rc = BENCH_OK;
+
+    nm_msg_init(&m);
+    for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
+        rc = bench_fill(&m, a->size);
+        if (rc == BENCH_OK)
+            rc = bench_send(s, &m, w); /* leaves m empty on success */
+    }
+    nm_msg_close(&m);
+    return rc;
+}
+
+/* REP side of lat: sends every request back. */
+static enum bench_rc bench_lat_reply(nm_sock_t *s, const struct bench_args *a,
+                                     struct bench_watch *w)
+{
+    nm_msg_t m;
+    enum bench_rc rc = BENCH_OK;
+
+    nm_msg_init(&m);
+    for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
+        rc = bench_recv(s, &m, a->size, w);
+        if (rc == BENCH_OK)
+            rc = bench_send(s, &m, w);
+    }
+    nm_msg_close(&m);
+    return rc;
+}
+
+/* REQ side of lat: times all round trips, reusing each reply as the next request. */
+static enum bench_rc bench_lat_request(nm_sock_t *s, const struct bench_args *a,
+                                       struct bench_watch *w)
+{
+    nm_msg_t m;
+
+    nm_msg_init(&m);
+    enum bench_rc rc = bench_fill(&m, a->size);
+    uint64_t start = nm_clock_ns();
+    for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
+        rc = bench_send(s, &m, w);
+        if (rc == BENCH_OK)
+            rc = bench_recv(s, &m, a->size, w);
+    }
+    uint64_t elapsed = nm_clock_ns() - start;
+    nm_msg_close(&m);
+    if (rc != BENCH_OK)
+        return rc;
+    printf("one_way_us=%.2f\n", (double)elapsed / 1000.0 / (double)a->count / 2.0);
+    fflush(stdout);
+    return BENCH_OK;
+}
+
+/* Sets the ~100 ms timeouts that let the loops notice signals and a dead peer. */
+static int bench_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type)
+{
+    int rc = nm_sock_new(sp, ctx, type);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "bench", "cannot create a %s socket: %s", nm_sock_type_name(type),
+                nm_strerror(rc));
+        return rc;
+    }
+    rc = nm_sock_setopt_int(*sp, NM_SNDTIMEO, STOP_POLL_MS);
+    if (rc >= 0)
+        rc = nm_sock_setopt_int(*sp, NM_RCVTIMEO, STOP_POLL_MS);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "bench", "cannot set socket timeouts: %s", nm_strerror(rc));
+        nm_sock_close(sp);
+    }
+    return rc;
+}
+
+/* The connecting side (PUSH or REQ), with its own context unless p->ctx is shared. */
+static enum bench_rc bench_peer_run(struct bench_peer *p)
+{
+    struct bench_watch w = {.child = -1};
+    nm_ctx_t *ctx = p->ctx;
+    nm_sock_t *s = NULL;
+
+    if (ctx == NULL) {
+        int err = nm_ctx_new(&ctx);
+        if (err < 0) {
+            log_msg(NM_LOG_ERROR, "bench", "cannot create a context: %s", nm_strerror(err));
+            return BENCH_FAIL;
+        }
+        nm_ctx_set_log(ctx, log_stderr_cb, NULL, NM_LOG_WARN);
+    }
+    enum bench_rc rc = BENCH_FAIL;
+    if (bench_sock_new(&s, ctx, p->args->lat ? NM_REQ : NM_PUSH) >= 0) {
+        int err = nm_sock_connect(s, p->endpoint);
+        if (err < 0)
+            log_msg(NM_LOG_ERROR, "bench", "cannot connect %s: %s", p->endpoint, nm_strerror(err));
+        else if (p->args->lat)
+            rc = bench_lat_request(s, p->args, &w);
+        else
+            rc = bench_thr_send(s, p->args, &w);
+        /* On success the default LINGER lets the last messages leave before destroy. */
+        if (rc != BENCH_OK)
+            nm_sock_setopt_int(s, NM_LINGER, 0);
+        nm_sock_close(&s);
+    }
+    if (p->ctx == NULL)
+        nm_ctx_destroy(&ctx);
+    return rc;
+}
+
+static void *bench_peer_thread_cb(void *arg)
+{
+    struct bench_peer *p = arg;
+
+    p->rc = bench_peer_run(p);
+    return NULL;
+}
+
+/* For a wildcard bind, the peer connects to loopback instead. */
+static void bench_connect_endpoint(const char *bound, char *out, size_t n)
+{
+    static const struct {
+        const char *from, *to;
+    } map[] = {
+        {"tcp://0.0.0.0:", "tcp://127.0.0.1:"},
+        {"tcp://*:", "tcp://127.0.0.1:"},
+        {"tcp://[::]:", "tcp://[::1]:"},
+    };
+
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t len = strlen(map[i].from);
+        if (strncmp(bound, map[i].from, len) == 0) {
+            snprintf(out, n, "%s%s", map[i].to, bound + len);
+            return;
+        }
+    }
+    snprintf(out, n, "%s", bound);
+}
+
+/* Binds the local side and prints `bound ENDPOINT`; fills the peer's endpoint. */
+static enum bench_rc bench_bind(nm_sock_t *s, const char *endpoint, char *peer_ep, size_t n)
+{
+    char real[256] = {0};
+    size_t len = sizeof real - 1;
+
+    int rc = nm_sock_bind(s, endpoint);
+    if (rc < 0) {
+        bool inproc = strncmp(endpoint, "inproc://", 9) == 0;
+        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s%s", endpoint, nm_strerror(rc),
+                inproc ? " (inproc not supported yet)" : "");
+        return inproc || rc == -EINVAL || rc == -EPROTONOSUPPORT ? BENCH_USAGE : BENCH_FAIL;
+    }
+    if (nm_sock_getopt(s, NM_LAST_ENDPOINT, real, &len) < 0 || real[0] == '\0')
+        snprintf(real, sizeof real, "%s", endpoint);
+    fprintf(stderr, "bound %s\n", real);
+    bench_connect_endpoint(real, peer_ep, n);
+    return BENCH_OK;
+}
+
+/* Runs the peer in a child process with its own context; returns its pid or -1. */
+static pid_t bench_fork_peer(struct bench_peer *p)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_msg(NM_LOG_ERROR, "bench", "fork failed: %s", strerror(errno));
+        return -1;
+    }
+    if (pid > 0)
+        return pid;
+    /* The parent's sockets must not stay open here: a listener or connection held by
+     * the child would outlive the parent's close. */
+    closefrom(3);
+    enum bench_rc rc = bench_peer_run(p);
+    fflush(stdout);
+    _exit(rc == BENCH_OK || rc == BENCH_STOP ? NODE_EXIT_OK : NODE_EXIT_FAIL);
+}
+
+/* Reaps the child (unless bench_idle did) and tells whether it succeeded. */
+static bool bench_reap(struct bench_watch *w)
+{
+    bool forwarded = false;
+
+    while (!w->child_gone) {
+        if (waitpid(w->child, &w->child_status, 0) == w->child)
+            w->child_gone = true;
+        else if (errno != EINTR)
+            return false;
+        else if (stop_requested() && !forwarded) {
+            kill(w->child, SIGTERM);
+            forwarded = true;
+        }
+    }
+    return WIFEXITED(w->child_status) && WEXITSTATUS(w->child_status) == 0;
+}
+
+/* Binds, starts the peer, runs the local side, and collects the peer. */
+static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx)
+{
+    struct bench_watch w = {.child = -1};
+    struct bench_peer peer = {.args = a};
+    char peer_ep[256];
+    pthread_t thread;
+    bool threaded = strncmp(a->endpoint, "inproc://", 9) == 0;
+    nm_sock_t *s = NULL;
+
+    if (bench_sock_new(&s, ctx, a->lat ? NM_REP : NM_PULL) < 0)
+        return BENCH_FAIL;
+    enum bench_rc rc = bench_bind(s, a->endpoint, peer_ep, sizeof peer_ep);
+    peer.endpoint = peer_ep;
+    if (rc == BENCH_OK && threaded) {
+        peer.ctx = ctx;
+        int err = pthread_create(&thread, NULL, bench_peer_thread_cb, &peer);
+        if (err != 0) {
+            log_msg(NM_LOG_ERROR, "bench", "cannot start a thread: %s", strerror(err));
+            rc = BENCH_FAIL;
+        }
+    } else if (rc == BENCH_OK) {
+        w.child = bench_fork_peer(&peer);
+        if (w.child < 0)
+            rc = BENCH_FAIL;
+    }
+    if (rc != BENCH_OK) {
+        nm_sock_close(&s);
+        return rc;
+    }
+
+    rc = a->lat ? bench_lat_reply(s, a, &w) : bench_thr_recv(s, a, &w);
+    if (rc != BENCH_OK && rc != BENCH_STOP) {
+        /* Do not wait for a peer that waits for us. */
+        atomic_store(&bench_abort, true);
+        if (w.child > 0 && !w.child_gone)
+            kill(w.child, SIGTERM);
+        nm_sock_setopt_int(s, NM_LINGER, 0);
+    }
+    nm_sock_close(&s); /* lat: the last reply keeps leaving in the background */
+
+    bool peer_ok;
+    if (threaded) {
+        pthread_join(thread, NULL);
+        peer_ok = peer.rc == BENCH_OK || peer.rc == BENCH_STOP;
+    } else {
+        peer_ok = bench_reap(&w);
+    }
+    if (rc == BENCH_OK && !peer_ok) {
+        log_msg(NM_LOG_ERROR, "bench", "the other side failed");
+        rc = BENCH_FAIL;
+    }
+    return rc;
+}
+
+int bench_main(int argc, char **argv)
+{
+    struct bench_args a;
+    nm_ctx_t *ctx = NULL;
+
+    memset(&a, 0, sizeof a);
+    enum bench_rc rc = bench_parse(&a, argc, argv);
+    if (rc == BENCH_STOP)
+        return NODE_EXIT_OK; /* --help */
+    if (rc == BENCH_OK) {
+        int err = nm_ctx_new(&ctx);
+        if (err < 0) {
+            log_msg(NM_LOG_ERROR, "bench", "cannot create a context: %s", nm_strerror(err));
+            rc = BENCH_FAIL;
+        }
+    }
+    if (rc == BENCH_OK) {
+        nm_ctx_set_log(ctx, log_stderr_cb, NULL, NM_LOG_WARN);
+        rc = bench_run(&a, ctx);
+    }
+    if (ctx != NULL)
+        nm_ctx_destroy(&ctx);
+
+    switch (rc) {
+    case BENCH_OK:
+    case BENCH_STOP:
+        return NODE_EXIT_OK;
+    case BENCH_TIMEOUT:
+        return NODE_EXIT_TIMEOUT;
+    case BENCH_USAGE:
+        return NODE_EXIT_USAGE;
+    default:
+        return NODE_EXIT_FAIL;
+    }
+}

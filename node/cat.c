@@ -1,0 +1,325 @@
+/*
+ * cat.c - `nomid cat`: speak any socket type from a shell.  With the options parsed
+ * (cat_args.c), it opens one socket on a private context, binds and connects it, then
+ * either sends the message given with --data (REQ also waits for and prints each reply)
+ * or receives and prints messages, echoing them back with --echo.  Every blocking call
+ * uses a short timeout so that SIGINT/SIGTERM and --timeout are noticed within ~100 ms.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "cat.h"
+#include "commands.h"
+#include "format.h"
+#include "log.h"
+#include "nomid.h"
+#include "stop.h"
+
+/* How often a ROUTER retries a send to a routing id that is not connected yet. */
+#define CAT_UNREACH_RETRY_MS 10
+
+/* A running cat. */
+struct cat {
+    const struct cat_opts *o; /* the options */
+    nm_ctx_t *ctx;            /* private context */
+    nm_sock_t *sock;          /* the one socket */
+    uint64_t last_ns;         /* start or last message sent/received, for --timeout */
+};
+
+/* After a send or receive found nothing to do: time to stop or time out? */
+static enum cat_rc cat_idle(struct cat *c, const char *what)
+{
+    if (stop_requested())
+        return CAT_STOP;
+    if (c->o->timeout_ms >= 0 &&
+        nm_clock_ns() - c->last_ns >= (uint64_t)c->o->timeout_ms * 1000000u) {
+        log_msg(NM_LOG_ERROR, "cat", "timeout: nothing %s for %.3f s", what,
+                c->o->timeout_ms / 1000.0);
+        return CAT_TIMEOUT;
+    }
+    return CAT_OK;
+}
+
+/* Sends *m, retrying on SNDTIMEO (and, for a ROUTER, while the peer is not connected
+ * yet) until it leaves, a signal arrives or --timeout passes.  Leaves *m empty on
+ * success, untouched otherwise. */
+static enum cat_rc cat_send(struct cat *c, nm_msg_t *m)
+{
+    for (;;) {
+        int rc = nm_sock_send(c->sock, m, 0);
+        if (rc >= 0) {
+            c->last_ns = nm_clock_ns();
+            return CAT_OK;
+        }
+        if (rc == -EHOSTUNREACH)
+            stop_sleep_ms(CAT_UNREACH_RETRY_MS);
+        else if (rc != -EAGAIN && rc != -EINTR) {
+            log_msg(NM_LOG_ERROR, "cat", "send failed: %s", nm_strerror(rc));
+            return CAT_FAIL;
+        }
+        enum cat_rc r = cat_idle(c, "sent");
+        if (r != CAT_OK)
+            return r;
+    }
+}
+
+/* Receives into the empty *m, polling as cat_send does. */
+static enum cat_rc cat_recv(struct cat *c, nm_msg_t *m)
+{
+    for (;;) {
+        int rc = nm_sock_recv(c->sock, m, 0);
+        if (rc >= 0) {
+            c->last_ns = nm_clock_ns();
+            return CAT_OK;
+        }
+        if (rc != -EAGAIN && rc != -EINTR) {
+            log_msg(NM_LOG_ERROR, "cat", "receive failed: %s", nm_strerror(rc));
+            return CAT_FAIL;
+        }
+        enum cat_rc r = cat_idle(c, "received");
+        if (r != CAT_OK)
+            return r;
+    }
+}
+
+static enum cat_rc cat_print(struct cat *c, const nm_msg_t *m)
+{
+    int rc = format_msg_print(stdout, m, c->o->format);
+    if (rc == -EPIPE)
+        return CAT_STOP; /* the reader of our stdout left: nothing more to do */
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "cat", "cannot write to stdout: %s", nm_strerror(rc));
+        return CAT_FAIL;
+    }
+    return CAT_OK;
+}
+
+/* Builds the message given with --data/--hex-data into the empty *m. */
+static enum cat_rc cat_build(struct cat *c, nm_msg_t *m)
+{
+    nm_msg_init(m);
+    for (int i = 0; i < c->o->nframes; i++) {
+        int rc = nm_msg_add(m, c->o->frames[i].data, c->o->frames[i].size);
+        if (rc < 0) {
+            nm_msg_close(m);
+            log_msg(NM_LOG_ERROR, "cat", "cannot build the message: %s", nm_strerror(rc));
+            return CAT_FAIL;
+        }
+    }
+    return CAT_OK;
+}
+
+static enum cat_rc cat_setopt(struct cat *c, int opt, const char *name, int val)
+{
+    int rc = nm_sock_setopt_int(c->sock, opt, val);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "cat", "cannot set %s: %s", name, nm_strerror(rc));
+        return CAT_FAIL;
+    }
+    return CAT_OK;
+}
+
+static enum cat_rc cat_set_options(struct cat *c)
+{
+    const struct cat_opts *o = c->o;
+    enum cat_rc rc = CAT_OK;
+
+    if (o->identity != NULL) {
+        int err = nm_sock_setopt(c->sock, NM_ROUTING_ID, o->identity, strlen(o->identity));
+        if (err < 0) {
+            log_msg(NM_LOG_ERROR, "cat", "cannot set --identity: %s", nm_strerror(err));
+            return CAT_FAIL;
+        }
+    }
+    if (rc == CAT_OK && o->sndhwm >= 0)
+        rc = cat_setopt(c, NM_SNDHWM, "--sndhwm", o->sndhwm);
+    if (rc == CAT_OK && o->rcvhwm >= 0)
+        rc = cat_setopt(c, NM_RCVHWM, "--rcvhwm", o->rcvhwm);
+    if (rc == CAT_OK)
+        rc = cat_setopt(c, NM_LINGER, "--linger", o->linger_ms);
+    if (rc == CAT_OK)
+        rc = cat_setopt(c, NM_SNDTIMEO, "SNDTIMEO", STOP_POLL_MS);
+    if (rc == CAT_OK)
+        rc = cat_setopt(c, NM_RCVTIMEO, "RCVTIMEO", STOP_POLL_MS);
+    /* A ROUTER that sends must learn that the peer is not connected yet, to retry. */
+    if (rc == CAT_OK && o->type == NM_ROUTER && o->nframes > 0)
+        rc = cat_setopt(c, NM_ROUTER_MANDATORY, "ROUTER_MANDATORY", 1);
+    return rc;
+}
+
+/* Binds or connects one endpoint; a malformed endpoint is a usage error. */
+static enum cat_rc cat_attach(struct cat *c, const struct cat_endpoint *ep)
+{
+    int rc =
+        ep->bind ? nm_sock_bind(c->sock, ep->endpoint) : nm_sock_connect(c->sock, ep->endpoint);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "cat", "cannot %s %s: %s", ep->bind ? "bind" : "connect",
+                ep->endpoint, nm_strerror(rc));
+        return rc == -EINVAL || rc == -EPROTONOSUPPORT ? CAT_USAGE : CAT_FAIL;
+    }
+    if (ep->bind) {
+        char real[256] = {0};
+        size_t len = sizeof real - 1;
+        if (nm_sock_getopt(c->sock, NM_LAST_ENDPOINT, real, &len) < 0 || real[0] == '\0')
+            snprintf(real, sizeof real, "%s", ep->endpoint);
+        fprintf(stderr, "bound %s\n", real);
+    }
+    return CAT_OK;
+}
+
+/* Subscribes a sub/xsub socket to one prefix. */
+static enum cat_rc cat_subscribe(struct cat *c, const char *prefix)
+{
+    nm_msg_t m;
+
+    if (c->o->type != NM_XSUB) {
+        /* nomid.h has no NM_SUBSCRIBE option yet; set it here once it has. */
+        log_msg(NM_LOG_ERROR, "cat", "subscriptions on %s are not supported yet: try xsub",
+                c->o->type_name);
+        return CAT_USAGE;
+    }
+    /* An XSUB subscribes by sending 0x01 followed by the prefix. */
+    nm_msg_init(&m);
+    void *data;
+    size_t len = strlen(prefix);
+    if (nm_msg_add_alloc(&m, len + 1, &data) < 0) {
+        log_msg(NM_LOG_ERROR, "cat", "out of memory");
+        return CAT_FAIL;
+    }
+    ((unsigned char *)data)[0] = 1;
+    memcpy((unsigned char *)data + 1, prefix, len);
+    enum cat_rc rc = cat_send(c, &m);
+    nm_msg_close(&m);
+    return rc;
+}
+
+static enum cat_rc cat_open(struct cat *c)
+{
+    const struct cat_opts *o = c->o;
+
+    int rc = nm_ctx_new(&c->ctx);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "cat", "cannot create a context: %s", nm_strerror(rc));
+        return CAT_FAIL;
+    }
+    nm_ctx_set_log(c->ctx, log_stderr_cb, NULL, o->log_level);
+    rc = nm_sock_new(&c->sock, c->ctx, o->type);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "cat", "socket type %s is not supported: %s", o->type_name,
+                nm_strerror(rc));
+        return CAT_USAGE;
+    }
+    enum cat_rc r = cat_set_options(c);
+    for (int i = 0; r == CAT_OK && i < o->neps; i++)
+        r = cat_attach(c, &o->eps[i]);
+    c->last_ns = nm_clock_ns();
+    bool subscribing = o->type == NM_SUB || (o->type == NM_XSUB && o->nframes == 0);
+    if (r == CAT_OK && subscribing && o->nsubs == 0)
+        r = cat_subscribe(c, "");
+    for (int i = 0; r == CAT_OK && i < o->nsubs; i++)
+        r = cat_subscribe(c, o->subs[i]);
+    return r;
+}
+
+/* Sends the message -n times (REQ: and prints each reply), --interval apart. */
+static enum cat_rc cat_run_send(struct cat *c)
+{
+    long long n = c->o->count;
+    if (n < 0)
+        n = c->o->interval_ms >= 0 ? -1 : 1;
+
+    for (long long i = 0; n < 0 || i < n; i++) {
+        if (i > 0 && c->o->interval_ms > 0) {
+            stop_sleep_ms(c->o->interval_ms);
+            c->last_ns = nm_clock_ns(); /* --timeout counts from this send */
+        }
+        if (stop_requested())
+            return CAT_STOP;
+        nm_msg_t m;
+        enum cat_rc rc = cat_build(c, &m);
+        if (rc == CAT_OK)
+            rc = cat_send(c, &m);
+        nm_msg_close(&m);
+        if (rc == CAT_OK && c->o->type == NM_REQ) {
+            rc = cat_recv(c, &m);
+            if (rc == CAT_OK)
+                rc = cat_print(c, &m);
+            nm_msg_close(&m);
+        }
+        if (rc != CAT_OK)
+            return rc;
+    }
+    return CAT_OK;
+}
+
+/* Receives -n messages (default: until stopped), printing and maybe echoing each. */
+static enum cat_rc cat_run_recv(struct cat *c)
+{
+    long long n = c->o->count;
+
+    for (long long i = 0; n < 0 || i < n; i++) {
+        if (stop_requested())
+            return CAT_STOP;
+        nm_msg_t m;
+        nm_msg_init(&m);
+        enum cat_rc rc = cat_recv(c, &m);
+        if (rc == CAT_OK)
+            rc = cat_print(c, &m);
+        /* A ROUTER's message starts with the sender's routing id: it goes back there. */
+        if (rc == CAT_OK && c->o->echo)
+            rc = cat_send(c, &m);
+        nm_msg_close(&m);
+        if (rc != CAT_OK)
+            return rc;
+    }
+    return CAT_OK;
+}
+
+/* Closes the socket and destroys the context, which waits up to LINGER for queued
+ * messages; after a failure nothing is worth waiting for. */
+static void cat_close(struct cat *c, enum cat_rc rc)
+{
+    if (c->sock != NULL && rc != CAT_OK && rc != CAT_STOP)
+        nm_sock_setopt_int(c->sock, NM_LINGER, 0);
+    if (c->sock != NULL)
+        nm_sock_close(&c->sock);
+    if (c->ctx != NULL)
+        nm_ctx_destroy(&c->ctx);
+}
+
+int cat_main(int argc, char **argv)
+{
+    struct cat_opts o;
+    struct cat c;
+
+    memset(&o, 0, sizeof o);
+    memset(&c, 0, sizeof c);
+    c.o = &o;
+    enum cat_rc rc = cat_opts_parse(&o, argc, argv);
+    if (rc == CAT_STOP) { /* --help */
+        cat_opts_free(&o);
+        return NODE_EXIT_OK;
+    }
+    if (rc == CAT_OK)
+        rc = cat_open(&c);
+    if (rc == CAT_OK)
+        rc = o.nframes > 0 ? cat_run_send(&c) : cat_run_recv(&c);
+    cat_close(&c, rc);
+    cat_opts_free(&o);
+
+    switch (rc) {
+    case CAT_OK:
+    case CAT_STOP:
+        return NODE_EXIT_OK;
+    case CAT_TIMEOUT:
+        return NODE_EXIT_TIMEOUT;
+    case CAT_USAGE:
+        return NODE_EXIT_USAGE;
+    default:
+        return NODE_EXIT_FAIL;
+    }
+}

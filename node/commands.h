@@ -1,0 +1,14 @@
+/*
+ * commands.h - the subcommands of the nomid program.  Each takes the arguments after
+ * "nomid" (argv[0] is the subcommand's name) and returns the process exit code
+ * (enum node_exit in args.h).
+ */
+#ifndef NODE_COMMANDS_H
+#define NODE_COMMANDS_H
+
+/* nomid cat TYPE (--bind EP | --connect EP)... [options] */
+int cat_main(int argc, char **argv);
+/* nomid bench thr|lat ENDPOINT SIZE COUNT */
+int bench_main(int argc, char **argv);
+
+#endif /* NODE_COMMANDS_H */

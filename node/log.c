@@ -1,0 +1,42 @@
+/*
+ * log.c - writes library and program diagnostics to stderr as `LEVEL component:
+ * message`.  It formats each line whole and writes it with one stdio call, so lines
+ * from the I/O thread and the main thread never interleave.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "nomid.h"
+
+static const char *log_level_name(int level)
+{
+    switch (level) {
+    case NM_LOG_ERROR:
+        return "ERROR";
+    case NM_LOG_WARN:
+        return "WARN";
+    case NM_LOG_INFO:
+        return "INFO";
+    default:
+        return "DEBUG";
+    }
+}
+
+void log_stderr_cb(void *arg, int level, const char *component, const char *message)
+{
+    (void)arg;
+    fprintf(stderr, "%s %s: %s\n", log_level_name(level), component, message);
+}
+
+void log_msg(int level, const char *component, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_stderr_cb(NULL, level, component, line);
+}

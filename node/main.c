@@ -1,0 +1,57 @@
+/*
+ * main.c - entry point of the nomid program: sets up stdout (line-buffered, data only)
+ * and the stop signals, then dispatches to a subcommand.  An unknown subcommand prints
+ * the usage on stderr and exits 2.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "log.h"
+#include "nomid.h"
+#include "stop.h"
+
+static void main_usage(FILE *f)
+{
+    fputs("usage: nomid COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  cat TYPE (--bind EP | --connect EP)... [options]\n"
+          "                        speak any socket type from a shell\n"
+          "  bench thr|lat ENDPOINT SIZE COUNT\n"
+          "                        throughput / latency, like libzmq's perf tools\n"
+          "\n"
+          "  nomid COMMAND --help  options of one command\n"
+          "  nomid --version       print the version\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    /* stdout carries only data, a line at a time, also into a pipe. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    stop_install();
+
+    if (argc < 2) {
+        main_usage(stderr);
+        return NODE_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        main_usage(stdout);
+        return NODE_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("nomid %d.%d.%d\n", NM_VERSION_MAJOR, NM_VERSION_MINOR, NM_VERSION_PATCH);
+        return NODE_EXIT_OK;
+    }
+    if (strcmp(cmd, "cat") == 0)
+        return cat_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "bench") == 0)
+        return bench_main(argc - 1, argv + 1);
+
+    log_msg(NM_LOG_ERROR, "nomid", "unknown command '%s'", cmd);
+    main_usage(stderr);
+    return NODE_EXIT_USAGE;
+}

@@ -1,0 +1,395 @@
+/*
+ * testutil.h - helpers shared by the socket tests in tests/lib/core.
+ *
+ * Contexts and sockets with safe defaults (RCVTIMEO 5 s so a bug fails instead of
+ * hanging, LINGER 0 so destroying a context never waits on a message left queued),
+ * ephemeral tcp endpoints and ipc endpoints in a temporary directory, messages made of
+ * text frames, and waiting on the context's statistics for peers to come up.  Every
+ * helper fails the current cmocka test on an unexpected result instead of returning it.
+ */
+#ifndef NM_TESTUTIL_H
+#define NM_TESTUTIL_H
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "nomid.h"
+
+#define TU_RCVTIMEO 5000 /* ms: every receiving socket gives up after this */
+#define TU_EP_MAX   256  /* room for an endpoint string */
+
+/* ---- return codes ------------------------------------------------------------------ */
+
+static inline const char *tu_err(int rc)
+{
+    const char *s = nm_strerror(rc);
+    return s != NULL ? s : "(null)";
+}
+
+static inline void tu_check_rc(int rc, int want, const char *what, const char *file, int line)
+{
+    if (rc != want)
+        fail_msg("%s:%d: %s returned %d (%s), expected %d (%s)", file, line, what, rc, tu_err(rc),
+                 want, tu_err(want));
+}
+
+/* TU_OK(expr): expr must return 0.  TU_RC(expr, want): expr must return want. */
+#define TU_OK(expr)       tu_check_rc((expr), 0, #expr, __FILE__, __LINE__)
+#define TU_RC(expr, want) tu_check_rc((expr), (want), #expr, __FILE__, __LINE__)
+
+/* ---- time -------------------------------------------------------------------------- */
+
+static inline int64_t tu_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void tu_sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* ---- contexts and sockets ---------------------------------------------------------- */
+
+static inline nm_ctx_t *tu_ctx(void)
+{
+    nm_ctx_t *ctx = NULL;
+    TU_OK(nm_ctx_new(&ctx));
+    assert_non_null(ctx);
+    return ctx;
+}
+
+static inline void tu_ctx_destroy(nm_ctx_t **ctxp)
+{
+    nm_ctx_destroy(ctxp);
+    assert_null(*ctxp);
+}
+
+/* A socket with RCVTIMEO TU_RCVTIMEO and LINGER 0. */
+static inline nm_sock_t *tu_sock(nm_ctx_t *ctx, int type)
+{
+    nm_sock_t *s = NULL;
+    TU_OK(nm_sock_new(&s, ctx, type));
+    assert_non_null(s);
+    TU_OK(nm_sock_setopt_int(s, NM_RCVTIMEO, TU_RCVTIMEO));
+    TU_OK(nm_sock_setopt_int(s, NM_LINGER, 0));
+    return s;
+}
+
+static inline void tu_set_id(nm_sock_t *s, const char *id)
+{
+    TU_OK(nm_sock_setopt(s, NM_ROUTING_ID, id, strlen(id)));
+}
+
+static inline void tu_last_endpoint(nm_sock_t *s, char *ep, size_t cap)
+{
+    size_t len = cap;
+    memset(ep, 0, cap);
+    TU_OK(nm_sock_getopt(s, NM_LAST_ENDPOINT, ep, &len));
+    assert_true(len <= cap);
+    assert_non_null(memchr(ep, '\0', cap));
+}
+
+/* Binds tcp://127.0.0.1:0 and returns the endpoint really bound in ep. */
+static inline void tu_bind_tcp(nm_sock_t *s, char *ep, size_t cap)
+{
+    TU_OK(nm_sock_bind(s, "tcp://127.0.0.1:0"));
+    tu_last_endpoint(s, ep, cap);
+    const char *prefix = "tcp://127.0.0.1:";
+    assert_int_equal(strncmp(ep, prefix, strlen(prefix)), 0);
+    int port = atoi(ep + strlen(prefix));
+    assert_true(port > 0 && port < 65536);
+}
+
+/* Binds ipc://DIR/NAME and returns the endpoint bound in ep. */
+static inline void tu_bind_ipc(nm_sock_t *s, const char *dir, const char *name, char *ep,
+                               size_t cap)
+{
+    char want[TU_EP_MAX];
+    snprintf(want, sizeof(want), "ipc://%s/%s", dir, name);
+    TU_OK(nm_sock_bind(s, want));
+    tu_last_endpoint(s, ep, cap);
+    assert_string_equal(ep, want);
+}
+
+/* A tcp port on 127.0.0.1 that was free a moment ago (bound, then released). */
+static inline int tu_free_tcp_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t len = sizeof(sin);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+/* ---- temporary directory for ipc endpoints ----------------------------------------- */
+
+static inline void tu_tmpdir(char *dir, size_t cap)
+{
+    assert_true(cap >= 32);
+    snprintf(dir, cap, "/tmp/nomid-core-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+}
+
+/* Removes the files in dir (left by ipc listeners) and dir itself. */
+static inline void tu_tmpdir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    char path[TU_EP_MAX + 64];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+/* Asserts frame i of m holds exactly the bytes want[0..len). */
+static inline void tu_assert_frame_mem(const nm_msg_t *m, size_t i, const void *want, size_t len)
+{
+    assert_true(i < nm_msg_count(m));
+    assert_int_equal(nm_msg_size(m, i), len);
+    if (len > 0)
+        assert_memory_equal(nm_msg_data(m, i), want, len);
+}
+
+static inline void tu_assert_frame(const nm_msg_t *m, size_t i, const char *want)
+{
+    tu_assert_frame_mem(m, i, want, strlen(want));
+}
+
+/* Asserts m is exactly the n text frames given. */
+static inline void tu_assert_strs_v(const nm_msg_t *m, int n, va_list ap)
+{
+    assert_int_equal(nm_msg_count(m), (size_t)n);
+    for (int i = 0; i < n; i++)
+        tu_assert_frame(m, (size_t)i, va_arg(ap, const char *));
+}
+
+static inline void tu_assert_strs(const nm_msg_t *m, int n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    tu_assert_strs_v(m, n, ap);
+    va_end(ap);
+}
+
+/* Appends n text frames to m. */
+static inline void tu_msg_strs(nm_msg_t *m, int n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        const char *f = va_arg(ap, const char *);
+        TU_OK(nm_msg_add(m, f, strlen(f)));
+    }
+    va_end(ap);
+}
+
+/*
+ * The sending and receiving helpers are macros over *_at functions, so that a failure
+ * names the line of the test that called them.
+ */
+
+/* Sends the n text frames given as one message; it must succeed and empty the message. */
+static inline void tu_send_strs_at(const char *file, int line, nm_sock_t *s, int n, ...)
+{
+    nm_msg_t m;
+    nm_msg_init(&m);
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        const char *f = va_arg(ap, const char *);
+        TU_OK(nm_msg_add(&m, f, strlen(f)));
+    }
+    va_end(ap);
+    tu_check_rc(nm_sock_send(s, &m, 0), 0, "nm_sock_send", file, line);
+    assert_int_equal(nm_msg_count(&m), 0);
+    nm_msg_close(&m);
+}
+#define tu_send_strs(s, ...) tu_send_strs_at(__FILE__, __LINE__, (s), __VA_ARGS__)
+
+static inline void tu_send_str_at(const char *file, int line, nm_sock_t *s, const char *str)
+{
+    tu_check_rc(nm_sock_send_bytes(s, str, strlen(str), 0), 0, "nm_sock_send_bytes", file, line);
+}
+#define tu_send_str(s, str) tu_send_str_at(__FILE__, __LINE__, (s), (str))
+
+/* Receives one message into m (initialised here); it must arrive. */
+static inline void tu_recv_at(const char *file, int line, nm_sock_t *s, nm_msg_t *m)
+{
+    nm_msg_init(m);
+    tu_check_rc(nm_sock_recv(s, m, 0), 0, "nm_sock_recv", file, line);
+    assert_true(nm_msg_count(m) > 0);
+}
+#define tu_recv(s, m) tu_recv_at(__FILE__, __LINE__, (s), (m))
+
+/* Receives one message that must be exactly the n text frames given. */
+static inline void tu_recv_strs_at(const char *file, int line, nm_sock_t *s, int n, ...)
+{
+    nm_msg_t m;
+    tu_recv_at(file, line, s, &m);
+    va_list ap;
+    va_start(ap, n);
+    tu_assert_strs_v(&m, n, ap);
+    va_end(ap);
+    nm_msg_close(&m);
+}
+#define tu_recv_strs(s, ...) tu_recv_strs_at(__FILE__, __LINE__, (s), __VA_ARGS__)
+#define tu_recv_str(s, want) tu_recv_strs_at(__FILE__, __LINE__, (s), 1, (want))
+
+/* Expects no message within ms milliseconds. */
+static inline void tu_recv_none_at(const char *file, int line, nm_sock_t *s, int ms)
+{
+    int old = 0;
+    TU_OK(nm_sock_getopt_int(s, NM_RCVTIMEO, &old));
+    TU_OK(nm_sock_setopt_int(s, NM_RCVTIMEO, ms));
+    nm_msg_t m;
+    nm_msg_init(&m);
+    int rc = nm_sock_recv(s, &m, 0);
+    if (rc == 0)
+        fail_msg("%s:%d: unexpected message of %zu frames, %zu bytes", file, line, nm_msg_count(&m),
+                 nm_msg_bytes(&m));
+    tu_check_rc(rc, -EAGAIN, "nm_sock_recv", file, line);
+    assert_int_equal(nm_msg_count(&m), 0);
+    TU_OK(nm_sock_setopt_int(s, NM_RCVTIMEO, old));
+}
+#define tu_recv_none(s, ms) tu_recv_none_at(__FILE__, __LINE__, (s), (ms))
+
+/* Polls socks[0..n) with NM_DONTWAIT until one has a message (into m); returns its index.
+ * Fails after timeout_ms. */
+static inline int tu_recv_any(nm_sock_t **socks, int n, nm_msg_t *m, int timeout_ms)
+{
+    int64_t deadline = tu_now_ms() + timeout_ms;
+    nm_msg_init(m);
+    for (;;) {
+        for (int i = 0; i < n; i++) {
+            int rc = nm_sock_recv(socks[i], m, NM_DONTWAIT);
+            if (rc == 0)
+                return i;
+            TU_RC(rc, -EAGAIN);
+        }
+        if (tu_now_ms() > deadline)
+            fail_msg("no message on any of %d sockets within %d ms", n, timeout_ms);
+        tu_sleep_ms(1);
+    }
+}
+
+/* ---- statistics -------------------------------------------------------------------- */
+
+/* Sums over every pipe of every socket of one type. */
+typedef struct tu_totals {
+    int type;           /* the socket type summed */
+    int nsocks;         /* sockets of that type */
+    int npipes;         /* their pipes */
+    int nactive;        /* pipes in NM_PIPE_ACTIVE */
+    uint64_t queued_in; /* sums of the pipe counters */
+    uint64_t queued_out;
+    uint64_t msgs_in, msgs_out;
+    uint64_t bytes_in, bytes_out;
+    uint64_t drops, hwm_hits;
+} tu_totals;
+
+static inline void tu_totals_sock_cb(void *arg, const nm_sock_stats_t *st)
+{
+    tu_totals *t = arg;
+    if (st->type == t->type)
+        t->nsocks++;
+}
+
+static inline void tu_totals_pipe_cb(void *arg, const nm_sock_stats_t *sock,
+                                     const nm_pipe_stats_t *st)
+{
+    tu_totals *t = arg;
+    if (sock->type != t->type)
+        return;
+    t->npipes++;
+    t->nactive += st->state == NM_PIPE_ACTIVE;
+    t->queued_in += st->queued_in;
+    t->queued_out += st->queued_out;
+    t->msgs_in += st->msgs_in;
+    t->msgs_out += st->msgs_out;
+    t->bytes_in += st->bytes_in;
+    t->bytes_out += st->bytes_out;
+    t->drops += st->drops;
+    t->hwm_hits += st->hwm_hits;
+}
+
+static inline tu_totals tu_totals_of(nm_ctx_t *ctx, int type)
+{
+    tu_totals t = {.type = type};
+    TU_OK(nm_ctx_stats(ctx, tu_totals_sock_cb, tu_totals_pipe_cb, &t));
+    return t;
+}
+
+/* Waits until the sockets of this type have at least n pipes in NM_PIPE_ACTIVE. */
+static inline void tu_wait_active(nm_ctx_t *ctx, int type, int n)
+{
+    int64_t deadline = tu_now_ms() + TU_RCVTIMEO;
+    while (tu_totals_of(ctx, type).nactive < n) {
+        if (tu_now_ms() > deadline)
+            fail_msg("%s: fewer than %d active pipes after %d ms", nm_sock_type_name(type), n,
+                     TU_RCVTIMEO);
+        tu_sleep_ms(5);
+    }
+    /* The I/O thread marks a pipe active just before it tells the socket about it: give
+     * that command a moment to be posted so the next send or recv sees the pipe. */
+    tu_sleep_ms(20);
+}
+
+/* Waits until the sockets of this type hold at least n received, unread messages. */
+static inline void tu_wait_queued_in(nm_ctx_t *ctx, int type, uint64_t n)
+{
+    int64_t deadline = tu_now_ms() + TU_RCVTIMEO;
+    while (tu_totals_of(ctx, type).queued_in < n) {
+        if (tu_now_ms() > deadline)
+            fail_msg("%s: fewer than %llu queued messages after %d ms", nm_sock_type_name(type),
+                     (unsigned long long)n, TU_RCVTIMEO);
+        tu_sleep_ms(5);
+    }
+}
+
+/* Waits until no socket of this type is left in the context's registry (a closed
+ * socket stays there until the I/O thread has closed its listeners and connections). */
+static inline void tu_wait_gone(nm_ctx_t *ctx, int type)
+{
+    int64_t deadline = tu_now_ms() + TU_RCVTIMEO;
+    while (tu_totals_of(ctx, type).nsocks > 0) {
+        if (tu_now_ms() > deadline)
+            fail_msg("%s: closed socket still registered after %d ms", nm_sock_type_name(type),
+                     TU_RCVTIMEO);
+        tu_sleep_ms(5);
+    }
+}
+
+#endif
