@@ -29,8 +29,14 @@
 #define BENCH_STALL_NS (10 * 1000000000ull)
 /* Messages the peer sent may still be in flight this long after it exited. */
 #define BENCH_PEER_GONE_NS (2 * 1000000000ull)
+/* The hot loops check for a stop signal every this many messages (a power of two):
+ * under a steady stream no call times out, so bench_idle never runs. */
+#define BENCH_STOP_CHECK_MASK 1023
 /* Largest message accepted on the command line. */
 #define BENCH_SIZE_MAX (1ll << 30)
+/* Room for an endpoint: the bound one, and the one the peer connects to (longer by a
+ * loopback address in place of a wildcard). */
+#define BENCH_EP_MAX 256
 
 /* The command line. */
 struct bench_args {
@@ -111,6 +117,12 @@ static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
         return BENCH_USAGE;
     }
     return BENCH_OK;
+}
+
+/* True when the loop at iteration i should stop because a signal arrived. */
+static bool bench_stopping(long long i)
+{
+    return (i & BENCH_STOP_CHECK_MASK) == 0 && (stop_requested() || atomic_load(&bench_abort));
 }
 
 /* A send or receive timed out: stop, or give up on a dead or silent peer? */
@@ -209,6 +221,10 @@ static enum bench_rc bench_thr_recv(nm_sock_t *s, const struct bench_args *a, st
 
     nm_msg_init(&m);
     for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
+        if (bench_stopping(i)) {
+            rc = BENCH_STOP;
+            break;
+        }
         rc = bench_recv(s, &m, a->size, w);
         if (i == 0)
             start = nm_clock_ns();
@@ -234,6 +250,10 @@ static enum bench_rc bench_thr_send(nm_sock_t *s, const struct bench_args *a, st
 
     nm_msg_init(&m);
     for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
+        if (bench_stopping(i)) {
+            rc = BENCH_STOP;
+            break;
+        }
         rc = bench_fill(&m, a->size);
         if (rc == BENCH_OK)
             rc = bench_send(s, &m, w); /* leaves m empty on success */
@@ -251,6 +271,10 @@ static enum bench_rc bench_lat_reply(nm_sock_t *s, const struct bench_args *a,
 
     nm_msg_init(&m);
     for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
+        if (bench_stopping(i)) {
+            rc = BENCH_STOP;
+            break;
+        }
         rc = bench_recv(s, &m, a->size, w);
         if (rc == BENCH_OK)
             rc = bench_send(s, &m, w);
@@ -269,6 +293,10 @@ static enum bench_rc bench_lat_request(nm_sock_t *s, const struct bench_args *a,
     enum bench_rc rc = bench_fill(&m, a->size);
     uint64_t start = nm_clock_ns();
     for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
+        if (bench_stopping(i)) {
+            rc = BENCH_STOP;
+            break;
+        }
         rc = bench_send(s, &m, w);
         if (rc == BENCH_OK)
             rc = bench_recv(s, &m, a->size, w);
@@ -367,7 +395,7 @@ static void bench_connect_endpoint(const char *bound, char *out, size_t n)
 /* Binds the local side and prints `bound ENDPOINT`; fills the peer's endpoint. */
 static enum bench_rc bench_bind(nm_sock_t *s, const char *endpoint, char *peer_ep, size_t n)
 {
-    char real[256] = {0};
+    char real[BENCH_EP_MAX] = {0};
     size_t len = sizeof real - 1;
 
     int rc = nm_sock_bind(s, endpoint);
@@ -384,24 +412,66 @@ static enum bench_rc bench_bind(nm_sock_t *s, const char *endpoint, char *peer_e
     return BENCH_OK;
 }
 
-/* Runs the peer in a child process with its own context; returns its pid or -1. */
-static pid_t bench_fork_peer(struct bench_peer *p)
+/* Forks the peer before this process has a context: a child of a threaded process may
+ * only make async-signal-safe calls.  The child waits for the endpoint to connect to on
+ * a pipe (EOF without one: the parent could not bind), then runs with its own context.
+ * Returns the child's pid (and the pipe's write end in *ep_fd) or -1. */
+static pid_t bench_fork_peer(struct bench_peer *p, int *ep_fd)
 {
+    int fds[2];
+    if (pipe(fds) < 0) {
+        log_msg(NM_LOG_ERROR, "bench", "pipe failed: %s", strerror(errno));
+        return -1;
+    }
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0) {
         log_msg(NM_LOG_ERROR, "bench", "fork failed: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
         return -1;
     }
-    if (pid > 0)
+    if (pid > 0) {
+        close(fds[0]);
+        *ep_fd = fds[1];
         return pid;
-    /* The parent's sockets must not stay open here: a listener or connection held by
-     * the child would outlive the parent's close. */
-    closefrom(3);
+    }
+    close(fds[1]);
+    char ep[BENCH_EP_MAX + 16];
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof ep - 1 && (r = read(fds[0], ep + n, sizeof ep - 1 - n)) != 0) {
+        if (r > 0)
+            n += (size_t)r;
+        else if (errno != EINTR)
+            break;
+    }
+    close(fds[0]);
+    if (n == 0)
+        _exit(NODE_EXIT_FAIL);
+    ep[n] = '\0';
+    p->endpoint = ep;
     enum bench_rc rc = bench_peer_run(p);
     fflush(stdout);
     _exit(rc == BENCH_OK || rc == BENCH_STOP ? NODE_EXIT_OK : NODE_EXIT_FAIL);
+}
+
+/* Hands the endpoint to the forked peer and closes the pipe. */
+static bool bench_tell_peer(int *ep_fd, const char *ep)
+{
+    size_t len = strlen(ep), off = 0;
+    while (off < len) {
+        ssize_t r = write(*ep_fd, ep + off, len - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        off += (size_t)r;
+    }
+    close(*ep_fd);
+    *ep_fd = -1;
+    return off == len;
 }
 
 /* Reaps the child (unless bench_idle did) and tells whether it succeeded. */
@@ -422,14 +492,16 @@ static bool bench_reap(struct bench_watch *w)
     return WIFEXITED(w->child_status) && WEXITSTATUS(w->child_status) == 0;
 }
 
-/* Binds, starts the peer, runs the local side, and collects the peer. */
-static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx)
+/* Binds, starts the peer (a thread for inproc, else the forked child waiting on ep_fd),
+ * runs the local side, and collects the peer. */
+static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx, struct bench_watch *wp,
+                               int *ep_fd)
 {
-    struct bench_watch w = {.child = -1};
+    struct bench_watch w = *wp;
     struct bench_peer peer = {.args = a};
-    char peer_ep[256];
+    char peer_ep[BENCH_EP_MAX + 16];
     pthread_t thread;
-    bool threaded = strncmp(a->endpoint, "inproc://", 9) == 0;
+    bool threaded = w.child < 0;
     nm_sock_t *s = NULL;
 
     if (bench_sock_new(&s, ctx, a->lat ? NM_REP : NM_PULL) < 0)
@@ -443,10 +515,9 @@ static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx)
             log_msg(NM_LOG_ERROR, "bench", "cannot start a thread: %s", strerror(err));
             rc = BENCH_FAIL;
         }
-    } else if (rc == BENCH_OK) {
-        w.child = bench_fork_peer(&peer);
-        if (w.child < 0)
-            rc = BENCH_FAIL;
+    } else if (rc == BENCH_OK && !bench_tell_peer(ep_fd, peer_ep)) {
+        log_msg(NM_LOG_ERROR, "bench", "cannot reach the peer process");
+        rc = BENCH_FAIL;
     }
     if (rc != BENCH_OK) {
         nm_sock_close(&s);
@@ -454,7 +525,7 @@ static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx)
     }
 
     rc = a->lat ? bench_lat_reply(s, a, &w) : bench_thr_recv(s, a, &w);
-    if (rc != BENCH_OK && rc != BENCH_STOP) {
+    if (rc != BENCH_OK) {
         /* Do not wait for a peer that waits for us. */
         atomic_store(&bench_abort, true);
         if (w.child > 0 && !w.child_gone)
@@ -474,18 +545,27 @@ static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx)
         log_msg(NM_LOG_ERROR, "bench", "the other side failed");
         rc = BENCH_FAIL;
     }
+    *wp = w;
     return rc;
 }
 
 int bench_main(int argc, char **argv)
 {
     struct bench_args a;
+    struct bench_watch w = {.child = -1};
+    int ep_fd = -1;
     nm_ctx_t *ctx = NULL;
 
     memset(&a, 0, sizeof a);
     enum bench_rc rc = bench_parse(&a, argc, argv);
     if (rc == BENCH_STOP)
         return NODE_EXIT_OK; /* --help */
+    if (rc == BENCH_OK && strncmp(a.endpoint, "inproc://", 9) != 0) {
+        struct bench_peer peer = {.args = &a};
+        w.child = bench_fork_peer(&peer, &ep_fd);
+        if (w.child < 0)
+            rc = BENCH_FAIL;
+    }
     if (rc == BENCH_OK) {
         int err = nm_ctx_new(&ctx);
         if (err < 0) {
@@ -495,10 +575,14 @@ int bench_main(int argc, char **argv)
     }
     if (rc == BENCH_OK) {
         nm_ctx_set_log(ctx, log_stderr_cb, NULL, NM_LOG_WARN);
-        rc = bench_run(&a, ctx);
+        rc = bench_run(&a, ctx, &w, &ep_fd);
     }
+    if (ep_fd >= 0)
+        close(ep_fd); /* the peer sees EOF and gives up */
     if (ctx != NULL)
         nm_ctx_destroy(&ctx);
+    if (w.child > 0 && !w.child_gone)
+        bench_reap(&w);
 
     switch (rc) {
     case BENCH_OK:

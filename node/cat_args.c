@@ -16,6 +16,8 @@
 #include "log.h"
 #include "nomid.h"
 
+#define CAT_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 enum {
     CAT_OPT_BIND = 256,
     CAT_OPT_CONNECT,
@@ -227,19 +229,19 @@ static enum cat_rc cat_check(const struct cat_opts *o)
 
     if (o->neps == 0)
         return cat_bad("give at least one --bind or --connect");
-    if (o->echo && !cat_type_in(o->type, echoers, 4))
+    if (o->echo && !cat_type_in(o->type, echoers, CAT_COUNT(echoers)))
         return cat_bad("--echo needs rep, router, dealer or pair, not %s", t);
     if (o->echo && sends)
         return cat_bad("--echo sends back what it receives: drop --data/--hex-data");
     if (sends && o->type == NM_REP)
         return cat_bad("%s cannot send first, it answers requests: use --echo", t);
-    if (sends && cat_type_in(o->type, mute, 3))
+    if (sends && cat_type_in(o->type, mute, CAT_COUNT(mute)))
         return cat_bad("%s cannot send: drop --data/--hex-data", t);
     if (!sends && o->type == NM_REQ)
         return cat_bad("%s sends first: give the request with --data or --hex-data", t);
     if (!sends && !o->echo && o->type == NM_REP)
         return cat_bad("%s must answer every request: use --echo", t);
-    if (!sends && cat_type_in(o->type, deaf, 2))
+    if (!sends && cat_type_in(o->type, deaf, CAT_COUNT(deaf)))
         return cat_bad("%s cannot receive: give a message with --data or --hex-data", t);
     if (sends && (o->type == NM_ROUTER || o->type == NM_STREAM) && o->nframes < 2)
         return cat_bad("%s sends to the routing id in the first frame: give it and a message", t);

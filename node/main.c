@@ -34,6 +34,7 @@ int main(int argc, char **argv)
     stop_install();
 
     if (argc < 2) {
+        log_msg(NM_LOG_ERROR, "nomid", "missing command");
         main_usage(stderr);
         return NODE_EXIT_USAGE;
     }

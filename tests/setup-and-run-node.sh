@@ -31,13 +31,13 @@ NOMID=build/nomid
 PORT=${NOMID_DEMO_PORT:-5555}
 EP="tcp://127.0.0.1:$PORT"
 
-echo "== demo: nomid cat rep --bind $EP --echo (background)"
-"$NOMID" cat rep --bind "$EP" --echo &
+echo "== demo: nomid cat rep --bind $EP --echo (background; the requests it prints are discarded)"
+"$NOMID" cat rep --bind "$EP" --echo >/dev/null &
 rep_pid=$!
 trap 'kill "$rep_pid" 2>/dev/null || true' EXIT
 
 echo "== demo: nomid cat req --connect $EP -d hello -n 3 (each reply is printed)"
-"$NOMID" cat req --connect "$EP" -d hello -n 3 --timeout 10
+"$NOMID" cat req --connect "$EP" -d hello -n 3 --timeout 10 | sed -u 's/^/reply: /'
 
 echo "== demo: stopping the rep"
 kill -TERM "$rep_pid"

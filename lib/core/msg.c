@@ -2,23 +2,82 @@
  * msg.c - messages: lists of frames, small ones inline, large ones refcounted.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/msg.h"
 
+/*
+ * Large buffers are recycled through a small process-wide pool, one free list per
+ * power-of-two size class.  Without it a stream of large messages, allocated on one
+ * thread and freed on another, makes malloc hand pages back to the kernel and fault
+ * them in again for every message, which costs more than the copies themselves.
+ */
+#define POOL_MIN_SHIFT 13 /* 8 KiB */
+#define POOL_MAX_SHIFT 22 /* 4 MiB */
+#define POOL_CLASSES   (POOL_MAX_SHIFT - POOL_MIN_SHIFT + 1)
+#define POOL_BYTES_MAX (8u << 20) /* cached bytes per class */
+
+static struct {
+    pthread_mutex_t lock; /* guards the list */
+    nmi_buf *free;        /* cached buffers */
+    size_t bytes;         /* their total capacity */
+} msg_pool[POOL_CLASSES] = {[0 ... POOL_CLASSES - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+
+static int msg_pool_class(size_t size)
+{
+    if (size < (1u << POOL_MIN_SHIFT) || size > (1u << POOL_MAX_SHIFT))
+        return -1;
+    int shift = POOL_MIN_SHIFT;
+    while (((size_t)1 << shift) < size)
+        shift++;
+    return shift - POOL_MIN_SHIFT;
+}
+
 nmi_buf *nmi_buf_new(size_t size)
 {
     if (size > SIZE_MAX - sizeof(nmi_buf))
         return NULL;
-    nmi_buf *b = malloc(sizeof(*b) + size);
-    if (b == NULL)
+    int cls = msg_pool_class(size);
+    nmi_buf *b = NULL;
+    if (cls >= 0) {
+        pthread_mutex_lock(&msg_pool[cls].lock);
+        b = msg_pool[cls].free;
+        if (b != NULL) {
+            msg_pool[cls].free = b->next_free;
+            msg_pool[cls].bytes -= (size_t)1 << (cls + POOL_MIN_SHIFT);
+        }
+        pthread_mutex_unlock(&msg_pool[cls].lock);
+        size = (size_t)1 << (cls + POOL_MIN_SHIFT);
+    }
+    if (b == NULL && (b = malloc(sizeof(*b) + size)) == NULL)
         return NULL;
     atomic_init(&b->refs, 1);
+    b->pool_class = cls;
     b->ffn = NULL;
     b->hint = NULL;
     b->data = (uint8_t *)(b + 1);
     return b;
+}
+
+static void msg_buf_free(nmi_buf *b)
+{
+    int cls = b->pool_class;
+    if (cls >= 0) {
+        size_t cap = (size_t)1 << (cls + POOL_MIN_SHIFT);
+        pthread_mutex_lock(&msg_pool[cls].lock);
+        bool keep = msg_pool[cls].bytes + cap <= POOL_BYTES_MAX;
+        if (keep) {
+            b->next_free = msg_pool[cls].free;
+            msg_pool[cls].free = b;
+            msg_pool[cls].bytes += cap;
+        }
+        pthread_mutex_unlock(&msg_pool[cls].lock);
+        if (keep)
+            return;
+    }
+    free(b);
 }
 
 void nmi_buf_release(nmi_buf *b)
@@ -27,7 +86,10 @@ void nmi_buf_release(nmi_buf *b)
         return;
     if (b->ffn != NULL)
         b->ffn(b->data, b->hint);
-    free(b);
+    if (b->ffn != NULL || b->pool_class < 0)
+        free(b);
+    else
+        msg_buf_free(b);
 }
 
 static void msg_frame_release(nmi_frame *f)
@@ -129,6 +191,7 @@ int nm_msg_add_zc(nm_msg_t *m, void *data, size_t size, nm_free_cb *ffn, void *h
         return -ENOMEM;
     }
     atomic_init(&b->refs, 1);
+    b->pool_class = -1;
     b->ffn = ffn;
     b->hint = hint;
     b->data = data;

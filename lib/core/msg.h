@@ -22,6 +22,8 @@
 
 typedef struct nmi_buf {
     atomic_uint refs; /* references from frames */
+    int pool_class;   /* size class it returns to in the buffer pool, -1 if none */
+    struct nmi_buf *next_free; /* link in the pool's free list */
     nm_free_cb *ffn;  /* user's free for zero-copy buffers, NULL when nomid owns it */
     void *hint;       /* passed to ffn */
     uint8_t *data;    /* the bytes: after this header, or the user's buffer */

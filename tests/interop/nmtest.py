@@ -219,9 +219,13 @@ class Nomid:
     def wait(self, timeout=EXIT_WAIT):
         """Waits for nomid to exit by itself; returns the exit code."""
         try:
-            return self.p.wait(timeout)
+            rc = self.p.wait(timeout)
         except subprocess.TimeoutExpired:
             raise Fail('nomid did not exit within %gs' % timeout)
+        # The readers may still hold the last lines: let them reach end of file.
+        self.t_err.join(5)
+        self.t_out.join(5)
+        return rc
 
     def expect_exit(self, code, timeout=EXIT_WAIT):
         rc = self.wait(timeout)

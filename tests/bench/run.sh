@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# run.sh - compares `nomid bench` with libzmq on this machine and prints a markdown
+# table for the README.  Builds nomid in Release mode into build-release/ and the libzmq
+# baseline (tests/bench/zmq_bench.c, same command shape and output) next to it, then for
+# every row runs nomid and libzmq alternately BENCH_RUNS times and reports the medians.
+# Not part of the test suite: numbers flake on shared machines.
+#
+# Environment (all optional):
+#   BENCH_RUNS=7                 runs per row and tool
+#   BENCH_THR_SMALL_COUNT=2000000  messages for the 64 B throughput row
+#   BENCH_THR_LARGE_COUNT=20000    messages for the 64 KiB throughput row
+#   BENCH_LAT_COUNT=20000          round trips for the latency rows
+#   BENCH_TIMEOUT=120            seconds before one run is killed
+#   BENCH_TOOLS="nomid libzmq"   which tools to run
+#   BENCH_NOMID=path             use this nomid binary instead of building one
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+BUILD=build-release
+RUNS=${BENCH_RUNS:-7}
+THR_SMALL_COUNT=${BENCH_THR_SMALL_COUNT:-2000000}
+THR_LARGE_COUNT=${BENCH_THR_LARGE_COUNT:-20000}
+LAT_COUNT=${BENCH_LAT_COUNT:-20000}
+RUN_TIMEOUT=${BENCH_TIMEOUT:-120}
+TOOLS=${BENCH_TOOLS:-nomid libzmq}
+NOMID=${BENCH_NOMID:-$BUILD/nomid}
+ZMQ_BENCH=$BUILD/zmq_bench
+
+log() { printf '%s\n' "$*" >&2; }
+uses() { [[ " $TOOLS " == *" $1 "* ]]; }
+
+# ---- build (all build output goes to stderr: stdout is the table) ----
+mkdir -p "$BUILD"
+if uses nomid && [[ -z ${BENCH_NOMID:-} ]]; then
+    log "building nomid (Release) in $BUILD/"
+    cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DNOMID_TESTS=OFF >&2
+    cmake --build "$BUILD" -j2 >&2
+fi
+if uses libzmq; then
+    log "building zmq_bench in $BUILD/"
+    # shellcheck disable=SC2046 # pkg-config output is meant to be split
+    cc -O2 -std=c11 -Wall -Wextra -o "$ZMQ_BENCH" tests/bench/zmq_bench.c \
+        $(pkg-config --cflags --libs libzmq)
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run_one TOOL KIND ENDPOINT SIZE COUNT KEY: prints KEY's value, or nothing on failure.
+run_one() {
+    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 key=$6 out
+    local -a cmd
+    case $tool in
+    nomid) cmd=("$NOMID" bench) ;;
+    libzmq) cmd=("$ZMQ_BENCH") ;;
+    esac
+    if ! out=$(timeout -k 5 "$RUN_TIMEOUT" "${cmd[@]}" "$kind" "$ep" "$size" "$count" \
+        2>"$tmp/stderr"); then
+        log "  $tool $kind $ep $size $count failed: $(tail -n 3 "$tmp/stderr" | tr '\n' ' ')"
+        return 0
+    fi
+    grep -o "$key=[0-9.]*" <<<"$out" | head -n 1 | cut -d= -f2 || true
+}
+
+# median FORMAT VALUE...: the median, printed with FORMAT; n/a when there is no value.
+median() {
+    local fmt=$1
+    shift
+    printf '%s\n' "$@" | sed '/^$/d' | sort -g | awk -v fmt="$fmt" '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "n/a"; exit }
+            m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            printf fmt "\n", m
+        }'
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'
+}
+
+# Rows: label | kind | transport | size | count | key | metric | number format
+ROWS=(
+    "tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT|msgs_per_s|msg/s (higher is better)|%.0f"
+    "tcp thr 64 KiB|thr|tcp|65536|$THR_LARGE_COUNT|MB_per_s|MB/s (higher is better)|%.1f"
+    "tcp lat 64 B|lat|tcp|64|$LAT_COUNT|one_way_us|one-way µs (lower is better)|%.2f"
+    "ipc lat 64 B|lat|ipc|64|$LAT_COUNT|one_way_us|one-way µs (lower is better)|%.2f"
+)
+
+failures=0
+table=()
+for r in "${!ROWS[@]}"; do
+    IFS='|' read -r label kind transport size count key metric fmt <<<"${ROWS[$r]}"
+    declare -a nomid_vals=() zmq_vals=()
+    for ((run = 1; run <= RUNS; run++)); do
+        line="$label run $run/$RUNS:"
+        for tool in nomid libzmq; do
+            uses "$tool" || continue
+            # A fresh endpoint per run: the kernel picks tcp ports, ipc paths are unique.
+            if [[ $transport == tcp ]]; then
+                ep="tcp://127.0.0.1:0"
+            else
+                ep="ipc://$tmp/$tool-$r-$run.sock"
+            fi
+            v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$key")
+            if [[ -z $v ]]; then
+                failures=$((failures + 1))
+            elif [[ $tool == nomid ]]; then
+                nomid_vals+=("$v")
+            else
+                zmq_vals+=("$v")
+            fi
+            line+=" $tool=${v:-FAIL}"
+        done
+        log "$line"
+    done
+    n=$(median "$fmt" "${nomid_vals[@]}")
+    z=$(median "$fmt" "${zmq_vals[@]}")
+    table+=("| $label | $metric | $n | $z | $(ratio "$n" "$z") |")
+    unset nomid_vals zmq_vals
+done
+
+model=$(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
+echo "| row | metric | nomid (median of $RUNS) | libzmq (median of $RUNS) | nomid / libzmq |"
+echo "|---|---|---:|---:|---:|"
+printf '%s\n' "${table[@]}"
+echo
+echo "Ratio nomid / libzmq: above 1 is better for msg/s and MB/s; below 1 is better for µs."
+echo "Machine: $(nproc) CPUs, ${model:-unknown CPU}, Linux $(uname -r);" \
+    "libzmq $(pkg-config --modversion libzmq 2>/dev/null || echo '?');" \
+    "64 B thr $THR_SMALL_COUNT msgs, 64 KiB thr $THR_LARGE_COUNT msgs," \
+    "lat $LAT_COUNT round trips; loopback."
+if ((failures > 0)); then
+    log "$failures run(s) failed"
+    exit 1
+fi
