@@ -71,11 +71,11 @@ if [ -f tests/fuzz/fuzz_zmtp.c ]; then
     fi
 fi
 
-# ---- summary ----
+# ---- summary: ctest's own closing line comes last, for whoever reads the log ----
 echo
 echo "== summary"
-echo "ctest: $(grep -E 'tests passed|tests failed' "$BUILD/ctest.log" | tail -n 1 || echo "exit $ctest_status")"
 echo "fuzz:  $fuzz_result"
+grep -E 'tests passed|tests failed' "$BUILD/ctest.log" | tail -n 1 || echo "ctest exited $ctest_status"
 if [ "$ctest_status" -ne 0 ]; then
     exit "$ctest_status"
 fi

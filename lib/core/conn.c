@@ -21,6 +21,9 @@
 
 #define CONN_DIRECT_MIN (16 * 1024)
 #define CONN_CMD_MAX    (1024 * 1024)
+/* A peer that connects but never completes the handshake is dropped after this long
+ * (libzmq's HANDSHAKE_IVL default), so silent connections cannot pile up. */
+#define CONN_HANDSHAKE_NS (30 * 1000000000ull)
 
 static void conn_event_cb(nmi_pollable *pl, unsigned events);
 
@@ -70,6 +73,8 @@ static void conn_timers_update(nmi_conn *c)
     uint64_t at = c->reconnect_at;
     if (c->linger_at != 0 && (at == 0 || c->linger_at < at))
         at = c->linger_at;
+    if (c->handshake_at != 0 && (at == 0 || c->handshake_at < at))
+        at = c->handshake_at;
     nmi_io_timer_set(c->io, c, at);
 }
 
@@ -146,6 +151,8 @@ static void conn_begin_handshake(nmi_conn *c)
     int n = nmi_zmtp_ready_encode(buf + NMI_ZMTP_GREETING_SIZE, sizeof(buf) - NMI_ZMTP_GREETING_SIZE,
                                   props, nprops);
     atomic_store(&c->state, NMI_CONN_GREETING);
+    c->handshake_at = nmi_clock_ns() + CONN_HANDSHAKE_NS;
+    conn_timers_update(c);
     c->tp->tune(c->pollable.fd);
     if (n < 0 || nmi_conn_out_bytes(c, buf, NMI_ZMTP_GREETING_SIZE + (size_t)n) < 0) {
         nmi_conn_broken(c, "cannot encode handshake");
@@ -173,7 +180,7 @@ void nmi_conn_accept(nmi_listener *l, int fd)
 static void conn_dead(nmi_conn *c)
 {
     atomic_store(&c->state, NMI_CONN_DEAD);
-    c->reconnect_at = c->linger_at = 0;
+    c->reconnect_at = c->linger_at = c->handshake_at = 0;
     conn_timers_update(c);
     LIST_REMOVE(c, sock_entry);
     nmi_io_defer_release(c->io, c);
@@ -217,6 +224,7 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     atomic_store(&c->rpaused, 0);
     nmi_conn_out_reset(c);
     c->wblocked = false;
+    c->handshake_at = 0;
 
     bool lingering = c->closing && c->pipe != NULL && c->linger_at != 0 &&
                      nmi_queue_count(&c->pipe->out) > 0;
@@ -253,6 +261,11 @@ void nmi_conn_close(nmi_conn *c)
 void nmi_conn_timer(nmi_conn *c)
 {
     uint64_t now = nmi_clock_ns();
+    if (c->handshake_at != 0 && c->handshake_at <= now) {
+        c->handshake_at = 0;
+        nmi_conn_broken(c, "handshake timed out");
+        return;
+    }
     if (c->linger_at != 0 && c->linger_at <= now) {
         c->linger_at = 0;
         c->reconnect_at = 0;
@@ -319,6 +332,8 @@ static int conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
     atomic_store(&p->state, NM_PIPE_ACTIVE);
     s->nlive++;
     c->ivl = c->opts.reconnect_ivl;
+    c->handshake_at = 0;
+    conn_timers_update(c);
     atomic_store(&c->state, NMI_CONN_ACTIVE);
     conn_log(c, NM_LOG_DEBUG, "connected to %s", p->peer);
     if (new_pipe)

@@ -262,6 +262,7 @@ struct nmi_conn {
     uint64_t timer_at;         /* earliest of the two below, 0 = none (nmi_io_timer_set) */
     uint64_t reconnect_at;     /* when to connect again, 0 = none */
     uint64_t linger_at;        /* when closing gives up on queued output, 0 = none */
+    uint64_t handshake_at;     /* when an unfinished handshake gives up, 0 = none */
     int ivl;                   /* current reconnect interval (ms) */
     bool closing;              /* socket closed: flush then go */
     LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */
