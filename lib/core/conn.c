@@ -66,6 +66,13 @@ static void conn_log(nmi_conn *c, int level, const char *fmt, const char *arg)
     nmi_log(c->sock->ctx, level, "zmtp", "%s: %s", c->endpoint, msg);
 }
 
+/* Drops a connection that broke the protocol or our limits: a warning, not an info. */
+static void conn_reject(nmi_conn *c, const char *why)
+{
+    conn_log(c, NM_LOG_WARN, "dropping connection: %s", why);
+    nmi_conn_broken(c, NULL);
+}
+
 /* ---- timers ---------------------------------------------------------------------- */
 
 static void conn_timers_update(nmi_conn *c)
@@ -141,21 +148,25 @@ static void conn_begin_handshake(nmi_conn *c)
     nmi_zmtp_greeting_encode(buf, "NULL", !c->connecter);
     const char *tname = nmi_zmtp_type_name(c->sock->type);
     nmi_zmtp_prop props[2] = {
-        {.name = "Socket-Type", .name_len = 11, .value = (const uint8_t *)tname,
+        {.name = "Socket-Type",
+         .name_len = 11,
+         .value = (const uint8_t *)tname,
          .value_len = strlen(tname)},
-        {.name = "Identity", .name_len = 8, .value = c->opts.routing_id,
+        {.name = "Identity",
+         .name_len = 8,
+         .value = c->opts.routing_id,
          .value_len = c->opts.routing_id_len},
     };
     int t = c->sock->type;
     size_t nprops = (t == NM_REQ || t == NM_DEALER || t == NM_ROUTER) ? 2 : 1;
-    int n = nmi_zmtp_ready_encode(buf + NMI_ZMTP_GREETING_SIZE, sizeof(buf) - NMI_ZMTP_GREETING_SIZE,
-                                  props, nprops);
+    int n = nmi_zmtp_ready_encode(buf + NMI_ZMTP_GREETING_SIZE,
+                                  sizeof(buf) - NMI_ZMTP_GREETING_SIZE, props, nprops);
     atomic_store(&c->state, NMI_CONN_GREETING);
     c->handshake_at = nmi_clock_ns() + CONN_HANDSHAKE_NS;
     conn_timers_update(c);
     c->tp->tune(c->pollable.fd);
     if (n < 0 || nmi_conn_out_bytes(c, buf, NMI_ZMTP_GREETING_SIZE + (size_t)n) < 0) {
-        nmi_conn_broken(c, "cannot encode handshake");
+        conn_reject(c, "cannot encode handshake");
         return;
     }
     nmi_conn_flush(c, true);
@@ -226,8 +237,8 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     c->wblocked = false;
     c->handshake_at = 0;
 
-    bool lingering = c->closing && c->pipe != NULL && c->linger_at != 0 &&
-                     nmi_queue_count(&c->pipe->out) > 0;
+    bool lingering =
+        c->closing && c->pipe != NULL && c->linger_at != 0 && nmi_queue_count(&c->pipe->out) > 0;
     bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering);
     if (c->pipe != NULL && (!c->keep_pipe || !again))
         conn_detach_pipe(c);
@@ -263,7 +274,7 @@ void nmi_conn_timer(nmi_conn *c)
     uint64_t now = nmi_clock_ns();
     if (c->handshake_at != 0 && c->handshake_at <= now) {
         c->handshake_at = 0;
-        nmi_conn_broken(c, "handshake timed out");
+        conn_reject(c, "handshake timed out");
         return;
     }
     if (c->linger_at != 0 && c->linger_at <= now) {
@@ -297,23 +308,23 @@ static int conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
 {
     nmi_sock *s = c->sock;
     if (s->type == NM_PAIR && s->nlive > 0) {
-        nmi_conn_broken(c, "PAIR socket already has a peer");
+        conn_reject(c, "PAIR socket already has a peer");
         return -1;
     }
     bool new_pipe = c->pipe == NULL;
     if (new_pipe && (c->pipe = nmi_pipe_new(s, c, c->endpoint)) == NULL) {
-        nmi_conn_broken(c, "out of memory");
+        conn_reject(c, "out of memory");
         return -1;
     }
     nmi_pipe *p = c->pipe;
     if (s->proto->needs_rid && new_pipe) {
         if (identity != NULL && identity->value_len > 0) {
             if (identity->value[0] == 0) {
-                nmi_conn_broken(c, "peer identity starts with a zero byte");
+                conn_reject(c, "peer identity starts with a zero byte");
                 return -1;
             }
             if (conn_rid_taken(c, identity->value, identity->value_len)) {
-                nmi_conn_broken(c, "peer identity already in use");
+                conn_reject(c, "peer identity already in use");
                 return -1;
             }
             memcpy(p->rid, identity->value, identity->value_len);
@@ -346,7 +357,7 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
 {
     nmi_zmtp_prop type, identity;
     if (nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Socket-Type", &type) != 1) {
-        nmi_conn_broken(c, "READY without a valid Socket-Type");
+        conn_reject(c, "READY without a valid Socket-Type");
         return -1;
     }
     int peer = nmi_zmtp_type_parse(type.value, type.value_len);
@@ -358,13 +369,13 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
         int n = nmi_zmtp_error_encode(err, sizeof(err), "Invalid socket type");
         if (n > 0 && nmi_conn_out_bytes(c, err, (size_t)n) == 0)
             nmi_conn_flush(c, true);
-        nmi_conn_broken(c, why);
+        conn_reject(c, why);
         return -1;
     }
     c->peer_type = peer;
     int rc = nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Identity", &identity);
     if (rc < 0) {
-        nmi_conn_broken(c, "malformed READY properties");
+        conn_reject(c, "malformed READY properties");
         return -1;
     }
     return conn_established(c, rc == 1 ? &identity : NULL);
@@ -374,7 +385,7 @@ static int conn_command(nmi_conn *c, const uint8_t *body, size_t len)
 {
     nmi_zmtp_cmd cmd;
     if (nmi_zmtp_cmd_parse(body, len, &cmd) < 0) {
-        nmi_conn_broken(c, "malformed command");
+        conn_reject(c, "malformed command");
         return -1;
     }
     int st = atomic_load(&c->state);
@@ -383,20 +394,19 @@ static int conn_command(nmi_conn *c, const uint8_t *body, size_t len)
         size_t rlen = cmd.data_len > 0 ? cmd.data[0] : 0;
         if (rlen > cmd.data_len - (cmd.data_len > 0))
             rlen = 0;
-        snprintf(why, sizeof(why), "peer sent ERROR: %.*s", (int)rlen,
-                 (const char *)cmd.data + 1);
+        snprintf(why, sizeof(why), "peer sent ERROR: %.*s", (int)rlen, (const char *)cmd.data + 1);
         nmi_conn_broken(c, why);
         return -1;
     }
     if (st == NMI_CONN_READY) {
         if (!nmi_zmtp_cmd_is(&cmd, "READY")) {
-            nmi_conn_broken(c, "expected READY");
+            conn_reject(c, "expected READY");
             return -1;
         }
         return conn_ready(c, &cmd);
     }
     if (nmi_zmtp_cmd_is(&cmd, "READY")) {
-        nmi_conn_broken(c, "READY after the handshake");
+        conn_reject(c, "READY after the handshake");
         return -1;
     }
     /* PING, PONG, SUBSCRIBE, CANCEL and unknown commands: nothing to do yet. */
@@ -443,14 +453,14 @@ static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
     c->body_got = 0;
     if (h->flags & NMI_ZMTP_COMMAND) {
         if (h->size > CONN_CMD_MAX) {
-            nmi_conn_broken(c, "command frame too large");
+            conn_reject(c, "command frame too large");
             return -1;
         }
         c->cmd_body = malloc(h->size ? h->size : 1);
         c->body = c->cmd_body;
     } else {
         if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
-            nmi_conn_broken(c, "data frame before the handshake");
+            conn_reject(c, "data frame before the handshake");
             return -1;
         }
         nmi_frame *f = nmi_msg_push_frame(&c->cur);
@@ -459,7 +469,7 @@ static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
             c->cur.n--;
     }
     if (c->body == NULL) {
-        nmi_conn_broken(c, "out of memory for a frame");
+        conn_reject(c, "out of memory for a frame");
         return -1;
     }
     c->in_body = true;
@@ -480,7 +490,7 @@ static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
     nmi_zmtp_header h;
     int rc = nmi_zmtp_header_decode(hp, avail, c->opts.maxmsgsize, &h);
     if (rc < 0) {
-        nmi_conn_broken(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
+        conn_reject(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
         return -1;
     }
     if (rc == 0) {
@@ -510,14 +520,15 @@ static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
             nmi_zmtp_greeting g;
             int rc = nmi_zmtp_greeting_decode(c->greet, c->greet_len, &g);
             if (rc < 0) {
-                nmi_conn_broken(c, "bad greeting (not a ZMTP 3 peer)");
+                conn_reject(c, "bad greeting (not a ZMTP 3 peer)");
                 return -1;
             }
             if (rc == 0)
                 continue;
             if (strcmp(g.mechanism, "NULL") != 0) {
-                conn_log(c, NM_LOG_WARN, "unsupported security mechanism %s", g.mechanism);
-                nmi_conn_broken(c, "unsupported security mechanism");
+                char why[64];
+                snprintf(why, sizeof(why), "unsupported security mechanism %s", g.mechanism);
+                conn_reject(c, why);
                 return -1;
             }
             c->peer_minor = g.minor;

@@ -250,8 +250,7 @@ void nmi_conn_take_writer(nmi_conn *c)
 {
     while (!c->io_owns) {
         int zero = 0;
-        if (atomic_exchange(&c->handoff, 0) ||
-            atomic_compare_exchange_strong(&c->wowner, &zero, 1))
+        if (atomic_exchange(&c->handoff, 0) || atomic_compare_exchange_strong(&c->wowner, &zero, 1))
             c->io_owns = true;
         else
             sched_yield(); /* an application thread is inside one write() */

@@ -56,12 +56,12 @@ enum nmi_cmd_type {
     NMI_CMD_IN_READY,  /* a pipe has messages again */
     NMI_CMD_OUT_READY, /* a pipe has room again */
     /* to the I/O thread */
-    NMI_CMD_LISTEN,    /* start accepting on a listener */
-    NMI_CMD_CONNECT,   /* start a connecting conn */
-    NMI_CMD_FLUSH,     /* take over a conn's writer and flush */
-    NMI_CMD_RESUME,    /* a conn's pipe->in has room: read again */
-    NMI_CMD_CLOSE,     /* close a socket (linger, then free) */
-    NMI_CMD_STOP,      /* leave the I/O loop */
+    NMI_CMD_LISTEN,  /* start accepting on a listener */
+    NMI_CMD_CONNECT, /* start a connecting conn */
+    NMI_CMD_FLUSH,   /* take over a conn's writer and flush */
+    NMI_CMD_RESUME,  /* a conn's pipe->in has room: read again */
+    NMI_CMD_CLOSE,   /* close a socket (linger, then free) */
+    NMI_CMD_STOP,    /* leave the I/O loop */
 };
 
 typedef struct nmi_cmd {
@@ -86,19 +86,19 @@ size_t nmi_cmdq_take(nmi_cmdq *q, nmi_cmd **out);
 /* ---- options --------------------------------------------------------------------- */
 
 typedef struct nmi_opts {
-    int sndhwm, rcvhwm;       /* messages per pipe, 0 = unlimited */
-    int sndtimeo, rcvtimeo;   /* ms, -1 = forever */
-    int linger;               /* ms, -1 = forever */
-    int reconnect_ivl;        /* ms, -1 = no reconnect */
-    int reconnect_ivl_max;    /* ms, 0 = constant interval */
-    bool immediate;           /* pipes only for completed connections */
-    bool router_mandatory;    /* ROUTER: report unroutable */
-    bool req_relaxed;         /* REQ: allow resend */
-    bool req_correlate;       /* REQ: request ids */
-    int64_t maxmsgsize;       /* largest inbound frame, -1 = no limit */
-    int tcp_keepalive;        /* -1 default, 0 off, 1 on */
-    uint8_t routing_id[255];  /* announced Identity */
-    uint8_t routing_id_len;   /* 0 = none */
+    int sndhwm, rcvhwm;      /* messages per pipe, 0 = unlimited */
+    int sndtimeo, rcvtimeo;  /* ms, -1 = forever */
+    int linger;              /* ms, -1 = forever */
+    int reconnect_ivl;       /* ms, -1 = no reconnect */
+    int reconnect_ivl_max;   /* ms, 0 = constant interval */
+    bool immediate;          /* pipes only for completed connections */
+    bool router_mandatory;   /* ROUTER: report unroutable */
+    bool req_relaxed;        /* REQ: allow resend */
+    bool req_correlate;      /* REQ: request ids */
+    int64_t maxmsgsize;      /* largest inbound frame, -1 = no limit */
+    int tcp_keepalive;       /* -1 default, 0 off, 1 on */
+    uint8_t routing_id[255]; /* announced Identity */
+    uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
 
 void nmi_opts_default(nmi_opts *o);
@@ -108,29 +108,29 @@ void nmi_opts_default(nmi_opts *o);
 enum { NMI_RID_MAX = 255 };
 
 struct nmi_pipe {
-    nmi_queue in;             /* conn -> application */
-    nmi_queue out;            /* application -> conn */
-    int sndhwm, rcvhwm;       /* limits, 0 = none */
-    atomic_int refs;          /* socket side + conn side */
-    atomic_int in_asleep;     /* application found `in` empty and waits for activation */
-    atomic_int out_asleep;    /* application found `out` full and waits for room */
-    atomic_int gone;          /* the conn detached: no more input, output is dropped */
-    atomic_int state;         /* enum nm_pipe_state */
-    nmi_sock *sock;           /* owner */
-    nmi_conn *conn;           /* the connection (one reference, for the pipe's life) */
+    nmi_queue in;          /* conn -> application */
+    nmi_queue out;         /* application -> conn */
+    int sndhwm, rcvhwm;    /* limits, 0 = none */
+    atomic_int refs;       /* socket side + conn side */
+    atomic_int in_asleep;  /* application found `in` empty and waits for activation */
+    atomic_int out_asleep; /* application found `out` full and waits for room */
+    atomic_int gone;       /* the conn detached: no more input, output is dropped */
+    atomic_int state;      /* enum nm_pipe_state */
+    nmi_sock *sock;        /* owner */
+    nmi_conn *conn;        /* the connection (one reference, for the pipe's life) */
     /* application thread only */
-    int lb_idx, fq_idx;       /* positions in the protocol's load balancer / fair queue */
-    bool attached;            /* protocol knows this pipe */
-    bool sent_more;           /* unused for now: whole messages only */
-    uint64_t block_start;     /* when a sender started waiting on this pipe, 0 if not */
+    int lb_idx, fq_idx;               /* positions in the protocol's load balancer / fair queue */
+    bool attached;                    /* protocol knows this pipe */
+    bool sent_more;                   /* unused for now: whole messages only */
+    uint64_t block_start;             /* when a sender started waiting on this pipe, 0 if not */
     TAILQ_ENTRY(nmi_pipe) sock_entry; /* in sock->pipes (application thread) */
     RB_ENTRY(nmi_pipe) rid_entry;     /* in a ROUTER's routing-id tree */
-    uint8_t rid[NMI_RID_MAX]; /* peer routing id (ROUTER) */
-    uint8_t rid_len;          /* its length */
+    uint8_t rid[NMI_RID_MAX];         /* peer routing id (ROUTER) */
+    uint8_t rid_len;                  /* its length */
     /* statistics (relaxed atomics, any thread) */
-    uint64_t id;              /* unique in the context */
-    char endpoint[NMI_EP_MAX];/* the endpoint it came from */
-    char peer[NMI_EP_MAX];    /* peer address, set on connection (under ctx->reg_lock) */
+    uint64_t id;               /* unique in the context */
+    char endpoint[NMI_EP_MAX]; /* the endpoint it came from */
+    char peer[NMI_EP_MAX];     /* peer address, set on connection (under ctx->reg_lock) */
     atomic_uint_fast64_t msgs_in, bytes_in, msgs_out, bytes_out;
     atomic_uint_fast64_t drops, hwm_hits, blocked_ns;
     TAILQ_ENTRY(nmi_pipe) reg_entry; /* in sock->reg_pipes (ctx->reg_lock) */
@@ -154,24 +154,24 @@ void nmi_pipe_out_notify(nmi_pipe *p);
 /* ---- socket ---------------------------------------------------------------------- */
 
 struct nmi_sock {
-    nmi_ctx *ctx;              /* owner */
-    const nmi_proto_ops *proto;/* pattern behaviour */
-    void *pdata;               /* protocol state */
-    int type;                  /* enum nm_sock_type */
-    uint64_t id;               /* unique in the context */
-    nmi_opts opts;             /* options (application thread; copied by conns) */
-    char last_ep[NMI_EP_MAX];  /* NM_LAST_ENDPOINT */
-    nmi_cmdq cmds;             /* I/O -> application */
-    nmi_signaler sig;          /* wakes the application thread */
-    atomic_int waiting;        /* the application thread sleeps on sig */
+    nmi_ctx *ctx;                 /* owner */
+    const nmi_proto_ops *proto;   /* pattern behaviour */
+    void *pdata;                  /* protocol state */
+    int type;                     /* enum nm_sock_type */
+    uint64_t id;                  /* unique in the context */
+    nmi_opts opts;                /* options (application thread; copied by conns) */
+    char last_ep[NMI_EP_MAX];     /* NM_LAST_ENDPOINT */
+    nmi_cmdq cmds;                /* I/O -> application */
+    nmi_signaler sig;             /* wakes the application thread */
+    atomic_int waiting;           /* the application thread sleeps on sig */
     TAILQ_HEAD(, nmi_pipe) pipes; /* attached pipes (application thread) */
     /* I/O thread only */
     LIST_HEAD(, nmi_listener) listeners; /* bound endpoints */
     LIST_HEAD(, nmi_conn) conns;         /* connections, connecting ones included */
-    int nlive;                 /* conns in ACTIVE state (PAIR allows one) */
-    uint32_t next_rid;         /* generator for ROUTER routing ids */
-    bool closing;              /* close requested: linger, then free */
-    bool close_posted;         /* NMI_CMD_CLOSE sent (ctx->reg_lock) */
+    int nlive;                           /* conns in ACTIVE state (PAIR allows one) */
+    uint32_t next_rid;                   /* generator for ROUTER routing ids */
+    bool closing;                        /* close requested: linger, then free */
+    bool close_posted;                   /* NMI_CMD_CLOSE sent (ctx->reg_lock) */
     /* registry (ctx->reg_lock) */
     TAILQ_ENTRY(nmi_sock) reg_entry;
     TAILQ_HEAD(, nmi_pipe) reg_pipes;
@@ -190,17 +190,17 @@ void nmi_sock_post(nmi_sock *s, int type, void *obj);
 /* ---- protocols ------------------------------------------------------------------- */
 
 struct nmi_proto_ops {
-    int type;                                      /* enum nm_sock_type */
-    bool can_send, can_recv;                       /* for -ENOTSUP */
-    bool needs_rid;                                /* pipes carry routing ids (ROUTER) */
-    int (*init)(nmi_sock *s);                      /* allocate s->pdata */
-    void (*fini)(nmi_sock *s);                     /* free s->pdata */
-    void (*attach)(nmi_sock *s, nmi_pipe *p);      /* a new pipe */
-    void (*detach)(nmi_sock *s, nmi_pipe *p);      /* a pipe goes away */
-    void (*in_ready)(nmi_sock *s, nmi_pipe *p);    /* pipe readable again */
-    void (*out_ready)(nmi_sock *s, nmi_pipe *p);   /* pipe writable again */
-    int (*send)(nmi_sock *s, nmi_msg *m);          /* -EAGAIN if it must wait */
-    int (*recv)(nmi_sock *s, nmi_msg *m);          /* -EAGAIN if nothing */
+    int type;                                    /* enum nm_sock_type */
+    bool can_send, can_recv;                     /* for -ENOTSUP */
+    bool needs_rid;                              /* pipes carry routing ids (ROUTER) */
+    int (*init)(nmi_sock *s);                    /* allocate s->pdata */
+    void (*fini)(nmi_sock *s);                   /* free s->pdata */
+    void (*attach)(nmi_sock *s, nmi_pipe *p);    /* a new pipe */
+    void (*detach)(nmi_sock *s, nmi_pipe *p);    /* a pipe goes away */
+    void (*in_ready)(nmi_sock *s, nmi_pipe *p);  /* pipe readable again */
+    void (*out_ready)(nmi_sock *s, nmi_pipe *p); /* pipe writable again */
+    int (*send)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if it must wait */
+    int (*recv)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if nothing */
 };
 
 const nmi_proto_ops *nmi_proto_find(int type);
@@ -208,63 +208,63 @@ const nmi_proto_ops *nmi_proto_find(int type);
 /* ---- connection (ZMTP engine) ---------------------------------------------------- */
 
 enum nmi_conn_state {
-    NMI_CONN_WAIT,      /* waiting to reconnect */
-    NMI_CONN_CONNECTING,/* non-blocking connect in progress */
-    NMI_CONN_GREETING,  /* exchanging greetings */
-    NMI_CONN_READY,     /* waiting for the peer's READY */
-    NMI_CONN_ACTIVE,    /* passing messages */
-    NMI_CONN_DEAD,      /* closed, waiting for references to go */
+    NMI_CONN_WAIT,       /* waiting to reconnect */
+    NMI_CONN_CONNECTING, /* non-blocking connect in progress */
+    NMI_CONN_GREETING,   /* exchanging greetings */
+    NMI_CONN_READY,      /* waiting for the peer's READY */
+    NMI_CONN_ACTIVE,     /* passing messages */
+    NMI_CONN_DEAD,       /* closed, waiting for references to go */
 };
 
 struct nmi_conn {
-    nmi_pollable pollable;     /* fd and readiness callback (fd -1 when none) */
-    nmi_sock *sock;            /* owner */
-    nmi_io *io;                /* the I/O thread driving it */
-    atomic_int refs;           /* I/O thread + pipe */
-    atomic_int state;          /* enum nmi_conn_state */
+    nmi_pollable pollable;       /* fd and readiness callback (fd -1 when none) */
+    nmi_sock *sock;              /* owner */
+    nmi_io *io;                  /* the I/O thread driving it */
+    atomic_int refs;             /* I/O thread + pipe */
+    atomic_int state;            /* enum nmi_conn_state */
     const nmi_transport_ops *tp; /* transport */
-    nmi_addr addr;             /* where to (re)connect */
-    bool connecter;            /* we connect (and reconnect) */
-    bool keep_pipe;            /* the pipe outlives disconnects (connect, !immediate) */
-    char endpoint[NMI_EP_MAX]; /* endpoint text */
-    nmi_opts opts;             /* copy of the socket's options at creation */
-    nmi_pipe *pipe;            /* our pipe (one reference), or NULL */
+    nmi_addr addr;               /* where to (re)connect */
+    bool connecter;              /* we connect (and reconnect) */
+    bool keep_pipe;              /* the pipe outlives disconnects (connect, !immediate) */
+    char endpoint[NMI_EP_MAX];   /* endpoint text */
+    nmi_opts opts;               /* copy of the socket's options at creation */
+    nmi_pipe *pipe;              /* our pipe (one reference), or NULL */
     /* read side (I/O thread) */
     uint8_t greet[NMI_ZMTP_GREETING_SIZE]; /* peer greeting so far */
-    size_t greet_len;          /* bytes of it */
-    uint8_t peer_minor;        /* peer's ZMTP minor version */
-    int peer_type;             /* peer's Socket-Type */
-    uint8_t hdr[NMI_ZMTP_MAX_HEADER]; /* partial frame header */
-    size_t hdr_len;            /* bytes of it */
-    bool in_body;              /* reading a frame body */
-    uint8_t cur_flags;         /* flags of the frame being read */
-    uint8_t *body;             /* where the body goes */
-    size_t body_size, body_got;/* its size and bytes read */
-    nmi_msg cur;               /* message being assembled */
-    uint8_t *cmd_body;         /* command frames are assembled here */
-    atomic_int rpaused;        /* stopped reading: pipe->in over the HWM */
-    atomic_int resume_posted;  /* application asked to read again */
+    size_t greet_len;                      /* bytes of it */
+    uint8_t peer_minor;                    /* peer's ZMTP minor version */
+    int peer_type;                         /* peer's Socket-Type */
+    uint8_t hdr[NMI_ZMTP_MAX_HEADER];      /* partial frame header */
+    size_t hdr_len;                        /* bytes of it */
+    bool in_body;                          /* reading a frame body */
+    uint8_t cur_flags;                     /* flags of the frame being read */
+    uint8_t *body;                         /* where the body goes */
+    size_t body_size, body_got;            /* its size and bytes read */
+    nmi_msg cur;                           /* message being assembled */
+    uint8_t *cmd_body;                     /* command frames are assembled here */
+    atomic_int rpaused;                    /* stopped reading: pipe->in over the HWM */
+    atomic_int resume_posted;              /* application asked to read again */
     /* write side (holder of wowner) */
-    atomic_int wowner;         /* 1 while someone owns the writer */
-    bool io_owns;              /* the I/O thread holds wowner */
-    atomic_int handoff;        /* an application thread passed wowner to the I/O thread */
-    bool wblocked;             /* kernel buffer full: waiting for POLL_OUT */
-    uint8_t *wbuf;             /* encode buffer (lazily allocated) */
-    size_t wbuf_len;           /* bytes encoded in wbuf */
-    size_t wbuf_cap;           /* its size */
-    size_t wseg;               /* start of the wbuf slice not yet in iov */
-    struct iovec iov[32];      /* pending output: wbuf slices and large frame bodies */
-    int niov, iov_at;          /* used entries and first unwritten one */
-    nmi_msg held[16];          /* messages whose large frames iov points into */
-    int nheld;                 /* entries in held */
+    atomic_int wowner;                  /* 1 while someone owns the writer */
+    bool io_owns;                       /* the I/O thread holds wowner */
+    atomic_int handoff;                 /* an application thread passed wowner to the I/O thread */
+    bool wblocked;                      /* kernel buffer full: waiting for POLL_OUT */
+    uint8_t *wbuf;                      /* encode buffer (lazily allocated) */
+    size_t wbuf_len;                    /* bytes encoded in wbuf */
+    size_t wbuf_cap;                    /* its size */
+    size_t wseg;                        /* start of the wbuf slice not yet in iov */
+    struct iovec iov[32];               /* pending output: wbuf slices and large frame bodies */
+    int niov, iov_at;                   /* used entries and first unwritten one */
+    nmi_msg held[16];                   /* messages whose large frames iov points into */
+    int nheld;                          /* entries in held */
     atomic_uint_fast64_t last_write_ns; /* end of the last write() */
     /* timers and lists (I/O thread) */
-    uint64_t timer_at;         /* earliest of the two below, 0 = none (nmi_io_timer_set) */
-    uint64_t reconnect_at;     /* when to connect again, 0 = none */
-    uint64_t linger_at;        /* when closing gives up on queued output, 0 = none */
-    uint64_t handshake_at;     /* when an unfinished handshake gives up, 0 = none */
-    int ivl;                   /* current reconnect interval (ms) */
-    bool closing;              /* socket closed: flush then go */
+    uint64_t timer_at;               /* earliest of the two below, 0 = none (nmi_io_timer_set) */
+    uint64_t reconnect_at;           /* when to connect again, 0 = none */
+    uint64_t linger_at;              /* when closing gives up on queued output, 0 = none */
+    uint64_t handshake_at;           /* when an unfinished handshake gives up, 0 = none */
+    int ivl;                         /* current reconnect interval (ms) */
+    bool closing;                    /* socket closed: flush then go */
     LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */
 };
 
@@ -274,29 +274,29 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
                                const char *endpoint);
 /* Creates a conn for an accepted descriptor and starts the handshake (I/O thread). */
 void nmi_conn_accept(nmi_listener *l, int fd);
-void nmi_conn_start(nmi_conn *c);        /* I/O: begin connecting */
-void nmi_conn_timer(nmi_conn *c);        /* I/O: its timer expired */
-void nmi_conn_flush_cmd(nmi_conn *c);    /* I/O: NMI_CMD_FLUSH */
-void nmi_conn_resume(nmi_conn *c);       /* I/O: NMI_CMD_RESUME */
-void nmi_conn_close(nmi_conn *c);        /* I/O: socket closing: linger then close */
+void nmi_conn_start(nmi_conn *c);     /* I/O: begin connecting */
+void nmi_conn_timer(nmi_conn *c);     /* I/O: its timer expired */
+void nmi_conn_flush_cmd(nmi_conn *c); /* I/O: NMI_CMD_FLUSH */
+void nmi_conn_resume(nmi_conn *c);    /* I/O: NMI_CMD_RESUME */
+void nmi_conn_close(nmi_conn *c);     /* I/O: socket closing: linger then close */
 void nmi_conn_release(nmi_conn *c);
 /* Application: a message was queued on the conn's pipe; write it now or hand it on. */
 void nmi_conn_kick(nmi_conn *c);
 /* Internal to the engine (conn.c, conn_write.c). */
-void nmi_conn_flush(nmi_conn *c, bool io_side);   /* owner: write what is queued */
-void nmi_conn_take_writer(nmi_conn *c);           /* I/O: become the writer, waiting if needed */
+void nmi_conn_flush(nmi_conn *c, bool io_side); /* owner: write what is queued */
+void nmi_conn_take_writer(nmi_conn *c);         /* I/O: become the writer, waiting if needed */
 int nmi_conn_out_bytes(nmi_conn *c, const void *p, size_t n); /* owner: queue raw bytes */
-void nmi_conn_out_reset(nmi_conn *c);             /* owner: drop pending output */
-void nmi_conn_broken(nmi_conn *c, const char *why); /* I/O: connection lost */
+void nmi_conn_out_reset(nmi_conn *c);                         /* owner: drop pending output */
+void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection lost */
 
 /* ---- listener -------------------------------------------------------------------- */
 
 struct nmi_listener {
-    nmi_pollable pollable;     /* listening descriptor */
-    nmi_sock *sock;            /* owner */
+    nmi_pollable pollable;       /* listening descriptor */
+    nmi_sock *sock;              /* owner */
     const nmi_transport_ops *tp; /* transport */
-    char endpoint[NMI_EP_MAX]; /* the endpoint really bound */
-    nmi_opts opts;             /* socket options when bound (for accepted conns) */
+    char endpoint[NMI_EP_MAX];   /* the endpoint really bound */
+    nmi_opts opts;               /* socket options when bound (for accepted conns) */
     LIST_ENTRY(nmi_listener) sock_entry;
 };
 
@@ -308,21 +308,21 @@ void nmi_listener_close(nmi_listener *l); /* I/O thread */
 /* ---- I/O thread ------------------------------------------------------------------ */
 
 struct nmi_io {
-    nmi_ctx *ctx;             /* owner */
-    pthread_t thread;         /* the loop */
-    int pfd;                  /* poller */
-    nmi_cmdq cmds;            /* application -> I/O */
-    nmi_signaler sig;         /* wakes the loop */
-    nmi_pollable sig_pollable;/* sig in the poller */
-    uint8_t *rbuf;            /* shared read buffer */
-    size_t rbuf_size;         /* its size */
-    nmi_conn **timers;        /* conns with timer_at set */
+    nmi_ctx *ctx;              /* owner */
+    pthread_t thread;          /* the loop */
+    int pfd;                   /* poller */
+    nmi_cmdq cmds;             /* application -> I/O */
+    nmi_signaler sig;          /* wakes the loop */
+    nmi_pollable sig_pollable; /* sig in the poller */
+    uint8_t *rbuf;             /* shared read buffer */
+    size_t rbuf_size;          /* its size */
+    nmi_conn **timers;         /* conns with timer_at set */
     size_t ntimers, cap_timers;
-    nmi_conn **zombies;       /* conn references to drop after the current dispatch */
+    nmi_conn **zombies; /* conn references to drop after the current dispatch */
     size_t nzombies, cap_zombies;
-    nmi_sock **closing;       /* closed sockets waiting for their conns to finish */
+    nmi_sock **closing; /* closed sockets waiting for their conns to finish */
     size_t nclosing, cap_closing;
-    bool stop;                /* leave the loop */
+    bool stop; /* leave the loop */
 };
 
 int nmi_io_start(nmi_io *io, nmi_ctx *ctx);
@@ -334,15 +334,15 @@ void nmi_io_defer_release(nmi_io *io, nmi_conn *c);
 /* ---- context --------------------------------------------------------------------- */
 
 struct nmi_ctx {
-    nmi_io io;                 /* the I/O thread */
-    pthread_mutex_t reg_lock;  /* sockets, their pipes, endpoints, log settings */
-    pthread_cond_t reg_cond;   /* signalled when a socket is freed */
+    nmi_io io;                    /* the I/O thread */
+    pthread_mutex_t reg_lock;     /* sockets, their pipes, endpoints, log settings */
+    pthread_cond_t reg_cond;      /* signalled when a socket is freed */
     TAILQ_HEAD(, nmi_sock) socks; /* every socket not yet freed */
-    int nsocks;                /* their count */
+    int nsocks;                   /* their count */
     atomic_uint_fast64_t next_id; /* ids for sockets and pipes */
-    nm_log_cb *log_cb;         /* logging callback */
-    void *log_arg;             /* its argument */
-    atomic_int log_level;      /* highest level passed on */
+    nm_log_cb *log_cb;            /* logging callback */
+    void *log_arg;                /* its argument */
+    atomic_int log_level;         /* highest level passed on */
 };
 
 void nmi_log(nmi_ctx *ctx, int level, const char *component, const char *fmt, ...)

@@ -96,7 +96,7 @@ static void io_close_sock(nmi_io *io, nmi_sock *s)
         nmi_listener_close(l);
     nmi_conn *c, *next;
     LIST_FOREACH_SAFE(c, &s->conns, sock_entry, next)
-        nmi_conn_close(c);
+    nmi_conn_close(c);
 }
 
 /* Runs expired timers; returns ms until the next one (-1 = none). */

@@ -35,9 +35,13 @@ static int msg_pool_class(size_t size)
     return shift - POOL_MIN_SHIFT;
 }
 
+/* No frame is larger than this: a peer announcing more is refused without asking
+ * malloc (whose failure modes at absurd sizes vary, under sanitizers especially). */
+#define BUF_SIZE_MAX ((size_t)1 << 39)
+
 nmi_buf *nmi_buf_new(size_t size)
 {
-    if (size > SIZE_MAX - sizeof(nmi_buf))
+    if (size > BUF_SIZE_MAX)
         return NULL;
     int cls = msg_pool_class(size);
     nmi_buf *b = NULL;

@@ -21,17 +21,17 @@
 #define NMI_FRAME_INLINE 72
 
 typedef struct nmi_buf {
-    atomic_uint refs; /* references from frames */
-    int pool_class;   /* size class it returns to in the buffer pool, -1 if none */
+    atomic_uint refs;          /* references from frames */
+    int pool_class;            /* size class it returns to in the buffer pool, -1 if none */
     struct nmi_buf *next_free; /* link in the pool's free list */
-    nm_free_cb *ffn;  /* user's free for zero-copy buffers, NULL when nomid owns it */
-    void *hint;       /* passed to ffn */
-    uint8_t *data;    /* the bytes: after this header, or the user's buffer */
+    nm_free_cb *ffn;           /* user's free for zero-copy buffers, NULL when nomid owns it */
+    void *hint;                /* passed to ffn */
+    uint8_t *data;             /* the bytes: after this header, or the user's buffer */
 } nmi_buf;
 
 typedef struct nmi_frame {
-    size_t size;    /* bytes in this frame */
-    bool is_ref;    /* bytes live in ref.buf rather than inline */
+    size_t size; /* bytes in this frame */
+    bool is_ref; /* bytes live in ref.buf rather than inline */
     union {
         uint8_t inl[NMI_FRAME_INLINE]; /* small frames */
         struct {
@@ -42,10 +42,10 @@ typedef struct nmi_frame {
 } nmi_frame;
 
 typedef struct nmi_msg {
-    uint32_t n;        /* number of frames */
-    uint32_t cap;      /* slots in more[] */
-    nmi_frame *more;   /* frames 1..n-1 */
-    nmi_frame first;   /* frame 0 */
+    uint32_t n;      /* number of frames */
+    uint32_t cap;    /* slots in more[] */
+    nmi_frame *more; /* frames 1..n-1 */
+    nmi_frame first; /* frame 0 */
 } nmi_msg;
 
 _Static_assert(sizeof(nmi_msg) <= sizeof(nm_msg_t), "nm_msg_t too small");

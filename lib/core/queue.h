@@ -25,16 +25,16 @@ typedef struct nmi_qchunk {
 
 typedef struct nmi_queue {
     /* producer side */
-    nmi_qchunk *tail;          /* chunk being filled */
-    unsigned tail_pos;         /* next free slot in tail */
-    uint64_t popped_cache;     /* producer's last look at popped */
+    nmi_qchunk *tail;                     /* chunk being filled */
+    unsigned tail_pos;                    /* next free slot in tail */
+    uint64_t popped_cache;                /* producer's last look at popped */
     _Alignas(64) _Atomic uint64_t pushed; /* messages published */
     /* consumer side */
-    _Alignas(64) nmi_qchunk *head; /* chunk being drained */
-    unsigned head_pos;         /* next slot to read in head */
-    uint64_t pushed_cache;     /* consumer's last look at pushed */
-    _Alignas(64) _Atomic uint64_t popped; /* messages consumed */
-    nmi_qchunk *_Atomic spare; /* one recycled chunk, handed consumer -> producer */
+    _Alignas(64) nmi_qchunk *head;          /* chunk being drained */
+    unsigned head_pos;                      /* next slot to read in head */
+    uint64_t pushed_cache;                  /* consumer's last look at pushed */
+    _Alignas(64) _Atomic uint64_t popped;   /* messages consumed */
+    nmi_qchunk *_Atomic spare;              /* one recycled chunk, handed consumer -> producer */
     struct nmi_qchunk *_Atomic origin_next; /* `next` of the empty start position */
 } nmi_queue;
 

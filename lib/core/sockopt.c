@@ -120,21 +120,50 @@ int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
     }
     int v;
     switch (opt) {
-    case NM_SNDHWM: v = o->sndhwm; break;
-    case NM_RCVHWM: v = o->rcvhwm; break;
-    case NM_SNDTIMEO: v = o->sndtimeo; break;
-    case NM_RCVTIMEO: v = o->rcvtimeo; break;
-    case NM_LINGER: v = o->linger; break;
-    case NM_RECONNECT_IVL: v = o->reconnect_ivl; break;
-    case NM_RECONNECT_IVL_MAX: v = o->reconnect_ivl_max; break;
-    case NM_IMMEDIATE: v = o->immediate; break;
-    case NM_ROUTER_MANDATORY: v = o->router_mandatory; break;
-    case NM_REQ_RELAXED: v = o->req_relaxed; break;
-    case NM_REQ_CORRELATE: v = o->req_correlate; break;
-    case NM_MAXMSGSIZE: v = o->maxmsgsize > 0x7fffffff ? 0x7fffffff : (int)o->maxmsgsize; break;
-    case NM_TYPE: v = s->type; break;
-    case NM_TCP_KEEPALIVE: v = o->tcp_keepalive; break;
-    default: return -EINVAL;
+    case NM_SNDHWM:
+        v = o->sndhwm;
+        break;
+    case NM_RCVHWM:
+        v = o->rcvhwm;
+        break;
+    case NM_SNDTIMEO:
+        v = o->sndtimeo;
+        break;
+    case NM_RCVTIMEO:
+        v = o->rcvtimeo;
+        break;
+    case NM_LINGER:
+        v = o->linger;
+        break;
+    case NM_RECONNECT_IVL:
+        v = o->reconnect_ivl;
+        break;
+    case NM_RECONNECT_IVL_MAX:
+        v = o->reconnect_ivl_max;
+        break;
+    case NM_IMMEDIATE:
+        v = o->immediate;
+        break;
+    case NM_ROUTER_MANDATORY:
+        v = o->router_mandatory;
+        break;
+    case NM_REQ_RELAXED:
+        v = o->req_relaxed;
+        break;
+    case NM_REQ_CORRELATE:
+        v = o->req_correlate;
+        break;
+    case NM_MAXMSGSIZE:
+        v = o->maxmsgsize > 0x7fffffff ? 0x7fffffff : (int)o->maxmsgsize;
+        break;
+    case NM_TYPE:
+        v = s->type;
+        break;
+    case NM_TCP_KEEPALIVE:
+        v = o->tcp_keepalive;
+        break;
+    default:
+        return -EINVAL;
     }
     if (*len < sizeof(int))
         return -EINVAL;

@@ -139,22 +139,22 @@ int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags);
 /* Socket options.  Integer options take an int; NM_ROUTING_ID takes bytes (1..255);
  * NM_LAST_ENDPOINT is read-only text (NUL-terminated). Times are in milliseconds. */
 enum nm_sockopt {
-    NM_SNDHWM = 1,          /* int, messages per pipe, 0 = unlimited; default 1000 */
-    NM_RCVHWM,              /* int, as SNDHWM */
-    NM_SNDTIMEO,            /* int ms, -1 = block forever (default) */
-    NM_RCVTIMEO,            /* int ms, -1 = block forever (default) */
-    NM_LINGER,              /* int ms, -1 = forever; default 30000 (libzmq: -1) */
-    NM_RECONNECT_IVL,       /* int ms, default 100; -1 = never reconnect */
-    NM_RECONNECT_IVL_MAX,   /* int ms, 0 = no backoff (default); else doubles up to this */
-    NM_IMMEDIATE,           /* int bool: queue only to completed connections */
-    NM_ROUTING_ID,          /* bytes: identity announced to peers */
-    NM_ROUTER_MANDATORY,    /* int bool: ROUTER reports unroutable sends */
-    NM_REQ_RELAXED,         /* int bool */
-    NM_REQ_CORRELATE,       /* int bool */
-    NM_MAXMSGSIZE,          /* int64 as int: largest inbound frame, -1 = unlimited */
-    NM_LAST_ENDPOINT,       /* read-only text */
-    NM_TYPE,                /* read-only int */
-    NM_TCP_KEEPALIVE,       /* int: -1 default, 0 off, 1 on */
+    NM_SNDHWM = 1,        /* int, messages per pipe, 0 = unlimited; default 1000 */
+    NM_RCVHWM,            /* int, as SNDHWM */
+    NM_SNDTIMEO,          /* int ms, -1 = block forever (default) */
+    NM_RCVTIMEO,          /* int ms, -1 = block forever (default) */
+    NM_LINGER,            /* int ms, -1 = forever; default 30000 (libzmq: -1) */
+    NM_RECONNECT_IVL,     /* int ms, default 100; -1 = never reconnect */
+    NM_RECONNECT_IVL_MAX, /* int ms, 0 = no backoff (default); else doubles up to this */
+    NM_IMMEDIATE,         /* int bool: queue only to completed connections */
+    NM_ROUTING_ID,        /* bytes: identity announced to peers */
+    NM_ROUTER_MANDATORY,  /* int bool: ROUTER reports unroutable sends */
+    NM_REQ_RELAXED,       /* int bool */
+    NM_REQ_CORRELATE,     /* int bool */
+    NM_MAXMSGSIZE,        /* int64 as int: largest inbound frame, -1 = unlimited */
+    NM_LAST_ENDPOINT,     /* read-only text */
+    NM_TYPE,              /* read-only int */
+    NM_TCP_KEEPALIVE,     /* int: -1 default, 0 off, 1 on */
 };
 
 int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
@@ -166,18 +166,18 @@ int nm_sock_getopt_int(nm_sock_t *s, int opt, int *val);
 
 /* One pipe: the queue between a socket and one peer connection. */
 typedef struct nm_pipe_stats {
-    uint64_t id;               /* unique within the context */
-    char endpoint[128];        /* endpoint this pipe came from */
-    char peer[128];            /* peer address, "" until connected */
-    int state;                 /* enum nm_pipe_state */
-    uint32_t queued_in;        /* messages received, not yet read by the application */
-    uint32_t queued_out;       /* messages sent by the application, not yet written */
-    int sndhwm, rcvhwm;        /* this pipe's limits (0 = none) */
+    uint64_t id;                  /* unique within the context */
+    char endpoint[128];           /* endpoint this pipe came from */
+    char peer[128];               /* peer address, "" until connected */
+    int state;                    /* enum nm_pipe_state */
+    uint32_t queued_in;           /* messages received, not yet read by the application */
+    uint32_t queued_out;          /* messages sent by the application, not yet written */
+    int sndhwm, rcvhwm;           /* this pipe's limits (0 = none) */
     uint64_t msgs_in, msgs_out;   /* messages received / written to the wire */
     uint64_t bytes_in, bytes_out; /* payload bytes received / written */
-    uint64_t drops;            /* messages dropped on this pipe */
-    uint64_t hwm_hits;         /* times the pipe was found full */
-    uint64_t blocked_ns;       /* time senders spent blocked on this pipe */
+    uint64_t drops;               /* messages dropped on this pipe */
+    uint64_t hwm_hits;            /* times the pipe was found full */
+    uint64_t blocked_ns;          /* time senders spent blocked on this pipe */
 } nm_pipe_stats_t;
 
 enum nm_pipe_state {
@@ -187,8 +187,8 @@ enum nm_pipe_state {
 };
 
 typedef struct nm_sock_stats {
-    uint64_t id;        /* unique within the context */
-    int type;           /* enum nm_sock_type */
+    uint64_t id;            /* unique within the context */
+    int type;               /* enum nm_sock_type */
     char endpoints[8][128]; /* first bound/connected endpoints */
     int nendpoints;
     int npipes;

@@ -59,8 +59,7 @@ int nmi_poller_new(int *pfd)
 
 int nmi_poller_add(int pfd, nmi_pollable *p)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-                             .data.ptr = p};
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = p};
     return epoll_ctl(pfd, EPOLL_CTL_ADD, p->fd, &ev) < 0 ? -errno : 0;
 }
 

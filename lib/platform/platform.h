@@ -31,8 +31,8 @@ int nmi_signaler_wait(nmi_signaler *s, int timeout_ms);
 typedef struct nmi_pollable nmi_pollable;
 typedef void(nmi_poll_cb)(nmi_pollable *p, unsigned events);
 struct nmi_pollable {
-    int fd;            /* the descriptor watched */
-    nmi_poll_cb *cb;   /* called on the I/O thread with NMI_POLL_* bits */
+    int fd;          /* the descriptor watched */
+    nmi_poll_cb *cb; /* called on the I/O thread with NMI_POLL_* bits */
 };
 
 int nmi_poller_new(int *pfd);

@@ -50,4 +50,13 @@ void nmi_lbfq_out_ready(nmi_sock *s, nmi_pipe *p);
 int nmi_lbfq_send(nmi_sock *s, nmi_msg *m);
 int nmi_lbfq_recv(nmi_sock *s, nmi_msg *m);
 
+/* The ops table of a pattern that is nothing more than nmi_lbfq. */
+#define NMI_LBFQ_OPS(sock_type, sends, receives)                                                  \
+    {                                                                                              \
+        .type = (sock_type), .can_send = (sends), .can_recv = (receives), .init = nmi_lbfq_init,  \
+        .fini = nmi_lbfq_fini, .attach = nmi_lbfq_attach, .detach = nmi_lbfq_detach,              \
+        .in_ready = nmi_lbfq_in_ready, .out_ready = nmi_lbfq_out_ready, .send = nmi_lbfq_send,    \
+        .recv = nmi_lbfq_recv,                                                                     \
+    }
+
 #endif

@@ -6,8 +6,8 @@
 
 #include "core/core.h"
 
-extern const nmi_proto_ops nmi_pair_ops, nmi_req_ops, nmi_rep_ops, nmi_dealer_ops,
-    nmi_router_ops, nmi_push_ops, nmi_pull_ops;
+extern const nmi_proto_ops nmi_pair_ops, nmi_req_ops, nmi_rep_ops, nmi_dealer_ops, nmi_router_ops,
+    nmi_push_ops, nmi_pull_ops;
 
 static const nmi_proto_ops *const protocols[] = {
     &nmi_pair_ops,   &nmi_req_ops,  &nmi_rep_ops,  &nmi_dealer_ops,
@@ -15,7 +15,8 @@ static const nmi_proto_ops *const protocols[] = {
 };
 
 static const char *const type_names[] = {
-    "pair", "pub", "sub", "req", "rep", "dealer", "router", "pull", "push", "xpub", "xsub", "stream",
+    "pair",   "pub",  "sub",  "req",  "rep",  "dealer",
+    "router", "pull", "push", "xpub", "xsub", "stream",
 };
 
 const nmi_proto_ops *nmi_proto_find(int type)

@@ -15,10 +15,10 @@
 #include "protocol/pipeset.h"
 
 typedef struct req_state {
-    nmi_lbfq pipes;      /* first: the lbfq helpers use s->pdata as an nmi_lbfq */
-    bool expect_reply;   /* a request is out */
-    nmi_pipe *reply_pipe;/* where its reply must come from */
-    uint32_t req_id;     /* id of the last request (REQ_CORRELATE) */
+    nmi_lbfq pipes;       /* first: the lbfq helpers use s->pdata as an nmi_lbfq */
+    bool expect_reply;    /* a request is out */
+    nmi_pipe *reply_pipe; /* where its reply must come from */
+    uint32_t req_id;      /* id of the last request (REQ_CORRELATE) */
 } req_state;
 
 static int req_init(nmi_sock *s)

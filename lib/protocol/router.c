@@ -26,9 +26,9 @@ RB_HEAD(router_tree, nmi_pipe);
 RB_GENERATE_INTERNAL(router_tree, nmi_pipe, rid_entry, router_cmp, __attribute__((unused)) static)
 
 typedef struct router_state {
-    nmi_pipeset fq;            /* incoming */
-    struct router_tree peers;  /* outgoing, by routing id */
-    uint64_t unroutable;       /* messages dropped for unknown peers */
+    nmi_pipeset fq;           /* incoming */
+    struct router_tree peers; /* outgoing, by routing id */
+    uint64_t unroutable;      /* messages dropped for unknown peers */
 } router_state;
 
 static int router_init(nmi_sock *s)

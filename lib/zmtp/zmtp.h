@@ -27,10 +27,10 @@
 /* ---- greeting -------------------------------------------------------------------- */
 
 typedef struct nmi_zmtp_greeting {
-    uint8_t major;        /* 3 for ZMTP 3.x */
-    uint8_t minor;        /* 0 or 1 (higher minors accepted and reported as read) */
-    char mechanism[21];   /* NUL-terminated, e.g. "NULL" */
-    bool as_server;       /* the as-server byte */
+    uint8_t major;      /* 3 for ZMTP 3.x */
+    uint8_t minor;      /* 0 or 1 (higher minors accepted and reported as read) */
+    char mechanism[21]; /* NUL-terminated, e.g. "NULL" */
+    bool as_server;     /* the as-server byte */
 } nmi_zmtp_greeting;
 
 /* Writes our 64-byte greeting (version 3.1) into out. */
@@ -47,8 +47,8 @@ int nmi_zmtp_greeting_decode(const uint8_t *in, size_t n, nmi_zmtp_greeting *g);
 /* ---- frames ---------------------------------------------------------------------- */
 
 typedef struct nmi_zmtp_header {
-    uint8_t flags;  /* MORE / COMMAND (LONG is folded into size) */
-    uint64_t size;  /* body size in bytes */
+    uint8_t flags; /* MORE / COMMAND (LONG is folded into size) */
+    uint64_t size; /* body size in bytes */
 } nmi_zmtp_header;
 
 /* Writes a frame header for a body of size bytes with flags MORE and/or COMMAND (LONG is
@@ -109,8 +109,8 @@ int nmi_zmtp_ping_encode(uint8_t *out, size_t cap, uint16_t ttl_ds, const uint8_
 int nmi_zmtp_pong_encode(uint8_t *out, size_t cap, const uint8_t *ctx, size_t ctx_len);
 /* Parses PING data (after the name): TTL and context; -EPROTO if shorter than 2 bytes or
  * the context is over 16 bytes. */
-int nmi_zmtp_ping_parse(const uint8_t *data, size_t len, uint16_t *ttl_ds,
-                        const uint8_t **ctx, size_t *ctx_len);
+int nmi_zmtp_ping_parse(const uint8_t *data, size_t len, uint16_t *ttl_ds, const uint8_t **ctx,
+                        size_t *ctx_len);
 
 /* ---- socket types ---------------------------------------------------------------- */
 
