@@ -121,7 +121,7 @@ struct nmi_pipe {
     /* application thread only */
     int lb_idx, fq_idx;               /* positions in the protocol's load balancer / fair queue */
     bool attached;                    /* protocol knows this pipe */
-    bool sent_more;                   /* unused for now: whole messages only */
+    bool detached;                    /* NMI_CMD_DETACH seen: drop once `in` is drained */
     uint64_t block_start;             /* when a sender started waiting on this pipe, 0 if not */
     TAILQ_ENTRY(nmi_pipe) sock_entry; /* in sock->pipes (application thread) */
     RB_ENTRY(nmi_pipe) rid_entry;     /* in a ROUTER's routing-id tree */

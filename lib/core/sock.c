@@ -61,6 +61,7 @@ void nmi_sock_process(nmi_sock *s)
             break;
         case NMI_CMD_DETACH:
             /* Keep a pipe that still holds received messages until they are read. */
+            p->detached = true;
             if ((nmi_queue_count(&p->in) == 0 || !s->proto->can_recv) && sock_forget(s, p))
                 cmds[ndrop++].obj = p; /* released after the loop: later commands may name it */
             else if (p->attached)

@@ -104,8 +104,9 @@ int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from)
             return 0;
         }
         ps_deactivate(fq, p);
-        /* A pipe whose connection is gone leaves once everything it brought is read. */
-        if (atomic_load(&p->gone) && nmi_queue_count(&p->in) == 0)
+        /* A detached pipe leaves once everything it brought is read.  (Not merely
+         * `gone`: the conn still holds its reference until it posts NMI_CMD_DETACH.) */
+        if (p->detached && nmi_queue_count(&p->in) == 0)
             nmi_sock_drop_pipe(s, p);
     }
     return -EAGAIN;

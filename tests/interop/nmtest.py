@@ -264,7 +264,7 @@ class Nomid:
         text = self.stderr_text()
         return text if SANITIZER_RE.search(text) else None
 
-    def describe(self, tail=20):
+    def describe(self, tail=60):
         err = [l for l in self.err if l is not None]
         s = '  $ nomid %s\n  exit: %s\n' % (self.name(), self.p.poll())
         if self.out_seen:
