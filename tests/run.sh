@@ -34,6 +34,10 @@ BUILD=build-test
 cmake -S . -B "$BUILD" -DNOMID_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 cmake --build "$BUILD" -j2
 
+# The Release build must compile too (-O3 sees warnings the Debug build does not).
+cmake -S . -B build-release-check -DCMAKE_BUILD_TYPE=Release -DNOMID_TESTS=OFF >/dev/null
+cmake --build build-release-check -j2
+
 # ---- all ctest tests (unit + interop) ----
 set +e
 ctest --test-dir "$BUILD" --output-on-failure -j2 2>&1 | tee "$BUILD/ctest.log"

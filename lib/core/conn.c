@@ -61,7 +61,7 @@ void nmi_conn_release(nmi_conn *c)
 
 static void conn_log(nmi_conn *c, int level, const char *fmt, const char *arg)
 {
-    char msg[256];
+    char msg[512];
     snprintf(msg, sizeof(msg), fmt, arg);
     nmi_log(c->sock->ctx, level, "zmtp", "%s: %s", c->endpoint, msg);
 }
