@@ -121,7 +121,8 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type);
  * LINGER.  *sp is set to NULL. */
 void nm_sock_close(nm_sock_t **sp);
 
-/* Endpoints: tcp://host:port, tcp://\*:port, tcp://\*:0, tcp://[::1]:port, ipc:///path.
+/* Endpoints: tcp://host:port, tcp://\*:port, tcp://\*:0, tcp://[::1]:port, ipc:///path,
+ * inproc://name (sockets of one context; bind and connect in either order).
  * bind reports the endpoint it got through NM_LAST_ENDPOINT. */
 int nm_sock_bind(nm_sock_t *s, const char *endpoint);
 int nm_sock_connect(nm_sock_t *s, const char *endpoint);
@@ -155,12 +156,75 @@ enum nm_sockopt {
     NM_LAST_ENDPOINT,     /* read-only text */
     NM_TYPE,              /* read-only int */
     NM_TCP_KEEPALIVE,     /* int: -1 default, 0 off, 1 on */
+    NM_SUBSCRIBE,         /* bytes (may be empty = everything): SUB, XSUB */
+    NM_UNSUBSCRIBE,       /* bytes: cancels one matching NM_SUBSCRIBE */
+    NM_XPUB_VERBOSE,      /* int bool: XPUB passes on every subscribe, not just new ones */
+    NM_HEARTBEAT_IVL,     /* int ms: send a PING this often, 0 = off (default) */
+    NM_HEARTBEAT_TTL,     /* int ms: asks the peer to drop us after this silence (0..6553500) */
+    NM_HEARTBEAT_TIMEOUT, /* int ms: drop a peer silent this long after a PING (default IVL) */
+    NM_FD,                /* read-only int: readable when NM_EVENTS may have changed */
+    NM_EVENTS,            /* read-only int: NM_POLLIN | NM_POLLOUT the socket has now */
 };
 
 int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
 int nm_sock_getopt(nm_sock_t *s, int opt, void *val, size_t *len);
 int nm_sock_setopt_int(nm_sock_t *s, int opt, int val);
 int nm_sock_getopt_int(nm_sock_t *s, int opt, int *val);
+
+/* ---- polling --------------------------------------------------------------------- */
+
+#define NM_POLLIN  1
+#define NM_POLLOUT 2
+#define NM_POLLERR 4
+
+/* One thing to watch: a nomid socket (sock != NULL) or a plain descriptor (fd). */
+typedef struct nm_pollitem {
+    nm_sock_t *sock; /* socket, or NULL for fd */
+    int fd;          /* descriptor when sock is NULL */
+    short events;    /* NM_POLLIN / NM_POLLOUT wanted */
+    short revents;   /* what is ready (set by nm_poll) */
+} nm_pollitem_t;
+
+/* Waits until at least one item is ready or timeout_ms passes (-1 = forever, 0 = just
+ * look), as zmq_poll does.  Returns the number of ready items (0 on timeout). */
+int nm_poll(nm_pollitem_t *items, int nitems, int timeout_ms);
+
+/* ---- proxy ----------------------------------------------------------------------- */
+
+/* Forwards messages between frontend and backend in both directions until the control
+ * socket receives TERMINATE (or, without control, until an error).  Each message is also
+ * sent to capture if not NULL.  Control commands (single-frame): PAUSE, RESUME,
+ * TERMINATE, STATISTICS (replies with 8 frames of uint64: frontend msgs in, bytes in,
+ * msgs out, bytes out, then the same for backend).  Returns 0 after TERMINATE. */
+int nm_proxy(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture, nm_sock_t *control);
+
+/* ---- monitor events -------------------------------------------------------------- */
+
+/* Event numbers are libzmq's where libzmq has the event. */
+enum nm_event {
+    NM_EVENT_CONNECTED = 0x0001,
+    NM_EVENT_CONNECT_DELAYED = 0x0002,
+    NM_EVENT_CONNECT_RETRIED = 0x0004,
+    NM_EVENT_LISTENING = 0x0008,
+    NM_EVENT_BIND_FAILED = 0x0010,
+    NM_EVENT_ACCEPTED = 0x0020,
+    NM_EVENT_ACCEPT_FAILED = 0x0040,
+    NM_EVENT_CLOSED = 0x0080,
+    NM_EVENT_DISCONNECTED = 0x0200,
+    NM_EVENT_MONITOR_STOPPED = 0x0400,
+    NM_EVENT_HANDSHAKE_SUCCEEDED = 0x1000,
+    NM_EVENT_HANDSHAKE_FAILED = 0x2000, /* value: errno-style code; detail: the reason */
+    NM_EVENT_HWM_REACHED = 0x10000,     /* nomid: a pipe became full (value: HWM) */
+    NM_EVENT_DROPPED = 0x20000,         /* nomid: a message was dropped on a pipe */
+    NM_EVENT_ALL = 0x3ffff,
+};
+
+/* Publishes the socket's events (mask `events`) on a PAIR socket bound at endpoint
+ * (inproc://...); connect a PAIR to it to read them.  Each event is a message of three
+ * frames: 6 bytes (uint16 event, uint32 value, little-endian, as libzmq), the endpoint,
+ * and a detail text (may be empty).  Events are never blocking: when the reader is
+ * slow they are dropped.  endpoint NULL stops monitoring. */
+int nm_sock_monitor(nm_sock_t *s, const char *endpoint, int events);
 
 /* ---- statistics ------------------------------------------------------------------ */
 
