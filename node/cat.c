@@ -2,8 +2,11 @@
  * cat.c - `nomid cat`: speak any socket type from a shell.  With the options parsed
  * (cat_args.c), it opens one socket on a private context, binds and connects it, then
  * either sends the message given with --data (REQ also waits for and prints each reply)
- * or receives and prints messages, echoing them back with --echo.  Every blocking call
- * uses a short timeout so that SIGINT/SIGTERM and --timeout are noticed within ~100 ms.
+ * or receives and prints messages, echoing them back with --echo.  A sub subscribes
+ * through NM_SUBSCRIBE, an xsub by sending 0x01+prefix messages; pub/xpub send like any
+ * sending type, and an xpub without a message prints the subscriptions it receives.
+ * Every blocking call uses a short timeout so that SIGINT/SIGTERM and --timeout are
+ * noticed within ~100 ms.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -145,6 +148,12 @@ static enum cat_rc cat_set_options(struct cat *c)
         rc = cat_setopt(c, NM_SNDTIMEO, "SNDTIMEO", STOP_POLL_MS);
     if (rc == CAT_OK)
         rc = cat_setopt(c, NM_RCVTIMEO, "RCVTIMEO", STOP_POLL_MS);
+    if (rc == CAT_OK && o->heartbeat_ms > 0)
+        rc = cat_setopt(c, NM_HEARTBEAT_IVL, "--heartbeat", o->heartbeat_ms);
+    if (rc == CAT_OK && o->heartbeat_ms > 0)
+        rc = cat_setopt(c, NM_HEARTBEAT_TIMEOUT, "--heartbeat", o->heartbeat_ms);
+    if (rc == CAT_OK && o->heartbeat_ms > 0)
+        rc = cat_setopt(c, NM_HEARTBEAT_TTL, "--heartbeat", 3 * o->heartbeat_ms);
     /* A ROUTER that sends must learn that the peer is not connected yet, to retry. */
     if (rc == CAT_OK && o->type == NM_ROUTER && o->nframes > 0)
         rc = cat_setopt(c, NM_ROUTER_MANDATORY, "ROUTER_MANDATORY", 1);
@@ -171,26 +180,29 @@ static enum cat_rc cat_attach(struct cat *c, const struct cat_endpoint *ep)
     return CAT_OK;
 }
 
-/* Subscribes a sub/xsub socket to one prefix. */
-static enum cat_rc cat_subscribe(struct cat *c, const char *prefix)
+/* Subscribes a sub/xsub socket to one prefix, or cancels one such subscription. */
+static enum cat_rc cat_subscribe(struct cat *c, const char *prefix, bool on)
 {
     nm_msg_t m;
+    size_t len = strlen(prefix);
 
-    if (c->o->type != NM_XSUB) {
-        /* nomid.h has no NM_SUBSCRIBE option yet; set it here once it has. */
-        log_msg(NM_LOG_ERROR, "cat", "subscriptions on %s are not supported yet: try xsub",
-                c->o->type_name);
-        return CAT_USAGE;
+    if (c->o->type == NM_SUB) {
+        int rc = nm_sock_setopt(c->sock, on ? NM_SUBSCRIBE : NM_UNSUBSCRIBE, prefix, len);
+        if (rc < 0) {
+            log_msg(NM_LOG_ERROR, "cat", "cannot %s '%s': %s", on ? "subscribe to" : "unsubscribe",
+                    prefix, nm_strerror(rc));
+            return CAT_FAIL;
+        }
+        return CAT_OK;
     }
-    /* An XSUB subscribes by sending 0x01 followed by the prefix. */
+    /* An XSUB subscribes by sending 0x01 followed by the prefix, cancels with 0x00. */
     nm_msg_init(&m);
     void *data;
-    size_t len = strlen(prefix);
     if (nm_msg_add_alloc(&m, len + 1, &data) < 0) {
         log_msg(NM_LOG_ERROR, "cat", "out of memory");
         return CAT_FAIL;
     }
-    ((unsigned char *)data)[0] = 1;
+    ((unsigned char *)data)[0] = on ? 1 : 0;
     memcpy((unsigned char *)data + 1, prefix, len);
     enum cat_rc rc = cat_send(c, &m);
     nm_msg_close(&m);
@@ -219,9 +231,11 @@ static enum cat_rc cat_open(struct cat *c)
     c->last_ns = nm_clock_ns();
     bool subscribing = o->type == NM_SUB || (o->type == NM_XSUB && o->nframes == 0);
     if (r == CAT_OK && subscribing && o->nsubs == 0)
-        r = cat_subscribe(c, "");
+        r = cat_subscribe(c, "", true);
     for (int i = 0; r == CAT_OK && i < o->nsubs; i++)
-        r = cat_subscribe(c, o->subs[i]);
+        r = cat_subscribe(c, o->subs[i], true);
+    for (int i = 0; r == CAT_OK && i < o->nunsubs; i++)
+        r = cat_subscribe(c, o->unsubs[i], false);
     return r;
 }
 

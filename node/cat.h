@@ -12,6 +12,8 @@
 
 /* Default LINGER of cat: how long queued messages may keep leaving after the last send. */
 #define CAT_LINGER_DEFAULT_MS 2000
+/* Largest --heartbeat: its TTL (three intervals) must fit NM_HEARTBEAT_TTL's 6553500 ms. */
+#define CAT_HEARTBEAT_MAX_MS 2184500
 
 /* One --bind or --connect, in command-line order. */
 struct cat_endpoint {
@@ -36,6 +38,8 @@ struct cat_opts {
     int nframes;              /* entries in frames */
     const char **subs;        /* --subscribe prefixes */
     int nsubs;                /* entries in subs */
+    const char **unsubs;      /* --unsubscribe prefixes, applied after every --subscribe */
+    int nunsubs;              /* entries in unsubs */
     long long count;          /* -n: messages to send or receive; -1 = default */
     int interval_ms;          /* --interval between sends; -1 = none */
     int timeout_ms;           /* --timeout; -1 = none */
@@ -43,6 +47,7 @@ struct cat_opts {
     int sndhwm;               /* --sndhwm; -1 = library default */
     int rcvhwm;               /* --rcvhwm; -1 = library default */
     const char *identity;     /* --identity; NULL = none */
+    int heartbeat_ms;         /* --heartbeat: PING interval and timeout; 0 = off */
     bool echo;                /* --echo */
     enum format_kind format;  /* --format */
     int log_level;            /* library messages up to this level are logged */

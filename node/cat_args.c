@@ -31,6 +31,8 @@ enum {
     CAT_OPT_SNDHWM,
     CAT_OPT_RCVHWM,
     CAT_OPT_LINGER,
+    CAT_OPT_UNSUBSCRIBE,
+    CAT_OPT_HEARTBEAT,
 };
 
 static const struct option cat_longopts[] = {
@@ -42,6 +44,8 @@ static const struct option cat_longopts[] = {
     {"interval", required_argument, NULL, CAT_OPT_INTERVAL},
     {"echo", no_argument, NULL, CAT_OPT_ECHO},
     {"subscribe", required_argument, NULL, CAT_OPT_SUBSCRIBE},
+    {"unsubscribe", required_argument, NULL, CAT_OPT_UNSUBSCRIBE},
+    {"heartbeat", required_argument, NULL, CAT_OPT_HEARTBEAT},
     {"format", required_argument, NULL, CAT_OPT_FORMAT},
     {"timeout", required_argument, NULL, CAT_OPT_TIMEOUT},
     {"identity", required_argument, NULL, CAT_OPT_IDENTITY},
@@ -68,12 +72,22 @@ static void cat_usage(FILE *f)
           "  --echo                   send every received message back (rep, router,\n"
           "                           dealer, pair)\n"
           "  --subscribe PREFIX       sub/xsub subscription (repeatable; default: all)\n"
+          "  --unsubscribe PREFIX     cancel one --subscribe of PREFIX (repeatable; applied\n"
+          "                           after all of them; subscriptions are counted)\n"
           "  --format text|hex        how received messages are printed (default text)\n"
           "  --timeout SEC            exit 3 when nothing arrives or leaves for SEC seconds\n"
           "  --identity ID            routing id announced to peers\n"
           "  --sndhwm N, --rcvhwm N   high-water marks in messages\n"
           "  --linger SEC             wait for queued messages at exit (default 2)\n"
+          "  --heartbeat SEC          send a PING every SEC and drop a peer silent for SEC\n"
+          "                           after one; ask peers to drop us after 3*SEC\n"
           "  -v, --verbose            more library logging (repeat for debug)\n"
+          "\n"
+          "pub and xpub send like push (default once): a PUB drops what it sends before a\n"
+          "subscriber has connected and subscribed (the slow joiner), so send repeatedly\n"
+          "with --interval.  xpub without a message receives and prints the subscriptions\n"
+          "(\\x01PREFIX subscribe, \\x00PREFIX cancel); sub and xsub subscribe with\n"
+          "--subscribe; an xsub with a message sends it as is (\\x01PREFIX subscribes).\n"
           "\n"
           "Seconds are decimals (0.2). Exit: 0 ok or stopped, 1 failure, 2 bad arguments,\n"
           "3 timeout.\n",
@@ -128,6 +142,15 @@ static enum cat_rc cat_parse_opt(struct cat_opts *o, int opt, const char *arg)
     case CAT_OPT_SUBSCRIBE:
         o->subs[o->nsubs++] = arg;
         break;
+    case CAT_OPT_UNSUBSCRIBE:
+        o->unsubs[o->nunsubs++] = arg;
+        break;
+    case CAT_OPT_HEARTBEAT:
+        if (args_seconds_ms(arg, &o->heartbeat_ms) != 0 || o->heartbeat_ms < 1 ||
+            o->heartbeat_ms > CAT_HEARTBEAT_MAX_MS)
+            return cat_bad("--heartbeat '%s' is not a number of seconds from 0.001 to %d", arg,
+                           CAT_HEARTBEAT_MAX_MS / 1000);
+        break;
     case CAT_OPT_FORMAT:
         if (format_parse(arg, &o->format) != 0)
             return cat_bad("--format '%s' is neither text nor hex", arg);
@@ -167,7 +190,8 @@ static enum cat_rc cat_parse(struct cat_opts *o, int argc, char **argv)
     o->eps = calloc((size_t)argc, sizeof *o->eps);
     o->frames = calloc((size_t)argc, sizeof *o->frames);
     o->subs = calloc((size_t)argc, sizeof *o->subs);
-    if (o->eps == NULL || o->frames == NULL || o->subs == NULL) {
+    o->unsubs = calloc((size_t)argc, sizeof *o->unsubs);
+    if (o->eps == NULL || o->frames == NULL || o->subs == NULL || o->unsubs == NULL) {
         log_msg(NM_LOG_ERROR, "cat", "out of memory");
         return CAT_FAIL;
     }
@@ -247,6 +271,8 @@ static enum cat_rc cat_check(const struct cat_opts *o)
         return cat_bad("%s sends to the routing id in the first frame: give it and a message", t);
     if (o->nsubs > 0 && o->type != NM_SUB && o->type != NM_XSUB)
         return cat_bad("--subscribe needs sub or xsub, not %s", t);
+    if (o->nunsubs > 0 && o->type != NM_SUB && o->type != NM_XSUB)
+        return cat_bad("--unsubscribe needs sub or xsub, not %s", t);
     if (o->interval_ms >= 0 && !sends)
         return cat_bad("--interval needs a message to send (--data or --hex-data)");
     return CAT_OK;
@@ -266,4 +292,5 @@ void cat_opts_free(struct cat_opts *o)
     free(o->frames);
     free(o->eps);
     free(o->subs);
+    free(o->unsubs);
 }

@@ -10,5 +10,7 @@
 int cat_main(int argc, char **argv);
 /* nomid bench thr|lat ENDPOINT SIZE COUNT */
 int bench_main(int argc, char **argv);
+/* nomid proxy --frontend TYPE@EP --backend TYPE@EP [--capture ...] [--control ...] */
+int proxy_main(int argc, char **argv);
 
 #endif /* NODE_COMMANDS_H */

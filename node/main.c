@@ -21,6 +21,10 @@ static void main_usage(FILE *f)
           "                        speak any socket type from a shell\n"
           "  bench thr|lat ENDPOINT SIZE COUNT\n"
           "                        throughput / latency, like libzmq's perf tools\n"
+          "  bench fanout ENDPOINT SIZE COUNT SUBS\n"
+          "                        pub-sub fan-out to SUBS subscriber processes\n"
+          "  proxy --frontend TYPE@EP --backend TYPE@EP [--capture ...] [--control ...]\n"
+          "                        a forwarding device (TYPE>EP connects)\n"
           "\n"
           "  nomid COMMAND --help  options of one command\n"
           "  nomid --version       print the version\n",
@@ -51,6 +55,8 @@ int main(int argc, char **argv)
         return cat_main(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return bench_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "proxy") == 0)
+        return proxy_main(argc - 1, argv + 1);
 
     log_msg(NM_LOG_ERROR, "nomid", "unknown command '%s'", cmd);
     main_usage(stderr);

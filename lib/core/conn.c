@@ -67,34 +67,37 @@ static void conn_log(nmi_conn *c, int level, const char *fmt, const char *arg)
 }
 
 /* Drops a connection that broke the protocol or our limits: a warning, not an info. */
-static void conn_reject(nmi_conn *c, const char *why)
+void nmi_conn_reject(nmi_conn *c, const char *why)
 {
+    if (atomic_load(&c->state) != NMI_CONN_ACTIVE)
+        nmi_monitor(c->sock, NM_EVENT_HANDSHAKE_FAILED, EPROTO, c->endpoint, why);
     conn_log(c, NM_LOG_WARN, "dropping connection: %s", why);
     nmi_conn_broken(c, NULL);
 }
 
 /* ---- timers ---------------------------------------------------------------------- */
 
-static void conn_timers_update(nmi_conn *c)
+void nmi_conn_timers_update(nmi_conn *c)
 {
     uint64_t at = c->reconnect_at;
-    if (c->linger_at != 0 && (at == 0 || c->linger_at < at))
-        at = c->linger_at;
-    if (c->handshake_at != 0 && (at == 0 || c->handshake_at < at))
-        at = c->handshake_at;
+    uint64_t more[] = {c->linger_at, c->handshake_at, c->ping_at, c->hb_deadline, c->ttl_deadline};
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+        if (more[i] != 0 && (at == 0 || more[i] < at))
+            at = more[i];
     nmi_io_timer_set(c->io, c, at);
 }
 
 static void conn_schedule_reconnect(nmi_conn *c)
 {
     atomic_store(&c->state, NMI_CONN_WAIT);
+    nmi_monitor(c->sock, NM_EVENT_CONNECT_RETRIED, (uint32_t)c->ivl, c->endpoint, "");
     c->reconnect_at = nmi_clock_ns() + (uint64_t)c->ivl * 1000000u;
     if (c->opts.reconnect_ivl_max > 0) {
         c->ivl *= 2;
         if (c->ivl > c->opts.reconnect_ivl_max)
             c->ivl = c->opts.reconnect_ivl_max;
     }
-    conn_timers_update(c);
+    nmi_conn_timers_update(c);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------- */
@@ -119,7 +122,7 @@ static void conn_try_connect(nmi_conn *c)
 {
     int fd;
     c->reconnect_at = 0;
-    conn_timers_update(c);
+    nmi_conn_timers_update(c);
     int rc = c->tp->connect(&c->addr, &fd);
     if (rc < 0) {
         conn_log(c, NM_LOG_DEBUG, "connect failed: %s", strerror(-rc));
@@ -128,6 +131,7 @@ static void conn_try_connect(nmi_conn *c)
     }
     c->pollable.fd = fd;
     atomic_store(&c->state, NMI_CONN_CONNECTING);
+    nmi_monitor(c->sock, NM_EVENT_CONNECT_DELAYED, 0, c->endpoint, "");
     nmi_poller_add(c->io->pfd, &c->pollable);
 }
 
@@ -163,10 +167,10 @@ static void conn_begin_handshake(nmi_conn *c)
                                   sizeof(buf) - NMI_ZMTP_GREETING_SIZE, props, nprops);
     atomic_store(&c->state, NMI_CONN_GREETING);
     c->handshake_at = nmi_clock_ns() + CONN_HANDSHAKE_NS;
-    conn_timers_update(c);
+    nmi_conn_timers_update(c);
     c->tp->tune(c->pollable.fd);
     if (n < 0 || nmi_conn_out_bytes(c, buf, NMI_ZMTP_GREETING_SIZE + (size_t)n) < 0) {
-        conn_reject(c, "cannot encode handshake");
+        nmi_conn_reject(c, "cannot encode handshake");
         return;
     }
     nmi_conn_flush(c, true);
@@ -183,6 +187,7 @@ void nmi_conn_accept(nmi_listener *l, int fd)
     }
     c->pollable.fd = fd;
     LIST_INSERT_HEAD(&c->sock->conns, c, sock_entry);
+    nmi_monitor(c->sock, NM_EVENT_ACCEPTED, (uint32_t)fd, c->endpoint, "");
     nmi_poller_add(c->io->pfd, &c->pollable);
     conn_begin_handshake(c);
 }
@@ -192,7 +197,8 @@ static void conn_dead(nmi_conn *c)
 {
     atomic_store(&c->state, NMI_CONN_DEAD);
     c->reconnect_at = c->linger_at = c->handshake_at = 0;
-    conn_timers_update(c);
+    c->ping_at = c->hb_deadline = c->ttl_deadline = 0;
+    nmi_conn_timers_update(c);
     LIST_REMOVE(c, sock_entry);
     nmi_io_defer_release(c->io, c);
 }
@@ -225,6 +231,9 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     }
     if (st == NMI_CONN_ACTIVE)
         c->sock->nlive--;
+    if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE)
+        nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)c->pollable.fd, c->endpoint,
+                    why ? why : "");
     if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe); /* what was received stays readable */
     nmi_msg_clear(&c->cur);
@@ -235,10 +244,11 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     atomic_store(&c->rpaused, 0);
     nmi_conn_out_reset(c);
     c->wblocked = false;
-    c->handshake_at = 0;
+    c->handshake_at = c->ping_at = c->hb_deadline = c->ttl_deadline = 0;
+    c->peer_ttl_ms = 0;
 
     bool lingering =
-        c->closing && c->pipe != NULL && c->linger_at != 0 && nmi_queue_count(&c->pipe->out) > 0;
+        c->closing && c->pipe != NULL && c->linger_at != 0 && nmi_queue_count(c->pipe->out) > 0;
     bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering);
     if (c->pipe != NULL && (!c->keep_pipe || !again))
         conn_detach_pipe(c);
@@ -254,14 +264,14 @@ void nmi_conn_close(nmi_conn *c)
 {
     c->closing = true;
     int linger = c->opts.linger;
-    bool queued = c->pipe != NULL && nmi_queue_count(&c->pipe->out) > 0;
+    bool queued = c->pipe != NULL && nmi_queue_count(c->pipe->out) > 0;
     if (linger == 0 || !queued) {
         nmi_conn_broken(c, NULL);
         return;
     }
     if (linger > 0) {
         c->linger_at = nmi_clock_ns() + (uint64_t)linger * 1000000u;
-        conn_timers_update(c);
+        nmi_conn_timers_update(c);
     }
     if (atomic_load(&c->state) == NMI_CONN_ACTIVE) {
         nmi_conn_take_writer(c);
@@ -274,7 +284,7 @@ void nmi_conn_timer(nmi_conn *c)
     uint64_t now = nmi_clock_ns();
     if (c->handshake_at != 0 && c->handshake_at <= now) {
         c->handshake_at = 0;
-        conn_reject(c, "handshake timed out");
+        nmi_conn_reject(c, "handshake timed out");
         return;
     }
     if (c->linger_at != 0 && c->linger_at <= now) {
@@ -285,8 +295,8 @@ void nmi_conn_timer(nmi_conn *c)
     }
     if (c->reconnect_at != 0 && c->reconnect_at <= now)
         conn_try_connect(c);
-    else
-        conn_timers_update(c);
+    else if (nmi_hb_timer(c, now))
+        nmi_conn_timers_update(c);
 }
 
 /* ---- handshake ------------------------------------------------------------------- */
@@ -308,23 +318,23 @@ static int conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
 {
     nmi_sock *s = c->sock;
     if (s->type == NM_PAIR && s->nlive > 0) {
-        conn_reject(c, "PAIR socket already has a peer");
+        nmi_conn_reject(c, "PAIR socket already has a peer");
         return -1;
     }
     bool new_pipe = c->pipe == NULL;
     if (new_pipe && (c->pipe = nmi_pipe_new(s, c, c->endpoint)) == NULL) {
-        conn_reject(c, "out of memory");
+        nmi_conn_reject(c, "out of memory");
         return -1;
     }
     nmi_pipe *p = c->pipe;
     if (s->proto->needs_rid && new_pipe) {
         if (identity != NULL && identity->value_len > 0) {
             if (identity->value[0] == 0) {
-                conn_reject(c, "peer identity starts with a zero byte");
+                nmi_conn_reject(c, "peer identity starts with a zero byte");
                 return -1;
             }
             if (conn_rid_taken(c, identity->value, identity->value_len)) {
-                conn_reject(c, "peer identity already in use");
+                nmi_conn_reject(c, "peer identity already in use");
                 return -1;
             }
             memcpy(p->rid, identity->value, identity->value_len);
@@ -344,9 +354,11 @@ static int conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
     s->nlive++;
     c->ivl = c->opts.reconnect_ivl;
     c->handshake_at = 0;
-    conn_timers_update(c);
+    nmi_hb_start(c);
+    nmi_conn_timers_update(c);
     atomic_store(&c->state, NMI_CONN_ACTIVE);
     conn_log(c, NM_LOG_DEBUG, "connected to %s", p->peer);
+    nmi_monitor(s, NM_EVENT_HANDSHAKE_SUCCEEDED, 0, c->endpoint, "");
     if (new_pipe)
         nmi_sock_post(s, NMI_CMD_ATTACH, p);
     nmi_conn_flush(c, true);
@@ -357,7 +369,7 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
 {
     nmi_zmtp_prop type, identity;
     if (nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Socket-Type", &type) != 1) {
-        conn_reject(c, "READY without a valid Socket-Type");
+        nmi_conn_reject(c, "READY without a valid Socket-Type");
         return -1;
     }
     int peer = nmi_zmtp_type_parse(type.value, type.value_len);
@@ -369,23 +381,45 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
         int n = nmi_zmtp_error_encode(err, sizeof(err), "Invalid socket type");
         if (n > 0 && nmi_conn_out_bytes(c, err, (size_t)n) == 0)
             nmi_conn_flush(c, true);
-        conn_reject(c, why);
+        nmi_conn_reject(c, why);
         return -1;
     }
     c->peer_type = peer;
     int rc = nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Identity", &identity);
     if (rc < 0) {
-        conn_reject(c, "malformed READY properties");
+        nmi_conn_reject(c, "malformed READY properties");
         return -1;
     }
     return conn_established(c, rc == 1 ? &identity : NULL);
+}
+
+/* A ZMTP 3.1 SUBSCRIBE or CANCEL reaches the publisher's protocol as the 3.0 form: a
+ * message of 0x01 (or 0x00) followed by the prefix.  Other socket types ignore them. */
+static int conn_subscription(nmi_conn *c, const nmi_zmtp_cmd *cmd)
+{
+    int t = c->sock->type;
+    if (t != NM_PUB && t != NM_XPUB)
+        return 0;
+    nmi_msg m = {0};
+    nmi_frame *f = nmi_msg_push_frame(&m);
+    uint8_t *d = f ? nmi_frame_alloc(f, cmd->data_len + 1) : NULL;
+    if (d == NULL) {
+        nmi_msg_clear(&m);
+        nmi_conn_reject(c, "out of memory");
+        return -1;
+    }
+    d[0] = cmd->name_len == 9; /* SUBSCRIBE: 1, CANCEL: 0 */
+    memcpy(d + 1, cmd->data, cmd->data_len);
+    if (nmi_queue_push(c->pipe->in, &m) < 0)
+        nmi_msg_clear(&m);
+    return 0;
 }
 
 static int conn_command(nmi_conn *c, const uint8_t *body, size_t len)
 {
     nmi_zmtp_cmd cmd;
     if (nmi_zmtp_cmd_parse(body, len, &cmd) < 0) {
-        conn_reject(c, "malformed command");
+        nmi_conn_reject(c, "malformed command");
         return -1;
     }
     int st = atomic_load(&c->state);
@@ -400,16 +434,21 @@ static int conn_command(nmi_conn *c, const uint8_t *body, size_t len)
     }
     if (st == NMI_CONN_READY) {
         if (!nmi_zmtp_cmd_is(&cmd, "READY")) {
-            conn_reject(c, "expected READY");
+            nmi_conn_reject(c, "expected READY");
             return -1;
         }
         return conn_ready(c, &cmd);
     }
     if (nmi_zmtp_cmd_is(&cmd, "READY")) {
-        conn_reject(c, "READY after the handshake");
+        nmi_conn_reject(c, "READY after the handshake");
         return -1;
     }
-    /* PING, PONG, SUBSCRIBE, CANCEL and unknown commands: nothing to do yet. */
+    if (nmi_zmtp_cmd_is(&cmd, "SUBSCRIBE") || nmi_zmtp_cmd_is(&cmd, "CANCEL"))
+        return conn_subscription(c, &cmd);
+    if (nmi_zmtp_cmd_is(&cmd, "PING"))
+        return nmi_hb_ping(c, cmd.data, cmd.data_len);
+    /* PONG only proves the peer alive, as any traffic does; unknown commands are
+     * ignored, as RFC 37 asks. */
     return 0;
 }
 
@@ -432,15 +471,16 @@ static int conn_frame_done(nmi_conn *c)
     atomic_fetch_add_explicit(&p->msgs_in, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur),
                               memory_order_relaxed);
-    if (nmi_queue_push(&p->in, &c->cur) < 0) {
+    if (nmi_queue_push(p->in, &c->cur) < 0) {
         nmi_msg_clear(&c->cur);
-        atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+        nmi_pipe_drop(p, "out of memory");
     }
-    if (p->rcvhwm > 0 && nmi_queue_count(&p->in) >= (uint64_t)p->rcvhwm) {
+    if (p->rcvhwm > 0 && nmi_queue_count(p->in) >= (uint64_t)p->rcvhwm) {
         atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
+        nmi_monitor(c->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->rcvhwm, c->endpoint, "receive");
         atomic_store(&c->rpaused, 1);
         /* The application may have drained the queue before it could see rpaused. */
-        if (nmi_queue_count(&p->in) <= (uint64_t)(p->rcvhwm / 2))
+        if (nmi_queue_count(p->in) <= (uint64_t)(p->rcvhwm / 2))
             atomic_store(&c->rpaused, 0);
     }
     return 0;
@@ -453,14 +493,14 @@ static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
     c->body_got = 0;
     if (h->flags & NMI_ZMTP_COMMAND) {
         if (h->size > CONN_CMD_MAX) {
-            conn_reject(c, "command frame too large");
+            nmi_conn_reject(c, "command frame too large");
             return -1;
         }
         c->cmd_body = malloc(h->size ? h->size : 1);
         c->body = c->cmd_body;
     } else {
         if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
-            conn_reject(c, "data frame before the handshake");
+            nmi_conn_reject(c, "data frame before the handshake");
             return -1;
         }
         nmi_frame *f = nmi_msg_push_frame(&c->cur);
@@ -469,7 +509,7 @@ static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
             c->cur.n--;
     }
     if (c->body == NULL) {
-        conn_reject(c, "out of memory for a frame");
+        nmi_conn_reject(c, "out of memory for a frame");
         return -1;
     }
     c->in_body = true;
@@ -490,7 +530,7 @@ static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
     nmi_zmtp_header h;
     int rc = nmi_zmtp_header_decode(hp, avail, c->opts.maxmsgsize, &h);
     if (rc < 0) {
-        conn_reject(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
+        nmi_conn_reject(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
         return -1;
     }
     if (rc == 0) {
@@ -520,7 +560,7 @@ static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
             nmi_zmtp_greeting g;
             int rc = nmi_zmtp_greeting_decode(c->greet, c->greet_len, &g);
             if (rc < 0) {
-                conn_reject(c, "bad greeting (not a ZMTP 3 peer)");
+                nmi_conn_reject(c, "bad greeting (not a ZMTP 3 peer)");
                 return -1;
             }
             if (rc == 0)
@@ -528,7 +568,7 @@ static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
             if (strcmp(g.mechanism, "NULL") != 0) {
                 char why[64];
                 snprintf(why, sizeof(why), "unsupported security mechanism %s", g.mechanism);
-                conn_reject(c, why);
+                nmi_conn_reject(c, why);
                 return -1;
             }
             c->peer_minor = g.minor;
@@ -578,6 +618,8 @@ static void conn_read(nmi_conn *c)
                 nmi_conn_broken(c, strerror(errno));
             break;
         }
+        if (c->ping_at != 0 || c->peer_ttl_ms != 0)
+            nmi_hb_traffic(c, nmi_clock_ns());
         if (direct) {
             c->body_got += (size_t)n;
             if (c->body_got == c->body_size && conn_frame_done(c) < 0)
@@ -615,6 +657,7 @@ static void conn_event_cb(nmi_pollable *pl, unsigned events)
         }
         if (!(events & NMI_POLL_OUT))
             return;
+        nmi_monitor(c->sock, NM_EVENT_CONNECTED, (uint32_t)pl->fd, c->endpoint, "");
         conn_begin_handshake(c);
         st = atomic_load(&c->state);
     }

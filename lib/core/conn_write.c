@@ -53,6 +53,8 @@ static void conn_seg_close(nmi_conn *c)
 
 int nmi_conn_out_bytes(nmi_conn *c, const void *p, size_t n)
 {
+    if (c->niov >= CONN_IOV_MAX)
+        return -ENOBUFS;
     int rc = conn_wbuf_reserve(c, n);
     if (rc < 0)
         return rc;
@@ -78,7 +80,7 @@ static size_t conn_msg_copy_bytes(nmi_msg *m, int *nlarge)
     *nlarge = 0;
     for (uint32_t i = 0; i < m->n; i++) {
         nmi_frame *f = nmi_msg_frame(m, i);
-        bytes += NMI_ZMTP_MAX_HEADER;
+        bytes += NMI_ZMTP_MAX_HEADER + 16; /* 16: room for a SUBSCRIBE command's name */
         if (f->size <= CONN_COPY_MAX)
             bytes += f->size;
         else
@@ -89,8 +91,33 @@ static size_t conn_msg_copy_bytes(nmi_msg *m, int *nlarge)
 
 /* Appends one message's frames to the output; bodies over CONN_COPY_MAX by reference
  * unless `copy_all`.  Returns true if the message must be held until written. */
+/* A SUB or XSUB's subscription (one frame starting 0x01, or 0x00 to cancel) goes to a
+ * ZMTP 3.1 peer as a SUBSCRIBE or CANCEL command; 3.0 peers get the data frame as is.
+ * Returns true if m was written as a command. */
+static bool conn_encode_sub(nmi_conn *c, nmi_msg *m)
+{
+    int t = c->sock->type;
+    nmi_frame *f = &m->first;
+    if ((t != NM_SUB && t != NM_XSUB) || c->peer_minor < 1 || m->n != 1 || f->size == 0 ||
+        f->size > CONN_COPY_MAX)
+        return false;
+    const uint8_t *d = nmi_frame_data(f);
+    if (d[0] > 1)
+        return false;
+    const char *name = d[0] ? "SUBSCRIBE" : "CANCEL";
+    size_t nlen = strlen(name), plen = f->size - 1;
+    c->wbuf_len += nmi_zmtp_header_encode(c->wbuf + c->wbuf_len, NMI_ZMTP_COMMAND, 1 + nlen + plen);
+    c->wbuf[c->wbuf_len++] = (uint8_t)nlen;
+    memcpy(c->wbuf + c->wbuf_len, name, nlen);
+    memcpy(c->wbuf + c->wbuf_len + nlen, d + 1, plen);
+    c->wbuf_len += nlen + plen;
+    return true;
+}
+
 static bool conn_encode_msg(nmi_conn *c, nmi_msg *m, bool copy_all)
 {
+    if (conn_encode_sub(c, m))
+        return false;
     bool held = false;
     for (uint32_t i = 0; i < m->n; i++) {
         nmi_frame *f = nmi_msg_frame(m, i);
@@ -117,7 +144,7 @@ static bool conn_encode(nmi_conn *c)
     bool any = false;
     nmi_msg *m;
     while (c->wbuf_len < CONN_WBUF_FILL && c->nheld < CONN_HELD_MAX &&
-           (m = nmi_queue_peek(&p->out)) != NULL) {
+           (m = nmi_queue_peek(p->out)) != NULL) {
         int nlarge;
         size_t need = conn_msg_copy_bytes(m, &nlarge);
         bool copy_all = false;
@@ -131,10 +158,10 @@ static bool conn_encode(nmi_conn *c)
         if (rc == -ENOBUFS)
             break;
         nmi_msg msg;
-        nmi_queue_pop(&p->out, &msg);
+        nmi_queue_pop(p->out, &msg);
         if (rc < 0) {
             nmi_msg_clear(&msg);
-            atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+            nmi_pipe_drop(p, "out of memory");
             continue;
         }
         atomic_fetch_add_explicit(&p->msgs_out, 1, memory_order_relaxed);
@@ -217,7 +244,7 @@ void nmi_conn_flush(nmi_conn *c, bool io_side)
         if (io_side)
             c->io_owns = false;
         atomic_store(&c->wowner, 0);
-        if (c->pipe == NULL || nmi_queue_count(&c->pipe->out) == 0)
+        if (c->pipe == NULL || nmi_queue_count(c->pipe->out) == 0)
             return;
         int zero = 0;
         if (!atomic_compare_exchange_strong(&c->wowner, &zero, 1))

@@ -44,6 +44,7 @@ typedef struct nmi_conn nmi_conn;
 typedef struct nmi_io nmi_io;
 typedef struct nmi_listener nmi_listener;
 typedef struct nmi_proto_ops nmi_proto_ops;
+typedef struct nmi_link nmi_link;
 
 #define NMI_EP_MAX 128
 
@@ -97,6 +98,10 @@ typedef struct nmi_opts {
     bool req_correlate;      /* REQ: request ids */
     int64_t maxmsgsize;      /* largest inbound frame, -1 = no limit */
     int tcp_keepalive;       /* -1 default, 0 off, 1 on */
+    bool xpub_verbose;        /* XPUB: pass on every subscription */
+    int heartbeat_ivl;        /* ms between PINGs, 0 = none */
+    int heartbeat_ttl;        /* ms the peer may wait for our traffic, 0 = none */
+    int heartbeat_timeout;    /* ms of silence after a PING before we drop the peer, -1 = ivl */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
@@ -108,8 +113,10 @@ void nmi_opts_default(nmi_opts *o);
 enum { NMI_RID_MAX = 255 };
 
 struct nmi_pipe {
-    nmi_queue in;          /* conn -> application */
-    nmi_queue out;         /* application -> conn */
+    nmi_queue *in;            /* peer -> application (qbuf[0], or the inproc link's) */
+    nmi_queue *out;           /* application -> peer (qbuf[1], or the inproc link's) */
+    nmi_link *link;           /* inproc: the queues shared with the peer pipe, else NULL */
+    nmi_pipe *_Atomic mate;   /* inproc: the other socket's pipe (one reference), else NULL */
     int sndhwm, rcvhwm;    /* limits, 0 = none */
     atomic_int refs;       /* socket side + conn side */
     atomic_int in_asleep;  /* application found `in` empty and waits for activation */
@@ -134,10 +141,18 @@ struct nmi_pipe {
     atomic_uint_fast64_t msgs_in, bytes_in, msgs_out, bytes_out;
     atomic_uint_fast64_t drops, hwm_hits, blocked_ns;
     TAILQ_ENTRY(nmi_pipe) reg_entry; /* in sock->reg_pipes (ctx->reg_lock) */
+    bool registered;          /* in sock->reg_pipes */
+    nmi_queue qbuf[2];        /* a connection's queues: in, out */
 };
 
+/* A pipe for a connection (c holds one reference), or, with c NULL and link set, one
+ * end of an inproc link whose queue idx it reads from. */
 nmi_pipe *nmi_pipe_new(nmi_sock *s, nmi_conn *c, const char *endpoint);
+nmi_pipe *nmi_pipe_new_inproc(nmi_sock *s, nmi_link *link, int idx, const char *endpoint);
 void nmi_pipe_release(nmi_pipe *p);
+/* Takes the pipe out of its socket's statistics; done when the socket lets go of it,
+ * since the pipe may outlive the socket (held by a conn or an inproc peer). */
+void nmi_pipe_unregister(nmi_pipe *p);
 /* Application: queues *m if the pipe has room (m emptied) and wakes its writer;
  * -EAGAIN when full (the pipe will be announced by NMI_CMD_OUT_READY), -EPIPE if gone. */
 int nmi_pipe_write(nmi_pipe *p, nmi_msg *m);
@@ -146,6 +161,8 @@ bool nmi_pipe_writable(nmi_pipe *p);
 /* Application: takes the next message; false when empty (the pipe will be announced by
  * NMI_CMD_IN_READY). */
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m);
+/* Counts a message dropped on this pipe and tells the monitor why. */
+void nmi_pipe_drop(nmi_pipe *p, const char *why);
 /* I/O side: after pushing to `in`, wakes the application if it waits for this pipe. */
 void nmi_pipe_in_notify(nmi_pipe *p);
 /* Writer side: after popping from `out`, tells the application there is room again. */
@@ -164,6 +181,12 @@ struct nmi_sock {
     nmi_cmdq cmds;                /* I/O -> application */
     nmi_signaler sig;             /* wakes the application thread */
     atomic_int waiting;           /* the application thread sleeps on sig */
+    bool fd_mode;                 /* NM_FD was handed out: every post signals */
+    atomic_int mon_events;        /* events the monitor wants (0 = none) */
+    pthread_mutex_t mon_lock;     /* guards mon (any thread may raise an event) */
+    nm_sock_t *mon;               /* the monitor's PAIR, or NULL */
+    bool has_prefetch;            /* prefetch holds a received message (NM_POLLIN) */
+    nmi_msg prefetch;             /* taken by nm_poll to learn NM_POLLIN, given to recv */
     TAILQ_HEAD(, nmi_pipe) pipes; /* attached pipes (application thread) */
     /* I/O thread only */
     LIST_HEAD(, nmi_listener) listeners; /* bound endpoints */
@@ -181,6 +204,14 @@ struct nmi_sock {
 
 /* Runs pending commands from the I/O thread (attach, detach, activations). */
 void nmi_sock_process(nmi_sock *s);
+/* Any thread: publishes an event on the socket's monitor, if it wants it (monitor.c). */
+void nmi_monitor(nmi_sock *s, int event, uint32_t value, const char *endpoint,
+                 const char *detail);
+void nmi_monitor_stop(nmi_sock *s);
+/* Application: the socket's readiness (NM_POLLIN | NM_POLLOUT), running its commands. */
+int nmi_sock_events(nmi_sock *s);
+/* Application: a pipe joins the socket's protocol. */
+void nmi_sock_attach(nmi_sock *s, nmi_pipe *p);
 /* Application: forgets a pipe and drops the socket's reference to it. */
 void nmi_sock_drop_pipe(nmi_sock *s, nmi_pipe *p);
 /* Frees a socket after the I/O thread closed everything (I/O thread). */
@@ -201,6 +232,10 @@ struct nmi_proto_ops {
     void (*out_ready)(nmi_sock *s, nmi_pipe *p); /* pipe writable again */
     int (*send)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if it must wait */
     int (*recv)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if nothing */
+    /* Pattern-specific options (NM_SUBSCRIBE...); NULL when it has none. */
+    int (*setopt)(nmi_sock *s, int opt, const void *val, size_t len);
+    /* True if a send would not block now (for NM_POLLOUT). */
+    bool (*has_out)(nmi_sock *s);
 };
 
 const nmi_proto_ops *nmi_proto_find(int type);
@@ -263,6 +298,10 @@ struct nmi_conn {
     uint64_t reconnect_at;           /* when to connect again, 0 = none */
     uint64_t linger_at;              /* when closing gives up on queued output, 0 = none */
     uint64_t handshake_at;           /* when an unfinished handshake gives up, 0 = none */
+    uint64_t ping_at;          /* when to send the next PING, 0 = heartbeats off */
+    uint64_t hb_deadline;      /* no traffic since our PING by then: peer is dead */
+    uint64_t ttl_deadline;     /* the peer's PING TTL: silence until then is allowed */
+    uint32_t peer_ttl_ms;      /* TTL the peer asked for, 0 = none */
     int ivl;                         /* current reconnect interval (ms) */
     bool closing;                    /* socket closed: flush then go */
     LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */
@@ -288,6 +327,13 @@ void nmi_conn_take_writer(nmi_conn *c);         /* I/O: become the writer, waiti
 int nmi_conn_out_bytes(nmi_conn *c, const void *p, size_t n); /* owner: queue raw bytes */
 void nmi_conn_out_reset(nmi_conn *c);                         /* owner: drop pending output */
 void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection lost */
+void nmi_conn_reject(nmi_conn *c, const char *why); /* I/O: drop a misbehaving peer */
+void nmi_conn_timers_update(nmi_conn *c);           /* I/O: deadlines changed */
+/* Heartbeats (heartbeat.c), I/O thread. */
+void nmi_hb_start(nmi_conn *c);                     /* handshake done */
+void nmi_hb_traffic(nmi_conn *c, uint64_t now);     /* bytes arrived */
+bool nmi_hb_timer(nmi_conn *c, uint64_t now);       /* false if the conn was dropped */
+int nmi_hb_ping(nmi_conn *c, const uint8_t *data, size_t len); /* a PING arrived */
 
 /* ---- listener -------------------------------------------------------------------- */
 
@@ -331,6 +377,28 @@ void nmi_io_post(nmi_io *io, int type, void *obj);
 void nmi_io_timer_set(nmi_io *io, nmi_conn *c, uint64_t at);
 void nmi_io_defer_release(nmi_io *io, nmi_conn *c);
 
+/* ---- inproc ---------------------------------------------------------------------- */
+
+/* The two queues between a pair of inproc pipes; each pipe reads one and writes the
+ * other, so a message moves from socket to socket without a copy or a thread. */
+struct nmi_link {
+    nmi_queue q[2];          /* q[0]: read by the connecting side, q[1]: by the binder */
+    atomic_int refs;         /* one per pipe */
+    pthread_mutex_t lock;    /* serialises the two sides' unlinking */
+    bool broken;             /* one side has left (lock) */
+};
+
+void nmi_link_release(nmi_link *l);
+/* inproc:// endpoints of a context (core/inproc.c). */
+int nmi_inproc_bind(nmi_sock *s, const char *endpoint);
+int nmi_inproc_connect(nmi_sock *s, const char *endpoint);
+/* Application: the socket closes; its names are free for others at once. */
+void nmi_inproc_unbind_all(nmi_sock *s);
+/* The socket lets go of an inproc pipe: tells the peer's socket, drops the hold. */
+void nmi_inproc_unlink(nmi_pipe *p);
+
+typedef struct nmi_inproc_entry nmi_inproc_entry;
+
 /* ---- context --------------------------------------------------------------------- */
 
 struct nmi_ctx {
@@ -343,6 +411,8 @@ struct nmi_ctx {
     nm_log_cb *log_cb;            /* logging callback */
     void *log_arg;                /* its argument */
     atomic_int log_level;         /* highest level passed on */
+    pthread_mutex_t inproc_lock;  /* guards the inproc list */
+    nmi_inproc_entry *inproc;     /* bound names and connects waiting for a bind */
 };
 
 void nmi_log(nmi_ctx *ctx, int level, const char *component, const char *fmt, ...)

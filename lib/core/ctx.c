@@ -18,6 +18,7 @@ int nm_ctx_new(nm_ctx_t **ctxp)
         return -ENOMEM;
     pthread_mutex_init(&ctx->reg_lock, NULL);
     pthread_cond_init(&ctx->reg_cond, NULL);
+    pthread_mutex_init(&ctx->inproc_lock, NULL);
     TAILQ_INIT(&ctx->socks);
     atomic_init(&ctx->next_id, 1);
     atomic_init(&ctx->log_level, -1);
@@ -51,6 +52,7 @@ void nm_ctx_destroy(nm_ctx_t **ctxp)
     pthread_mutex_unlock(&ctx->reg_lock);
     nmi_io_stop(&ctx->io);
     pthread_cond_destroy(&ctx->reg_cond);
+    pthread_mutex_destroy(&ctx->inproc_lock);
     pthread_mutex_destroy(&ctx->reg_lock);
     free(ctx);
 }
@@ -116,8 +118,8 @@ int nm_ctx_stats(nm_ctx_t *ctxp, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pi
             strlcpy(ps.endpoint, p->endpoint, sizeof(ps.endpoint));
             strlcpy(ps.peer, p->peer, sizeof(ps.peer));
             ps.state = atomic_load(&p->state);
-            ps.queued_in = (uint32_t)nmi_queue_count(&p->in);
-            ps.queued_out = (uint32_t)nmi_queue_count(&p->out);
+            ps.queued_in = (uint32_t)nmi_queue_count(p->in);
+            ps.queued_out = (uint32_t)nmi_queue_count(p->out);
             ps.sndhwm = p->sndhwm;
             ps.rcvhwm = p->rcvhwm;
             ps.msgs_in = atomic_load_explicit(&p->msgs_in, memory_order_relaxed);

@@ -22,6 +22,9 @@ static void listener_cb(nmi_pollable *pl, unsigned events)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
+                nmi_monitor(l->sock, NM_EVENT_ACCEPT_FAILED, (uint32_t)errno, l->endpoint,
+                            strerror(errno));
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
                 nmi_log(l->sock->ctx, NM_LOG_WARN, "listener", "%s: accept: %s", l->endpoint,
                         strerror(errno));
             return;
@@ -58,6 +61,7 @@ void nmi_listener_start(nmi_listener *l)
 
 void nmi_listener_close(nmi_listener *l)
 {
+    nmi_monitor(l->sock, NM_EVENT_CLOSED, 0, l->endpoint, "");
     nmi_poller_del(l->sock->ctx->io.pfd, &l->pollable);
     close(l->pollable.fd);
     l->tp->unlisten(l->endpoint);

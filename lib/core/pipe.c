@@ -16,13 +16,15 @@
 
 #include "core/core.h"
 
-nmi_pipe *nmi_pipe_new(nmi_sock *s, nmi_conn *c, const char *endpoint)
+static nmi_pipe *pipe_alloc(nmi_sock *s, const char *endpoint)
 {
     nmi_pipe *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return NULL;
-    nmi_queue_init(&p->in);
-    nmi_queue_init(&p->out);
+    nmi_queue_init(&p->qbuf[0]);
+    nmi_queue_init(&p->qbuf[1]);
+    p->in = &p->qbuf[0];
+    p->out = &p->qbuf[1];
     p->sndhwm = s->opts.sndhwm;
     p->rcvhwm = s->opts.rcvhwm;
     atomic_init(&p->refs, 2);
@@ -30,15 +32,48 @@ nmi_pipe *nmi_pipe_new(nmi_sock *s, nmi_conn *c, const char *endpoint)
     atomic_init(&p->out_asleep, 0);
     atomic_init(&p->gone, 0);
     atomic_init(&p->state, NM_PIPE_CONNECTING);
+    atomic_init(&p->mate, NULL);
     p->sock = s;
-    p->conn = c;
-    atomic_fetch_add(&c->refs, 1);
     p->lb_idx = p->fq_idx = -1;
     p->id = nmi_ctx_next_id(s->ctx);
     strlcpy(p->endpoint, endpoint, sizeof(p->endpoint));
     pthread_mutex_lock(&s->ctx->reg_lock);
     TAILQ_INSERT_TAIL(&s->reg_pipes, p, reg_entry);
+    p->registered = true;
     pthread_mutex_unlock(&s->ctx->reg_lock);
+    return p;
+}
+
+void nmi_pipe_unregister(nmi_pipe *p)
+{
+    if (!p->registered)
+        return;
+    nmi_ctx *ctx = p->sock->ctx;
+    pthread_mutex_lock(&ctx->reg_lock);
+    TAILQ_REMOVE(&p->sock->reg_pipes, p, reg_entry);
+    p->registered = false;
+    pthread_mutex_unlock(&ctx->reg_lock);
+}
+
+nmi_pipe *nmi_pipe_new(nmi_sock *s, nmi_conn *c, const char *endpoint)
+{
+    nmi_pipe *p = pipe_alloc(s, endpoint);
+    if (p != NULL) {
+        p->conn = c;
+        atomic_fetch_add(&c->refs, 1);
+    }
+    return p;
+}
+
+nmi_pipe *nmi_pipe_new_inproc(nmi_sock *s, nmi_link *link, int idx, const char *endpoint)
+{
+    nmi_pipe *p = pipe_alloc(s, endpoint);
+    if (p != NULL) {
+        p->link = link;
+        p->in = &link->q[idx];
+        p->out = &link->q[1 - idx];
+        atomic_fetch_add(&link->refs, 1);
+    }
     return p;
 }
 
@@ -46,14 +81,13 @@ void nmi_pipe_release(nmi_pipe *p)
 {
     if (atomic_fetch_sub(&p->refs, 1) != 1)
         return;
-    nmi_sock *s = p->sock;
-    pthread_mutex_lock(&s->ctx->reg_lock);
-    TAILQ_REMOVE(&s->reg_pipes, p, reg_entry);
-    pthread_mutex_unlock(&s->ctx->reg_lock);
-    nmi_queue_fini(&p->in);
-    nmi_queue_fini(&p->out);
+    nmi_pipe_unregister(p);
+    nmi_queue_fini(&p->qbuf[0]);
+    nmi_queue_fini(&p->qbuf[1]);
     if (p->conn != NULL)
         nmi_conn_release(p->conn);
+    if (p->link != NULL)
+        nmi_link_release(p->link);
     free(p);
 }
 
@@ -61,10 +95,10 @@ static bool pipe_full(nmi_pipe *p)
 {
     if (p->sndhwm <= 0)
         return false;
-    uint64_t pushed = atomic_load_explicit(&p->out.pushed, memory_order_relaxed);
-    if (pushed - p->out.popped_cache < (uint64_t)p->sndhwm)
+    uint64_t pushed = atomic_load_explicit(&p->out->pushed, memory_order_relaxed);
+    if (pushed - p->out->popped_cache < (uint64_t)p->sndhwm)
         return false;
-    return nmi_queue_size_p(&p->out) >= (uint64_t)p->sndhwm;
+    return nmi_queue_size_p(p->out) >= (uint64_t)p->sndhwm;
 }
 
 bool nmi_pipe_writable(nmi_pipe *p)
@@ -78,6 +112,7 @@ int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
         return -EPIPE;
     if (pipe_full(p)) {
         atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
+        nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->sndhwm, p->endpoint, "send");
         atomic_store(&p->out_asleep, 1);
         if (pipe_full(p))
             return -EAGAIN;
@@ -85,25 +120,37 @@ int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
         if (!atomic_compare_exchange_strong(&p->out_asleep, &one, 0))
             return -EAGAIN; /* the writer already posted OUT_READY: wait for it */
     }
-    if (nmi_queue_push(&p->out, m) < 0)
+    if (nmi_queue_push(p->out, m) < 0)
         return -ENOMEM;
-    nmi_conn_kick(p->conn);
+    if (p->conn != NULL) {
+        nmi_conn_kick(p->conn);
+    } else {
+        nmi_pipe *peer = atomic_load(&p->mate);
+        if (peer != NULL)
+            nmi_pipe_in_notify(peer);
+    }
     return 0;
 }
 
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
 {
-    if (!nmi_queue_pop(&p->in, m)) {
+    if (!nmi_queue_pop(p->in, m)) {
         atomic_store(&p->in_asleep, 1);
-        if (!nmi_queue_pop(&p->in, m))
+        if (!nmi_queue_pop(p->in, m))
             return false;
         int one = 1;
         if (!atomic_compare_exchange_strong(&p->in_asleep, &one, 0))
             return true; /* an IN_READY is on its way; it is harmless */
     }
     nmi_conn *c = p->conn;
+    if (c == NULL) {
+        nmi_pipe *peer = atomic_load(&p->mate);
+        if (peer != NULL)
+            nmi_pipe_out_notify(peer); /* inproc: the writer may wait for room */
+        return true;
+    }
     /* The reader paused at the HWM: once half the queue is drained, let it read again. */
-    if (c->rpaused && nmi_queue_count(&p->in) <= (uint64_t)(p->rcvhwm / 2)) {
+    if (c->rpaused && nmi_queue_count(p->in) <= (uint64_t)(p->rcvhwm / 2)) {
         int zero = 0;
         if (atomic_compare_exchange_strong(&c->resume_posted, &zero, 1)) {
             atomic_fetch_add(&c->refs, 1); /* dropped by nmi_conn_resume */
@@ -131,4 +178,10 @@ void nmi_pipe_out_notify(nmi_pipe *p)
         if (atomic_compare_exchange_strong(&p->out_asleep, &one, 0))
             nmi_sock_post(p->sock, NMI_CMD_OUT_READY, p);
     }
+}
+
+void nmi_pipe_drop(nmi_pipe *p, const char *why)
+{
+    atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+    nmi_monitor(p->sock, NM_EVENT_DROPPED, 1, p->endpoint, why);
 }

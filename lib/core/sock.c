@@ -20,11 +20,11 @@ void nmi_sock_post(nmi_sock *s, int type, void *obj)
 {
     nmi_cmdq_push(&s->cmds, type, obj);
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&s->waiting, memory_order_relaxed))
+    if (atomic_load_explicit(&s->waiting, memory_order_relaxed) || s->fd_mode)
         nmi_signaler_send(&s->sig);
 }
 
-static void sock_attach(nmi_sock *s, nmi_pipe *p)
+void nmi_sock_attach(nmi_sock *s, nmi_pipe *p)
 {
     TAILQ_INSERT_TAIL(&s->pipes, p, sock_entry);
     p->attached = true;
@@ -42,10 +42,19 @@ static bool sock_forget(nmi_sock *s, nmi_pipe *p)
     return true;
 }
 
+/* Drops the socket's reference to a pipe it has forgotten. */
+static void sock_release_pipe(nmi_pipe *p)
+{
+    nmi_pipe_unregister(p);
+    if (p->link != NULL)
+        nmi_inproc_unlink(p);
+    nmi_pipe_release(p);
+}
+
 void nmi_sock_drop_pipe(nmi_sock *s, nmi_pipe *p)
 {
     if (sock_forget(s, p))
-        nmi_pipe_release(p);
+        sock_release_pipe(p);
 }
 
 void nmi_sock_process(nmi_sock *s)
@@ -57,15 +66,19 @@ void nmi_sock_process(nmi_sock *s)
         nmi_pipe *p = cmds[i].obj;
         switch (cmds[i].type) {
         case NMI_CMD_ATTACH:
-            sock_attach(s, p);
+            nmi_sock_attach(s, p);
             break;
         case NMI_CMD_DETACH:
-            /* Keep a pipe that still holds received messages until they are read. */
+            /* What the peer sent before it left is still delivered: a pipe holding
+             * received messages stays until they are read (protocols that consume input
+             * themselves, like XPUB, do so in in_ready). */
             p->detached = true;
-            if ((nmi_queue_count(&p->in) == 0 || !s->proto->can_recv) && sock_forget(s, p))
-                cmds[ndrop++].obj = p; /* released after the loop: later commands may name it */
-            else if (p->attached)
+            if (!p->attached)
+                break;
+            if (nmi_queue_count(p->in) > 0 && s->proto->can_recv)
                 s->proto->in_ready(s, p);
+            if ((nmi_queue_count(p->in) == 0 || !s->proto->can_recv) && sock_forget(s, p))
+                cmds[ndrop++].obj = p; /* released after the loop: later commands may name it */
             break;
         case NMI_CMD_IN_READY:
             if (p->attached)
@@ -78,7 +91,7 @@ void nmi_sock_process(nmi_sock *s)
         }
     }
     for (size_t i = 0; i < ndrop; i++)
-        nmi_pipe_release(cmds[i].obj);
+        sock_release_pipe(cmds[i].obj);
     free(cmds);
 }
 
@@ -98,6 +111,8 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
     nmi_opts_default(&s->opts);
     nmi_cmdq_init(&s->cmds);
     atomic_init(&s->waiting, 0);
+    atomic_init(&s->mon_events, 0);
+    pthread_mutex_init(&s->mon_lock, NULL);
     TAILQ_INIT(&s->pipes);
     LIST_INIT(&s->listeners);
     LIST_INIT(&s->conns);
@@ -125,15 +140,33 @@ void nm_sock_close(nm_sock_t **sp)
     if (s == NULL)
         return;
     *sp = NULL;
+    nmi_inproc_unbind_all(s);
     pthread_mutex_lock(&s->ctx->reg_lock);
     s->close_posted = true;
     pthread_mutex_unlock(&s->ctx->reg_lock);
     nmi_io_post(&s->ctx->io, NMI_CMD_CLOSE, s);
 }
 
+int nmi_sock_events(nmi_sock *s)
+{
+    if (atomic_load_explicit(&s->cmds.pending, memory_order_relaxed))
+        nmi_sock_process(s);
+    int ev = 0;
+    if (s->proto->can_recv && !s->has_prefetch && s->proto->recv(s, &s->prefetch) == 0)
+        s->has_prefetch = true;
+    if (s->has_prefetch)
+        ev |= NM_POLLIN;
+    if (s->proto->can_send && s->proto->has_out(s))
+        ev |= NM_POLLOUT;
+    return ev;
+}
+
 void nmi_sock_free(nmi_sock *s)
 {
+    nmi_monitor_stop(s);
     nmi_sock_process(s);
+    if (s->has_prefetch)
+        nmi_msg_clear(&s->prefetch);
     nmi_pipe *p;
     while ((p = TAILQ_FIRST(&s->pipes)) != NULL)
         nmi_sock_drop_pipe(s, p);
@@ -146,6 +179,7 @@ void nmi_sock_free(nmi_sock *s)
     pthread_mutex_unlock(&ctx->reg_lock);
     nmi_signaler_fini(&s->sig);
     nmi_cmdq_fini(&s->cmds);
+    pthread_mutex_destroy(&s->mon_lock);
     free(s);
 }
 
@@ -167,6 +201,12 @@ int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
     int fd;
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
         return -EINVAL;
+    if (strncmp(endpoint, "inproc://", 9) == 0) {
+        int rc = nmi_inproc_bind(s, endpoint);
+        if (rc == 0)
+            sock_add_endpoint(s, endpoint);
+        return rc;
+    }
     int rc = nmi_transport_find(endpoint, &tp, &rest);
     if (rc == 0)
         rc = tp->resolve(rest, true, &a);
@@ -175,6 +215,7 @@ int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
         rc = tp->listen(&a, &fd, bound, sizeof(bound));
     if (rc < 0) {
         nmi_log(s->ctx, NM_LOG_DEBUG, "socket", "bind %s: %s", endpoint, nm_strerror(rc));
+        nmi_monitor(s, NM_EVENT_BIND_FAILED, (uint32_t)-rc, endpoint, nm_strerror(rc));
         return rc;
     }
     nmi_listener *l = nmi_listener_new(s, tp, fd, bound);
@@ -184,6 +225,7 @@ int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
         return -ENOMEM;
     }
     sock_add_endpoint(s, bound);
+    nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");
     nmi_io_post(&s->ctx->io, NMI_CMD_LISTEN, l);
     return 0;
 }
@@ -196,6 +238,12 @@ int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
     nmi_addr a;
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
         return -EINVAL;
+    if (strncmp(endpoint, "inproc://", 9) == 0) {
+        int rc = nmi_inproc_connect(s, endpoint);
+        if (rc == 0)
+            sock_add_endpoint(s, endpoint);
+        return rc;
+    }
     int rc = nmi_transport_find(endpoint, &tp, &rest);
     if (rc == 0)
         rc = tp->resolve(rest, false, &a);
@@ -205,7 +253,7 @@ int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
     if (c == NULL)
         return -ENOMEM;
     if (c->pipe != NULL)
-        sock_attach(s, c->pipe);
+        nmi_sock_attach(s, c->pipe);
     sock_add_endpoint(s, endpoint);
     nmi_io_post(&s->ctx->io, NMI_CMD_CONNECT, c);
     return 0;
@@ -280,6 +328,11 @@ int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)
     if (!s->proto->can_recv)
         return -ENOTSUP;
     nmi_msg_clear(m);
+    if (s->has_prefetch) {
+        *m = s->prefetch;
+        s->has_prefetch = false;
+        return 0;
+    }
     bool nowait = (flags & NM_DONTWAIT) || s->opts.rcvtimeo == 0;
     uint64_t deadline = 0;
     for (;;) {

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -22,6 +23,7 @@ void nmi_opts_default(nmi_opts *o)
     o->reconnect_ivl_max = 0;
     o->maxmsgsize = -1;
     o->tcp_keepalive = -1;
+    o->heartbeat_timeout = -1;
 }
 
 static int sockopt_int(const void *val, size_t len, int *out)
@@ -43,10 +45,31 @@ int nm_sock_setopt(nm_sock_t *sp, int opt, const void *val, size_t len)
         o->routing_id_len = (uint8_t)len;
         return 0;
     }
+    if (opt == NM_SUBSCRIBE || opt == NM_UNSUBSCRIBE) {
+        if (s->proto->setopt == NULL || (val == NULL && len > 0))
+            return -EINVAL;
+        return s->proto->setopt(s, opt, val, len);
+    }
     int v;
     if (sockopt_int(val, len, &v) < 0)
         return -EINVAL;
     switch (opt) {
+    case NM_XPUB_VERBOSE:
+        if (s->type != NM_XPUB)
+            return -EINVAL;
+        o->xpub_verbose = v != 0;
+        return 0;
+    case NM_HEARTBEAT_IVL:
+    case NM_HEARTBEAT_TTL:
+        if (v < 0 || (opt == NM_HEARTBEAT_TTL && v > 6553500))
+            return -EINVAL;
+        *(opt == NM_HEARTBEAT_IVL ? &o->heartbeat_ivl : &o->heartbeat_ttl) = v;
+        return 0;
+    case NM_HEARTBEAT_TIMEOUT:
+        if (v < -1)
+            return -EINVAL;
+        o->heartbeat_timeout = v;
+        return 0;
     case NM_SNDHWM:
     case NM_RCVHWM:
         if (v < 0)
@@ -111,6 +134,21 @@ int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
         *len = n;
         return 0;
     }
+    if (opt == NM_FD || opt == NM_EVENTS) {
+        if (*len < sizeof(int))
+            return -EINVAL;
+        int v = s->sig.fd;
+        if (opt == NM_FD) {
+            s->fd_mode = true;
+        } else {
+            uint64_t drain;
+            (void)!read(s->sig.fd, &drain, sizeof(drain)); /* re-armed by the next post */
+            v = nmi_sock_events(s);
+        }
+        memcpy(val, &v, sizeof(int));
+        *len = sizeof(int);
+        return 0;
+    }
     if (opt == NM_ROUTING_ID) {
         if (*len < o->routing_id_len)
             return -EINVAL;
@@ -161,6 +199,18 @@ int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
         break;
     case NM_TCP_KEEPALIVE:
         v = o->tcp_keepalive;
+        break;
+    case NM_XPUB_VERBOSE:
+        v = o->xpub_verbose;
+        break;
+    case NM_HEARTBEAT_IVL:
+        v = o->heartbeat_ivl;
+        break;
+    case NM_HEARTBEAT_TTL:
+        v = o->heartbeat_ttl;
+        break;
+    case NM_HEARTBEAT_TIMEOUT:
+        v = o->heartbeat_timeout;
         break;
     default:
         return -EINVAL;

@@ -93,6 +93,20 @@ int nmi_lb_send(nmi_pipeset *lb, nmi_msg *m, nmi_pipe **used)
     return -EAGAIN;
 }
 
+bool nmi_lb_has_out(nmi_pipeset *lb)
+{
+    for (int i = 0; i < lb->active; i++)
+        if (nmi_pipe_writable(lb->pipes[i]))
+            return true;
+    return false;
+}
+
+bool nmi_proto_never_blocks(nmi_sock *s)
+{
+    (void)s;
+    return true;
+}
+
 int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from)
 {
     while (fq->active > 0) {
@@ -106,7 +120,7 @@ int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from)
         ps_deactivate(fq, p);
         /* A detached pipe leaves once everything it brought is read.  (Not merely
          * `gone`: the conn still holds its reference until it posts NMI_CMD_DETACH.) */
-        if (p->detached && nmi_queue_count(&p->in) == 0)
+        if (p->detached && nmi_queue_count(p->in) == 0)
             nmi_sock_drop_pipe(s, p);
     }
     return -EAGAIN;
@@ -194,4 +208,9 @@ int nmi_lbfq_send(nmi_sock *s, nmi_msg *m)
 int nmi_lbfq_recv(nmi_sock *s, nmi_msg *m)
 {
     return nmi_fq_recv(s, &((nmi_lbfq *)s->pdata)->fq, m, NULL);
+}
+
+bool nmi_lbfq_has_out(nmi_sock *s)
+{
+    return nmi_lb_has_out(&((nmi_lbfq *)s->pdata)->lb);
 }

@@ -49,6 +49,12 @@ void nmi_lbfq_in_ready(nmi_sock *s, nmi_pipe *p);
 void nmi_lbfq_out_ready(nmi_sock *s, nmi_pipe *p);
 int nmi_lbfq_send(nmi_sock *s, nmi_msg *m);
 int nmi_lbfq_recv(nmi_sock *s, nmi_msg *m);
+bool nmi_lbfq_has_out(nmi_sock *s);
+
+/* True if some active pipe of lb has room. */
+bool nmi_lb_has_out(nmi_pipeset *lb);
+/* has_out of patterns that never block a sender (they drop instead). */
+bool nmi_proto_never_blocks(nmi_sock *s);
 
 /* The ops table of a pattern that is nothing more than nmi_lbfq. */
 #define NMI_LBFQ_OPS(sock_type, sends, receives)                                                  \
@@ -56,7 +62,7 @@ int nmi_lbfq_recv(nmi_sock *s, nmi_msg *m);
         .type = (sock_type), .can_send = (sends), .can_recv = (receives), .init = nmi_lbfq_init,  \
         .fini = nmi_lbfq_fini, .attach = nmi_lbfq_attach, .detach = nmi_lbfq_detach,              \
         .in_ready = nmi_lbfq_in_ready, .out_ready = nmi_lbfq_out_ready, .send = nmi_lbfq_send,    \
-        .recv = nmi_lbfq_recv,                                                                     \
+        .recv = nmi_lbfq_recv, .has_out = nmi_lbfq_has_out,                                       \
     }
 
 #endif

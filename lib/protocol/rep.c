@@ -105,10 +105,15 @@ static int rep_send(nmi_sock *s, nmi_msg *m)
     r->reply_pipe = NULL;
     if (p == NULL || nmi_pipe_write(p, &out) < 0) {
         if (p != NULL)
-            atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+            nmi_pipe_drop(p, "pipe full");
         nmi_msg_clear(&out);
     }
     return 0;
+}
+
+static bool rep_has_out(nmi_sock *s)
+{
+    return ((rep_state *)s->pdata)->sending;
 }
 
 const nmi_proto_ops nmi_rep_ops = {
@@ -123,4 +128,5 @@ const nmi_proto_ops nmi_rep_ops = {
     .out_ready = rep_out_ready,
     .send = rep_send,
     .recv = rep_recv,
+    .has_out = rep_has_out,
 };

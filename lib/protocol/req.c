@@ -99,6 +99,12 @@ static int req_recv(nmi_sock *s, nmi_msg *m)
     }
 }
 
+static bool req_has_out(nmi_sock *s)
+{
+    req_state *r = s->pdata;
+    return (!r->expect_reply || s->opts.req_relaxed) && nmi_lb_has_out(&r->pipes.lb);
+}
+
 const nmi_proto_ops nmi_req_ops = {
     .type = NM_REQ,
     .can_send = true,
@@ -111,4 +117,5 @@ const nmi_proto_ops nmi_req_ops = {
     .out_ready = nmi_lbfq_out_ready,
     .send = req_send,
     .recv = req_recv,
+    .has_out = req_has_out,
 };

@@ -113,7 +113,7 @@ static int router_send(nmi_sock *s, nmi_msg *m)
         nm_msg_prepend((nm_msg_t *)m, key.rid, key.rid_len);
         return rc == -EPIPE ? -EHOSTUNREACH : rc;
     }
-    atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+    nmi_pipe_drop(p, "pipe full");
     nmi_msg_clear(m);
     return 0;
 }
@@ -131,4 +131,5 @@ const nmi_proto_ops nmi_router_ops = {
     .out_ready = router_out_ready,
     .send = router_send,
     .recv = router_recv,
+    .has_out = nmi_proto_never_blocks,
 };

@@ -431,7 +431,7 @@ def recv_exactly(s, n, timeout=WAIT):
 
 ZMQ_TYPES = {'req': zmq.REQ, 'rep': zmq.REP, 'dealer': zmq.DEALER, 'router': zmq.ROUTER,
              'push': zmq.PUSH, 'pull': zmq.PULL, 'pair': zmq.PAIR, 'pub': zmq.PUB,
-             'sub': zmq.SUB}
+             'sub': zmq.SUB, 'xpub': zmq.XPUB, 'xsub': zmq.XSUB}
 
 
 class T:
@@ -580,6 +580,40 @@ def send(s, frames, what='message'):
     except zmq.Again:
         raise Fail('pyzmq %s: could not send %s within %gs (no peer?)' % (
             socket_kind(s), what, s.getsockopt(zmq.SNDTIMEO) / 1000.0))
+
+
+def pump_lines(p, send_round, n, timeout=WAIT, period=0.02):
+    """Calls send_round() every `period` seconds until nomid printed n more lines on
+    stdout, and returns them: for publishers, which drop what they send before the
+    subscriber's subscription has arrived (the slow joiner)."""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n:
+        check(time.monotonic() < deadline, 'nomid printed %d of %d lines within %gs (got %s)'
+              % (len(got), n, timeout, short(got)))
+        send_round()
+        try:
+            v = p.out_q.get(timeout=period)
+        except queue.Empty:
+            continue
+        if v is None:
+            p.out_q.put(None)
+            raise Fail('nomid closed stdout (exit %s) after %d of %d lines' % (p.poll(), len(got), n))
+        p.out_seen.append(v)
+        got.append(v)
+    return got
+
+
+def pump_recv(s, send_round, timeout=WAIT, period=0.02, what='a message'):
+    """Calls send_round() every `period` seconds until the pyzmq socket s has a message,
+    and returns it (recv_multipart)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        check(time.monotonic() < deadline, 'pyzmq %s: no %s within %gs' % (socket_kind(s), what,
+                                                                          timeout))
+        send_round()
+        if s.poll(int(period * 1000)):
+            return s.recv_multipart()
 
 
 def socket_kind(s):

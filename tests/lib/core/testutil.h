@@ -4,8 +4,10 @@
  * Contexts and sockets with safe defaults (RCVTIMEO 5 s so a bug fails instead of
  * hanging, LINGER 0 so destroying a context never waits on a message left queued),
  * ephemeral tcp endpoints and ipc endpoints in a temporary directory, messages made of
- * text frames, and waiting on the context's statistics for peers to come up.  Every
- * helper fails the current cmocka test on an unexpected result instead of returning it.
+ * text frames, waiting on the context's statistics for peers to come up, subscriptions,
+ * joining threads with a deadline, and raw tcp peers (for tests that speak bytes to a
+ * nomid socket).  Every helper fails the current cmocka test on an unexpected result
+ * instead of returning it.
  */
 #ifndef NM_TESTUTIL_H
 #define NM_TESTUTIL_H
@@ -14,6 +16,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -390,6 +394,137 @@ static inline void tu_wait_gone(nm_ctx_t *ctx, int type)
                      TU_RCVTIMEO);
         tu_sleep_ms(5);
     }
+}
+
+/* ---- more receiving ---------------------------------------------------------------- */
+
+/* Receives one message into m (initialised here), waiting at most ms: returns 0, or
+ * -EAGAIN when nothing came (m is then empty).  Any other result fails the test. */
+static inline int tu_recv_wait_at(const char *file, int line, nm_sock_t *s, nm_msg_t *m, int ms)
+{
+    int old = 0;
+    TU_OK(nm_sock_getopt_int(s, NM_RCVTIMEO, &old));
+    TU_OK(nm_sock_setopt_int(s, NM_RCVTIMEO, ms));
+    nm_msg_init(m);
+    int rc = nm_sock_recv(s, m, 0);
+    TU_OK(nm_sock_setopt_int(s, NM_RCVTIMEO, old));
+    if (rc == -EAGAIN) {
+        assert_int_equal(nm_msg_count(m), 0);
+        return rc;
+    }
+    tu_check_rc(rc, 0, "nm_sock_recv", file, line);
+    assert_true(nm_msg_count(m) > 0);
+    return 0;
+}
+#define tu_recv_wait(s, m, ms) tu_recv_wait_at(__FILE__, __LINE__, (s), (m), (ms))
+
+/* True when frame i of m holds exactly the text str. */
+static inline bool tu_frame_is(const nm_msg_t *m, size_t i, const char *str)
+{
+    size_t len = strlen(str);
+    return i < nm_msg_count(m) && nm_msg_size(m, i) == len &&
+           (len == 0 || memcmp(nm_msg_data(m, i), str, len) == 0);
+}
+
+/* ---- subscriptions ----------------------------------------------------------------- */
+
+static inline void tu_subscribe(nm_sock_t *s, const char *prefix)
+{
+    TU_OK(nm_sock_setopt(s, NM_SUBSCRIBE, prefix, strlen(prefix)));
+}
+
+static inline void tu_unsubscribe(nm_sock_t *s, const char *prefix)
+{
+    TU_OK(nm_sock_setopt(s, NM_UNSUBSCRIBE, prefix, strlen(prefix)));
+}
+
+/* ---- threads ----------------------------------------------------------------------- */
+
+/* Joins t, failing the test if it has not returned within ms (the thread is then left
+ * running: the test is lost anyway, and this keeps a bug from hanging the suite). */
+static inline void tu_join_at(const char *file, int line, pthread_t t, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    int rc = pthread_timedjoin_np(t, NULL, &ts);
+    if (rc != 0)
+        fail_msg("%s:%d: thread did not return within %d ms (%s)", file, line, ms, strerror(rc));
+}
+#define tu_join(t, ms) tu_join_at(__FILE__, __LINE__, (t), (ms))
+
+/* ---- raw tcp peers ----------------------------------------------------------------- */
+
+/* The port of a tcp://127.0.0.1:PORT endpoint. */
+static inline int tu_tcp_port(const char *ep)
+{
+    const char *colon = strrchr(ep, ':');
+    assert_non_null(colon);
+    int port = atoi(colon + 1);
+    assert_true(port > 0 && port < 65536);
+    return port;
+}
+
+/* A plain blocking tcp socket connected to 127.0.0.1:port. */
+static inline int tu_raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+        fail_msg("raw connect to port %d: %s", port, strerror(errno));
+    return fd;
+}
+
+/* Writes all n bytes; the peer must not have gone. */
+static inline void tu_raw_send(int fd, const void *buf, size_t n)
+{
+    const uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            fail_msg("raw send: %s", w < 0 ? strerror(errno) : "nothing written");
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reads exactly n bytes within ms: returns n, 0 if the peer closed the connection (EOF
+ * or reset) first, -EAGAIN on timeout. */
+static inline int tu_raw_recv(int fd, void *buf, size_t n, int ms)
+{
+    uint8_t *p = buf;
+    size_t got = 0;
+    int64_t deadline = tu_now_ms() + ms;
+    while (got < n) {
+        int64_t left = deadline - tu_now_ms();
+        if (left < 0)
+            return -EAGAIN;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int rc = poll(&pfd, 1, (int)left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        assert_true(rc >= 0);
+        if (rc == 0)
+            return -EAGAIN;
+        ssize_t r = recv(fd, p + got, n - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0 || (r < 0 && (errno == ECONNRESET || errno == EPIPE)))
+            return 0;
+        if (r < 0)
+            fail_msg("raw recv: %s", strerror(errno));
+        got += (size_t)r;
+    }
+    return (int)n;
 }
 
 #endif

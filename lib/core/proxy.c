@@ -1,0 +1,131 @@
+/*
+ * proxy.c - nm_proxy: the forwarding device (zmq_proxy_steerable's shape).
+ *
+ * Messages read from one side are sent to the other, whole, in both directions; each
+ * is first copied to the capture socket when there is one (never blocking it).  The
+ * control socket takes PAUSE, RESUME, TERMINATE and STATISTICS; a REP control socket
+ * gets an answer to every command (the statistics, or the command's own name) so its
+ * peer's REQ can go on.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/core.h"
+
+#define PROXY_BATCH 256 /* messages moved per side before polling again */
+
+typedef struct proxy_side {
+    nm_sock_t *sock;     /* the socket */
+    uint64_t msgs_in;    /* messages read from it */
+    uint64_t bytes_in;   /* their bytes */
+    uint64_t msgs_out;   /* messages written to it */
+    uint64_t bytes_out;  /* their bytes */
+} proxy_side;
+
+/* Moves up to PROXY_BATCH waiting messages from `from` to `to`. */
+static int proxy_forward(proxy_side *from, proxy_side *to, nm_sock_t *capture)
+{
+    for (int i = 0; i < PROXY_BATCH; i++) {
+        nm_msg_t m;
+        nm_msg_init(&m);
+        int rc = nm_sock_recv(from->sock, &m, NM_DONTWAIT);
+        if (rc == -EAGAIN)
+            return 0;
+        if (rc < 0)
+            return rc;
+        size_t bytes = nm_msg_bytes(&m);
+        from->msgs_in++;
+        from->bytes_in += bytes;
+        if (capture != NULL) {
+            nm_msg_t copy;
+            if (nm_msg_copy(&copy, &m) == 0 && nm_sock_send(capture, &copy, NM_DONTWAIT) < 0)
+                nm_msg_close(&copy);
+        }
+        rc = nm_sock_send(to->sock, &m, 0);
+        if (rc < 0) {
+            nm_msg_close(&m);
+            return rc;
+        }
+        to->msgs_out++;
+        to->bytes_out += bytes;
+    }
+    return 0;
+}
+
+static void proxy_reply(nm_sock_t *control, const char *text)
+{
+    int type = 0;
+    if (nm_sock_getopt_int(control, NM_TYPE, &type) == 0 && type == NM_REP)
+        nm_sock_send_bytes(control, text, strlen(text), 0);
+}
+
+static void proxy_statistics(nm_sock_t *control, const proxy_side *side)
+{
+    nm_msg_t m;
+    nm_msg_init(&m);
+    for (int i = 0; i < 2; i++) {
+        uint64_t v[4] = {side[i].msgs_in, side[i].bytes_in, side[i].msgs_out, side[i].bytes_out};
+        for (int k = 0; k < 4; k++)
+            nm_msg_add(&m, &v[k], sizeof(v[k]));
+    }
+    if (nm_sock_send(control, &m, 0) < 0)
+        nm_msg_close(&m);
+}
+
+/* Runs one control command; returns 1 to terminate. */
+static int proxy_control(nm_sock_t *control, const proxy_side *side, bool *paused)
+{
+    nm_msg_t m;
+    nm_msg_init(&m);
+    if (nm_sock_recv(control, &m, NM_DONTWAIT) < 0)
+        return 0;
+    size_t n = nm_msg_count(&m) > 0 ? nm_msg_size(&m, 0) : 0;
+    const char *cmd = n > 0 ? nm_msg_data(&m, 0) : "";
+    int stop = 0;
+    if (n == 5 && memcmp(cmd, "PAUSE", 5) == 0) {
+        *paused = true;
+        proxy_reply(control, "PAUSE");
+    } else if (n == 6 && memcmp(cmd, "RESUME", 6) == 0) {
+        *paused = false;
+        proxy_reply(control, "RESUME");
+    } else if (n == 9 && memcmp(cmd, "TERMINATE", 9) == 0) {
+        proxy_reply(control, "TERMINATE");
+        stop = 1;
+    } else if (n == 10 && memcmp(cmd, "STATISTICS", 10) == 0) {
+        proxy_statistics(control, side);
+    } else {
+        proxy_reply(control, "UNKNOWN");
+    }
+    nm_msg_close(&m);
+    return stop;
+}
+
+int nm_proxy(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture, nm_sock_t *control)
+{
+    if (frontend == NULL || backend == NULL)
+        return -EINVAL;
+    proxy_side side[2] = {{.sock = frontend}, {.sock = backend}};
+    nm_pollitem_t items[3] = {
+        {.sock = frontend, .events = NM_POLLIN},
+        {.sock = backend, .events = NM_POLLIN},
+        {.sock = control, .events = NM_POLLIN},
+    };
+    int nitems = control != NULL ? 3 : 2;
+    bool paused = false;
+    for (;;) {
+        int rc = nm_poll(paused ? items + 2 : items, paused ? 1 : nitems, -1);
+        if (rc < 0)
+            return rc;
+        if (control != NULL && (items[2].revents & NM_POLLIN) &&
+            proxy_control(control, side, &paused))
+            return 0;
+        if (paused)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if ((items[i].revents & NM_POLLIN) &&
+                (rc = proxy_forward(&side[i], &side[1 - i], capture)) < 0)
+                return rc;
+        }
+    }
+}

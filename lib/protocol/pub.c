@@ -1,0 +1,211 @@
+/*
+ * pub.c - PUB and XPUB: send each message to every subscriber whose subscription is a
+ * prefix of its first frame (RFC 29).
+ *
+ * Subscriptions arrive on each pipe's input as messages of 0x01 (or 0x00 to cancel)
+ * followed by the prefix (the engine turns ZMTP 3.1 SUBSCRIBE/CANCEL commands into
+ * this form) and are kept, counted per pipe, in an mtrie.  A subscriber whose pipe is
+ * full misses the message, and the drop is counted on its pipe: a publisher never
+ * blocks.  Copies share large frames; only the last subscriber takes the original.
+ * XPUB also hands subscriptions to the application (new ones only, every one with
+ * XPUB_VERBOSE) and passes on any other message a subscriber sends.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/mtrie.h"
+#include "protocol/pipeset.h"
+
+typedef struct pub_state {
+    nmi_pipeset pipes;   /* every subscriber */
+    nmi_mtrie *subs;     /* their subscriptions */
+    nmi_pipe **matched;  /* scratch: pipes matching the message being sent */
+    size_t nmatched;     /* entries used */
+    size_t cap_matched;  /* entries allocated */
+    nmi_queue up;        /* XPUB: messages from subscribers for the application */
+    bool xpub;           /* XPUB rather than PUB */
+} pub_state;
+
+static int pub_init_common(nmi_sock *s, bool xpub)
+{
+    pub_state *p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->subs = nmi_mtrie_new()) == NULL) {
+        free(p);
+        return -ENOMEM;
+    }
+    nmi_pipeset_init(&p->pipes, true);
+    nmi_queue_init(&p->up);
+    p->xpub = xpub;
+    s->pdata = p;
+    return 0;
+}
+
+static int pub_init(nmi_sock *s)
+{
+    return pub_init_common(s, false);
+}
+
+static int xpub_init(nmi_sock *s)
+{
+    return pub_init_common(s, true);
+}
+
+static void pub_fini(nmi_sock *s)
+{
+    pub_state *p = s->pdata;
+    nmi_pipeset_fini(&p->pipes);
+    nmi_mtrie_destroy(&p->subs);
+    nmi_queue_fini(&p->up);
+    free(p->matched);
+    free(p);
+}
+
+/* XPUB: queues a subscription message (kind 1 or 0) for the application. */
+static void pub_tell_app(pub_state *p, uint8_t kind, const uint8_t *prefix, size_t len)
+{
+    nmi_msg m = {0};
+    nmi_frame *f = nmi_msg_push_frame(&m);
+    uint8_t *d = f ? nmi_frame_alloc(f, len + 1) : NULL;
+    if (d == NULL) {
+        nmi_msg_clear(&m);
+        return;
+    }
+    d[0] = kind;
+    memcpy(d + 1, prefix, len);
+    if (nmi_queue_push(&p->up, &m) < 0)
+        nmi_msg_clear(&m);
+}
+
+static void pub_unsub_cb(const uint8_t *prefix, size_t len, void *arg)
+{
+    pub_state *p = arg;
+    if (p->xpub)
+        pub_tell_app(p, 0, prefix, len);
+}
+
+/* Applies everything a subscriber sent: subscriptions, cancels, other messages. */
+static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
+{
+    pub_state *p = s->pdata;
+    nmi_msg m;
+    while (nmi_pipe_read(pipe, &m)) {
+        nmi_frame *f = &m.first;
+        const uint8_t *d = nmi_frame_data(f);
+        if (m.n != 1 || f->size == 0 || d[0] > 1) {
+            if (p->xpub && nmi_queue_push(&p->up, &m) == 0)
+                continue; /* XPUB passes other messages on */
+            nmi_msg_clear(&m);
+            continue;
+        }
+        if (d[0] == 1) {
+            int rc = nmi_mtrie_add(p->subs, d + 1, f->size - 1, pipe);
+            if (p->xpub && (rc == 1 || (rc == 0 && s->opts.xpub_verbose)))
+                pub_tell_app(p, 1, d + 1, f->size - 1);
+        } else if (nmi_mtrie_rm(p->subs, d + 1, f->size - 1, pipe) == 1 && p->xpub) {
+            pub_tell_app(p, 0, d + 1, f->size - 1);
+        }
+        nmi_msg_clear(&m);
+    }
+}
+
+static void pub_attach(nmi_sock *s, nmi_pipe *pipe)
+{
+    pub_state *p = s->pdata;
+    nmi_pipeset_add(&p->pipes, pipe);
+    /* Drain now: the pipe then sleeps on an empty queue, so the next subscription
+     * arriving wakes us with NMI_CMD_IN_READY. */
+    pub_in_ready(s, pipe);
+}
+
+static void pub_detach(nmi_sock *s, nmi_pipe *pipe)
+{
+    pub_state *p = s->pdata;
+    nmi_mtrie_rm_pipe(p->subs, pipe, pub_unsub_cb, p);
+    nmi_pipeset_remove(&p->pipes, pipe);
+}
+
+static void pub_out_ready(nmi_sock *s, nmi_pipe *pipe)
+{
+    (void)s;
+    (void)pipe;
+}
+
+static void pub_match_cb(void *pipe, void *arg)
+{
+    pub_state *p = arg;
+    if (p->nmatched == p->cap_matched) {
+        size_t cap = p->cap_matched ? p->cap_matched * 2 : 16;
+        nmi_pipe **a = reallocarray(p->matched, cap, sizeof(*a));
+        if (a == NULL)
+            return; /* this subscriber misses the message */
+        p->matched = a;
+        p->cap_matched = cap;
+    }
+    p->matched[p->nmatched++] = pipe;
+}
+
+/* Queues m (or, except for the last subscriber, a copy) on one pipe; counts a drop. */
+static void pub_deliver(nmi_pipe *pipe, nmi_msg *m, bool last)
+{
+    nmi_msg copy;
+    nmi_msg *out = m;
+    if (!last) {
+        if (nm_msg_copy((nm_msg_t *)&copy, (nm_msg_t *)m) < 0) {
+            nmi_pipe_drop(pipe, "out of memory");
+            return;
+        }
+        out = &copy;
+    }
+    if (nmi_pipe_write(pipe, out) < 0) {
+        nmi_pipe_drop(pipe, "pipe full");
+        nmi_msg_clear(out);
+    }
+}
+
+static int pub_send(nmi_sock *s, nmi_msg *m)
+{
+    pub_state *p = s->pdata;
+    p->nmatched = 0;
+    nmi_mtrie_match(p->subs, nmi_frame_data(&m->first), m->first.size, pub_match_cb, p);
+    for (size_t i = 0; i < p->nmatched; i++)
+        pub_deliver(p->matched[i], m, i + 1 == p->nmatched);
+    if (p->nmatched == 0)
+        nmi_msg_clear(m); /* nobody wants it */
+    return 0;
+}
+
+static int pub_recv(nmi_sock *s, nmi_msg *m)
+{
+    pub_state *p = s->pdata;
+    return nmi_queue_pop(&p->up, m) ? 0 : -EAGAIN;
+}
+
+const nmi_proto_ops nmi_pub_ops = {
+    .type = NM_PUB,
+    .can_send = true,
+    .init = pub_init,
+    .fini = pub_fini,
+    .attach = pub_attach,
+    .detach = pub_detach,
+    .in_ready = pub_in_ready,
+    .out_ready = pub_out_ready,
+    .send = pub_send,
+    .recv = pub_recv,
+    .has_out = nmi_proto_never_blocks,
+};
+
+const nmi_proto_ops nmi_xpub_ops = {
+    .type = NM_XPUB,
+    .can_send = true,
+    .can_recv = true,
+    .init = xpub_init,
+    .fini = pub_fini,
+    .attach = pub_attach,
+    .detach = pub_detach,
+    .in_ready = pub_in_ready,
+    .out_ready = pub_out_ready,
+    .send = pub_send,
+    .recv = pub_recv,
+    .has_out = nmi_proto_never_blocks,
+};
