@@ -5,7 +5,8 @@
  * context in a forked child, or in a thread sharing the context for inproc://.  thr
  * times at the receiver from the first message to the last; lat times all round trips
  * at the requester.  The hot loops call nothing but send/recv; the clock is read only
- * when a call times out (every ~100 ms), to notice signals and a dead peer.
+ * when a call times out (every ~100 ms), to notice signals and a dead peer.  The
+ * fan-out shape (`nomid bench fanout ...`) lives in bench_fanout.c.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "bench.h"
 #include "commands.h"
 #include "log.h"
 #include "nomid.h"
@@ -29,14 +31,6 @@
 #define BENCH_STALL_NS (10 * 1000000000ull)
 /* Messages the peer sent may still be in flight this long after it exited. */
 #define BENCH_PEER_GONE_NS (2 * 1000000000ull)
-/* The hot loops check for a stop signal every this many messages (a power of two):
- * under a steady stream no call times out, so bench_idle never runs. */
-#define BENCH_STOP_CHECK_MASK 1023
-/* Largest message accepted on the command line. */
-#define BENCH_SIZE_MAX (1ll << 30)
-/* Room for an endpoint: the bound one, and the one the peer connects to (longer by a
- * loopback address in place of a wildcard). */
-#define BENCH_EP_MAX 256
 
 /* The command line. */
 struct bench_args {
@@ -77,13 +71,20 @@ static atomic_bool bench_abort;
 static void bench_usage(FILE *f)
 {
     fputs("usage: nomid bench thr|lat ENDPOINT SIZE COUNT\n"
+          "       nomid bench fanout ENDPOINT SIZE COUNT SUBS\n"
           "\n"
           "  thr  PULL binds ENDPOINT, PUSH connects and sends COUNT messages of SIZE bytes;\n"
           "       prints msgs_per_s=N MB_per_s=M (MB = 10^6 bytes), timed at the receiver\n"
           "  lat  REP binds ENDPOINT and echoes, REQ connects and makes COUNT round trips;\n"
           "       prints one_way_us=X (elapsed / round trips / 2)\n"
           "\n"
-          "The two sides run as two processes (two threads for inproc://).\n",
+          "The two sides run as two processes (two threads for inproc://).\n"
+          "\n"
+          "  fanout  PUB binds ENDPOINT (tcp or ipc); SUBS subscriber processes subscribe\n"
+          "       to everything; COUNT messages of SIZE bytes are published as fast as\n"
+          "       possible (default HWMs, so a slow subscriber loses some); prints\n"
+          "       delivered_msgs_per_s=N delivered=D sent=COUNT, where the rate is D over\n"
+          "       the time from the first send to the last subscriber's last message\n",
           f);
 }
 
@@ -101,7 +102,7 @@ static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
         return BENCH_USAGE;
     }
     if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0) {
-        log_msg(NM_LOG_ERROR, "bench", "unknown benchmark '%s': thr or lat", argv[1]);
+        log_msg(NM_LOG_ERROR, "bench", "unknown benchmark '%s': thr, lat or fanout", argv[1]);
         return BENCH_USAGE;
     }
     a->lat = strcmp(argv[1], "lat") == 0;
@@ -112,7 +113,7 @@ static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
         return BENCH_USAGE;
     }
     a->size = (size_t)size;
-    if (args_count(argv[4], 1, 1000000000000ll, &a->count) != 0) {
+    if (args_count(argv[4], 1, BENCH_COUNT_MAX, &a->count) != 0) {
         log_msg(NM_LOG_ERROR, "bench", "COUNT '%s' is not a count of at least 1", argv[4]);
         return BENCH_USAGE;
     }
@@ -371,8 +372,7 @@ static void *bench_peer_thread_cb(void *arg)
     return NULL;
 }
 
-/* For a wildcard bind, the peer connects to loopback instead. */
-static void bench_connect_endpoint(const char *bound, char *out, size_t n)
+void bench_connect_endpoint(const char *bound, char *out, size_t n)
 {
     static const struct {
         const char *from, *to;
@@ -557,6 +557,8 @@ int bench_main(int argc, char **argv)
     nm_ctx_t *ctx = NULL;
 
     memset(&a, 0, sizeof a);
+    if (argc >= 2 && strcmp(argv[1], "fanout") == 0)
+        return bench_fanout_main(argc, argv);
     enum bench_rc rc = bench_parse(&a, argc, argv);
     if (rc == BENCH_STOP)
         return NODE_EXIT_OK; /* --help */

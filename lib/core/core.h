@@ -392,6 +392,8 @@ void nmi_link_release(nmi_link *l);
 /* inproc:// endpoints of a context (core/inproc.c). */
 int nmi_inproc_bind(nmi_sock *s, const char *endpoint);
 int nmi_inproc_connect(nmi_sock *s, const char *endpoint);
+/* The context goes: every name and waiting connect is forgotten. */
+void nmi_inproc_fini(nmi_ctx *ctx);
 /* Application: the socket closes; its names are free for others at once. */
 void nmi_inproc_unbind_all(nmi_sock *s);
 /* The socket lets go of an inproc pipe: tells the peer's socket, drops the hold. */

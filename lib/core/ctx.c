@@ -37,7 +37,9 @@ void nm_ctx_destroy(nm_ctx_t **ctxp)
     if (ctx == NULL)
         return;
     *ctxp = NULL;
-    /* Close what the application left open; each socket lingers on the I/O thread. */
+    /* Close what the application left open; each socket lingers on the I/O thread.
+     * inproc names go first, as nm_sock_close does. */
+    nmi_inproc_fini(ctx);
     pthread_mutex_lock(&ctx->reg_lock);
     nmi_sock *s;
     TAILQ_FOREACH(s, &ctx->socks, reg_entry)

@@ -251,3 +251,14 @@ void nmi_inproc_unlink(nmi_pipe *p)
     /* Drop our hold on the peer pipe, or, never joined, the hold no peer took. */
     nmi_pipe_release(peer != NULL ? peer : p);
 }
+
+void nmi_inproc_fini(nmi_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->inproc_lock);
+    while (ctx->inproc != NULL) {
+        nmi_inproc_entry *e = ctx->inproc;
+        ctx->inproc = e->next;
+        free(e);
+    }
+    pthread_mutex_unlock(&ctx->inproc_lock);
+}

@@ -60,6 +60,10 @@ int nm_sock_monitor(nm_sock_t *sp, const char *endpoint, int events)
         nm_sock_close(&mon);
         return rc;
     }
+    /* The monitor's PAIR belongs to s: only s closes it, never nm_ctx_destroy. */
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    ((nmi_sock *)mon)->close_posted = true;
+    pthread_mutex_unlock(&s->ctx->reg_lock);
     pthread_mutex_lock(&s->mon_lock);
     s->mon = mon;
     atomic_store(&s->mon_events, events);
