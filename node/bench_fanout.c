@@ -83,8 +83,9 @@ static enum fanout_rc fanout_parse(struct fanout_args *a, int argc, char **argv)
     }
     a->endpoint = argv[2];
     if (strncmp(a->endpoint, "inproc://", 9) == 0) {
-        log_msg(NM_LOG_ERROR, "bench", "fanout runs its subscribers as processes: give a "
-                                       "tcp:// or ipc:// ENDPOINT");
+        log_msg(NM_LOG_ERROR, "bench",
+                "fanout runs its subscribers as processes: give a "
+                "tcp:// or ipc:// ENDPOINT");
         return FANOUT_USAGE;
     }
     if (args_count(argv[3], 0, BENCH_SIZE_MAX, &v) != 0) {
@@ -175,8 +176,10 @@ static enum fanout_rc fanout_sub_loop(const struct fanout_args *a, nm_sock_t *s,
             nm_msg_close(&m);
             return FANOUT_OK;
         } else {
-            log_msg(NM_LOG_ERROR, "bench", "subscriber: unexpected message of %zu frames, %zu "
-                    "bytes", nm_msg_count(&m), nm_msg_bytes(&m));
+            log_msg(NM_LOG_ERROR, "bench",
+                    "subscriber: unexpected message of %zu frames, %zu "
+                    "bytes",
+                    nm_msg_count(&m), nm_msg_bytes(&m));
             nm_msg_close(&m);
             return FANOUT_FAIL;
         }
@@ -323,8 +326,8 @@ static enum fanout_rc fanout_await(struct fanout *f, nm_sock_t *pub, const char 
             return FANOUT_FAIL;
         }
         if (nm_clock_ns() - progress_ns >= FANOUT_STALL_NS) {
-            log_msg(NM_LOG_ERROR, "bench", "timeout: %d of %d subscribers %s within %llu s",
-                    have, f->a->subs, results ? "reported" : "connected",
+            log_msg(NM_LOG_ERROR, "bench", "timeout: %d of %d subscribers %s within %llu s", have,
+                    f->a->subs, results ? "reported" : "connected",
                     (unsigned long long)(FANOUT_STALL_NS / 1000000000ull));
             return FANOUT_TIMEOUT;
         }

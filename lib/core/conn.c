@@ -146,8 +146,45 @@ void nmi_conn_start(nmi_conn *c)
 }
 
 /* Sends our greeting and READY at once, as RFC 37 allows for NULL. */
+static int conn_established(nmi_conn *c, const nmi_zmtp_prop *identity);
+
+/* STREAM: raw bytes, no ZMTP.  The application learns of a connection and of its end
+ * by an empty message from that peer, as in libzmq. */
+static void conn_stream_notify(nmi_conn *c)
+{
+    nmi_msg m = {0};
+    if (c->pipe == NULL || nmi_msg_push_frame(&m) == NULL || nmi_queue_push(c->pipe->in, &m) < 0)
+        nmi_msg_clear(&m);
+    else if (c->pipe != NULL)
+        nmi_pipe_in_notify(c->pipe);
+}
+
+/* STREAM: what one read brought becomes one message. */
+static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
+{
+    nmi_msg m = {0};
+    nmi_frame *f = nmi_msg_push_frame(&m);
+    uint8_t *d = f ? nmi_frame_alloc(f, n) : NULL;
+    if (d == NULL) {
+        nmi_msg_clear(&m);
+        nmi_pipe_drop(c->pipe, "out of memory");
+        return;
+    }
+    memcpy(d, p, n);
+    atomic_fetch_add_explicit(&c->pipe->msgs_in, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->pipe->bytes_in, n, memory_order_relaxed);
+    if (nmi_queue_push(c->pipe->in, &m) < 0)
+        nmi_msg_clear(&m);
+}
+
 static void conn_begin_handshake(nmi_conn *c)
 {
+    if (c->sock->type == NM_STREAM) {
+        c->tp->tune(c->pollable.fd);
+        if (conn_established(c, NULL) == 0)
+            conn_stream_notify(c);
+        return;
+    }
     uint8_t buf[NMI_ZMTP_GREETING_SIZE + 512];
     nmi_zmtp_greeting_encode(buf, "NULL", !c->connecter);
     const char *tname = nmi_zmtp_type_name(c->sock->type);
@@ -234,6 +271,8 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE)
         nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)c->pollable.fd, c->endpoint,
                     why ? why : "");
+    if (c->pipe != NULL && st == NMI_CONN_ACTIVE && c->sock->type == NM_STREAM)
+        conn_stream_notify(c);
     if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe); /* what was received stays readable */
     nmi_msg_clear(&c->cur);
@@ -244,6 +283,7 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     atomic_store(&c->rpaused, 0);
     nmi_conn_out_reset(c);
     c->wblocked = false;
+    c->close_requested = false;
     c->handshake_at = c->ping_at = c->hb_deadline = c->ttl_deadline = 0;
     c->peer_ttl_ms = 0;
 
@@ -624,6 +664,8 @@ static void conn_read(nmi_conn *c)
             c->body_got += (size_t)n;
             if (c->body_got == c->body_size && conn_frame_done(c) < 0)
                 return;
+        } else if (c->sock->type == NM_STREAM) {
+            conn_stream_data(c, io->rbuf, (size_t)n);
         } else if (conn_decode(c, io->rbuf, (size_t)n) < 0) {
             return;
         }

@@ -118,11 +118,13 @@ static bool conn_encode_msg(nmi_conn *c, nmi_msg *m, bool copy_all)
 {
     if (conn_encode_sub(c, m))
         return false;
+    bool raw = c->sock->type == NM_STREAM; /* STREAM: bytes only, no framing */
     bool held = false;
     for (uint32_t i = 0; i < m->n; i++) {
         nmi_frame *f = nmi_msg_frame(m, i);
         uint8_t flags = i + 1 < m->n ? NMI_ZMTP_MORE : 0;
-        c->wbuf_len += nmi_zmtp_header_encode(c->wbuf + c->wbuf_len, flags, f->size);
+        if (!raw)
+            c->wbuf_len += nmi_zmtp_header_encode(c->wbuf + c->wbuf_len, flags, f->size);
         if (f->size <= CONN_COPY_MAX || copy_all) {
             memcpy(c->wbuf + c->wbuf_len, nmi_frame_data(f), f->size);
             c->wbuf_len += f->size;
@@ -157,6 +159,14 @@ static bool conn_encode(nmi_conn *c)
         int rc = conn_wbuf_reserve(c, need);
         if (rc == -ENOBUFS)
             break;
+        if (c->sock->type == NM_STREAM && nm_msg_bytes((nm_msg_t *)m) == 0) {
+            /* STREAM: an empty message asks to close once what came before is out. */
+            nmi_msg empty;
+            nmi_queue_pop(p->out, &empty);
+            nmi_msg_clear(&empty);
+            c->close_requested = true;
+            break;
+        }
         nmi_msg msg;
         nmi_queue_pop(p->out, &msg);
         if (rc < 0) {
@@ -176,7 +186,7 @@ static bool conn_encode(nmi_conn *c)
     conn_seg_close(c);
     if (any)
         nmi_pipe_out_notify(p);
-    return any;
+    return any || c->close_requested;
 }
 
 /* Writes pending output: 0 when all written, -EAGAIN when the kernel is full, or a
@@ -227,6 +237,13 @@ void nmi_conn_flush(nmi_conn *c, bool io_side)
             return;
         }
         c->wblocked = false;
+        if (c->close_requested) {
+            if (!io_side)
+                conn_handoff(c); /* only the I/O thread closes connections */
+            else
+                nmi_conn_broken(c, "closed by the application");
+            return;
+        }
         if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
             /* Handshaking or broken: the I/O thread keeps (or is waiting for) the writer. */
             if (!io_side)

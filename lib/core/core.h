@@ -284,6 +284,7 @@ struct nmi_conn {
     bool io_owns;                       /* the I/O thread holds wowner */
     atomic_int handoff;                 /* an application thread passed wowner to the I/O thread */
     bool wblocked;                      /* kernel buffer full: waiting for POLL_OUT */
+    bool close_requested;      /* STREAM: close once the output before it is written */
     uint8_t *wbuf;                      /* encode buffer (lazily allocated) */
     size_t wbuf_len;                    /* bytes encoded in wbuf */
     size_t wbuf_cap;                    /* its size */

@@ -133,3 +133,21 @@ const nmi_proto_ops nmi_router_ops = {
     .recv = router_recv,
     .has_out = nmi_proto_never_blocks,
 };
+
+/* STREAM: a ROUTER over raw TCP.  The engine turns connections, reads and an empty
+ * message into the peer's events, reads and a close (conn.c, conn_write.c). */
+const nmi_proto_ops nmi_stream_ops = {
+    .type = NM_STREAM,
+    .can_send = true,
+    .can_recv = true,
+    .needs_rid = true,
+    .init = router_init,
+    .fini = router_fini,
+    .attach = router_attach,
+    .detach = router_detach,
+    .in_ready = router_in_ready,
+    .out_ready = router_out_ready,
+    .send = router_send,
+    .recv = router_recv,
+    .has_out = nmi_proto_never_blocks,
+};

@@ -1,19 +1,35 @@
 /*
- * zmq_bench.c - the libzmq baseline for `nomid bench`: the same command line
- * (`zmq_bench thr|lat ENDPOINT SIZE COUNT`), the same two processes, the same timing
- * points and the same output, so tests/bench/run.sh can put the numbers side by side.
+ * zmq_bench.c - the libzmq baseline for `nomid bench`: the same command lines
+ * (`zmq_bench thr|lat ENDPOINT SIZE COUNT`, `zmq_bench fanout ENDPOINT SIZE COUNT
+ * SUBS`), the same processes and threads, the same timing points and the same output,
+ * so tests/bench/run.sh can put the numbers side by side.
  *
- * The receiving side (PULL for thr, REP for lat) binds ENDPOINT in this process, reads
- * the endpoint it got (for tcp://...:0), then forks; the child connects (PUSH, REQ)
- * with its own context.  thr times at the receiver from the first message to the last
+ * thr/lat: the receiving side (PULL for thr, REP for lat) binds ENDPOINT in this
+ * process, reads the endpoint it got (for tcp://...:0), then forks; the child connects
+ * (PUSH, REQ) with its own context.  For inproc:// the other side is a thread sharing
+ * the context instead.  thr times at the receiver from the first message to the last
  * and prints `msgs_per_s=N MB_per_s=M` (MB = 10^6 bytes); lat times all round trips at
- * the requester and prints `one_way_us=X` (elapsed / round trips / 2).  Exit codes:
- * 0 success, 1 failure, 2 bad arguments.  Benchmark tool only: never linked into nomid.
+ * the requester and prints `one_way_us=X` (elapsed / round trips / 2).
  *
- * Build: cc -O2 zmq_bench.c -o zmq_bench $(pkg-config --cflags --libs libzmq)
+ * fanout: SUBS subscriber processes are forked before any context exists; the PUB
+ * binds, hands each its endpoint over a pipe, sends a two-frame "hello" every 10 ms
+ * until each subscriber has reported one on a pipe, publishes COUNT messages of SIZE
+ * bytes as fast as it can (default HWMs: a slow subscriber loses messages), then sends
+ * "end" every 10 ms until each subscriber has reported its count and the
+ * CLOCK_MONOTONIC time of its last message.  Prints `delivered_msgs_per_s=N
+ * delivered=D sent=COUNT`, the rate being D over the time from the first send to the
+ * last subscriber's last message.  See node/bench_fanout.c, whose shape this repeats.
+ *
+ * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 no progress for 30 s (fanout).
+ * Benchmark tool only: never linked into nomid.
+ *
+ * Build: cc -O2 -pthread zmq_bench.c -o zmq_bench $(pkg-config --cflags --libs libzmq)
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,12 +41,34 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/* fanout: most subscribers, control message period, stall limit, control tag. */
+#define ZB_SUBS_MAX 128
+#define ZB_TICK_MS  10
+#define ZB_STALL_NS (30 * 1000000000ull)
+#define ZB_TAG      "nomid-bench"
+
 /* The command line. */
 struct zb_args {
     bool lat;             /* lat rather than thr */
+    bool fanout;          /* fanout rather than thr/lat */
     const char *endpoint; /* ENDPOINT as given */
     size_t size;          /* SIZE: bytes per message */
-    long long count;      /* COUNT: messages (thr) or round trips (lat) */
+    long long count;      /* COUNT: messages (thr, fanout) or round trips (lat) */
+    int subs;             /* SUBS (fanout) */
+};
+
+/* The inproc peer thread. */
+struct zb_thread {
+    const struct zb_args *a; /* the command line */
+    void *ctx;               /* the shared context */
+    const char *endpoint;    /* where to connect */
+    int rc;                  /* its outcome */
+};
+
+/* What a fanout subscriber reports (one write, below PIPE_BUF). */
+struct zb_result {
+    uint64_t count;   /* data messages received */
+    uint64_t last_ns; /* clock at the last one (0: none) */
 };
 
 static uint64_t zb_clock_ns(void)
@@ -49,7 +87,10 @@ static int zb_fail(const char *what)
 
 static int zb_usage(const char *problem)
 {
-    fprintf(stderr, "ERROR zmq_bench: %s\nusage: zmq_bench thr|lat ENDPOINT SIZE COUNT\n", problem);
+    fprintf(stderr,
+            "ERROR zmq_bench: %s\nusage: zmq_bench thr|lat ENDPOINT SIZE COUNT\n"
+            "       zmq_bench fanout ENDPOINT SIZE COUNT SUBS\n",
+            problem);
     return 2;
 }
 
@@ -155,10 +196,11 @@ static int zb_lat_request(void *s, const struct zb_args *a)
     return 0;
 }
 
-/* The child: connects with its own context and runs the sending side. */
-static int zb_peer(const struct zb_args *a, const char *endpoint)
+/* The child (or, for inproc, a thread sharing shared_ctx): connects and runs the
+ * sending side. */
+static int zb_peer(const struct zb_args *a, const char *endpoint, void *shared_ctx)
 {
-    void *ctx = zmq_ctx_new();
+    void *ctx = shared_ctx != NULL ? shared_ctx : zmq_ctx_new();
     if (ctx == NULL)
         return zb_fail("context");
     void *s = zmq_socket(ctx, a->lat ? ZMQ_REQ : ZMQ_PUSH);
@@ -171,8 +213,16 @@ static int zb_peer(const struct zb_args *a, const char *endpoint)
         rc = a->lat ? zb_lat_request(s, a) : zb_thr_send(s, a);
     if (s != NULL)
         zmq_close(s); /* thr: the default LINGER lets the queue drain in zmq_ctx_term */
-    zmq_ctx_term(ctx);
+    if (shared_ctx == NULL)
+        zmq_ctx_term(ctx);
     return rc;
+}
+
+static void *zb_thread_cb(void *arg)
+{
+    struct zb_thread *t = arg;
+    t->rc = zb_peer(t->a, t->endpoint, t->ctx);
+    return NULL;
 }
 
 /* For a wildcard bind the peer connects to loopback instead. */
@@ -190,10 +240,13 @@ static int zb_parse(struct zb_args *a, int argc, char **argv)
 {
     long long size;
 
-    if (argc != 5)
-        return zb_usage("expected 4 arguments");
-    if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0)
-        return zb_usage("the benchmark is thr or lat");
+    if (argc < 2)
+        return zb_usage("expected a benchmark");
+    a->fanout = strcmp(argv[1], "fanout") == 0;
+    if (argc != (a->fanout ? 6 : 5))
+        return zb_usage(a->fanout ? "fanout expects 4 arguments" : "expected 4 arguments");
+    if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0 && !a->fanout)
+        return zb_usage("the benchmark is thr, lat or fanout");
     a->lat = strcmp(argv[1], "lat") == 0;
     a->endpoint = argv[2];
     if (!zb_number(argv[3], 0, 1ll << 30, &size))
@@ -201,9 +254,281 @@ static int zb_parse(struct zb_args *a, int argc, char **argv)
     a->size = (size_t)size;
     if (!zb_number(argv[4], 1, 1000000000000ll, &a->count))
         return zb_usage("COUNT is a count of at least 1");
-    if (strncmp(a->endpoint, "inproc://", 9) == 0)
-        return zb_usage("inproc needs two threads of one process: not supported");
+    long long subs = 0;
+    if (a->fanout && !zb_number(argv[5], 1, ZB_SUBS_MAX, &subs))
+        return zb_usage("SUBS is a count from 1 to 128");
+    a->subs = (int)subs;
+    if (a->fanout && strncmp(a->endpoint, "inproc://", 9) == 0)
+        return zb_usage("fanout runs its subscribers as processes: give tcp:// or ipc://");
     return 0;
+}
+
+/* ---- fanout ---- */
+
+static bool zb_write(int fd, const void *buf, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t r = write(fd, (const char *)buf + off, len - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return false;
+        off += (size_t)r;
+    }
+    return true;
+}
+
+/* A subscriber's loop: counts data messages until "end"; 0, 1 failure or 3 stall. */
+static int zb_sub_loop(const struct zb_args *a, void *s, int ready_fd, struct zb_result *r,
+                       pid_t parent)
+{
+    zmq_msg_t m;
+    bool ready = false;
+    uint64_t seen_ns = zb_clock_ns();
+
+    zmq_msg_init(&m);
+    for (;;) {
+        if (zmq_msg_recv(&m, s, 0) < 0) {
+            if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
+                return zb_fail("subscriber receive");
+            uint64_t last = r->last_ns > seen_ns ? r->last_ns : seen_ns;
+            if (getppid() != parent || zb_clock_ns() - last >= ZB_STALL_NS) {
+                fprintf(stderr, "ERROR zmq_bench: subscriber: no progress\n");
+                return 3;
+            }
+            continue;
+        }
+        if (!zmq_msg_more(&m)) {
+            if (zmq_msg_size(&m) != a->size) {
+                fprintf(stderr, "ERROR zmq_bench: subscriber: %zu bytes, expected %zu\n",
+                        zmq_msg_size(&m), a->size);
+                return 1;
+            }
+            r->count++;
+            r->last_ns = zb_clock_ns();
+            continue;
+        }
+        /* A control message: ZB_TAG, then "hello" or "end". */
+        bool tagged = zmq_msg_size(&m) == sizeof ZB_TAG - 1 &&
+                      memcmp(zmq_msg_data(&m), ZB_TAG, sizeof ZB_TAG - 1) == 0;
+        if (zmq_msg_recv(&m, s, 0) < 0)
+            return zb_fail("subscriber receive");
+        bool hello = zmq_msg_size(&m) == 5 && memcmp(zmq_msg_data(&m), "hello", 5) == 0;
+        bool end = zmq_msg_size(&m) == 3 && memcmp(zmq_msg_data(&m), "end", 3) == 0;
+        if (!tagged || zmq_msg_more(&m) || (!hello && !end)) {
+            fprintf(stderr, "ERROR zmq_bench: subscriber: unexpected message\n");
+            return 1;
+        }
+        if (end) {
+            zmq_msg_close(&m);
+            return 0;
+        }
+        seen_ns = zb_clock_ns();
+        if (!ready && !zb_write(ready_fd, "R", 1))
+            return 1;
+        ready = true;
+    }
+}
+
+/* A subscriber process: reads the endpoint, connects, counts, reports. */
+static int zb_sub(const struct zb_args *a, int ep_fd, int ready_fd, int result_fd, pid_t parent)
+{
+    char ep[512];
+    size_t n = 0;
+    ssize_t got;
+
+    while (n < sizeof ep - 1 && (got = read(ep_fd, ep + n, sizeof ep - 1 - n)) != 0) {
+        if (got > 0)
+            n += (size_t)got;
+        else if (errno != EINTR)
+            break;
+    }
+    close(ep_fd);
+    if (n == 0)
+        return 1;
+    ep[n] = '\0';
+    void *ctx = zmq_ctx_new();
+    if (ctx == NULL)
+        return zb_fail("context");
+    void *s = zmq_socket(ctx, ZMQ_SUB);
+    int timeo = 100, zero = 0, rc = 1;
+    struct zb_result r = {0, 0};
+    if (s == NULL)
+        rc = zb_fail("socket");
+    else if (zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeo, sizeof timeo) != 0 ||
+             zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
+             zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) != 0)
+        rc = zb_fail("setsockopt");
+    else if (zmq_connect(s, ep) != 0)
+        rc = zb_fail(ep);
+    else
+        rc = zb_sub_loop(a, s, ready_fd, &r, parent);
+    if (rc == 0 && !zb_write(result_fd, &r, sizeof r))
+        rc = 1;
+    if (s != NULL)
+        zmq_close(s);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+/* Sends the control message ZB_TAG + word (dropped when nobody wants it). */
+static int zb_control(void *pub, const char *word)
+{
+    if (zmq_send(pub, ZB_TAG, sizeof ZB_TAG - 1, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(pub, word, strlen(word), ZMQ_DONTWAIT) < 0)
+        return zmq_errno() == EAGAIN ? 0 : zb_fail("send control");
+    return 0;
+}
+
+/* Sends word every ZB_TICK_MS until each subscriber reported on fd (a byte each, or a
+ * zb_result each); adds the results up.  0, 1 failure or 3 stall. */
+static int zb_await(const struct zb_args *a, void *pub, const char *word, int fd, bool results,
+                    uint64_t *delivered, uint64_t *last_ns)
+{
+    uint64_t progress_ns = zb_clock_ns();
+    int have = 0;
+
+    while (have < a->subs) {
+        if (zb_control(pub, word) != 0)
+            return 1;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, ZB_TICK_MS) > 0) {
+            struct zb_result r;
+            char bytes[ZB_SUBS_MAX];
+            ssize_t n = results ? read(fd, &r, sizeof r) : read(fd, bytes, sizeof bytes);
+            if (n == 0 || (n > 0 && results && (size_t)n != sizeof r)) {
+                fprintf(stderr, "ERROR zmq_bench: the subscribers exited early\n");
+                return 1;
+            }
+            if (n > 0 && results) {
+                *delivered += r.count;
+                if (r.last_ns > *last_ns)
+                    *last_ns = r.last_ns;
+            }
+            if (n > 0) {
+                have += results ? 1 : (int)n;
+                progress_ns = zb_clock_ns();
+            }
+        }
+        int status;
+        pid_t dead = waitpid(-1, &status, WNOHANG);
+        if (dead > 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+            fprintf(stderr, "ERROR zmq_bench: a subscriber failed\n");
+            return 1;
+        }
+        if (zb_clock_ns() - progress_ns >= ZB_STALL_NS) {
+            fprintf(stderr, "ERROR zmq_bench: %d of %d subscribers within 30 s\n", have, a->subs);
+            return 3;
+        }
+    }
+    return 0;
+}
+
+/* The publisher's three phases: hello until all are ready, COUNT messages, end. */
+static int zb_publish(const struct zb_args *a, void *pub, int ready_fd, int result_fd)
+{
+    uint64_t delivered = 0, last_ns = 0;
+    zmq_msg_t m;
+
+    int rc = zb_await(a, pub, "hello", ready_fd, false, &delivered, &last_ns);
+    if (rc != 0)
+        return rc;
+    uint64_t first_ns = zb_clock_ns();
+    for (long long i = 0; i < a->count; i++) {
+        if (zmq_msg_init_size(&m, a->size) != 0)
+            return zb_fail("allocate");
+        memset(zmq_msg_data(&m), 'n', a->size);
+        if (zmq_msg_send(&m, pub, 0) < 0) {
+            zmq_msg_close(&m);
+            return zb_fail("send");
+        }
+    }
+    rc = zb_await(a, pub, "end", result_fd, true, &delivered, &last_ns);
+    if (rc != 0)
+        return rc;
+    uint64_t elapsed = last_ns > first_ns ? last_ns - first_ns : 1;
+    double rate = delivered == 0 ? 0.0 : (double)delivered * 1e9 / (double)elapsed;
+    printf("delivered_msgs_per_s=%.0f delivered=%llu sent=%lld\n", rate,
+           (unsigned long long)delivered, a->count);
+    fflush(stdout);
+    return 0;
+}
+
+static int zb_fanout(const struct zb_args *a)
+{
+    int ready[2], results[2], eps[ZB_SUBS_MAX][2];
+    pid_t pids[ZB_SUBS_MAX], parent = getpid();
+    char bound[256] = {0}, peer_ep[sizeof bound + 16];
+    size_t len = sizeof bound - 1;
+    int nforked = 0, rc = 0;
+
+    if (pipe(ready) != 0 || pipe(results) != 0)
+        return zb_fail("pipe");
+    for (int i = 0; i < a->subs; i++)
+        if (pipe(eps[i]) != 0)
+            return zb_fail("pipe");
+    /* Fork before any context exists: the children start from a single thread. */
+    fflush(stdout);
+    fflush(stderr);
+    for (; nforked < a->subs; nforked++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            rc = zb_fail("fork");
+            break;
+        }
+        if (pid == 0) {
+            close(ready[0]);
+            close(results[0]);
+            for (int j = 0; j < a->subs; j++) {
+                close(eps[j][1]);
+                if (j != nforked)
+                    close(eps[j][0]);
+            }
+            _exit(zb_sub(a, eps[nforked][0], ready[1], results[1], parent));
+        }
+        pids[nforked] = pid;
+    }
+    close(ready[1]);
+    close(results[1]);
+    for (int i = 0; i < a->subs; i++)
+        close(eps[i][0]);
+
+    void *ctx = rc == 0 ? zmq_ctx_new() : NULL;
+    void *pub = ctx != NULL ? zmq_socket(ctx, ZMQ_PUB) : NULL;
+    if (rc == 0 && pub == NULL)
+        rc = zb_fail("PUB socket");
+    if (rc == 0 && zmq_bind(pub, a->endpoint) != 0)
+        rc = zb_fail(a->endpoint);
+    if (rc == 0 && zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+        rc = zb_fail("ZMQ_LAST_ENDPOINT");
+    if (rc == 0) {
+        fprintf(stderr, "bound %s\n", bound);
+        zb_connect_endpoint(bound, peer_ep, sizeof peer_ep);
+        for (int i = 0; i < a->subs; i++)
+            zb_write(eps[i][1], peer_ep, strlen(peer_ep));
+    }
+    for (int i = 0; i < a->subs; i++)
+        close(eps[i][1]); /* without an endpoint, a subscriber sees EOF and gives up */
+    if (rc == 0)
+        rc = zb_publish(a, pub, ready[0], results[0]);
+    if (pub != NULL) {
+        int zero = 0;
+        zmq_setsockopt(pub, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(pub);
+    }
+    if (ctx != NULL)
+        zmq_ctx_term(ctx);
+    for (int i = 0; i < nforked; i++) {
+        int status;
+        if (rc != 0)
+            kill(pids[i], SIGTERM);
+        while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
+            ;
+    }
+    close(ready[0]);
+    close(results[0]);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -216,6 +541,8 @@ int main(int argc, char **argv)
     int rc = zb_parse(&a, argc, argv);
     if (rc != 0)
         return rc;
+    if (a.fanout)
+        return zb_fanout(&a);
     void *ctx = zmq_ctx_new();
     if (ctx == NULL)
         return zb_fail("context");
@@ -229,6 +556,19 @@ int main(int argc, char **argv)
     fprintf(stderr, "bound %s\n", bound);
     zb_connect_endpoint(bound, peer_ep, sizeof peer_ep);
 
+    if (strncmp(a.endpoint, "inproc://", 9) == 0) {
+        /* The other side is a thread sharing this context. */
+        struct zb_thread t = {.a = &a, .ctx = ctx, .endpoint = peer_ep, .rc = 1};
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, zb_thread_cb, &t) != 0)
+            return zb_fail("pthread_create");
+        rc = a.lat ? zb_lat_reply(s, &a) : zb_thr_recv(s, &a);
+        pthread_join(thread, NULL);
+        zmq_close(s);
+        zmq_ctx_term(ctx);
+        return rc != 0 ? rc : t.rc;
+    }
+
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
@@ -237,7 +577,7 @@ int main(int argc, char **argv)
     if (pid == 0) {
         /* Leave the parent's sockets alone: the child must not keep them open. */
         closefrom(3);
-        _exit(zb_peer(&a, peer_ep));
+        _exit(zb_peer(&a, peer_ep, NULL));
     }
 
     rc = a.lat ? zb_lat_reply(s, &a) : zb_thr_recv(s, &a);

@@ -431,7 +431,7 @@ def recv_exactly(s, n, timeout=WAIT):
 
 ZMQ_TYPES = {'req': zmq.REQ, 'rep': zmq.REP, 'dealer': zmq.DEALER, 'router': zmq.ROUTER,
              'push': zmq.PUSH, 'pull': zmq.PULL, 'pair': zmq.PAIR, 'pub': zmq.PUB,
-             'sub': zmq.SUB, 'xpub': zmq.XPUB, 'xsub': zmq.XSUB}
+             'sub': zmq.SUB, 'xpub': zmq.XPUB, 'xsub': zmq.XSUB, 'stream': zmq.STREAM}
 
 
 class T:

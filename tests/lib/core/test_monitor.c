@@ -16,11 +16,11 @@
 #include "testutil.h"
 
 typedef struct mon_event {
-    int event;             /* NM_EVENT_... */
-    uint32_t value;        /* event-specific value */
-    char ep[TU_EP_MAX];    /* endpoint frame, NUL-terminated */
-    char detail[256];      /* detail frame, NUL-terminated (truncated) */
-    size_t detail_len;     /* its real length */
+    int event;          /* NM_EVENT_... */
+    uint32_t value;     /* event-specific value */
+    char ep[TU_EP_MAX]; /* endpoint frame, NUL-terminated */
+    char detail[256];   /* detail frame, NUL-terminated (truncated) */
+    size_t detail_len;  /* its real length */
 } mon_event;
 
 /* Starts monitoring s on inproc://NAME for `events` and returns a PAIR reading them. */

@@ -323,10 +323,10 @@ static void test_poll_mixed_items(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_poll_which_socket),  cmocka_unit_test(test_poll_timeouts),
-        cmocka_unit_test(test_poll_pipe_fd),       cmocka_unit_test(test_poll_wakes_on_message),
-        cmocka_unit_test(test_poll_pollout),       cmocka_unit_test(test_events_option),
-        cmocka_unit_test(test_fd_option),          cmocka_unit_test(test_poll_mixed_items),
+        cmocka_unit_test(test_poll_which_socket), cmocka_unit_test(test_poll_timeouts),
+        cmocka_unit_test(test_poll_pipe_fd),      cmocka_unit_test(test_poll_wakes_on_message),
+        cmocka_unit_test(test_poll_pollout),      cmocka_unit_test(test_events_option),
+        cmocka_unit_test(test_fd_option),         cmocka_unit_test(test_poll_mixed_items),
     };
     return cmocka_run_group_tests_name("poll", tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@
 
 typedef struct proxy_run {
     nm_sock_t *frontend, *backend, *capture, *control; /* handed to nm_proxy */
-    int rc;                                              /* what it returned */
+    int rc;                                            /* what it returned */
 } proxy_run;
 
 static void *proxy_main(void *arg)
