@@ -10,6 +10,8 @@
 #   BENCH_THR_SMALL_COUNT=2000000  messages for the 64 B throughput row
 #   BENCH_THR_LARGE_COUNT=20000    messages for the 64 KiB throughput row
 #   BENCH_LAT_COUNT=20000          round trips for the latency rows
+#   BENCH_FANOUT_COUNT=1000000     messages published in the fan-out row
+#   BENCH_FANOUT_SUBS=10           subscriber processes in the fan-out row
 #   BENCH_TIMEOUT=120            seconds before one run is killed
 #   BENCH_TOOLS="nomid libzmq"   which tools to run
 #   BENCH_NOMID=path             use this nomid binary instead of building one
@@ -21,6 +23,8 @@ RUNS=${BENCH_RUNS:-7}
 THR_SMALL_COUNT=${BENCH_THR_SMALL_COUNT:-2000000}
 THR_LARGE_COUNT=${BENCH_THR_LARGE_COUNT:-20000}
 LAT_COUNT=${BENCH_LAT_COUNT:-20000}
+FANOUT_COUNT=${BENCH_FANOUT_COUNT:-1000000}
+FANOUT_SUBS=${BENCH_FANOUT_SUBS:-10}
 RUN_TIMEOUT=${BENCH_TIMEOUT:-120}
 TOOLS=${BENCH_TOOLS:-nomid libzmq}
 NOMID=${BENCH_NOMID:-$BUILD/nomid}
@@ -39,24 +43,26 @@ fi
 if uses libzmq; then
     log "building zmq_bench in $BUILD/"
     # shellcheck disable=SC2046 # pkg-config output is meant to be split
-    cc -O2 -std=c11 -Wall -Wextra -o "$ZMQ_BENCH" tests/bench/zmq_bench.c \
+    cc -O2 -std=c11 -Wall -Wextra -pthread -o "$ZMQ_BENCH" tests/bench/zmq_bench.c \
         $(pkg-config --cflags --libs libzmq)
 fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run_one TOOL KIND ENDPOINT SIZE COUNT KEY: prints KEY's value, or nothing on failure.
+# run_one TOOL KIND ENDPOINT SIZE COUNT EXTRA KEY: prints KEY's value, or nothing on
+# failure.  EXTRA is a further argument (fanout: SUBS), or empty.
 run_one() {
-    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 key=$6 out
+    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 extra=$6 key=$7 out
     local -a cmd
     case $tool in
     nomid) cmd=("$NOMID" bench) ;;
     libzmq) cmd=("$ZMQ_BENCH") ;;
     esac
-    if ! out=$(timeout -k 5 "$RUN_TIMEOUT" "${cmd[@]}" "$kind" "$ep" "$size" "$count" \
-        2>"$tmp/stderr"); then
-        log "  $tool $kind $ep $size $count failed: $(tail -n 3 "$tmp/stderr" | tr '\n' ' ')"
+    cmd+=("$kind" "$ep" "$size" "$count")
+    [[ -n $extra ]] && cmd+=("$extra")
+    if ! out=$(timeout -k 5 "$RUN_TIMEOUT" "${cmd[@]}" 2>"$tmp/stderr"); then
+        log "  $tool ${cmd[*]:1} failed: $(tail -n 3 "$tmp/stderr" | tr '\n' ' ')"
         return 0
     fi
     grep -o "$key=[0-9.]*" <<<"$out" | head -n 1 | cut -d= -f2 || true
@@ -80,30 +86,32 @@ ratio() {
         if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'
 }
 
-# Rows: label | kind | transport | size | count | key | metric | number format
+# Rows: label | kind | transport | size | count | extra argument | key | metric | format
 ROWS=(
-    "tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT|msgs_per_s|msg/s (higher is better)|%.0f"
-    "tcp thr 64 KiB|thr|tcp|65536|$THR_LARGE_COUNT|MB_per_s|MB/s (higher is better)|%.1f"
-    "tcp lat 64 B|lat|tcp|64|$LAT_COUNT|one_way_us|one-way µs (lower is better)|%.2f"
-    "ipc lat 64 B|lat|ipc|64|$LAT_COUNT|one_way_us|one-way µs (lower is better)|%.2f"
+    "tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f"
+    "tcp thr 64 KiB|thr|tcp|65536|$THR_LARGE_COUNT||MB_per_s|MB/s (higher is better)|%.1f"
+    "tcp lat 64 B|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f"
+    "ipc lat 64 B|lat|ipc|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f"
+    "inproc thr 64 B|thr|inproc|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f"
+    "pub fan-out $FANOUT_SUBS subs 64 B|fanout|tcp|64|$FANOUT_COUNT|$FANOUT_SUBS|delivered_msgs_per_s|delivered msg/s (higher is better)|%.0f"
 )
 
 failures=0
 table=()
 for r in "${!ROWS[@]}"; do
-    IFS='|' read -r label kind transport size count key metric fmt <<<"${ROWS[$r]}"
+    IFS='|' read -r label kind transport size count extra key metric fmt <<<"${ROWS[$r]}"
     declare -a nomid_vals=() zmq_vals=()
     for ((run = 1; run <= RUNS; run++)); do
         line="$label run $run/$RUNS:"
         for tool in nomid libzmq; do
             uses "$tool" || continue
             # A fresh endpoint per run: the kernel picks tcp ports, ipc paths are unique.
-            if [[ $transport == tcp ]]; then
-                ep="tcp://127.0.0.1:0"
-            else
-                ep="ipc://$tmp/$tool-$r-$run.sock"
-            fi
-            v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$key")
+            case $transport in
+            tcp) ep="tcp://127.0.0.1:0" ;;
+            inproc) ep="inproc://bench" ;; # two threads of one process
+            *) ep="ipc://$tmp/$tool-$r-$run.sock" ;;
+            esac
+            v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$key")
             if [[ -z $v ]]; then
                 failures=$((failures + 1))
             elif [[ $tool == nomid ]]; then
@@ -127,6 +135,9 @@ echo "|---|---|---:|---:|---:|"
 printf '%s\n' "${table[@]}"
 echo
 echo "Ratio nomid / libzmq: above 1 is better for msg/s and MB/s; below 1 is better for µs."
+echo "Fan-out: $FANOUT_COUNT messages published to $FANOUT_SUBS subscriber processes with the" \
+    "default HWMs (1000); the rate counts only delivered messages, over the time from the" \
+    "first send to the last subscriber's last message."
 echo "Machine: $(nproc) CPUs, ${model:-unknown CPU}, Linux $(uname -r);" \
     "libzmq $(pkg-config --modversion libzmq 2>/dev/null || echo '?');" \
     "64 B thr $THR_SMALL_COUNT msgs, 64 KiB thr $THR_LARGE_COUNT msgs," \
