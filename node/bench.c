@@ -400,10 +400,8 @@ static enum bench_rc bench_bind(nm_sock_t *s, const char *endpoint, char *peer_e
 
     int rc = nm_sock_bind(s, endpoint);
     if (rc < 0) {
-        bool inproc = strncmp(endpoint, "inproc://", 9) == 0;
-        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s%s", endpoint, nm_strerror(rc),
-                inproc ? " (inproc not supported yet)" : "");
-        return inproc || rc == -EINVAL || rc == -EPROTONOSUPPORT ? BENCH_USAGE : BENCH_FAIL;
+        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s", endpoint, nm_strerror(rc));
+        return rc == -EINVAL || rc == -EPROTONOSUPPORT ? BENCH_USAGE : BENCH_FAIL;
     }
     if (nm_sock_getopt(s, NM_LAST_ENDPOINT, real, &len) < 0 || real[0] == '\0')
         snprintf(real, sizeof real, "%s", endpoint);

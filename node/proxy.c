@@ -313,11 +313,16 @@ static bool proxy_serve_control(struct proxy *px)
 
     nm_msg_init(&cmd);
     nm_msg_init(&reply);
-    if (nm_sock_recv(user, &cmd, 0) < 0)
+    int rc = nm_sock_recv(user, &cmd, 0);
+    if (rc == -EAGAIN || rc == -EINTR)
         return false; /* nothing within STOP_POLL_MS */
+    if (rc < 0) {
+        log_msg(NM_LOG_WARN, "proxy", "control: receive failed: %s", nm_strerror(rc));
+        stop_sleep_ms(STOP_POLL_MS); /* do not spin on a broken socket */
+        return false;
+    }
     bool stats = proxy_is_command(&cmd, "STATISTICS");
     bool term = proxy_is_command(&cmd, "TERMINATE");
-    int rc = 0;
     if (stats || term || proxy_is_command(&cmd, "PAUSE") || proxy_is_command(&cmd, "RESUME")) {
         rc = proxy_send(px, px->ctl_watch, &cmd, 0);
         if (rc == 0 && stats)

@@ -98,10 +98,10 @@ typedef struct nmi_opts {
     bool req_correlate;      /* REQ: request ids */
     int64_t maxmsgsize;      /* largest inbound frame, -1 = no limit */
     int tcp_keepalive;       /* -1 default, 0 off, 1 on */
-    bool xpub_verbose;        /* XPUB: pass on every subscription */
-    int heartbeat_ivl;        /* ms between PINGs, 0 = none */
-    int heartbeat_ttl;        /* ms the peer may wait for our traffic, 0 = none */
-    int heartbeat_timeout;    /* ms of silence after a PING before we drop the peer, -1 = ivl */
+    bool xpub_verbose;       /* XPUB: pass on every subscription */
+    int heartbeat_ivl;       /* ms between PINGs, 0 = none */
+    int heartbeat_ttl;       /* ms the peer may wait for our traffic, 0 = none */
+    int heartbeat_timeout;   /* ms of silence after a PING before we drop the peer, -1 = ivl */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
@@ -113,18 +113,18 @@ void nmi_opts_default(nmi_opts *o);
 enum { NMI_RID_MAX = 255 };
 
 struct nmi_pipe {
-    nmi_queue *in;            /* peer -> application (qbuf[0], or the inproc link's) */
-    nmi_queue *out;           /* application -> peer (qbuf[1], or the inproc link's) */
-    nmi_link *link;           /* inproc: the queues shared with the peer pipe, else NULL */
-    nmi_pipe *_Atomic mate;   /* inproc: the other socket's pipe (one reference), else NULL */
-    int sndhwm, rcvhwm;    /* limits, 0 = none */
-    atomic_int refs;       /* socket side + conn side */
-    atomic_int in_asleep;  /* application found `in` empty and waits for activation */
-    atomic_int out_asleep; /* application found `out` full and waits for room */
-    atomic_int gone;       /* the conn detached: no more input, output is dropped */
-    atomic_int state;      /* enum nm_pipe_state */
-    nmi_sock *sock;        /* owner */
-    nmi_conn *conn;        /* the connection (one reference, for the pipe's life) */
+    nmi_queue *in;          /* peer -> application (qbuf[0], or the inproc link's) */
+    nmi_queue *out;         /* application -> peer (qbuf[1], or the inproc link's) */
+    nmi_link *link;         /* inproc: the queues shared with the peer pipe, else NULL */
+    nmi_pipe *_Atomic mate; /* inproc: the other socket's pipe (one reference), else NULL */
+    int sndhwm, rcvhwm;     /* limits, 0 = none */
+    atomic_int refs;        /* socket side + conn side */
+    atomic_int in_asleep;   /* application found `in` empty and waits for activation */
+    atomic_int out_asleep;  /* application found `out` full and waits for room */
+    atomic_int gone;        /* the conn detached: no more input, output is dropped */
+    atomic_int state;       /* enum nm_pipe_state */
+    nmi_sock *sock;         /* owner */
+    nmi_conn *conn;         /* the connection (one reference, for the pipe's life) */
     /* application thread only */
     int lb_idx, fq_idx;               /* positions in the protocol's load balancer / fair queue */
     bool attached;                    /* protocol knows this pipe */
@@ -141,8 +141,8 @@ struct nmi_pipe {
     atomic_uint_fast64_t msgs_in, bytes_in, msgs_out, bytes_out;
     atomic_uint_fast64_t drops, hwm_hits, blocked_ns;
     TAILQ_ENTRY(nmi_pipe) reg_entry; /* in sock->reg_pipes (ctx->reg_lock) */
-    bool registered;          /* in sock->reg_pipes */
-    nmi_queue qbuf[2];        /* a connection's queues: in, out */
+    bool registered;                 /* in sock->reg_pipes */
+    nmi_queue qbuf[2];               /* a connection's queues: in, out */
 };
 
 /* A pipe for a connection (c holds one reference), or, with c NULL and link set, one
@@ -205,8 +205,7 @@ struct nmi_sock {
 /* Runs pending commands from the I/O thread (attach, detach, activations). */
 void nmi_sock_process(nmi_sock *s);
 /* Any thread: publishes an event on the socket's monitor, if it wants it (monitor.c). */
-void nmi_monitor(nmi_sock *s, int event, uint32_t value, const char *endpoint,
-                 const char *detail);
+void nmi_monitor(nmi_sock *s, int event, uint32_t value, const char *endpoint, const char *detail);
 void nmi_monitor_stop(nmi_sock *s);
 /* Application: the socket's readiness (NM_POLLIN | NM_POLLOUT), running its commands. */
 int nmi_sock_events(nmi_sock *s);
@@ -284,7 +283,7 @@ struct nmi_conn {
     bool io_owns;                       /* the I/O thread holds wowner */
     atomic_int handoff;                 /* an application thread passed wowner to the I/O thread */
     bool wblocked;                      /* kernel buffer full: waiting for POLL_OUT */
-    bool close_requested;      /* STREAM: close once the output before it is written */
+    bool close_requested;               /* STREAM: close once the output before it is written */
     uint8_t *wbuf;                      /* encode buffer (lazily allocated) */
     size_t wbuf_len;                    /* bytes encoded in wbuf */
     size_t wbuf_cap;                    /* its size */
@@ -299,10 +298,10 @@ struct nmi_conn {
     uint64_t reconnect_at;           /* when to connect again, 0 = none */
     uint64_t linger_at;              /* when closing gives up on queued output, 0 = none */
     uint64_t handshake_at;           /* when an unfinished handshake gives up, 0 = none */
-    uint64_t ping_at;          /* when to send the next PING, 0 = heartbeats off */
-    uint64_t hb_deadline;      /* no traffic since our PING by then: peer is dead */
-    uint64_t ttl_deadline;     /* the peer's PING TTL: silence until then is allowed */
-    uint32_t peer_ttl_ms;      /* TTL the peer asked for, 0 = none */
+    uint64_t ping_at;                /* when to send the next PING, 0 = heartbeats off */
+    uint64_t hb_deadline;            /* no traffic since our PING by then: peer is dead */
+    uint64_t ttl_deadline;           /* the peer's PING TTL: silence until then is allowed */
+    uint32_t peer_ttl_ms;            /* TTL the peer asked for, 0 = none */
     int ivl;                         /* current reconnect interval (ms) */
     bool closing;                    /* socket closed: flush then go */
     LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */
@@ -328,12 +327,12 @@ void nmi_conn_take_writer(nmi_conn *c);         /* I/O: become the writer, waiti
 int nmi_conn_out_bytes(nmi_conn *c, const void *p, size_t n); /* owner: queue raw bytes */
 void nmi_conn_out_reset(nmi_conn *c);                         /* owner: drop pending output */
 void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection lost */
-void nmi_conn_reject(nmi_conn *c, const char *why); /* I/O: drop a misbehaving peer */
-void nmi_conn_timers_update(nmi_conn *c);           /* I/O: deadlines changed */
+void nmi_conn_reject(nmi_conn *c, const char *why);           /* I/O: drop a misbehaving peer */
+void nmi_conn_timers_update(nmi_conn *c);                     /* I/O: deadlines changed */
 /* Heartbeats (heartbeat.c), I/O thread. */
-void nmi_hb_start(nmi_conn *c);                     /* handshake done */
-void nmi_hb_traffic(nmi_conn *c, uint64_t now);     /* bytes arrived */
-bool nmi_hb_timer(nmi_conn *c, uint64_t now);       /* false if the conn was dropped */
+void nmi_hb_start(nmi_conn *c);                                /* handshake done */
+void nmi_hb_traffic(nmi_conn *c, uint64_t now);                /* bytes arrived */
+bool nmi_hb_timer(nmi_conn *c, uint64_t now);                  /* false if the conn was dropped */
 int nmi_hb_ping(nmi_conn *c, const uint8_t *data, size_t len); /* a PING arrived */
 
 /* ---- listener -------------------------------------------------------------------- */
@@ -383,10 +382,10 @@ void nmi_io_defer_release(nmi_io *io, nmi_conn *c);
 /* The two queues between a pair of inproc pipes; each pipe reads one and writes the
  * other, so a message moves from socket to socket without a copy or a thread. */
 struct nmi_link {
-    nmi_queue q[2];          /* q[0]: read by the connecting side, q[1]: by the binder */
-    atomic_int refs;         /* one per pipe */
-    pthread_mutex_t lock;    /* serialises the two sides' unlinking */
-    bool broken;             /* one side has left (lock) */
+    nmi_queue q[2];       /* q[0]: read by the connecting side, q[1]: by the binder */
+    atomic_int refs;      /* one per pipe */
+    pthread_mutex_t lock; /* serialises the two sides' unlinking */
+    bool broken;          /* one side has left (lock) */
 };
 
 void nmi_link_release(nmi_link *l);

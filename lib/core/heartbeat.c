@@ -59,8 +59,8 @@ bool nmi_hb_timer(nmi_conn *c, uint64_t now)
         return false;
     }
     if (c->ping_at != 0 && c->ping_at <= now) {
-        int timeout = c->opts.heartbeat_timeout >= 0 ? c->opts.heartbeat_timeout
-                                                     : c->opts.heartbeat_ivl;
+        int timeout =
+            c->opts.heartbeat_timeout >= 0 ? c->opts.heartbeat_timeout : c->opts.heartbeat_ivl;
         uint8_t frame[16];
         int ttl_ds = c->opts.heartbeat_ttl / 100;
         hb_send(c, frame, nmi_zmtp_ping_encode(frame, sizeof(frame), (uint16_t)ttl_ds, NULL, 0));

@@ -22,12 +22,12 @@
 #include "core/core.h"
 
 struct nmi_inproc_entry {
-    nmi_inproc_entry *next;  /* list link */
-    char name[NMI_EP_MAX];   /* the full endpoint */
-    nmi_sock *sock;          /* the binder, or a connecter waiting for one */
-    bool bound;              /* a bind, not a waiting connect */
-    nmi_opts opts;           /* the socket's options when it bound or connected */
-    nmi_pipe *pipe;          /* waiting connect: its pipe, if made early */
+    nmi_inproc_entry *next; /* list link */
+    char name[NMI_EP_MAX];  /* the full endpoint */
+    nmi_sock *sock;         /* the binder, or a connecter waiting for one */
+    bool bound;             /* a bind, not a waiting connect */
+    nmi_opts opts;          /* the socket's options when it bound or connected */
+    nmi_pipe *pipe;         /* waiting connect: its pipe, if made early */
 };
 
 static atomic_uint inproc_next_rid = 1;
@@ -97,8 +97,8 @@ static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_in
 {
     nmi_sock *bs = b->sock, *cs = c->sock;
     if (!nmi_zmtp_types_compatible(cs->type, bs->type)) {
-        nmi_log(cs->ctx, NM_LOG_WARN, "inproc", "%s: incompatible socket types %s and %s",
-                b->name, nm_sock_type_name(cs->type), nm_sock_type_name(bs->type));
+        nmi_log(cs->ctx, NM_LOG_WARN, "inproc", "%s: incompatible socket types %s and %s", b->name,
+                nm_sock_type_name(cs->type), nm_sock_type_name(bs->type));
         return -EPROTO;
     }
     nmi_pipe *pc = c->pipe, *pb;

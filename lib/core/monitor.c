@@ -11,13 +11,12 @@
 
 #include "core/core.h"
 
-void nmi_monitor(nmi_sock *s, int event, uint32_t value, const char *endpoint,
-                 const char *detail)
+void nmi_monitor(nmi_sock *s, int event, uint32_t value, const char *endpoint, const char *detail)
 {
     if (!(atomic_load_explicit(&s->mon_events, memory_order_relaxed) & event))
         return;
     /* Frame 1 as libzmq: uint16 event, uint32 value, little-endian. */
-    uint8_t head[6] = {(uint8_t)event, (uint8_t)(event >> 8), (uint8_t)value,
+    uint8_t head[6] = {(uint8_t)event,        (uint8_t)(event >> 8),  (uint8_t)value,
                        (uint8_t)(value >> 8), (uint8_t)(value >> 16), (uint8_t)(value >> 24)};
     nm_msg_t m;
     nm_msg_init(&m);

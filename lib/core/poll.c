@@ -27,9 +27,10 @@ static int poll_scan(nm_pollitem_t *items, int n, struct pollfd *pfds)
             int ev = nmi_sock_events((nmi_sock *)items[i].sock);
             items[i].revents = (short)(ev & items[i].events);
         } else {
-            pfds[nfd++] = (struct pollfd){.fd = items[i].fd,
-                                          .events = (short)((items[i].events & NM_POLLIN ? POLLIN : 0) |
-                                                            (items[i].events & NM_POLLOUT ? POLLOUT : 0))};
+            pfds[nfd++] =
+                (struct pollfd){.fd = items[i].fd,
+                                .events = (short)((items[i].events & NM_POLLIN ? POLLIN : 0) |
+                                                  (items[i].events & NM_POLLOUT ? POLLOUT : 0))};
             items[i].revents = 0;
         }
     }
@@ -38,8 +39,9 @@ static int poll_scan(nm_pollitem_t *items, int n, struct pollfd *pfds)
             if (items[i].sock != NULL)
                 continue;
             short re = pfds[k++].revents;
-            items[i].revents = (short)((re & POLLIN ? NM_POLLIN : 0) | (re & POLLOUT ? NM_POLLOUT : 0) |
-                                       (re & (POLLERR | POLLHUP | POLLNVAL) ? NM_POLLERR : 0));
+            items[i].revents =
+                (short)((re & POLLIN ? NM_POLLIN : 0) | (re & POLLOUT ? NM_POLLOUT : 0) |
+                        (re & (POLLERR | POLLHUP | POLLNVAL) ? NM_POLLERR : 0));
         }
     }
     for (int i = 0; i < n; i++)
@@ -76,10 +78,11 @@ int nm_poll(nm_pollitem_t *items, int nitems, int timeout_ms)
         }
         for (int i = 0; i < nitems; i++) {
             nmi_sock *s = (nmi_sock *)items[i].sock;
-            pfds[i] = (struct pollfd){.fd = s ? s->sig.fd : items[i].fd,
-                                      .events = s ? POLLIN
-                                                  : (short)((items[i].events & NM_POLLIN ? POLLIN : 0) |
-                                                            (items[i].events & NM_POLLOUT ? POLLOUT : 0))};
+            pfds[i] = (struct pollfd){
+                .fd = s ? s->sig.fd : items[i].fd,
+                .events = s ? POLLIN
+                            : (short)((items[i].events & NM_POLLIN ? POLLIN : 0) |
+                                      (items[i].events & NM_POLLOUT ? POLLOUT : 0))};
         }
         int wait = -1;
         if (deadline != 0) {

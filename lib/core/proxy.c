@@ -16,11 +16,11 @@
 #define PROXY_BATCH 256 /* messages moved per side before polling again */
 
 typedef struct proxy_side {
-    nm_sock_t *sock;     /* the socket */
-    uint64_t msgs_in;    /* messages read from it */
-    uint64_t bytes_in;   /* their bytes */
-    uint64_t msgs_out;   /* messages written to it */
-    uint64_t bytes_out;  /* their bytes */
+    nm_sock_t *sock;    /* the socket */
+    uint64_t msgs_in;   /* messages read from it */
+    uint64_t bytes_in;  /* their bytes */
+    uint64_t msgs_out;  /* messages written to it */
+    uint64_t bytes_out; /* their bytes */
 } proxy_side;
 
 /* Moves up to PROXY_BATCH waiting messages from `from` to `to`. */

@@ -7,11 +7,12 @@
 #include "core/core.h"
 
 extern const nmi_proto_ops nmi_pair_ops, nmi_req_ops, nmi_rep_ops, nmi_dealer_ops, nmi_router_ops,
-    nmi_push_ops, nmi_pull_ops, nmi_pub_ops, nmi_sub_ops, nmi_xpub_ops, nmi_xsub_ops, nmi_stream_ops;
+    nmi_push_ops, nmi_pull_ops, nmi_pub_ops, nmi_sub_ops, nmi_xpub_ops, nmi_xsub_ops,
+    nmi_stream_ops;
 
 static const nmi_proto_ops *const protocols[] = {
-    &nmi_pair_ops, &nmi_req_ops,  &nmi_rep_ops, &nmi_dealer_ops, &nmi_router_ops, &nmi_push_ops,
-    &nmi_pull_ops, &nmi_pub_ops,  &nmi_sub_ops, &nmi_xpub_ops,   &nmi_xsub_ops, &nmi_stream_ops,
+    &nmi_pair_ops, &nmi_req_ops, &nmi_rep_ops, &nmi_dealer_ops, &nmi_router_ops, &nmi_push_ops,
+    &nmi_pull_ops, &nmi_pub_ops, &nmi_sub_ops, &nmi_xpub_ops,   &nmi_xsub_ops,   &nmi_stream_ops,
 };
 
 static const char *const type_names[] = {

@@ -18,13 +18,13 @@
 #include "protocol/pipeset.h"
 
 typedef struct pub_state {
-    nmi_pipeset pipes;   /* every subscriber */
-    nmi_mtrie *subs;     /* their subscriptions */
-    nmi_pipe **matched;  /* scratch: pipes matching the message being sent */
-    size_t nmatched;     /* entries used */
-    size_t cap_matched;  /* entries allocated */
-    nmi_queue up;        /* XPUB: messages from subscribers for the application */
-    bool xpub;           /* XPUB rather than PUB */
+    nmi_pipeset pipes;  /* every subscriber */
+    nmi_mtrie *subs;    /* their subscriptions */
+    nmi_pipe **matched; /* scratch: pipes matching the message being sent */
+    size_t nmatched;    /* entries used */
+    size_t cap_matched; /* entries allocated */
+    nmi_queue up;       /* XPUB: messages from subscribers for the application */
+    bool xpub;          /* XPUB rather than PUB */
 } pub_state;
 
 static int pub_init_common(nmi_sock *s, bool xpub)

@@ -25,12 +25,12 @@ typedef struct sub_topic {
 } sub_topic;
 
 typedef struct sub_state {
-    nmi_pipeset fq;     /* incoming, fair-queued */
-    nmi_pipeset all;    /* every pipe, for sending upstream */
-    nmi_mtrie *filter;  /* our subscriptions, for local matching */
-    sub_topic *topics;  /* our subscriptions, for replay to new pipes */
-    size_t ntopics;     /* entries used */
-    bool xsub;          /* XSUB rather than SUB */
+    nmi_pipeset fq;    /* incoming, fair-queued */
+    nmi_pipeset all;   /* every pipe, for sending upstream */
+    nmi_mtrie *filter; /* our subscriptions, for local matching */
+    sub_topic *topics; /* our subscriptions, for replay to new pipes */
+    size_t ntopics;    /* entries used */
+    bool xsub;         /* XSUB rather than SUB */
 } sub_state;
 
 static int sub_init_common(nmi_sock *s, bool xsub)
@@ -186,8 +186,7 @@ static int sub_recv(nmi_sock *s, nmi_msg *m)
         if (rc < 0)
             return rc;
         bool wanted = false;
-        nmi_mtrie_match(p->filter, nmi_frame_data(&m->first), m->first.size, sub_match_cb,
-                        &wanted);
+        nmi_mtrie_match(p->filter, nmi_frame_data(&m->first), m->first.size, sub_match_cb, &wanted);
         if (wanted)
             return 0;
         nmi_msg_clear(m);

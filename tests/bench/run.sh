@@ -93,7 +93,8 @@ ROWS=(
     "tcp lat 64 B|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f"
     "ipc lat 64 B|lat|ipc|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f"
     "inproc thr 64 B|thr|inproc|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f"
-    "pub fan-out $FANOUT_SUBS subs 64 B|fanout|tcp|64|$FANOUT_COUNT|$FANOUT_SUBS|delivered_msgs_per_s|delivered msg/s (higher is better)|%.0f"
+    "pub fan-out $FANOUT_SUBS subs 64 B|fanout|tcp|64|$FANOUT_COUNT|$FANOUT_SUBS|delivered_msgs_per_s|\
+delivered msg/s (higher is better)|%.0f"
 )
 
 failures=0

@@ -598,7 +598,8 @@ def pump_lines(p, send_round, n, timeout=WAIT, period=0.02):
             continue
         if v is None:
             p.out_q.put(None)
-            raise Fail('nomid closed stdout (exit %s) after %d of %d lines' % (p.poll(), len(got), n))
+            raise Fail('nomid closed stdout (exit %s) after %d of %d lines'
+                       % (p.poll(), len(got), n))
         p.out_seen.append(v)
         got.append(v)
     return got

@@ -171,6 +171,8 @@ def steered_pipeline(t, kind):
     check(st[0] >= 1 and st[1] >= 2, 'frontend msgs/bytes in after one message: %s' % st)
     check(st[6] >= 1, 'backend msgs out after one message: %s' % st)
     eq(command(b'PAUSE'), [b''] if kind == 'rep' else None, 'answer to PAUSE')
+    # nm_proxy answers STATISTICS itself, after the PAUSE before it: now it is paused.
+    stats(command(b'STATISTICS'))
     send(push, [b'm2'])
     expect_quiet(pull, 'message while the proxy is paused')
     eq(command(b'RESUME'), [b''] if kind == 'rep' else None, 'answer to RESUME')
