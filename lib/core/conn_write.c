@@ -5,8 +5,8 @@
  * The writer is whoever holds conn->wowner.  When an application thread queues a
  * message on an idle connection it takes wowner and writes the message itself, one
  * syscall and no thread hand-off (the latency path).  When messages come back to back
- * (the last write ended less than CONN_STREAM_GAP_NS ago) it passes wowner to the I/O
- * thread instead, which keeps encoding whatever the application queues meanwhile into
+ * (the last write on this connection, or the sending thread's last direct write on this
+ * socket, ended less than CONN_STREAM_GAP_NS ago) it passes wowner to the I/O thread instead, which keeps encoding whatever the application queues meanwhile into
  * large batches (the throughput path).  Frames up to CONN_COPY_MAX bytes are copied
  * into the batch buffer; larger frame bodies are written from their own buffers with
  * sendmsg's iovec, never copied.
@@ -283,11 +283,18 @@ void nmi_conn_kick(nmi_conn *c)
         atomic_store(&c->wowner, 0); /* the I/O thread flushes when it connects */
         return;
     }
+    /* Back to back means: this connection was written a moment ago, or this socket's
+     * thread has just made a direct write (a PUB fanning one message out to many
+     * subscribers writes the first directly and hands the others to the I/O thread). */
+    uint64_t now = nmi_clock_ns();
     uint64_t last = atomic_load_explicit(&c->last_write_ns, memory_order_relaxed);
-    if (nmi_clock_ns() - last < CONN_STREAM_GAP_NS)
+    nmi_sock *s = c->sock;
+    if (now - last < CONN_STREAM_GAP_NS || now - s->last_direct_ns < CONN_STREAM_GAP_NS) {
         conn_handoff(c);
-    else
+    } else {
         nmi_conn_flush(c, false);
+        s->last_direct_ns = nmi_clock_ns();
+    }
 }
 
 void nmi_conn_take_writer(nmi_conn *c)

@@ -182,6 +182,7 @@ struct nmi_sock {
     nmi_signaler sig;             /* wakes the application thread */
     atomic_int waiting;           /* the application thread sleeps on sig */
     bool fd_mode;                 /* NM_FD was handed out: every post signals */
+    uint64_t last_direct_ns;      /* when this socket's thread last wrote a conn itself */
     atomic_int mon_events;        /* events the monitor wants (0 = none) */
     pthread_mutex_t mon_lock;     /* guards mon (any thread may raise an event) */
     nm_sock_t *mon;               /* the monitor's PAIR, or NULL */
