@@ -167,12 +167,12 @@ static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
     uint8_t *d = f ? nmi_frame_alloc(f, n) : NULL;
     if (d == NULL) {
         nmi_msg_clear(&m);
-        nmi_pipe_drop(c->pipe, "out of memory");
+        nmi_pipe_drop_in(c->pipe, "out of memory");
         return;
     }
     memcpy(d, p, n);
-    atomic_fetch_add_explicit(&c->pipe->msgs_in, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->pipe->bytes_in, n, memory_order_relaxed);
+    nmi_count(&c->pipe->msgs_in, 1);
+    nmi_count(&c->pipe->bytes_in, n);
     if (nmi_queue_push(c->pipe->in, &m) < 0)
         nmi_msg_clear(&m);
 }
@@ -508,12 +508,11 @@ static int conn_frame_done(nmi_conn *c)
     if (c->cur_flags & NMI_ZMTP_MORE)
         return 0;
     nmi_pipe *p = c->pipe;
-    atomic_fetch_add_explicit(&p->msgs_in, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur),
-                              memory_order_relaxed);
+    nmi_count(&p->msgs_in, 1);
+    nmi_count(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur));
     if (nmi_queue_push(p->in, &c->cur) < 0) {
         nmi_msg_clear(&c->cur);
-        nmi_pipe_drop(p, "out of memory");
+        nmi_pipe_drop_in(p, "out of memory");
     }
     if (p->rcvhwm > 0 && nmi_queue_count(p->in) >= (uint64_t)p->rcvhwm) {
         atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);

@@ -171,12 +171,11 @@ static bool conn_encode(nmi_conn *c)
         nmi_queue_pop(p->out, &msg);
         if (rc < 0) {
             nmi_msg_clear(&msg);
-            nmi_pipe_drop(p, "out of memory");
+            nmi_pipe_drop_in(p, "out of memory"); /* writer side: not the socket thread */
             continue;
         }
-        atomic_fetch_add_explicit(&p->msgs_out, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&p->bytes_out, nm_msg_bytes((nm_msg_t *)&msg),
-                                  memory_order_relaxed);
+        nmi_count(&p->msgs_out, 1);
+        nmi_count(&p->bytes_out, nm_msg_bytes((nm_msg_t *)&msg));
         if (conn_encode_msg(c, &msg, copy_all))
             c->held[c->nheld++] = msg;
         else
@@ -274,6 +273,11 @@ void nmi_conn_flush(nmi_conn *c, bool io_side)
 void nmi_conn_kick(nmi_conn *c)
 {
     atomic_thread_fence(memory_order_seq_cst);
+    nmi_conn_kick_fenced(c);
+}
+
+void nmi_conn_kick_fenced(nmi_conn *c)
+{
     if (atomic_load_explicit(&c->wowner, memory_order_relaxed))
         return;
     int zero = 0;

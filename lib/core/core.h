@@ -129,6 +129,7 @@ struct nmi_pipe {
     int lb_idx, fq_idx;               /* positions in the protocol's load balancer / fair queue */
     bool attached;                    /* protocol knows this pipe */
     bool detached;                    /* NMI_CMD_DETACH seen: drop once `in` is drained */
+    bool full_seen;                   /* the last push found the pipe full (one HWM hit) */
     uint64_t block_start;             /* when a sender started waiting on this pipe, 0 if not */
     TAILQ_ENTRY(nmi_pipe) sock_entry; /* in sock->pipes (application thread) */
     RB_ENTRY(nmi_pipe) rid_entry;     /* in a ROUTER's routing-id tree */
@@ -138,8 +139,14 @@ struct nmi_pipe {
     uint64_t id;               /* unique in the context */
     char endpoint[NMI_EP_MAX]; /* the endpoint it came from */
     char peer[NMI_EP_MAX];     /* peer address, set on connection (under ctx->reg_lock) */
-    atomic_uint_fast64_t msgs_in, bytes_in, msgs_out, bytes_out;
-    atomic_uint_fast64_t drops, hwm_hits, blocked_ns;
+    /* Counters, grouped by the thread that writes them so that a publisher counting
+     * drops does not fight the I/O thread for a cache line.  Single-writer counters
+     * are bumped with nmi_count (no locked instruction). */
+    _Alignas(64) atomic_uint_fast64_t msgs_in, bytes_in; /* reader (I/O thread) */
+    atomic_uint_fast64_t drops_in;                       /* reader: lost on arrival */
+    _Alignas(64) atomic_uint_fast64_t msgs_out, bytes_out; /* writer (wowner holder) */
+    _Alignas(64) atomic_uint_fast64_t drops, blocked_ns; /* the socket's thread */
+    atomic_uint_fast64_t hwm_hits;                       /* both sides (locked add) */
     TAILQ_ENTRY(nmi_pipe) reg_entry; /* in sock->reg_pipes (ctx->reg_lock) */
     bool registered;                 /* in sock->reg_pipes */
     nmi_queue qbuf[2];               /* a connection's queues: in, out */
@@ -156,13 +163,27 @@ void nmi_pipe_unregister(nmi_pipe *p);
 /* Application: queues *m if the pipe has room (m emptied) and wakes its writer;
  * -EAGAIN when full (the pipe will be announced by NMI_CMD_OUT_READY), -EPIPE if gone. */
 int nmi_pipe_write(nmi_pipe *p, nmi_msg *m);
+/* nmi_pipe_write in two steps, for fan-out: queue on every pipe, one full fence, then
+ * wake each pipe's writer. */
+int nmi_pipe_push(nmi_pipe *p, nmi_msg *m);
+void nmi_pipe_wake_fenced(nmi_pipe *p);
 /* Application: true if a write would not hit the HWM right now. */
 bool nmi_pipe_writable(nmi_pipe *p);
 /* Application: takes the next message; false when empty (the pipe will be announced by
  * NMI_CMD_IN_READY). */
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m);
-/* Counts a message dropped on this pipe and tells the monitor why. */
+/* Counts a message dropped on this pipe and tells the monitor why: by the socket's
+ * thread (nmi_pipe_drop) or on arrival, by the I/O thread (nmi_pipe_drop_in). */
 void nmi_pipe_drop(nmi_pipe *p, const char *why);
+void nmi_pipe_drop_in(nmi_pipe *p, const char *why);
+
+/* Adds n to a counter only one thread writes: a relaxed load and store, readable by
+ * statistics from any thread. */
+static inline void nmi_count(atomic_uint_fast64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
 /* I/O side: after pushing to `in`, wakes the application if it waits for this pipe. */
 void nmi_pipe_in_notify(nmi_pipe *p);
 /* Writer side: after popping from `out`, tells the application there is room again. */
@@ -322,6 +343,8 @@ void nmi_conn_close(nmi_conn *c);     /* I/O: socket closing: linger then close 
 void nmi_conn_release(nmi_conn *c);
 /* Application: a message was queued on the conn's pipe; write it now or hand it on. */
 void nmi_conn_kick(nmi_conn *c);
+/* The same, after the caller's own full fence (one fence for many pipes: fan-out). */
+void nmi_conn_kick_fenced(nmi_conn *c);
 /* Internal to the engine (conn.c, conn_write.c). */
 void nmi_conn_flush(nmi_conn *c, bool io_side); /* owner: write what is queued */
 void nmi_conn_take_writer(nmi_conn *c);         /* I/O: become the writer, waiting if needed */

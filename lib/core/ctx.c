@@ -128,7 +128,8 @@ int nm_ctx_stats(nm_ctx_t *ctxp, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pi
             ps.msgs_out = atomic_load_explicit(&p->msgs_out, memory_order_relaxed);
             ps.bytes_in = atomic_load_explicit(&p->bytes_in, memory_order_relaxed);
             ps.bytes_out = atomic_load_explicit(&p->bytes_out, memory_order_relaxed);
-            ps.drops = atomic_load_explicit(&p->drops, memory_order_relaxed);
+            ps.drops = atomic_load_explicit(&p->drops, memory_order_relaxed) +
+                       atomic_load_explicit(&p->drops_in, memory_order_relaxed);
             ps.hwm_hits = atomic_load_explicit(&p->hwm_hits, memory_order_relaxed);
             ps.blocked_ns = atomic_load_explicit(&p->blocked_ns, memory_order_relaxed);
             pipe_cb(arg, &ss, &ps);

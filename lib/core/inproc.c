@@ -116,12 +116,18 @@ static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_in
         }
         return -ENOMEM;
     }
-    pc->sndhwm = inproc_hwm(c->opts.sndhwm, b->opts.rcvhwm);
+    /* A pipe made early is already in its socket's hands (another thread): leave its
+     * HWM at its own SNDHWM rather than race with that thread. */
+    if (c->pipe == NULL) {
+        pc->sndhwm = inproc_hwm(c->opts.sndhwm, b->opts.rcvhwm);
+        inproc_set_rid(pc, &b->opts);
+    }
     pb->sndhwm = inproc_hwm(b->opts.sndhwm, c->opts.rcvhwm);
-    inproc_set_rid(pc, &b->opts);
     inproc_set_rid(pb, &c->opts);
+    pthread_mutex_lock(&cs->ctx->reg_lock);
     strlcpy(pc->peer, "inproc", sizeof(pc->peer));
     strlcpy(pb->peer, "inproc", sizeof(pb->peer));
+    pthread_mutex_unlock(&cs->ctx->reg_lock);
     atomic_store(&pc->state, NM_PIPE_ACTIVE);
     atomic_store(&pb->state, NM_PIPE_ACTIVE);
     atomic_store(&pb->mate, pc);

@@ -106,11 +106,15 @@ bool nmi_pipe_writable(nmi_pipe *p)
     return !atomic_load_explicit(&p->gone, memory_order_relaxed) && !pipe_full(p);
 }
 
-int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
+int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
 {
     if (atomic_load_explicit(&p->gone, memory_order_relaxed))
         return -EPIPE;
     if (pipe_full(p)) {
+        /* Still full since we last looked: fail fast (a PUB dropping at speed). */
+        if (p->full_seen)
+            return -EAGAIN;
+        p->full_seen = true;
         atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
         nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->sndhwm, p->endpoint, "send");
         atomic_store(&p->out_asleep, 1);
@@ -120,16 +124,32 @@ int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
         if (!atomic_compare_exchange_strong(&p->out_asleep, &one, 0))
             return -EAGAIN; /* the writer already posted OUT_READY: wait for it */
     }
-    if (nmi_queue_push(p->out, m) < 0)
-        return -ENOMEM;
+    p->full_seen = false;
+    return nmi_queue_push(p->out, m) < 0 ? -ENOMEM : 0;
+}
+
+void nmi_pipe_wake_fenced(nmi_pipe *p)
+{
     if (p->conn != NULL) {
-        nmi_conn_kick(p->conn);
-    } else {
-        nmi_pipe *peer = atomic_load(&p->mate);
-        if (peer != NULL)
-            nmi_pipe_in_notify(peer);
+        nmi_conn_kick_fenced(p->conn);
+        return;
     }
-    return 0;
+    nmi_pipe *peer = atomic_load(&p->mate);
+    if (peer != NULL && atomic_load_explicit(&peer->in_asleep, memory_order_relaxed)) {
+        int one = 1;
+        if (atomic_compare_exchange_strong(&peer->in_asleep, &one, 0))
+            nmi_sock_post(peer->sock, NMI_CMD_IN_READY, peer);
+    }
+}
+
+int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
+{
+    int rc = nmi_pipe_push(p, m);
+    if (rc == 0) {
+        atomic_thread_fence(memory_order_seq_cst);
+        nmi_pipe_wake_fenced(p);
+    }
+    return rc;
 }
 
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
@@ -163,7 +183,7 @@ bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
 void nmi_pipe_in_notify(nmi_pipe *p)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load(&p->in_asleep)) {
+    if (atomic_load_explicit(&p->in_asleep, memory_order_relaxed)) {
         int one = 1;
         if (atomic_compare_exchange_strong(&p->in_asleep, &one, 0))
             nmi_sock_post(p->sock, NMI_CMD_IN_READY, p);
@@ -182,6 +202,12 @@ void nmi_pipe_out_notify(nmi_pipe *p)
 
 void nmi_pipe_drop(nmi_pipe *p, const char *why)
 {
-    atomic_fetch_add_explicit(&p->drops, 1, memory_order_relaxed);
+    nmi_count(&p->drops, 1);
+    nmi_monitor(p->sock, NM_EVENT_DROPPED, 1, p->endpoint, why);
+}
+
+void nmi_pipe_drop_in(nmi_pipe *p, const char *why)
+{
+    nmi_count(&p->drops_in, 1);
     nmi_monitor(p->sock, NM_EVENT_DROPPED, 1, p->endpoint, why);
 }

@@ -291,7 +291,7 @@ static void sock_account_blocked(nmi_sock *s, uint64_t ns)
     TAILQ_FOREACH(p, &s->pipes, sock_entry)
     {
         if (!nmi_pipe_writable(p))
-            atomic_fetch_add_explicit(&p->blocked_ns, ns, memory_order_relaxed);
+            nmi_count(&p->blocked_ns, ns);
     }
 }
 

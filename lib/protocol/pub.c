@@ -145,22 +145,24 @@ static void pub_match_cb(void *pipe, void *arg)
     p->matched[p->nmatched++] = pipe;
 }
 
-/* Queues m (or, except for the last subscriber, a copy) on one pipe; counts a drop. */
-static void pub_deliver(nmi_pipe *pipe, nmi_msg *m, bool last)
+/* Queues m (or, except for the last subscriber, a copy) on one pipe; counts a drop.
+ * Returns true if it was queued (the pipe's writer then needs waking). */
+static bool pub_deliver(nmi_pipe *pipe, nmi_msg *m, bool last)
 {
     nmi_msg copy;
     nmi_msg *out = m;
     if (!last) {
         if (nm_msg_copy((nm_msg_t *)&copy, (nm_msg_t *)m) < 0) {
             nmi_pipe_drop(pipe, "out of memory");
-            return;
+            return false;
         }
         out = &copy;
     }
-    if (nmi_pipe_write(pipe, out) < 0) {
-        nmi_pipe_drop(pipe, "pipe full");
-        nmi_msg_clear(out);
-    }
+    if (nmi_pipe_push(pipe, out) == 0)
+        return true;
+    nmi_pipe_drop(pipe, "pipe full");
+    nmi_msg_clear(out);
+    return false;
 }
 
 static int pub_send(nmi_sock *s, nmi_msg *m)
@@ -168,9 +170,17 @@ static int pub_send(nmi_sock *s, nmi_msg *m)
     pub_state *p = s->pdata;
     p->nmatched = 0;
     nmi_mtrie_match(p->subs, nmi_frame_data(&m->first), m->first.size, pub_match_cb, p);
-    for (size_t i = 0; i < p->nmatched; i++)
-        pub_deliver(p->matched[i], m, i + 1 == p->nmatched);
-    if (p->nmatched == 0)
+    size_t n = p->nmatched, queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        nmi_pipe *pipe = p->matched[i];
+        if (pub_deliver(pipe, m, i + 1 == n))
+            p->matched[queued++] = pipe;
+    }
+    /* One full fence for all subscribers, then wake the writers of the pipes used. */
+    atomic_thread_fence(memory_order_seq_cst);
+    for (size_t i = 0; i < queued; i++)
+        nmi_pipe_wake_fenced(p->matched[i]);
+    if (n == 0)
         nmi_msg_clear(m); /* nobody wants it */
     return 0;
 }

@@ -106,7 +106,7 @@ static int sub_change(sub_state *p, uint8_t kind, const uint8_t *prefix, size_t 
     sub_topic *t = sub_find(p, prefix, len);
     if (kind == 0) {
         if (t == NULL)
-            return -EINVAL;
+            return 0; /* cancelling what was never subscribed does nothing, as in libzmq */
         nmi_mtrie_rm(p->filter, prefix, len, SUB_SELF);
         if (--t->count > 0)
             return 0;
@@ -201,9 +201,9 @@ static int xsub_send(nmi_sock *s, nmi_msg *m)
     const uint8_t *d = nmi_frame_data(&m->first);
     if (m->n == 1 && m->first.size > 0 && d[0] <= 1) {
         int rc = sub_change(p, d[0], d + 1, m->first.size - 1);
-        if (rc == -ENOMEM)
+        if (rc < 0)
             return rc;
-        nmi_msg_clear(m); /* an unknown cancel is dropped, as libzmq does */
+        nmi_msg_clear(m);
         return 0;
     }
     for (int i = 0; i < p->all.n; i++) {
