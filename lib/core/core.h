@@ -142,14 +142,14 @@ struct nmi_pipe {
     /* Counters, grouped by the thread that writes them so that a publisher counting
      * drops does not fight the I/O thread for a cache line.  Single-writer counters
      * are bumped with nmi_count (no locked instruction). */
-    _Alignas(64) atomic_uint_fast64_t msgs_in, bytes_in; /* reader (I/O thread) */
-    atomic_uint_fast64_t drops_in;                       /* reader: lost on arrival */
+    _Alignas(64) atomic_uint_fast64_t msgs_in, bytes_in;   /* reader (I/O thread) */
+    atomic_uint_fast64_t drops_in;                         /* reader: lost on arrival */
     _Alignas(64) atomic_uint_fast64_t msgs_out, bytes_out; /* writer (wowner holder) */
-    _Alignas(64) atomic_uint_fast64_t drops, blocked_ns; /* the socket's thread */
-    atomic_uint_fast64_t hwm_hits;                       /* both sides (locked add) */
-    TAILQ_ENTRY(nmi_pipe) reg_entry; /* in sock->reg_pipes (ctx->reg_lock) */
-    bool registered;                 /* in sock->reg_pipes */
-    nmi_queue qbuf[2];               /* a connection's queues: in, out */
+    _Alignas(64) atomic_uint_fast64_t drops, blocked_ns;   /* the socket's thread */
+    atomic_uint_fast64_t hwm_hits;                         /* both sides (locked add) */
+    TAILQ_ENTRY(nmi_pipe) reg_entry;                       /* in sock->reg_pipes (ctx->reg_lock) */
+    bool registered;                                       /* in sock->reg_pipes */
+    nmi_queue qbuf[2];                                     /* a connection's queues: in, out */
 };
 
 /* A pipe for a connection (c holds one reference), or, with c NULL and link set, one
@@ -352,7 +352,10 @@ int nmi_conn_out_bytes(nmi_conn *c, const void *p, size_t n); /* owner: queue ra
 void nmi_conn_out_reset(nmi_conn *c);                         /* owner: drop pending output */
 void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection lost */
 void nmi_conn_reject(nmi_conn *c, const char *why);           /* I/O: drop a misbehaving peer */
-void nmi_conn_timers_update(nmi_conn *c);                     /* I/O: deadlines changed */
+void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
+int nmi_conn_established(nmi_conn *c, const nmi_zmtp_prop *identity); /* handshake done */
+void nmi_conn_read(nmi_conn *c);          /* I/O: read and decode until EAGAIN (conn_read.c) */
+void nmi_conn_timers_update(nmi_conn *c); /* I/O: deadlines changed */
 /* Heartbeats (heartbeat.c), I/O thread. */
 void nmi_hb_start(nmi_conn *c);                                /* handshake done */
 void nmi_hb_traffic(nmi_conn *c, uint64_t now);                /* bytes arrived */

@@ -15,6 +15,7 @@
 #   BENCH_TIMEOUT=120            seconds before one run is killed
 #   BENCH_TOOLS="nomid libzmq"   which tools to run
 #   BENCH_NOMID=path             use this nomid binary instead of building one
+#   BENCH_ROWS=TEXT              only the rows whose label contains TEXT (e.g. fan-out)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -101,6 +102,7 @@ failures=0
 table=()
 for r in "${!ROWS[@]}"; do
     IFS='|' read -r label kind transport size count extra key metric fmt <<<"${ROWS[$r]}"
+    [[ -z ${BENCH_ROWS:-} || $label == *"$BENCH_ROWS"* ]] || continue
     declare -a nomid_vals=() zmq_vals=()
     for ((run = 1; run <= RUNS; run++)); do
         line="$label run $run/$RUNS:"

@@ -1,0 +1,383 @@
+/*
+ * conn_read.c - the input side of a connection, on the I/O thread: the ZMTP handshake
+ * as the peer's READY arrives (type check, routing id, the pipe), commands
+ * (SUBSCRIBE, CANCEL, PING, ERROR), and reading frames into messages on the pipe.
+ *
+ * Reads go into the I/O thread's shared buffer and are decoded from there; a frame
+ * body too large to be worth copying is read straight into its message buffer.  Any
+ * protocol violation closes this connection with a logged reason and nothing else.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "core/core.h"
+
+#define CONN_DIRECT_MIN (16 * 1024)
+#define CONN_CMD_MAX    (1024 * 1024)
+
+/* ---- handshake ------------------------------------------------------------------- */
+
+/* True if another live connection of this socket already uses routing id rid. */
+static bool conn_rid_taken(nmi_conn *c, const uint8_t *rid, size_t len)
+{
+    nmi_conn *o;
+    LIST_FOREACH(o, &c->sock->conns, sock_entry)
+    {
+        if (o != c && o->pipe != NULL && atomic_load(&o->state) == NMI_CONN_ACTIVE &&
+            o->pipe->rid_len == len && memcmp(o->pipe->rid, rid, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+int nmi_conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
+{
+    nmi_sock *s = c->sock;
+    if (s->type == NM_PAIR && s->nlive > 0) {
+        nmi_conn_reject(c, "PAIR socket already has a peer");
+        return -1;
+    }
+    bool new_pipe = c->pipe == NULL;
+    if (new_pipe && (c->pipe = nmi_pipe_new(s, c, c->endpoint)) == NULL) {
+        nmi_conn_reject(c, "out of memory");
+        return -1;
+    }
+    nmi_pipe *p = c->pipe;
+    if (s->proto->needs_rid && new_pipe) {
+        if (identity != NULL && identity->value_len > 0) {
+            if (identity->value[0] == 0) {
+                nmi_conn_reject(c, "peer identity starts with a zero byte");
+                return -1;
+            }
+            if (conn_rid_taken(c, identity->value, identity->value_len)) {
+                nmi_conn_reject(c, "peer identity already in use");
+                return -1;
+            }
+            memcpy(p->rid, identity->value, identity->value_len);
+            p->rid_len = (uint8_t)identity->value_len;
+        } else {
+            uint32_t n = ++s->next_rid;
+            uint8_t rid[5] = {0, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                              (uint8_t)n};
+            memcpy(p->rid, rid, sizeof(rid));
+            p->rid_len = sizeof(rid);
+        }
+    }
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    c->tp->peer_name(c->pollable.fd, p->peer, sizeof(p->peer));
+    pthread_mutex_unlock(&s->ctx->reg_lock);
+    atomic_store(&p->state, NM_PIPE_ACTIVE);
+    s->nlive++;
+    c->ivl = c->opts.reconnect_ivl;
+    c->handshake_at = 0;
+    nmi_hb_start(c);
+    nmi_conn_timers_update(c);
+    atomic_store(&c->state, NMI_CONN_ACTIVE);
+    nmi_conn_log(c, NM_LOG_DEBUG, "connected to %s", p->peer);
+    nmi_monitor(s, NM_EVENT_HANDSHAKE_SUCCEEDED, 0, c->endpoint, "");
+    if (new_pipe)
+        nmi_sock_post(s, NMI_CMD_ATTACH, p);
+    nmi_conn_flush(c, true);
+    return atomic_load(&c->state) == NMI_CONN_ACTIVE ? 0 : -1;
+}
+
+static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
+{
+    nmi_zmtp_prop type, identity;
+    if (nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Socket-Type", &type) != 1) {
+        nmi_conn_reject(c, "READY without a valid Socket-Type");
+        return -1;
+    }
+    int peer = nmi_zmtp_type_parse(type.value, type.value_len);
+    if (peer < 0 || !nmi_zmtp_types_compatible(c->sock->type, peer)) {
+        char why[300];
+        snprintf(why, sizeof(why), "incompatible peer socket type %.*s", (int)type.value_len,
+                 (const char *)type.value);
+        uint8_t err[300];
+        int n = nmi_zmtp_error_encode(err, sizeof(err), "Invalid socket type");
+        if (n > 0 && nmi_conn_out_bytes(c, err, (size_t)n) == 0)
+            nmi_conn_flush(c, true);
+        nmi_conn_reject(c, why);
+        return -1;
+    }
+    c->peer_type = peer;
+    int rc = nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Identity", &identity);
+    if (rc < 0) {
+        nmi_conn_reject(c, "malformed READY properties");
+        return -1;
+    }
+    return nmi_conn_established(c, rc == 1 ? &identity : NULL);
+}
+
+/* A ZMTP 3.1 SUBSCRIBE or CANCEL reaches the publisher's protocol as the 3.0 form: a
+ * message of 0x01 (or 0x00) followed by the prefix.  Other socket types ignore them. */
+static int conn_subscription(nmi_conn *c, const nmi_zmtp_cmd *cmd)
+{
+    int t = c->sock->type;
+    if (t != NM_PUB && t != NM_XPUB)
+        return 0;
+    nmi_msg m = {0};
+    nmi_frame *f = nmi_msg_push_frame(&m);
+    uint8_t *d = f ? nmi_frame_alloc(f, cmd->data_len + 1) : NULL;
+    if (d == NULL) {
+        nmi_msg_clear(&m);
+        nmi_conn_reject(c, "out of memory");
+        return -1;
+    }
+    d[0] = cmd->name_len == 9; /* SUBSCRIBE: 1, CANCEL: 0 */
+    memcpy(d + 1, cmd->data, cmd->data_len);
+    if (nmi_queue_push(c->pipe->in, &m) < 0)
+        nmi_msg_clear(&m);
+    return 0;
+}
+
+static int conn_command(nmi_conn *c, const uint8_t *body, size_t len)
+{
+    nmi_zmtp_cmd cmd;
+    if (nmi_zmtp_cmd_parse(body, len, &cmd) < 0) {
+        nmi_conn_reject(c, "malformed command");
+        return -1;
+    }
+    int st = atomic_load(&c->state);
+    if (nmi_zmtp_cmd_is(&cmd, "ERROR")) {
+        char why[300];
+        size_t rlen = cmd.data_len > 0 ? cmd.data[0] : 0;
+        if (rlen > cmd.data_len - (cmd.data_len > 0))
+            rlen = 0;
+        snprintf(why, sizeof(why), "peer sent ERROR: %.*s", (int)rlen, (const char *)cmd.data + 1);
+        nmi_conn_broken(c, why);
+        return -1;
+    }
+    if (st == NMI_CONN_READY) {
+        if (!nmi_zmtp_cmd_is(&cmd, "READY")) {
+            nmi_conn_reject(c, "expected READY");
+            return -1;
+        }
+        return conn_ready(c, &cmd);
+    }
+    if (nmi_zmtp_cmd_is(&cmd, "READY")) {
+        nmi_conn_reject(c, "READY after the handshake");
+        return -1;
+    }
+    if (nmi_zmtp_cmd_is(&cmd, "SUBSCRIBE") || nmi_zmtp_cmd_is(&cmd, "CANCEL"))
+        return conn_subscription(c, &cmd);
+    if (nmi_zmtp_cmd_is(&cmd, "PING"))
+        return nmi_hb_ping(c, cmd.data, cmd.data_len);
+    /* PONG only proves the peer alive, as any traffic does; unknown commands are
+     * ignored, as RFC 37 asks. */
+    return 0;
+}
+
+/* STREAM: what one read brought becomes one message. */
+static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
+{
+    nmi_msg m = {0};
+    nmi_frame *f = nmi_msg_push_frame(&m);
+    uint8_t *d = f ? nmi_frame_alloc(f, n) : NULL;
+    if (d == NULL) {
+        nmi_msg_clear(&m);
+        nmi_pipe_drop_in(c->pipe, "out of memory");
+        return;
+    }
+    memcpy(d, p, n);
+    nmi_count(&c->pipe->msgs_in, 1);
+    nmi_count(&c->pipe->bytes_in, n);
+    if (nmi_queue_push(c->pipe->in, &m) < 0)
+        nmi_msg_clear(&m);
+}
+
+/* ---- reading --------------------------------------------------------------------- */
+
+/* A frame's body is complete. */
+static int conn_frame_done(nmi_conn *c)
+{
+    c->in_body = false;
+    if (c->cur_flags & NMI_ZMTP_COMMAND) {
+        uint8_t *body = c->cmd_body;
+        c->cmd_body = NULL;
+        int rc = conn_command(c, body, c->body_size);
+        free(body);
+        return rc;
+    }
+    if (c->cur_flags & NMI_ZMTP_MORE)
+        return 0;
+    nmi_pipe *p = c->pipe;
+    nmi_count(&p->msgs_in, 1);
+    nmi_count(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur));
+    if (nmi_queue_push(p->in, &c->cur) < 0) {
+        nmi_msg_clear(&c->cur);
+        nmi_pipe_drop_in(p, "out of memory");
+    }
+    if (p->rcvhwm > 0 && nmi_queue_count(p->in) >= (uint64_t)p->rcvhwm) {
+        atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
+        nmi_monitor(c->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->rcvhwm, c->endpoint, "receive");
+        atomic_store(&c->rpaused, 1);
+        /* The application may have drained the queue before it could see rpaused. */
+        if (nmi_queue_count(p->in) <= (uint64_t)(p->rcvhwm / 2))
+            atomic_store(&c->rpaused, 0);
+    }
+    return 0;
+}
+
+static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
+{
+    c->cur_flags = h->flags;
+    c->body_size = h->size;
+    c->body_got = 0;
+    if (h->flags & NMI_ZMTP_COMMAND) {
+        if (h->size > CONN_CMD_MAX) {
+            nmi_conn_reject(c, "command frame too large");
+            return -1;
+        }
+        c->cmd_body = malloc(h->size ? h->size : 1);
+        c->body = c->cmd_body;
+    } else {
+        if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
+            nmi_conn_reject(c, "data frame before the handshake");
+            return -1;
+        }
+        nmi_frame *f = nmi_msg_push_frame(&c->cur);
+        c->body = f ? nmi_frame_alloc(f, h->size) : NULL;
+        if (c->body == NULL && f != NULL)
+            c->cur.n--;
+    }
+    if (c->body == NULL) {
+        nmi_conn_reject(c, "out of memory for a frame");
+        return -1;
+    }
+    c->in_body = true;
+    return h->size == 0 ? conn_frame_done(c) : 0;
+}
+
+/* Takes bytes of a frame header; returns bytes consumed or -1 if the conn broke. */
+static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
+{
+    const uint8_t *hp = p;
+    size_t avail = n, old = c->hdr_len;
+    if (old > 0) {
+        size_t take = NMI_ZMTP_MAX_HEADER - old < n ? NMI_ZMTP_MAX_HEADER - old : n;
+        memcpy(c->hdr + old, p, take);
+        hp = c->hdr;
+        avail = old + take;
+    }
+    nmi_zmtp_header h;
+    int rc = nmi_zmtp_header_decode(hp, avail, c->opts.maxmsgsize, &h);
+    if (rc < 0) {
+        nmi_conn_reject(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
+        return -1;
+    }
+    if (rc == 0) {
+        if (old == 0)
+            memcpy(c->hdr, p, n);
+        c->hdr_len = avail;
+        return (ssize_t)n;
+    }
+    c->hdr_len = 0;
+    if (conn_frame_begin(c, &h) < 0)
+        return -1;
+    return (ssize_t)((size_t)rc - old);
+}
+
+/* Decodes n bytes; -1 if the connection broke. */
+static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        int st = atomic_load(&c->state);
+        if (st == NMI_CONN_GREETING) {
+            size_t take = NMI_ZMTP_GREETING_SIZE - c->greet_len;
+            take = take < n ? take : n;
+            memcpy(c->greet + c->greet_len, p, take);
+            c->greet_len += take;
+            p += take;
+            n -= take;
+            nmi_zmtp_greeting g;
+            int rc = nmi_zmtp_greeting_decode(c->greet, c->greet_len, &g);
+            if (rc < 0) {
+                nmi_conn_reject(c, "bad greeting (not a ZMTP 3 peer)");
+                return -1;
+            }
+            if (rc == 0)
+                continue;
+            if (strcmp(g.mechanism, "NULL") != 0) {
+                char why[64];
+                snprintf(why, sizeof(why), "unsupported security mechanism %s", g.mechanism);
+                nmi_conn_reject(c, why);
+                return -1;
+            }
+            c->peer_minor = g.minor;
+            atomic_store(&c->state, NMI_CONN_READY);
+            continue;
+        }
+        if (st != NMI_CONN_READY && st != NMI_CONN_ACTIVE)
+            return -1;
+        if (!c->in_body) {
+            ssize_t used = conn_header(c, p, n);
+            if (used < 0)
+                return -1;
+            p += used;
+            n -= (size_t)used;
+            continue;
+        }
+        size_t take = c->body_size - c->body_got;
+        take = take < n ? take : n;
+        memcpy(c->body + c->body_got, p, take);
+        c->body_got += take;
+        p += take;
+        n -= take;
+        if (c->body_got == c->body_size && conn_frame_done(c) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void nmi_conn_read(nmi_conn *c)
+{
+    nmi_io *io = c->io;
+    while (!atomic_load_explicit(&c->rpaused, memory_order_relaxed)) {
+        int st = atomic_load(&c->state);
+        if (st < NMI_CONN_GREETING || st > NMI_CONN_ACTIVE)
+            return;
+        bool direct = c->in_body && c->body_size - c->body_got >= CONN_DIRECT_MIN;
+        ssize_t n = direct ? read(c->pollable.fd, c->body + c->body_got, c->body_size - c->body_got)
+                           : read(c->pollable.fd, io->rbuf, io->rbuf_size);
+        if (n == 0) {
+            nmi_conn_broken(c, "peer closed the connection");
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                nmi_conn_broken(c, strerror(errno));
+            break;
+        }
+        if (c->ping_at != 0 || c->peer_ttl_ms != 0)
+            nmi_hb_traffic(c, nmi_clock_ns());
+        if (direct) {
+            c->body_got += (size_t)n;
+            if (c->body_got == c->body_size && conn_frame_done(c) < 0)
+                return;
+        } else if (c->sock->type == NM_STREAM) {
+            conn_stream_data(c, io->rbuf, (size_t)n);
+        } else if (conn_decode(c, io->rbuf, (size_t)n) < 0) {
+            return;
+        }
+        if (c->pipe != NULL)
+            nmi_pipe_in_notify(c->pipe);
+    }
+    if (c->pipe != NULL)
+        nmi_pipe_in_notify(c->pipe);
+}
+
+void nmi_conn_resume(nmi_conn *c)
+{
+    atomic_store(&c->resume_posted, 0);
+    atomic_store(&c->rpaused, 0);
+    nmi_conn_read(c);
+    nmi_io_defer_release(c->io, c);
+}
