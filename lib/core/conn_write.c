@@ -256,11 +256,15 @@ void nmi_conn_flush(nmi_conn *c, bool io_side)
             return;
         }
         /* Release the writer, then look again: a message queued just before the
-         * release would otherwise wait for the next send. */
+         * release would otherwise wait for the next send.  c->pipe is read before the
+         * release: once released, the I/O thread may detach it (the pipe itself stays
+         * alive: the socket, whose thread this is or which only the I/O thread frees,
+         * still holds it). */
+        nmi_pipe *p = c->pipe;
         if (io_side)
             c->io_owns = false;
         atomic_store(&c->wowner, 0);
-        if (c->pipe == NULL || nmi_queue_count(c->pipe->out) == 0)
+        if (p == NULL || nmi_queue_count(p->out) == 0)
             return;
         int zero = 0;
         if (!atomic_compare_exchange_strong(&c->wowner, &zero, 1))
