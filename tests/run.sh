@@ -4,8 +4,9 @@
 # As root on a fresh Debian 12: installs what the build and the tests need (skip that
 # with NOMID_SKIP_APT=1), configures a Debug build with ASan+UBSan in build-test/,
 # builds it, runs every test with ctest (cmocka unit tests and the interop tests against
-# libzmq through python3-zmq), then fuzzes the ZMTP decoder for a bounded time when its
-# fuzz target exists.  Exits non-zero when a test failed or the fuzzer found a crash.
+# libzmq through python3-zmq), then fuzzes every parser of network input
+# (tests/fuzz/fuzz_*.c) for a bounded time each.  Exits non-zero when a test failed or a
+# fuzzer found a crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,36 +45,44 @@ ctest --test-dir "$BUILD" --output-on-failure -j2 2>&1 | tee "$BUILD/ctest.log"
 ctest_status=${PIPESTATUS[0]}
 set -e
 
-# ---- fuzzing: the ZMTP decoder, for a bounded time ----
+# ---- fuzzing: every parser of network input, for a bounded time each ----
+# target|sources|libraries
+FUZZ_TARGETS=(
+    "zmtp|lib/zmtp/*.c|"
+    "beacon|discovery/beacon.c|-lsodium"
+)
+FUZZ_SECONDS=${NOMID_FUZZ_SECONDS:-45}
 fuzz_status=0
-fuzz_result="skipped (tests/fuzz/fuzz_zmtp.c does not exist yet)"
-if [ -f tests/fuzz/fuzz_zmtp.c ]; then
-    echo "== fuzz: building $BUILD/fuzz_zmtp"
-    # shellcheck disable=SC2046  # pkg-config prints several flags on purpose
+fuzz_result=""
+for entry in "${FUZZ_TARGETS[@]}"; do
+    IFS='|' read -r name sources libs <<<"$entry"
+    [ -f "tests/fuzz/fuzz_$name.c" ] || continue
+    echo "== fuzz: building $BUILD/fuzz_$name"
+    # shellcheck disable=SC2086  # sources and libs are word lists on purpose
     clang-14 -g -O1 -std=c11 -D_GNU_SOURCE \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -Ilib/include -Ilib $(pkg-config --cflags libbsd-overlay) \
-        tests/fuzz/fuzz_zmtp.c lib/zmtp/*.c \
-        $(pkg-config --libs libbsd-overlay) -o "$BUILD/fuzz_zmtp"
+        -Ilib/include -Ilib -Idiscovery "tests/fuzz/fuzz_$name.c" $sources $libs \
+        -o "$BUILD/fuzz_$name"
     # Fuzz a copy of the corpus: what the fuzzer adds stays in the build tree.
-    corpus="$BUILD/fuzz-corpus/zmtp"
-    rm -rf "$corpus" "$BUILD/fuzz-artifacts"
-    mkdir -p "$corpus" "$BUILD/fuzz-artifacts"
-    if [ -d tests/fuzz/corpus/zmtp ]; then
-        cp -R tests/fuzz/corpus/zmtp/. "$corpus/"
+    corpus="$BUILD/fuzz-corpus/$name"
+    rm -rf "$corpus" "$BUILD/fuzz-artifacts/$name"
+    mkdir -p "$corpus" "$BUILD/fuzz-artifacts/$name"
+    if [ -d "tests/fuzz/corpus/$name" ]; then
+        cp -R "tests/fuzz/corpus/$name/." "$corpus/"
     fi
-    echo "== fuzz: running fuzz_zmtp for 60 s"
+    echo "== fuzz: running fuzz_$name for $FUZZ_SECONDS s"
     set +e
-    "$BUILD/fuzz_zmtp" -max_total_time=60 -print_final_stats=1 \
-        -artifact_prefix="$BUILD/fuzz-artifacts/" "$corpus"
-    fuzz_status=$?
+    "$BUILD/fuzz_$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+        -artifact_prefix="$BUILD/fuzz-artifacts/$name/" "$corpus"
+    st=$?
     set -e
-    if [ "$fuzz_status" -eq 0 ]; then
-        fuzz_result="passed (60 s, no crash)"
+    if [ "$st" -eq 0 ]; then
+        fuzz_result+="$name passed ($FUZZ_SECONDS s, no crash); "
     else
-        fuzz_result="FAILED (exit $fuzz_status; crashing inputs in $BUILD/fuzz-artifacts/)"
+        fuzz_result+="$name FAILED (exit $st; inputs in $BUILD/fuzz-artifacts/$name/); "
+        fuzz_status=$st
     fi
-fi
+done
 
 # ---- summary: ctest's own closing line comes last, for whoever reads the log ----
 echo

@@ -1,0 +1,72 @@
+/*
+ * beacon.h - the discovery beacon codec: encodes and decodes the versioned UDP datagram
+ * a node broadcasts to announce itself (format in discovery/BEACON.md).  Pure functions
+ * over byte buffers: no sockets, no threads, no allocation.  Signing and the table
+ * digest use libsodium.
+ */
+#ifndef NMD_BEACON_H
+#define NMD_BEACON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NMD_BEACON_MAGIC   "NMDB"
+#define NMD_BEACON_VERSION 1
+#define NMD_BEACON_MAX     1400 /* largest datagram encoded or accepted */
+#define NMD_INLINE_MAX     32   /* most services carried inline */
+#define NMD_FLEET_MAX      64
+#define NMD_NAME_MAX       64
+#define NMD_SVC_NAME_MAX   128
+#define NMD_ENDPOINT_MAX   200
+#define NMD_TYPE_MAX       11 /* NM_STREAM, the last enum nm_sock_type value */
+#define NMD_DIGEST_SIZE    8
+#define NMD_MAC_SIZE       32 /* HMAC-SHA256 */
+#define NMD_KEY_MIN        32 /* shortest fleet key accepted */
+
+/* Flag bits of byte 5. */
+#define NMD_FLAG_GOODBYE  0x01
+#define NMD_FLAG_SIGNED   0x02
+#define NMD_FLAG_COMPLETE 0x04
+
+typedef struct nmd_service {
+    char name[129];     /* service name, 1..128 bytes, NUL-terminated */
+    int type;           /* enum nm_sock_type, 0..11 */
+    char endpoint[201]; /* endpoint to connect to, 1..200 bytes, NUL-terminated */
+} nmd_service;
+
+typedef struct nmd_beacon {
+    uint8_t node_id[16];                  /* random id, fixed for the node's life */
+    uint32_t incarnation;                 /* restart counter */
+    uint32_t seq;                         /* grows with every beacon of an incarnation */
+    bool goodbye;                         /* the node is leaving */
+    bool complete;                        /* services[] is the whole table */
+    char fleet[65];                       /* fleet name, 1..64 bytes */
+    char name[65];                        /* node name, 0..64 bytes */
+    uint16_t ctl_port;                    /* control port */
+    uint16_t admin_port;                  /* admin port */
+    uint8_t digest[8];                    /* nmd_table_digest() of the whole table */
+    uint16_t nservices;                   /* services in the whole table */
+    uint8_t ninline;                      /* services carried in this beacon */
+    nmd_service services[NMD_INLINE_MAX]; /* the first ninline services of the table */
+} nmd_beacon;
+
+/* Encodes a beacon with the header fields of b (b->services, ninline, nservices, complete
+ * and digest are ignored) and as many leading services of table as fit in cap (at most
+ * NMD_BEACON_MAX) and NMD_INLINE_MAX.  Signs when key is not NULL (keylen >= 32).
+ * Returns the length written, -EINVAL for a bad field or argument, -ENOBUFS when cap
+ * cannot hold the header (and MAC). */
+int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntable,
+                      const uint8_t *key, size_t keylen, uint8_t *out, size_t cap);
+
+/* Decodes in[0..n) into *b (contents unspecified on error).  Returns 0, -EPROTO for a
+ * malformed datagram, -EPROTONOSUPPORT for another version, -EACCES when key is given
+ * and the beacon is unsigned or its MAC is wrong, -EINVAL for bad arguments.  Without a
+ * key a signed beacon is accepted unchecked. */
+int nmd_beacon_decode(const uint8_t *in, size_t n, const uint8_t *key, size_t keylen,
+                      nmd_beacon *b);
+
+/* First 8 bytes of BLAKE2b-256 over the services encoded as in the datagram, in order. */
+void nmd_table_digest(const nmd_service *table, size_t n, uint8_t out[8]);
+
+#endif

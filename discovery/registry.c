@@ -1,0 +1,219 @@
+/*
+ * registry.c - the peer table (see registry.h).
+ *
+ * Peers live in an array searched by id: fleets are tens to hundreds of nodes and a
+ * lookup per beacon is cheap next to the datagram itself.  A peer's services change
+ * as a whole (a new inline list or a fetched table); the registry compares old and new
+ * and reports only the instances that really appeared or went.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "registry.h"
+
+struct nmd_registry {
+    nmd_peer *peers;  /* known peers */
+    size_t npeers;    /* used entries */
+    size_t cap;       /* allocated entries */
+    nmd_event_cb *cb; /* change reports */
+    void *arg;        /* their argument */
+};
+
+nmd_registry *nmd_registry_new(nmd_event_cb *cb, void *arg)
+{
+    nmd_registry *r = calloc(1, sizeof(*r));
+    if (r != NULL) {
+        r->cb = cb;
+        r->arg = arg;
+    }
+    return r;
+}
+
+void nmd_registry_destroy(nmd_registry **rp)
+{
+    nmd_registry *r = *rp;
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->npeers; i++)
+        free(r->peers[i].services);
+    free(r->peers);
+    free(r);
+    *rp = NULL;
+}
+
+static void registry_emit(nmd_registry *r, int ev, const nmd_peer *p, const nmd_service *s)
+{
+    if (r->cb != NULL)
+        r->cb(r->arg, ev, p, s);
+}
+
+static bool registry_same(const nmd_service *a, const nmd_service *b)
+{
+    return a->type == b->type && strcmp(a->name, b->name) == 0 &&
+           strcmp(a->endpoint, b->endpoint) == 0;
+}
+
+static bool registry_has(const nmd_service *t, size_t n, const nmd_service *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (registry_same(&t[i], s))
+            return true;
+    return false;
+}
+
+/* Replaces p's services with table[0..n), reporting what went and what came. */
+static int registry_set_services(nmd_registry *r, nmd_peer *p, const nmd_service *table, size_t n)
+{
+    nmd_service *copy = NULL;
+    if (n > 0 && (copy = malloc(n * sizeof(*copy))) == NULL)
+        return -ENOMEM;
+    if (n > 0)
+        memcpy(copy, table, n * sizeof(*copy));
+    nmd_service *old = p->services;
+    size_t nold = p->nservices;
+    p->services = copy;
+    p->nservices = n;
+    for (size_t i = 0; i < nold; i++)
+        if (!registry_has(copy, n, &old[i]))
+            registry_emit(r, NMD_EV_SERVICE_DOWN, p, &old[i]);
+    for (size_t i = 0; i < n; i++)
+        if (!registry_has(old, nold, &copy[i]))
+            registry_emit(r, NMD_EV_SERVICE_UP, p, &copy[i]);
+    free(old);
+    return 0;
+}
+
+static nmd_peer *registry_find(nmd_registry *r, const uint8_t id[16])
+{
+    for (size_t i = 0; i < r->npeers; i++)
+        if (memcmp(r->peers[i].id, id, 16) == 0)
+            return &r->peers[i];
+    return NULL;
+}
+
+/* Reports a peer's services and the peer itself down, then forgets it. */
+static void registry_remove(nmd_registry *r, nmd_peer *p)
+{
+    registry_set_services(r, p, NULL, 0);
+    registry_emit(r, NMD_EV_PEER_DOWN, p, NULL);
+    *p = r->peers[--r->npeers];
+}
+
+static nmd_peer *registry_add(nmd_registry *r, const nmd_beacon *b)
+{
+    if (r->npeers == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        nmd_peer *a = reallocarray(r->peers, cap, sizeof(*a));
+        if (a == NULL)
+            return NULL;
+        r->peers = a;
+        r->cap = cap;
+    }
+    nmd_peer *p = &r->peers[r->npeers++];
+    memset(p, 0, sizeof(*p));
+    memcpy(p->id, b->node_id, 16);
+    p->incarnation = b->incarnation;
+    return p;
+}
+
+int nmd_registry_beacon(nmd_registry *r, const nmd_beacon *b, const char *src_addr, uint64_t now_ns,
+                        bool *need_fetch)
+{
+    *need_fetch = false;
+    nmd_peer *p = registry_find(r, b->node_id);
+    if (p != NULL && b->incarnation < p->incarnation)
+        return 0; /* a beacon from before the peer restarted */
+    if (p != NULL && b->incarnation == p->incarnation && b->seq <= p->seq)
+        return 0; /* seen already: a replay, or a duplicate from another interface */
+    if (p != NULL && b->incarnation > p->incarnation) {
+        registry_remove(r, p); /* restarted: what it had is gone */
+        p = NULL;
+    }
+    if (b->goodbye) {
+        if (p != NULL)
+            registry_remove(r, p);
+        return 1;
+    }
+    bool fresh = p == NULL;
+    if (fresh && (p = registry_add(r, b)) == NULL)
+        return -ENOMEM;
+    p->seq = b->seq;
+    p->state = NMD_PEER_ALIVE;
+    p->last_seen_ns = now_ns;
+    p->ctl_port = b->ctl_port;
+    p->admin_port = b->admin_port;
+    strlcpy(p->name, b->name, sizeof(p->name));
+    strlcpy(p->addr, src_addr, sizeof(p->addr));
+    if (fresh)
+        registry_emit(r, NMD_EV_PEER_UP, p, NULL);
+    bool changed = fresh || memcmp(p->digest, b->digest, NMD_DIGEST_SIZE) != 0;
+    memcpy(p->digest, b->digest, NMD_DIGEST_SIZE);
+    if (b->complete) {
+        p->complete = true;
+        if (changed && registry_set_services(r, p, b->services, b->ninline) < 0)
+            return -ENOMEM;
+    } else if (changed || !p->complete) {
+        /* Only part of the table came inline: use it until the whole one is fetched. */
+        p->complete = false;
+        *need_fetch = true;
+        if (changed && registry_set_services(r, p, b->services, b->ninline) < 0)
+            return -ENOMEM;
+    }
+    return 1;
+}
+
+int nmd_registry_set_table(nmd_registry *r, const uint8_t id[16], const nmd_service *table,
+                           size_t n)
+{
+    nmd_peer *p = registry_find(r, id);
+    if (p == NULL)
+        return -ENOENT;
+    uint8_t digest[NMD_DIGEST_SIZE];
+    nmd_table_digest(table, n, digest);
+    if (memcmp(digest, p->digest, NMD_DIGEST_SIZE) != 0)
+        return 0; /* the peer's table changed again meanwhile */
+    int rc = registry_set_services(r, p, table, n);
+    if (rc == 0)
+        p->complete = true;
+    return rc < 0 ? rc : 1;
+}
+
+void nmd_registry_tick(nmd_registry *r, uint64_t now_ns, uint64_t interval_ns, int expiry)
+{
+    for (size_t i = 0; i < r->npeers;) {
+        nmd_peer *p = &r->peers[i];
+        uint64_t quiet = now_ns > p->last_seen_ns ? now_ns - p->last_seen_ns : 0;
+        if (quiet > (uint64_t)expiry * interval_ns) {
+            registry_remove(r, p); /* the last peer moved into slot i */
+            continue;
+        }
+        p->state = quiet > interval_ns + interval_ns / 2 ? NMD_PEER_SILENT : NMD_PEER_ALIVE;
+        i++;
+    }
+}
+
+size_t nmd_registry_resolve(nmd_registry *r, const char *name, nmd_instance_cb *cb, void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->npeers; i++) {
+        nmd_peer *p = &r->peers[i];
+        for (size_t k = 0; k < p->nservices; k++) {
+            if (strcmp(p->services[k].name, name) != 0)
+                continue;
+            n++;
+            if (cb != NULL)
+                cb(arg, p, &p->services[k]);
+        }
+    }
+    return n;
+}
+
+size_t nmd_registry_peers(nmd_registry *r, nmd_peer_cb *cb, void *arg)
+{
+    for (size_t i = 0; i < r->npeers && cb != NULL; i++)
+        cb(arg, &r->peers[i]);
+    return r->npeers;
+}
