@@ -1,0 +1,153 @@
+/*
+ * test_agent.c - discovery agents in one process, beaconing on loopback every 100 ms:
+ * a service advertised on a wildcard host is resolved with the interface's address; a
+ * stopped agent's goodbye removes it at once; other fleets and, with a fleet key,
+ * unsigned nodes stay invisible.  TTL 1 multicast with IP_MULTICAST_IF 127.0.0.1: no
+ * datagram leaves the host.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+
+#define MS 1000000ull
+
+static uint16_t test_port(void)
+{
+    return (uint16_t)(20000 + (getpid() + 7) % 20000);
+}
+
+static nmd_agent *start(const char *name, const char *fleet, const uint8_t *key)
+{
+    nmd_agent_config cfg;
+    nmd_agent_config_init(&cfg);
+    snprintf(cfg.name, sizeof(cfg.name), "%s", name);
+    snprintf(cfg.fleet, sizeof(cfg.fleet), "%s", fleet);
+    cfg.interval_ns = 100 * MS;
+    cfg.port = test_port();
+    cfg.key = key;
+    cfg.keylen = key ? 32 : 0;
+    nmd_agent *a = NULL;
+    assert_int_equal(nmd_agent_start(&a, &cfg), 0);
+    return a;
+}
+
+static char last_ep[256];
+
+static void remember_cb(void *arg, const nmd_peer *p, const nmd_service *s)
+{
+    (void)arg;
+    (void)p;
+    snprintf(last_ep, sizeof(last_ep), "%s", s->endpoint);
+}
+
+/* Polls until `name` resolves to `want` instances on a, within ms; returns elapsed ms. */
+static long wait_resolve(nmd_agent *a, const char *name, size_t want, long ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (nmd_agent_resolve(a, name, remember_cb, NULL) == want)
+            return el;
+        if (el > ms)
+            return -1;
+        usleep(10000);
+    }
+}
+
+static void test_resolve_and_goodbye(void **state)
+{
+    (void)state;
+    nmd_agent *pub = start("pub", "default", NULL);
+    nmd_agent *sub = start("sub", "default", NULL);
+    assert_int_equal(nmd_agent_advertise(pub, "camera.front", 1, "tcp://*:5555"), 0);
+    assert_true(wait_resolve(sub, "camera.front", 1, 2000) >= 0);
+    assert_string_equal(last_ep, "tcp://127.0.0.1:5555");
+    assert_int_equal(nmd_agent_peers(sub, NULL, NULL), 1);
+    nmd_agent_stop(&pub);
+    /* The goodbye removes it well before expiry (3 intervals = 300 ms). */
+    long gone = wait_resolve(sub, "camera.front", 0, 2000);
+    assert_true(gone >= 0 && gone < 250);
+    nmd_agent_stats st;
+    nmd_agent_get_stats(sub, &st);
+    assert_true(st.received > 0);
+    nmd_agent_stop(&sub);
+}
+
+static void test_fleets_are_separate(void **state)
+{
+    (void)state;
+    nmd_agent *other = start("other", "fleet-b", NULL);
+    nmd_agent *mine = start("mine", "fleet-a", NULL);
+    nmd_agent *peer = start("peer", "fleet-a", NULL);
+    assert_int_equal(nmd_agent_advertise(other, "svc", 1, "tcp://127.0.0.1:1"), 0);
+    assert_int_equal(nmd_agent_advertise(peer, "svc", 1, "tcp://127.0.0.1:2"), 0);
+    assert_true(wait_resolve(mine, "svc", 1, 2000) >= 0);
+    usleep(400000); /* several more intervals: the other fleet still never shows */
+    assert_int_equal(nmd_agent_resolve(mine, "svc", remember_cb, NULL), 1);
+    assert_string_equal(last_ep, "tcp://127.0.0.1:2");
+    nmd_agent_stop(&other);
+    nmd_agent_stop(&mine);
+    nmd_agent_stop(&peer);
+}
+
+static void test_fleet_key(void **state)
+{
+    (void)state;
+    uint8_t key[32];
+    memset(key, 0x5a, sizeof(key));
+    nmd_agent *signer = start("signer", "keyed", key);
+    nmd_agent *plain = start("plain", "keyed", NULL);
+    nmd_agent *checker = start("checker", "keyed", key);
+    assert_int_equal(nmd_agent_advertise(signer, "s", 1, "tcp://127.0.0.1:1"), 0);
+    assert_int_equal(nmd_agent_advertise(plain, "s", 1, "tcp://127.0.0.1:2"), 0);
+    assert_true(wait_resolve(checker, "s", 1, 2000) >= 0);
+    usleep(400000);
+    assert_int_equal(nmd_agent_resolve(checker, "s", remember_cb, NULL), 1);
+    assert_string_equal(last_ep, "tcp://127.0.0.1:1"); /* the unsigned node is ignored */
+    nmd_agent_stats st;
+    nmd_agent_get_stats(checker, &st);
+    assert_true(st.dropped > 0);
+    nmd_agent_stop(&signer);
+    nmd_agent_stop(&plain);
+    nmd_agent_stop(&checker);
+}
+
+static void test_bad_config(void **state)
+{
+    (void)state;
+    nmd_agent_config cfg;
+    nmd_agent_config_init(&cfg);
+    cfg.port = test_port();
+    cfg.ifaces[0] = "no-such-if0";
+    cfg.nifaces = 1;
+    nmd_agent *a = NULL;
+    assert_int_equal(nmd_agent_start(&a, &cfg), -ENODEV);
+    assert_null(a);
+    uint8_t short_key[8] = {1};
+    nmd_agent_config_init(&cfg);
+    cfg.key = short_key;
+    cfg.keylen = sizeof(short_key);
+    assert_int_equal(nmd_agent_start(&a, &cfg), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resolve_and_goodbye),
+        cmocka_unit_test(test_fleets_are_separate),
+        cmocka_unit_test(test_fleet_key),
+        cmocka_unit_test(test_bad_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
