@@ -13,4 +13,11 @@ int bench_main(int argc, char **argv);
 /* nomid proxy --frontend TYPE@EP --backend TYPE@EP [--capture ...] [--control ...] */
 int proxy_main(int argc, char **argv);
 
+/* nomid node [--service NAME=TYPE@ENDPOINT]... [discovery options] */
+int node_main(int argc, char **argv);
+/* nomid resolve NAME [--wait N | --watch] [--timeout SEC] [--verbose] */
+int resolve_main(int argc, char **argv);
+/* nomid peers [--timeout SEC] */
+int peers_main(int argc, char **argv);
+
 #endif /* NODE_COMMANDS_H */

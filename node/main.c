@@ -26,6 +26,11 @@ static void main_usage(FILE *f)
           "  proxy --frontend TYPE@EP --backend TYPE@EP [--capture ...] [--control ...]\n"
           "                        a forwarding device (TYPE>EP connects)\n"
           "\n"
+          "  node [--service NAME=TYPE@ENDPOINT]... [discovery options]\n"
+          "                        run a node: beacon its services on the LAN\n"
+          "  resolve NAME [--wait N | --watch] [--timeout SEC]\n"
+          "                        print the endpoints of a service found by name\n"
+          "  peers [--timeout SEC]  print the nodes seen\n\n"
           "  nomid COMMAND --help  options of one command\n"
           "  nomid --version       print the version\n",
           f);
@@ -57,6 +62,12 @@ int main(int argc, char **argv)
         return bench_main(argc - 1, argv + 1);
     if (strcmp(cmd, "proxy") == 0)
         return proxy_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "node") == 0)
+        return node_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "resolve") == 0)
+        return resolve_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "peers") == 0)
+        return peers_main(argc - 1, argv + 1);
 
     log_msg(NM_LOG_ERROR, "nomid", "unknown command '%s'", cmd);
     main_usage(stderr);

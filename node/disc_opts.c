@@ -1,0 +1,92 @@
+/*
+ * disc_opts.c - parsing the shared discovery flags (see disc_opts.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+#include "args.h"
+#include "disc_opts.h"
+#include "log.h"
+#include "nomid.h"
+
+void disc_opts_init(disc_opts *d)
+{
+    memset(d, 0, sizeof(*d));
+    nmd_agent_config_init(&d->cfg);
+}
+
+/* Reads the fleet key: the file's bytes, one trailing newline stripped, >= 32 bytes. */
+static int disc_key_file(disc_opts *d, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        log_msg(NM_LOG_ERROR, "discovery", "--fleet-key-file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(d->key, 1, sizeof(d->key), f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    if (n > 0 && d->key[n - 1] == '\n')
+        n--;
+    if (n > 0 && d->key[n - 1] == '\r')
+        n--;
+    if (more || n < NMD_KEY_MIN) {
+        log_msg(NM_LOG_ERROR, "discovery", "--fleet-key-file %s: the key must be %d to %zu bytes",
+                path, NMD_KEY_MIN, sizeof(d->key) - 1);
+        return -1;
+    }
+    d->cfg.key = d->key;
+    d->cfg.keylen = n;
+    return 1;
+}
+
+int disc_opt(disc_opts *d, int code, const char *arg)
+{
+    nmd_agent_config *c = &d->cfg;
+    int ms;
+    long long n;
+    switch (code) {
+    case DISC_OPT_IFACE:
+        if (c->nifaces == NMD_IFACE_MAX || strlen(arg) == 0 || strlen(arg) >= 64) {
+            log_msg(NM_LOG_ERROR, "discovery", "--interface '%s': at most %d, names under 64", arg,
+                    NMD_IFACE_MAX);
+            return -1;
+        }
+        c->ifaces[c->nifaces++] = arg;
+        return 1;
+    case DISC_OPT_FLEET:
+        if (strlen(arg) == 0 || strlcpy(c->fleet, arg, sizeof(c->fleet)) >= sizeof(c->fleet)) {
+            log_msg(NM_LOG_ERROR, "discovery", "--fleet '%s': 1 to %d bytes", arg, NMD_FLEET_MAX);
+            return -1;
+        }
+        return 1;
+    case DISC_OPT_KEY_FILE:
+        return disc_key_file(d, arg);
+    case DISC_OPT_INTERVAL:
+        if (args_seconds_ms(arg, &ms) != 0 || ms < 10) {
+            log_msg(NM_LOG_ERROR, "discovery", "--beacon-interval '%s': seconds, at least 0.01",
+                    arg);
+            return -1;
+        }
+        c->interval_ns = (uint64_t)ms * 1000000u;
+        return 1;
+    case DISC_OPT_EXPIRY:
+        if (args_count(arg, 1, 1000, &n) != 0) {
+            log_msg(NM_LOG_ERROR, "discovery", "--beacon-expiry '%s': a count from 1 to 1000", arg);
+            return -1;
+        }
+        c->expiry = (int)n;
+        return 1;
+    case DISC_OPT_NAME:
+        if (strlcpy(c->name, arg, sizeof(c->name)) >= sizeof(c->name)) {
+            log_msg(NM_LOG_ERROR, "discovery", "--name '%s': at most %d bytes", arg, NMD_NAME_MAX);
+            return -1;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}

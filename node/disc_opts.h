@@ -1,0 +1,54 @@
+/*
+ * disc_opts.h - the discovery flags shared by `nomid node`, `resolve` and `peers`
+ * (DESIGN.md): --interface, --fleet, --fleet-key-file, --beacon-interval,
+ * --beacon-expiry, --name.  Each command lists DISC_LONG_OPTIONS in its getopt table
+ * and hands unknown option codes to disc_opt().
+ */
+#ifndef NODE_DISC_OPTS_H
+#define NODE_DISC_OPTS_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "agent.h"
+
+enum disc_opt_code {
+    DISC_OPT_IFACE = 0x1000,
+    DISC_OPT_FLEET,
+    DISC_OPT_KEY_FILE,
+    DISC_OPT_INTERVAL,
+    DISC_OPT_EXPIRY,
+    DISC_OPT_NAME,
+};
+
+#define DISC_LONG_OPTIONS                                                                          \
+    {"interface", required_argument, NULL, DISC_OPT_IFACE},                                        \
+        {"fleet", required_argument, NULL, DISC_OPT_FLEET},                                        \
+        {"fleet-key-file", required_argument, NULL, DISC_OPT_KEY_FILE},                            \
+        {"beacon-interval", required_argument, NULL, DISC_OPT_INTERVAL},                           \
+        {"beacon-expiry", required_argument, NULL, DISC_OPT_EXPIRY},                               \
+    {                                                                                              \
+        "name", required_argument, NULL, DISC_OPT_NAME                                             \
+    }
+
+#define DISC_HELP                                                                                  \
+    "  --interface IF         beacon on IF (name or IPv4 address; repeatable;\n"                   \
+    "                         default 127.0.0.1: nothing leaves the host)\n"                       \
+    "  --fleet NAME           only see nodes of this fleet (default: default)\n"                   \
+    "  --fleet-key-file F     sign beacons with F's bytes (>= 32); ignore unsigned ones\n"         \
+    "  --beacon-interval SEC  between beacons (default 1)\n"                                       \
+    "  --beacon-expiry N      missed intervals before a node is gone (default 3)\n"                \
+    "  --name NAME            this node's name\n"
+
+/* Discovery settings being parsed, and the key file's bytes. */
+typedef struct disc_opts {
+    nmd_agent_config cfg; /* what the agent gets */
+    uint8_t key[256];     /* the fleet key */
+} disc_opts;
+
+void disc_opts_init(disc_opts *d);
+/* Takes option `code` with argument arg: 1 taken, 0 not a discovery option, -1 bad
+ * value (a message naming it was printed; exit 2). */
+int disc_opt(disc_opts *d, int code, const char *arg);
+
+#endif
