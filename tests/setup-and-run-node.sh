@@ -30,22 +30,31 @@ cmake --build build -j2 --target nomid
 NOMID=build/nomid
 PORT=${NOMID_DEMO_PORT:-5555}
 EP="tcp://127.0.0.1:$PORT"
+FLEET="demo-$$" # a fleet of our own: other nodes on this host stay out of the demo
 
-echo "== demo: nomid cat rep --bind $EP --echo (background; the requests it prints are discarded)"
+echo "== demo: an echo service (nomid cat rep --echo) on $EP"
 "$NOMID" cat rep --bind "$EP" --echo >/dev/null &
 rep_pid=$!
-trap 'kill "$rep_pid" 2>/dev/null || true' EXIT
+echo "== demo: a node (loopback only) advertising it as 'echo'"
+"$NOMID" node --fleet "$FLEET" --name demo --service "echo=rep@$EP" &
+node_pid=$!
+trap 'kill "$rep_pid" "$node_pid" 2>/dev/null || true' EXIT
 
-echo "== demo: nomid cat req --connect $EP -d hello -n 3 (each reply is printed)"
-"$NOMID" cat req --connect "$EP" -d hello -n 3 --timeout 10 | sed -u 's/^/reply: /'
+echo "== demo: nomid resolve echo --wait 1"
+found=$("$NOMID" resolve echo --fleet "$FLEET" --wait 1 --timeout 10)
+echo "resolved: $found"
 
-echo "== demo: stopping the rep"
-kill -TERM "$rep_pid"
-rep_status=0
-wait "$rep_pid" || rep_status=$?
+echo "== demo: nomid cat req --connect $found -d hello -n 3 (each reply is printed)"
+"$NOMID" cat req --connect "$found" -d hello -n 3 --timeout 10 | sed -u 's/^/reply: /'
+
+echo "== demo: stopping the node (it says goodbye) and the echo service"
+kill -TERM "$node_pid" "$rep_pid"
+status=0
+wait "$node_pid" || status=$?
+wait "$rep_pid" || status=$?
 trap - EXIT
-if [ "$rep_status" -ne 0 ]; then
-    echo "the rep exited with status $rep_status" >&2
+if [ "$status" -ne 0 ]; then
+    echo "the node or the echo service exited with status $status" >&2
     exit 1
 fi
 echo "== demo: done"
