@@ -6,10 +6,10 @@
  * message on an idle connection it takes wowner and writes the message itself, one
  * syscall and no thread hand-off (the latency path).  When messages come back to back
  * (the last write on this connection, or the sending thread's last direct write on this
- * socket, ended less than CONN_STREAM_GAP_NS ago) it passes wowner to the I/O thread instead, which keeps encoding whatever the application queues meanwhile into
- * large batches (the throughput path).  Frames up to CONN_COPY_MAX bytes are copied
- * into the batch buffer; larger frame bodies are written from their own buffers with
- * sendmsg's iovec, never copied.
+ * socket, ended less than CONN_STREAM_GAP_NS ago) it passes wowner to the I/O thread instead, which
+ * keeps encoding whatever the application queues meanwhile into large batches (the throughput
+ * path).  Frames up to CONN_COPY_MAX bytes are copied into the batch buffer; larger frame bodies
+ * are written from their own buffers with sendmsg's iovec, never copied.
  */
 #include <errno.h>
 #include <sched.h>

@@ -216,8 +216,8 @@ enum nm_event {
     NM_EVENT_HANDSHAKE_FAILED = 0x2000, /* value: errno-style code; detail: the reason */
     /* nomid's own events, on bits libzmq leaves unused by nomid (0x0100 is libzmq's
      * CLOSE_FAILED, which nomid never raises), so every event fits the uint16 field. */
-    NM_EVENT_DROPPED = 0x0100,      /* a message was dropped on a pipe (detail: why) */
-    NM_EVENT_HWM_REACHED = 0x8000,  /* a pipe became full (value: its HWM) */
+    NM_EVENT_DROPPED = 0x0100,     /* a message was dropped on a pipe (detail: why) */
+    NM_EVENT_HWM_REACHED = 0x8000, /* a pipe became full (value: its HWM) */
     NM_EVENT_ALL = 0xffff,
 };
 
