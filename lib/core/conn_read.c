@@ -105,7 +105,6 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
         nmi_conn_reject(c, why);
         return -1;
     }
-    c->peer_type = peer;
     int rc = nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Identity", &identity);
     if (rc < 0) {
         nmi_conn_reject(c, "malformed READY properties");

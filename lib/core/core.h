@@ -289,7 +289,6 @@ struct nmi_conn {
     uint8_t greet[NMI_ZMTP_GREETING_SIZE]; /* peer greeting so far */
     size_t greet_len;                      /* bytes of it */
     uint8_t peer_minor;                    /* peer's ZMTP minor version */
-    int peer_type;                         /* peer's Socket-Type */
     uint8_t hdr[NMI_ZMTP_MAX_HEADER];      /* partial frame header */
     size_t hdr_len;                        /* bytes of it */
     bool in_body;                          /* reading a frame body */

@@ -128,6 +128,16 @@ int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
     return nmi_queue_push(p->out, m) < 0 ? -ENOMEM : 0;
 }
 
+/* Clears a sleeping side's flag and posts its wakeup; the caller has fenced. */
+static void pipe_wake(nmi_pipe *p, atomic_int *asleep, int cmd)
+{
+    if (atomic_load_explicit(asleep, memory_order_relaxed)) {
+        int one = 1;
+        if (atomic_compare_exchange_strong(asleep, &one, 0))
+            nmi_sock_post(p->sock, cmd, p);
+    }
+}
+
 void nmi_pipe_wake_fenced(nmi_pipe *p)
 {
     if (p->conn != NULL) {
@@ -135,11 +145,8 @@ void nmi_pipe_wake_fenced(nmi_pipe *p)
         return;
     }
     nmi_pipe *peer = atomic_load(&p->mate);
-    if (peer != NULL && atomic_load_explicit(&peer->in_asleep, memory_order_relaxed)) {
-        int one = 1;
-        if (atomic_compare_exchange_strong(&peer->in_asleep, &one, 0))
-            nmi_sock_post(peer->sock, NMI_CMD_IN_READY, peer);
-    }
+    if (peer != NULL)
+        pipe_wake(peer, &peer->in_asleep, NMI_CMD_IN_READY);
 }
 
 int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
@@ -183,21 +190,13 @@ bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
 void nmi_pipe_in_notify(nmi_pipe *p)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&p->in_asleep, memory_order_relaxed)) {
-        int one = 1;
-        if (atomic_compare_exchange_strong(&p->in_asleep, &one, 0))
-            nmi_sock_post(p->sock, NMI_CMD_IN_READY, p);
-    }
+    pipe_wake(p, &p->in_asleep, NMI_CMD_IN_READY);
 }
 
 void nmi_pipe_out_notify(nmi_pipe *p)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load(&p->out_asleep)) {
-        int one = 1;
-        if (atomic_compare_exchange_strong(&p->out_asleep, &one, 0))
-            nmi_sock_post(p->sock, NMI_CMD_OUT_READY, p);
-    }
+    pipe_wake(p, &p->out_asleep, NMI_CMD_OUT_READY);
 }
 
 void nmi_pipe_drop(nmi_pipe *p, const char *why)

@@ -24,10 +24,9 @@ typedef struct pub_state {
     size_t nmatched;    /* entries used */
     size_t cap_matched; /* entries allocated */
     nmi_queue up;       /* XPUB: messages from subscribers for the application */
-    bool xpub;          /* XPUB rather than PUB */
 } pub_state;
 
-static int pub_init_common(nmi_sock *s, bool xpub)
+static int pub_init(nmi_sock *s)
 {
     pub_state *p = calloc(1, sizeof(*p));
     if (p == NULL || (p->subs = nmi_mtrie_new()) == NULL) {
@@ -36,19 +35,8 @@ static int pub_init_common(nmi_sock *s, bool xpub)
     }
     nmi_pipeset_init(&p->pipes, true);
     nmi_queue_init(&p->up);
-    p->xpub = xpub;
     s->pdata = p;
     return 0;
-}
-
-static int pub_init(nmi_sock *s)
-{
-    return pub_init_common(s, false);
-}
-
-static int xpub_init(nmi_sock *s)
-{
-    return pub_init_common(s, true);
 }
 
 static void pub_fini(nmi_sock *s)
@@ -77,32 +65,32 @@ static void pub_tell_app(pub_state *p, uint8_t kind, const uint8_t *prefix, size
         nmi_msg_clear(&m);
 }
 
+/* XPUB: the last subscriber to a prefix has gone. */
 static void pub_unsub_cb(const uint8_t *prefix, size_t len, void *arg)
 {
-    pub_state *p = arg;
-    if (p->xpub)
-        pub_tell_app(p, 0, prefix, len);
+    pub_tell_app(arg, 0, prefix, len);
 }
 
 /* Applies everything a subscriber sent: subscriptions, cancels, other messages. */
 static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
 {
     pub_state *p = s->pdata;
+    bool xpub = s->type == NM_XPUB;
     nmi_msg m;
     while (nmi_pipe_read(pipe, &m)) {
         nmi_frame *f = &m.first;
         const uint8_t *d = nmi_frame_data(f);
         if (m.n != 1 || f->size == 0 || d[0] > 1) {
-            if (p->xpub && nmi_queue_push(&p->up, &m) == 0)
+            if (xpub && nmi_queue_push(&p->up, &m) == 0)
                 continue; /* XPUB passes other messages on */
             nmi_msg_clear(&m);
             continue;
         }
         if (d[0] == 1) {
             int rc = nmi_mtrie_add(p->subs, d + 1, f->size - 1, pipe);
-            if (p->xpub && (rc == 1 || (rc == 0 && s->opts.xpub_verbose)))
+            if (xpub && (rc == 1 || (rc == 0 && s->opts.xpub_verbose)))
                 pub_tell_app(p, 1, d + 1, f->size - 1);
-        } else if (nmi_mtrie_rm(p->subs, d + 1, f->size - 1, pipe) == 1 && p->xpub) {
+        } else if (nmi_mtrie_rm(p->subs, d + 1, f->size - 1, pipe) == 1 && xpub) {
             pub_tell_app(p, 0, d + 1, f->size - 1);
         }
         nmi_msg_clear(&m);
@@ -121,7 +109,7 @@ static void pub_attach(nmi_sock *s, nmi_pipe *pipe)
 static void pub_detach(nmi_sock *s, nmi_pipe *pipe)
 {
     pub_state *p = s->pdata;
-    nmi_mtrie_rm_pipe(p->subs, pipe, pub_unsub_cb, p);
+    nmi_mtrie_rm_pipe(p->subs, pipe, s->type == NM_XPUB ? pub_unsub_cb : NULL, p);
     nmi_pipeset_remove(&p->pipes, pipe);
 }
 
@@ -191,31 +179,14 @@ static int pub_recv(nmi_sock *s, nmi_msg *m)
     return nmi_queue_pop(&p->up, m) ? 0 : -EAGAIN;
 }
 
-const nmi_proto_ops nmi_pub_ops = {
-    .type = NM_PUB,
-    .can_send = true,
-    .init = pub_init,
-    .fini = pub_fini,
-    .attach = pub_attach,
-    .detach = pub_detach,
-    .in_ready = pub_in_ready,
-    .out_ready = pub_out_ready,
-    .send = pub_send,
-    .recv = pub_recv,
-    .has_out = nmi_proto_never_blocks,
-};
+/* PUB and XPUB differ in XPUB receiving subscriptions (pub_in_ready looks at the type). */
+#define PUB_OPS(sock_type, receives)                                                               \
+    {                                                                                              \
+        .type = (sock_type), .can_send = true, .can_recv = (receives), .init = pub_init,           \
+        .fini = pub_fini, .attach = pub_attach, .detach = pub_detach, .in_ready = pub_in_ready,    \
+        .out_ready = pub_out_ready, .send = pub_send, .recv = pub_recv,                            \
+        .has_out = nmi_proto_never_blocks,                                                         \
+    }
 
-const nmi_proto_ops nmi_xpub_ops = {
-    .type = NM_XPUB,
-    .can_send = true,
-    .can_recv = true,
-    .init = xpub_init,
-    .fini = pub_fini,
-    .attach = pub_attach,
-    .detach = pub_detach,
-    .in_ready = pub_in_ready,
-    .out_ready = pub_out_ready,
-    .send = pub_send,
-    .recv = pub_recv,
-    .has_out = nmi_proto_never_blocks,
-};
+const nmi_proto_ops nmi_pub_ops = PUB_OPS(NM_PUB, false);
+const nmi_proto_ops nmi_xpub_ops = PUB_OPS(NM_XPUB, true);

@@ -28,7 +28,6 @@ RB_GENERATE_INTERNAL(router_tree, nmi_pipe, rid_entry, router_cmp, __attribute__
 typedef struct router_state {
     nmi_pipeset fq;           /* incoming */
     struct router_tree peers; /* outgoing, by routing id */
-    uint64_t unroutable;      /* messages dropped for unknown peers */
 } router_state;
 
 static int router_init(nmi_sock *s)
@@ -101,7 +100,6 @@ static int router_send(nmi_sock *s, nmi_msg *m)
     if (p == NULL || atomic_load(&p->gone)) {
         if (s->opts.router_mandatory)
             return -EHOSTUNREACH;
-        r->unroutable++;
         nmi_msg_clear(m);
         return 0;
     }
@@ -118,36 +116,17 @@ static int router_send(nmi_sock *s, nmi_msg *m)
     return 0;
 }
 
-const nmi_proto_ops nmi_router_ops = {
-    .type = NM_ROUTER,
-    .can_send = true,
-    .can_recv = true,
-    .needs_rid = true,
-    .init = router_init,
-    .fini = router_fini,
-    .attach = router_attach,
-    .detach = router_detach,
-    .in_ready = router_in_ready,
-    .out_ready = router_out_ready,
-    .send = router_send,
-    .recv = router_recv,
-    .has_out = nmi_proto_never_blocks,
-};
+/* ROUTER and STREAM differ only in type: the engine speaks raw TCP for STREAM. */
+#define ROUTER_OPS(sock_type)                                                                      \
+    {                                                                                              \
+        .type = (sock_type), .can_send = true, .can_recv = true, .needs_rid = true,                \
+        .init = router_init, .fini = router_fini, .attach = router_attach,                         \
+        .detach = router_detach, .in_ready = router_in_ready, .out_ready = router_out_ready,       \
+        .send = router_send, .recv = router_recv, .has_out = nmi_proto_never_blocks,               \
+    }
+
+const nmi_proto_ops nmi_router_ops = ROUTER_OPS(NM_ROUTER);
 
 /* STREAM: a ROUTER over raw TCP.  The engine turns connections, reads and an empty
- * message into the peer's events, reads and a close (conn.c, conn_write.c). */
-const nmi_proto_ops nmi_stream_ops = {
-    .type = NM_STREAM,
-    .can_send = true,
-    .can_recv = true,
-    .needs_rid = true,
-    .init = router_init,
-    .fini = router_fini,
-    .attach = router_attach,
-    .detach = router_detach,
-    .in_ready = router_in_ready,
-    .out_ready = router_out_ready,
-    .send = router_send,
-    .recv = router_recv,
-    .has_out = nmi_proto_never_blocks,
-};
+ * message into the peer's events, reads and a close (conn.c, conn_read.c, conn_write.c). */
+const nmi_proto_ops nmi_stream_ops = ROUTER_OPS(NM_STREAM);

@@ -30,10 +30,9 @@ typedef struct sub_state {
     nmi_mtrie *filter; /* our subscriptions, for local matching */
     sub_topic *topics; /* our subscriptions, for replay to new pipes */
     size_t ntopics;    /* entries used */
-    bool xsub;         /* XSUB rather than SUB */
 } sub_state;
 
-static int sub_init_common(nmi_sock *s, bool xsub)
+static int sub_init(nmi_sock *s)
 {
     sub_state *p = calloc(1, sizeof(*p));
     if (p == NULL || (p->filter = nmi_mtrie_new()) == NULL) {
@@ -42,19 +41,8 @@ static int sub_init_common(nmi_sock *s, bool xsub)
     }
     nmi_pipeset_init(&p->fq, false);
     nmi_pipeset_init(&p->all, true);
-    p->xsub = xsub;
     s->pdata = p;
     return 0;
-}
-
-static int sub_init(nmi_sock *s)
-{
-    return sub_init_common(s, false);
-}
-
-static int xsub_init(nmi_sock *s)
-{
-    return sub_init_common(s, true);
 }
 
 static void sub_fini(nmi_sock *s)
@@ -139,10 +127,7 @@ static int sub_change(sub_state *p, uint8_t kind, const uint8_t *prefix, size_t 
 
 static int sub_setopt(nmi_sock *s, int opt, const void *val, size_t len)
 {
-    sub_state *p = s->pdata;
-    if (p->xsub)
-        return -EINVAL; /* XSUB subscribes by sending messages */
-    return sub_change(p, opt == NM_SUBSCRIBE ? 1 : 0, val, len);
+    return sub_change(s->pdata, opt == NM_SUBSCRIBE ? 1 : 0, val, len);
 }
 
 static void sub_attach(nmi_sock *s, nmi_pipe *pipe)
@@ -217,40 +202,15 @@ static int xsub_send(nmi_sock *s, nmi_msg *m)
     return 0;
 }
 
-static int sub_send(nmi_sock *s, nmi_msg *m)
-{
-    (void)s;
-    (void)m;
-    return -ENOTSUP;
-}
+/* SUB and XSUB differ only in how subscriptions come: SUB by NM_SUBSCRIBE, XSUB by
+ * sending them as messages. */
+#define SUB_OPS(sock_type, send_fn, setopt_fn)                                                     \
+    {                                                                                              \
+        .type = (sock_type), .can_send = (send_fn) != NULL, .can_recv = true, .init = sub_init,    \
+        .fini = sub_fini, .attach = sub_attach, .detach = sub_detach, .in_ready = sub_in_ready,    \
+        .out_ready = sub_out_ready, .send = (send_fn), .recv = sub_recv,                           \
+        .has_out = nmi_proto_never_blocks, .setopt = (setopt_fn),                                  \
+    }
 
-const nmi_proto_ops nmi_sub_ops = {
-    .type = NM_SUB,
-    .can_recv = true,
-    .init = sub_init,
-    .fini = sub_fini,
-    .attach = sub_attach,
-    .detach = sub_detach,
-    .in_ready = sub_in_ready,
-    .out_ready = sub_out_ready,
-    .send = sub_send,
-    .recv = sub_recv,
-    .has_out = nmi_proto_never_blocks,
-    .setopt = sub_setopt,
-};
-
-const nmi_proto_ops nmi_xsub_ops = {
-    .type = NM_XSUB,
-    .can_send = true,
-    .can_recv = true,
-    .init = xsub_init,
-    .fini = sub_fini,
-    .attach = sub_attach,
-    .detach = sub_detach,
-    .in_ready = sub_in_ready,
-    .out_ready = sub_out_ready,
-    .send = xsub_send,
-    .recv = sub_recv,
-    .has_out = nmi_proto_never_blocks,
-    .setopt = sub_setopt,
-};
+const nmi_proto_ops nmi_sub_ops = SUB_OPS(NM_SUB, NULL, sub_setopt);
+const nmi_proto_ops nmi_xsub_ops = SUB_OPS(NM_XSUB, xsub_send, NULL);
