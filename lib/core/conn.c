@@ -155,7 +155,7 @@ static void conn_stream_notify(nmi_conn *c)
 static void conn_begin_handshake(nmi_conn *c)
 {
     if (c->sock->type == NM_STREAM) {
-        c->tp->tune(c->pollable.fd);
+        c->tp->tune(c->pollable.fd, c->opts.tcp_keepalive);
         if (nmi_conn_established(c, NULL) == 0)
             conn_stream_notify(c);
         return;
@@ -180,7 +180,7 @@ static void conn_begin_handshake(nmi_conn *c)
     atomic_store(&c->state, NMI_CONN_GREETING);
     c->handshake_at = nmi_clock_ns() + CONN_HANDSHAKE_NS;
     nmi_conn_timers_update(c);
-    c->tp->tune(c->pollable.fd);
+    c->tp->tune(c->pollable.fd, c->opts.tcp_keepalive);
     if (n < 0 || nmi_conn_out_bytes(c, buf, NMI_ZMTP_GREETING_SIZE + (size_t)n) < 0) {
         nmi_conn_reject(c, "cannot encode handshake");
         return;

@@ -37,9 +37,10 @@ static int ipc_listen(const nmi_addr *a, int *fdp, char *ep, size_t cap)
     return 0;
 }
 
-static void ipc_tune(int fd)
+static void ipc_tune(int fd, int keepalive)
 {
     (void)fd;
+    (void)keepalive;
 }
 
 static void ipc_unlisten(const char *ep)

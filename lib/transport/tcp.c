@@ -99,10 +99,12 @@ static int tcp_listen(const nmi_addr *a, int *fdp, char *ep, size_t cap)
     return 0;
 }
 
-static void tcp_tune(int fd)
+static void tcp_tune(int fd, int keepalive)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (keepalive >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, sizeof(keepalive));
 }
 
 static void tcp_unlisten(const char *ep)

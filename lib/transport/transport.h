@@ -26,8 +26,9 @@ typedef struct nmi_transport_ops {
     int (*listen)(const nmi_addr *a, int *fdp, char *ep, size_t cap);
     /* Starts a non-blocking connect; 0 if done or in progress. */
     int (*connect)(const nmi_addr *a, int *fdp);
-    /* Per-connection socket options (TCP_NODELAY...). */
-    void (*tune)(int fd);
+    /* Per-connection socket options: TCP_NODELAY, and SO_KEEPALIVE when keepalive is 0
+     * or 1 (-1 leaves the system default). */
+    void (*tune)(int fd, int keepalive);
     /* Undoes what listen left behind (an ipc path). */
     void (*unlisten)(const char *ep);
     /* Writes the peer's address as text. */

@@ -1,7 +1,8 @@
 /*
  * test_sock_tcp.c - tcp specifics: IPv6 endpoints, the bound port of tcp://[::1]:0,
- * and reconnect backoff (RECONNECT_IVL doubling up to RECONNECT_IVL_MAX), observed
- * with a raw listener that accepts and drops every connection attempt.
+ * NM_TCP_KEEPALIVE on accepted connections (the monitor's ACCEPTED event names the
+ * descriptor, as libzmq's does), and reconnect backoff (RECONNECT_IVL doubling up to
+ * RECONNECT_IVL_MAX), observed with a raw listener that accepts and drops every connection attempt.
  */
 #include "testutil.h"
 
@@ -72,10 +73,49 @@ static void test_reconnect_backoff(void **state)
     assert_true(fourth > 3 * first);
 }
 
+/* Reads monitor events until `event`; returns its value. */
+static uint32_t keepalive_wait_event(nm_sock_t *mon, int event)
+{
+    for (;;) {
+        nm_msg_t m;
+        tu_recv(mon, &m);
+        const uint8_t *p = nm_msg_data(&m, 0);
+        int ev = p[0] | p[1] << 8;
+        uint32_t value =
+            (uint32_t)p[2] | (uint32_t)p[3] << 8 | (uint32_t)p[4] << 16 | (uint32_t)p[5] << 24;
+        nm_msg_close(&m);
+        if (ev == event)
+            return value;
+    }
+}
+
+static void test_tcp_keepalive(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *pull = tu_sock(ctx, NM_PULL);
+    TU_OK(nm_sock_setopt_int(pull, NM_TCP_KEEPALIVE, 1));
+    TU_OK(nm_sock_monitor(pull, "inproc://keepalive-mon", NM_EVENT_ALL));
+    nm_sock_t *mon = tu_sock(ctx, NM_PAIR);
+    TU_OK(nm_sock_connect(mon, "inproc://keepalive-mon"));
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(pull, ep, sizeof(ep));
+    nm_sock_t *push = tu_sock(ctx, NM_PUSH);
+    TU_OK(nm_sock_connect(push, ep));
+    int fd = (int)keepalive_wait_event(mon, NM_EVENT_ACCEPTED);
+    keepalive_wait_event(mon, NM_EVENT_HANDSHAKE_SUCCEEDED);
+    int on = 0;
+    socklen_t len = sizeof(on);
+    assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len), 0);
+    assert_int_equal(on, 1);
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipv6_loopback),
+        cmocka_unit_test(test_tcp_keepalive),
         cmocka_unit_test(test_reconnect_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
