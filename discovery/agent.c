@@ -25,23 +25,33 @@
 #include "agent.h"
 #include "udp.h"
 
+typedef struct agent_listener {
+    nmd_event_cb *cb; /* called on registry events */
+    void *arg;        /* its argument */
+} agent_listener;
+
 struct nmd_agent {
-    nmd_agent_config cfg;                /* configuration (ifaces point into iface_names) */
-    char iface_names[NMD_IFACE_MAX][64]; /* copies of the interface names */
-    nmd_udp udp[NMD_IFACE_MAX];          /* one beacon socket per interface */
-    int nudp;                            /* their count */
-    uint8_t key[256];                    /* copy of the fleet key */
-    int wake;                            /* eventfd: stop or table changed */
-    pthread_t thread;                    /* the agent thread */
-    pthread_mutex_t lock;                /* registry, services, stats, stop */
-    nmd_registry *reg;                   /* peers */
-    nmd_service *services;               /* our table */
-    size_t nservices;                    /* its size */
-    uint8_t id[16];                      /* our node id */
-    uint32_t incarnation;                /* our restart counter */
-    uint32_t seq;                        /* last beacon sequence number */
-    bool stop;                           /* leave the loop */
-    nmd_agent_stats stats;               /* counters */
+    nmd_agent_config cfg;                    /* configuration (ifaces point into iface_names) */
+    char iface_names[NMD_IFACE_MAX][64];     /* copies of the interface names */
+    char backend_args[NMD_BACKEND_MAX][256]; /* copies of the backends' arguments */
+    nmd_backend *backends[NMD_BACKEND_MAX];  /* the running backends */
+    nmd_udp udp[NMD_IFACE_MAX];              /* one beacon socket per interface */
+    int nudp;                                /* their count */
+    uint8_t key[256];                        /* copy of the fleet key */
+    int wake;                                /* eventfd: stop or table changed */
+    pthread_t thread;                        /* the agent thread */
+    pthread_mutex_t lock;                    /* registry, services, stats, stop */
+    pthread_cond_t changed;                  /* broadcast on every registry event */
+    agent_listener *listeners;               /* nmd_agent_listen */
+    size_t nlisteners;                       /* their count */
+    nmd_registry *reg;                       /* peers */
+    nmd_service *services;                   /* our table */
+    size_t nservices;                        /* its size */
+    uint8_t id[16];                          /* our node id */
+    uint32_t incarnation;                    /* our restart counter */
+    uint32_t seq;                            /* last beacon sequence number */
+    bool stop;                               /* leave the loop */
+    nmd_agent_stats stats;                   /* counters */
 };
 
 static uint64_t agent_now(void)
@@ -55,10 +65,25 @@ void nmd_agent_config_init(nmd_agent_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     strlcpy(cfg->fleet, "default", sizeof(cfg->fleet));
+    strlcpy(cfg->etcd_prefix, "/nomid/", sizeof(cfg->etcd_prefix));
+    cfg->beacon = true;
     cfg->interval_ns = 1000000000u;
     cfg->expiry = 3;
     cfg->port = NMD_UDP_PORT;
     cfg->group = NMD_UDP_GROUP;
+}
+
+void nmd_agent_endpoint_for(const char *ep, const char *host, char *out, size_t cap)
+{
+    static const char *const wild[] = {"tcp://*:", "tcp://0.0.0.0:"};
+    for (size_t w = 0; w < 2; w++) {
+        size_t n = strlen(wild[w]);
+        if (strncmp(ep, wild[w], n) == 0) {
+            snprintf(out, cap, "tcp://%s:%s", host, ep + n);
+            return;
+        }
+    }
+    strlcpy(out, ep, cap);
 }
 
 /* Our table as announced on interface u: wildcard hosts become u's address. */
@@ -68,15 +93,21 @@ static size_t agent_table_for(nmd_agent *a, const nmd_udp *u, nmd_service *out)
     inet_ntop(AF_INET, &u->ifaddr, addr, sizeof(addr));
     for (size_t i = 0; i < a->nservices; i++) {
         out[i] = a->services[i];
-        const char *ep = a->services[i].endpoint;
-        const char *wild[] = {"tcp://*:", "tcp://0.0.0.0:"};
-        for (size_t w = 0; w < 2; w++) {
-            size_t n = strlen(wild[w]);
-            if (strncmp(ep, wild[w], n) == 0)
-                snprintf(out[i].endpoint, sizeof(out[i].endpoint), "tcp://%s:%s", addr, ep + n);
-        }
+        nmd_agent_endpoint_for(a->services[i].endpoint, addr, out[i].endpoint,
+                               sizeof(out[i].endpoint));
     }
     return a->nservices;
+}
+
+/* The registry's callback: the configured one, then the listeners, then waiters. */
+static void agent_event(void *arg, int ev, const nmd_peer *p, const nmd_service *s)
+{
+    nmd_agent *a = arg;
+    if (a->cfg.event_cb != NULL)
+        a->cfg.event_cb(a->cfg.event_arg, ev, p, s);
+    for (size_t i = 0; i < a->nlisteners; i++)
+        a->listeners[i].cb(a->listeners[i].arg, ev, p, s);
+    pthread_cond_broadcast(&a->changed);
 }
 
 /* Sends one beacon (or goodbye) on every interface.  Called with the lock held. */
@@ -141,12 +172,12 @@ static void *agent_main(void *arg)
         uint64_t now = agent_now();
         pthread_mutex_lock(&a->lock);
         if (a->stop) {
-            if (!a->cfg.passive)
+            if (!a->cfg.passive && a->cfg.beacon)
                 agent_send(a, true);
             pthread_mutex_unlock(&a->lock);
             return NULL;
         }
-        if (!a->cfg.passive && now >= next_send) {
+        if (!a->cfg.passive && a->cfg.beacon && now >= next_send) {
             agent_send(a, false);
             next_send = now + interval;
         }
@@ -183,14 +214,30 @@ static void agent_free(nmd_agent *a)
         close(a->wake);
     nmd_registry_destroy(&a->reg);
     free(a->services);
+    free(a->listeners);
+    pthread_cond_destroy(&a->changed);
     pthread_mutex_destroy(&a->lock);
     free(a);
+}
+
+/* Stops the running backends, last started first. */
+static void agent_stop_backends(nmd_agent *a)
+{
+    for (int i = a->cfg.nbackends - 1; i >= 0; i--) {
+        if (a->backends[i] == NULL)
+            continue;
+        a->cfg.backends[i].ops->stop(&a->backends[i]);
+        pthread_mutex_lock(&a->lock);
+        nmd_registry_forget(a->reg, a->cfg.backends[i].ops->kind);
+        pthread_mutex_unlock(&a->lock);
+    }
 }
 
 int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
 {
     if (cfg->nifaces < 0 || cfg->nifaces > NMD_IFACE_MAX || cfg->interval_ns == 0 ||
-        cfg->expiry < 1 || cfg->fleet[0] == '\0' || cfg->keylen > sizeof(((nmd_agent *)0)->key) ||
+        cfg->nbackends < 0 || cfg->nbackends > NMD_BACKEND_MAX || cfg->expiry < 1 ||
+        cfg->fleet[0] == '\0' || cfg->keylen > sizeof(((nmd_agent *)0)->key) ||
         (cfg->key != NULL && cfg->keylen < NMD_KEY_MIN))
         return -EINVAL;
     nmd_agent *a = calloc(1, sizeof(*a));
@@ -199,6 +246,13 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
     a->cfg = *cfg;
     a->wake = -1;
     pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->changed, NULL);
+    for (int i = 0; i < a->cfg.nbackends; i++) {
+        if (cfg->backends[i].arg == NULL)
+            continue;
+        strlcpy(a->backend_args[i], cfg->backends[i].arg, sizeof(a->backend_args[i]));
+        a->cfg.backends[i].arg = a->backend_args[i];
+    }
     if (cfg->key != NULL)
         memcpy(a->key, cfg->key, cfg->keylen);
     if (a->cfg.nifaces == 0) {
@@ -212,11 +266,11 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
     arc4random_buf(a->id, sizeof(a->id));
     a->incarnation = (uint32_t)time(NULL); /* grows across restarts of a node */
     int rc = 0;
-    a->reg = nmd_registry_new(cfg->event_cb, cfg->event_arg);
+    a->reg = nmd_registry_new(agent_event, a);
     a->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (a->reg == NULL || a->wake < 0)
         rc = -ENOMEM;
-    for (int i = 0; rc == 0 && i < a->cfg.nifaces; i++) {
+    for (int i = 0; rc == 0 && a->cfg.beacon && i < a->cfg.nifaces; i++) {
         rc = nmd_udp_open(&a->udp[i], a->cfg.ifaces[i], a->cfg.group, a->cfg.port, 1);
         if (rc == 0)
             a->nudp++;
@@ -226,6 +280,13 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
     if (rc < 0) {
         agent_free(a);
         return rc;
+    }
+    for (int i = 0; i < a->cfg.nbackends; i++) {
+        rc = a->cfg.backends[i].ops->start(&a->backends[i], a, a->cfg.backends[i].arg);
+        if (rc < 0) {
+            nmd_agent_stop(&a);
+            return rc;
+        }
     }
     *ap = a;
     return 0;
@@ -237,12 +298,22 @@ static void agent_wake(nmd_agent *a)
     (void)!write(a->wake, &one, sizeof(one));
 }
 
+/* Announces a changed table: the next beacon goes now, backends publish it. */
+static void agent_table_changed(nmd_agent *a)
+{
+    agent_wake(a);
+    for (int i = 0; i < a->cfg.nbackends; i++)
+        if (a->backends[i] != NULL)
+            a->cfg.backends[i].ops->publish(a->backends[i]);
+}
+
 void nmd_agent_stop(nmd_agent **ap)
 {
     nmd_agent *a = *ap;
     if (a == NULL)
         return;
     *ap = NULL;
+    agent_stop_backends(a);
     pthread_mutex_lock(&a->lock);
     a->stop = true;
     pthread_mutex_unlock(&a->lock);
@@ -269,7 +340,7 @@ int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *en
     strlcpy(s->endpoint, endpoint, sizeof(s->endpoint));
     s->type = type;
     pthread_mutex_unlock(&a->lock);
-    agent_wake(a);
+    agent_table_changed(a);
     return 0;
 }
 
@@ -289,7 +360,7 @@ int nmd_agent_withdraw(nmd_agent *a, const char *name, const char *endpoint)
     }
     pthread_mutex_unlock(&a->lock);
     if (rc == 0)
-        agent_wake(a);
+        agent_table_changed(a);
     return rc;
 }
 
@@ -313,5 +384,106 @@ void nmd_agent_get_stats(nmd_agent *a, nmd_agent_stats *st)
 {
     pthread_mutex_lock(&a->lock);
     *st = a->stats;
+    pthread_mutex_unlock(&a->lock);
+}
+
+int nmd_agent_wait(nmd_agent *a, const char *name, int n, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    if (timeout_ms >= 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&a->lock);
+    int rc;
+    for (;;) {
+        rc = (int)nmd_registry_resolve(a->reg, name, NULL, NULL);
+        if (rc >= n)
+            break;
+        int w = timeout_ms < 0 ? pthread_cond_wait(&a->changed, &a->lock)
+                               : pthread_cond_timedwait(&a->changed, &a->lock, &until);
+        if (w == ETIMEDOUT) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int nmd_agent_listen(nmd_agent *a, nmd_event_cb *cb, void *arg)
+{
+    pthread_mutex_lock(&a->lock);
+    agent_listener *l = reallocarray(a->listeners, a->nlisteners + 1, sizeof(*l));
+    if (l != NULL) {
+        a->listeners = l;
+        l[a->nlisteners++] = (agent_listener){cb, arg};
+    }
+    pthread_mutex_unlock(&a->lock);
+    return l != NULL ? 0 : -ENOMEM;
+}
+
+void nmd_agent_unlisten(nmd_agent *a, nmd_event_cb *cb, void *arg)
+{
+    pthread_mutex_lock(&a->lock);
+    for (size_t i = 0; i < a->nlisteners; i++) {
+        if (a->listeners[i].cb == cb && a->listeners[i].arg == arg) {
+            a->listeners[i] = a->listeners[--a->nlisteners];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+const nmd_agent_config *nmd_agent_cfg(const nmd_agent *a)
+{
+    return &a->cfg;
+}
+
+void nmd_agent_identity(const nmd_agent *a, uint8_t id[16], uint32_t *incarnation)
+{
+    memcpy(id, a->id, sizeof(a->id));
+    *incarnation = a->incarnation;
+}
+
+ssize_t nmd_agent_table(nmd_agent *a, nmd_service **out)
+{
+    pthread_mutex_lock(&a->lock);
+    ssize_t n = (ssize_t)a->nservices;
+    *out = NULL;
+    if (n > 0 && (*out = malloc((size_t)n * sizeof(**out))) == NULL)
+        n = -ENOMEM;
+    else if (n > 0)
+        memcpy(*out, a->services, (size_t)n * sizeof(**out));
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+int nmd_agent_add(nmd_agent *a, int backend, const uint8_t id[16], const char *name,
+                  const char *addr, const nmd_service *svc)
+{
+    pthread_mutex_lock(&a->lock);
+    int rc = nmd_registry_add(a->reg, backend, id, name, addr, svc);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int nmd_agent_del(nmd_agent *a, int backend, const uint8_t id[16], const nmd_service *svc)
+{
+    pthread_mutex_lock(&a->lock);
+    int rc = nmd_registry_del(a->reg, backend, id, svc);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+void nmd_agent_forget(nmd_agent *a, int backend)
+{
+    pthread_mutex_lock(&a->lock);
+    nmd_registry_forget(a->reg, backend);
     pthread_mutex_unlock(&a->lock);
 }

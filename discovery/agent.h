@@ -13,10 +13,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "backend.h"
 #include "registry.h"
 
-#define NMD_IFACE_MAX 8
+#define NMD_IFACE_MAX   8
+#define NMD_BACKEND_MAX 4
+#define NMD_PREFIX_MAX  128
 
 typedef struct nmd_agent_config {
     char fleet[NMD_FLEET_MAX + 1];     /* fleet name ("default") */
@@ -30,8 +34,15 @@ typedef struct nmd_agent_config {
     uint16_t port;                     /* beacon port (default NMD_UDP_PORT) */
     const char *group;                 /* IPv4 multicast group (default NMD_UDP_GROUP) */
     bool passive;                      /* only listen (nomid resolve, nomid peers) */
-    nmd_event_cb *event_cb;            /* called on the agent thread, under its lock */
-    void *event_arg;                   /* its argument */
+    bool beacon;                       /* use beacons (default true) */
+    struct {
+        const nmd_backend_ops *ops;   /* dnssd, etcd */
+        const char *arg;              /* what followed '=' (the etcd URL), or NULL */
+    } backends[NMD_BACKEND_MAX];      /* further backends, started in order */
+    int nbackends;                    /* their count */
+    char etcd_prefix[NMD_PREFIX_MAX]; /* etcd keys live under it (default "/nomid/") */
+    nmd_event_cb *event_cb;           /* called on changes (any backend's thread), under */
+    void *event_arg;                  /* the agent's lock; and its argument */
 } nmd_agent_config;
 
 typedef struct nmd_agent nmd_agent;
@@ -52,6 +63,36 @@ int nmd_agent_withdraw(nmd_agent *a, const char *name, const char *endpoint);
 /* Registry queries, safe from any thread (callbacks run under the agent's lock). */
 size_t nmd_agent_resolve(nmd_agent *a, const char *name, nmd_instance_cb *cb, void *arg);
 size_t nmd_agent_peers(nmd_agent *a, nmd_peer_cb *cb, void *arg);
+
+/* Waits until at least n instances of service `name` are known (the slow joiner's
+ * question); timeout_ms < 0 waits forever.  Returns how many there are, or -ETIMEDOUT.
+ * Not to be called while another thread stops the agent. */
+int nmd_agent_wait(nmd_agent *a, const char *name, int n, int timeout_ms);
+
+/* Adds a listener for registry events besides cfg->event_cb (the resolver uses it);
+ * called under the agent's lock on whichever thread made the change.  0 or -ENOMEM. */
+int nmd_agent_listen(nmd_agent *a, nmd_event_cb *cb, void *arg);
+void nmd_agent_unlisten(nmd_agent *a, nmd_event_cb *cb, void *arg);
+
+/* ---- for backends (backend.h) ---- */
+
+/* The configuration the agent runs with (interfaces defaulted, key copied). */
+const nmd_agent_config *nmd_agent_cfg(const nmd_agent *a);
+/* This node's id and restart counter. */
+void nmd_agent_identity(const nmd_agent *a, uint8_t id[16], uint32_t *incarnation);
+/* A copy of this node's table (*out malloc'd, caller frees; NULL when empty); returns
+ * its size or -ENOMEM.  Wildcard hosts are as advertised (tcp://\*:5555): a backend
+ * puts its own address in, as nmd_agent_endpoint_for does. */
+ssize_t nmd_agent_table(nmd_agent *a, nmd_service **out);
+/* Rewrites a wildcard host (tcp://\*:P, tcp://0.0.0.0:P) in ep to host (an address as
+ * text, IPv6 without brackets); other endpoints are copied unchanged. */
+void nmd_agent_endpoint_for(const char *ep, const char *host, char *out, size_t cap);
+/* Report instances of other nodes (registry.h nmd_registry_add / del / forget), under
+ * the agent's lock; backend is its enum nmd_backend_kind. */
+int nmd_agent_add(nmd_agent *a, int backend, const uint8_t id[16], const char *name,
+                  const char *addr, const nmd_service *svc);
+int nmd_agent_del(nmd_agent *a, int backend, const uint8_t id[16], const nmd_service *svc);
+void nmd_agent_forget(nmd_agent *a, int backend);
 
 /* Counters for statistics and tests. */
 typedef struct nmd_agent_stats {

@@ -4,7 +4,8 @@
  * Peers live in an array searched by id: fleets are tens to hundreds of nodes and a
  * lookup per beacon is cheap next to the datagram itself.  A peer's services change
  * as a whole (a new inline list or a fetched table); the registry compares old and new
- * and reports only the instances that really appeared or went.
+ * and reports only the instances that really appeared or went, and of those only the
+ * ones no other peer (another backend's view of the same node) still offers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,10 +45,42 @@ void nmd_registry_destroy(nmd_registry **rp)
     *rp = NULL;
 }
 
+const char *nmd_backend_name(int backend)
+{
+    static const char *const names[] = {"beacon", "dnssd", "etcd"};
+    return backend >= 0 && backend < NMD_BACKEND_COUNT ? names[backend] : "?";
+}
+
 static void registry_emit(nmd_registry *r, int ev, const nmd_peer *p, const nmd_service *s)
 {
     if (r->cb != NULL)
         r->cb(r->arg, ev, p, s);
+}
+
+/* Same instance: one service name at one endpoint. */
+static bool registry_same_instance(const nmd_service *a, const nmd_service *b)
+{
+    return strcmp(a->name, b->name) == 0 && strcmp(a->endpoint, b->endpoint) == 0;
+}
+
+/* True if a peer in r->peers[0..upto) other than `except` offers instance s. */
+static bool registry_offered(nmd_registry *r, size_t upto, const nmd_peer *except,
+                             const nmd_service *s)
+{
+    for (size_t i = 0; i < upto; i++) {
+        const nmd_peer *p = &r->peers[i];
+        for (size_t k = 0; p != except && k < p->nservices; k++)
+            if (registry_same_instance(&p->services[k], s))
+                return true;
+    }
+    return false;
+}
+
+/* Reports an instance of p up or down unless another peer offers it too. */
+static void registry_emit_instance(nmd_registry *r, int ev, const nmd_peer *p, const nmd_service *s)
+{
+    if (!registry_offered(r, r->npeers, p, s))
+        registry_emit(r, ev, p, s);
 }
 
 static bool registry_same(const nmd_service *a, const nmd_service *b)
@@ -78,18 +111,18 @@ static int registry_set_services(nmd_registry *r, nmd_peer *p, const nmd_service
     p->nservices = n;
     for (size_t i = 0; i < nold; i++)
         if (!registry_has(copy, n, &old[i]))
-            registry_emit(r, NMD_EV_SERVICE_DOWN, p, &old[i]);
+            registry_emit_instance(r, NMD_EV_SERVICE_DOWN, p, &old[i]);
     for (size_t i = 0; i < n; i++)
         if (!registry_has(old, nold, &copy[i]))
-            registry_emit(r, NMD_EV_SERVICE_UP, p, &copy[i]);
+            registry_emit_instance(r, NMD_EV_SERVICE_UP, p, &copy[i]);
     free(old);
     return 0;
 }
 
-static nmd_peer *registry_find(nmd_registry *r, const uint8_t id[16])
+static nmd_peer *registry_find(nmd_registry *r, int backend, const uint8_t id[16])
 {
     for (size_t i = 0; i < r->npeers; i++)
-        if (memcmp(r->peers[i].id, id, 16) == 0)
+        if (r->peers[i].backend == backend && memcmp(r->peers[i].id, id, 16) == 0)
             return &r->peers[i];
     return NULL;
 }
@@ -102,7 +135,7 @@ static void registry_remove(nmd_registry *r, nmd_peer *p)
     *p = r->peers[--r->npeers];
 }
 
-static nmd_peer *registry_add(nmd_registry *r, const nmd_beacon *b)
+static nmd_peer *registry_add(nmd_registry *r, int backend, const uint8_t id[16])
 {
     if (r->npeers == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
@@ -114,8 +147,8 @@ static nmd_peer *registry_add(nmd_registry *r, const nmd_beacon *b)
     }
     nmd_peer *p = &r->peers[r->npeers++];
     memset(p, 0, sizeof(*p));
-    memcpy(p->id, b->node_id, 16);
-    p->incarnation = b->incarnation;
+    p->backend = backend;
+    memcpy(p->id, id, 16);
     return p;
 }
 
@@ -123,7 +156,7 @@ int nmd_registry_beacon(nmd_registry *r, const nmd_beacon *b, const char *src_ad
                         bool *need_fetch)
 {
     *need_fetch = false;
-    nmd_peer *p = registry_find(r, b->node_id);
+    nmd_peer *p = registry_find(r, NMD_BACKEND_BEACON, b->node_id);
     if (p != NULL && b->incarnation < p->incarnation)
         return 0; /* a beacon from before the peer restarted */
     if (p != NULL && b->incarnation == p->incarnation && b->seq <= p->seq)
@@ -138,8 +171,9 @@ int nmd_registry_beacon(nmd_registry *r, const nmd_beacon *b, const char *src_ad
         return 1;
     }
     bool fresh = p == NULL;
-    if (fresh && (p = registry_add(r, b)) == NULL)
+    if (fresh && (p = registry_add(r, NMD_BACKEND_BEACON, b->node_id)) == NULL)
         return -ENOMEM;
+    p->incarnation = b->incarnation;
     p->seq = b->seq;
     p->state = NMD_PEER_ALIVE;
     p->last_seen_ns = now_ns;
@@ -168,7 +202,7 @@ int nmd_registry_beacon(nmd_registry *r, const nmd_beacon *b, const char *src_ad
 int nmd_registry_set_table(nmd_registry *r, const uint8_t id[16], const nmd_service *table,
                            size_t n)
 {
-    nmd_peer *p = registry_find(r, id);
+    nmd_peer *p = registry_find(r, NMD_BACKEND_BEACON, id);
     if (p == NULL)
         return -ENOENT;
     uint8_t digest[NMD_DIGEST_SIZE];
@@ -181,10 +215,64 @@ int nmd_registry_set_table(nmd_registry *r, const uint8_t id[16], const nmd_serv
     return rc < 0 ? rc : 1;
 }
 
+int nmd_registry_add(nmd_registry *r, int backend, const uint8_t id[16], const char *name,
+                     const char *addr, const nmd_service *svc)
+{
+    nmd_peer *p = registry_find(r, backend, id);
+    bool fresh = p == NULL;
+    if (fresh) {
+        if ((p = registry_add(r, backend, id)) == NULL)
+            return -ENOMEM;
+        strlcpy(p->name, name, sizeof(p->name));
+        strlcpy(p->addr, addr, sizeof(p->addr));
+        p->complete = true;
+        registry_emit(r, NMD_EV_PEER_UP, p, NULL);
+    }
+    if (registry_has(p->services, p->nservices, svc))
+        return 0;
+    nmd_service *t = reallocarray(p->services, p->nservices + 1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    p->services = t;
+    t[p->nservices++] = *svc;
+    registry_emit_instance(r, NMD_EV_SERVICE_UP, p, svc);
+    return 1;
+}
+
+int nmd_registry_del(nmd_registry *r, int backend, const uint8_t id[16], const nmd_service *svc)
+{
+    nmd_peer *p = registry_find(r, backend, id);
+    for (size_t i = 0; p != NULL && i < p->nservices; i++) {
+        if (!registry_same(&p->services[i], svc))
+            continue;
+        nmd_service gone = p->services[i];
+        p->services[i] = p->services[--p->nservices];
+        registry_emit_instance(r, NMD_EV_SERVICE_DOWN, p, &gone);
+        if (p->nservices == 0)
+            registry_remove(r, p);
+        return 1;
+    }
+    return 0;
+}
+
+void nmd_registry_forget(nmd_registry *r, int backend)
+{
+    for (size_t i = 0; i < r->npeers;) {
+        if (r->peers[i].backend == backend)
+            registry_remove(r, &r->peers[i]); /* the last peer moved into slot i */
+        else
+            i++;
+    }
+}
+
 void nmd_registry_tick(nmd_registry *r, uint64_t now_ns, uint64_t interval_ns, int expiry)
 {
     for (size_t i = 0; i < r->npeers;) {
         nmd_peer *p = &r->peers[i];
+        if (p->backend != NMD_BACKEND_BEACON) {
+            i++; /* its backend says when it leaves */
+            continue;
+        }
         uint64_t quiet = now_ns > p->last_seen_ns ? now_ns - p->last_seen_ns : 0;
         if (quiet > (uint64_t)expiry * interval_ns) {
             registry_remove(r, p); /* the last peer moved into slot i */
@@ -201,8 +289,9 @@ size_t nmd_registry_resolve(nmd_registry *r, const char *name, nmd_instance_cb *
     for (size_t i = 0; i < r->npeers; i++) {
         nmd_peer *p = &r->peers[i];
         for (size_t k = 0; k < p->nservices; k++) {
-            if (strcmp(p->services[k].name, name) != 0)
-                continue;
+            if (strcmp(p->services[k].name, name) != 0 ||
+                registry_offered(r, i, NULL, &p->services[k]))
+                continue; /* not asked for, or reported by an earlier peer */
             n++;
             if (cb != NULL)
                 cb(arg, p, &p->services[k]);

@@ -2,11 +2,15 @@
  * registry.h - what a node knows of its fleet: the peers it has heard, their state
  * (alive, silent, gone) and the services they offer.
  *
- * Backends feed it (beacons now; DNS-SD and etcd later), the resolver and `nomid peers`
- * read it.  It is plain data with the time passed in, so it is tested without sockets
- * or clocks, and it is not thread-safe: the discovery agent owns it.  Every change a
- * reader may care about (a peer or a service instance appearing or leaving) is reported
- * through one callback, in the order it happens.
+ * Backends feed it (beacons, DNS-SD, etcd), the resolver and `nomid peers` read it.  A
+ * peer is one node as one backend reports it: the same node seen through beacons and
+ * etcd is two peers.  Beacon peers age with time (silent, then gone); the other backends
+ * say themselves when an instance leaves.  An instance (service name + endpoint) is
+ * reported up when the first backend announces it and down when the last one loses it,
+ * so readers see each instance once.  It is plain data with the time passed in, so it
+ * is tested without sockets or clocks, and it is not thread-safe: the discovery agent
+ * owns it.  Every change a reader may care about is reported through one callback, in
+ * the order it happens.
  */
 #ifndef NMD_REGISTRY_H
 #define NMD_REGISTRY_H
@@ -16,6 +20,17 @@
 #include <stdint.h>
 
 #include "beacon.h"
+
+/* Where a peer was heard of. */
+enum nmd_backend_kind {
+    NMD_BACKEND_BEACON = 0, /* UDP beacons (built into the agent) */
+    NMD_BACKEND_DNSSD,      /* DNS-SD through Avahi */
+    NMD_BACKEND_ETCD,       /* etcd's v3 JSON gateway */
+    NMD_BACKEND_COUNT,
+};
+
+/* "beacon", "dnssd", "etcd". */
+const char *nmd_backend_name(int backend);
 
 enum nmd_peer_state {
     NMD_PEER_ALIVE = 0,  /* heard within the last interval and a half */
@@ -30,6 +45,7 @@ enum nmd_event {
 };
 
 typedef struct nmd_peer {
+    int backend;                     /* enum nmd_backend_kind */
     uint8_t id[16];                  /* node id */
     uint32_t incarnation;            /* restart counter */
     uint32_t seq;                    /* last beacon sequence number accepted */
@@ -67,11 +83,23 @@ int nmd_registry_beacon(nmd_registry *r, const nmd_beacon *b, const char *src_ad
 int nmd_registry_set_table(nmd_registry *r, const uint8_t id[16], const nmd_service *table,
                            size_t n);
 
-/* Ages peers: silent after 1.5 intervals without a beacon, removed after `expiry`
+/* For backends that report instances one at a time (DNS-SD, etcd): node `id` of that
+ * backend offers svc (added if new; the peer is created, named name and addressed addr,
+ * if unknown).  1 applied, 0 already known, -ENOMEM. */
+int nmd_registry_add(nmd_registry *r, int backend, const uint8_t id[16], const char *name,
+                     const char *addr, const nmd_service *svc);
+/* ... no longer offers svc; a peer left with no service is forgotten.  1 removed, 0 not
+ * known. */
+int nmd_registry_del(nmd_registry *r, int backend, const uint8_t id[16], const nmd_service *svc);
+/* Forgets everything backend reported (it stopped or lost its server). */
+void nmd_registry_forget(nmd_registry *r, int backend);
+
+/* Ages beacon peers: silent after 1.5 intervals without a beacon, removed after `expiry`
  * intervals (reporting their services and themselves down). */
 void nmd_registry_tick(nmd_registry *r, uint64_t now_ns, uint64_t interval_ns, int expiry);
 
-/* Calls cb for every known instance of service `name`; returns how many. */
+/* Calls cb once for every known instance of service `name` (the first peer reporting
+ * it); returns how many. */
 size_t nmd_registry_resolve(nmd_registry *r, const char *name, nmd_instance_cb *cb, void *arg);
 /* Calls cb for every peer; returns how many. */
 size_t nmd_registry_peers(nmd_registry *r, nmd_peer_cb *cb, void *arg);

@@ -43,6 +43,38 @@ static int disc_key_file(disc_opts *d, const char *path)
     return 1;
 }
 
+/* --discovery beacon|dnssd|etcd=URL: the first one given replaces the default (beacon). */
+static int disc_backend(disc_opts *d, const char *arg)
+{
+    nmd_agent_config *c = &d->cfg;
+    if (!d->backend_given) {
+        d->backend_given = true;
+        c->beacon = false;
+    }
+    if (strcmp(arg, "beacon") == 0) {
+        c->beacon = true;
+        return 1;
+    }
+    char name[16];
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const nmd_backend_ops *ops = NULL;
+    if (len < sizeof(name)) {
+        memcpy(name, arg, len);
+        name[len] = '\0';
+        ops = nmd_backend_find(name);
+    }
+    if (ops == NULL || c->nbackends == NMD_BACKEND_MAX ||
+        (strcmp(name, "etcd") == 0) != (eq != NULL && eq[1] != '\0')) {
+        log_msg(NM_LOG_ERROR, "discovery",
+                "--discovery '%s': beacon, dnssd or etcd=URL (at most %d)", arg, NMD_BACKEND_MAX);
+        return -1;
+    }
+    c->backends[c->nbackends].ops = ops;
+    c->backends[c->nbackends++].arg = eq ? eq + 1 : NULL;
+    return 1;
+}
+
 int disc_opt(disc_opts *d, int code, const char *arg)
 {
     nmd_agent_config *c = &d->cfg;
@@ -83,6 +115,16 @@ int disc_opt(disc_opts *d, int code, const char *arg)
     case DISC_OPT_NAME:
         if (strlcpy(c->name, arg, sizeof(c->name)) >= sizeof(c->name)) {
             log_msg(NM_LOG_ERROR, "discovery", "--name '%s': at most %d bytes", arg, NMD_NAME_MAX);
+            return -1;
+        }
+        return 1;
+    case DISC_OPT_BACKEND:
+        return disc_backend(d, arg);
+    case DISC_OPT_ETCD_PREFIX:
+        if (arg[0] != '/' ||
+            strlcpy(c->etcd_prefix, arg, sizeof(c->etcd_prefix)) >= sizeof(c->etcd_prefix)) {
+            log_msg(NM_LOG_ERROR, "discovery",
+                    "--etcd-prefix '%s': starts with '/', under %d bytes", arg, NMD_PREFIX_MAX);
             return -1;
         }
         return 1;

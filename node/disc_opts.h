@@ -1,13 +1,14 @@
 /*
  * disc_opts.h - the discovery flags shared by `nomid node`, `resolve` and `peers`
  * (DESIGN.md): --interface, --fleet, --fleet-key-file, --beacon-interval,
- * --beacon-expiry, --name.  Each command lists DISC_LONG_OPTIONS in its getopt table
- * and hands unknown option codes to disc_opt().
+ * --beacon-expiry, --discovery, --etcd-prefix, --name.  Each command lists DISC_LONG_OPTIONS in its
+ * getopt table and hands unknown option codes to disc_opt().
  */
 #ifndef NODE_DISC_OPTS_H
 #define NODE_DISC_OPTS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "agent.h"
@@ -19,6 +20,8 @@ enum disc_opt_code {
     DISC_OPT_INTERVAL,
     DISC_OPT_EXPIRY,
     DISC_OPT_NAME,
+    DISC_OPT_BACKEND,
+    DISC_OPT_ETCD_PREFIX,
 };
 
 #define DISC_LONG_OPTIONS                                                                          \
@@ -27,6 +30,8 @@ enum disc_opt_code {
         {"fleet-key-file", required_argument, NULL, DISC_OPT_KEY_FILE},                            \
         {"beacon-interval", required_argument, NULL, DISC_OPT_INTERVAL},                           \
         {"beacon-expiry", required_argument, NULL, DISC_OPT_EXPIRY},                               \
+        {"discovery", required_argument, NULL, DISC_OPT_BACKEND},                                  \
+        {"etcd-prefix", required_argument, NULL, DISC_OPT_ETCD_PREFIX},                            \
     {                                                                                              \
         "name", required_argument, NULL, DISC_OPT_NAME                                             \
     }
@@ -38,12 +43,15 @@ enum disc_opt_code {
     "  --fleet-key-file F     sign beacons with F's bytes (>= 32); ignore unsigned ones\n"         \
     "  --beacon-interval SEC  between beacons (default 1)\n"                                       \
     "  --beacon-expiry N      missed intervals before a node is gone (default 3)\n"                \
+    "  --discovery B          beacon, dnssd or etcd=URL (repeatable; default beacon)\n"            \
+    "  --etcd-prefix P        etcd keys live under P (default /nomid/)\n"                          \
     "  --name NAME            this node's name\n"
 
 /* Discovery settings being parsed, and the key file's bytes. */
 typedef struct disc_opts {
     nmd_agent_config cfg; /* what the agent gets */
     uint8_t key[256];     /* the fleet key */
+    bool backend_given;   /* a --discovery was seen: beacons only if named */
 } disc_opts;
 
 void disc_opts_init(disc_opts *d);

@@ -191,13 +191,60 @@ static void test_large_table_fetch(void **state)
     nmd_registry_destroy(&r);
 }
 
+/* Instances one at a time (DNS-SD, etcd): a peer appears with its first service and is
+ * forgotten with its last; such peers never age. */
+static void test_backend_instances(void **state)
+{
+    (void)state;
+    reset_events();
+    nmd_registry *r = nmd_registry_new(record_cb, NULL);
+    uint8_t id[16] = {4};
+    nmd_service cam = svc("cam", "tcp://10.0.0.4:1"), imu = svc("imu", "tcp://10.0.0.4:2");
+    assert_int_equal(nmd_registry_add(r, NMD_BACKEND_ETCD, id, "n4", "10.0.0.4", &cam), 1);
+    assert_int_equal(nmd_registry_add(r, NMD_BACKEND_ETCD, id, "n4", "10.0.0.4", &cam), 0);
+    assert_int_equal(nmd_registry_add(r, NMD_BACKEND_ETCD, id, "n4", "10.0.0.4", &imu), 1);
+    expect_events(3, "up n4", "svc+ n4 cam tcp://10.0.0.4:1", "svc+ n4 imu tcp://10.0.0.4:2");
+    nmd_registry_tick(r, 3600000 * MS, 1000 * MS, 3);
+    assert_int_equal(nmd_registry_peers(r, NULL, NULL), 1);
+    assert_int_equal(nmd_registry_del(r, NMD_BACKEND_ETCD, id, &cam), 1);
+    assert_int_equal(nmd_registry_del(r, NMD_BACKEND_ETCD, id, &cam), 0);
+    assert_int_equal(nmd_registry_del(r, NMD_BACKEND_DNSSD, id, &imu), 0);
+    assert_int_equal(nmd_registry_del(r, NMD_BACKEND_ETCD, id, &imu), 1);
+    expect_events(3, "svc- n4 cam tcp://10.0.0.4:1", "svc- n4 imu tcp://10.0.0.4:2", "down n4");
+    assert_int_equal(nmd_registry_peers(r, NULL, NULL), 0);
+    nmd_registry_destroy(&r);
+}
+
+/* One instance reported by two backends is one instance: up with the first, down with
+ * the last, resolved once. */
+static void test_backends_merge(void **state)
+{
+    (void)state;
+    reset_events();
+    nmd_registry *r = nmd_registry_new(record_cb, NULL);
+    nmd_service t[] = {svc("cam", "tcp://10.0.0.1:1")};
+    assert_int_equal(feed(r, beacon(1, 1, 1, t, 1, true), 0, NULL), 1);
+    uint8_t id[16] = {1};
+    assert_int_equal(nmd_registry_add(r, NMD_BACKEND_DNSSD, id, "n1", "10.0.0.1", &t[0]), 1);
+    expect_events(3, "up n1", "svc+ n1 cam tcp://10.0.0.1:1", "up n1");
+    assert_int_equal(nmd_registry_peers(r, NULL, NULL), 2);
+    assert_int_equal(nmd_registry_resolve(r, "cam", NULL, NULL), 1);
+    nmd_registry_tick(r, 4000 * MS, 1000 * MS, 3); /* the beacon peer expires */
+    expect_events(1, "down n1");
+    assert_int_equal(nmd_registry_resolve(r, "cam", NULL, NULL), 1);
+    nmd_registry_forget(r, NMD_BACKEND_DNSSD);
+    expect_events(2, "svc- n1 cam tcp://10.0.0.1:1", "down n1");
+    assert_int_equal(nmd_registry_resolve(r, "cam", NULL, NULL), 0);
+    assert_string_equal(nmd_backend_name(NMD_BACKEND_ETCD), "etcd");
+    nmd_registry_destroy(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_peer_lifecycle),
-        cmocka_unit_test(test_goodbye_and_restart),
-        cmocka_unit_test(test_service_changes),
-        cmocka_unit_test(test_large_table_fetch),
+        cmocka_unit_test(test_peer_lifecycle),    cmocka_unit_test(test_goodbye_and_restart),
+        cmocka_unit_test(test_service_changes),   cmocka_unit_test(test_large_table_fetch),
+        cmocka_unit_test(test_backend_instances), cmocka_unit_test(test_backends_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
