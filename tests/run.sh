@@ -19,6 +19,8 @@ PACKAGES=(
     libavahi-client-dev                     # DNS-SD backend
     clang-14 libclang-rt-14-dev             # fuzz targets (libFuzzer + sanitizers)
     iproute2                                # network namespaces for multi-host tests
+    etcd-server etcd-client                 # a real etcd for the etcd backend's tests
+    avahi-daemon avahi-utils dbus           # a real avahi-daemon (+ avahi-browse) for DNS-SD
 )
 
 if [ "${NOMID_SKIP_APT:-0}" != 1 ]; then
