@@ -294,6 +294,17 @@ void nmi_conn_close(nmi_conn *c)
     }
 }
 
+void nmi_conn_disconnect(nmi_disconnect *d)
+{
+    nmi_conn *c, *next;
+    LIST_FOREACH_SAFE(c, &d->sock->conns, sock_entry, next)
+    {
+        if (c->connecter && !c->closing && strcmp(c->endpoint, d->endpoint) == 0)
+            nmi_conn_close(c);
+    }
+    free(d);
+}
+
 void nmi_conn_timer(nmi_conn *c)
 {
     uint64_t now = nmi_clock_ns();

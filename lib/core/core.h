@@ -45,6 +45,7 @@ typedef struct nmi_io nmi_io;
 typedef struct nmi_listener nmi_listener;
 typedef struct nmi_proto_ops nmi_proto_ops;
 typedef struct nmi_link nmi_link;
+typedef struct nmi_svc nmi_svc;
 
 #define NMI_EP_MAX 128
 
@@ -56,13 +57,15 @@ enum nmi_cmd_type {
     NMI_CMD_DETACH,    /* a pipe's connection is gone for good */
     NMI_CMD_IN_READY,  /* a pipe has messages again */
     NMI_CMD_OUT_READY, /* a pipe has room again */
+    NMI_CMD_SVC,       /* a watched service's instance came or went (svc.c) */
     /* to the I/O thread */
-    NMI_CMD_LISTEN,  /* start accepting on a listener */
-    NMI_CMD_CONNECT, /* start a connecting conn */
-    NMI_CMD_FLUSH,   /* take over a conn's writer and flush */
-    NMI_CMD_RESUME,  /* a conn's pipe->in has room: read again */
-    NMI_CMD_CLOSE,   /* close a socket (linger, then free) */
-    NMI_CMD_STOP,    /* leave the I/O loop */
+    NMI_CMD_LISTEN,     /* start accepting on a listener */
+    NMI_CMD_CONNECT,    /* start a connecting conn */
+    NMI_CMD_DISCONNECT, /* close a socket's conns to one endpoint (nmi_disconnect) */
+    NMI_CMD_FLUSH,      /* take over a conn's writer and flush */
+    NMI_CMD_RESUME,     /* a conn's pipe->in has room: read again */
+    NMI_CMD_CLOSE,      /* close a socket (linger, then free) */
+    NMI_CMD_STOP,       /* leave the I/O loop */
 };
 
 typedef struct nmi_cmd {
@@ -207,6 +210,7 @@ struct nmi_sock {
     atomic_int mon_events;        /* events the monitor wants (0 = none) */
     pthread_mutex_t mon_lock;     /* guards mon (any thread may raise an event) */
     nm_sock_t *mon;               /* the monitor's PAIR, or NULL */
+    nmi_svc *svc;                 /* svc:// watches, binds, advertisements, or NULL */
     bool has_prefetch;            /* prefetch holds a received message (NM_POLLIN) */
     nmi_msg prefetch;             /* taken by nm_poll to learn NM_POLLIN, given to recv */
     TAILQ_HEAD(, nmi_pipe) pipes; /* attached pipes (application thread) */
@@ -238,6 +242,28 @@ void nmi_sock_drop_pipe(nmi_sock *s, nmi_pipe *p);
 /* Frees a socket after the I/O thread closed everything (I/O thread). */
 void nmi_sock_free(nmi_sock *s);
 void nmi_sock_post(nmi_sock *s, int type, void *obj);
+/* Application: sleeps until a command arrives or deadline (0 = none) passes: 0, or
+ * -EAGAIN at the deadline. */
+int nmi_sock_wait(nmi_sock *s, uint64_t deadline);
+/* Application: connect / disconnect a tcp or ipc endpoint without listing it among the
+ * socket's endpoints (svc:// instances). */
+int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint);
+void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint);
+
+/* ---- svc:// (svc.c; application thread unless said otherwise) -------------------- */
+
+typedef struct nmi_disconnect {
+    nmi_sock *sock;            /* whose conns */
+    char endpoint[NMI_EP_MAX]; /* to which endpoint */
+} nmi_disconnect;
+
+int nmi_svc_connect(nmi_sock *s, const char *name);    /* follow a service */
+int nmi_svc_disconnect(nmi_sock *s, const char *name); /* stop following it */
+int nmi_svc_bind(nmi_sock *s, const char *name);       /* bind tcp://\*:0, advertise it */
+void nmi_svc_bound(nmi_sock *s, const char *endpoint); /* a tcp/ipc endpoint was bound */
+void nmi_svc_apply(nmi_sock *s, void *update);         /* NMI_CMD_SVC (frees update) */
+void nmi_svc_close(nmi_sock *s);                       /* unwatch, withdraw: closing */
+void nmi_svc_free(nmi_sock *s);                        /* any thread, after close */
 
 /* ---- protocols ------------------------------------------------------------------- */
 
@@ -334,11 +360,12 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
                                const char *endpoint);
 /* Creates a conn for an accepted descriptor and starts the handshake (I/O thread). */
 void nmi_conn_accept(nmi_listener *l, int fd);
-void nmi_conn_start(nmi_conn *c);     /* I/O: begin connecting */
-void nmi_conn_timer(nmi_conn *c);     /* I/O: its timer expired */
-void nmi_conn_flush_cmd(nmi_conn *c); /* I/O: NMI_CMD_FLUSH */
-void nmi_conn_resume(nmi_conn *c);    /* I/O: NMI_CMD_RESUME */
-void nmi_conn_close(nmi_conn *c);     /* I/O: socket closing: linger then close */
+void nmi_conn_start(nmi_conn *c);            /* I/O: begin connecting */
+void nmi_conn_timer(nmi_conn *c);            /* I/O: its timer expired */
+void nmi_conn_flush_cmd(nmi_conn *c);        /* I/O: NMI_CMD_FLUSH */
+void nmi_conn_resume(nmi_conn *c);           /* I/O: NMI_CMD_RESUME */
+void nmi_conn_close(nmi_conn *c);            /* I/O: socket closing: linger then close */
+void nmi_conn_disconnect(nmi_disconnect *d); /* I/O: NMI_CMD_DISCONNECT (frees d) */
 void nmi_conn_release(nmi_conn *c);
 /* Application: a message was queued on the conn's pipe; write it now or hand it on. */
 void nmi_conn_kick(nmi_conn *c);
@@ -441,6 +468,8 @@ struct nmi_ctx {
     atomic_int log_level;         /* highest level passed on */
     pthread_mutex_t inproc_lock;  /* guards the inproc list */
     nmi_inproc_entry *inproc;     /* bound names and connects waiting for a bind */
+    nm_resolver_t resolver;       /* svc:// hook (set before sockets use it) */
+    bool has_resolver;            /* resolver is set */
 };
 
 void nmi_log(nmi_ctx *ctx, int level, const char *component, const char *fmt, ...)

@@ -69,6 +69,9 @@ static void io_run_cmds(nmi_io *io)
         case NMI_CMD_CONNECT:
             nmi_conn_start(cmds[i].obj);
             break;
+        case NMI_CMD_DISCONNECT:
+            nmi_conn_disconnect(cmds[i].obj);
+            break;
         case NMI_CMD_FLUSH:
             nmi_conn_flush_cmd(cmds[i].obj);
             break;

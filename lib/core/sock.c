@@ -88,6 +88,9 @@ void nmi_sock_process(nmi_sock *s)
             if (p->attached && !atomic_load(&p->gone))
                 s->proto->out_ready(s, p);
             break;
+        case NMI_CMD_SVC:
+            nmi_svc_apply(s, cmds[i].obj);
+            break;
         }
     }
     for (size_t i = 0; i < ndrop; i++)
@@ -140,6 +143,7 @@ void nm_sock_close(nm_sock_t **sp)
     if (s == NULL)
         return;
     *sp = NULL;
+    nmi_svc_close(s);
     nmi_inproc_unbind_all(s);
     pthread_mutex_lock(&s->ctx->reg_lock);
     s->close_posted = true;
@@ -171,6 +175,7 @@ void nmi_sock_free(nmi_sock *s)
     while ((p = TAILQ_FIRST(&s->pipes)) != NULL)
         nmi_sock_drop_pipe(s, p);
     s->proto->fini(s);
+    nmi_svc_free(s);
     nmi_ctx *ctx = s->ctx;
     pthread_mutex_lock(&ctx->reg_lock);
     TAILQ_REMOVE(&ctx->socks, s, reg_entry);
@@ -192,6 +197,20 @@ static void sock_add_endpoint(nmi_sock *s, const char *ep)
     pthread_mutex_unlock(&s->ctx->reg_lock);
 }
 
+static void sock_remove_endpoint(nmi_sock *s, const char *ep)
+{
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    for (int i = 0; i < s->nendpoints; i++) {
+        if (strcmp(s->endpoints[i], ep) == 0) {
+            memmove(s->endpoints[i], s->endpoints[i + 1],
+                    (size_t)(s->nendpoints - i - 1) * sizeof(s->endpoints[0]));
+            s->nendpoints--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->ctx->reg_lock);
+}
+
 int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
 {
     nmi_sock *s = (nmi_sock *)sp;
@@ -201,8 +220,10 @@ int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
     int fd;
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
         return -EINVAL;
-    if (strncmp(endpoint, "inproc://", 9) == 0) {
-        int rc = nmi_inproc_bind(s, endpoint);
+    if (strncmp(endpoint, "inproc://", 9) == 0 || strncmp(endpoint, "svc://", 6) == 0) {
+        int rc = endpoint[0] == 'i'    ? nmi_inproc_bind(s, endpoint)
+                 : endpoint[6] == '\0' ? -EINVAL
+                                       : nmi_svc_bind(s, endpoint + 6);
         if (rc == 0)
             sock_add_endpoint(s, endpoint);
         return rc;
@@ -225,6 +246,7 @@ int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
         return -ENOMEM;
     }
     sock_add_endpoint(s, bound);
+    nmi_svc_bound(s, bound);
     nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");
     nmi_io_post(&s->ctx->io, NMI_CMD_LISTEN, l);
     return 0;
@@ -233,17 +255,54 @@ int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
 int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
 {
     nmi_sock *s = (nmi_sock *)sp;
+    if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
+        return -EINVAL;
+    int rc;
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        rc = nmi_inproc_connect(s, endpoint);
+    else if (strncmp(endpoint, "svc://", 6) == 0)
+        rc = endpoint[6] == '\0' ? -EINVAL : nmi_svc_connect(s, endpoint + 6);
+    else
+        rc = nmi_sock_connect_plain(s, endpoint);
+    if (rc == 0)
+        sock_add_endpoint(s, endpoint);
+    return rc;
+}
+
+int nm_sock_disconnect(nm_sock_t *sp, const char *endpoint)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
+        return -EINVAL;
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        return -ENOTSUP;
+    int rc = 0;
+    if (strncmp(endpoint, "svc://", 6) == 0)
+        rc = nmi_svc_disconnect(s, endpoint + 6);
+    else
+        nmi_sock_disconnect_plain(s, endpoint);
+    if (rc == 0)
+        sock_remove_endpoint(s, endpoint);
+    return rc;
+}
+
+void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint)
+{
+    nmi_disconnect *d = malloc(sizeof(*d));
+    if (d == NULL) {
+        nmi_log(s->ctx, NM_LOG_ERROR, "socket", "disconnect %s: out of memory", endpoint);
+        return;
+    }
+    d->sock = s;
+    strlcpy(d->endpoint, endpoint, sizeof(d->endpoint));
+    nmi_io_post(&s->ctx->io, NMI_CMD_DISCONNECT, d);
+}
+
+int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
+{
     const nmi_transport_ops *tp;
     const char *rest;
     nmi_addr a;
-    if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
-        return -EINVAL;
-    if (strncmp(endpoint, "inproc://", 9) == 0) {
-        int rc = nmi_inproc_connect(s, endpoint);
-        if (rc == 0)
-            sock_add_endpoint(s, endpoint);
-        return rc;
-    }
     int rc = nmi_transport_find(endpoint, &tp, &rest);
     if (rc == 0)
         rc = tp->resolve(rest, false, &a);
@@ -254,13 +313,11 @@ int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
         return -ENOMEM;
     if (c->pipe != NULL)
         nmi_sock_attach(s, c->pipe);
-    sock_add_endpoint(s, endpoint);
     nmi_io_post(&s->ctx->io, NMI_CMD_CONNECT, c);
     return 0;
 }
 
-/* Sleeps until a command arrives or the deadline (0 = none) passes. */
-static int sock_wait(nmi_sock *s, uint64_t deadline)
+int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 {
     int timeout = -1;
     if (deadline != 0) {
@@ -314,7 +371,7 @@ int nm_sock_send(nm_sock_t *sp, nm_msg_t *msg, int flags)
         if (deadline == 0)
             deadline = sock_deadline(s->opts.sndtimeo);
         uint64_t t0 = nmi_clock_ns();
-        rc = sock_wait(s, deadline);
+        rc = nmi_sock_wait(s, deadline);
         sock_account_blocked(s, nmi_clock_ns() - t0);
         if (rc < 0)
             return rc;
@@ -343,7 +400,7 @@ int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)
             return rc;
         if (deadline == 0)
             deadline = sock_deadline(s->opts.rcvtimeo);
-        rc = sock_wait(s, deadline);
+        rc = nmi_sock_wait(s, deadline);
         if (rc < 0)
             return rc;
     }

@@ -122,10 +122,25 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type);
 void nm_sock_close(nm_sock_t **sp);
 
 /* Endpoints: tcp://host:port, tcp://\*:port, tcp://\*:0, tcp://[::1]:port, ipc:///path,
- * inproc://name (sockets of one context; bind and connect in either order).
- * bind reports the endpoint it got through NM_LAST_ENDPOINT. */
+ * inproc://name (sockets of one context; bind and connect in either order), and
+ * svc://name when the context has a resolver (nm_ctx_set_resolver): connect follows
+ * every instance of the service as they come and go; bind takes tcp://\*:0 and
+ * advertises it under the name.  bind reports the endpoint it got through
+ * NM_LAST_ENDPOINT. */
 int nm_sock_bind(nm_sock_t *s, const char *endpoint);
 int nm_sock_connect(nm_sock_t *s, const char *endpoint);
+/* Undoes a connect (tcp, ipc, svc): its connections close after LINGER, and a
+ * reconnecting one stops trying.  -ENOENT for a svc:// name the socket does not
+ * follow, -ENOTSUP for inproc. */
+int nm_sock_disconnect(nm_sock_t *s, const char *endpoint);
+/* Advertises every tcp and ipc endpoint the socket has bound under service `name`
+ * through the context's resolver; withdrawn when the socket closes.  -ENOTSUP without
+ * a resolver, -ENOENT when nothing is bound. */
+int nm_sock_advertise(nm_sock_t *s, const char *name);
+/* Waits until the socket has at least n connected peers (handshakes done), the answer
+ * to the slow-joiner problem: a publisher waits for its subscribers, a svc:// client
+ * for n instances.  timeout_ms < 0 waits forever.  The count, or -EAGAIN on timeout. */
+int nm_sock_wait_peers(nm_sock_t *s, int n, int timeout_ms);
 
 /* Sends *m as one message.  On success *m is left empty; on failure it is untouched.
  * Blocks while the destination pipes are full unless NM_DONTWAIT (-EAGAIN) or SNDTIMEO
@@ -266,6 +281,30 @@ typedef struct nm_sock_stats {
 typedef void(nm_sock_stats_cb)(void *arg, const nm_sock_stats_t *st);
 typedef void(nm_pipe_stats_cb)(void *arg, const nm_sock_stats_t *sock, const nm_pipe_stats_t *st);
 int nm_ctx_stats(nm_ctx_t *ctx, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pipe_cb, void *arg);
+
+/* ---- service names (svc://) ----------------------------------------------------- */
+
+/* The core knows nothing of discovery: a discovery agent plugs in here.  A socket
+ * connecting to svc://NAME calls watch; the resolver then reports every instance it
+ * knows and every later change with nm_svc_update, from any thread, until unwatch
+ * returns.  Endpoints are connected and disconnected on the socket's own thread, the
+ * next time it sends, receives, polls or waits. */
+typedef struct nm_svc_watch nm_svc_watch_t;
+typedef struct nm_resolver {
+    /* 0 or -errno; *cookie (NULL before) is handed back to unwatch. */
+    int (*watch)(void *arg, const char *name, nm_svc_watch_t *w, void **cookie);
+    void (*unwatch)(void *arg, nm_svc_watch_t *w, void *cookie); /* no updates after it */
+    int (*advertise)(void *arg, const char *name, int type, const char *endpoint);
+    void (*withdraw)(void *arg, const char *name, const char *endpoint);
+    void *arg; /* passed to each */
+} nm_resolver_t;
+
+/* Attaches a resolver (copied) to the context, or detaches it with NULL.  Attach before
+ * sockets use svc:// and detach only after they have closed. */
+void nm_ctx_set_resolver(nm_ctx_t *ctx, const nm_resolver_t *r);
+/* An instance of the watched service (socket type `type`) at endpoint came up, or
+ * went (up false).  Instances whose type cannot talk to the socket are ignored. */
+void nm_svc_update(nm_svc_watch_t *w, const char *endpoint, int type, bool up);
 
 /* ---- clock ----------------------------------------------------------------------- */
 
