@@ -20,6 +20,7 @@
 #include "format.h"
 #include "log.h"
 #include "nomid.h"
+#include "resolver.h"
 #include "stop.h"
 
 /* How often a ROUTER retries a send to a routing id that is not connected yet. */
@@ -30,6 +31,7 @@ struct cat {
     const struct cat_opts *o; /* the options */
     nm_ctx_t *ctx;            /* private context */
     nm_sock_t *sock;          /* the one socket */
+    nmd_agent *agent;         /* the embedded node's discovery, or NULL */
     uint64_t last_ns;         /* start or last message sent/received, for --timeout */
 };
 
@@ -209,6 +211,27 @@ static enum cat_rc cat_subscribe(struct cat *c, const char *prefix, bool on)
     return rc;
 }
 
+/* True when cat must embed a node: --advertise or a svc:// endpoint. */
+static bool cat_needs_node(const struct cat_opts *o)
+{
+    bool svc = o->advertise != NULL;
+    for (int i = 0; i < o->neps; i++)
+        svc |= strncmp(o->eps[i].endpoint, "svc://", 6) == 0;
+    return svc;
+}
+
+/* Starts discovery and makes it the context's svc:// resolver. */
+static enum cat_rc cat_start_node(struct cat *c)
+{
+    int rc = nmd_agent_start(&c->agent, &c->o->disc.cfg);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "cat", "cannot start discovery: %s", nm_strerror(rc));
+        return rc == -ENODEV ? CAT_USAGE : CAT_FAIL;
+    }
+    nmd_resolver_attach(c->agent, c->ctx);
+    return CAT_OK;
+}
+
 static enum cat_rc cat_open(struct cat *c)
 {
     const struct cat_opts *o = c->o;
@@ -219,15 +242,23 @@ static enum cat_rc cat_open(struct cat *c)
         return CAT_FAIL;
     }
     nm_ctx_set_log(c->ctx, log_stderr_cb, NULL, o->log_level);
+    enum cat_rc r = cat_needs_node(o) ? cat_start_node(c) : CAT_OK;
+    if (r != CAT_OK)
+        return r;
     rc = nm_sock_new(&c->sock, c->ctx, o->type);
     if (rc < 0) {
         log_msg(NM_LOG_ERROR, "cat", "socket type %s is not supported: %s", o->type_name,
                 nm_strerror(rc));
         return CAT_USAGE;
     }
-    enum cat_rc r = cat_set_options(c);
+    r = cat_set_options(c);
     for (int i = 0; r == CAT_OK && i < o->neps; i++)
         r = cat_attach(c, &o->eps[i]);
+    if (r == CAT_OK && o->advertise != NULL &&
+        (rc = nm_sock_advertise(c->sock, o->advertise)) < 0) {
+        log_msg(NM_LOG_ERROR, "cat", "cannot advertise %s: %s", o->advertise, nm_strerror(rc));
+        r = CAT_FAIL;
+    }
     c->last_ns = nm_clock_ns();
     bool subscribing = o->type == NM_SUB || (o->type == NM_XSUB && o->nframes == 0);
     if (r == CAT_OK && subscribing && o->nsubs == 0)
@@ -293,14 +324,16 @@ static enum cat_rc cat_run_recv(struct cat *c)
     return CAT_OK;
 }
 
-/* Closes the socket and destroys the context, which waits up to LINGER for queued
- * messages; after a failure nothing is worth waiting for. */
+/* Closes the socket (which withdraws what it advertised), stops discovery (a goodbye)
+ * and destroys the context, which waits up to LINGER for queued messages; after a
+ * failure nothing is worth waiting for. */
 static void cat_close(struct cat *c, enum cat_rc rc)
 {
     if (c->sock != NULL && rc != CAT_OK && rc != CAT_STOP)
         nm_sock_setopt_int(c->sock, NM_LINGER, 0);
     if (c->sock != NULL)
         nm_sock_close(&c->sock);
+    nmd_agent_stop(&c->agent);
     if (c->ctx != NULL)
         nm_ctx_destroy(&c->ctx);
 }

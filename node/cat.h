@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "disc_opts.h"
 #include "format.h"
 
 /* Default LINGER of cat: how long queued messages may keep leaving after the last send. */
@@ -51,6 +52,8 @@ struct cat_opts {
     bool echo;                /* --echo */
     enum format_kind format;  /* --format */
     int log_level;            /* library messages up to this level are logged */
+    const char *advertise;    /* --advertise NAME; NULL = none */
+    disc_opts disc;           /* discovery flags (used when a node is embedded) */
 };
 
 /* Outcome of a step; mapped to an exit code once at the end. */

@@ -33,6 +33,7 @@ enum {
     CAT_OPT_LINGER,
     CAT_OPT_UNSUBSCRIBE,
     CAT_OPT_HEARTBEAT,
+    CAT_OPT_ADVERTISE,
 };
 
 static const struct option cat_longopts[] = {
@@ -52,8 +53,10 @@ static const struct option cat_longopts[] = {
     {"sndhwm", required_argument, NULL, CAT_OPT_SNDHWM},
     {"rcvhwm", required_argument, NULL, CAT_OPT_RCVHWM},
     {"linger", required_argument, NULL, CAT_OPT_LINGER},
+    {"advertise", required_argument, NULL, CAT_OPT_ADVERTISE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
+    DISC_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -82,7 +85,11 @@ static void cat_usage(FILE *f)
           "  --heartbeat SEC          send a PING every SEC and drop a peer silent for SEC\n"
           "                           after one; ask peers to drop us after 3*SEC\n"
           "  -v, --verbose            more library logging (repeat for debug)\n"
+          "  --advertise NAME         advertise the bound endpoints as service NAME\n"
           "\n"
+          "With --advertise or a svc://NAME endpoint (--connect svc://NAME follows every\n"
+          "instance of NAME; --bind svc://NAME binds tcp://*:0 and advertises it) cat runs\n"
+          "a discovery agent, configured with:\n" DISC_HELP "\n"
           "pub and xpub send like push (default once): a PUB drops what it sends before a\n"
           "subscriber has connected and subscribed (the slow joiner), so send repeatedly\n"
           "with --interval.  xpub without a message receives and prints the subscriptions\n"
@@ -178,8 +185,14 @@ static enum cat_rc cat_parse_opt(struct cat_opts *o, int opt, const char *arg)
         if (o->log_level < NM_LOG_DEBUG)
             o->log_level++;
         break;
+    case CAT_OPT_ADVERTISE:
+        if (arg[0] == '\0' || strlen(arg) > NMD_SVC_NAME_MAX)
+            return cat_bad("--advertise '%s': a service name of 1 to %d bytes", arg,
+                           NMD_SVC_NAME_MAX);
+        o->advertise = arg;
+        break;
     default:
-        return CAT_USAGE;
+        return disc_opt(&o->disc, opt, arg) > 0 ? CAT_OK : CAT_USAGE;
     }
     return CAT_OK;
 }
@@ -202,6 +215,7 @@ static enum cat_rc cat_parse(struct cat_opts *o, int argc, char **argv)
     o->sndhwm = -1;
     o->rcvhwm = -1;
     o->log_level = NM_LOG_WARN;
+    disc_opts_init(&o->disc);
 
     optind = 1;
     opterr = 0;
@@ -275,6 +289,11 @@ static enum cat_rc cat_check(const struct cat_opts *o)
         return cat_bad("--unsubscribe needs sub or xsub, not %s", t);
     if (o->interval_ms >= 0 && !sends)
         return cat_bad("--interval needs a message to send (--data or --hex-data)");
+    bool binds = false;
+    for (int i = 0; i < o->neps; i++)
+        binds |= o->eps[i].bind && strncmp(o->eps[i].endpoint, "inproc://", 9) != 0;
+    if (o->advertise != NULL && !binds)
+        return cat_bad("--advertise needs a tcp or ipc --bind");
     return CAT_OK;
 }
 
