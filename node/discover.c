@@ -41,7 +41,7 @@ static void discover_print(discover *d, const char *prefix, const nmd_peer *p, c
     char id[33];
     discover_id(p->id, id);
     if (d->verbose)
-        printf("%s%s beacon %s\n", prefix, s->endpoint, id);
+        printf("%s%s %s %s\n", prefix, s->endpoint, nmd_backend_name(p->backend), id);
     else
         printf("%s%s\n", prefix, s->endpoint);
 }
