@@ -114,14 +114,14 @@ class Nomid:
     in err (and `bound EP` lines also in bound_eps) for wait_bound() and diagnostics.
     """
 
-    def __init__(self, args):
+    def __init__(self, args, prefix=()):
         binary = nomid_bin()
         if binary is None:
             raise Fail('nomid binary not found: set NOMID_BIN (or build build-test/nomid)')
         self.argv = [binary] + [str(a) for a in args]
-        cmd = self.argv
+        cmd = list(prefix) + self.argv  # e.g. ip netns exec NS: execs, same pid
         if _SETPRIV:
-            cmd = [_SETPRIV, '--pdeathsig', 'KILL', '--'] + self.argv
+            cmd = [_SETPRIV, '--pdeathsig', 'KILL', '--'] + cmd
         self.out_q = queue.Queue()
         self.out_seen = []
         self.err = []
@@ -446,6 +446,12 @@ class T:
     # -- nomid
     def nomid(self, *args):
         p = Nomid(args)
+        self.procs.append(p)
+        return p
+
+    def nomid_in(self, netns, *args):
+        """`nomid ARGS` inside network namespace netns."""
+        p = Nomid(args, prefix=('ip', 'netns', 'exec', netns))
         self.procs.append(p)
         return p
 

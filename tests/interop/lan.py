@@ -1,0 +1,58 @@
+"""A private LAN of network namespaces for multi-host tests: one namespace holds a
+bridge, each "host" namespace is joined to it by a veth pair and gets 10.X.0.N/24 on its
+eth0 (X picked per run).  Nothing touches the machine's own interfaces; close() deletes
+every namespace (and with them their links), also after a failure."""
+
+import os
+import subprocess
+
+
+def _ip(*args, check=True):
+    return subprocess.run(('ip',) + args, check=check, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+
+
+class Lan:
+    def __init__(self, nhosts, tag='lan'):
+        self.tag = '%s%d' % (tag, os.getpid() % 100000)
+        self.subnet = 10 + os.getpid() % 200  # 10.<subnet>.0.0/24
+        self.bridge_ns = 'nmbr-' + self.tag
+        self.hosts = []  # namespace names, host i is 10.<subnet>.0.<i+1>
+        self._made = []
+        try:
+            self._build(nhosts)
+        except Exception:
+            self.close()
+            raise
+
+    def _netns(self, name):
+        _ip('netns', 'add', name)
+        self._made.append(name)
+        _ip('-n', name, 'link', 'set', 'lo', 'up')
+
+    def _build(self, nhosts):
+        self._netns(self.bridge_ns)
+        _ip('-n', self.bridge_ns, 'link', 'add', 'br0', 'type', 'bridge')
+        # Flood multicast to every port: no IGMP snooping between the test hosts.
+        _ip('-n', self.bridge_ns, 'link', 'set', 'br0', 'type', 'bridge', 'mcast_snooping', '0')
+        _ip('-n', self.bridge_ns, 'link', 'set', 'br0', 'up')
+        for i in range(nhosts):
+            ns = 'nmh%d-%s' % (i + 1, self.tag)
+            self._netns(ns)
+            port = 'p%d' % (i + 1)
+            _ip('-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port,
+                'netns', self.bridge_ns)
+            _ip('-n', self.bridge_ns, 'link', 'set', port, 'master', 'br0')
+            _ip('-n', self.bridge_ns, 'link', 'set', port, 'up')
+            _ip('-n', ns, 'addr', 'add', self.addr(i) + '/24', 'dev', 'eth0')
+            _ip('-n', ns, 'link', 'set', 'eth0', 'multicast', 'on')
+            _ip('-n', ns, 'link', 'set', 'eth0', 'up')
+            self.hosts.append(ns)
+
+    def addr(self, i):
+        return '10.%d.0.%d' % (self.subnet, i + 1)
+
+    def close(self):
+        for ns in reversed(self._made):
+            _ip('netns', 'del', ns, check=False)
+        self._made = []
