@@ -242,6 +242,31 @@ static bool beacon_getstr(beacon_rd *r, char *dst, size_t min, size_t max)
     return true;
 }
 
+size_t nmd_service_size(const nmd_service *s)
+{
+    return s != NULL ? beacon_svc_size(s) : 0;
+}
+
+size_t nmd_service_encode(const nmd_service *s, uint8_t *out)
+{
+    beacon_wr w = {out};
+    beacon_svc_put(&w, s);
+    return (size_t)(w.p - out);
+}
+
+int nmd_service_decode(const uint8_t *in, size_t n, nmd_service *s)
+{
+    if (in == NULL || s == NULL)
+        return -EPROTO;
+    beacon_rd r = {in, in + n};
+    uint8_t type;
+    if (!beacon_getstr(&r, s->name, 1, NMD_SVC_NAME_MAX) || !beacon_get8(&r, &type) ||
+        type > NMD_TYPE_MAX || !beacon_getstr(&r, s->endpoint, 1, NMD_ENDPOINT_MAX))
+        return -EPROTO;
+    s->type = type;
+    return (int)(r.p - in);
+}
+
 /* Parses the body (everything before the MAC) of a datagram whose first 6 bytes have
  * been checked. */
 static int beacon_parse(beacon_rd *r, nmd_beacon *b)

@@ -69,4 +69,14 @@ int nmd_beacon_decode(const uint8_t *in, size_t n, const uint8_t *key, size_t ke
 /* First 8 bytes of BLAKE2b-256 over the services encoded as in the datagram, in order. */
 void nmd_table_digest(const nmd_service *table, size_t n, uint8_t out[8]);
 
+/* One service encoded as in the datagram (also the unit of the table message, table.h).
+ * nmd_service_size() is its encoded size (at most NMD_SERVICE_MAX), or 0 when a field is
+ * out of range; nmd_service_encode() writes a service that size accepted to out, which
+ * must hold that many bytes, and returns the count.  nmd_service_decode() reads one from
+ * in[0..n) and returns the bytes it took, or -EPROTO when malformed or cut short. */
+#define NMD_SERVICE_MAX (3 + NMD_SVC_NAME_MAX + NMD_ENDPOINT_MAX)
+size_t nmd_service_size(const nmd_service *s);
+size_t nmd_service_encode(const nmd_service *s, uint8_t *out);
+int nmd_service_decode(const uint8_t *in, size_t n, nmd_service *s);
+
 #endif

@@ -52,6 +52,7 @@ set -e
 FUZZ_TARGETS=(
     "zmtp|lib/zmtp/*.c|"
     "beacon|discovery/beacon.c|-lsodium"
+    "table|discovery/table.c discovery/beacon.c|-lsodium"
 )
 FUZZ_SECONDS=${NOMID_FUZZ_SECONDS:-45}
 fuzz_status=0
