@@ -23,7 +23,13 @@
 #include <bsd/string.h>
 
 #include "agent.h"
+#include "fetcher.h"
+#include "iface.h"
 #include "udp.h"
+
+/* Most descriptors the agent polls: beacon sockets, the eventfd, table servers and
+ * their clients, fetches. */
+#define AGENT_PFDS_MAX (NMD_IFACE_MAX * (2 + NMD_TABLE_CLIENTS) + 1 + NMD_FETCH_MAX)
 
 typedef struct agent_listener {
     nmd_event_cb *cb; /* called on registry events */
@@ -31,12 +37,18 @@ typedef struct agent_listener {
 } agent_listener;
 
 struct nmd_agent {
-    nmd_agent_config cfg;                    /* configuration (ifaces point into iface_names) */
-    char iface_names[NMD_IFACE_MAX][64];     /* copies of the interface names */
+    nmd_agent_config cfg;                    /* configuration (ifaces point into ifs[]) */
+    nmd_iface ifs[NMD_IFACE_MAX];            /* the interfaces, specs expanded */
     char backend_args[NMD_BACKEND_MAX][256]; /* copies of the backends' arguments */
     nmd_backend *backends[NMD_BACKEND_MAX];  /* the running backends */
     nmd_udp udp[NMD_IFACE_MAX];              /* one beacon socket per interface */
     int nudp;                                /* their count */
+    nmd_table_server srv[NMD_IFACE_MAX];     /* our whole table, per interface */
+    uint8_t *enc[NMD_IFACE_MAX];             /* its encoding for srv[i] (malloc'd) */
+    ssize_t enclen[NMD_IFACE_MAX];           /* its length */
+    uint64_t enc_gen[NMD_IFACE_MAX];         /* table_gen it was made from */
+    uint64_t table_gen;                      /* grows with every change of our table */
+    nmd_fetcher fetcher;                     /* peers' tables being fetched */
     uint8_t key[256];                        /* copy of the fleet key */
     int wake;                                /* eventfd: stop or table changed */
     pthread_t thread;                        /* the agent thread */
@@ -86,17 +98,38 @@ void nmd_agent_endpoint_for(const char *ep, const char *host, char *out, size_t 
     strlcpy(out, ep, cap);
 }
 
-/* Our table as announced on interface u: wildcard hosts become u's address. */
+/* Our table as announced on interface u: wildcard hosts become u's address, services
+ * unreachable through u are left out.  Returns the count written to out. */
 static size_t agent_table_for(nmd_agent *a, const nmd_udp *u, nmd_service *out)
 {
-    char addr[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &u->ifaddr, addr, sizeof(addr));
+    size_t n = 0;
     for (size_t i = 0; i < a->nservices; i++) {
-        out[i] = a->services[i];
-        nmd_agent_endpoint_for(a->services[i].endpoint, addr, out[i].endpoint,
-                               sizeof(out[i].endpoint));
+        out[n] = a->services[i];
+        if (nmd_iface_endpoint(a->services[i].endpoint, u, out[n].endpoint,
+                               sizeof(out[n].endpoint)))
+            n++;
     }
-    return a->nservices;
+    return n;
+}
+
+/* Brings the table message served on interface i up to date.  Called with the lock
+ * held. */
+static void agent_encode_table(nmd_agent *a, int i)
+{
+    if (a->enc[i] != NULL && a->enc_gen[i] == a->table_gen)
+        return;
+    free(a->enc[i]);
+    a->enc[i] = NULL;
+    nmd_service *table = a->nservices ? calloc(a->nservices, sizeof(*table)) : NULL;
+    if (a->nservices > 0 && table == NULL)
+        return;
+    size_t n = agent_table_for(a, &a->udp[i], table);
+    a->enclen[i] = nmd_table_encode(a->id, a->incarnation, table, n, a->cfg.key ? a->key : NULL,
+                                    a->cfg.keylen, &a->enc[i]);
+    if (a->enclen[i] < 0)
+        a->enc[i] = NULL;
+    a->enc_gen[i] = a->table_gen;
+    free(table);
 }
 
 /* The registry's callback: the configured one, then the listeners, then waiters. */
@@ -127,6 +160,7 @@ static void agent_send(nmd_agent *a, bool goodbye)
     for (int i = 0; i < a->nudp; i++) {
         uint8_t out[NMD_BEACON_MAX];
         size_t n = agent_table_for(a, &a->udp[i], table);
+        b.ctl_port = a->srv[i].port;
         int len = nmd_beacon_encode(&b, table, n, a->cfg.key ? a->key : NULL, a->cfg.keylen, out,
                                     sizeof(out));
         if (len > 0 && nmd_udp_send(&a->udp[i], out, (size_t)len) == 0) {
@@ -137,12 +171,14 @@ static void agent_send(nmd_agent *a, bool goodbye)
     free(table);
 }
 
-/* Reads every waiting datagram on u into the registry.  Called with the lock held. */
+/* Reads every waiting datagram on u into the registry, starting a fetch of the whole
+ * table of a peer whose beacon carried only part of it.  Called with the lock held. */
 static void agent_receive(nmd_agent *a, nmd_udp *u, uint64_t now)
 {
+    const char *zone = u->family == AF_INET6 ? u->dev : NULL;
     for (;;) {
         uint8_t in[NMD_BEACON_MAX];
-        char src[64];
+        char src[NMD_UDP_ADDRSTRLEN];
         ssize_t n = nmd_udp_recv(u, in, sizeof(in), src, sizeof(src));
         if (n == -EAGAIN)
             return;
@@ -156,10 +192,53 @@ static void agent_receive(nmd_agent *a, nmd_udp *u, uint64_t now)
         }
         if (memcmp(b.node_id, a->id, sizeof(a->id)) == 0)
             continue; /* our own, looped back */
+        for (int i = 0; zone != NULL && i < b.ninline; i++)
+            nmd_iface_zone(b.services[i].endpoint, sizeof(b.services[i].endpoint), zone);
         bool fetch;
         if (nmd_registry_beacon(a->reg, &b, src, now, &fetch) == 0)
             a->stats.dropped++; /* a replay, or the same beacon on a second interface */
+        else if (fetch)
+            nmd_fetcher_start(&a->fetcher, b.node_id, b.digest, src, b.ctl_port,
+                              zone != NULL ? zone : "");
     }
+}
+
+/* A peer's whole table arrived (fetcher.h). */
+static void agent_fetched(void *arg, const nmd_table_msg *m, const char *dev)
+{
+    nmd_agent *a = arg;
+    for (size_t i = 0; dev[0] != '\0' && i < m->n; i++)
+        nmd_iface_zone(m->services[i].endpoint, sizeof(m->services[i].endpoint), dev);
+    pthread_mutex_lock(&a->lock);
+    nmd_registry_set_table(a->reg, m->node_id, m->digest, m->services, m->n);
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* Serves our table to the peers connecting to interface i's control port. */
+static void agent_serve(nmd_agent *a, int i)
+{
+    pthread_mutex_lock(&a->lock);
+    agent_encode_table(a, i);
+    pthread_mutex_unlock(&a->lock);
+    if (a->enc[i] != NULL)
+        nmd_table_server_on_readable(&a->srv[i], a->enc[i], (size_t)a->enclen[i]);
+}
+
+/* Fills pfds: beacon sockets, the eventfd, table servers, their clients, fetches.
+ * Returns the count; *nfixed is where the clients and fetches start. */
+static int agent_pollfds(nmd_agent *a, struct pollfd *pfds, int *nfixed, uint64_t now)
+{
+    int n = 0;
+    for (int i = 0; i < a->nudp; i++)
+        pfds[n++] = (struct pollfd){.fd = a->udp[i].fd, .events = POLLIN};
+    pfds[n++] = (struct pollfd){.fd = a->wake, .events = POLLIN};
+    for (int i = 0; !a->cfg.passive && i < a->nudp; i++)
+        pfds[n++] = (struct pollfd){.fd = a->srv[i].fd, .events = POLLIN};
+    *nfixed = n;
+    for (int i = 0; !a->cfg.passive && i < a->nudp; i++)
+        n += nmd_table_server_pollfds(&a->srv[i], pfds + n, AGENT_PFDS_MAX - n);
+    n += nmd_fetcher_pollfds(&a->fetcher, pfds + n, AGENT_PFDS_MAX - n, now);
+    return n;
 }
 
 static void *agent_main(void *arg)
@@ -167,7 +246,7 @@ static void *agent_main(void *arg)
     nmd_agent *a = arg;
     uint64_t interval = a->cfg.interval_ns;
     uint64_t next_send = agent_now();
-    struct pollfd pfds[NMD_IFACE_MAX + 1];
+    struct pollfd pfds[AGENT_PFDS_MAX];
     for (;;) {
         uint64_t now = agent_now();
         pthread_mutex_lock(&a->lock);
@@ -188,10 +267,8 @@ static void *agent_main(void *arg)
         uint64_t wait = interval / 4;
         if (!a->cfg.passive && next_send > now && next_send - now < wait)
             wait = next_send - now;
-        for (int i = 0; i < a->nudp; i++)
-            pfds[i] = (struct pollfd){.fd = a->udp[i].fd, .events = POLLIN};
-        pfds[a->nudp] = (struct pollfd){.fd = a->wake, .events = POLLIN};
-        if (poll(pfds, (nfds_t)a->nudp + 1, (int)(wait / 1000000u) + 1) <= 0)
+        int nfixed, n = agent_pollfds(a, pfds, &nfixed, now);
+        if (poll(pfds, (nfds_t)n, (int)(wait / 1000000u) + 1) <= 0)
             continue;
         uint64_t v;
         if (pfds[a->nudp].revents & POLLIN) {
@@ -203,13 +280,38 @@ static void *agent_main(void *arg)
             if (pfds[i].revents & POLLIN)
                 agent_receive(a, &a->udp[i], agent_now());
         pthread_mutex_unlock(&a->lock);
+        for (int i = 0; !a->cfg.passive && i < a->nudp; i++)
+            if (pfds[a->nudp + 1 + i].revents & POLLIN)
+                agent_serve(a, i);
+        for (int k = nfixed; k < n; k++)
+            for (int i = 0; !a->cfg.passive && pfds[k].revents != 0 && i < a->nudp; i++)
+                nmd_table_server_on_event(&a->srv[i], &pfds[k]);
+        nmd_fetcher_on_events(&a->fetcher, pfds + nfixed, n - nfixed, agent_fetched, a);
     }
+}
+
+/* Opens interface i's beacon socket and, unless passive, its table server. */
+static int agent_open_iface(nmd_agent *a, int i)
+{
+    nmd_udp *u = &a->udp[i];
+    int rc = nmd_udp_open(u, a->ifs[i].name, a->ifs[i].group, a->cfg.port, 1);
+    uint16_t port;
+    if (rc == 0 && !a->cfg.passive && (rc = nmd_table_server_open(&a->srv[i], u->addr, &port)) < 0)
+        nmd_udp_close(u);
+    if (rc == 0)
+        a->nudp++;
+    return rc;
 }
 
 static void agent_free(nmd_agent *a)
 {
-    for (int i = 0; i < a->nudp; i++)
+    for (int i = 0; i < a->nudp; i++) {
         nmd_udp_close(&a->udp[i]);
+        if (!a->cfg.passive)
+            nmd_table_server_close(&a->srv[i]);
+        free(a->enc[i]);
+    }
+    nmd_fetcher_fini(&a->fetcher);
     if (a->wake >= 0)
         close(a->wake);
     nmd_registry_destroy(&a->reg);
@@ -259,22 +361,24 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
         a->cfg.ifaces[0] = "127.0.0.1"; /* never onto a network unless told to */
         a->cfg.nifaces = 1;
     }
-    for (int i = 0; i < a->cfg.nifaces; i++) {
-        strlcpy(a->iface_names[i], a->cfg.ifaces[i], sizeof(a->iface_names[i]));
-        a->cfg.ifaces[i] = a->iface_names[i];
+    int rc = nmd_iface_expand(a->cfg.ifaces, a->cfg.nifaces, a->cfg.group, a->ifs, NMD_IFACE_MAX);
+    if (rc < 0) {
+        agent_free(a);
+        return rc == -E2BIG || rc == -EINVAL ? -EINVAL : rc;
     }
+    a->cfg.nifaces = rc;
+    for (int i = 0; i < a->cfg.nifaces; i++)
+        a->cfg.ifaces[i] = a->ifs[i].name;
+    nmd_fetcher_init(&a->fetcher, cfg->key != NULL ? a->key : NULL, cfg->keylen);
     arc4random_buf(a->id, sizeof(a->id));
     a->incarnation = (uint32_t)time(NULL); /* grows across restarts of a node */
-    int rc = 0;
+    rc = 0;
     a->reg = nmd_registry_new(agent_event, a);
     a->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (a->reg == NULL || a->wake < 0)
         rc = -ENOMEM;
-    for (int i = 0; rc == 0 && a->cfg.beacon && i < a->cfg.nifaces; i++) {
-        rc = nmd_udp_open(&a->udp[i], a->cfg.ifaces[i], a->cfg.group, a->cfg.port, 1);
-        if (rc == 0)
-            a->nudp++;
-    }
+    for (int i = 0; rc == 0 && a->cfg.beacon && i < a->cfg.nifaces; i++)
+        rc = agent_open_iface(a, i);
     if (rc == 0)
         rc = -pthread_create(&a->thread, NULL, agent_main, a);
     if (rc < 0) {
@@ -339,6 +443,7 @@ int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *en
     strlcpy(s->name, name, sizeof(s->name));
     strlcpy(s->endpoint, endpoint, sizeof(s->endpoint));
     s->type = type;
+    a->table_gen++;
     pthread_mutex_unlock(&a->lock);
     agent_table_changed(a);
     return 0;
@@ -354,6 +459,7 @@ int nmd_agent_withdraw(nmd_agent *a, const char *name, const char *endpoint)
             memmove(&a->services[i], &a->services[i + 1],
                     (a->nservices - i - 1) * sizeof(a->services[0]));
             a->nservices--;
+            a->table_gen++;
             rc = 0;
             break;
         }

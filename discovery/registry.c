@@ -119,6 +119,20 @@ static int registry_set_services(nmd_registry *r, nmd_peer *p, const nmd_service
     return 0;
 }
 
+/* Adds svc to p's services unless there: 1 added, 0 known, -ENOMEM. */
+static int registry_add_service(nmd_registry *r, nmd_peer *p, const nmd_service *svc)
+{
+    if (registry_has(p->services, p->nservices, svc))
+        return 0;
+    nmd_service *t = reallocarray(p->services, p->nservices + 1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    p->services = t;
+    t[p->nservices++] = *svc;
+    registry_emit_instance(r, NMD_EV_SERVICE_UP, p, svc);
+    return 1;
+}
+
 static nmd_peer *registry_find(nmd_registry *r, int backend, const uint8_t id[16])
 {
     for (size_t i = 0; i < r->npeers; i++)
@@ -190,23 +204,23 @@ int nmd_registry_beacon(nmd_registry *r, const nmd_beacon *b, const char *src_ad
         if (changed && registry_set_services(r, p, b->services, b->ninline) < 0)
             return -ENOMEM;
     } else if (changed || !p->complete) {
-        /* Only part of the table came inline: use it until the whole one is fetched. */
+        /* Only part of the table came inline: add what is new in it, and keep what the
+         * peer had until its whole table is fetched (no instance flaps meanwhile). */
         p->complete = false;
         *need_fetch = true;
-        if (changed && registry_set_services(r, p, b->services, b->ninline) < 0)
-            return -ENOMEM;
+        for (size_t i = 0; changed && i < b->ninline; i++)
+            if (registry_add_service(r, p, &b->services[i]) < 0)
+                return -ENOMEM;
     }
     return 1;
 }
 
-int nmd_registry_set_table(nmd_registry *r, const uint8_t id[16], const nmd_service *table,
-                           size_t n)
+int nmd_registry_set_table(nmd_registry *r, const uint8_t id[16], const uint8_t *digest,
+                           const nmd_service *table, size_t n)
 {
     nmd_peer *p = registry_find(r, NMD_BACKEND_BEACON, id);
     if (p == NULL)
         return -ENOENT;
-    uint8_t digest[NMD_DIGEST_SIZE];
-    nmd_table_digest(table, n, digest);
     if (memcmp(digest, p->digest, NMD_DIGEST_SIZE) != 0)
         return 0; /* the peer's table changed again meanwhile */
     int rc = registry_set_services(r, p, table, n);
@@ -228,15 +242,7 @@ int nmd_registry_add(nmd_registry *r, int backend, const uint8_t id[16], const c
         p->complete = true;
         registry_emit(r, NMD_EV_PEER_UP, p, NULL);
     }
-    if (registry_has(p->services, p->nservices, svc))
-        return 0;
-    nmd_service *t = reallocarray(p->services, p->nservices + 1, sizeof(*t));
-    if (t == NULL)
-        return -ENOMEM;
-    p->services = t;
-    t[p->nservices++] = *svc;
-    registry_emit_instance(r, NMD_EV_SERVICE_UP, p, svc);
-    return 1;
+    return registry_add_service(r, p, svc);
 }
 
 int nmd_registry_del(nmd_registry *r, int backend, const uint8_t id[16], const nmd_service *svc)

@@ -78,10 +78,12 @@ void nmd_registry_destroy(nmd_registry **rp);
 int nmd_registry_beacon(nmd_registry *r, const nmd_beacon *b, const char *src_addr, uint64_t now_ns,
                         bool *need_fetch);
 
-/* Installs a peer's whole table fetched from it; ignored (returns 0) unless its digest
- * is the one the peer announces now.  1 applied, -ENOENT unknown peer, -ENOMEM. */
-int nmd_registry_set_table(nmd_registry *r, const uint8_t id[16], const nmd_service *table,
-                           size_t n);
+/* Installs a peer's whole table fetched from it, whose digest (checked against the
+ * services by the table decoder, before any rewriting of endpoints) is `digest`;
+ * ignored (returns 0) unless that is the digest the peer announces now.  1 applied,
+ * -ENOENT unknown peer, -ENOMEM. */
+int nmd_registry_set_table(nmd_registry *r, const uint8_t id[16], const uint8_t *digest,
+                           const nmd_service *table, size_t n);
 
 /* For backends that report instances one at a time (DNS-SD, etcd): node `id` of that
  * backend offers svc (added if new; the peer is created, named name and addressed addr,

@@ -111,10 +111,14 @@ static int udp_find(const char *iface, int family, udp_if *out)
             struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
             *sin = *(const struct sockaddr_in *)pick->ifa_addr;
             const struct sockaddr *b = pick->ifa_broadaddr, *m = pick->ifa_netmask;
-            if ((pick->ifa_flags & IFF_BROADCAST) && b != NULL && b->sa_family == AF_INET) {
-                out->bcast = ((const struct sockaddr_in *)b)->sin_addr;
-            } else if ((pick->ifa_flags & IFF_LOOPBACK) && m != NULL && m->sa_family == AF_INET) {
-                /* Loopback has no broadcast address; its subnet's last one works. */
+            in_addr_t bc = (pick->ifa_flags & IFF_BROADCAST) && b != NULL && b->sa_family == AF_INET
+                               ? ((const struct sockaddr_in *)b)->sin_addr.s_addr
+                               : 0;
+            if (bc != 0 && bc != sin->sin_addr.s_addr) {
+                out->bcast.s_addr = bc;
+            } else if (m != NULL && m->sa_family == AF_INET) {
+                /* Loopback, or an address added without "brd" (getifaddrs then gives the
+                 * address itself): the subnet's last address. */
                 out->bcast.s_addr =
                     sin->sin_addr.s_addr | ~((const struct sockaddr_in *)m)->sin_addr.s_addr;
             }
@@ -269,8 +273,6 @@ int nmd_udp_open(nmd_udp *u, const char *iface, const char *group, uint16_t port
     strlcpy(u->dev, ifc.name, sizeof(u->dev));
     if ((rc = udp_ntop(&ifc.addr, ifc.name, u->addr, sizeof(u->addr))) < 0)
         return rc;
-    if (u->family == AF_INET)
-        u->ifaddr = ((const struct sockaddr_in *)&ifc.addr)->sin_addr;
 
     u->fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (u->fd < 0)

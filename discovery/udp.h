@@ -48,8 +48,6 @@ typedef struct nmd_udp {
     char ifname[64];               /* the interface as configured (name or address) */
     char dev[IF_NAMESIZE];         /* the interface's name ("lo", "eth0") */
     char addr[NMD_UDP_ADDRSTRLEN]; /* its address as text: "127.0.0.1", "fe80::1%eth0" */
-    struct in_addr ifaddr;         /* IPv4 modes: addr in binary; 0 for IPv6.  Transitional, for
-                                    * agent.c until it uses addr / nmd_udp_endpoint_host() */
     struct sockaddr_storage dest;  /* where beacons go: group, or broadcast address */
     socklen_t destlen;             /* the length of dest */
 } nmd_udp;

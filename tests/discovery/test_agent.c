@@ -25,10 +25,14 @@ static uint16_t test_port(void)
     return (uint16_t)(20000 + (getpid() + 7) % 20000);
 }
 
+static const char *iface; /* --interface for start(); NULL = the default, loopback */
+
 static nmd_agent *start(const char *name, const char *fleet, const uint8_t *key)
 {
     nmd_agent_config cfg;
     nmd_agent_config_init(&cfg);
+    cfg.ifaces[0] = iface;
+    cfg.nifaces = iface != NULL;
     snprintf(cfg.name, sizeof(cfg.name), "%s", name);
     snprintf(cfg.fleet, sizeof(cfg.fleet), "%s", fleet);
     cfg.interval_ns = 100 * MS;
@@ -123,6 +127,49 @@ static void test_fleet_key(void **state)
     nmd_agent_stop(&checker);
 }
 
+/* A table far larger than a beacon (300 services, some of them long) is fetched whole
+ * from the node's control port, signed like the beacons. */
+static void test_large_table_is_fetched(void **state)
+{
+    (void)state;
+    uint8_t key[32];
+    memset(key, 0x33, sizeof(key));
+    nmd_agent *big = start("big", "large", key);
+    nmd_agent *reader = start("reader", "large", key);
+    char name[160], ep[64];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "%s.service.%03d", i % 2 ? "a-rather-long-name" : "s", i);
+        snprintf(ep, sizeof(ep), "tcp://*:%d", 10000 + i);
+        assert_int_equal(nmd_agent_advertise(big, name, 7, ep), 0);
+    }
+    assert_true(wait_resolve(reader, "a-rather-long-name.service.299", 1, 3000) >= 0);
+    assert_string_equal(last_ep, "tcp://127.0.0.1:10299");
+    assert_int_equal(nmd_agent_wait(reader, "s.service.000", 1, 1000), 1);
+    /* A change is fetched again; the rest of the table stays resolvable meanwhile. */
+    assert_int_equal(nmd_agent_withdraw(big, "a-rather-long-name.service.299", "tcp://*:10299"), 0);
+    assert_true(wait_resolve(reader, "a-rather-long-name.service.299", 0, 3000) >= 0);
+    assert_int_equal(nmd_agent_wait(reader, "s.service.298", 1, 1000), 1);
+    assert_int_equal(nmd_agent_wait(reader, "nothing", 1, 50), -ETIMEDOUT);
+    nmd_agent_stop(&big);
+    nmd_agent_stop(&reader);
+}
+
+/* IPv4 broadcast on loopback (127.255.255.255) reaches every node of the host. */
+static void test_broadcast(void **state)
+{
+    (void)state;
+    iface = "broadcast:lo";
+    nmd_agent *a = start("a", "bcast", NULL);
+    nmd_agent *b = start("b", "bcast", NULL);
+    iface = NULL;
+    assert_int_equal(nmd_agent_advertise(a, "cam", 1, "tcp://*:5555"), 0);
+    assert_true(wait_resolve(b, "cam", 1, 2000) >= 0);
+    assert_string_equal(last_ep, "tcp://127.0.0.1:5555");
+    nmd_agent_stop(&a);
+    assert_true(wait_resolve(b, "cam", 0, 250) >= 0);
+    nmd_agent_stop(&b);
+}
+
 static void test_bad_config(void **state)
 {
     (void)state;
@@ -134,6 +181,10 @@ static void test_bad_config(void **state)
     nmd_agent *a = NULL;
     assert_int_equal(nmd_agent_start(&a, &cfg), -ENODEV);
     assert_null(a);
+    cfg.ifaces[0] = "bogus:lo";
+    assert_int_equal(nmd_agent_start(&a, &cfg), -EINVAL);
+    cfg.ifaces[0] = "ipv6:lo"; /* loopback has no link-local address */
+    assert_int_equal(nmd_agent_start(&a, &cfg), -ENODEV);
     uint8_t short_key[8] = {1};
     nmd_agent_config_init(&cfg);
     cfg.key = short_key;
@@ -144,10 +195,9 @@ static void test_bad_config(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_resolve_and_goodbye),
-        cmocka_unit_test(test_fleets_are_separate),
-        cmocka_unit_test(test_fleet_key),
-        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_resolve_and_goodbye), cmocka_unit_test(test_fleets_are_separate),
+        cmocka_unit_test(test_fleet_key),           cmocka_unit_test(test_large_table_is_fetched),
+        cmocka_unit_test(test_broadcast),           cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

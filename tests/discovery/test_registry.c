@@ -177,8 +177,11 @@ static void test_large_table_fetch(void **state)
     assert_int_equal(nevents, 1 + NMD_INLINE_MAX); /* up + the inline part */
     reset_events();
     /* A table that does not match the announced digest is refused. */
-    assert_int_equal(nmd_registry_set_table(r, beacon(1, 1, 1, t, 0, true).node_id, t, N - 1), 0);
-    assert_int_equal(nmd_registry_set_table(r, beacon(1, 1, 1, t, 0, true).node_id, t, N), 1);
+    uint8_t id[16] = {1}, old[NMD_DIGEST_SIZE], cur[NMD_DIGEST_SIZE];
+    nmd_table_digest(t, N - 1, old);
+    nmd_table_digest(t, N, cur);
+    assert_int_equal(nmd_registry_set_table(r, id, old, t, N - 1), 0);
+    assert_int_equal(nmd_registry_set_table(r, id, cur, t, N), 1);
     assert_int_equal(nevents, N - NMD_INLINE_MAX);
     reset_events();
     assert_int_equal(nmd_registry_resolve(r, "s299", NULL, NULL), 1);
@@ -186,8 +189,15 @@ static void test_large_table_fetch(void **state)
     assert_int_equal(feed(r, beacon(1, 1, 2, t, N, false), 1, &fetch), 1);
     assert_false(fetch);
     expect_events(0);
+    /* The table shrinks: until the new one is fetched nothing flaps, then only the
+     * removed instance goes. */
+    assert_int_equal(feed(r, beacon(1, 1, 3, t, N - 1, false), 2, &fetch), 1);
+    assert_true(fetch);
+    expect_events(0);
+    assert_int_equal(nmd_registry_set_table(r, id, old, t, N - 1), 1);
+    expect_events(1, "svc- n1 s299 tcp://a:1299");
     uint8_t unknown[16] = {9};
-    assert_int_equal(nmd_registry_set_table(r, unknown, t, 1), -ENOENT);
+    assert_int_equal(nmd_registry_set_table(r, unknown, cur, t, 1), -ENOENT);
     nmd_registry_destroy(&r);
 }
 

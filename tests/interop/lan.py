@@ -1,7 +1,8 @@
 """A private LAN of network namespaces for multi-host tests: one namespace holds a
 bridge, each "host" namespace is joined to it by a veth pair and gets 10.X.0.N/24 on its
 eth0 (X picked per run).  Nothing touches the machine's own interfaces; close() deletes
-every namespace (and with them their links), also after a failure."""
+every namespace (and with them their links), also after a failure.  IPv6 link-local
+addresses come up without duplicate address detection, so they are usable at once."""
 
 import os
 import subprocess
@@ -44,6 +45,9 @@ class Lan:
                 'netns', self.bridge_ns)
             _ip('-n', self.bridge_ns, 'link', 'set', port, 'master', 'br0')
             _ip('-n', self.bridge_ns, 'link', 'set', port, 'up')
+            # No duplicate address detection: link-local IPv6 is usable at once.
+            subprocess.run(('ip', 'netns', 'exec', ns, 'sysctl', '-qw',
+                            'net.ipv6.conf.eth0.accept_dad=0'), check=True)
             _ip('-n', ns, 'addr', 'add', self.addr(i) + '/24', 'dev', 'eth0')
             _ip('-n', ns, 'link', 'set', 'eth0', 'multicast', 'on')
             _ip('-n', ns, 'link', 'set', 'eth0', 'up')

@@ -135,5 +135,41 @@ def other_fleets_and_unsigned_nodes_are_not_seen(t):
         lan.close()
 
 
+@test(limit=60)
+def ipv6_broadcast_and_all_interfaces(t):
+    lan = Lan(3, 'm6')
+    try:
+        h1, h2, h3 = lan.hosts
+        base = ('--fleet', FLEET, '--beacon-interval', str(IVL))
+        # IPv6 link-local multicast, and a subscriber connected over IPv6 by name.
+        p = t.nomid_in(h1, 'cat', 'pub', '--bind', 'tcp://[::]:0', '--advertise', 'cam6', '-d',
+                       'over-ipv6', '--interval', '0.05', '--interface', 'ipv6:eth0', *base)
+        port = p.wait_bound()[0].rsplit(':', 1)[1]
+        r = t.nomid_in(h3, 'resolve', 'cam6', '--wait', '1', '--timeout', '5', '--interface',
+                       'ipv6:eth0', *base)
+        ep = r.line()
+        r.expect_exit(0)
+        check(ep.startswith('tcp://[fe80::') and ep.endswith('%%eth0]:%s' % port),
+              'IPv6 endpoint with the receiver\'s zone: %s' % ep)
+        sub = t.nomid_in(h3, 'cat', 'sub', '--connect', 'svc://cam6', '-n', '1', '--interface',
+                         'ipv6:eth0', *base)
+        eq(sub.line(timeout=10), 'over-ipv6', 'message over IPv6 link-local')
+        sub.expect_exit(0)
+        # IPv4 broadcast between hosts, and "all" interfaces (eth0 here; never lo).
+        t.nomid_in(h2, 'node', '--service', 'b=pub@tcp://*:7005', '--interface',
+                   'broadcast:eth0', *base)
+        t.nomid_in(h1, 'node', '--service', 'c=pub@tcp://*:7006', '--interface', 'all', *base)
+        r = t.nomid_in(h3, 'resolve', 'b', '--wait', '1', '--timeout', '5', '--interface',
+                       'broadcast:eth0', *base)
+        eq(r.line(), 'tcp://%s:7005' % lan.addr(1), 'resolved over broadcast')
+        r.expect_exit(0)
+        r = t.nomid_in(h3, 'resolve', 'c', '--wait', '1', '--timeout', '5', '--interface',
+                       'eth0', *base)
+        eq(r.line(), 'tcp://%s:7006' % lan.addr(0), 'resolved from an --interface all node')
+        r.expect_exit(0)
+    finally:
+        lan.close()
+
+
 if __name__ == '__main__':
     main()
