@@ -6,14 +6,16 @@
 
 #include "backend.h"
 
+extern const nmd_backend_ops nmd_etcd_ops;
+
 static const nmd_backend_ops *const backends[] = {
-    NULL, /* dnssd.c and etcd.c add theirs here */
+    &nmd_etcd_ops,
 };
 
 const nmd_backend_ops *nmd_backend_find(const char *name)
 {
     for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-        if (backends[i] != NULL && strcmp(backends[i]->name, name) == 0)
+        if (strcmp(backends[i]->name, name) == 0)
             return backends[i];
     return NULL;
 }
