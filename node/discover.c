@@ -152,7 +152,7 @@ static int discover_start(nmd_agent **ap, disc_opts *o, const char *cmd)
 {
     int rc = nmd_agent_start(ap, &o->cfg);
     if (rc < 0) {
-        log_msg(NM_LOG_ERROR, cmd, "cannot listen for beacons: %s", nm_strerror(rc));
+        log_msg(NM_LOG_ERROR, cmd, "cannot start discovery: %s", nm_strerror(rc));
         return rc == -ENODEV || rc == -EINVAL ? NODE_EXIT_USAGE : NODE_EXIT_FAIL;
     }
     return NODE_EXIT_OK;

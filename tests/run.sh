@@ -53,6 +53,7 @@ FUZZ_TARGETS=(
     "zmtp|lib/zmtp/*.c|"
     "beacon|discovery/beacon.c|-lsodium"
     "table|discovery/table.c discovery/beacon.c|-lsodium"
+    "etcd|discovery/etcd_json.c discovery/etcd_stream.c|-ljansson -lsodium"
 )
 FUZZ_SECONDS=${NOMID_FUZZ_SECONDS:-45}
 fuzz_status=0
