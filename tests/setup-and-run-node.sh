@@ -2,9 +2,9 @@
 # tests/setup-and-run-node.sh - set up a fresh Debian 12 machine (as root) and run nomid.
 #
 # Installs the packages (skip with NOMID_SKIP_APT=1), builds a Release nomid in build/,
-# then runs a short loopback demo with `nomid cat`: a REP echo server and a REQ client
-# sending three requests, on 127.0.0.1 only.  (Until `nomid node` and discovery exist,
-# this demo is the messaging core alone.)  Port: NOMID_DEMO_PORT, default 5555.
+# then runs a short demo on 127.0.0.1 only: a REP echo service, a node advertising it by
+# name, `nomid resolve`, and a REQ that finds it by name (svc://echo) and sends three
+# requests.  Port: NOMID_DEMO_PORT, default 5555.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,8 +44,9 @@ echo "== demo: nomid resolve echo --wait 1"
 found=$("$NOMID" resolve echo --fleet "$FLEET" --wait 1 --timeout 10)
 echo "resolved: $found"
 
-echo "== demo: nomid cat req --connect $found -d hello -n 3 (each reply is printed)"
-"$NOMID" cat req --connect "$found" -d hello -n 3 --timeout 10 | sed -u 's/^/reply: /'
+echo "== demo: nomid cat req --connect svc://echo -d hello -n 3 (each reply is printed)"
+"$NOMID" cat req --connect svc://echo --fleet "$FLEET" -d hello -n 3 --timeout 10 |
+    sed -u 's/^/reply: /'
 
 echo "== demo: stopping the node (it says goodbye) and the echo service"
 kill -TERM "$node_pid" "$rep_pid"
