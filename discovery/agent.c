@@ -23,6 +23,7 @@
 #include <bsd/string.h>
 
 #include "agent.h"
+#include "dlog.h"
 #include "fetcher.h"
 #include "iface.h"
 #include "udp.h"
@@ -171,6 +172,23 @@ static void agent_send(nmd_agent *a, bool goodbye)
     free(table);
 }
 
+/* Counts a datagram dropped: rc < 0 a bad one (logged, the first ten and then one in a
+ * thousand), 0 another fleet's (normal traffic: debug only). */
+static void agent_drop(nmd_agent *a, const char *src, int rc)
+{
+    uint64_t bad = rc < 0 ? ++a->stats.malformed : 0;
+    a->stats.dropped++;
+    if (rc == 0)
+        nmd_log(NM_LOG_DEBUG, "discovery", "beacon from %s: another fleet", src);
+    else if (bad <= 10 || bad % 1000 == 0)
+        nmd_log(NM_LOG_WARN, "discovery", "beacon from %s dropped (%llu so far): %s", src,
+                (unsigned long long)bad,
+                rc == -EACCES            ? "unsigned or bad signature"
+                : rc == -EPROTONOSUPPORT ? "unknown version"
+                : rc == -EMSGSIZE        ? "oversized"
+                                         : "malformed");
+}
+
 /* Reads every waiting datagram on u into the registry, starting a fetch of the whole
  * table of a peer whose beacon carried only part of it.  Called with the lock held. */
 static void agent_receive(nmd_agent *a, nmd_udp *u, uint64_t now)
@@ -178,16 +196,17 @@ static void agent_receive(nmd_agent *a, nmd_udp *u, uint64_t now)
     const char *zone = u->family == AF_INET6 ? u->dev : NULL;
     for (;;) {
         uint8_t in[NMD_BEACON_MAX];
-        char src[NMD_UDP_ADDRSTRLEN];
+        char src[NMD_UDP_ADDRSTRLEN] = "?";
         ssize_t n = nmd_udp_recv(u, in, sizeof(in), src, sizeof(src));
         if (n == -EAGAIN)
             return;
         a->stats.received++;
         nmd_beacon b;
-        if (n < 0 ||
-            nmd_beacon_decode(in, (size_t)n, a->cfg.key ? a->key : NULL, a->cfg.keylen, &b) < 0 ||
-            strcmp(b.fleet, a->cfg.fleet) != 0) {
-            a->stats.dropped++;
+        int rc =
+            n < 0 ? (int)n
+                  : nmd_beacon_decode(in, (size_t)n, a->cfg.key ? a->key : NULL, a->cfg.keylen, &b);
+        if (rc < 0 || strcmp(b.fleet, a->cfg.fleet) != 0) {
+            agent_drop(a, src, rc);
             continue;
         }
         if (memcmp(b.node_id, a->id, sizeof(a->id)) == 0)

@@ -99,6 +99,7 @@ typedef struct nmd_agent_stats {
     uint64_t sent;       /* beacons sent (all interfaces) */
     uint64_t received;   /* datagrams received */
     uint64_t dropped;    /* malformed, foreign-fleet, unsigned or replayed ones */
+    uint64_t malformed;  /* of those: malformed, oversized, unsigned or badly signed */
     uint64_t bytes_sent; /* beacon bytes sent */
 } nmd_agent_stats;
 void nmd_agent_get_stats(nmd_agent *a, nmd_agent_stats *st);

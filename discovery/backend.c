@@ -6,9 +6,11 @@
 
 #include "backend.h"
 
+extern const nmd_backend_ops nmd_dnssd_ops;
 extern const nmd_backend_ops nmd_etcd_ops;
 
 static const nmd_backend_ops *const backends[] = {
+    &nmd_dnssd_ops,
     &nmd_etcd_ops,
 };
 

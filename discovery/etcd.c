@@ -28,6 +28,7 @@
 #include <bsd/string.h>
 
 #include "agent.h"
+#include "dlog.h"
 #include "etcd.h"
 #include "etcd_http.h"
 #include "etcd_watch.h"
@@ -79,17 +80,6 @@ void nmd_etcd_get_stats(nmd_etcd_stats *st)
     st->bad_messages = atomic_load(&etcd_counters[NMD_ETCD_BAD_MESSAGES]);
     st->watch_restarts = atomic_load(&etcd_counters[NMD_ETCD_WATCH_RESTARTS]);
     st->lease_grants = atomic_load(&etcd_counters[NMD_ETCD_LEASE_GRANTS]);
-}
-
-void nmd_etcd_log(int level, const char *fmt, ...)
-{
-    static const char *const names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s etcd: %s\n", names[level >= 0 && level < 4 ? level : 3], line);
 }
 
 static uint64_t etcd_now_ms(void)
@@ -176,7 +166,7 @@ static int etcd_keepalive(nmd_backend *b)
     (void)nmd_etcd_int(json_object_get(res, "TTL"), &ttl);
     json_decref(resp);
     if (ttl <= 0) {
-        nmd_etcd_log(NM_LOG_WARN, "lease %lld expired: taking a new one", (long long)b->lease);
+        nmd_log(NM_LOG_WARN, "etcd", "lease %lld expired: taking a new one", (long long)b->lease);
         b->lease = 0;
         etcd_pub_clear(b);
         return -ENOENT;
@@ -300,8 +290,8 @@ static int etcd_sync(nmd_backend *b)
 static void etcd_failed(nmd_backend *b, int rc)
 {
     if (b->failures++ == 0)
-        nmd_etcd_log(NM_LOG_WARN, "lost %s (%s): retrying", b->url,
-                     b->http.error[0] ? b->http.error : strerror(-rc));
+        nmd_log(NM_LOG_WARN, "etcd", "lost %s (%s): retrying", b->url,
+                b->http.error[0] ? b->http.error : strerror(-rc));
     long ms = ETCD_BACKOFF_MIN_MS << (b->failures < 5 ? b->failures - 1 : 4);
     nmd_etcd_http_sleep(&b->http, ms < ETCD_BACKOFF_MAX_MS ? ms : ETCD_BACKOFF_MAX_MS);
 }
@@ -326,7 +316,7 @@ static void *etcd_main(void *arg)
             continue;
         }
         if (b->failures > 0)
-            nmd_etcd_log(NM_LOG_INFO, "%s is back", b->url);
+            nmd_log(NM_LOG_INFO, "etcd", "%s is back", b->url);
         b->failures = 0;
         uint64_t now = etcd_now_ms();
         if (b->next_keepalive > now && !atomic_load(&b->dirty))
@@ -346,8 +336,8 @@ static void etcd_revoke(nmd_backend *b)
                        ETCD_REVOKE_MS);
     json_decref(resp);
     if (rc < 0)
-        nmd_etcd_log(NM_LOG_WARN, "cannot revoke lease %lld at %s (%s): peers drop us in %llds",
-                     (long long)b->lease, b->url, b->http.error, (long long)b->lease_ttl);
+        nmd_log(NM_LOG_WARN, "etcd", "cannot revoke lease %lld at %s (%s): peers drop us in %llds",
+                (long long)b->lease, b->url, b->http.error, (long long)b->lease_ttl);
     b->lease = 0;
 }
 
@@ -386,7 +376,7 @@ static int etcd_start(nmd_backend **bp, nmd_agent *a, const char *url)
 {
     const nmd_agent_config *cfg = nmd_agent_cfg(a);
     if (url == NULL || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
-        nmd_etcd_log(NM_LOG_ERROR, "'%s' is not an http:// or https:// URL", url ? url : "");
+        nmd_log(NM_LOG_ERROR, "etcd", "'%s' is not an http:// or https:// URL", url ? url : "");
         return -EINVAL;
     }
     nmd_backend *b = calloc(1, sizeof(*b));
@@ -408,11 +398,11 @@ static int etcd_start(nmd_backend **bp, nmd_agent *a, const char *url)
     atomic_init(&b->dirty, true);
     int rc = 0;
     if (!b->passive && (rc = etcd_iface_addr(cfg->ifaces[0], b->host, sizeof(b->host))) < 0)
-        nmd_etcd_log(NM_LOG_ERROR, "interface %s has no IPv4 address", cfg->ifaces[0]);
+        nmd_log(NM_LOG_ERROR, "etcd", "interface %s has no IPv4 address", cfg->ifaces[0]);
     if (rc == 0)
         rc = nmd_etcd_http_init(&b->http, b->url, &b->closing);
     if (rc == 0 && !b->passive && (rc = etcd_grant(b)) < 0)
-        nmd_etcd_log(NM_LOG_ERROR, "cannot reach %s: %s", b->url, b->http.error);
+        nmd_log(NM_LOG_ERROR, "etcd", "cannot reach %s: %s", b->url, b->http.error);
     if (rc == 0)
         rc = nmd_etcd_watch_start(&b->watch, a, b->url);
     if (rc == 0 && !b->passive) {

@@ -130,7 +130,5 @@ enum nmd_etcd_counter {
 
 /* Adds one to a counter of nmd_etcd_stats. */
 void nmd_etcd_count(int counter);
-/* A line `LEVEL etcd: message` on stderr (level: enum nm_log_level). */
-void nmd_etcd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -23,6 +23,7 @@
 #include <bsd/sys/tree.h>
 #include <sodium.h>
 
+#include "dlog.h"
 #include "etcd.h"
 #include "etcd_http.h"
 #include "etcd_watch.h"
@@ -111,8 +112,8 @@ static watch_entry *watch_insert(nmd_etcd_watch *w, const char *key)
 {
     if (w->nkeys >= WATCH_KEYS_MAX) {
         if (!w->full_logged)
-            nmd_etcd_log(NM_LOG_WARN, "more than %d keys under %s: ignoring the rest",
-                         WATCH_KEYS_MAX, w->key);
+            nmd_log(NM_LOG_WARN, "etcd", "more than %d keys under %s: ignoring the rest",
+                    WATCH_KEYS_MAX, w->key);
         w->full_logged = true;
         return NULL;
     }
@@ -154,8 +155,8 @@ static void watch_put(nmd_etcd_watch *w, const nmd_etcd_kv *kv)
         if (e == NULL)
             e = watch_insert(w, kv->key);
         if (e != NULL && !e->logged)
-            nmd_etcd_log(NM_LOG_WARN, "ignoring key %s: %s", kv->key,
-                         kv->oversize ? "value too long" : "not a nomid service instance");
+            nmd_log(NM_LOG_WARN, "etcd", "ignoring key %s: %s", kv->key,
+                    kv->oversize ? "value too long" : "not a nomid service instance");
         if (e != NULL) {
             watch_withdraw(w, e);
             e->logged = e->seen = true;
@@ -255,7 +256,7 @@ static int watch_message_cb(void *arg, json_t *msg)
     const json_t *res = json_object_get(msg, "result"), *err = json_object_get(msg, "error");
     if (err != NULL) {
         const char *m = json_string_value(json_object_get(err, "message"));
-        nmd_etcd_log(NM_LOG_WARN, "watch: %s", m ? m : "error");
+        nmd_log(NM_LOG_WARN, "etcd", "watch: %s", m ? m : "error");
         return -EPROTO;
     }
     if (!json_is_object(res)) {
@@ -308,10 +309,10 @@ static uint64_t watch_now_ms(void)
 static void watch_failed(nmd_etcd_watch *w, int rc)
 {
     if (w->failures++ == 0)
-        nmd_etcd_log(NM_LOG_WARN, "lost %s (%s): retrying", w->url,
-                     w->http.error[0] ? w->http.error : strerror(-rc));
+        nmd_log(NM_LOG_WARN, "etcd", "lost %s (%s): retrying", w->url,
+                w->http.error[0] ? w->http.error : strerror(-rc));
     if (w->failures == WATCH_FORGET_AFTER && !w->forgotten) {
-        nmd_etcd_log(NM_LOG_WARN, "%s unreachable: forgetting what it reported", w->url);
+        nmd_log(NM_LOG_WARN, "etcd", "%s unreachable: forgetting what it reported", w->url);
         watch_forget(w);
         w->forgotten = true;
     }
@@ -332,7 +333,7 @@ static void *watch_main(void *arg)
                 continue;
             }
             if (w->failures > 0)
-                nmd_etcd_log(NM_LOG_INFO, "%s is back", w->url);
+                nmd_log(NM_LOG_INFO, "etcd", "%s is back", w->url);
             w->failures = 0;
             w->forgotten = false;
         }
@@ -383,7 +384,7 @@ int nmd_etcd_watch_start(nmd_etcd_watch **wp, nmd_agent *a, const char *url)
     if (rc == 0)
         rc = nmd_etcd_http_init(&w->http, w->url, &w->stop);
     if (rc == 0 && (rc = watch_range(w)) < 0)
-        nmd_etcd_log(NM_LOG_ERROR, "cannot read %s from %s: %s", w->key, w->url, w->http.error);
+        nmd_log(NM_LOG_ERROR, "etcd", "cannot read %s from %s: %s", w->key, w->url, w->http.error);
     if (rc == 0)
         rc = -pthread_create(&w->thread, NULL, watch_main, w);
     if (rc < 0) {

@@ -16,6 +16,7 @@
 
 #include "args.h"
 #include "cat.h"
+#include "dlog.h"
 #include "commands.h"
 #include "format.h"
 #include "log.h"
@@ -223,6 +224,7 @@ static bool cat_needs_node(const struct cat_opts *o)
 /* Starts discovery and makes it the context's svc:// resolver. */
 static enum cat_rc cat_start_node(struct cat *c)
 {
+    nmd_log_set_level(c->o->log_level);
     int rc = nmd_agent_start(&c->agent, &c->o->disc.cfg);
     if (rc < 0) {
         log_msg(NM_LOG_ERROR, "cat", "cannot start discovery: %s", nm_strerror(rc));
