@@ -115,14 +115,32 @@ void nmd_table_digest(const nmd_service *table, size_t n, uint8_t out[8])
     beacon_digest(table, n, out);
 }
 
-static void beacon_mac(const uint8_t *msg, size_t n, const uint8_t *key, size_t keylen,
-                       uint8_t mac[NMD_MAC_SIZE])
+void nmd_mac(const uint8_t *msg, size_t n, const uint8_t *key, size_t keylen,
+             uint8_t mac[NMD_MAC_SIZE])
 {
     crypto_auth_hmacsha256_state st;
     crypto_auth_hmacsha256_init(&st, key, keylen);
     crypto_auth_hmacsha256_update(&st, msg, (unsigned long long)n);
     crypto_auth_hmacsha256_final(&st, mac);
     sodium_memzero(&st, sizeof(st));
+}
+
+int nmd_mac_check(const uint8_t *in, size_t n, size_t header, bool signed_, const uint8_t *key,
+                  size_t keylen, size_t *body)
+{
+    *body = n;
+    if (signed_) {
+        if (n < header + NMD_MAC_SIZE)
+            return -EPROTO;
+        *body = n - NMD_MAC_SIZE;
+    }
+    if (key == NULL)
+        return 0;
+    if (!signed_)
+        return -EACCES;
+    uint8_t mac[NMD_MAC_SIZE];
+    nmd_mac(in, *body, key, keylen, mac);
+    return crypto_verify_32(mac, in + *body) == 0 ? 0 : -EACCES;
 }
 
 int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntable,
@@ -187,7 +205,7 @@ int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntab
     for (size_t i = 0; i < k; i++)
         beacon_svc_put(&w, &table[i]);
     if (key != NULL) {
-        beacon_mac(out, len, key, keylen, w.p);
+        nmd_mac(out, len, key, keylen, w.p);
         w.p += NMD_MAC_SIZE;
     }
     return (int)(w.p - out);
@@ -314,21 +332,9 @@ int nmd_beacon_decode(const uint8_t *in, size_t n, const uint8_t *key, size_t ke
     if (rc < 0)
         return rc;
     uint8_t flags = in[5];
-    bool signed_ = (flags & NMD_FLAG_SIGNED) != 0;
-    size_t body = n;
-    if (signed_) {
-        if (n < 6 + NMD_MAC_SIZE)
-            return -EPROTO;
-        body = n - NMD_MAC_SIZE;
-    }
-    if (key != NULL) {
-        if (!signed_)
-            return -EACCES;
-        uint8_t mac[NMD_MAC_SIZE];
-        beacon_mac(in, body, key, keylen, mac);
-        if (crypto_verify_32(mac, in + body) != 0)
-            return -EACCES;
-    }
+    size_t body;
+    if ((rc = nmd_mac_check(in, n, 6, flags & NMD_FLAG_SIGNED, key, keylen, &body)) < 0)
+        return rc;
     if ((flags & ~(NMD_FLAG_GOODBYE | NMD_FLAG_SIGNED | NMD_FLAG_COMPLETE)) != 0)
         return -EPROTO;
     b->goodbye = (flags & NMD_FLAG_GOODBYE) != 0;

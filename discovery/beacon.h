@@ -66,6 +66,16 @@ int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntab
 int nmd_beacon_decode(const uint8_t *in, size_t n, const uint8_t *key, size_t keylen,
                       nmd_beacon *b);
 
+/* HMAC-SHA256 of msg[0..n) under the fleet key (beacons and table messages). */
+void nmd_mac(const uint8_t *msg, size_t n, const uint8_t *key, size_t keylen,
+             uint8_t mac[NMD_MAC_SIZE]);
+/* Checks the signature of a message in[0..n) whose flags say signed_ (then its last
+ * NMD_MAC_SIZE bytes are the MAC, after at least `header` bytes); *body is where the
+ * signed bytes end.  0, -EPROTO when too short, -EACCES when key is given and the
+ * message is unsigned or its MAC is wrong.  Without a key a signed message passes. */
+int nmd_mac_check(const uint8_t *in, size_t n, size_t header, bool signed_, const uint8_t *key,
+                  size_t keylen, size_t *body);
+
 /* First 8 bytes of BLAKE2b-256 over the services encoded as in the datagram, in order. */
 void nmd_table_digest(const nmd_service *table, size_t n, uint8_t out[8]);
 

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "dnssd_txt.h"
+#include "nodeid.h"
 #include "nomid.h"
 
 /* The keys we read, in the order we write them. */
@@ -39,8 +40,6 @@ typedef struct dnssd_value {
     const uint8_t *at; /* its value */
     size_t len;        /* the value's length */
 } dnssd_value;
-
-static const char dnssd_hex[] = "0123456789abcdef";
 
 /* True if s[0..len) has no NUL and no ASCII control character. */
 static bool dnssd_clean(const uint8_t *s, size_t len)
@@ -83,11 +82,7 @@ int nmd_dnssd_txt_encode(const nmd_dnssd_txt *t, uint8_t *out, size_t cap)
         !dnssd_text_ok(t->node_name, 0, NMD_NAME_MAX))
         return -EINVAL;
     char node[33];
-    for (int i = 0; i < 16; i++) {
-        node[2 * i] = dnssd_hex[t->node[i] >> 4];
-        node[2 * i + 1] = dnssd_hex[t->node[i] & 15];
-    }
-    node[32] = '\0';
+    nmd_id_hex(t->node, node);
     size_t off = 0;
     bool ok =
         dnssd_put(out, cap, &off, "txtvers", "1") &&
@@ -111,28 +106,9 @@ static bool dnssd_get_text(const dnssd_value *v, size_t min, size_t max, char *d
     return true;
 }
 
-static int dnssd_hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool dnssd_get_node(const dnssd_value *v, uint8_t id[16])
 {
-    if (!v->seen || !v->has_value || v->len != 32)
-        return false;
-    for (int i = 0; i < 16; i++) {
-        int hi = dnssd_hexval(v->at[2 * i]), lo = dnssd_hexval(v->at[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        id[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
+    return v->seen && v->has_value && nmd_id_from_hex((const char *)v->at, v->len, id) == 0;
 }
 
 static bool dnssd_get_type(const dnssd_value *v, int *type)
@@ -233,11 +209,9 @@ void nmd_dnssd_instance_name(const char *service, const char *node_name, const u
     if (node_name != NULL && node_name[0] != '\0') {
         snprintf(node, sizeof(node), "%s", node_name);
     } else {
-        for (int i = 0; i < 4; i++) {
-            node[2 * i] = dnssd_hex[id[i] >> 4];
-            node[2 * i + 1] = dnssd_hex[id[i] & 15];
-        }
-        node[8] = '\0';
+        char hex[33];
+        nmd_id_hex(id, hex);
+        snprintf(node, sizeof(node), "%.8s", hex);
     }
     /* Keep at least a few bytes of the service name when the node name is long. */
     size_t nlen = dnssd_utf8_cut(node, NMD_DNSSD_INSTANCE_MAX - 1 - 16);

@@ -60,9 +60,6 @@ int nmd_etcd_key(const char *prefix, const char *fleet, const nmd_service *svc,
 /* The range of a fleet: key "<prefix><fleet>/", range_end that with its last byte
  * plus one, so the pair covers every key under it.  0 or -ENAMETOOLONG. */
 int nmd_etcd_fleet_range(const char *prefix, const char *fleet, char *key, char *end, size_t cap);
-/* 32 lowercase hex digits <-> 16 bytes (from_hex: 0 or -EINVAL). */
-void nmd_etcd_id_hex(const uint8_t id[16], char out[33]);
-int nmd_etcd_id_from_hex(const char *hex, uint8_t id[16]);
 
 /* ---- the gateway's JSON (etcd_json.c) ---- */
 

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "etcd.h"
+#include "nodeid.h"
 #include "nomid.h"
 
 /* FNV-1a, 32 bits: names an endpoint in its key; not a security boundary. */
@@ -28,40 +29,6 @@ static uint32_t etcd_fnv1a(const char *s)
     return h;
 }
 
-void nmd_etcd_id_hex(const uint8_t id[16], char out[33])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = digits[id[i] >> 4];
-        out[2 * i + 1] = digits[id[i] & 15];
-    }
-    out[32] = '\0';
-}
-
-static int etcd_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int nmd_etcd_id_from_hex(const char *hex, uint8_t id[16])
-{
-    if (strlen(hex) != 32)
-        return -EINVAL;
-    for (int i = 0; i < 16; i++) {
-        int hi = etcd_nibble(hex[2 * i]), lo = etcd_nibble(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        id[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
 char *nmd_etcd_value_encode(const nmd_service *svc, const uint8_t node[16], const char *node_name,
                             const char *addr)
 {
@@ -69,7 +36,7 @@ char *nmd_etcd_value_encode(const nmd_service *svc, const uint8_t node[16], cons
     if (type == NULL)
         return NULL;
     char id[33];
-    nmd_etcd_id_hex(node, id);
+    nmd_id_hex(node, id);
     json_t *o =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", svc->name, "type", type, "endpoint",
                   svc->endpoint, "node", id, "node_name", node_name, "addr", addr);
@@ -137,7 +104,7 @@ int nmd_etcd_value_decode(const char *text, size_t len, nmd_etcd_value *out)
         strstr(out->svc.endpoint, "://") == NULL || etcd_type(o, &out->svc.type) < 0)
         goto done;
     int r = etcd_field(o, "node", id, sizeof(id), false);
-    if (r == -EPROTO || (r == 0 && nmd_etcd_id_from_hex(id, out->node) < 0))
+    if (r == -EPROTO || (r == 0 && nmd_id_from_hex(id, strlen(id), out->node) < 0))
         goto done;
     out->has_node = r == 0;
     r = etcd_field(o, "node_name", out->node_name, sizeof(out->node_name), true);
@@ -156,7 +123,7 @@ int nmd_etcd_key(const char *prefix, const char *fleet, const nmd_service *svc,
                  const uint8_t node[16], char *out, size_t cap)
 {
     char id[33];
-    nmd_etcd_id_hex(node, id);
+    nmd_id_hex(node, id);
     int n = snprintf(out, cap, "%s%s/%s/%s/%08x", prefix, fleet, svc->name, id,
                      etcd_fnv1a(svc->endpoint));
     return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;

@@ -57,16 +57,6 @@ static uint32_t table_get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-static void table_mac(const uint8_t *msg, size_t n, const uint8_t *key, size_t keylen,
-                      uint8_t mac[NMD_MAC_SIZE])
-{
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, key, keylen);
-    crypto_auth_hmacsha256_update(&st, msg, (unsigned long long)n);
-    crypto_auth_hmacsha256_final(&st, mac);
-    sodium_memzero(&st, sizeof(st));
-}
-
 /* ---- codec ---- */
 
 ssize_t nmd_table_encode(const uint8_t node_id[16], uint32_t incarnation, const nmd_service *table,
@@ -102,7 +92,7 @@ ssize_t nmd_table_encode(const uint8_t node_id[16], uint32_t incarnation, const 
     for (size_t i = 0; i < n; i++)
         p += nmd_service_encode(&table[i], p);
     if (key != NULL)
-        table_mac(buf, (size_t)(p - buf), key, keylen, p);
+        nmd_mac(buf, (size_t)(p - buf), key, keylen, p);
     *out = buf;
     return (ssize_t)len;
 }
@@ -162,24 +152,13 @@ int nmd_table_decode(const uint8_t *in, size_t len, const uint8_t *key, size_t k
     if (sodium_init() < 0)
         return -ENOMEM;
     uint8_t flags = in[9];
-    bool signed_ = (flags & NMD_FLAG_SIGNED) != 0;
-    size_t body = len;
-    if (signed_) {
-        if (len < TABLE_HEADER + NMD_MAC_SIZE)
-            return -EPROTO;
-        body = len - NMD_MAC_SIZE;
-    }
-    if (key != NULL) {
-        if (!signed_)
-            return -EACCES;
-        uint8_t mac[NMD_MAC_SIZE];
-        table_mac(in, body, key, keylen, mac);
-        if (crypto_verify_32(mac, in + body) != 0)
-            return -EACCES;
-    }
+    size_t body;
+    int rc = nmd_mac_check(in, len, TABLE_HEADER, flags & NMD_FLAG_SIGNED, key, keylen, &body);
+    if (rc < 0)
+        return rc;
     if ((flags & ~NMD_FLAG_SIGNED) != 0)
         return -EPROTO;
-    int rc = table_parse(in, body, m);
+    rc = table_parse(in, body, m);
     if (rc < 0) {
         nmd_table_msg_free(m);
         memset(m, 0, sizeof(*m));

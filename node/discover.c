@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "disc_opts.h"
 #include "log.h"
+#include "nodeid.h"
 #include "nomid.h"
 #include "stop.h"
 
@@ -30,16 +31,10 @@ typedef struct discover {
     int nseen;                            /* their count */
 } discover;
 
-static void discover_id(const uint8_t id[16], char out[33])
-{
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", id[i]);
-}
-
 static void discover_print(discover *d, const char *prefix, const nmd_peer *p, const nmd_service *s)
 {
     char id[33];
-    discover_id(p->id, id);
+    nmd_id_hex(p->id, id);
     if (d->verbose)
         printf("%s%s %s %s\n", prefix, s->endpoint, nmd_backend_name(p->backend), id);
     else
@@ -80,7 +75,7 @@ static void discover_peer_cb(void *arg, const nmd_peer *p)
 {
     (void)arg;
     char id[33];
-    discover_id(p->id, id);
+    nmd_id_hex(p->id, id);
     printf("%s %s %s %s\n", id, p->name[0] ? p->name : "-", p->addr,
            p->state == NMD_PEER_ALIVE ? "alive" : "silent");
 }

@@ -53,8 +53,8 @@ FUZZ_TARGETS=(
     "zmtp|lib/zmtp/*.c|"
     "beacon|discovery/beacon.c|-lsodium"
     "table|discovery/table.c discovery/beacon.c|-lsodium"
-    "etcd|discovery/etcd_json.c discovery/etcd_stream.c|-ljansson -lsodium"
-    "dnssd_txt|discovery/dnssd_txt.c lib/core/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd"
+    "etcd|discovery/etcd_json.c discovery/etcd_stream.c discovery/nodeid.c|-ljansson -lsodium"
+    "dnssd_txt|discovery/dnssd_txt.c discovery/nodeid.c lib/core/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd"
 )
 FUZZ_SECONDS=${NOMID_FUZZ_SECONDS:-45}
 fuzz_status=0

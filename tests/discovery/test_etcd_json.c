@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "etcd.h"
+#include "nodeid.h"
 #include "nomid.h"
 
 static const uint8_t node_id[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
@@ -159,11 +160,11 @@ static void key_layout(void **state)
 
     char hex[33];
     uint8_t back[16];
-    nmd_etcd_id_hex(node_id, hex);
+    nmd_id_hex(node_id, hex);
     assert_string_equal(hex, "0123456789abcdeffedcba9876543210");
-    assert_int_equal(nmd_etcd_id_from_hex(hex, back), 0);
+    assert_int_equal(nmd_id_from_hex(hex, strlen(hex), back), 0);
     assert_memory_equal(back, node_id, 16);
-    assert_int_equal(nmd_etcd_id_from_hex("0123", back), -EINVAL);
+    assert_int_equal(nmd_id_from_hex("0123", strlen("0123"), back), -EINVAL);
 }
 
 static json_t *parse(const char *text)
