@@ -63,6 +63,7 @@ struct nmd_agent {
     uint8_t id[16];                          /* our node id */
     uint32_t incarnation;                    /* our restart counter */
     uint32_t seq;                            /* last beacon sequence number */
+    uint16_t admin_port;                     /* announced in beacons (0 = none) */
     bool stop;                               /* leave the loop */
     nmd_agent_stats stats;                   /* counters */
 };
@@ -162,6 +163,7 @@ static void agent_send(nmd_agent *a, bool goodbye)
         uint8_t out[NMD_BEACON_MAX];
         size_t n = agent_table_for(a, &a->udp[i], table);
         b.ctl_port = a->srv[i].port;
+        b.admin_port = a->admin_port;
         int len = nmd_beacon_encode(&b, table, n, a->cfg.key ? a->key : NULL, a->cfg.keylen, out,
                                     sizeof(out));
         if (len > 0 && nmd_udp_send(&a->udp[i], out, (size_t)len) == 0) {
@@ -611,4 +613,12 @@ void nmd_agent_forget(nmd_agent *a, int backend)
     pthread_mutex_lock(&a->lock);
     nmd_registry_forget(a->reg, backend);
     pthread_mutex_unlock(&a->lock);
+}
+
+void nmd_agent_set_admin_port(nmd_agent *a, uint16_t port)
+{
+    pthread_mutex_lock(&a->lock);
+    a->admin_port = port;
+    pthread_mutex_unlock(&a->lock);
+    agent_wake(a);
 }

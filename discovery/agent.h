@@ -94,6 +94,9 @@ int nmd_agent_add(nmd_agent *a, int backend, const uint8_t id[16], const char *n
 int nmd_agent_del(nmd_agent *a, int backend, const uint8_t id[16], const nmd_service *svc);
 void nmd_agent_forget(nmd_agent *a, int backend);
 
+/* Announces this node's admin endpoint port in its beacons (0: none). */
+void nmd_agent_set_admin_port(nmd_agent *a, uint16_t port);
+
 /* Counters for statistics and tests. */
 typedef struct nmd_agent_stats {
     uint64_t sent;       /* beacons sent (all interfaces) */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin_run.h"
 #include "args.h"
 #include "cat.h"
 #include "dlog.h"
@@ -33,6 +34,7 @@ struct cat {
     nm_ctx_t *ctx;            /* private context */
     nm_sock_t *sock;          /* the one socket */
     nmd_agent *agent;         /* the embedded node's discovery, or NULL */
+    nma_server *admin;        /* its admin endpoint (--admin), or NULL */
     uint64_t last_ns;         /* start or last message sent/received, for --timeout */
 };
 
@@ -212,10 +214,10 @@ static enum cat_rc cat_subscribe(struct cat *c, const char *prefix, bool on)
     return rc;
 }
 
-/* True when cat must embed a node: --advertise or a svc:// endpoint. */
+/* True when cat must embed a node: --advertise, a svc:// endpoint or --admin. */
 static bool cat_needs_node(const struct cat_opts *o)
 {
-    bool svc = o->advertise != NULL;
+    bool svc = o->advertise != NULL || (o->disc.admin[0] != '\0' && !o->disc.admin_off);
     for (int i = 0; i < o->neps; i++)
         svc |= strncmp(o->eps[i].endpoint, "svc://", 6) == 0;
     return svc;
@@ -231,7 +233,14 @@ static enum cat_rc cat_start_node(struct cat *c)
         return rc == -ENODEV ? CAT_USAGE : CAT_FAIL;
     }
     nmd_resolver_attach(c->agent, c->ctx);
-    return CAT_OK;
+    switch (admin_run(&c->admin, &c->o->disc, false, c->ctx, c->agent)) {
+    case NODE_EXIT_OK:
+        return CAT_OK;
+    case NODE_EXIT_USAGE:
+        return CAT_USAGE;
+    default:
+        return CAT_FAIL;
+    }
 }
 
 static enum cat_rc cat_open(struct cat *c)
@@ -335,6 +344,7 @@ static void cat_close(struct cat *c, enum cat_rc rc)
         nm_sock_setopt_int(c->sock, NM_LINGER, 0);
     if (c->sock != NULL)
         nm_sock_close(&c->sock);
+    nma_stop(&c->admin);
     nmd_agent_stop(&c->agent);
     if (c->ctx != NULL)
         nm_ctx_destroy(&c->ctx);

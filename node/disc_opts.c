@@ -75,6 +75,52 @@ static int disc_backend(disc_opts *d, const char *arg)
     return 1;
 }
 
+/* Reads the admin token: the file's bytes, one trailing newline stripped, 16 to 255
+ * printable bytes (it travels in an HTTP header). */
+static int disc_token_file(disc_opts *d, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        log_msg(NM_LOG_ERROR, "admin", "--admin-token-file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(d->token, 1, sizeof(d->token) - 1, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    while (n > 0 && (d->token[n - 1] == '\n' || d->token[n - 1] == '\r'))
+        n--;
+    d->token[n] = '\0';
+    bool printable = n >= 16 && !more;
+    for (size_t i = 0; printable && i < n; i++)
+        printable = d->token[i] > 0x20 && d->token[i] < 0x7f;
+    if (!printable) {
+        log_msg(NM_LOG_ERROR, "admin",
+                "--admin-token-file %s: the token must be 16 to 255 printable bytes without "
+                "spaces",
+                path);
+        d->token[0] = '\0';
+        return -1;
+    }
+    return 1;
+}
+
+/* --admin ADDR:PORT (IPv4 or [IPv6]) or off. */
+static int disc_admin(disc_opts *d, const char *arg)
+{
+    d->admin_off = strcmp(arg, "off") == 0;
+    if (d->admin_off)
+        return 1;
+    const char *colon = strrchr(arg, ':');
+    long long port;
+    if (colon == NULL || colon == arg || args_count(colon + 1, 1, 65535, &port) != 0 ||
+        strlcpy(d->admin, arg, sizeof(d->admin)) >= sizeof(d->admin)) {
+        log_msg(NM_LOG_ERROR, "admin", "--admin '%s': ADDR:PORT (e.g. 127.0.0.1:7070) or off", arg);
+        d->admin[0] = '\0';
+        return -1;
+    }
+    return 1;
+}
+
 int disc_opt(disc_opts *d, int code, const char *arg)
 {
     nmd_agent_config *c = &d->cfg;
@@ -120,6 +166,10 @@ int disc_opt(disc_opts *d, int code, const char *arg)
         return 1;
     case DISC_OPT_BACKEND:
         return disc_backend(d, arg);
+    case DISC_OPT_ADMIN:
+        return disc_admin(d, arg);
+    case DISC_OPT_ADMIN_TOKEN:
+        return disc_token_file(d, arg);
     case DISC_OPT_ETCD_PREFIX:
         if (arg[0] != '/' ||
             strlcpy(c->etcd_prefix, arg, sizeof(c->etcd_prefix)) >= sizeof(c->etcd_prefix)) {
@@ -130,5 +180,17 @@ int disc_opt(disc_opts *d, int code, const char *arg)
         return 1;
     default:
         return 0;
+    }
+}
+
+void disc_opt_reset(disc_opts *d, int code)
+{
+    if (code == DISC_OPT_IFACE) {
+        d->cfg.nifaces = 0;
+    } else if (code == DISC_OPT_BACKEND) {
+        /* Back to the default (beacon alone) until the next --discovery replaces it. */
+        d->backend_given = false;
+        d->cfg.beacon = true;
+        d->cfg.nbackends = 0;
     }
 }

@@ -1,8 +1,8 @@
 /*
  * disc_opts.h - the discovery flags shared by `nomid node`, `resolve` and `peers`
  * (DESIGN.md): --interface, --fleet, --fleet-key-file, --beacon-interval,
- * --beacon-expiry, --discovery, --etcd-prefix, --name.  Each command lists DISC_LONG_OPTIONS in its
- * getopt table and hands unknown option codes to disc_opt().
+ * --beacon-expiry, --discovery, --etcd-prefix, --name, --admin, --admin-token-file.  Each command
+ * lists DISC_LONG_OPTIONS in its getopt table and hands unknown option codes to disc_opt().
  */
 #ifndef NODE_DISC_OPTS_H
 #define NODE_DISC_OPTS_H
@@ -22,6 +22,8 @@ enum disc_opt_code {
     DISC_OPT_NAME,
     DISC_OPT_BACKEND,
     DISC_OPT_ETCD_PREFIX,
+    DISC_OPT_ADMIN,
+    DISC_OPT_ADMIN_TOKEN,
 };
 
 #define DISC_LONG_OPTIONS                                                                          \
@@ -32,6 +34,8 @@ enum disc_opt_code {
         {"beacon-expiry", required_argument, NULL, DISC_OPT_EXPIRY},                               \
         {"discovery", required_argument, NULL, DISC_OPT_BACKEND},                                  \
         {"etcd-prefix", required_argument, NULL, DISC_OPT_ETCD_PREFIX},                            \
+        {"admin", required_argument, NULL, DISC_OPT_ADMIN},                                        \
+        {"admin-token-file", required_argument, NULL, DISC_OPT_ADMIN_TOKEN},                       \
     {                                                                                              \
         "name", required_argument, NULL, DISC_OPT_NAME                                             \
     }
@@ -45,6 +49,8 @@ enum disc_opt_code {
     "  --beacon-expiry N      missed intervals before a node is gone (default 3)\n"                \
     "  --discovery B          beacon, dnssd or etcd=URL (repeatable; default beacon)\n"            \
     "  --etcd-prefix P        etcd keys live under P (default /nomid/)\n"                          \
+    "  --admin ADDR:PORT|off  the admin endpoint (HTTP, read-only)\n"                              \
+    "  --admin-token-file F   bearer token for admin (needed beyond loopback)\n"                   \
     "  --name NAME            this node's name\n"
 
 /* Discovery settings being parsed, and the key file's bytes. */
@@ -52,11 +58,17 @@ typedef struct disc_opts {
     nmd_agent_config cfg; /* what the agent gets */
     uint8_t key[256];     /* the fleet key */
     bool backend_given;   /* a --discovery was seen: beacons only if named */
+    char admin[64];       /* --admin ADDR:PORT; "" = the command's default */
+    bool admin_off;       /* --admin off */
+    char token[256];      /* --admin-token-file's bytes (a string), or "" */
 } disc_opts;
 
 void disc_opts_init(disc_opts *d);
 /* Takes option `code` with argument arg: 1 taken, 0 not a discovery option, -1 bad
  * value (a message naming it was printed; exit 2). */
 int disc_opt(disc_opts *d, int code, const char *arg);
+/* Forgets what list option `code` (DISC_OPT_IFACE, DISC_OPT_BACKEND) collected so far, so
+ * that the command line's list replaces a config file's instead of adding to it. */
+void disc_opt_reset(disc_opts *d, int code);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_run.h"
 #include "args.h"
 #include "commands.h"
 #include "disc_opts.h"
@@ -143,14 +144,17 @@ static int discover_args(int argc, char **argv, bool peers, disc_opts *o, int *t
     return NODE_EXIT_OK;
 }
 
-static int discover_start(nmd_agent **ap, disc_opts *o, const char *cmd)
+/* Starts the passive agent, and admin when --admin asks for it. */
+static int discover_start(nmd_agent **ap, nma_server **admin, disc_opts *o, const char *cmd)
 {
     int rc = nmd_agent_start(ap, &o->cfg);
     if (rc < 0) {
         log_msg(NM_LOG_ERROR, cmd, "cannot start discovery: %s", nm_strerror(rc));
         return rc == -ENODEV || rc == -EINVAL ? NODE_EXIT_USAGE : NODE_EXIT_FAIL;
     }
-    return NODE_EXIT_OK;
+    if ((rc = admin_run(admin, o, false, NULL, *ap)) != NODE_EXIT_OK)
+        nmd_agent_stop(ap);
+    return rc;
 }
 
 int resolve_main(int argc, char **argv)
@@ -179,7 +183,8 @@ int resolve_main(int argc, char **argv)
         o.cfg.event_arg = d;
     }
     nmd_agent *a = NULL;
-    if ((rc = discover_start(&a, &o, "resolve")) != NODE_EXIT_OK) {
+    nma_server *admin = NULL;
+    if ((rc = discover_start(&a, &admin, &o, "resolve")) != NODE_EXIT_OK) {
         free(d);
         return rc;
     }
@@ -201,6 +206,7 @@ int resolve_main(int argc, char **argv)
     }
     if (watch || stop_requested())
         rc = NODE_EXIT_OK;
+    nma_stop(&admin);
     nmd_agent_stop(&a);
     free(d);
     return rc;
@@ -221,10 +227,12 @@ int peers_main(int argc, char **argv)
         return NODE_EXIT_USAGE;
     }
     nmd_agent *a = NULL;
-    if ((rc = discover_start(&a, &o, "peers")) != NODE_EXIT_OK)
+    nma_server *admin = NULL;
+    if ((rc = discover_start(&a, &admin, &o, "peers")) != NODE_EXIT_OK)
         return rc;
     stop_sleep_ms(timeout_ms);
     size_t n = nmd_agent_peers(a, discover_peer_cb, NULL);
+    nma_stop(&admin);
     nmd_agent_stop(&a);
     return n > 0 ? NODE_EXIT_OK : NODE_EXIT_TIMEOUT;
 }

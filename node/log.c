@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "nomid.h"
@@ -24,6 +25,9 @@ static const char *log_level_name(int level)
     }
 }
 
+/* log_mute's switch; atomic, so that a line logged by another thread is no data race. */
+static atomic_bool log_muted;
+
 void log_stderr_cb(void *arg, int level, const char *component, const char *message)
 {
     (void)arg;
@@ -35,8 +39,15 @@ void log_msg(int level, const char *component, const char *fmt, ...)
     char line[1024];
     va_list ap;
 
+    if (atomic_load_explicit(&log_muted, memory_order_relaxed))
+        return;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     log_stderr_cb(NULL, level, component, line);
+}
+
+void log_mute(bool on)
+{
+    atomic_store_explicit(&log_muted, on, memory_order_relaxed);
 }

@@ -3,86 +3,105 @@
  * the services given with --service NAME=TYPE@ENDPOINT (endpoints owned by other
  * programs: a pyzmq app can be found by name too) until SIGINT/SIGTERM, then says
  * goodbye so peers drop it at once.  Prints `ready` on stderr once beaconing.
+ * Settings come from an optional --config FILE (config.c) with the flags on top.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "admin_run.h"
 #include "args.h"
 #include "commands.h"
+#include "config.h"
 #include "disc_opts.h"
 #include "log.h"
 #include "nomid.h"
+#include "service.h"
 #include "stop.h"
 
-#define NODE_SERVICES_MAX 256
-
-typedef struct node_service {
-    char name[NMD_SVC_NAME_MAX + 1];     /* service name */
-    int type;                            /* enum nm_sock_type */
-    char endpoint[NMD_ENDPOINT_MAX + 1]; /* where it is */
-} node_service;
+/* The options of `nomid node`: 'c' --config, 's' --service, and the discovery flags. */
+static const struct option node_longs[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"service", required_argument, NULL, 's'},
+    {"help", no_argument, NULL, 'h'},
+    DISC_LONG_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
 
 static void node_usage(FILE *f)
 {
-    fputs("usage: nomid node [--service NAME=TYPE@ENDPOINT]... [discovery options]\n\n"
+    fputs("usage: nomid node [--config FILE] [--service NAME=TYPE@ENDPOINT]...\n"
+          "                  [discovery options]\n\n"
           "Runs a node: beacons its services on the given interfaces until SIGINT or\n"
           "SIGTERM, then says goodbye.  Prints 'ready' on stderr once it beacons.\n\n"
+          "  --config FILE          settings from a JSON file (see README); flags override\n"
+          "                         it, and --interface, --discovery or --service given as\n"
+          "                         flags replace the file's list instead of adding to it\n"
           "  --service NAME=TYPE@ENDPOINT  advertise an endpoint (repeatable); TYPE is a\n"
           "                         lowercase socket type; a wildcard host (tcp://*:5555)\n"
           "                         is announced with each interface's address\n" DISC_HELP,
           f);
 }
 
-/* Parses NAME=TYPE@ENDPOINT. */
-static int node_service_parse(const char *spec, node_service *s)
+/* Pass one over argv: finds --config FILE, which the other flags then override. */
+static int node_config_arg(int argc, char **argv, const char **path)
 {
-    const char *eq = strchr(spec, '='), *at = eq ? strchr(eq, '@') : NULL;
-    if (eq == NULL || at == NULL || eq == spec || (size_t)(eq - spec) > NMD_SVC_NAME_MAX ||
-        strlen(at + 1) == 0 || strlen(at + 1) > NMD_ENDPOINT_MAX || strstr(at + 1, "://") == NULL)
-        return -EINVAL;
-    char type[16];
-    size_t tlen = (size_t)(at - eq - 1);
-    if (tlen == 0 || tlen >= sizeof(type))
-        return -EINVAL;
-    memcpy(type, eq + 1, tlen);
-    type[tlen] = '\0';
-    if ((s->type = nm_sock_type_parse(type)) < 0)
-        return -EINVAL;
-    memcpy(s->name, spec, (size_t)(eq - spec));
-    s->name[eq - spec] = '\0';
-    snprintf(s->endpoint, sizeof(s->endpoint), "%s", at + 1);
-    return 0;
-}
-
-int node_main(int argc, char **argv)
-{
-    static const struct option longs[] = {
-        {"service", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
-        DISC_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    static node_service services[NODE_SERVICES_MAX];
-    int nservices = 0, c;
-    disc_opts o;
-    disc_opts_init(&o);
+    int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
-        int taken = disc_opt(&o, c, optarg);
+    while ((c = getopt_long(argc, argv, "+h", node_longs, NULL)) != -1) {
+        if (c == 'h') {
+            *path = NULL; /* pass two prints the usage; no file needed for that */
+            return NODE_EXIT_OK;
+        }
+        if (c == 'c' && *path != NULL) {
+            log_msg(NM_LOG_ERROR, "node", "--config given twice ('%s', '%s')", *path, optarg);
+            return NODE_EXIT_USAGE;
+        }
+        if (c == 'c')
+            *path = optarg;
+    }
+    return NODE_EXIT_OK;
+}
+
+/* Reads the config file, then the flags over it.  A list flag (--interface, --discovery,
+ * --service) replaces the file's list the first time it appears, then adds to it.
+ * Returns NODE_EXIT_OK to run, -1 after --help, or the exit code of a bad argument. */
+static int node_args(int argc, char **argv, disc_opts *o, node_service *svcs, int *nsvcs)
+{
+    bool ifaces = false, backends = false, services = false; /* list flags seen */
+    const char *config = NULL;
+    int c, rc = node_config_arg(argc, argv, &config);
+    if (rc != NODE_EXIT_OK)
+        return rc;
+    if (config != NULL && node_config_load(config, o, svcs, nsvcs, NODE_SERVICES_MAX) < 0)
+        return NODE_EXIT_USAGE;
+    optind = 0; /* glibc: 0 starts the scan afresh */
+    while ((c = getopt_long(argc, argv, "+h", node_longs, NULL)) != -1) {
+        /* The first flag of a list drops the file's list. */
+        if (c == DISC_OPT_IFACE && !ifaces) {
+            ifaces = true;
+            disc_opt_reset(o, c);
+        } else if (c == DISC_OPT_BACKEND && !backends) {
+            backends = true;
+            disc_opt_reset(o, c);
+        } else if (c == 's' && !services) {
+            services = true;
+            *nsvcs = 0;
+        }
+        int taken = disc_opt(o, c, optarg);
         if (taken < 0)
             return NODE_EXIT_USAGE;
-        if (taken > 0)
+        if (taken > 0 || c == 'c')
             continue;
         if (c == 'h') {
             node_usage(stdout);
-            return NODE_EXIT_OK;
+            return -1;
         }
-        if (c == 's' && nservices < NODE_SERVICES_MAX &&
-            node_service_parse(optarg, &services[nservices]) == 0) {
-            nservices++;
+        if (c == 's' && *nsvcs < NODE_SERVICES_MAX &&
+            node_service_parse(optarg, &svcs[*nsvcs]) == 0) {
+            (*nsvcs)++;
             continue;
         }
         if (c == 's')
@@ -96,6 +115,18 @@ int node_main(int argc, char **argv)
         log_msg(NM_LOG_ERROR, "node", "unexpected argument '%s'", argv[optind]);
         return NODE_EXIT_USAGE;
     }
+    return NODE_EXIT_OK;
+}
+
+int node_main(int argc, char **argv)
+{
+    static node_service services[NODE_SERVICES_MAX];
+    int nservices = 0;
+    disc_opts o;
+    disc_opts_init(&o);
+    int parsed = node_args(argc, argv, &o, services, &nservices);
+    if (parsed != NODE_EXIT_OK)
+        return parsed < 0 ? NODE_EXIT_OK : parsed;
     nmd_agent *a = NULL;
     int rc = nmd_agent_start(&a, &o.cfg);
     if (rc < 0) {
@@ -104,9 +135,15 @@ int node_main(int argc, char **argv)
     }
     for (int i = 0; i < nservices; i++)
         nmd_agent_advertise(a, services[i].name, services[i].type, services[i].endpoint);
+    nma_server *admin;
+    if ((rc = admin_run(&admin, &o, true, NULL, a)) != NODE_EXIT_OK) {
+        nmd_agent_stop(&a);
+        return rc;
+    }
     fprintf(stderr, "ready\n");
     while (!stop_requested())
         stop_sleep_ms(STOP_POLL_MS);
+    nma_stop(&admin);
     nmd_agent_stop(&a);
     return NODE_EXIT_OK;
 }

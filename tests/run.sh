@@ -21,7 +21,13 @@ PACKAGES=(
     iproute2                                # network namespaces for multi-host tests
     etcd-server etcd-client                 # a real etcd for the etcd backend's tests
     avahi-daemon avahi-utils dbus           # a real avahi-daemon (+ avahi-browse) for DNS-SD
+    chromium                                # headless browser for the topology page's test
 )
+# Node.js and npm drive Chromium (tests/browser, playwright-core): Debian's, only when npm
+# is missing, since a NodeSource nodejs (which bundles npm) conflicts with Debian's npm.
+if ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
+fi
 
 if [ "${NOMID_SKIP_APT:-0}" != 1 ]; then
     if [ "$(id -u)" -ne 0 ]; then
@@ -31,6 +37,10 @@ if [ "${NOMID_SKIP_APT:-0}" != 1 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
     apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+fi
+# The browser test's one dependency, pinned in tests/browser/package-lock.json.
+if [ "${NOMID_SKIP_APT:-0}" != 1 ] || [ ! -d tests/browser/node_modules/playwright-core ]; then
+    npm ci --prefix tests/browser --no-audit --no-fund
 fi
 
 BUILD=build-test
@@ -42,6 +52,7 @@ cmake -S . -B build-release-check -DCMAKE_BUILD_TYPE=Release -DNOMID_TESTS=OFF >
 cmake --build build-release-check -j2
 
 # ---- all ctest tests (unit + interop) ----
+export NOMID_REQUIRE_BROWSER=1  # the topology page's test fails, not skips, without Chromium
 set +e
 ctest --test-dir "$BUILD" --output-on-failure -j2 2>&1 | tee "$BUILD/ctest.log"
 ctest_status=${PIPESTATUS[0]}
@@ -55,6 +66,7 @@ FUZZ_TARGETS=(
     "table|discovery/table.c discovery/beacon.c|-lsodium"
     "etcd|discovery/etcd_json.c discovery/etcd_stream.c discovery/nodeid.c|-ljansson -lsodium"
     "dnssd_txt|discovery/dnssd_txt.c discovery/nodeid.c lib/core/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd"
+    "admin_route|admin/route.c admin/assets.c build-test/generated/admin_assets.c|"
 )
 FUZZ_SECONDS=${NOMID_FUZZ_SECONDS:-45}
 fuzz_status=0

@@ -4,7 +4,9 @@
 # Installs the packages (skip with NOMID_SKIP_APT=1), builds a Release nomid in build/,
 # then runs a short demo on 127.0.0.1 only: a REP echo service, a node advertising it by
 # name, `nomid resolve`, and a REQ that finds it by name (svc://echo) and sends three
-# requests.  Port: NOMID_DEMO_PORT, default 5555.
+# requests.  Port: NOMID_DEMO_PORT, default 5555.  Then it runs a node with the default
+# settings (loopback only; its admin page at http://127.0.0.1:7070/, or the next free
+# port, printed as `admin URL`) until Ctrl-C; NOMID_DEMO_ONLY=1 stops after the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,3 +61,7 @@ if [ "$status" -ne 0 ]; then
     exit 1
 fi
 echo "== demo: done"
+
+[ "${NOMID_DEMO_ONLY:-0}" = 1 ] && exit 0
+echo "== a node with the default settings: open its admin page (the 'admin' line); Ctrl-C stops it"
+exec "$NOMID" node --name quickstart

@@ -69,7 +69,8 @@ int nmi_conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
         }
     }
     pthread_mutex_lock(&s->ctx->reg_lock);
-    c->tp->peer_name(c->pollable.fd, p->peer, sizeof(p->peer));
+    c->tp->sock_name(c->pollable.fd, false, p->peer, sizeof(p->peer));
+    c->tp->sock_name(c->pollable.fd, true, p->local, sizeof(p->local));
     pthread_mutex_unlock(&s->ctx->reg_lock);
     atomic_store(&p->state, NM_PIPE_ACTIVE);
     s->nlive++;

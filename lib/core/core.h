@@ -142,6 +142,7 @@ struct nmi_pipe {
     uint64_t id;               /* unique in the context */
     char endpoint[NMI_EP_MAX]; /* the endpoint it came from */
     char peer[NMI_EP_MAX];     /* peer address, set on connection (under ctx->reg_lock) */
+    char local[NMI_EP_MAX];    /* our address on that connection (likewise) */
     /* Counters, grouped by the thread that writes them so that a publisher counting
      * drops does not fight the I/O thread for a cache line.  Single-writer counters
      * are bumped with nmi_count (no locked instruction). */
@@ -457,19 +458,22 @@ typedef struct nmi_inproc_entry nmi_inproc_entry;
 /* ---- context --------------------------------------------------------------------- */
 
 struct nmi_ctx {
-    nmi_io io;                    /* the I/O thread */
-    pthread_mutex_t reg_lock;     /* sockets, their pipes, endpoints, log settings */
-    pthread_cond_t reg_cond;      /* signalled when a socket is freed */
-    TAILQ_HEAD(, nmi_sock) socks; /* every socket not yet freed */
-    int nsocks;                   /* their count */
-    atomic_uint_fast64_t next_id; /* ids for sockets and pipes */
-    nm_log_cb *log_cb;            /* logging callback */
-    void *log_arg;                /* its argument */
-    atomic_int log_level;         /* highest level passed on */
-    pthread_mutex_t inproc_lock;  /* guards the inproc list */
-    nmi_inproc_entry *inproc;     /* bound names and connects waiting for a bind */
-    nm_resolver_t resolver;       /* svc:// hook (set before sockets use it) */
-    bool has_resolver;            /* resolver is set */
+    nmi_io io;                       /* the I/O thread */
+    pthread_mutex_t reg_lock;        /* sockets, their pipes, endpoints, log settings */
+    pthread_cond_t reg_cond;         /* signalled when a socket is freed */
+    TAILQ_HEAD(, nmi_sock) socks;    /* every socket not yet freed */
+    int nsocks;                      /* their count */
+    atomic_uint_fast64_t next_id;    /* ids for sockets and pipes */
+    nm_log_cb *log_cb;               /* logging callback */
+    void *log_arg;                   /* its argument */
+    atomic_int log_level;            /* highest level passed on */
+    pthread_mutex_t inproc_lock;     /* guards the inproc list */
+    nmi_inproc_entry *inproc;        /* bound names and connects waiting for a bind */
+    nm_resolver_t resolver;          /* svc:// hook (set before sockets use it) */
+    _Atomic(nm_event_cb *) event_cb; /* every socket event, or NULL (nmi_monitor) */
+    void *event_arg;                 /* its argument */
+    pthread_rwlock_t event_lock;     /* held (read) while the hook runs */
+    bool has_resolver;               /* resolver is set */
 };
 
 void nmi_log(nmi_ctx *ctx, int level, const char *component, const char *fmt, ...)

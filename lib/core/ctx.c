@@ -17,6 +17,7 @@ int nm_ctx_new(nm_ctx_t **ctxp)
     if (ctx == NULL)
         return -ENOMEM;
     pthread_mutex_init(&ctx->reg_lock, NULL);
+    pthread_rwlock_init(&ctx->event_lock, NULL);
     pthread_cond_init(&ctx->reg_cond, NULL);
     pthread_mutex_init(&ctx->inproc_lock, NULL);
     TAILQ_INIT(&ctx->socks);
@@ -56,6 +57,7 @@ void nm_ctx_destroy(nm_ctx_t **ctxp)
     pthread_cond_destroy(&ctx->reg_cond);
     pthread_mutex_destroy(&ctx->inproc_lock);
     pthread_mutex_destroy(&ctx->reg_lock);
+    pthread_rwlock_destroy(&ctx->event_lock);
     free(ctx);
 }
 
@@ -119,6 +121,10 @@ int nm_ctx_stats(nm_ctx_t *ctxp, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pi
             ps.id = p->id;
             strlcpy(ps.endpoint, p->endpoint, sizeof(ps.endpoint));
             strlcpy(ps.peer, p->peer, sizeof(ps.peer));
+            strlcpy(ps.local, p->local, sizeof(ps.local));
+            /* inproc: the connecting side's pipe reads link queue 0 */
+            ps.outgoing =
+                p->conn != NULL ? p->conn->connecter : p->link != NULL && p->in == &p->link->q[0];
             ps.state = atomic_load(&p->state);
             ps.queued_in = (uint32_t)nmi_queue_count(p->in);
             ps.queued_out = (uint32_t)nmi_queue_count(p->out);

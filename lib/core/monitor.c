@@ -3,7 +3,8 @@
  *
  * Events come from the I/O thread (connections) and from the application thread
  * (binds, drops), so the monitor's PAIR socket is only used under mon_lock, and a
- * socket without a monitor pays one relaxed load per event.  Every event is sent with
+ * socket without a monitor pays one relaxed load per event.  A context-wide hook
+ * (nm_ctx_set_event_hook) sees every event of every socket first.  Every event is sent with
  * NM_DONTWAIT: a reader that falls behind loses events, it never slows the socket.
  */
 #include <errno.h>
@@ -11,8 +12,35 @@
 
 #include "core/core.h"
 
+void nm_ctx_set_event_hook(nm_ctx_t *ctxp, nm_event_cb *cb, void *arg)
+{
+    nmi_ctx *ctx = (nmi_ctx *)ctxp;
+    pthread_rwlock_wrlock(&ctx->event_lock); /* waits for calls under way */
+    ctx->event_arg = arg;
+    atomic_store(&ctx->event_cb, cb);
+    pthread_rwlock_unlock(&ctx->event_lock);
+}
+
+/* Passes an event to the context's hook, if there is one. */
+static void monitor_hook(nmi_sock *s, int event, uint32_t value, const char *endpoint,
+                         const char *detail)
+{
+    nmi_ctx *ctx = s->ctx;
+    if (atomic_load_explicit(&ctx->event_cb, memory_order_relaxed) == NULL)
+        return;
+    pthread_rwlock_rdlock(&ctx->event_lock);
+    nm_event_cb *hook = atomic_load(&ctx->event_cb);
+    if (hook != NULL) {
+        nm_event_info_t ev = {
+            s->id, s->type, event, value, endpoint ? endpoint : "", detail ? detail : ""};
+        hook(ctx->event_arg, &ev);
+    }
+    pthread_rwlock_unlock(&ctx->event_lock);
+}
+
 void nmi_monitor(nmi_sock *s, int event, uint32_t value, const char *endpoint, const char *detail)
 {
+    monitor_hook(s, event, value, endpoint, detail);
     if (!(atomic_load_explicit(&s->mon_events, memory_order_relaxed) & event))
         return;
     /* Frame 1 as libzmq: uint16 event, uint32 value, little-endian. */

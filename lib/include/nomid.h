@@ -243,6 +243,21 @@ enum nm_event {
  * slow they are dropped.  endpoint NULL stops monitoring. */
 int nm_sock_monitor(nm_sock_t *s, const char *endpoint, int events);
 
+/* Every socket event of a context, for an embedding observer (an admin endpoint). */
+typedef struct nm_event_info {
+    uint64_t sock;        /* the socket's id (nm_sock_stats_t.id) */
+    int type;             /* its type */
+    int event;            /* enum nm_event */
+    uint32_t value;       /* as in the monitor's first frame */
+    const char *endpoint; /* the endpoint concerned */
+    const char *detail;   /* the reason, or "" */
+} nm_event_info_t;
+typedef void(nm_event_cb)(void *arg, const nm_event_info_t *ev);
+/* Calls cb for every event of every socket of ctx, on whichever thread raised it: cb
+ * must be quick, must not block and must not call into nomid.  NULL removes it; once
+ * this returns, no call of the old hook is under way. */
+void nm_ctx_set_event_hook(nm_ctx_t *ctx, nm_event_cb *cb, void *arg);
+
 /* ---- statistics ------------------------------------------------------------------ */
 
 /* One pipe: the queue between a socket and one peer connection. */
@@ -250,6 +265,8 @@ typedef struct nm_pipe_stats {
     uint64_t id;                  /* unique within the context */
     char endpoint[128];           /* endpoint this pipe came from */
     char peer[128];               /* peer address, "" until connected */
+    char local[128];              /* our address on that connection, "" until connected */
+    bool outgoing;                /* this side connected (rather than accepted) */
     int state;                    /* enum nm_pipe_state */
     uint32_t queued_in;           /* messages received, not yet read by the application */
     uint32_t queued_out;          /* messages sent by the application, not yet written */

@@ -49,9 +49,10 @@ static void ipc_unlisten(const char *ep)
         unlink(ep + 6);
 }
 
-static void ipc_peer_name(int fd, char *buf, size_t cap)
+static void ipc_sock_name(int fd, bool local, char *buf, size_t cap)
 {
     (void)fd;
+    (void)local;
     snprintf(buf, cap, "ipc");
 }
 
@@ -62,5 +63,5 @@ const nmi_transport_ops nmi_ipc_ops = {
     .connect = nmi_stream_connect,
     .tune = ipc_tune,
     .unlisten = ipc_unlisten,
-    .peer_name = ipc_peer_name,
+    .sock_name = ipc_sock_name,
 };

@@ -112,11 +112,13 @@ static void tcp_unlisten(const char *ep)
     (void)ep;
 }
 
-static void tcp_peer_name(int fd, char *buf, size_t cap)
+static void tcp_sock_name(int fd, bool local, char *buf, size_t cap)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+    int rc = local ? getsockname(fd, (struct sockaddr *)&ss, &len)
+                   : getpeername(fd, (struct sockaddr *)&ss, &len);
+    if (rc < 0)
         buf[0] = '\0';
     else
         tcp_format(&ss, buf, cap);
@@ -129,5 +131,5 @@ const nmi_transport_ops nmi_tcp_ops = {
     .connect = nmi_stream_connect,
     .tune = tcp_tune,
     .unlisten = tcp_unlisten,
-    .peer_name = tcp_peer_name,
+    .sock_name = tcp_sock_name,
 };

@@ -31,8 +31,8 @@ typedef struct nmi_transport_ops {
     void (*tune)(int fd, int keepalive);
     /* Undoes what listen left behind (an ipc path). */
     void (*unlisten)(const char *ep);
-    /* Writes the peer's address as text. */
-    void (*peer_name)(int fd, char *buf, size_t cap);
+    /* Writes the peer's address (local false) or ours (local true) as text. */
+    void (*sock_name)(int fd, bool local, char *buf, size_t cap);
 } nmi_transport_ops;
 
 extern const nmi_transport_ops nmi_tcp_ops;

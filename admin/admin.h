@@ -1,0 +1,40 @@
+/*
+ * admin.h - the admin endpoint: a small read-only HTTP server (libmicrohttpd + jansson)
+ * showing a node's discovery view and its sockets' queues as JSON, Prometheus metrics,
+ * a Server-Sent Events stream and the live topology page (admin/API.md).
+ *
+ * It reads the core through nm_ctx_stats and a context event hook, and discovery
+ * through the agent's queries; neither knows it exists.  It runs on libmicrohttpd's
+ * threads and never blocks the messaging threads.
+ */
+#ifndef NMA_ADMIN_H
+#define NMA_ADMIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "nomid.h"
+
+#define NMA_DEFAULT_ADDR "127.0.0.1:7070"
+
+typedef struct nma_config {
+    const char *addr;  /* "127.0.0.1:7070", "[::1]:7070", "0.0.0.0:7070" */
+    bool next_free;    /* the port is taken: try the next ones (up to 100 more) */
+    const char *token; /* bearer token every request must carry, or NULL */
+    nm_ctx_t *ctx;     /* the sockets shown, or NULL */
+    nmd_agent *agent;  /* the discovery shown, or NULL */
+} nma_config;
+
+typedef struct nma_server nma_server;
+
+/* Starts serving.  -EACCES when the address is not loopback and there is no token,
+ * -EADDRINUSE when the port (and, with next_free, the next ones) is taken, -EINVAL for
+ * a bad address, other -errno.  The agent learns the admin port (for its beacons). */
+int nma_start(nma_server **sp, const nma_config *cfg);
+/* "http://127.0.0.1:7070/" */
+const char *nma_url(const nma_server *s);
+/* Stops serving (open event streams end) and frees; *sp is set to NULL. */
+void nma_stop(nma_server **sp);
+
+#endif

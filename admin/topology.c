@@ -1,0 +1,372 @@
+/*
+ * topology.c - the fleet as one graph (/api/v1/topology).
+ *
+ * A thread fetches the summary (/api/v1/summary: sockets and their connections) of
+ * every peer that announces an admin port, about once a second with libcurl, but only
+ * while somebody looks: for TOPO_INTEREST_S after the last topology request (fetching
+ * all the time would cost a fleet of N nodes N x N requests a second for nothing).
+ * The view joins them with this node's own summary.  A connection shows up at both ends:
+ * the side that connected has an outgoing pipe whose local address is the accepting
+ * side's peer address and the other way round, so the two pipes are matched on that
+ * pair of addresses and become one edge, from the connecting node to the accepting
+ * one, carrying the fuller queue and the drops of both.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bsd/string.h>
+
+#include "server_int.h"
+
+#define TOPO_PERIOD_MS  1000          /* between two rounds of fetches */
+#define TOPO_TIMEOUT_MS 500           /* per fetch */
+#define TOPO_BODY_MAX   (1024 * 1024) /* largest summary accepted */
+#define TOPO_INTEREST_S 10            /* fetch for this long after a topology request */
+
+struct nma_topology {
+    pthread_t thread;     /* the fetching thread */
+    pthread_mutex_t lock; /* summaries, stop */
+    pthread_cond_t cond;  /* wakes the thread: to stop, or somebody looks */
+    bool stop;            /* leave */
+    uint64_t wanted_ns;   /* when the topology was last asked for (0: never) */
+    json_t *summaries;    /* node id -> its last summary */
+};
+
+/* ---- fetching ---- */
+
+typedef struct topo_body {
+    char *buf;  /* what arrived */
+    size_t len; /* its length */
+    bool over;  /* more than TOPO_BODY_MAX */
+} topo_body;
+
+static size_t topo_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+    topo_body *b = arg;
+    size_t add = size * n;
+    if (b->len + add > TOPO_BODY_MAX) {
+        b->over = true;
+        return 0; /* aborts the transfer */
+    }
+    char *p = realloc(b->buf, b->len + add + 1);
+    if (p == NULL)
+        return 0;
+    memcpy(p + b->len, data, add);
+    b->buf = p;
+    b->len += add;
+    p[b->len] = '\0';
+    return add;
+}
+
+/* GETs url's summary; a JSON object or NULL. */
+static json_t *topo_fetch(CURL *curl, const char *url, struct curl_slist *headers)
+{
+    topo_body b = {0};
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)TOPO_TIMEOUT_MS);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, topo_write_cb);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+    long status = 0;
+    json_t *j = NULL;
+    if (curl_easy_perform(curl) == CURLE_OK &&
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
+        b.buf != NULL)
+        j = json_loadb(b.buf, b.len, 0, NULL);
+    free(b.buf);
+    if (j != NULL && (!json_is_object(j) || !json_is_array(json_object_get(j, "sockets")))) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
+}
+
+/* One round: every peer's summary, then forget those of peers gone. */
+static void topo_round(nma_server *s, CURL *curl, struct curl_slist *headers)
+{
+    nma_topology *t = s->topo;
+    json_t *peers = nma_peers_json(s), *fresh = json_object();
+    size_t i;
+    json_t *p;
+    json_array_foreach(peers, i, p)
+    {
+        const char *id = json_string_value(json_object_get(p, "id"));
+        const char *admin = json_string_value(json_object_get(p, "admin"));
+        if (id == NULL || admin == NULL || json_object_get(fresh, id) != NULL)
+            continue;
+        char url[256];
+        snprintf(url, sizeof(url), "%sapi/v1/summary", admin);
+        json_t *sum = topo_fetch(curl, url, headers);
+        if (sum != NULL)
+            json_object_set_new(fresh, id, sum);
+    }
+    json_decref(peers);
+    pthread_mutex_lock(&t->lock);
+    json_decref(t->summaries);
+    t->summaries = fresh;
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void *topo_main(void *arg)
+{
+    nma_server *s = arg;
+    nma_topology *t = s->topo;
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    if (s->token[0] != '\0') { /* a fleet shares one admin token */
+        char h[300];
+        snprintf(h, sizeof(h), "Authorization: Bearer %s", s->token);
+        headers = curl_slist_append(NULL, h);
+    }
+    pthread_mutex_lock(&t->lock);
+    while (!t->stop) {
+        bool wanted = t->wanted_ns != 0 &&
+                      nm_clock_ns() - t->wanted_ns < (uint64_t)TOPO_INTEREST_S * 1000000000u;
+        if (!wanted) { /* nobody looks: sleep until somebody does */
+            pthread_cond_wait(&t->cond, &t->lock);
+            continue;
+        }
+        pthread_mutex_unlock(&t->lock);
+        if (curl != NULL)
+            topo_round(s, curl, headers);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += TOPO_PERIOD_MS / 1000;
+        pthread_mutex_lock(&t->lock);
+        while (!t->stop && pthread_cond_timedwait(&t->cond, &t->lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&t->lock);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return NULL;
+}
+
+int nma_topology_start(nma_server *s)
+{
+    nma_topology *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return -ENOMEM;
+    pthread_mutex_init(&t->lock, NULL);
+    nma_cond_init(&t->cond);
+    t->summaries = json_object();
+    s->topo = t;
+    if (s->agent == NULL)
+        return 0; /* no peers: nothing to fetch */
+    int rc = -pthread_create(&t->thread, NULL, topo_main, s);
+    if (rc < 0)
+        t->stop = true; /* nma_topology_stop must not join */
+    return rc;
+}
+
+void nma_topology_stop(nma_server *s)
+{
+    nma_topology *t = s->topo;
+    if (t == NULL)
+        return;
+    pthread_mutex_lock(&t->lock);
+    bool running = !t->stop && s->agent != NULL;
+    t->stop = true;
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    if (running)
+        pthread_join(t->thread, NULL);
+    json_decref(t->summaries);
+    pthread_cond_destroy(&t->cond);
+    pthread_mutex_destroy(&t->lock);
+    free(t);
+    s->topo = NULL;
+}
+
+/* ---- the graph ---- */
+
+/* How full a pipe's queues are against their HWMs, 0..1. */
+static double topo_fill(json_t *pipe)
+{
+    double f = 0;
+    const char *q[] = {"queued_out", "queued_in"}, *h[] = {"sndhwm", "rcvhwm"};
+    for (int i = 0; i < 2; i++) {
+        json_int_t hwm = json_integer_value(json_object_get(pipe, h[i]));
+        json_int_t n = json_integer_value(json_object_get(pipe, q[i]));
+        if (hwm > 0 && (double)n / (double)hwm > f)
+            f = (double)n / (double)hwm;
+    }
+    return f > 1 ? 1 : f;
+}
+
+static json_int_t topo_int(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+/* An edge for pipe p of socket sock on node from, matched (or not) with pipe q of
+ * socket qsock on node to. */
+static json_t *topo_edge(const char *from, json_t *sock, json_t *p, const char *to, json_t *qsock,
+                         json_t *q)
+{
+    char id[80];
+    snprintf(id, sizeof(id), "%s:%lld", from ? from : to, (long long)topo_int(p, "id"));
+    double fp = topo_fill(p), fq = q ? topo_fill(q) : 0;
+    json_t *fuller = q != NULL && fq > fp ? q : p;
+    return json_pack(
+        "{s:s, s:s?, s:s?, s:I, s:O?, s:O?, s:O?, s:O?, s:f, s:I, s:I, s:I, s:I}", "id", id, "from",
+        from, "to", to, "socket", topo_int(sock, "id"), "type", json_object_get(sock, "type"),
+        "peer_type", qsock ? json_object_get(qsock, "type") : NULL, "endpoint",
+        json_object_get(p, "endpoint"), "state", json_object_get(p, "state"), "fill",
+        fp > fq ? fp : fq, "queued", topo_int(fuller, "queued_out") + topo_int(fuller, "queued_in"),
+        "hwm",
+        topo_int(fuller, "sndhwm") > topo_int(fuller, "rcvhwm") ? topo_int(fuller, "sndhwm")
+                                                                : topo_int(fuller, "rcvhwm"),
+        "drops", topo_int(p, "drops") + (q ? topo_int(q, "drops") : 0), "hwm_hits",
+        topo_int(p, "hwm_hits") + (q ? topo_int(q, "hwm_hits") : 0));
+}
+
+/* A connection end worth an edge: a tcp pipe with both addresses known. */
+static bool topo_wired(json_t *p)
+{
+    const char *peer = json_string_value(json_object_get(p, "peer"));
+    const char *local = json_string_value(json_object_get(p, "local"));
+    return peer && local && peer[0] != '\0' && local[0] != '\0' && strcmp(peer, "ipc") != 0 &&
+           strcmp(peer, "inproc") != 0;
+}
+
+/* Edges of the fleet, from summaries {node id -> summary}. */
+static json_t *topo_edges(json_t *summaries)
+{
+    json_t *edges = json_array(), *incoming = json_object(), *matched = json_object();
+    const char *id;
+    json_t *sum, *sock, *p;
+    size_t i, k;
+    char key[300];
+    /* Index the accepting ends by "their local|their peer". */
+    json_object_foreach(summaries, id, sum)
+    {
+        json_array_foreach(json_object_get(sum, "sockets"), i, sock)
+        {
+            json_array_foreach(json_object_get(sock, "pipes"), k, p)
+            {
+                if (json_is_true(json_object_get(p, "outgoing")) || !topo_wired(p))
+                    continue;
+                snprintf(key, sizeof(key), "%s|%s", json_string_value(json_object_get(p, "local")),
+                         json_string_value(json_object_get(p, "peer")));
+                json_object_set_new(
+                    incoming, key,
+                    json_pack("{s:s, s:O, s:O}", "node", id, "sock", sock, "pipe", p));
+            }
+        }
+    }
+    /* Each connecting end finds its other end: their peer|local is its local|peer. */
+    json_object_foreach(summaries, id, sum)
+    {
+        json_array_foreach(json_object_get(sum, "sockets"), i, sock)
+        {
+            json_array_foreach(json_object_get(sock, "pipes"), k, p)
+            {
+                if (!json_is_true(json_object_get(p, "outgoing")) || !topo_wired(p))
+                    continue;
+                snprintf(key, sizeof(key), "%s|%s", json_string_value(json_object_get(p, "peer")),
+                         json_string_value(json_object_get(p, "local")));
+                json_t *in = json_object_get(incoming, key);
+                if (in != NULL)
+                    json_object_set_new(matched, key, json_true());
+                json_array_append_new(
+                    edges, topo_edge(id, sock, p,
+                                     in ? json_string_value(json_object_get(in, "node")) : NULL,
+                                     in ? json_object_get(in, "sock") : NULL,
+                                     in ? json_object_get(in, "pipe") : NULL));
+            }
+        }
+    }
+    /* Accepted connections from nodes not known (a libzmq program, say). */
+    const char *key2;
+    json_t *in;
+    json_object_foreach(incoming, key2, in)
+    {
+        if (json_object_get(matched, key2) == NULL)
+            json_array_append_new(
+                edges, topo_edge(NULL, json_object_get(in, "sock"), json_object_get(in, "pipe"),
+                                 json_string_value(json_object_get(in, "node")), NULL, NULL));
+    }
+    json_decref(incoming);
+    json_decref(matched);
+    return edges;
+}
+
+/* The sockets of a summary without their pipes, for the node list. */
+static json_t *topo_sockets(json_t *sum)
+{
+    json_t *out = json_array(), *sock;
+    size_t i;
+    json_array_foreach(json_object_get(sum, "sockets"), i, sock)
+    {
+        json_array_append_new(out,
+                              json_pack("{s:O?, s:O?, s:O?}", "id", json_object_get(sock, "id"),
+                                        "type", json_object_get(sock, "type"), "endpoints",
+                                        json_object_get(sock, "endpoints")));
+    }
+    return out;
+}
+
+json_t *nma_view_topology(nma_server *s)
+{
+    json_t *node = nma_view_node(s), *self = nma_view_summary(s);
+    json_t *summaries = json_object(), *nodes = json_array();
+    const char *self_id = json_string_value(json_object_get(node, "id"));
+    if (self_id == NULL)
+        self_id = "self";
+    json_object_set(summaries, self_id, self);
+    /* This node. */
+    json_t *own = json_array();
+    if (s->agent != NULL) {
+        nmd_service *t = NULL;
+        ssize_t n = nmd_agent_table(s->agent, &t);
+        for (ssize_t i = 0; i < n; i++) {
+            const char *type = nm_sock_type_name(t[i].type);
+            json_array_append_new(own, json_pack("{s:s, s:s, s:s}", "name", t[i].name, "type",
+                                                 type ? type : "?", "endpoint", t[i].endpoint));
+        }
+        free(t);
+    }
+    json_array_append_new(nodes,
+                          json_pack("{s:s, s:O?, s:s, s:O?, s:s, s:o, s:o}", "id", self_id, "name",
+                                    json_object_get(node, "name"), "state", "self", "addresses",
+                                    json_object_get(node, "interfaces"), "admin", s->url,
+                                    "services", own, "sockets", topo_sockets(self)));
+    /* Its peers, with their summaries when fetched. */
+    json_t *peers = nma_peers_json(s), *p;
+    size_t i;
+    pthread_mutex_lock(&s->topo->lock);
+    if (s->topo->wanted_ns == 0 ||
+        nm_clock_ns() - s->topo->wanted_ns >= (uint64_t)TOPO_INTEREST_S * 1000000000u)
+        pthread_cond_broadcast(&s->topo->cond); /* the fetching thread slept: wake it */
+    s->topo->wanted_ns = nm_clock_ns();
+    json_array_foreach(peers, i, p)
+    {
+        const char *id = json_string_value(json_object_get(p, "id"));
+        if (id == NULL || json_object_get(summaries, id) != NULL)
+            continue; /* the same node seen through a second backend */
+        json_t *sum = json_object_get(s->topo->summaries, id);
+        json_object_set_new(summaries, id, sum ? json_incref(sum) : json_pack("{s:[]}", "sockets"));
+        json_array_append_new(nodes, json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "id", id,
+                                               "name", json_object_get(p, "name"), "state",
+                                               json_object_get(p, "state"), "addresses",
+                                               json_object_get(p, "addresses"), "admin",
+                                               json_object_get(p, "admin"), "services",
+                                               json_object_get(p, "services"), "sockets",
+                                               topo_sockets(json_object_get(summaries, id))));
+    }
+    pthread_mutex_unlock(&s->topo->lock);
+    json_t *j = json_pack("{s:s, s:o, s:o}", "self", self_id, "nodes", nodes, "edges",
+                          topo_edges(summaries));
+    json_decref(peers);
+    json_decref(summaries);
+    json_decref(self);
+    json_decref(node);
+    return j;
+}
