@@ -230,6 +230,8 @@ def tokens_ports_and_hostile_requests(t):
         eq(get(url + 'api/v1/node', token='wrong')[0], 401, 'wrong token')
         eq(get(url + 'api/v1/node', token='s3cret-token-0123456789')[0], 200, 'right token')
         eq(get(url + 'metrics', token='s3cret-token-0123456789x')[0], 401, 'longer token')
+        eq(get(url + 'api/v1/events')[0], 401, 'events without a token')
+        eq(get(url)[0], 200, 'the page\'s files need no token (they hold no data)')
         p.stop_expect(0)
     finally:
         os.unlink(key.name)
