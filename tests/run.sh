@@ -4,7 +4,8 @@
 # As root on a fresh Debian 12: installs what the build and the tests need (skip that
 # with NOMID_SKIP_APT=1), configures a Debug build with ASan+UBSan in build-test/,
 # builds it, runs every test with ctest (cmocka unit tests and the interop tests against
-# libzmq through python3-zmq), then fuzzes every parser of network input
+# libzmq through python3-zmq), runs the threaded tests again on a ThreadSanitizer build
+# (build-tsan/), then fuzzes every parser of network input
 # (tests/fuzz/fuzz_*.c) for a bounded time each.  Exits non-zero when a test failed or a
 # fuzzer found a crash.
 set -euo pipefail
@@ -58,6 +59,19 @@ ctest --test-dir "$BUILD" --output-on-failure -j2 2>&1 | tee "$BUILD/ctest.log"
 ctest_status=${PIPESTATUS[0]}
 set -e
 
+# ---- ThreadSanitizer: the threaded tests again, on a TSan build ----
+# Every unit test (the core's threads, the agent's, the admin's) and the interop tests
+# whose nomid processes run the most threads at once.
+cmake -S . -B build-tsan -DNOMID_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-tsan -j2
+set +e
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --test-dir build-tsan --output-on-failure -j2 \
+    -R '^unit\.|^interop\.test_(svc|pubsub|admin|reconnect|heartbeat|proxy)$' 2>&1 |
+    tee build-tsan/ctest.log
+tsan_status=${PIPESTATUS[0]}
+set -e
+
 # ---- fuzzing: every parser of network input, for a bounded time each ----
 # target|sources|libraries
 FUZZ_TARGETS=(
@@ -105,8 +119,12 @@ done
 echo
 echo "== summary"
 echo "fuzz:  $fuzz_result"
+echo "tsan:  $(grep -E 'tests passed|tests failed' build-tsan/ctest.log | tail -n 1)"
 grep -E 'tests passed|tests failed' "$BUILD/ctest.log" | tail -n 1 || echo "ctest exited $ctest_status"
 if [ "$ctest_status" -ne 0 ]; then
     exit "$ctest_status"
+fi
+if [ "$tsan_status" -ne 0 ]; then
+    exit "$tsan_status"
 fi
 exit "$fuzz_status"

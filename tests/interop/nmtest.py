@@ -102,7 +102,7 @@ def _child_env():
     return env
 
 
-SANITIZER_RE = re.compile(r'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|'
+SANITIZER_RE = re.compile(r'ERROR: (Address|Leak|Thread|Memory)Sanitizer|WARNING: ThreadSanitizer|runtime error:|'
                           r'SUMMARY: (Address|Undefined|Leak)')
 BOUND_RE = re.compile(r'^bound (\S+)\s*$')
 
