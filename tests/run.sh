@@ -92,7 +92,7 @@ for entry in "${FUZZ_TARGETS[@]}"; do
     # shellcheck disable=SC2086  # sources and libs are word lists on purpose
     clang-14 -g -O1 -std=c11 -D_GNU_SOURCE \
         -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -Ilib/include -Ilib -Idiscovery "tests/fuzz/fuzz_$name.c" $sources $libs \
+        -Ilib/include -Ilib -Idiscovery -Iadmin "tests/fuzz/fuzz_$name.c" $sources $libs \
         -o "$BUILD/fuzz_$name"
     # Fuzz a copy of the corpus: what the fuzzer adds stays in the build tree.
     corpus="$BUILD/fuzz-corpus/$name"
