@@ -6,7 +6,8 @@
  * times at the receiver from the first message to the last; lat times all round trips
  * at the requester.  The hot loops call nothing but send/recv; the clock is read only
  * when a call times out (every ~100 ms), to notice signals and a dead peer.  The
- * fan-out shape (`nomid bench fanout ...`) lives in bench_fanout.c.
+ * fan-out shape (`nomid bench fanout ...`) lives in bench_fanout.c, the idle-connections
+ * shape (`nomid bench idle ...`) in bench_idle.c.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -72,6 +73,7 @@ static void bench_usage(FILE *f)
 {
     fputs("usage: nomid bench thr|lat ENDPOINT SIZE COUNT\n"
           "       nomid bench fanout ENDPOINT SIZE COUNT SUBS\n"
+          "       nomid bench idle ENDPOINT N\n"
           "\n"
           "  thr  PULL binds ENDPOINT, PUSH connects and sends COUNT messages of SIZE bytes;\n"
           "       prints msgs_per_s=N MB_per_s=M (MB = 10^6 bytes), timed at the receiver\n"
@@ -84,7 +86,12 @@ static void bench_usage(FILE *f)
           "       to everything; COUNT messages of SIZE bytes are published as fast as\n"
           "       possible (default HWMs, so a slow subscriber loses some); prints\n"
           "       delivered_msgs_per_s=N delivered=D sent=COUNT, where the rate is D over\n"
-          "       the time from the first send to the last subscriber's last message\n",
+          "       the time from the first send to the last subscriber's last message\n"
+          "\n"
+          "  idle  ROUTER binds ENDPOINT (tcp); client processes open N raw connections\n"
+          "       that complete a ZMTP NULL handshake as DEALERs and stay idle; prints\n"
+          "       bytes_per_conn=X conns=N, X being the growth of this process's resident\n"
+          "       memory over N\n",
           f);
 }
 
@@ -102,7 +109,7 @@ static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
         return BENCH_USAGE;
     }
     if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0) {
-        log_msg(NM_LOG_ERROR, "bench", "unknown benchmark '%s': thr, lat or fanout", argv[1]);
+        log_msg(NM_LOG_ERROR, "bench", "unknown benchmark '%s': thr, lat, fanout or idle", argv[1]);
         return BENCH_USAGE;
     }
     a->lat = strcmp(argv[1], "lat") == 0;
@@ -557,6 +564,8 @@ int bench_main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     if (argc >= 2 && strcmp(argv[1], "fanout") == 0)
         return bench_fanout_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "idle") == 0)
+        return bench_idle_main(argc, argv);
     enum bench_rc rc = bench_parse(&a, argc, argv);
     if (rc == BENCH_STOP)
         return NODE_EXIT_OK; /* --help */

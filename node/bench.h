@@ -1,6 +1,7 @@
 /*
  * bench.h - what the shapes of `nomid bench` share: limits, the endpoint a peer
- * connects to, and the fan-out shape (bench_fanout.c), which bench_main dispatches to.
+ * connects to, and the fan-out (bench_fanout.c) and idle-connections (bench_idle.c) shapes,
+ * which bench_main dispatches to.
  */
 #ifndef NODE_BENCH_H
 #define NODE_BENCH_H
@@ -23,5 +24,8 @@ void bench_connect_endpoint(const char *bound, char *out, size_t n);
 
 /* nomid bench fanout ENDPOINT SIZE COUNT SUBS (argv[1] is "fanout"); an exit code. */
 int bench_fanout_main(int argc, char **argv);
+
+/* nomid bench idle ENDPOINT N (argv[1] is "idle"); an exit code. */
+int bench_idle_main(int argc, char **argv);
 
 #endif /* NODE_BENCH_H */

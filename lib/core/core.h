@@ -105,6 +105,7 @@ typedef struct nmi_opts {
     int heartbeat_ivl;       /* ms between PINGs, 0 = none */
     int heartbeat_ttl;       /* ms the peer may wait for our traffic, 0 = none */
     int heartbeat_timeout;   /* ms of silence after a PING before we drop the peer, -1 = ivl */
+    int busy_poll_us;        /* spin before sleeping in a blocking call, 0 = never */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;

@@ -8,6 +8,7 @@
  * its commands once more, then sleeps; posters signal only when `waiting` is set.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -112,6 +113,10 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
     s->type = type;
     s->id = nmi_ctx_next_id(ctx);
     nmi_opts_default(&s->opts);
+    /* Request-reply waits a round trip for each answer: spin through it rather than
+     * sleep.  Streaming types would only take the CPU their peers' threads need. */
+    if (type == NM_REQ || type == NM_REP)
+        s->opts.busy_poll_us = NM_BUSY_POLL_DEFAULT;
     nmi_cmdq_init(&s->cmds);
     atomic_init(&s->waiting, 0);
     atomic_init(&s->mon_events, 0);
@@ -317,8 +322,29 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
     return 0;
 }
 
+/* Spins up to the socket's NM_BUSY_POLL for a command to arrive, so a reply that comes
+ * within a round trip is taken without sleeping (and without the I/O thread having to
+ * wake us: nobody is marked waiting meanwhile).  True if one came. */
+static bool sock_spin(nmi_sock *s, uint64_t deadline)
+{
+    if (s->opts.busy_poll_us <= 0)
+        return false;
+    uint64_t until = nmi_clock_ns() + (uint64_t)s->opts.busy_poll_us * 1000u;
+    if (deadline != 0 && deadline < until)
+        until = deadline;
+    for (unsigned i = 1;; i++) {
+        if (atomic_load_explicit(&s->cmds.pending, memory_order_acquire))
+            return true;
+        sched_yield(); /* the I/O thread may need this CPU to bring the reply */
+        if (i % 64 == 0 && nmi_clock_ns() >= until)
+            return false;
+    }
+}
+
 int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 {
+    if (sock_spin(s, deadline))
+        return 0;
     int timeout = -1;
     if (deadline != 0) {
         uint64_t now = nmi_clock_ns();

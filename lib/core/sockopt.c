@@ -70,6 +70,11 @@ int nm_sock_setopt(nm_sock_t *sp, int opt, const void *val, size_t len)
             return -EINVAL;
         o->heartbeat_timeout = v;
         return 0;
+    case NM_BUSY_POLL:
+        if (v < 0 || v > 1000000)
+            return -EINVAL;
+        o->busy_poll_us = v;
+        return 0;
     case NM_SNDHWM:
     case NM_RCVHWM:
         if (v < 0)
@@ -211,6 +216,9 @@ int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
         break;
     case NM_HEARTBEAT_TIMEOUT:
         v = o->heartbeat_timeout;
+        break;
+    case NM_BUSY_POLL:
+        v = o->busy_poll_us;
         break;
     default:
         return -EINVAL;

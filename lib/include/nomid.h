@@ -179,7 +179,12 @@ enum nm_sockopt {
     NM_HEARTBEAT_TIMEOUT, /* int ms: drop a peer silent this long after a PING (default IVL) */
     NM_FD,                /* read-only int: readable when NM_EVENTS may have changed */
     NM_EVENTS,            /* read-only int: NM_POLLIN | NM_POLLOUT the socket has now */
+    NM_BUSY_POLL,         /* int us: a blocking call spins (yielding) this long before
+                           * sleeping; 0 = never.  Default NM_BUSY_POLL_DEFAULT on REQ
+                           * and REP (round trips), 0 on the streaming types */
 };
+
+#define NM_BUSY_POLL_DEFAULT 50 /* us: covers a round trip on loopback */
 
 int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
 int nm_sock_getopt(nm_sock_t *s, int opt, void *val, size_t *len);

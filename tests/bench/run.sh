@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# run.sh - compares `nomid bench` with libzmq on this machine and prints a markdown
-# table for the README.  Builds nomid in Release mode into build-release/ and the libzmq
-# baseline (tests/bench/zmq_bench.c, same command shape and output) next to it, then for
-# every row runs nomid and libzmq alternately BENCH_RUNS times and reports the medians.
+# run.sh - compares `nomid bench` with libzmq and with raw sockets on this machine and
+# prints a markdown table for the README.  Builds nomid in Release mode into
+# build-release/, and next to it the libzmq baseline (tests/bench/zmq_bench.c) and the
+# raw-socket floor (tests/bench/raw_bench.c: plain TCP/AF_UNIX, no library; what the
+# kernel allows), both with the same command shapes and output; then for every row runs
+# the tools alternately BENCH_RUNS times and reports the medians.  Rows without a raw
+# equivalent (inproc, fan-out) show "-" there.  The idle row measures the ROUTER
+# process's resident-memory growth per idle connection (`nomid bench idle`).
 # Not part of the test suite: numbers flake on shared machines.
 #
 # Environment (all optional):
@@ -12,8 +16,9 @@
 #   BENCH_LAT_COUNT=20000          round trips for the latency rows
 #   BENCH_FANOUT_COUNT=1000000     messages published in the fan-out row
 #   BENCH_FANOUT_SUBS=10           subscriber processes in the fan-out row
+#   BENCH_IDLE_CONNS=10000         idle tcp connections to one ROUTER in the idle row
 #   BENCH_TIMEOUT=120            seconds before one run is killed
-#   BENCH_TOOLS="nomid libzmq"   which tools to run
+#   BENCH_TOOLS="nomid libzmq raw"  which tools to run
 #   BENCH_NOMID=path             use this nomid binary instead of building one
 #   BENCH_ROWS=TEXT              only the rows whose label contains TEXT (e.g. fan-out)
 set -euo pipefail
@@ -26,10 +31,12 @@ THR_LARGE_COUNT=${BENCH_THR_LARGE_COUNT:-20000}
 LAT_COUNT=${BENCH_LAT_COUNT:-20000}
 FANOUT_COUNT=${BENCH_FANOUT_COUNT:-1000000}
 FANOUT_SUBS=${BENCH_FANOUT_SUBS:-10}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 RUN_TIMEOUT=${BENCH_TIMEOUT:-120}
-TOOLS=${BENCH_TOOLS:-nomid libzmq}
+TOOLS=${BENCH_TOOLS:-nomid libzmq raw}
 NOMID=${BENCH_NOMID:-$BUILD/nomid}
 ZMQ_BENCH=$BUILD/zmq_bench
+RAW_BENCH=$BUILD/raw_bench
 
 log() { printf '%s\n' "$*" >&2; }
 uses() { [[ " $TOOLS " == *" $1 "* ]]; }
@@ -44,29 +51,38 @@ fi
 if uses libzmq; then
     log "building zmq_bench in $BUILD/"
     # shellcheck disable=SC2046 # pkg-config output is meant to be split
-    cc -O2 -std=c11 -Wall -Wextra -pthread -o "$ZMQ_BENCH" tests/bench/zmq_bench.c \
-        $(pkg-config --cflags --libs libzmq)
+    cc -O2 -std=c11 -Wall -Wextra -pthread -Inode -o "$ZMQ_BENCH" tests/bench/zmq_bench.c \
+        node/bench_idle_clients.c $(pkg-config --cflags --libs libzmq)
+fi
+if uses raw; then
+    log "building raw_bench in $BUILD/"
+    cc -O2 -std=c11 -Wall -Wextra -Inode -o "$RAW_BENCH" tests/bench/raw_bench.c \
+        node/bench_idle_clients.c
 fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # run_one TOOL KIND ENDPOINT SIZE COUNT EXTRA KEY: prints KEY's value, or nothing on
-# failure.  EXTRA is a further argument (fanout: SUBS), or empty.
+# failure.  SIZE may be empty (idle: ENDPOINT N); EXTRA is a further argument (fanout:
+# SUBS), or empty.
 run_one() {
     local tool=$1 kind=$2 ep=$3 size=$4 count=$5 extra=$6 key=$7 out
     local -a cmd
     case $tool in
     nomid) cmd=("$NOMID" bench) ;;
     libzmq) cmd=("$ZMQ_BENCH") ;;
+    raw) cmd=("$RAW_BENCH") ;;
     esac
-    cmd+=("$kind" "$ep" "$size" "$count")
+    cmd+=("$kind" "$ep")
+    [[ -n $size ]] && cmd+=("$size")
+    cmd+=("$count")
     [[ -n $extra ]] && cmd+=("$extra")
     if ! out=$(timeout -k 5 "$RUN_TIMEOUT" "${cmd[@]}" 2>"$tmp/stderr"); then
         log "  $tool ${cmd[*]:1} failed: $(tail -n 3 "$tmp/stderr" | tr '\n' ' ')"
         return 0
     fi
-    grep -o "$key=[0-9.]*" <<<"$out" | head -n 1 | cut -d= -f2 || true
+    grep -o "$key=-\?[0-9.]*" <<<"$out" | head -n 1 | cut -d= -f2 || true
 }
 
 # median FORMAT VALUE...: the median, printed with FORMAT; n/a when there is no value.
@@ -84,30 +100,42 @@ median() {
 
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN {
-        if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'
+        if (a == "-" || b == "-") print "-"
+        else if (a == "n/a" || b == "n/a" || b + 0 == 0) print "n/a"
+        else printf "%.2f\n", a / b }'
 }
 
-# Rows: label | kind | transport | size | count | extra argument | key | metric | format
+# The idle row's label: 10000 -> 10k.
+idle_label=$IDLE_CONNS
+if ((IDLE_CONNS % 1000 == 0)); then
+    idle_label="$((IDLE_CONNS / 1000))k"
+fi
+
+# Rows: label | kind | transport | size | count | extra argument | key | metric | format |
+# raw (yes: raw_bench has this shape)
 ROWS=(
-    "tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f"
-    "tcp thr 64 KiB|thr|tcp|65536|$THR_LARGE_COUNT||MB_per_s|MB/s (higher is better)|%.1f"
-    "tcp lat 64 B|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f"
-    "ipc lat 64 B|lat|ipc|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f"
-    "inproc thr 64 B|thr|inproc|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f"
+    "tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|yes"
+    "tcp thr 64 KiB|thr|tcp|65536|$THR_LARGE_COUNT||MB_per_s|MB/s (higher is better)|%.1f|yes"
+    "tcp lat 64 B|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|yes"
+    "ipc lat 64 B|lat|ipc|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|yes"
+    "inproc thr 64 B|thr|inproc|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|no"
     "pub fan-out $FANOUT_SUBS subs 64 B|fanout|tcp|64|$FANOUT_COUNT|$FANOUT_SUBS|delivered_msgs_per_s|\
-delivered msg/s (higher is better)|%.0f"
+delivered msg/s (higher is better)|%.0f|no"
+    "$idle_label idle tcp conns to a ROUTER|idle|tcp||$IDLE_CONNS||bytes_per_conn|\
+bytes/conn (lower is better)|%.0f|yes"
 )
 
 failures=0
 table=()
 for r in "${!ROWS[@]}"; do
-    IFS='|' read -r label kind transport size count extra key metric fmt <<<"${ROWS[$r]}"
+    IFS='|' read -r label kind transport size count extra key metric fmt has_raw <<<"${ROWS[$r]}"
     [[ -z ${BENCH_ROWS:-} || $label == *"$BENCH_ROWS"* ]] || continue
-    declare -a nomid_vals=() zmq_vals=()
+    declare -a nomid_vals=() zmq_vals=() raw_vals=()
     for ((run = 1; run <= RUNS; run++)); do
         line="$label run $run/$RUNS:"
-        for tool in nomid libzmq; do
+        for tool in nomid libzmq raw; do
             uses "$tool" || continue
+            [[ $tool == raw && $has_raw != yes ]] && continue
             # A fresh endpoint per run: the kernel picks tcp ports, ipc paths are unique.
             case $transport in
             tcp) ep="tcp://127.0.0.1:0" ;;
@@ -119,8 +147,10 @@ for r in "${!ROWS[@]}"; do
                 failures=$((failures + 1))
             elif [[ $tool == nomid ]]; then
                 nomid_vals+=("$v")
-            else
+            elif [[ $tool == libzmq ]]; then
                 zmq_vals+=("$v")
+            else
+                raw_vals+=("$v")
             fi
             line+=" $tool=${v:-FAIL}"
         done
@@ -128,23 +158,33 @@ for r in "${!ROWS[@]}"; do
     done
     n=$(median "$fmt" "${nomid_vals[@]}")
     z=$(median "$fmt" "${zmq_vals[@]}")
-    table+=("| $label | $metric | $n | $z | $(ratio "$n" "$z") |")
-    unset nomid_vals zmq_vals
+    w=-
+    [[ $has_raw == yes ]] && w=$(median "$fmt" "${raw_vals[@]}")
+    table+=("| $label | $metric | $n | $z | $w | $(ratio "$n" "$z") | $(ratio "$n" "$w") |")
+    unset nomid_vals zmq_vals raw_vals
 done
 
 model=$(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
-echo "| row | metric | nomid (median of $RUNS) | libzmq (median of $RUNS) | nomid / libzmq |"
-echo "|---|---|---:|---:|---:|"
+echo "| row | metric | nomid (median of $RUNS) | libzmq (median of $RUNS) |" \
+    "raw TCP (median of $RUNS) | nomid / libzmq | nomid / raw |"
+echo "|---|---|---:|---:|---:|---:|---:|"
 printf '%s\n' "${table[@]}"
 echo
-echo "Ratio nomid / libzmq: above 1 is better for msg/s and MB/s; below 1 is better for µs."
+echo "Ratios: above 1 is better for msg/s and MB/s; below 1 is better for µs and bytes/conn."
+echo "Raw TCP: tests/bench/raw_bench.c, plain sockets (AF_UNIX for ipc) carrying the same" \
+    "ZMTP data frames with no library, batched writes and large reads: the physical limit;" \
+    "'-' where it has no equivalent."
+echo "Idle: the ROUTER process's resident-memory growth over $IDLE_CONNS idle tcp connections" \
+    "whose clients (separate processes, raw sockets) completed a ZMTP 3.1 NULL handshake as" \
+    "DEALERs; the raw column is a plain epoll server that answers the handshake and keeps" \
+    "the connections."
 echo "Fan-out: $FANOUT_COUNT messages published to $FANOUT_SUBS subscriber processes with the" \
     "default HWMs (1000); the rate counts only delivered messages, over the time from the" \
     "first send to the last subscriber's last message."
 echo "Machine: $(nproc) CPUs, ${model:-unknown CPU}, Linux $(uname -r);" \
     "libzmq $(pkg-config --modversion libzmq 2>/dev/null || echo '?');" \
     "64 B thr $THR_SMALL_COUNT msgs, 64 KiB thr $THR_LARGE_COUNT msgs," \
-    "lat $LAT_COUNT round trips; loopback."
+    "lat $LAT_COUNT round trips, idle $IDLE_CONNS connections; loopback."
 if ((failures > 0)); then
     log "$failures run(s) failed"
     exit 1

@@ -1,8 +1,8 @@
 /*
  * zmq_bench.c - the libzmq baseline for `nomid bench`: the same command lines
  * (`zmq_bench thr|lat ENDPOINT SIZE COUNT`, `zmq_bench fanout ENDPOINT SIZE COUNT
- * SUBS`), the same processes and threads, the same timing points and the same output,
- * so tests/bench/run.sh can put the numbers side by side.
+ * SUBS`, `zmq_bench idle ENDPOINT N`), the same processes and threads, the same timing
+ * points and the same output, so tests/bench/run.sh can put the numbers side by side.
  *
  * thr/lat: the receiving side (PULL for thr, REP for lat) binds ENDPOINT in this
  * process, reads the endpoint it got (for tcp://...:0), then forks; the child connects
@@ -20,10 +20,19 @@
  * delivered=D sent=COUNT`, the rate being D over the time from the first send to the
  * last subscriber's last message.  See node/bench_fanout.c, whose shape this repeats.
  *
- * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 no progress for 30 s (fanout).
- * Benchmark tool only: never linked into nomid.
+ * idle (`zmq_bench idle ENDPOINT N`): the client processes of node/bench_idle_clients.c
+ * are forked before any context exists; a ROUTER binds ENDPOINT (tcp) and, after 300 ms
+ * to settle, the resident memory is read; the clients open N raw TCP connections and
+ * complete a ZMTP NULL handshake on each as a DEALER, report and stay idle.  Once they
+ * all reported and the ROUTER's monitor counted N handshakes, and one more second,
+ * the memory is read again: prints `bytes_per_conn=X conns=N` (growth over N).  See
+ * node/bench_idle.c, whose shape this repeats.
  *
- * Build: cc -O2 -pthread zmq_bench.c -o zmq_bench $(pkg-config --cflags --libs libzmq)
+ * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 no progress for 30 s (fanout)
+ * or no complete setup within 90 s (idle).  Benchmark tool only: never linked into nomid.
+ *
+ * Build: cc -O2 -pthread -Inode zmq_bench.c node/bench_idle_clients.c -o zmq_bench
+ *        $(pkg-config --cflags --libs libzmq)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,16 +50,24 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_idle_clients.h"
+
 /* fanout: most subscribers, control message period, stall limit, control tag. */
 #define ZB_SUBS_MAX 128
 #define ZB_TICK_MS  10
 #define ZB_STALL_NS (30 * 1000000000ull)
 #define ZB_TAG      "nomid-bench"
+/* idle: settling before and after, the setup limit, the monitor's endpoint. */
+#define ZB_IDLE_BEFORE_MS 300
+#define ZB_IDLE_AFTER_MS  1000
+#define ZB_IDLE_SETUP_NS  (90 * 1000000000ull)
+#define ZB_IDLE_MONITOR   "inproc://zmq-bench-idle-monitor"
 
 /* The command line. */
 struct zb_args {
     bool lat;             /* lat rather than thr */
     bool fanout;          /* fanout rather than thr/lat */
+    bool idle;            /* idle rather than thr/lat */
     const char *endpoint; /* ENDPOINT as given */
     size_t size;          /* SIZE: bytes per message */
     long long count;      /* COUNT: messages (thr, fanout) or round trips (lat) */
@@ -89,7 +106,8 @@ static int zb_usage(const char *problem)
 {
     fprintf(stderr,
             "ERROR zmq_bench: %s\nusage: zmq_bench thr|lat ENDPOINT SIZE COUNT\n"
-            "       zmq_bench fanout ENDPOINT SIZE COUNT SUBS\n",
+            "       zmq_bench fanout ENDPOINT SIZE COUNT SUBS\n"
+            "       zmq_bench idle ENDPOINT N\n",
             problem);
     return 2;
 }
@@ -240,13 +258,25 @@ static int zb_parse(struct zb_args *a, int argc, char **argv)
 {
     long long size;
 
+    memset(a, 0, sizeof *a);
     if (argc < 2)
         return zb_usage("expected a benchmark");
+    a->idle = strcmp(argv[1], "idle") == 0;
+    if (a->idle) {
+        if (argc != 4)
+            return zb_usage("idle expects ENDPOINT N");
+        a->endpoint = argv[2];
+        if (strncmp(a->endpoint, "tcp://", 6) != 0)
+            return zb_usage("idle measures tcp connections: give a tcp:// ENDPOINT");
+        if (!zb_number(argv[3], 1, IDLE_CONNS_MAX, &a->count))
+            return zb_usage("N is a count of connections");
+        return 0;
+    }
     a->fanout = strcmp(argv[1], "fanout") == 0;
     if (argc != (a->fanout ? 6 : 5))
         return zb_usage(a->fanout ? "fanout expects 4 arguments" : "expected 4 arguments");
     if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0 && !a->fanout)
-        return zb_usage("the benchmark is thr, lat or fanout");
+        return zb_usage("the benchmark is thr, lat, fanout or idle");
     a->lat = strcmp(argv[1], "lat") == 0;
     a->endpoint = argv[2];
     if (!zb_number(argv[3], 0, 1ll << 30, &size))
@@ -531,6 +561,131 @@ static int zb_fanout(const struct zb_args *a)
     return rc;
 }
 
+/* ---- idle ---- */
+
+static void zb_sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Counts the handshake events waiting on the monitor reader. */
+static long zb_idle_events(void *mon)
+{
+    zmq_msg_t m;
+    long n = 0;
+
+    zmq_msg_init(&m);
+    while (zmq_msg_recv(&m, mon, ZMQ_DONTWAIT) >= 0) {
+        const unsigned char *d = zmq_msg_data(&m);
+        bool first = zmq_msg_size(&m) == 6;
+        if (first && (d[0] | d[1] << 8) == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            n++;
+        while (zmq_msg_more(&m) && zmq_msg_recv(&m, mon, 0) >= 0)
+            ; /* the endpoint frame */
+    }
+    zmq_msg_close(&m);
+    return n;
+}
+
+/* Waits for the clients' reports and N handshake events, then settles. */
+static int zb_idle_wait(struct idle_clients *c, void *mon, long n)
+{
+    uint64_t start = zb_clock_ns();
+    long handshakes = 0;
+    int r = 0;
+
+    while (r == 0 || handshakes < n) {
+        if (r == 0)
+            r = idle_clients_poll(c, 10);
+        else
+            zb_sleep_ms(10);
+        if (r < 0)
+            return 1;
+        handshakes += zb_idle_events(mon);
+        if (zb_clock_ns() - start >= ZB_IDLE_SETUP_NS) {
+            fprintf(stderr, "ERROR zmq_bench: timeout: %ld reported, %ld handshakes of %ld\n",
+                    c->done, handshakes, n);
+            return 3;
+        }
+    }
+    zb_sleep_ms(ZB_IDLE_AFTER_MS);
+    zb_idle_events(mon);
+    return 0;
+}
+
+/* The ROUTER side: binds, measures, lets the clients in, measures again, prints. */
+static int zb_idle_run(void *ctx, struct idle_clients *c, const char *endpoint, long n)
+{
+    char bound[256] = {0}, peer_ep[sizeof bound + 16];
+    size_t len = sizeof bound - 1;
+    int zero = 0;
+
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *mon = zmq_socket(ctx, ZMQ_PAIR);
+    if (router == NULL || mon == NULL)
+        return zb_fail("socket");
+    zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(mon, ZMQ_RCVHWM, &zero, sizeof zero); /* no event may be dropped */
+    int rc = 0;
+    if (zmq_socket_monitor(router, ZB_IDLE_MONITOR, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+        zmq_connect(mon, ZB_IDLE_MONITOR) != 0)
+        rc = zb_fail("monitor");
+    else if (zmq_bind(router, endpoint) != 0)
+        rc = zb_fail(endpoint);
+    else if (zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+        rc = zb_fail("ZMQ_LAST_ENDPOINT");
+    long before = -1, after = -1;
+    if (rc == 0) {
+        fprintf(stderr, "bound %s\n", bound);
+        zb_connect_endpoint(bound, peer_ep, sizeof peer_ep);
+        zb_sleep_ms(ZB_IDLE_BEFORE_MS);
+        before = idle_rss_bytes();
+        if (idle_clients_start(c, peer_ep) != 0) {
+            fprintf(stderr, "ERROR zmq_bench: cannot reach the client processes\n");
+            rc = 1;
+        }
+    }
+    if (rc == 0)
+        rc = zb_idle_wait(c, mon, n);
+    if (rc == 0) {
+        after = idle_rss_bytes();
+        if (before < 0 || after < 0) {
+            fprintf(stderr, "ERROR zmq_bench: cannot read /proc/self/statm\n");
+            rc = 1;
+        }
+    }
+    if (rc == 0) {
+        fprintf(stderr, "rss before %ld KiB, after %ld KiB\n", before / 1024, after / 1024);
+        printf("bytes_per_conn=%.0f conns=%ld\n", (double)(after - before) / (double)n, n);
+        fflush(stdout);
+    }
+    zmq_socket_monitor(router, NULL, 0);
+    zmq_close(mon);
+    zmq_close(router);
+    return rc;
+}
+
+static int zb_idle(const struct zb_args *a)
+{
+    struct idle_clients c;
+
+    idle_raise_nofile();
+    /* Fork before any context exists: the children start from a single thread. */
+    int rc = idle_clients_fork(&c, (long)a->count) != 0 ? 1 : 0;
+    void *ctx = rc == 0 ? zmq_ctx_new() : NULL;
+    if (rc == 0 && ctx == NULL)
+        rc = zb_fail("context");
+    if (rc == 0)
+        rc = zb_idle_run(ctx, &c, a->endpoint, (long)a->count);
+    if (ctx != NULL)
+        zmq_ctx_term(ctx);
+    idle_clients_stop(&c); /* a client let go before its end exits 1: not a failure */
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct zb_args a;
@@ -543,6 +698,8 @@ int main(int argc, char **argv)
         return rc;
     if (a.fanout)
         return zb_fanout(&a);
+    if (a.idle)
+        return zb_idle(&a);
     void *ctx = zmq_ctx_new();
     if (ctx == NULL)
         return zb_fail("context");

@@ -184,6 +184,34 @@ static void test_bad_options(void **state)
 
 /* Sending on a receive-only socket or receiving on a send-only one: -ENOTSUP, with the
  * message left where it was. */
+/* NM_BUSY_POLL: on by default for the request-reply types only; bounded. */
+static void test_busy_poll_option(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *req = tu_sock(ctx, NM_REQ), *pull = tu_sock(ctx, NM_PULL);
+    int v;
+    TU_OK(nm_sock_getopt_int(req, NM_BUSY_POLL, &v));
+    assert_int_equal(v, NM_BUSY_POLL_DEFAULT);
+    TU_OK(nm_sock_getopt_int(pull, NM_BUSY_POLL, &v));
+    assert_int_equal(v, 0);
+    TU_OK(nm_sock_setopt_int(pull, NM_BUSY_POLL, 20));
+    TU_OK(nm_sock_getopt_int(pull, NM_BUSY_POLL, &v));
+    assert_int_equal(v, 20);
+    TU_RC(nm_sock_setopt_int(req, NM_BUSY_POLL, -1), -EINVAL);
+    TU_RC(nm_sock_setopt_int(req, NM_BUSY_POLL, 1000001), -EINVAL);
+    /* A spinning receive still times out on time. */
+    TU_OK(nm_sock_setopt_int(pull, NM_RCVTIMEO, 30));
+    nm_msg_t m;
+    nm_msg_init(&m);
+    int64_t t0 = tu_now_ms();
+    TU_RC(nm_sock_recv(pull, &m, 0), -EAGAIN);
+    assert_true(tu_now_ms() - t0 < 1000);
+    nm_sock_close(&req);
+    nm_sock_close(&pull);
+    tu_ctx_destroy(&ctx);
+}
+
 static void test_wrong_direction(void **state)
 {
     (void)state;
@@ -222,7 +250,7 @@ int main(void)
         cmocka_unit_test(test_bad_endpoints), cmocka_unit_test(test_address_in_use),
         cmocka_unit_test(test_strerror),      cmocka_unit_test(test_sock_types),
         cmocka_unit_test(test_bad_options),   cmocka_unit_test(test_wrong_direction),
-        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_clock),         cmocka_unit_test(test_busy_poll_option),
     };
     return cmocka_run_group_tests_name("sock_errors", tests, NULL, NULL);
 }
