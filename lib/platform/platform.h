@@ -11,16 +11,6 @@
 
 uint64_t nmi_clock_ns(void);
 
-/* Tells the CPU we are spinning (lets the other hyperthread run, saves power). */
-static inline void nmi_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /* A wakeable event: any thread may signal, one thread waits. */
 typedef struct nmi_signaler {
     int fd; /* eventfd, also usable in poll() */
