@@ -150,8 +150,7 @@ long idle_rss_bytes(void)
 
 /* ---- a client process ---- */
 
-/* tcp://HOST:PORT (HOST may be [v6]) into an address. */
-static int idle_resolve(const char *ep, struct sockaddr_storage *ss, socklen_t *len)
+int idle_tcp_resolve(const char *ep, struct sockaddr_storage *ss, socklen_t *len)
 {
     char host[256];
 
@@ -168,6 +167,11 @@ static int idle_resolve(const char *ep, struct sockaddr_storage *ss, socklen_t *
         hp[strcspn(hp, "]")] = '\0';
     }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai;
+    if (strcmp(hp, "*") == 0) {
+        hints.ai_family = AF_INET;
+        hints.ai_flags |= AI_PASSIVE;
+        hp = NULL;
+    }
     if (getaddrinfo(hp, colon + 1, &hints, &ai) != 0)
         return -1;
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
@@ -268,7 +272,7 @@ static long idle_connect_all(long n, const char *endpoint, int hold_fd)
     unsigned char hello[IDLE_HELLO_MAX];
     size_t hlen = idle_hello(hello, "DEALER");
 
-    if (idle_resolve(endpoint, &ss, &len) != 0) {
+    if (idle_tcp_resolve(endpoint, &ss, &len) != 0) {
         fprintf(stderr, "ERROR idle clients: cannot resolve %s\n", endpoint);
         return -1;
     }

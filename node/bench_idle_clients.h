@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 /* Connections per client process, and most client processes. */
@@ -42,6 +43,9 @@ struct idle_hs {
 };
 
 /* Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now. */
+/* tcp://HOST:PORT (HOST numeric, [v6], or * for any) into an address: 0 or -1. */
+int idle_tcp_resolve(const char *ep, struct sockaddr_storage *ss, socklen_t *len);
+
 long idle_raise_nofile(void);
 
 /* Forks the client processes that will open n connections (IDLE_PER_PROC at most per

@@ -156,8 +156,6 @@ static int rb_parse(struct rb_args *a, int argc, char **argv)
 /* tcp://HOST:PORT (HOST may be *, or [v6]) or ipc://PATH into an address. */
 static int rb_resolve(const char *ep, struct rb_addr *a)
 {
-    char host[256];
-
     memset(a, 0, sizeof *a);
     if (strncmp(ep, "ipc://", 6) == 0) {
         struct sockaddr_un *un = (struct sockaddr_un *)&a->ss;
@@ -169,30 +167,7 @@ static int rb_resolve(const char *ep, struct rb_addr *a)
         a->ipc = true;
         return 0;
     }
-    if (strncmp(ep, "tcp://", 6) != 0)
-        return -1;
-    const char *h = ep + 6, *colon = strrchr(h, ':');
-    if (colon == NULL || (size_t)(colon - h) >= sizeof host)
-        return -1;
-    memcpy(host, h, (size_t)(colon - h));
-    host[colon - h] = '\0';
-    char *hp = host;
-    if (hp[0] == '[') {
-        hp++;
-        hp[strcspn(hp, "]")] = '\0';
-    }
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai;
-    if (strcmp(hp, "*") == 0) {
-        hints.ai_family = AF_INET;
-        hints.ai_flags |= AI_PASSIVE;
-        hp = NULL;
-    }
-    if (getaddrinfo(hp, colon + 1, &hints, &ai) != 0)
-        return -1;
-    memcpy(&a->ss, ai->ai_addr, ai->ai_addrlen);
-    a->len = ai->ai_addrlen;
-    freeaddrinfo(ai);
-    return 0;
+    return idle_tcp_resolve(ep, &a->ss, &a->len);
 }
 
 static void rb_nodelay(int fd, const struct rb_addr *a)
