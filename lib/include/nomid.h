@@ -184,7 +184,7 @@ enum nm_sockopt {
                            * and REP (round trips), 0 on the streaming types */
 };
 
-#define NM_BUSY_POLL_DEFAULT 50 /* us: covers a round trip on loopback */
+#define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */
 
 int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
 int nm_sock_getopt(nm_sock_t *s, int opt, void *val, size_t *len);
