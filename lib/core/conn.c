@@ -236,6 +236,7 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
         nmi_conn_log(c, c->closing ? NM_LOG_DEBUG : NM_LOG_INFO, "connection closed: %s", why);
     atomic_store(&c->state, NMI_CONN_WAIT);
     nmi_conn_take_writer(c);
+    int fd = c->pollable.fd; /* the monitor reports the descriptor that was closed */
     if (c->pollable.fd >= 0) {
         nmi_poller_del(c->io->pfd, &c->pollable);
         close(c->pollable.fd);
@@ -244,8 +245,7 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     if (st == NMI_CONN_ACTIVE)
         c->sock->nlive--;
     if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE)
-        nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)c->pollable.fd, c->endpoint,
-                    why ? why : "");
+        nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)fd, c->endpoint, why ? why : "");
     if (c->pipe != NULL && st == NMI_CONN_ACTIVE && c->sock->type == NM_STREAM)
         conn_stream_notify(c);
     if (c->pipe != NULL)

@@ -101,12 +101,14 @@ static void test_monitor_bind_side(void **state)
     TU_OK(nm_sock_connect(push, ep));
     mon_expect(mon, NM_EVENT_ACCEPTED, &ev);
     assert_string_equal(ev.ep, ep);
+    uint32_t fd = ev.value; /* the accepted descriptor */
     mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, &ev);
     tu_send_str(push, "hello");
     tu_recv_str(pull, "hello");
 
     nm_sock_close(&push);
     mon_expect(mon, NM_EVENT_DISCONNECTED, &ev);
+    assert_int_equal(ev.value, fd); /* as libzmq: the descriptor that was closed */
     tu_ctx_destroy(&ctx);
 }
 
