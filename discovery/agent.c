@@ -369,7 +369,11 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
     a->cfg = *cfg;
     a->wake = -1;
     pthread_mutex_init(&a->lock, NULL);
-    pthread_cond_init(&a->changed, NULL);
+    pthread_condattr_t ca; /* nmd_agent_wait's deadlines are on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->changed, &ca);
+    pthread_condattr_destroy(&ca);
     for (int i = 0; i < a->cfg.nbackends; i++) {
         if (cfg->backends[i].arg == NULL)
             continue;

@@ -6,6 +6,7 @@
  * datagram leaves the host.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +155,34 @@ static void test_large_table_is_fetched(void **state)
     nmd_agent_stop(&reader);
 }
 
+/* Waiting for instances really waits: one that comes 300 ms later is waited for, and a
+ * timeout takes its time. */
+static void *advertise_later(void *arg)
+{
+    usleep(300000);
+    nmd_agent_advertise(arg, "late", 1, "tcp://127.0.0.1:9");
+    return NULL;
+}
+
+static void test_wait_for_instances(void **state)
+{
+    (void)state;
+    nmd_agent *a = start("a", "waiting", NULL);
+    nmd_agent *b = start("b", "waiting", NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(nmd_agent_wait(b, "nothing", 1, 200), -ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long el = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(el >= 190 && el < 1000);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, advertise_later, a), 0);
+    assert_int_equal(nmd_agent_wait(b, "late", 1, 5000), 1);
+    pthread_join(th, NULL);
+    nmd_agent_stop(&a);
+    nmd_agent_stop(&b);
+}
+
 /* IPv4 broadcast on loopback (127.255.255.255) reaches every node of the host. */
 static void test_broadcast(void **state)
 {
@@ -197,7 +226,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_and_goodbye), cmocka_unit_test(test_fleets_are_separate),
         cmocka_unit_test(test_fleet_key),           cmocka_unit_test(test_large_table_is_fetched),
-        cmocka_unit_test(test_broadcast),           cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_broadcast),           cmocka_unit_test(test_wait_for_instances),
+        cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
