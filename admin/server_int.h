@@ -38,6 +38,8 @@ json_t *nma_view_peers(nma_server *s, const nma_query *q);
 json_t *nma_view_services(nma_server *s);
 json_t *nma_view_sockets(nma_server *s, const nma_query *q);
 json_t *nma_view_summary(nma_server *s);
+/* The summary of this node, whose node view the caller has already made. */
+json_t *nma_summary_of(nma_server *s, json_t *node);
 /* The agent's peers, and the context's sockets with their pipes (compact: only what
  * the summary carries), as JSON arrays (views.c). */
 json_t *nma_peers_json(nma_server *s);

@@ -315,7 +315,7 @@ static json_t *topo_sockets(json_t *sum)
 
 json_t *nma_view_topology(nma_server *s)
 {
-    json_t *node = nma_view_node(s), *self = nma_view_summary(s);
+    json_t *node = nma_view_node(s), *self = nma_summary_of(s, node);
     json_t *summaries = json_object(), *nodes = json_array();
     const char *self_id = json_string_value(json_object_get(node, "id"));
     if (self_id == NULL)

@@ -295,11 +295,16 @@ json_t *nma_view_sockets(nma_server *s, const nma_query *q)
     return list ? view_page(list, q, "sockets", view_cmp_sockets) : NULL;
 }
 
+json_t *nma_summary_of(nma_server *s, json_t *node)
+{
+    return json_pack("{s:O?, s:O?, s:o}", "id", json_object_get(node, "id"), "name",
+                     json_object_get(node, "name"), "sockets", nma_sockets_json(s, true));
+}
+
 json_t *nma_view_summary(nma_server *s)
 {
     json_t *node = nma_view_node(s);
-    json_t *j = json_pack("{s:O?, s:O?, s:o}", "id", json_object_get(node, "id"), "name",
-                          json_object_get(node, "name"), "sockets", nma_sockets_json(s, true));
+    json_t *j = nma_summary_of(s, node);
     json_decref(node);
     return j;
 }

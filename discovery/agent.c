@@ -26,6 +26,7 @@
 #include "dlog.h"
 #include "fetcher.h"
 #include "iface.h"
+#include "nomid.h"
 #include "udp.h"
 
 /* Most descriptors the agent polls: beacon sockets, the eventfd, table servers and
@@ -67,13 +68,6 @@ struct nmd_agent {
     bool stop;                               /* leave the loop */
     nmd_agent_stats stats;                   /* counters */
 };
-
-static uint64_t agent_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void nmd_agent_config_init(nmd_agent_config *cfg)
 {
@@ -266,10 +260,10 @@ static void *agent_main(void *arg)
 {
     nmd_agent *a = arg;
     uint64_t interval = a->cfg.interval_ns;
-    uint64_t next_send = agent_now();
+    uint64_t next_send = nm_clock_ns();
     struct pollfd pfds[AGENT_PFDS_MAX];
     for (;;) {
-        uint64_t now = agent_now();
+        uint64_t now = nm_clock_ns();
         pthread_mutex_lock(&a->lock);
         if (a->stop) {
             if (!a->cfg.passive && a->cfg.beacon)
@@ -299,7 +293,7 @@ static void *agent_main(void *arg)
         pthread_mutex_lock(&a->lock);
         for (int i = 0; i < a->nudp; i++)
             if (pfds[i].revents & POLLIN)
-                agent_receive(a, &a->udp[i], agent_now());
+                agent_receive(a, &a->udp[i], nm_clock_ns());
         pthread_mutex_unlock(&a->lock);
         for (int i = 0; !a->cfg.passive && i < a->nudp; i++)
             if (pfds[a->nudp + 1 + i].revents & POLLIN)
