@@ -19,7 +19,7 @@ PACKAGES=(
     libsodium-dev libcurl4-openssl-dev      # signed beacons; etcd backend
     libavahi-client-dev                     # DNS-SD backend
     clang-14 libclang-rt-14-dev             # fuzz targets (libFuzzer + sanitizers)
-    iproute2                                # network namespaces for multi-host tests
+    iproute2 procps                         # network namespaces (ip) and their sysctls
     etcd-server etcd-client                 # a real etcd for the etcd backend's tests
     avahi-daemon avahi-utils dbus           # a real avahi-daemon (+ avahi-browse) for DNS-SD
     chromium                                # headless browser for the topology page's test
