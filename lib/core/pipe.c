@@ -111,12 +111,13 @@ int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
     if (atomic_load_explicit(&p->gone, memory_order_relaxed))
         return -EPIPE;
     if (pipe_full(p)) {
-        /* Still full since we last looked: fail fast (a PUB dropping at speed). */
-        if (p->full_seen)
-            return -EAGAIN;
-        p->full_seen = true;
-        atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
-        nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->sndhwm, p->endpoint, "send");
+        if (!p->full_seen) { /* one HWM hit per time the pipe fills */
+            p->full_seen = true;
+            atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
+            nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->sndhwm, p->endpoint, "send");
+        }
+        /* Ask the writer for OUT_READY on every failure: an earlier request may have
+         * been answered (and the flag cleared) while the pipe filled up again. */
         atomic_store(&p->out_asleep, 1);
         if (pipe_full(p))
             return -EAGAIN;
