@@ -4,7 +4,8 @@
  * (SUBSCRIBE, CANCEL, PING, ERROR), and reading frames into messages on the pipe.
  *
  * Reads go into the I/O thread's shared buffer and are decoded from there; a frame
- * body too large to be worth copying is read straight into its message buffer.  Any
+ * body too large to be worth copying is read straight into its message buffer, with
+ * only the next frame's header behind it (conn_read_some).  Any
  * protocol violation closes this connection with a logged reason and nothing else.
  */
 #include <errno.h>
@@ -217,7 +218,9 @@ static int conn_frame_done(nmi_conn *c)
         atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
         nmi_monitor(c->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->rcvhwm, c->endpoint, "receive");
         atomic_store(&c->rpaused, 1);
-        /* The application may have drained the queue before it could see rpaused. */
+        /* The application may have drained the queue before it could see rpaused (it
+         * looks again, after a fence, when it finds the queue empty). */
+        atomic_thread_fence(memory_order_seq_cst);
         if (nmi_queue_count(p->in) <= (uint64_t)(p->rcvhwm / 2))
             atomic_store(&c->rpaused, 0);
     }
@@ -335,6 +338,30 @@ static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* One read: into the shared buffer, or, inside a large frame body, straight into the
+ * message buffer plus at most one frame header behind it.  Until the next header is
+ * whole, reads take only its bytes: a stream of large frames stays aligned and no
+ * body byte of it is copied. */
+static ssize_t conn_read_some(nmi_conn *c, bool *direct)
+{
+    nmi_io *io = c->io;
+    size_t rest = c->in_body ? c->body_size - c->body_got : 0;
+    ssize_t n;
+    *direct = rest >= CONN_DIRECT_MIN;
+    if (*direct) {
+        struct iovec iov[2] = {
+            {.iov_base = c->body + c->body_got, .iov_len = rest},
+            {.iov_base = io->rbuf, .iov_len = NMI_ZMTP_MAX_HEADER},
+        };
+        n = readv(c->pollable.fd, iov, 2);
+    } else if (c->rheader && !c->in_body) {
+        n = read(c->pollable.fd, io->rbuf, NMI_ZMTP_MAX_HEADER - c->hdr_len);
+    } else {
+        n = read(c->pollable.fd, io->rbuf, io->rbuf_size);
+    }
+    return n;
+}
+
 void nmi_conn_read(nmi_conn *c)
 {
     nmi_io *io = c->io;
@@ -342,9 +369,8 @@ void nmi_conn_read(nmi_conn *c)
         int st = atomic_load(&c->state);
         if (st < NMI_CONN_GREETING || st > NMI_CONN_ACTIVE)
             return;
-        bool direct = c->in_body && c->body_size - c->body_got >= CONN_DIRECT_MIN;
-        ssize_t n = direct ? read(c->pollable.fd, c->body + c->body_got, c->body_size - c->body_got)
-                           : read(c->pollable.fd, io->rbuf, io->rbuf_size);
+        bool direct;
+        ssize_t n = conn_read_some(c, &direct);
         if (n == 0) {
             nmi_conn_broken(c, "peer closed the connection");
             return;
@@ -358,15 +384,20 @@ void nmi_conn_read(nmi_conn *c)
         }
         if (c->ping_at != 0 || c->peer_ttl_ms != 0)
             nmi_hb_traffic(c, nmi_clock_ns());
+        size_t got = (size_t)n;
+        bool header_only = c->rheader && !direct;
         if (direct) {
-            c->body_got += (size_t)n;
+            size_t take = c->body_size - c->body_got < got ? c->body_size - c->body_got : got;
+            c->body_got += take;
+            got -= take;
             if (c->body_got == c->body_size && conn_frame_done(c) < 0)
                 return;
-        } else if (c->sock->type == NM_STREAM) {
-            conn_stream_data(c, io->rbuf, (size_t)n);
-        } else if (conn_decode(c, io->rbuf, (size_t)n) < 0) {
-            return;
         }
+        if (got > 0 && c->sock->type == NM_STREAM)
+            conn_stream_data(c, io->rbuf, got);
+        else if (got > 0 && conn_decode(c, io->rbuf, got) < 0)
+            return;
+        c->rheader = direct || (header_only && c->hdr_len > 0);
         if (c->pipe != NULL)
             nmi_pipe_in_notify(c->pipe);
     }

@@ -324,9 +324,10 @@ struct nmi_conn {
     uint8_t *body;                         /* where the body goes */
     size_t body_size, body_got;            /* its size and bytes read */
     nmi_msg cur;                           /* message being assembled */
-    uint8_t *cmd_body;                     /* command frames are assembled here */
-    atomic_int rpaused;                    /* stopped reading: pipe->in over the HWM */
-    atomic_int resume_posted;              /* application asked to read again */
+    bool rheader;             /* a body was read directly: read its successor's header alone */
+    uint8_t *cmd_body;        /* command frames are assembled here */
+    atomic_int rpaused;       /* stopped reading: pipe->in over the HWM */
+    atomic_int resume_posted; /* application asked to read again */
     /* write side (holder of wowner) */
     atomic_int wowner;                  /* 1 while someone owns the writer */
     bool io_owns;                       /* the I/O thread holds wowner */

@@ -160,31 +160,46 @@ int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
     return rc;
 }
 
+/* The reader paused at the receive HWM: once half the queue is drained, let it read
+ * again.  conn_frame_done pauses with a full fence before its own look at the queue,
+ * so one of the two sides sees the other. */
+static void pipe_resume_reader(nmi_pipe *p, nmi_conn *c)
+{
+    if (!atomic_load(&c->rpaused) || nmi_queue_count(p->in) > (uint64_t)(p->rcvhwm / 2))
+        return;
+    int zero = 0;
+    if (atomic_compare_exchange_strong(&c->resume_posted, &zero, 1)) {
+        atomic_fetch_add(&c->refs, 1); /* dropped by nmi_conn_resume */
+        nmi_io_post(c->io, NMI_CMD_RESUME, c);
+    }
+}
+
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
 {
+    nmi_conn *c = p->conn;
     if (!nmi_queue_pop(p->in, m)) {
         atomic_store(&p->in_asleep, 1);
-        if (!nmi_queue_pop(p->in, m))
+        if (!nmi_queue_pop(p->in, m)) {
+            /* Drained: the reader may have paused after our last look at it, which
+             * saw the queue before the last pops (no fence on the fast path). */
+            if (c != NULL) {
+                atomic_thread_fence(memory_order_seq_cst);
+                pipe_resume_reader(p, c);
+            }
             return false;
+        }
         int one = 1;
         if (!atomic_compare_exchange_strong(&p->in_asleep, &one, 0))
             return true; /* an IN_READY is on its way; it is harmless */
     }
-    nmi_conn *c = p->conn;
     if (c == NULL) {
         nmi_pipe *peer = atomic_load(&p->mate);
         if (peer != NULL)
             nmi_pipe_out_notify(peer); /* inproc: the writer may wait for room */
         return true;
     }
-    /* The reader paused at the HWM: once half the queue is drained, let it read again. */
-    if (c->rpaused && nmi_queue_count(p->in) <= (uint64_t)(p->rcvhwm / 2)) {
-        int zero = 0;
-        if (atomic_compare_exchange_strong(&c->resume_posted, &zero, 1)) {
-            atomic_fetch_add(&c->refs, 1); /* dropped by nmi_conn_resume */
-            nmi_io_post(c->io, NMI_CMD_RESUME, c);
-        }
-    }
+    if (atomic_load_explicit(&c->rpaused, memory_order_relaxed))
+        pipe_resume_reader(p, c);
     return true;
 }
 

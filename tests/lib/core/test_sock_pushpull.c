@@ -5,7 +5,8 @@
  * IMMEDIATE with no connection, DONTWAIT or SNDTIMEO) leaves its frames with the caller;
  * a zero-copy frame is freed exactly once after it went out; PUSH round-robins over
  * three PULLs in strict turn; PULL fair-queues three PUSHes (interleaved, all delivered,
- * each sender's order kept).
+ * each sender's order kept); long streams of small frames, and of frames around the
+ * direct-read threshold, arrive whole and in order over tcp and ipc.
  */
 #include "testutil.h"
 
@@ -283,13 +284,90 @@ static void test_stream_in_order(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+/* Frames of sizes around the direct-read threshold (16 KiB), several per message,
+ * each filled from its seed: the reader switches between its shared buffer and
+ * reading bodies straight into messages without losing alignment or a byte, also
+ * while paused at a tiny receive HWM. */
+static const size_t large_sizes[] = {0,     1,     9,     255,   256,   8000,
+                                     16383, 16384, 16385, 65536, 70001, 200000};
+enum { LARGE_NSIZES = sizeof(large_sizes) / sizeof(large_sizes[0]) };
+
+static size_t large_frame_size(int i, int j)
+{
+    return large_sizes[(size_t)(i + 5 * j) % LARGE_NSIZES];
+}
+
+static void large_fill(uint8_t *buf, size_t n, uint32_t seed)
+{
+    for (size_t k = 0; k < n; k++) {
+        seed = seed * 1103515245u + 12345u;
+        buf[k] = (uint8_t)(seed >> 16);
+    }
+}
+
+static void check_large_frames(nm_sock_t *pull, nm_sock_t *push)
+{
+    enum { N = 240, BATCH = 40 };
+    size_t max = 200000;
+    uint8_t *buf = malloc(max), *want = malloc(max);
+    assert_non_null(buf);
+    assert_non_null(want);
+    for (int base = 0; base < N; base += BATCH) {
+        for (int i = base; i < base + BATCH; i++) {
+            nm_msg_t m;
+            nm_msg_init(&m);
+            for (int j = 0; j < 1 + i % 3; j++) {
+                size_t n = large_frame_size(i, j);
+                large_fill(buf, n, (uint32_t)(i * 8 + j));
+                TU_OK(nm_msg_add(&m, buf, n));
+            }
+            TU_OK(nm_sock_send(push, &m, 0));
+            nm_msg_close(&m);
+        }
+        for (int i = base; i < base + BATCH; i++) {
+            nm_msg_t m;
+            tu_recv(pull, &m);
+            assert_int_equal(nm_msg_count(&m), 1 + i % 3);
+            for (int j = 0; j < 1 + i % 3; j++) {
+                size_t n = large_frame_size(i, j);
+                large_fill(want, n, (uint32_t)(i * 8 + j));
+                tu_assert_frame_mem(&m, (size_t)j, want, n);
+            }
+            nm_msg_close(&m);
+        }
+    }
+    free(buf);
+    free(want);
+}
+
+static void test_large_frames(void **state)
+{
+    (void)state;
+    char dir[TU_EP_MAX], ep[TU_EP_MAX];
+    tu_tmpdir(dir, sizeof(dir));
+    for (int t = 0; t < 2; t++) {
+        nm_ctx_t *ctx = tu_ctx();
+        nm_sock_t *pull = tu_sock(ctx, NM_PULL);
+        nm_sock_t *push = tu_sock(ctx, NM_PUSH);
+        TU_OK(nm_sock_setopt_int(pull, NM_RCVHWM, 3));
+        if (t == 0)
+            tu_bind_tcp(pull, ep, sizeof(ep));
+        else
+            tu_bind_ipc(pull, dir, "large", ep, sizeof(ep));
+        TU_OK(nm_sock_connect(push, ep));
+        check_large_frames(pull, push);
+        tu_ctx_destroy(&ctx);
+    }
+    tu_tmpdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_send_success_empties), cmocka_unit_test(test_send_fail_no_peers),
         cmocka_unit_test(test_send_fail_immediate),  cmocka_unit_test(test_zero_copy_send),
         cmocka_unit_test(test_push_round_robin),     cmocka_unit_test(test_pull_fair_queue),
-        cmocka_unit_test(test_stream_in_order),
+        cmocka_unit_test(test_stream_in_order),      cmocka_unit_test(test_large_frames),
     };
     return cmocka_run_group_tests_name("sock_pushpull", tests, NULL, NULL);
 }
