@@ -136,14 +136,22 @@ static enum fanout_rc fanout_sub_loop(const struct fanout_args *a, nm_sock_t *s,
                                       struct fanout_result *r, pid_t parent)
 {
     nm_msg_t m;
-    bool ready = false;
+    bool ready = false, stamp = false;
     uint64_t seen_ns = nm_clock_ns();
 
     nm_msg_init(&m);
     for (;;) {
         if (stop_requested())
             return FANOUT_STOP;
-        int rc = nm_sock_recv(s, &m, 0);
+        /* The clock is read once per batch, when the queue runs dry right after the
+         * batch's last data message, rather than at every message. */
+        int rc = nm_sock_recv(s, &m, NM_DONTWAIT);
+        if (rc == -EAGAIN && stamp) {
+            r->last_ns = nm_clock_ns();
+            stamp = false;
+        }
+        if (rc == -EAGAIN)
+            rc = nm_sock_recv(s, &m, 0);
         if (rc == -EAGAIN || rc == -EINTR) {
             uint64_t last = r->last_ns > seen_ns ? r->last_ns : seen_ns;
             if (getppid() != parent) {
@@ -163,7 +171,7 @@ static enum fanout_rc fanout_sub_loop(const struct fanout_args *a, nm_sock_t *s,
         }
         if (nm_msg_count(&m) == 1 && nm_msg_size(&m, 0) == a->size) {
             r->count++;
-            r->last_ns = nm_clock_ns();
+            stamp = true;
         } else if (fanout_is_control(&m, "hello")) {
             seen_ns = nm_clock_ns();
             if (!ready && !fanout_write(ready_fd, "R", 1)) {
@@ -173,6 +181,8 @@ static enum fanout_rc fanout_sub_loop(const struct fanout_args *a, nm_sock_t *s,
             }
             ready = true;
         } else if (fanout_is_control(&m, "end")) {
+            if (stamp)
+                r->last_ns = nm_clock_ns();
             nm_msg_close(&m);
             return FANOUT_OK;
         } else {

@@ -172,6 +172,10 @@ int nmi_pipe_write(nmi_pipe *p, nmi_msg *m);
  * wake each pipe's writer. */
 int nmi_pipe_push(nmi_pipe *p, nmi_msg *m);
 void nmi_pipe_wake_fenced(nmi_pipe *p);
+/* Application, for senders that drop rather than wait (PUB): true if the pipe takes
+ * a message now, so that nmi_pipe_push will not fail.  A full pipe counts its HWM hit
+ * and asks for no NMI_CMD_OUT_READY. */
+bool nmi_pipe_room(nmi_pipe *p);
 /* Application: true if a write would not hit the HWM right now. */
 bool nmi_pipe_writable(nmi_pipe *p);
 /* Application: takes the next message; false when empty (the pipe will be announced by

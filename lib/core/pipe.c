@@ -106,16 +106,34 @@ bool nmi_pipe_writable(nmi_pipe *p)
     return !atomic_load_explicit(&p->gone, memory_order_relaxed) && !pipe_full(p);
 }
 
+/* Counts one HWM hit per time the pipe fills. */
+static void pipe_hit_hwm(nmi_pipe *p)
+{
+    if (!p->full_seen) {
+        p->full_seen = true;
+        atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
+        nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->sndhwm, p->endpoint, "send");
+    }
+}
+
+bool nmi_pipe_room(nmi_pipe *p)
+{
+    if (atomic_load_explicit(&p->gone, memory_order_relaxed))
+        return false;
+    if (pipe_full(p)) {
+        pipe_hit_hwm(p);
+        return false;
+    }
+    p->full_seen = false;
+    return true;
+}
+
 int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
 {
     if (atomic_load_explicit(&p->gone, memory_order_relaxed))
         return -EPIPE;
     if (pipe_full(p)) {
-        if (!p->full_seen) { /* one HWM hit per time the pipe fills */
-            p->full_seen = true;
-            atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
-            nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->sndhwm, p->endpoint, "send");
-        }
+        pipe_hit_hwm(p);
         /* Ask the writer for OUT_READY on every failure: an earlier request may have
          * been answered (and the flag cleared) while the pipe filled up again. */
         atomic_store(&p->out_asleep, 1);

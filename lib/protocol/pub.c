@@ -137,6 +137,12 @@ static void pub_match_cb(void *pipe, void *arg)
  * Returns true if it was queued (the pipe's writer then needs waking). */
 static bool pub_deliver(nmi_pipe *pipe, nmi_msg *m, bool last)
 {
+    if (!nmi_pipe_room(pipe)) {
+        nmi_pipe_drop(pipe, "pipe full");
+        if (last)
+            nmi_msg_clear(m);
+        return false;
+    }
     nmi_msg copy;
     nmi_msg *out = m;
     if (!last) {
@@ -146,9 +152,9 @@ static bool pub_deliver(nmi_pipe *pipe, nmi_msg *m, bool last)
         }
         out = &copy;
     }
-    if (nmi_pipe_push(pipe, out) == 0)
+    if (nmi_pipe_push(pipe, out) == 0) /* cannot fail after nmi_pipe_room */
         return true;
-    nmi_pipe_drop(pipe, "pipe full");
+    nmi_pipe_drop(pipe, "out of memory");
     nmi_msg_clear(out);
     return false;
 }
