@@ -33,6 +33,7 @@ static nmi_conn *conn_new(nmi_sock *s, const nmi_transport_ops *tp, const char *
     c->sock = s;
     c->io = &s->ctx->io;
     atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->watch_lock, NULL);
     atomic_init(&c->state, NMI_CONN_WAIT);
     atomic_init(&c->wowner, 1); /* the I/O thread writes until the handshake is done */
     c->io_owns = true;
@@ -51,6 +52,7 @@ void nmi_conn_release(nmi_conn *c)
     free(c->cmd_body);
     nmi_conn_out_reset(c);
     free(c->wbuf);
+    pthread_mutex_destroy(&c->watch_lock);
     free(c);
 }
 
@@ -113,6 +115,28 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
     return c;
 }
 
+/* I/O: the descriptor joins the poller, for input and, if out, output readiness. */
+static void conn_watch_start(nmi_conn *c, bool out)
+{
+    pthread_mutex_lock(&c->watch_lock);
+    c->watch_in = true;
+    c->watch_out = out;
+    nmi_poller_add(c->io->pfd, &c->pollable, out);
+    pthread_mutex_unlock(&c->watch_lock);
+}
+
+void nmi_conn_watch(nmi_conn *c, int in, int out)
+{
+    pthread_mutex_lock(&c->watch_lock);
+    bool want_in = in < 0 ? c->watch_in : in > 0, want_out = out < 0 ? c->watch_out : out > 0;
+    if (c->pollable.fd >= 0 && (want_in != c->watch_in || want_out != c->watch_out)) {
+        c->watch_in = want_in;
+        c->watch_out = want_out;
+        nmi_poller_set(c->io->pfd, &c->pollable, want_in, want_out);
+    }
+    pthread_mutex_unlock(&c->watch_lock);
+}
+
 static void conn_try_connect(nmi_conn *c)
 {
     int fd;
@@ -127,7 +151,7 @@ static void conn_try_connect(nmi_conn *c)
     c->pollable.fd = fd;
     atomic_store(&c->state, NMI_CONN_CONNECTING);
     nmi_monitor(c->sock, NM_EVENT_CONNECT_DELAYED, 0, c->endpoint, "");
-    nmi_poller_add(c->io->pfd, &c->pollable);
+    conn_watch_start(c, true); /* output readiness tells the connect finished */
 }
 
 void nmi_conn_start(nmi_conn *c)
@@ -200,7 +224,7 @@ void nmi_conn_accept(nmi_listener *l, int fd)
     c->pollable.fd = fd;
     LIST_INSERT_HEAD(&c->sock->conns, c, sock_entry);
     nmi_monitor(c->sock, NM_EVENT_ACCEPTED, (uint32_t)fd, c->endpoint, "");
-    nmi_poller_add(c->io->pfd, &c->pollable);
+    conn_watch_start(c, false);
     conn_begin_handshake(c);
 }
 
@@ -236,11 +260,14 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
         nmi_conn_log(c, c->closing ? NM_LOG_DEBUG : NM_LOG_INFO, "connection closed: %s", why);
     atomic_store(&c->state, NMI_CONN_WAIT);
     nmi_conn_take_writer(c);
+    bool took_reader = nmi_conn_claim_reader(c);
     int fd = c->pollable.fd; /* the monitor reports the descriptor that was closed */
     if (c->pollable.fd >= 0) {
+        pthread_mutex_lock(&c->watch_lock);
         nmi_poller_del(c->io->pfd, &c->pollable);
         close(c->pollable.fd);
         c->pollable.fd = -1;
+        pthread_mutex_unlock(&c->watch_lock);
     }
     if (st == NMI_CONN_ACTIVE)
         c->sock->nlive--;
@@ -256,6 +283,13 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     c->in_body = false;
     c->hdr_len = c->greet_len = 0;
     atomic_store(&c->rpaused, 0);
+    free(c->stash);
+    c->stash = NULL;
+    c->stash_len = 0;
+    c->rfail = NULL;
+    c->rheader = false;
+    if (took_reader)
+        atomic_store(&c->rowner, NMI_READER_NONE);
     nmi_conn_out_reset(c);
     c->wblocked = false;
     c->close_requested = false;
@@ -341,6 +375,7 @@ static void conn_event_cb(nmi_pollable *pl, unsigned events)
         if (!(events & NMI_POLL_OUT))
             return;
         nmi_monitor(c->sock, NM_EVENT_CONNECTED, (uint32_t)pl->fd, c->endpoint, "");
+        nmi_conn_watch(c, -1, 0);
         conn_begin_handshake(c);
         st = atomic_load(&c->state);
     }

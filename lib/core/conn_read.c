@@ -5,7 +5,9 @@
  *
  * Reads go into the I/O thread's shared buffer and are decoded from there; a frame
  * body too large to be worth copying is read straight into its message buffer, with
- * only the next frame's header behind it (conn_read_some).  Any
+ * only the next frame's header behind it (nmi_conn_read_some).  The reader is whoever
+ * holds conn->rowner: the I/O thread, or an application thread reading its connection
+ * itself (conn_direct.c), which decodes data frames only.  Any
  * protocol violation closes this connection with a logged reason and nothing else.
  */
 #include <errno.h>
@@ -194,6 +196,16 @@ static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
 
 /* ---- reading --------------------------------------------------------------------- */
 
+/* A frame the reader cannot take: the I/O thread drops the peer; an application
+ * thread reading directly leaves that to the I/O thread (conn_direct.c). */
+static void conn_fail(nmi_conn *c, const char *why)
+{
+    if (c->rapp)
+        c->rfail = why;
+    else
+        nmi_conn_reject(c, why);
+}
+
 /* A frame's body is complete. */
 static int conn_frame_done(nmi_conn *c)
 {
@@ -250,7 +262,7 @@ static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
             c->cur.n--;
     }
     if (c->body == NULL) {
-        nmi_conn_reject(c, "out of memory for a frame");
+        conn_fail(c, "out of memory for a frame");
         return -1;
     }
     c->in_body = true;
@@ -271,7 +283,7 @@ static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
     nmi_zmtp_header h;
     int rc = nmi_zmtp_header_decode(hp, avail, c->opts.maxmsgsize, &h);
     if (rc < 0) {
-        nmi_conn_reject(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
+        conn_fail(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
         return -1;
     }
     if (rc == 0) {
@@ -286,9 +298,9 @@ static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
     return (ssize_t)((size_t)rc - old);
 }
 
-/* Decodes n bytes; -1 if the connection broke. */
-static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
+ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
 {
+    size_t total = n;
     while (n > 0) {
         int st = atomic_load(&c->state);
         if (st == NMI_CONN_GREETING) {
@@ -319,6 +331,8 @@ static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
         if (st != NMI_CONN_READY && st != NMI_CONN_ACTIVE)
             return -1;
         if (!c->in_body) {
+            if (c->rapp && c->hdr_len == 0 && (p[0] & NMI_ZMTP_COMMAND))
+                return (ssize_t)(total - n); /* commands are the I/O thread's */
             ssize_t used = conn_header(c, p, n);
             if (used < 0)
                 return -1;
@@ -335,34 +349,63 @@ static int conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
         if (c->body_got == c->body_size && conn_frame_done(c) < 0)
             return -1;
     }
-    return 0;
+    return (ssize_t)total;
 }
 
-/* One read: into the shared buffer, or, inside a large frame body, straight into the
- * message buffer plus at most one frame header behind it.  Until the next header is
- * whole, reads take only its bytes: a stream of large frames stays aligned and no
- * body byte of it is copied. */
-static ssize_t conn_read_some(nmi_conn *c, bool *direct)
+ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct)
 {
-    nmi_io *io = c->io;
     size_t rest = c->in_body ? c->body_size - c->body_got : 0;
-    ssize_t n;
     *direct = rest >= CONN_DIRECT_MIN;
     if (*direct) {
         struct iovec iov[2] = {
             {.iov_base = c->body + c->body_got, .iov_len = rest},
-            {.iov_base = io->rbuf, .iov_len = NMI_ZMTP_MAX_HEADER},
+            {.iov_base = buf, .iov_len = NMI_ZMTP_MAX_HEADER},
         };
-        n = readv(c->pollable.fd, iov, 2);
-    } else if (c->rheader && !c->in_body) {
-        n = read(c->pollable.fd, io->rbuf, NMI_ZMTP_MAX_HEADER - c->hdr_len);
-    } else {
-        n = read(c->pollable.fd, io->rbuf, io->rbuf_size);
+        return readv(c->pollable.fd, iov, 2);
     }
-    return n;
+    if (c->rheader && !c->in_body)
+        cap = NMI_ZMTP_MAX_HEADER - c->hdr_len;
+    return read(c->pollable.fd, buf, cap);
 }
 
-void nmi_conn_read(nmi_conn *c)
+/* An application reader stopped at a command frame: the I/O thread decodes the rest. */
+static void conn_stash(nmi_conn *c, const uint8_t *p, size_t n)
+{
+    c->stash = malloc(n);
+    if (c->stash == NULL) {
+        c->rfail = "out of memory";
+        return;
+    }
+    memcpy(c->stash, p, n);
+    c->stash_len = n;
+}
+
+int nmi_conn_input(nmi_conn *c, const uint8_t *buf, size_t n, bool direct)
+{
+    bool header_only = c->rheader && !direct;
+    if (direct) {
+        size_t take = c->body_size - c->body_got < n ? c->body_size - c->body_got : n;
+        c->body_got += take;
+        n -= take; /* the rest went to buf */
+        if (c->body_got == c->body_size && conn_frame_done(c) < 0)
+            return -1;
+    }
+    if (n > 0 && c->sock->type == NM_STREAM) {
+        conn_stream_data(c, buf, n);
+    } else if (n > 0) {
+        ssize_t used = nmi_conn_decode(c, buf, n);
+        if (used < 0)
+            return -1;
+        if ((size_t)used < n)
+            conn_stash(c, buf + used, n - (size_t)used);
+    }
+    c->rheader = direct || (header_only && c->hdr_len > 0);
+    return 0;
+}
+
+/* Reads and decodes until the kernel has nothing more, the reader pauses at the
+ * receive HWM, or the connection breaks. */
+static void conn_read_loop(nmi_conn *c)
 {
     nmi_io *io = c->io;
     while (!atomic_load_explicit(&c->rpaused, memory_order_relaxed)) {
@@ -370,7 +413,7 @@ void nmi_conn_read(nmi_conn *c)
         if (st < NMI_CONN_GREETING || st > NMI_CONN_ACTIVE)
             return;
         bool direct;
-        ssize_t n = conn_read_some(c, &direct);
+        ssize_t n = nmi_conn_read_some(c, io->rbuf, io->rbuf_size, &direct);
         if (n == 0) {
             nmi_conn_broken(c, "peer closed the connection");
             return;
@@ -384,25 +427,43 @@ void nmi_conn_read(nmi_conn *c)
         }
         if (c->ping_at != 0 || c->peer_ttl_ms != 0)
             nmi_hb_traffic(c, nmi_clock_ns());
-        size_t got = (size_t)n;
-        bool header_only = c->rheader && !direct;
-        if (direct) {
-            size_t take = c->body_size - c->body_got < got ? c->body_size - c->body_got : got;
-            c->body_got += take;
-            got -= take;
-            if (c->body_got == c->body_size && conn_frame_done(c) < 0)
-                return;
-        }
-        if (got > 0 && c->sock->type == NM_STREAM)
-            conn_stream_data(c, io->rbuf, got);
-        else if (got > 0 && conn_decode(c, io->rbuf, got) < 0)
+        if (nmi_conn_input(c, io->rbuf, (size_t)n, direct) < 0)
             return;
-        c->rheader = direct || (header_only && c->hdr_len > 0);
         if (c->pipe != NULL)
             nmi_pipe_in_notify(c->pipe);
     }
     if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe);
+}
+
+void nmi_conn_read(nmi_conn *c)
+{
+    atomic_store(&c->rpending, 1);
+    int none = NMI_READER_NONE;
+    if (!atomic_compare_exchange_strong(&c->rowner, &none, NMI_READER_IO))
+        return; /* an application thread reads: it sees rpending when it lets go */
+    atomic_store(&c->rpending, 0);
+    conn_read_loop(c);
+    atomic_store(&c->rowner, NMI_READER_NONE);
+}
+
+void nmi_conn_read_handover(nmi_conn *c)
+{
+    atomic_store(&c->rpending, 0);
+    uint8_t *stash = c->stash;
+    size_t len = c->stash_len;
+    c->stash = NULL;
+    c->stash_len = 0;
+    if (atomic_load(&c->state) == NMI_CONN_ACTIVE) {
+        if (c->rfail != NULL)
+            nmi_conn_reject(c, c->rfail);
+        else if (stash == NULL || nmi_conn_decode(c, stash, len) >= 0)
+            conn_read_loop(c);
+    }
+    c->rfail = NULL;
+    free(stash);
+    atomic_store(&c->rowner, NMI_READER_NONE);
+    nmi_io_defer_release(c->io, c);
 }
 
 void nmi_conn_resume(nmi_conn *c)

@@ -229,13 +229,18 @@ void nmi_conn_flush(nmi_conn *c, bool io_side)
         if (rc < 0) {
             if (!io_side)
                 conn_handoff(c);
-            else if (rc == -EAGAIN)
+            else if (rc == -EAGAIN && !c->wblocked) {
                 c->wblocked = true;
-            else
+                nmi_conn_watch(c, -1, 1);
+            } else if (rc != -EAGAIN) {
                 nmi_conn_broken(c, strerror(-rc));
+            }
             return;
         }
-        c->wblocked = false;
+        if (c->wblocked) {
+            c->wblocked = false;
+            nmi_conn_watch(c, -1, 0);
+        }
         if (c->close_requested) {
             if (!io_side)
                 conn_handoff(c); /* only the I/O thread closes connections */

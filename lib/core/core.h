@@ -64,6 +64,7 @@ enum nmi_cmd_type {
     NMI_CMD_DISCONNECT, /* close a socket's conns to one endpoint (nmi_disconnect) */
     NMI_CMD_FLUSH,      /* take over a conn's writer and flush */
     NMI_CMD_RESUME,     /* a conn's pipe->in has room: read again */
+    NMI_CMD_READ,       /* an application thread hands a conn's reader back */
     NMI_CMD_CLOSE,      /* close a socket (linger, then free) */
     NMI_CMD_STOP,       /* leave the I/O loop */
 };
@@ -217,6 +218,7 @@ struct nmi_sock {
     pthread_mutex_t mon_lock;     /* guards mon (any thread may raise an event) */
     nm_sock_t *mon;               /* the monitor's PAIR, or NULL */
     nmi_svc *svc;                 /* svc:// watches, binds, advertisements, or NULL */
+    uint8_t *rbuf;                /* read buffer of direct reads (conn_direct.c), or NULL */
     bool has_prefetch;            /* prefetch holds a received message (NM_POLLIN) */
     nmi_msg prefetch;             /* taken by nm_poll to learn NM_POLLIN, given to recv */
     TAILQ_HEAD(, nmi_pipe) pipes; /* attached pipes (application thread) */
@@ -251,6 +253,8 @@ void nmi_sock_post(nmi_sock *s, int type, void *obj);
 /* Application: sleeps until a command arrives or deadline (0 = none) passes: 0, or
  * -EAGAIN at the deadline. */
 int nmi_sock_wait(nmi_sock *s, uint64_t deadline);
+/* The same for a receive: a socket with one connection reads it itself meanwhile. */
+int nmi_sock_wait_in(nmi_sock *s, uint64_t deadline);
 /* Application: connect / disconnect a tcp or ipc endpoint without listing it among the
  * socket's endpoints (svc:// instances). */
 int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint);
@@ -295,6 +299,13 @@ const nmi_proto_ops *nmi_proto_find(int type);
 
 /* ---- connection (ZMTP engine) ---------------------------------------------------- */
 
+/* Holders of conn->rowner. */
+enum nmi_reader {
+    NMI_READER_NONE,
+    NMI_READER_IO,  /* the I/O thread */
+    NMI_READER_APP, /* the socket's application thread (conn_direct.c) */
+};
+
 enum nmi_conn_state {
     NMI_CONN_WAIT,       /* waiting to reconnect */
     NMI_CONN_CONNECTING, /* non-blocking connect in progress */
@@ -328,10 +339,19 @@ struct nmi_conn {
     uint8_t *body;                         /* where the body goes */
     size_t body_size, body_got;            /* its size and bytes read */
     nmi_msg cur;                           /* message being assembled */
-    bool rheader;             /* a body was read directly: read its successor's header alone */
-    uint8_t *cmd_body;        /* command frames are assembled here */
-    atomic_int rpaused;       /* stopped reading: pipe->in over the HWM */
-    atomic_int resume_posted; /* application asked to read again */
+    bool rheader;               /* a body was read directly: read the next header alone */
+    uint8_t *cmd_body;          /* command frames are assembled here */
+    atomic_int rpaused;         /* stopped reading: pipe->in over the HWM */
+    atomic_int resume_posted;   /* application asked to read again */
+    pthread_mutex_t watch_lock; /* guards watch_in, watch_out and changing them in the poller */
+    bool watch_in, watch_out;   /* readiness the I/O thread hears about */
+    atomic_int rowner;          /* who reads: enum nmi_reader */
+    atomic_int rpending;        /* input was signalled while the application read */
+    atomic_int rreclaim;        /* the I/O thread wants the reader back */
+    bool rapp;                  /* the reader is an application thread */
+    const char *rfail;          /* why it could not take a frame, or NULL */
+    uint8_t *stash;             /* bytes it read and left to the I/O thread */
+    size_t stash_len;           /* their count */
     /* write side (holder of wowner) */
     atomic_int wowner;                  /* 1 while someone owns the writer */
     bool io_owns;                       /* the I/O thread holds wowner */
@@ -387,7 +407,29 @@ void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection
 void nmi_conn_reject(nmi_conn *c, const char *why);           /* I/O: drop a misbehaving peer */
 void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
 int nmi_conn_established(nmi_conn *c, const nmi_zmtp_prop *identity); /* handshake done */
-void nmi_conn_read(nmi_conn *c);          /* I/O: read and decode until EAGAIN (conn_read.c) */
+void nmi_conn_read(nmi_conn *c); /* I/O: read and decode until EAGAIN (conn_read.c) */
+/* Any thread: which readiness the I/O thread hears about (1 on, 0 off, -1 as is);
+ * output only while a connect or a blocked write waits for it. */
+void nmi_conn_watch(nmi_conn *c, int in, int out);
+void nmi_conn_read_handover(nmi_conn *c); /* I/O: NMI_CMD_READ */
+/* The reader's steps (the holder of rowner): one read into buf, or straight into a large
+ * frame's body (*direct); then the n bytes it brought, decoded: 0, or -1 if the
+ * connection failed (an application reader stashes what follows a command frame). */
+ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct);
+int nmi_conn_input(nmi_conn *c, const uint8_t *buf, size_t n, bool direct);
+/* Decodes n bytes: how many were taken (all, except that an application reader stops
+ * at a command frame), or -1 if the connection failed. */
+ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n);
+/* Application thread reading its connection itself (conn_direct.c): begin takes the
+ * reader (false if it cannot be had now); read returns 1 when messages were queued on
+ * the pipe, 0 when the kernel has nothing, -1 when the turn is over; end gives the
+ * reader back (to the I/O thread if the turn left work for it). */
+bool nmi_conn_direct_begin(nmi_conn *c);
+int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap);
+void nmi_conn_direct_end(nmi_conn *c);
+/* I/O: takes the reader back from an application thread (to close the descriptor);
+ * true if this call took it. */
+bool nmi_conn_claim_reader(nmi_conn *c);
 void nmi_conn_timers_update(nmi_conn *c); /* I/O: deadlines changed */
 /* Heartbeats (heartbeat.c), I/O thread. */
 void nmi_hb_start(nmi_conn *c);                                /* handshake done */

@@ -78,6 +78,9 @@ static void io_run_cmds(nmi_io *io)
         case NMI_CMD_RESUME:
             nmi_conn_resume(cmds[i].obj);
             break;
+        case NMI_CMD_READ:
+            nmi_conn_read_handover(cmds[i].obj);
+            break;
         case NMI_CMD_CLOSE:
             io_close_sock(io, cmds[i].obj);
             break;
@@ -190,7 +193,7 @@ int nmi_io_start(nmi_io *io, nmi_ctx *ctx)
         return rc;
     io->sig_pollable.fd = io->sig.fd;
     io->sig_pollable.cb = io_sig_cb;
-    nmi_poller_add(io->pfd, &io->sig_pollable);
+    nmi_poller_add(io->pfd, &io->sig_pollable, false);
     rc = -pthread_create(&io->thread, NULL, io_main, io);
     return rc;
 }

@@ -55,7 +55,7 @@ void nmi_listener_start(nmi_listener *l)
         nmi_listener_close(l);
         return;
     }
-    nmi_poller_add(l->sock->ctx->io.pfd, &l->pollable);
+    nmi_poller_add(l->sock->ctx->io.pfd, &l->pollable, false);
     listener_cb(&l->pollable, NMI_POLL_IN); /* connections that came before the poller */
 }
 

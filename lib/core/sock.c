@@ -189,6 +189,7 @@ void nmi_sock_free(nmi_sock *s)
     pthread_mutex_unlock(&ctx->reg_lock);
     nmi_signaler_fini(&s->sig);
     nmi_cmdq_fini(&s->cmds);
+    free(s->rbuf);
     pthread_mutex_destroy(&s->mon_lock);
     free(s);
 }
@@ -362,6 +363,70 @@ int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
     return rc;
 }
 
+/* Direct reads (conn_direct.c) use a buffer of this size per socket. */
+#define SOCK_RBUF_SIZE (64 * 1024)
+
+/* The connection a receive may read itself: the socket's only pipe's, when nothing is
+ * queued on it and nobody else watches the socket (NM_FD). */
+static nmi_conn *sock_direct_conn(nmi_sock *s)
+{
+    nmi_pipe *p = TAILQ_FIRST(&s->pipes);
+    if (s->fd_mode || s->type == NM_STREAM || p == NULL || TAILQ_NEXT(p, sock_entry) != NULL ||
+        p->conn == NULL || nmi_queue_count(p->in) != 0)
+        return NULL;
+    if (s->rbuf == NULL && (s->rbuf = malloc(SOCK_RBUF_SIZE)) == NULL)
+        return NULL;
+    return p->conn;
+}
+
+/* ms from now to deadline, rounded up; -1 without a deadline. */
+static int sock_timeout_ms(uint64_t deadline, uint64_t now)
+{
+    return deadline == 0 ? -1 : (int)((deadline - now + 999999) / 1000000);
+}
+
+/* nmi_sock_wait_in while holding c's reader: spins on the descriptor for NM_BUSY_POLL,
+ * then sleeps on it and on the signaler.  0 when messages or commands came (or the
+ * reader must go back), -EAGAIN at the deadline. */
+static int sock_wait_direct(nmi_sock *s, nmi_conn *c, uint64_t deadline)
+{
+    uint64_t now = nmi_clock_ns();
+    uint64_t until = now + (uint64_t)(s->opts.busy_poll_us > 0 ? s->opts.busy_poll_us : 0) * 1000u;
+    for (unsigned i = 1; now < until; i++) {
+        if (nmi_conn_direct_read(c, s->rbuf, SOCK_RBUF_SIZE) != 0 ||
+            atomic_load_explicit(&s->cmds.pending, memory_order_acquire))
+            return 0;
+        sched_yield(); /* the peer may need this CPU to answer */
+        if (i % 16 == 0)
+            now = nmi_clock_ns();
+    }
+    for (;;) {
+        int rc = nmi_conn_direct_read(c, s->rbuf, SOCK_RBUF_SIZE);
+        if (rc != 0)
+            return 0;
+        if (deadline != 0 && (now = nmi_clock_ns()) >= deadline)
+            return -EAGAIN;
+        atomic_store(&s->waiting, 1);
+        if (!atomic_load(&s->cmds.pending))
+            rc = nmi_signaler_wait_fd(&s->sig, c->pollable.fd, sock_timeout_ms(deadline, now));
+        else
+            rc = 1;
+        atomic_store(&s->waiting, 0);
+        if (rc == 1)
+            return 0;
+    }
+}
+
+int nmi_sock_wait_in(nmi_sock *s, uint64_t deadline)
+{
+    nmi_conn *c = sock_direct_conn(s);
+    if (c == NULL || !nmi_conn_direct_begin(c))
+        return nmi_sock_wait(s, deadline);
+    int rc = sock_wait_direct(s, c, deadline);
+    nmi_conn_direct_end(c);
+    return rc;
+}
+
 static uint64_t sock_deadline(int timeo_ms)
 {
     return timeo_ms > 0 ? nmi_clock_ns() + (uint64_t)timeo_ms * 1000000u : 0;
@@ -426,7 +491,7 @@ int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)
             return rc;
         if (deadline == 0)
             deadline = sock_deadline(s->opts.rcvtimeo);
-        rc = nmi_sock_wait(s, deadline);
+        rc = nmi_sock_wait_in(s, deadline);
         if (rc < 0)
             return rc;
     }

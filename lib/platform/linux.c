@@ -51,16 +51,38 @@ int nmi_signaler_wait(nmi_signaler *s, int timeout_ms)
     return read(s->fd, &v, sizeof(v)) == sizeof(v) ? 0 : -EAGAIN;
 }
 
+int nmi_signaler_wait_fd(nmi_signaler *s, int fd, int timeout_ms)
+{
+    uint64_t v;
+    struct pollfd pfd[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    if (poll(pfd, 2, timeout_ms) <= 0)
+        return 0;
+    if (pfd[0].revents & POLLIN)
+        return read(s->fd, &v, sizeof(v)) == sizeof(v) ? 1 : 0;
+    return pfd[1].revents ? 2 : 0;
+}
+
 int nmi_poller_new(int *pfd)
 {
     *pfd = epoll_create1(EPOLL_CLOEXEC);
     return *pfd < 0 ? -errno : 0;
 }
 
-int nmi_poller_add(int pfd, nmi_pollable *p)
+static uint32_t poller_events(bool in, bool out)
 {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = p};
+    return (in ? EPOLLIN | EPOLLRDHUP : 0) | (out ? EPOLLOUT : 0) | EPOLLET;
+}
+
+int nmi_poller_add(int pfd, nmi_pollable *p, bool out)
+{
+    struct epoll_event ev = {.events = poller_events(true, out), .data.ptr = p};
     return epoll_ctl(pfd, EPOLL_CTL_ADD, p->fd, &ev) < 0 ? -errno : 0;
+}
+
+void nmi_poller_set(int pfd, nmi_pollable *p, bool in, bool out)
+{
+    struct epoll_event ev = {.events = poller_events(in, out), .data.ptr = p};
+    epoll_ctl(pfd, EPOLL_CTL_MOD, p->fd, &ev);
 }
 
 void nmi_poller_del(int pfd, nmi_pollable *p)

@@ -7,6 +7,7 @@
 #ifndef NMI_PLATFORM_H
 #define NMI_PLATFORM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 uint64_t nmi_clock_ns(void);
@@ -22,6 +23,9 @@ void nmi_signaler_send(nmi_signaler *s);
 /* Waits until signalled or timeout_ms passes (-1 = forever); consumes the signal.
  * Returns 0 if signalled, -EAGAIN on timeout. */
 int nmi_signaler_wait(nmi_signaler *s, int timeout_ms);
+/* Waits until signalled (1, the signal consumed), fd is readable or in error (2), or
+ * timeout_ms passes (0). */
+int nmi_signaler_wait_fd(nmi_signaler *s, int fd, int timeout_ms);
 
 /* The poller of the I/O thread: edge-triggered readiness on file descriptors. */
 #define NMI_POLL_IN  1u
@@ -36,8 +40,10 @@ struct nmi_pollable {
 };
 
 int nmi_poller_new(int *pfd);
-/* Watches p->fd for input and output readiness, edge-triggered. */
-int nmi_poller_add(int pfd, nmi_pollable *p);
+/* Watches p->fd, edge-triggered, for input and, if out, output readiness (errors
+ * always); set changes that (any thread: callers serialize changes to one p). */
+int nmi_poller_add(int pfd, nmi_pollable *p, bool out);
+void nmi_poller_set(int pfd, nmi_pollable *p, bool in, bool out);
 void nmi_poller_del(int pfd, nmi_pollable *p);
 /* Waits up to timeout_ms and dispatches ready pollables; returns how many. */
 int nmi_poller_wait(int pfd, int timeout_ms);

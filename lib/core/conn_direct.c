@@ -1,0 +1,114 @@
+/*
+ * conn_direct.c - an application thread reading its connection itself.
+ *
+ * A receive that finds nothing to take on a socket with one connection (REQ waiting
+ * for its reply, REP for the next request, a SUB or PULL with one peer) need not wait
+ * for the I/O thread to wake, read, and wake it in turn: it takes the connection's
+ * reader (conn->rowner), turns the I/O thread's interest in input off, and reads the
+ * descriptor itself (sock.c spins on it for NM_BUSY_POLL, then sleeps in poll() on the
+ * descriptor and the socket's signaler).  One thread wakes per message instead of two.
+ *
+ * The application decodes data frames only.  A command frame, end of file, an error
+ * or a frame it cannot take ends its turn: the bytes it did not decode are stashed and
+ * the reader goes to the I/O thread with NMI_CMD_READ (nmi_conn_read_handover), which
+ * deals with them as it always does.  Input signalled to the I/O thread meanwhile
+ * (rpending) is handed over the same way.  When the I/O thread needs the descriptor
+ * (to close it) it raises rreclaim, wakes the socket's thread and waits for the reader
+ * (nmi_conn_claim_reader); the application lets go at once.
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "core/core.h"
+
+/* Gives the reader to the I/O thread with work to do: stashed bytes, a failure, or
+ * input it was told about. */
+static void direct_handover(nmi_conn *c)
+{
+    atomic_store(&c->rowner, NMI_READER_IO);
+    atomic_fetch_add(&c->refs, 1); /* dropped by nmi_conn_read_handover */
+    nmi_io_post(c->io, NMI_CMD_READ, c);
+}
+
+/* Lets go of the reader; input the I/O thread was told about meanwhile is its to read. */
+static void direct_release(nmi_conn *c)
+{
+    atomic_store(&c->rowner, NMI_READER_NONE);
+    atomic_thread_fence(memory_order_seq_cst);
+    int none = NMI_READER_NONE;
+    if (atomic_load(&c->rpending) && !atomic_load(&c->rreclaim) &&
+        atomic_compare_exchange_strong(&c->rowner, &none, NMI_READER_APP))
+        direct_handover(c);
+}
+
+bool nmi_conn_direct_begin(nmi_conn *c)
+{
+    int none = NMI_READER_NONE;
+    if (c->opts.heartbeat_ivl > 0 || atomic_load(&c->rreclaim) ||
+        !atomic_compare_exchange_strong(&c->rowner, &none, NMI_READER_APP))
+        return false;
+    /* Heartbeats and pauses are the I/O thread's business. */
+    if (atomic_load(&c->state) != NMI_CONN_ACTIVE || c->peer_ttl_ms != 0 ||
+        atomic_load(&c->rpaused) || c->pipe == NULL) {
+        direct_release(c);
+        return false;
+    }
+    c->rapp = true;
+    nmi_conn_watch(c, 0, -1);
+    return true;
+}
+
+int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
+{
+    nmi_queue *in = c->pipe->in;
+    uint64_t before = atomic_load_explicit(&in->pushed, memory_order_relaxed);
+    for (;;) {
+        if (atomic_load(&c->rreclaim))
+            return -1;
+        if (atomic_load_explicit(&c->rpaused, memory_order_relaxed))
+            return 1; /* the queue is full: the application has plenty to take */
+        bool direct;
+        ssize_t n = nmi_conn_read_some(c, buf, cap, &direct);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return atomic_load_explicit(&in->pushed, memory_order_relaxed) != before;
+        if (n <= 0) {
+            /* End of file or an error: the I/O thread reads again and sees it. */
+            atomic_store(&c->rpending, 1);
+            return -1;
+        }
+        if (nmi_conn_input(c, buf, (size_t)n, direct) < 0)
+            return -1; /* c->rfail says why */
+        nmi_pipe_in_notify(c->pipe);
+        if (c->stash != NULL || c->rfail != NULL)
+            return -1;
+        if (atomic_load_explicit(&in->pushed, memory_order_relaxed) != before)
+            return 1;
+    }
+}
+
+void nmi_conn_direct_end(nmi_conn *c)
+{
+    c->rapp = false;
+    nmi_conn_watch(c, 1, -1);
+    if (c->stash != NULL || c->rfail != NULL)
+        direct_handover(c);
+    else
+        direct_release(c);
+}
+
+bool nmi_conn_claim_reader(nmi_conn *c)
+{
+    if (atomic_load(&c->rowner) == NMI_READER_IO)
+        return false;
+    atomic_store(&c->rreclaim, 1);
+    nmi_signaler_send(&c->sock->sig);
+    int none = NMI_READER_NONE;
+    while (!atomic_compare_exchange_strong(&c->rowner, &none, NMI_READER_IO)) {
+        none = NMI_READER_NONE;
+        sched_yield(); /* the application thread is between two reads */
+    }
+    atomic_store(&c->rreclaim, 0);
+    return true;
+}
