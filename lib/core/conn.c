@@ -116,9 +116,10 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
 }
 
 /* I/O: the descriptor joins the poller, for input and, if out, output readiness. */
-static void conn_watch_start(nmi_conn *c, bool out)
+static void conn_watch_start(nmi_conn *c, int fd, bool out)
 {
     pthread_mutex_lock(&c->watch_lock);
+    c->pollable.fd = fd;
     c->watch_in = true;
     c->watch_out = out;
     nmi_poller_add(c->io->pfd, &c->pollable, out);
@@ -148,10 +149,9 @@ static void conn_try_connect(nmi_conn *c)
         conn_schedule_reconnect(c);
         return;
     }
-    c->pollable.fd = fd;
     atomic_store(&c->state, NMI_CONN_CONNECTING);
     nmi_monitor(c->sock, NM_EVENT_CONNECT_DELAYED, 0, c->endpoint, "");
-    conn_watch_start(c, true); /* output readiness tells the connect finished */
+    conn_watch_start(c, fd, true); /* output readiness tells the connect finished */
 }
 
 void nmi_conn_start(nmi_conn *c)
@@ -221,10 +221,9 @@ void nmi_conn_accept(nmi_listener *l, int fd)
                 l->endpoint);
         return;
     }
-    c->pollable.fd = fd;
     LIST_INSERT_HEAD(&c->sock->conns, c, sock_entry);
     nmi_monitor(c->sock, NM_EVENT_ACCEPTED, (uint32_t)fd, c->endpoint, "");
-    conn_watch_start(c, false);
+    conn_watch_start(c, fd, false);
     conn_begin_handshake(c);
 }
 

@@ -91,11 +91,16 @@ int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
 void nmi_conn_direct_end(nmi_conn *c)
 {
     c->rapp = false;
-    nmi_conn_watch(c, 1, -1);
-    if (c->stash != NULL || c->rfail != NULL)
+    if (c->stash != NULL || c->rfail != NULL) {
+        nmi_conn_watch(c, 1, -1);
         direct_handover(c);
-    else
-        direct_release(c);
+        return;
+    }
+    /* Released first, so that input arriving meanwhile is the I/O thread's to read as
+     * soon as it hears of it (nmi_conn_watch leaves a descriptor the I/O thread closed
+     * or replaced alone). */
+    direct_release(c);
+    nmi_conn_watch(c, 1, -1);
 }
 
 bool nmi_conn_claim_reader(nmi_conn *c)

@@ -355,7 +355,7 @@ ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
 ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct)
 {
     size_t rest = c->in_body ? c->body_size - c->body_got : 0;
-    *direct = rest >= CONN_DIRECT_MIN;
+    *direct = rest >= CONN_DIRECT_MIN || (rest > 0 && c->rheader); /* rheader: stay aligned */
     if (*direct) {
         struct iovec iov[2] = {
             {.iov_base = c->body + c->body_got, .iov_len = rest},
