@@ -11,10 +11,11 @@
  * The application decodes data frames only.  A command frame, end of file, an error
  * or a frame it cannot take ends its turn: the bytes it did not decode are stashed and
  * the reader goes to the I/O thread with NMI_CMD_READ (nmi_conn_read_handover), which
- * deals with them as it always does.  Input signalled to the I/O thread meanwhile
- * (rpending) is handed over the same way.  When the I/O thread needs the descriptor
- * (to close it) it raises rreclaim, wakes the socket's thread and waits for the reader
- * (nmi_conn_claim_reader); the application lets go at once.
+ * deals with them as it always does.  Turning input back on at the end of a turn makes
+ * the poller look at the descriptor again, so the I/O thread hears of anything that
+ * came meanwhile.  When the I/O thread needs the descriptor (to close it) it raises
+ * rreclaim, wakes the socket's thread and waits for the reader (nmi_conn_claim_reader);
+ * the application lets go at once.
  */
 #include <errno.h>
 #include <sched.h>
@@ -30,7 +31,8 @@ static void direct_handover(nmi_conn *c)
     nmi_io_post(c->io, NMI_CMD_READ, c);
 }
 
-/* Lets go of the reader; input the I/O thread was told about meanwhile is its to read. */
+/* Lets go of the reader without having changed what the I/O thread watches: input it
+ * was told about meanwhile is its to read. */
 static void direct_release(nmi_conn *c)
 {
     atomic_store(&c->rowner, NMI_READER_NONE);
@@ -73,11 +75,8 @@ int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return atomic_load_explicit(&in->pushed, memory_order_relaxed) != before;
-        if (n <= 0) {
-            /* End of file or an error: the I/O thread reads again and sees it. */
-            atomic_store(&c->rpending, 1);
-            return -1;
-        }
+        if (n <= 0)
+            return -1; /* end of file or an error: the I/O thread reads again and sees it */
         if (nmi_conn_input(c, buf, (size_t)n, direct) < 0)
             return -1; /* c->rfail says why */
         nmi_pipe_in_notify(c->pipe);
@@ -96,10 +95,12 @@ void nmi_conn_direct_end(nmi_conn *c)
         direct_handover(c);
         return;
     }
-    /* Released first, so that input arriving meanwhile is the I/O thread's to read as
-     * soon as it hears of it (nmi_conn_watch leaves a descriptor the I/O thread closed
-     * or replaced alone). */
-    direct_release(c);
+    /* Watching input again re-reads the descriptor's state: whatever came or happened
+     * meanwhile (data, end of file, an error) reaches the I/O thread then, so what it
+     * was told during the turn is moot.  Released first, so that it can act at once
+     * (nmi_conn_watch leaves a descriptor the I/O thread closed or replaced alone). */
+    atomic_store(&c->rpending, 0);
+    atomic_store(&c->rowner, NMI_READER_NONE);
     nmi_conn_watch(c, 1, -1);
 }
 

@@ -5,9 +5,12 @@
  * Covers: PINGs from a heartbeating peer arriving while the receiver sleeps in a
  * direct read are answered (the peer never drops the connection) and the data frames
  * around them all arrive; a peer that goes away while the receiver sleeps in a direct
- * read is noticed (DISCONNECTED), and the next peer's messages arrive; a request and
+ * read is noticed (DISCONNECTED), and the next peer's messages arrive; the same when
+ * the peer resets a connection the I/O thread is blocked writing to; a request and
  * reply ping-pong over tcp and ipc with and without busy polling.
  */
+#include <stdatomic.h>
+
 #include "testutil.h"
 
 /* Asserts that the monitor queue holds no DISCONNECTED event; returns how many it held. */
@@ -110,6 +113,80 @@ static void test_direct_peer_gone(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+/* A receive waiting in a direct read on a DEALER, on another thread. */
+typedef struct waiter {
+    nm_sock_t *sock;
+    atomic_int rc; /* nm_sock_recv's result, 1 while it runs */
+} waiter;
+
+static void *waiter_main(void *arg)
+{
+    waiter *w = arg;
+    nm_msg_t m;
+    nm_msg_init(&m);
+    atomic_store(&w->rc, nm_sock_recv(w->sock, &m, 0));
+    nm_msg_close(&m);
+    return NULL;
+}
+
+/* The peer resets the connection while the sender's I/O thread is blocked writing to it
+ * and the sender's application thread sleeps in a direct read: whichever thread notices
+ * first, the I/O thread takes the reader back and closes, the receive ends at its
+ * timeout, and the socket reaches the next peer on the same endpoint. */
+static void test_direct_reset_while_writing(void **state)
+{
+    (void)state;
+    enum { BIG = 256 * 1024, N = 64 };
+    uint8_t *big = calloc(1, BIG);
+    assert_non_null(big);
+    for (int round = 0; round < 3; round++) {
+        nm_ctx_t *ctx = tu_ctx(), *peer_ctx = tu_ctx();
+        nm_sock_t *a = tu_sock(ctx, NM_DEALER);
+        nm_sock_t *b = tu_sock(peer_ctx, NM_DEALER);
+        TU_OK(nm_sock_setopt_int(b, NM_RCVHWM, 1));
+        TU_OK(nm_sock_setopt_int(b, NM_LINGER, 0));
+        char ep[TU_EP_MAX];
+        tu_bind_tcp(b, ep, sizeof(ep));
+        TU_OK(nm_sock_monitor(a, "inproc://direct-reset", NM_EVENT_DISCONNECTED));
+        nm_sock_t *mon = tu_sock(ctx, NM_PAIR);
+        TU_OK(nm_sock_connect(mon, "inproc://direct-reset"));
+        TU_OK(nm_sock_connect(a, ep));
+        tu_send_str(a, "hello");
+        tu_recv_str(b, "hello");
+        for (int i = 0; i < N; i++) /* far more than b and the kernel take */
+            TU_OK(nm_sock_send_bytes(a, big, BIG, 0));
+
+        TU_OK(nm_sock_setopt_int(a, NM_RCVTIMEO, 1500));
+        waiter w = {.sock = a};
+        atomic_init(&w.rc, 1);
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, waiter_main, &w), 0);
+        tu_sleep_ms(100 + 50 * round);
+        tu_ctx_destroy(&peer_ctx); /* unread input: the close resets the connection */
+        tu_join(th, TU_RCVTIMEO);
+        assert_int_equal(atomic_load(&w.rc), -EAGAIN);
+        wait_disconnect(mon);
+
+        /* A new peer on the same endpoint gets what a sends next. */
+        nm_ctx_t *next_ctx = tu_ctx();
+        nm_sock_t *c = tu_sock(next_ctx, NM_DEALER);
+        TU_OK(nm_sock_bind(c, ep));
+        TU_OK(nm_sock_setopt_int(a, NM_LINGER, 0));
+        nm_msg_t m;
+        int64_t deadline = tu_now_ms() + TU_RCVTIMEO;
+        int got = -EAGAIN;
+        while (got != 0 && tu_now_ms() < deadline) {
+            (void)nm_sock_send_bytes(a, "again", 5, NM_DONTWAIT);
+            got = tu_recv_wait(c, &m, 100);
+        }
+        assert_int_equal(got, 0);
+        nm_msg_close(&m);
+        tu_ctx_destroy(&next_ctx);
+        tu_ctx_destroy(&ctx);
+    }
+    free(big);
+}
+
 static void ping_pong(nm_sock_t *req, nm_sock_t *rep, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -154,6 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_direct_pings_answered),
         cmocka_unit_test(test_direct_peer_gone),
+        cmocka_unit_test(test_direct_reset_while_writing),
         cmocka_unit_test(test_direct_round_trips),
     };
     return cmocka_run_group_tests_name("sock_direct", tests, NULL, NULL);
