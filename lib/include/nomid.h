@@ -180,8 +180,10 @@ enum nm_sockopt {
     NM_FD,                /* read-only int: readable when NM_EVENTS may have changed */
     NM_EVENTS,            /* read-only int: NM_POLLIN | NM_POLLOUT the socket has now */
     NM_BUSY_POLL,         /* int us: a blocking call spins (yielding) this long before
-                           * sleeping; 0 = never.  Default NM_BUSY_POLL_DEFAULT on REQ
-                           * and REP (round trips), 0 on the streaming types */
+                           * sleeping (a receive on a socket with one connection spins
+                           * reading that connection); 0 = never.  Default
+                           * NM_BUSY_POLL_DEFAULT on REQ and REP (round trips), 0 on the
+                           * streaming types */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */
