@@ -22,6 +22,9 @@
 
 #include "core/core.h"
 
+/* Most bytes one turn reads while the kernel keeps having more (a stream). */
+#define DIRECT_TURN_BYTES (1024 * 1024)
+
 /* Gives the reader to the I/O thread with work to do: stashed bytes, a failure, or
  * input it was told about. */
 static void direct_handover(nmi_conn *c)
@@ -64,13 +67,15 @@ int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
 {
     nmi_queue *in = c->pipe->in;
     uint64_t before = atomic_load_explicit(&in->pushed, memory_order_relaxed);
+    size_t total = 0;
     for (;;) {
         if (atomic_load(&c->rreclaim))
             return -1;
         if (atomic_load_explicit(&c->rpaused, memory_order_relaxed))
             return 1; /* the queue is full: the application has plenty to take */
         bool direct;
-        ssize_t n = nmi_conn_read_some(c, buf, cap, &direct);
+        size_t asked;
+        ssize_t n = nmi_conn_read_some(c, buf, cap, &direct, &asked);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -82,7 +87,11 @@ int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
         nmi_pipe_in_notify(c->pipe);
         if (c->stash != NULL || c->rfail != NULL)
             return -1;
-        if (atomic_load_explicit(&in->pushed, memory_order_relaxed) != before)
+        /* A message came: done, unless the read took all it asked for (more is
+         * likely waiting: a stream) and the turn has read less than its share. */
+        total += (size_t)n;
+        if (atomic_load_explicit(&in->pushed, memory_order_relaxed) != before &&
+            ((size_t)n < asked || total >= DIRECT_TURN_BYTES))
             return 1;
     }
 }

@@ -352,7 +352,7 @@ ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
     return (ssize_t)total;
 }
 
-ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct)
+ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct, size_t *asked)
 {
     size_t rest = c->in_body ? c->body_size - c->body_got : 0;
     *direct = rest >= CONN_DIRECT_MIN || (rest > 0 && c->rheader); /* rheader: stay aligned */
@@ -361,10 +361,12 @@ ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct)
             {.iov_base = c->body + c->body_got, .iov_len = rest},
             {.iov_base = buf, .iov_len = NMI_ZMTP_MAX_HEADER},
         };
+        *asked = rest + NMI_ZMTP_MAX_HEADER;
         return readv(c->pollable.fd, iov, 2);
     }
     if (c->rheader && !c->in_body)
         cap = NMI_ZMTP_MAX_HEADER - c->hdr_len;
+    *asked = cap;
     return read(c->pollable.fd, buf, cap);
 }
 
@@ -413,7 +415,8 @@ static void conn_read_loop(nmi_conn *c)
         if (st < NMI_CONN_GREETING || st > NMI_CONN_ACTIVE)
             return;
         bool direct;
-        ssize_t n = nmi_conn_read_some(c, io->rbuf, io->rbuf_size, &direct);
+        size_t asked;
+        ssize_t n = nmi_conn_read_some(c, io->rbuf, io->rbuf_size, &direct, &asked);
         if (n == 0) {
             nmi_conn_broken(c, "peer closed the connection");
             return;

@@ -412,10 +412,11 @@ void nmi_conn_read(nmi_conn *c); /* I/O: read and decode until EAGAIN (conn_read
  * output only while a connect or a blocked write waits for it. */
 void nmi_conn_watch(nmi_conn *c, int in, int out);
 void nmi_conn_read_handover(nmi_conn *c); /* I/O: NMI_CMD_READ */
-/* The reader's steps (the holder of rowner): one read into buf, or straight into a large
- * frame's body (*direct); then the n bytes it brought, decoded: 0, or -1 if the
- * connection failed (an application reader stashes what follows a command frame). */
-ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct);
+/* The reader's steps (the holder of rowner): one read of up to *asked bytes into buf, or
+ * straight into a large frame's body (*direct); then the n bytes it brought, decoded: 0,
+ * or -1 if the connection failed (an application reader stashes what follows a command
+ * frame). */
+ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct, size_t *asked);
 int nmi_conn_input(nmi_conn *c, const uint8_t *buf, size_t n, bool direct);
 /* Decodes n bytes: how many were taken (all, except that an application reader stops
  * at a command frame), or -1 if the connection failed. */
