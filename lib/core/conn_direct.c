@@ -22,7 +22,7 @@
 
 #include "core/core.h"
 
-/* Most bytes one turn reads while the kernel keeps having more (a stream). */
+/* Most bytes one turn reads while large frames keep coming whole. */
 #define DIRECT_TURN_BYTES (1024 * 1024)
 
 /* Gives the reader to the I/O thread with work to do: stashed bytes, a failure, or
@@ -87,11 +87,13 @@ int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
         nmi_pipe_in_notify(c->pipe);
         if (c->stash != NULL || c->rfail != NULL)
             return -1;
-        /* A message came: done, unless the read took all it asked for (more is
-         * likely waiting: a stream) and the turn has read less than its share. */
+        /* A message came: done, unless it was a large frame read whole with the next
+         * header (a stream of large frames is likely) and the turn has read less than
+         * its share.  Small frames come by the thousand per read already; reading on
+         * would only reach the receive HWM and have the I/O thread resume. */
         total += (size_t)n;
         if (atomic_load_explicit(&in->pushed, memory_order_relaxed) != before &&
-            ((size_t)n < asked || total >= DIRECT_TURN_BYTES))
+            (!direct || (size_t)n < asked || total >= DIRECT_TURN_BYTES))
             return 1;
     }
 }
