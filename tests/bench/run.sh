@@ -78,8 +78,10 @@ run_one() {
     [[ -n $size ]] && cmd+=("$size")
     cmd+=("$count")
     [[ -n $extra ]] && cmd+=("$extra")
-    if ! out=$(timeout -k 5 "$RUN_TIMEOUT" "${cmd[@]}" 2>"$tmp/stderr"); then
-        log "  $tool ${cmd[*]:1} failed: $(tail -n 3 "$tmp/stderr" | tr '\n' ' ')"
+    local status=0
+    out=$(timeout -k 5 "$RUN_TIMEOUT" "${cmd[@]}" 2>"$tmp/stderr") || status=$?
+    if [[ $status -ne 0 ]]; then
+        log "  $tool ${cmd[*]:1} failed (exit status $status): $(tail -n 3 "$tmp/stderr" | tr '\n' ' ')"
         return 0
     fi
     grep -o "$key=-\?[0-9.]*" <<<"$out" | head -n 1 | cut -d= -f2 || true
