@@ -7,8 +7,8 @@
  * body too large to be worth copying is read straight into its message buffer, with
  * only the next frame's header behind it (nmi_conn_read_some).  The reader is whoever
  * holds conn->rowner: the I/O thread, or an application thread reading its connection
- * itself (conn_direct.c), which decodes data frames only.  Any
- * protocol violation closes this connection with a logged reason and nothing else.
+ * itself (conn_direct.c), which decodes data frames only.  Any protocol violation
+ * closes this connection with a logged reason and nothing else.
  */
 #include <errno.h>
 #include <stdio.h>

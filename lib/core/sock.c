@@ -342,21 +342,23 @@ static bool sock_spin(nmi_sock *s, uint64_t deadline)
     }
 }
 
+/* ms from now to deadline, rounded up; -1 without a deadline. */
+static int sock_timeout_ms(uint64_t deadline, uint64_t now)
+{
+    return deadline == 0 ? -1 : (int)((deadline - now + 999999) / 1000000);
+}
+
 int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 {
     if (sock_spin(s, deadline))
         return 0;
-    int timeout = -1;
-    if (deadline != 0) {
-        uint64_t now = nmi_clock_ns();
-        if (now >= deadline)
-            return -EAGAIN;
-        timeout = (int)((deadline - now + 999999) / 1000000);
-    }
+    uint64_t now = deadline != 0 ? nmi_clock_ns() : 0;
+    if (deadline != 0 && now >= deadline)
+        return -EAGAIN;
     atomic_store(&s->waiting, 1);
     int rc = 0;
     if (!atomic_load(&s->cmds.pending))
-        rc = nmi_signaler_wait(&s->sig, timeout);
+        rc = nmi_signaler_wait(&s->sig, sock_timeout_ms(deadline, now));
     atomic_store(&s->waiting, 0);
     if (rc == -EAGAIN && deadline != 0 && nmi_clock_ns() < deadline)
         rc = 0;
@@ -377,12 +379,6 @@ static nmi_conn *sock_direct_conn(nmi_sock *s)
     if (s->rbuf == NULL && (s->rbuf = malloc(SOCK_RBUF_SIZE)) == NULL)
         return NULL;
     return p->conn;
-}
-
-/* ms from now to deadline, rounded up; -1 without a deadline. */
-static int sock_timeout_ms(uint64_t deadline, uint64_t now)
-{
-    return deadline == 0 ? -1 : (int)((deadline - now + 999999) / 1000000);
 }
 
 /* nmi_sock_wait_in while holding c's reader: spins on the descriptor for NM_BUSY_POLL,
