@@ -24,6 +24,7 @@
 
 #include "args.h"
 #include "bench.h"
+#include "bench_report.h"
 #include "commands.h"
 #include "log.h"
 #include "nomid.h"
@@ -253,13 +254,8 @@ static enum bench_rc bench_thr_recv(nm_sock_t *s, const struct bench_args *a, st
     }
     if (rc != BENCH_OK)
         return rc;
-    uint64_t elapsed = nm_clock_ns() - start;
-    if (elapsed == 0)
-        elapsed = 1;
     /* As libzmq's local_thr: COUNT messages over the time from the first to the last. */
-    double msgs = (double)a->count * 1e9 / (double)elapsed;
-    printf("msgs_per_s=%.0f MB_per_s=%.1f\n", msgs, msgs * (double)a->size / 1e6);
-    fflush(stdout);
+    bench_report_thr(a->count, a->size, nm_clock_ns() - start);
     return BENCH_OK;
 }
 
@@ -336,8 +332,7 @@ static enum bench_rc bench_lat_request(nm_sock_t *s, const struct bench_args *a,
     nm_msg_close(&m);
     if (rc != BENCH_OK)
         return rc;
-    printf("one_way_us=%.2f\n", (double)elapsed / 1000.0 / (double)a->count / 2.0);
-    fflush(stdout);
+    bench_report_lat(a->count, elapsed);
     return BENCH_OK;
 }
 

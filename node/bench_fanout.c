@@ -29,6 +29,7 @@
 
 #include "args.h"
 #include "bench.h"
+#include "bench_report.h"
 #include "log.h"
 #include "nomid.h"
 #include "stop.h"
@@ -417,11 +418,7 @@ static enum fanout_rc fanout_publish(struct fanout *f, nm_ctx_t *ctx)
     if (rc != FANOUT_OK)
         return rc;
 
-    uint64_t elapsed = f->last_ns > first_ns ? f->last_ns - first_ns : 1;
-    double rate = f->delivered == 0 ? 0.0 : (double)f->delivered * 1e9 / (double)elapsed;
-    printf("delivered_msgs_per_s=%.0f delivered=%llu sent=%lld\n", rate,
-           (unsigned long long)f->delivered, a->count);
-    fflush(stdout);
+    bench_report_fanout(f->delivered, a->count, f->last_ns > first_ns ? f->last_ns - first_ns : 0);
     return FANOUT_OK;
 }
 

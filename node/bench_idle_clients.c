@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bench_idle_clients.h"
+#include "bench_report.h"
 
 /* Handshakes in flight per client process. */
 #define IDLE_WINDOW 32
@@ -51,14 +52,6 @@ struct idle_conn {
     bool got;          /* the server's greeting and READY arrived */
     struct idle_hs hs; /* reading them */
 };
-
-static uint64_t idle_clock_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void idle_err(const char *what)
 {
@@ -284,7 +277,7 @@ static long idle_connect_all(long n, const char *endpoint, int hold_fd)
         return -1;
     }
     long next = 0, inflight = 0, done = 0;
-    uint64_t progress = idle_clock_ns();
+    uint64_t progress = bench_clock_ns();
     while (done < n) {
         for (; inflight < IDLE_WINDOW && next < n; next++, inflight++)
             if (idle_open(ep, &ss, len, &conns[next], (uint64_t)next) != 0)
@@ -305,10 +298,10 @@ static long idle_connect_all(long n, const char *endpoint, int hold_fd)
             if (r == 1) {
                 done++;
                 inflight--;
-                progress = idle_clock_ns();
+                progress = bench_clock_ns();
             }
         }
-        if (idle_clock_ns() - progress >= IDLE_STALL_NS) {
+        if (bench_clock_ns() - progress >= IDLE_STALL_NS) {
             fprintf(stderr, "ERROR idle clients: %ld of %ld handshakes done, then none for 30 s\n",
                     done, n);
             return -1;

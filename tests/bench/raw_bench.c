@@ -53,7 +53,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "bench_idle_clients.h"
+#include "bench_report.h"
 
 /* thr: the batch and read buffers, the largest message copied into a batch (larger
  * ones are sent with writev from one shared body), messages per writev. */
@@ -85,14 +87,6 @@ struct rb_addr {
     bool ipc;                   /* AF_UNIX */
 };
 
-static uint64_t rb_clock_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int rb_fail(const char *what)
 {
     fprintf(stderr, "ERROR raw_bench: %s: %s\n", what, strerror(errno));
@@ -106,17 +100,6 @@ static int rb_usage(const char *problem)
             "       raw_bench idle ENDPOINT N\n",
             problem);
     return 2;
-}
-
-static bool rb_number(const char *text, long long min, long long max, long long *out)
-{
-    char *end;
-
-    if (text[0] < '0' || text[0] > '9')
-        return false;
-    errno = 0;
-    *out = strtoll(text, &end, 10);
-    return *end == '\0' && errno == 0 && *out >= min && *out <= max;
 }
 
 static int rb_parse(struct rb_args *a, int argc, char **argv)
@@ -133,7 +116,7 @@ static int rb_parse(struct rb_args *a, int argc, char **argv)
         a->endpoint = argv[2];
         if (strncmp(a->endpoint, "tcp://", 6) != 0)
             return rb_usage("idle measures tcp connections: give a tcp:// ENDPOINT");
-        if (!rb_number(argv[3], 1, IDLE_CONNS_MAX, &a->count))
+        if (args_count(argv[3], 1, IDLE_CONNS_MAX, &a->count) != 0)
             return rb_usage("N is a count of connections");
         return 0;
     }
@@ -143,10 +126,10 @@ static int rb_parse(struct rb_args *a, int argc, char **argv)
         return rb_usage("expected 4 arguments");
     a->kind = strcmp(argv[1], "lat") == 0 ? RB_LAT : RB_THR;
     a->endpoint = argv[2];
-    if (!rb_number(argv[3], 0, 1ll << 30, &size))
+    if (args_count(argv[3], 0, 1ll << 30, &size) != 0)
         return rb_usage("SIZE is a byte count");
     a->size = (size_t)size;
-    if (!rb_number(argv[4], 1, 1000000000000ll, &a->count))
+    if (args_count(argv[4], 1, 1000000000000ll, &a->count) != 0)
         return rb_usage("COUNT is a count of at least 1");
     return 0;
 }
@@ -428,16 +411,11 @@ static int rb_thr_recv(int fd, const struct rb_args *a)
                     continue;
             }
             if (++got == 1)
-                start = rb_clock_ns();
+                start = bench_clock_ns();
         }
     }
     free(buf);
-    uint64_t elapsed = rb_clock_ns() - start;
-    if (elapsed == 0)
-        elapsed = 1;
-    double msgs = (double)a->count * 1e9 / (double)elapsed;
-    printf("msgs_per_s=%.0f MB_per_s=%.1f\n", msgs, msgs * (double)a->size / 1e6);
-    fflush(stdout);
+    bench_report_thr(a->count, a->size, bench_clock_ns() - start);
     return 0;
 }
 
@@ -472,16 +450,15 @@ static int rb_lat_request(int fd, const struct rb_args *a)
     hlen = rb_header(buf, a->size);
     len = hlen + a->size;
     memset(buf + hlen, 'n', a->size);
-    uint64_t start = rb_clock_ns();
+    uint64_t start = bench_clock_ns();
     for (long long i = 0; i < a->count; i++) {
         if (!rb_write_all(fd, buf, len) || !rb_read_exact(fd, buf, len) ||
             !rb_check_header(buf, a->size))
             return 1;
     }
-    uint64_t elapsed = rb_clock_ns() - start;
+    uint64_t elapsed = bench_clock_ns() - start;
     free(buf);
-    printf("one_way_us=%.2f\n", (double)elapsed / 1000.0 / (double)a->count / 2.0);
-    fflush(stdout);
+    bench_report_lat(a->count, elapsed);
     return 0;
 }
 
@@ -626,7 +603,7 @@ static int rb_server_read(struct rb_server *s, int fd)
 static int rb_server_run(struct rb_server *s, struct idle_clients *c, long n)
 {
     struct epoll_event evs[256];
-    uint64_t start = rb_clock_ns(), settled = 0;
+    uint64_t start = bench_clock_ns(), settled = 0;
     int reported = 0;
 
     for (;;) {
@@ -641,7 +618,7 @@ static int rb_server_run(struct rb_server *s, struct idle_clients *c, long n)
         }
         if (reported == 0 && (reported = idle_clients_poll(c, 0)) < 0)
             return 1;
-        uint64_t now = rb_clock_ns();
+        uint64_t now = bench_clock_ns();
         if (reported == 1 && s->handshakes == n && settled == 0)
             settled = now;
         if (settled != 0 && now - settled >= RB_IDLE_AFTER_NS)

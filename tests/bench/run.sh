@@ -52,12 +52,12 @@ if uses libzmq; then
     log "building zmq_bench in $BUILD/"
     # shellcheck disable=SC2046 # pkg-config output is meant to be split
     cc -O2 -std=c11 -Wall -Wextra -pthread -Inode -o "$ZMQ_BENCH" tests/bench/zmq_bench.c \
-        node/bench_idle_clients.c $(pkg-config --cflags --libs libzmq)
+        node/bench_idle_clients.c node/bench_report.c node/args.c $(pkg-config --cflags --libs libzmq)
 fi
 if uses raw; then
     log "building raw_bench in $BUILD/"
     cc -O2 -std=c11 -Wall -Wextra -Inode -o "$RAW_BENCH" tests/bench/raw_bench.c \
-        node/bench_idle_clients.c
+        node/bench_idle_clients.c node/bench_report.c node/args.c
 fi
 
 tmp=$(mktemp -d)

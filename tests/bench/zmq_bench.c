@@ -50,7 +50,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "args.h"
 #include "bench_idle_clients.h"
+#include "bench_report.h"
 
 /* fanout: most subscribers, control message period, stall limit, control tag. */
 #define ZB_SUBS_MAX 128
@@ -88,14 +90,6 @@ struct zb_result {
     uint64_t last_ns; /* clock at the last one (0: none) */
 };
 
-static uint64_t zb_clock_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int zb_fail(const char *what)
 {
     fprintf(stderr, "ERROR zmq_bench: %s: %s\n", what, zmq_strerror(zmq_errno()));
@@ -110,17 +104,6 @@ static int zb_usage(const char *problem)
             "       zmq_bench idle ENDPOINT N\n",
             problem);
     return 2;
-}
-
-static bool zb_number(const char *text, long long min, long long max, long long *out)
-{
-    char *end;
-
-    if (text[0] < '0' || text[0] > '9')
-        return false;
-    errno = 0;
-    *out = strtoll(text, &end, 10);
-    return *end == '\0' && errno == 0 && *out >= min && *out <= max;
 }
 
 /* Receives one message into m and checks it is one frame of size bytes. */
@@ -147,15 +130,10 @@ static int zb_thr_recv(void *s, const struct zb_args *a)
         if (zb_recv(s, &m, a->size) != 0)
             return 1;
         if (i == 0)
-            start = zb_clock_ns();
+            start = bench_clock_ns();
     }
     zmq_msg_close(&m);
-    uint64_t elapsed = zb_clock_ns() - start;
-    if (elapsed == 0)
-        elapsed = 1;
-    double msgs = (double)a->count * 1e9 / (double)elapsed;
-    printf("msgs_per_s=%.0f MB_per_s=%.1f\n", msgs, msgs * (double)a->size / 1e6);
-    fflush(stdout);
+    bench_report_thr(a->count, a->size, bench_clock_ns() - start);
     return 0;
 }
 
@@ -213,17 +191,16 @@ static int zb_lat_request(void *s, const struct zb_args *a)
     if (zmq_msg_init_size(&m, a->size) != 0)
         return zb_fail("allocate");
     memset(zmq_msg_data(&m), 'n', a->size);
-    uint64_t start = zb_clock_ns();
+    uint64_t start = bench_clock_ns();
     for (long long i = 0; i < a->count; i++) {
         if (zmq_msg_send(&m, s, 0) < 0)
             return zb_fail("send");
         if (zb_recv(s, &m, a->size) != 0)
             return 1;
     }
-    uint64_t elapsed = zb_clock_ns() - start;
+    uint64_t elapsed = bench_clock_ns() - start;
     zmq_msg_close(&m);
-    printf("one_way_us=%.2f\n", (double)elapsed / 1000.0 / (double)a->count / 2.0);
-    fflush(stdout);
+    bench_report_lat(a->count, elapsed);
     return 0;
 }
 
@@ -281,7 +258,7 @@ static int zb_parse(struct zb_args *a, int argc, char **argv)
         a->endpoint = argv[2];
         if (strncmp(a->endpoint, "tcp://", 6) != 0)
             return zb_usage("idle measures tcp connections: give a tcp:// ENDPOINT");
-        if (!zb_number(argv[3], 1, IDLE_CONNS_MAX, &a->count))
+        if (args_count(argv[3], 1, IDLE_CONNS_MAX, &a->count) != 0)
             return zb_usage("N is a count of connections");
         return 0;
     }
@@ -292,13 +269,13 @@ static int zb_parse(struct zb_args *a, int argc, char **argv)
         return zb_usage("the benchmark is thr, lat, fanout or idle");
     a->lat = strcmp(argv[1], "lat") == 0;
     a->endpoint = argv[2];
-    if (!zb_number(argv[3], 0, 1ll << 30, &size))
+    if (args_count(argv[3], 0, 1ll << 30, &size) != 0)
         return zb_usage("SIZE is a byte count");
     a->size = (size_t)size;
-    if (!zb_number(argv[4], 1, 1000000000000ll, &a->count))
+    if (args_count(argv[4], 1, 1000000000000ll, &a->count) != 0)
         return zb_usage("COUNT is a count of at least 1");
     long long subs = 0;
-    if (a->fanout && !zb_number(argv[5], 1, ZB_SUBS_MAX, &subs))
+    if (a->fanout && args_count(argv[5], 1, ZB_SUBS_MAX, &subs) != 0)
         return zb_usage("SUBS is a count from 1 to 128");
     a->subs = (int)subs;
     if (a->fanout && strncmp(a->endpoint, "inproc://", 9) == 0)
@@ -328,7 +305,7 @@ static int zb_sub_loop(const struct zb_args *a, void *s, int ready_fd, struct zb
 {
     zmq_msg_t m;
     bool ready = false, stamp = false;
-    uint64_t seen_ns = zb_clock_ns();
+    uint64_t seen_ns = bench_clock_ns();
 
     zmq_msg_init(&m);
     for (;;) {
@@ -336,7 +313,7 @@ static int zb_sub_loop(const struct zb_args *a, void *s, int ready_fd, struct zb
          * batch's last data message (as nomid bench does). */
         int rc = zmq_msg_recv(&m, s, ZMQ_DONTWAIT);
         if (rc < 0 && zmq_errno() == EAGAIN && stamp) {
-            r->last_ns = zb_clock_ns();
+            r->last_ns = bench_clock_ns();
             stamp = false;
         }
         if (rc < 0 && zmq_errno() == EAGAIN)
@@ -345,7 +322,7 @@ static int zb_sub_loop(const struct zb_args *a, void *s, int ready_fd, struct zb
             if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
                 return zb_fail("subscriber receive");
             uint64_t last = r->last_ns > seen_ns ? r->last_ns : seen_ns;
-            if (getppid() != parent || zb_clock_ns() - last >= ZB_STALL_NS) {
+            if (getppid() != parent || bench_clock_ns() - last >= ZB_STALL_NS) {
                 fprintf(stderr, "ERROR zmq_bench: subscriber: no progress\n");
                 return 3;
             }
@@ -374,11 +351,11 @@ static int zb_sub_loop(const struct zb_args *a, void *s, int ready_fd, struct zb
         }
         if (end) {
             if (stamp)
-                r->last_ns = zb_clock_ns();
+                r->last_ns = bench_clock_ns();
             zmq_msg_close(&m);
             return 0;
         }
-        seen_ns = zb_clock_ns();
+        seen_ns = bench_clock_ns();
         if (!ready && !zb_write(ready_fd, "R", 1))
             return 1;
         ready = true;
@@ -440,7 +417,7 @@ static int zb_control(void *pub, const char *word)
 static int zb_await(const struct zb_args *a, void *pub, const char *word, int fd, bool results,
                     uint64_t *delivered, uint64_t *last_ns)
 {
-    uint64_t progress_ns = zb_clock_ns();
+    uint64_t progress_ns = bench_clock_ns();
     int have = 0;
 
     while (have < a->subs) {
@@ -462,7 +439,7 @@ static int zb_await(const struct zb_args *a, void *pub, const char *word, int fd
             }
             if (n > 0) {
                 have += results ? 1 : (int)n;
-                progress_ns = zb_clock_ns();
+                progress_ns = bench_clock_ns();
             }
         }
         int status;
@@ -471,7 +448,7 @@ static int zb_await(const struct zb_args *a, void *pub, const char *word, int fd
             fprintf(stderr, "ERROR zmq_bench: a subscriber failed\n");
             return 1;
         }
-        if (zb_clock_ns() - progress_ns >= ZB_STALL_NS) {
+        if (bench_clock_ns() - progress_ns >= ZB_STALL_NS) {
             fprintf(stderr, "ERROR zmq_bench: %d of %d subscribers within 30 s\n", have, a->subs);
             return 3;
         }
@@ -488,7 +465,7 @@ static int zb_publish(const struct zb_args *a, void *pub, int ready_fd, int resu
     int rc = zb_await(a, pub, "hello", ready_fd, false, &delivered, &last_ns);
     if (rc != 0)
         return rc;
-    uint64_t first_ns = zb_clock_ns();
+    uint64_t first_ns = bench_clock_ns();
     for (long long i = 0; i < a->count; i++) {
         if (zmq_msg_init_size(&m, a->size) != 0)
             return zb_fail("allocate");
@@ -501,11 +478,7 @@ static int zb_publish(const struct zb_args *a, void *pub, int ready_fd, int resu
     rc = zb_await(a, pub, "end", result_fd, true, &delivered, &last_ns);
     if (rc != 0)
         return rc;
-    uint64_t elapsed = last_ns > first_ns ? last_ns - first_ns : 1;
-    double rate = delivered == 0 ? 0.0 : (double)delivered * 1e9 / (double)elapsed;
-    printf("delivered_msgs_per_s=%.0f delivered=%llu sent=%lld\n", rate,
-           (unsigned long long)delivered, a->count);
-    fflush(stdout);
+    bench_report_fanout(delivered, a->count, last_ns > first_ns ? last_ns - first_ns : 0);
     return 0;
 }
 
@@ -616,7 +589,7 @@ static long zb_idle_events(void *mon)
 /* Waits for the clients' reports and N handshake events, then settles. */
 static int zb_idle_wait(struct idle_clients *c, void *mon, long n)
 {
-    uint64_t start = zb_clock_ns();
+    uint64_t start = bench_clock_ns();
     long handshakes = 0;
     int r = 0;
 
@@ -628,7 +601,7 @@ static int zb_idle_wait(struct idle_clients *c, void *mon, long n)
         if (r < 0)
             return 1;
         handshakes += zb_idle_events(mon);
-        if (zb_clock_ns() - start >= ZB_IDLE_SETUP_NS) {
+        if (bench_clock_ns() - start >= ZB_IDLE_SETUP_NS) {
             fprintf(stderr, "ERROR zmq_bench: timeout: %ld reported, %ld handshakes of %ld\n",
                     c->done, handshakes, n);
             return 3;
