@@ -15,99 +15,29 @@
  */
 #include "testutil.h"
 
-typedef struct mon_event {
-    int event;          /* NM_EVENT_... */
-    uint32_t value;     /* event-specific value */
-    char ep[TU_EP_MAX]; /* endpoint frame, NUL-terminated */
-    char detail[256];   /* detail frame, NUL-terminated (truncated) */
-    size_t detail_len;  /* its real length */
-} mon_event;
-
-/* Starts monitoring s on inproc://NAME for `events` and returns a PAIR reading them. */
-static nm_sock_t *mon_open(nm_ctx_t *ctx, nm_sock_t *s, const char *name, int events)
-{
-    char ep[TU_EP_MAX];
-    snprintf(ep, sizeof(ep), "inproc://%s", name);
-    TU_OK(nm_sock_monitor(s, ep, events));
-    nm_sock_t *pair = tu_sock(ctx, NM_PAIR);
-    TU_OK(nm_sock_connect(pair, ep));
-    return pair;
-}
-
-static void copy_text(char *dst, size_t cap, const nm_msg_t *m, size_t i)
-{
-    size_t n = nm_msg_size(m, i);
-    if (n >= cap)
-        n = cap - 1;
-    if (n > 0)
-        memcpy(dst, nm_msg_data(m, i), n);
-    dst[n] = '\0';
-}
-
-/* Reads the next event within ms into *ev, checking its format.  Returns 1, or 0 when
- * none came. */
-static int mon_next(nm_sock_t *mon, mon_event *ev, int ms)
-{
-    nm_msg_t m;
-    if (tu_recv_wait(mon, &m, ms) != 0)
-        return 0;
-    assert_int_equal(nm_msg_count(&m), 3);
-    assert_int_equal(nm_msg_size(&m, 0), 6);
-    const uint8_t *p = nm_msg_data(&m, 0);
-    ev->event = p[0] | p[1] << 8;
-    ev->value = (uint32_t)p[2] | (uint32_t)p[3] << 8 | (uint32_t)p[4] << 16 | (uint32_t)p[5] << 24;
-    /* One known event, one bit. */
-    assert_true(ev->event != 0 && (ev->event & (ev->event - 1)) == 0);
-    assert_true((ev->event & NM_EVENT_ALL) == ev->event);
-    assert_true(nm_msg_size(&m, 1) < TU_EP_MAX);
-    copy_text(ev->ep, sizeof(ev->ep), &m, 1);
-    ev->detail_len = nm_msg_size(&m, 2);
-    copy_text(ev->detail, sizeof(ev->detail), &m, 2);
-    nm_msg_close(&m);
-    return 1;
-}
-
-/* Reads events until `event` comes (others are skipped); fails after ms. */
-static void mon_expect_at(const char *file, int line, nm_sock_t *mon, int event, mon_event *ev,
-                          int ms)
-{
-    int64_t deadline = tu_now_ms() + ms;
-    mon_event tmp;
-    if (ev == NULL)
-        ev = &tmp;
-    for (;;) {
-        int64_t left = deadline - tu_now_ms();
-        if (left < 0 || !mon_next(mon, ev, (int)left))
-            fail_msg("%s:%d: no event 0x%x within %d ms", file, line, event, ms);
-        if (ev->event == event)
-            return;
-    }
-}
-#define mon_expect(mon, event, ev) mon_expect_at(__FILE__, __LINE__, (mon), (event), (ev), 3000)
-
 static void test_monitor_bind_side(void **state)
 {
     (void)state;
     nm_ctx_t *ctx = tu_ctx();
     nm_sock_t *pull = tu_sock(ctx, NM_PULL);
-    nm_sock_t *mon = mon_open(ctx, pull, "mon-bind", NM_EVENT_ALL);
+    nm_sock_t *mon = tu_mon_open(ctx, pull, "mon-bind", NM_EVENT_ALL);
     char ep[TU_EP_MAX];
     tu_bind_tcp(pull, ep, sizeof(ep));
-    mon_event ev;
-    mon_expect(mon, NM_EVENT_LISTENING, &ev);
+    tu_mon_event ev;
+    tu_mon_expect(mon, NM_EVENT_LISTENING, &ev);
     assert_string_equal(ev.ep, ep);
 
     nm_sock_t *push = tu_sock(ctx, NM_PUSH);
     TU_OK(nm_sock_connect(push, ep));
-    mon_expect(mon, NM_EVENT_ACCEPTED, &ev);
+    tu_mon_expect(mon, NM_EVENT_ACCEPTED, &ev);
     assert_string_equal(ev.ep, ep);
     uint32_t fd = ev.value; /* the accepted descriptor */
-    mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, &ev);
+    tu_mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, &ev);
     tu_send_str(push, "hello");
     tu_recv_str(pull, "hello");
 
     nm_sock_close(&push);
-    mon_expect(mon, NM_EVENT_DISCONNECTED, &ev);
+    tu_mon_expect(mon, NM_EVENT_DISCONNECTED, &ev);
     assert_int_equal(ev.value, fd); /* as libzmq: the descriptor that was closed */
     tu_ctx_destroy(&ctx);
 }
@@ -120,27 +50,27 @@ static void test_monitor_connect_side(void **state)
     char ep[TU_EP_MAX];
     tu_bind_tcp(pull, ep, sizeof(ep));
     nm_sock_t *push = tu_sock(ctx, NM_PUSH);
-    nm_sock_t *mon = mon_open(ctx, push, "mon-connect", NM_EVENT_ALL);
+    nm_sock_t *mon = tu_mon_open(ctx, push, "mon-connect", NM_EVENT_ALL);
     TU_OK(nm_sock_connect(push, ep));
 
     /* CONNECTED, possibly after CONNECT_DELAYED, and nothing else before it. */
-    mon_event ev;
+    tu_mon_event ev;
     for (;;) {
-        if (!mon_next(mon, &ev, 3000))
+        if (!tu_mon_next(mon, &ev, 3000))
             fail_msg("no CONNECTED event");
         if (ev.event == NM_EVENT_CONNECTED)
             break;
         assert_int_equal(ev.event, NM_EVENT_CONNECT_DELAYED);
     }
     assert_string_equal(ev.ep, ep);
-    mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, &ev);
+    tu_mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, &ev);
     assert_string_equal(ev.ep, ep);
     tu_send_str(push, "hello");
     tu_recv_str(pull, "hello");
 
     /* The peer goes away. */
     nm_sock_close(&pull);
-    mon_expect(mon, NM_EVENT_DISCONNECTED, &ev);
+    tu_mon_expect(mon, NM_EVENT_DISCONNECTED, &ev);
     assert_string_equal(ev.ep, ep);
     tu_ctx_destroy(&ctx);
 }
@@ -151,14 +81,14 @@ static void test_monitor_connect_retried(void **state)
     nm_ctx_t *ctx = tu_ctx();
     nm_sock_t *push = tu_sock(ctx, NM_PUSH);
     TU_OK(nm_sock_setopt_int(push, NM_RECONNECT_IVL, 50));
-    nm_sock_t *mon = mon_open(ctx, push, "mon-retry", NM_EVENT_ALL);
+    nm_sock_t *mon = tu_mon_open(ctx, push, "mon-retry", NM_EVENT_ALL);
     char ep[TU_EP_MAX];
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", tu_free_tcp_port());
     TU_OK(nm_sock_connect(push, ep));
-    mon_event ev;
-    mon_expect(mon, NM_EVENT_CONNECT_RETRIED, &ev);
+    tu_mon_event ev;
+    tu_mon_expect(mon, NM_EVENT_CONNECT_RETRIED, &ev);
     assert_string_equal(ev.ep, ep);
-    mon_expect(mon, NM_EVENT_CONNECT_RETRIED, &ev); /* and again */
+    tu_mon_expect(mon, NM_EVENT_CONNECT_RETRIED, &ev); /* and again */
     tu_ctx_destroy(&ctx);
 }
 
@@ -168,16 +98,16 @@ static void handshake_failed(const void *bytes, size_t len)
 {
     nm_ctx_t *ctx = tu_ctx();
     nm_sock_t *pull = tu_sock(ctx, NM_PULL);
-    nm_sock_t *mon = mon_open(ctx, pull, "mon-garbage", NM_EVENT_ALL);
+    nm_sock_t *mon = tu_mon_open(ctx, pull, "mon-garbage", NM_EVENT_ALL);
     char ep[TU_EP_MAX];
     tu_bind_tcp(pull, ep, sizeof(ep));
-    mon_expect(mon, NM_EVENT_LISTENING, NULL);
+    tu_mon_expect(mon, NM_EVENT_LISTENING, NULL);
 
     int fd = tu_raw_connect(tu_tcp_port(ep));
     tu_raw_send(fd, bytes, len);
-    mon_event ev;
-    mon_expect(mon, NM_EVENT_ACCEPTED, &ev);
-    mon_expect(mon, NM_EVENT_HANDSHAKE_FAILED, &ev);
+    tu_mon_event ev;
+    tu_mon_expect(mon, NM_EVENT_ACCEPTED, &ev);
+    tu_mon_expect(mon, NM_EVENT_HANDSHAKE_FAILED, &ev);
     assert_true(ev.detail_len > 0);
     assert_true(ev.detail[0] != '\0');
 
@@ -193,7 +123,7 @@ static void handshake_failed(const void *bytes, size_t len)
     TU_OK(nm_sock_connect(push, ep));
     tu_send_str(push, "real");
     tu_recv_str(pull, "real");
-    mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, NULL);
+    tu_mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, NULL);
     tu_ctx_destroy(&ctx);
 }
 
@@ -224,20 +154,20 @@ static void test_monitor_event_mask(void **state)
     nm_ctx_t *ctx = tu_ctx();
     nm_sock_t *pull = tu_sock(ctx, NM_PULL);
     const int mask = NM_EVENT_ACCEPTED | NM_EVENT_DISCONNECTED;
-    nm_sock_t *mon = mon_open(ctx, pull, "mon-mask", mask);
+    nm_sock_t *mon = tu_mon_open(ctx, pull, "mon-mask", mask);
     char ep[TU_EP_MAX];
     tu_bind_tcp(pull, ep, sizeof(ep));
     nm_sock_t *push = tu_sock(ctx, NM_PUSH);
     TU_OK(nm_sock_connect(push, ep));
     tu_send_str(push, "hello");
     tu_recv_str(pull, "hello");
-    mon_event ev;
-    assert_int_equal(mon_next(mon, &ev, 3000), 1);
+    tu_mon_event ev;
+    assert_int_equal(tu_mon_next(mon, &ev, 3000), 1);
     assert_int_equal(ev.event, NM_EVENT_ACCEPTED);
     nm_sock_close(&push);
-    assert_int_equal(mon_next(mon, &ev, 3000), 1);
+    assert_int_equal(tu_mon_next(mon, &ev, 3000), 1);
     assert_int_equal(ev.event, NM_EVENT_DISCONNECTED);
-    while (mon_next(mon, &ev, 100))
+    while (tu_mon_next(mon, &ev, 100))
         assert_true((ev.event & mask) == ev.event);
     tu_ctx_destroy(&ctx);
 }
@@ -248,12 +178,12 @@ static void test_monitor_stop(void **state)
     (void)state;
     nm_ctx_t *ctx = tu_ctx();
     nm_sock_t *pull = tu_sock(ctx, NM_PULL);
-    nm_sock_t *mon = mon_open(ctx, pull, "mon-stop", NM_EVENT_ALL);
+    nm_sock_t *mon = tu_mon_open(ctx, pull, "mon-stop", NM_EVENT_ALL);
     char ep[TU_EP_MAX];
     tu_bind_tcp(pull, ep, sizeof(ep));
-    mon_expect(mon, NM_EVENT_LISTENING, NULL);
+    tu_mon_expect(mon, NM_EVENT_LISTENING, NULL);
     TU_OK(nm_sock_monitor(pull, NULL, 0));
-    mon_expect(mon, NM_EVENT_MONITOR_STOPPED, NULL);
+    tu_mon_expect(mon, NM_EVENT_MONITOR_STOPPED, NULL);
     nm_sock_t *push = tu_sock(ctx, NM_PUSH);
     TU_OK(nm_sock_connect(push, ep));
     tu_send_str(push, "hello");

@@ -13,37 +13,6 @@
 
 #include "testutil.h"
 
-/* Asserts that the monitor queue holds no DISCONNECTED event; returns how many it held. */
-static int no_disconnect(nm_sock_t *mon)
-{
-    nm_msg_t m;
-    int n = 0;
-    while (tu_recv_wait(mon, &m, 50) == 0) {
-        const uint8_t *p = nm_msg_data(&m, 0);
-        assert_int_not_equal(p[0] | p[1] << 8, NM_EVENT_DISCONNECTED);
-        nm_msg_close(&m);
-        n++;
-    }
-    return n;
-}
-
-/* Waits up to 5 s for a DISCONNECTED event on the monitor. */
-static void wait_disconnect(nm_sock_t *mon)
-{
-    int64_t deadline = tu_now_ms() + TU_RCVTIMEO;
-    nm_msg_t m;
-    while (tu_now_ms() < deadline) {
-        if (tu_recv_wait(mon, &m, 100) != 0)
-            continue;
-        const uint8_t *p = nm_msg_data(&m, 0);
-        int event = p[0] | p[1] << 8;
-        nm_msg_close(&m);
-        if (event == NM_EVENT_DISCONNECTED)
-            return;
-    }
-    fail_msg("no DISCONNECTED event");
-}
-
 /* The PUSH heartbeats every 20 ms and drops a peer silent for 200 ms; the PULL, which
  * sends nothing of its own, keeps it only by answering PINGs while it waits. */
 static void test_direct_pings_answered(void **state)
@@ -56,9 +25,7 @@ static void test_direct_pings_answered(void **state)
     TU_OK(nm_sock_setopt_int(push, NM_HEARTBEAT_TIMEOUT, 200));
     char ep[TU_EP_MAX];
     tu_bind_tcp(pull, ep, sizeof(ep));
-    TU_OK(nm_sock_monitor(push, "inproc://direct-mon", NM_EVENT_DISCONNECTED));
-    nm_sock_t *mon = tu_sock(ctx, NM_PAIR);
-    TU_OK(nm_sock_connect(mon, "inproc://direct-mon"));
+    nm_sock_t *mon = tu_mon_open(ctx, push, "direct-mon", NM_EVENT_DISCONNECTED);
     TU_OK(nm_sock_connect(push, ep));
     tu_send_str(push, "first");
     tu_recv_str(pull, "first");
@@ -73,7 +40,8 @@ static void test_direct_pings_answered(void **state)
         tu_send_str(push, buf);
         tu_recv_str(pull, buf);
     }
-    assert_int_equal(no_disconnect(mon), 0);
+    tu_mon_event ev; /* the monitor only reports DISCONNECTED: none came */
+    assert_int_equal(tu_mon_next(mon, &ev, 50), 0);
     tu_ctx_destroy(&ctx);
 }
 
@@ -86,9 +54,7 @@ static void test_direct_peer_gone(void **state)
     nm_sock_t *rep = tu_sock(ctx, NM_REP);
     char ep[TU_EP_MAX];
     tu_bind_tcp(rep, ep, sizeof(ep));
-    TU_OK(nm_sock_monitor(rep, "inproc://direct-gone", NM_EVENT_DISCONNECTED));
-    nm_sock_t *mon = tu_sock(ctx, NM_PAIR);
-    TU_OK(nm_sock_connect(mon, "inproc://direct-gone"));
+    nm_sock_t *mon = tu_mon_open(ctx, rep, "direct-gone", NM_EVENT_DISCONNECTED);
 
     nm_ctx_t *other = tu_ctx();
     nm_sock_t *req = tu_sock(other, NM_REQ);
@@ -102,7 +68,7 @@ static void test_direct_peer_gone(void **state)
     assert_int_equal(tu_recv_wait(rep, &m, 100), -EAGAIN);
     tu_ctx_destroy(&other);
     assert_int_equal(tu_recv_wait(rep, &m, 300), -EAGAIN);
-    wait_disconnect(mon);
+    tu_mon_expect(mon, NM_EVENT_DISCONNECTED, NULL);
 
     nm_sock_t *req2 = tu_sock(ctx, NM_REQ);
     TU_OK(nm_sock_connect(req2, ep));
@@ -147,9 +113,7 @@ static void test_direct_reset_while_writing(void **state)
         TU_OK(nm_sock_setopt_int(b, NM_LINGER, 0));
         char ep[TU_EP_MAX];
         tu_bind_tcp(b, ep, sizeof(ep));
-        TU_OK(nm_sock_monitor(a, "inproc://direct-reset", NM_EVENT_DISCONNECTED));
-        nm_sock_t *mon = tu_sock(ctx, NM_PAIR);
-        TU_OK(nm_sock_connect(mon, "inproc://direct-reset"));
+        nm_sock_t *mon = tu_mon_open(ctx, a, "direct-reset", NM_EVENT_DISCONNECTED);
         TU_OK(nm_sock_connect(a, ep));
         tu_send_str(a, "hello");
         tu_recv_str(b, "hello");
@@ -165,7 +129,7 @@ static void test_direct_reset_while_writing(void **state)
         tu_ctx_destroy(&peer_ctx); /* unread input: the close resets the connection */
         tu_join(th, TU_RCVTIMEO);
         assert_int_equal(atomic_load(&w.rc), -EAGAIN);
-        wait_disconnect(mon);
+        tu_mon_expect(mon, NM_EVENT_DISCONNECTED, NULL);
 
         /* A new peer on the same endpoint gets what a sends next. */
         nm_ctx_t *next_ctx = tu_ctx();

@@ -527,4 +527,77 @@ static inline int tu_raw_recv(int fd, void *buf, size_t n, int ms)
     return (int)n;
 }
 
+/* ---- socket monitor events ---------------------------------------------------------- */
+
+typedef struct tu_mon_event {
+    int event;          /* NM_EVENT_... */
+    uint32_t value;     /* event-specific value */
+    char ep[TU_EP_MAX]; /* endpoint frame, NUL-terminated */
+    char detail[256];   /* detail frame, NUL-terminated (truncated) */
+    size_t detail_len;  /* its real length */
+} tu_mon_event;
+
+/* Starts monitoring s on inproc://NAME for `events` and returns a PAIR reading them. */
+static inline nm_sock_t *tu_mon_open(nm_ctx_t *ctx, nm_sock_t *s, const char *name, int events)
+{
+    char ep[TU_EP_MAX];
+    snprintf(ep, sizeof(ep), "inproc://%s", name);
+    TU_OK(nm_sock_monitor(s, ep, events));
+    nm_sock_t *pair = tu_sock(ctx, NM_PAIR);
+    TU_OK(nm_sock_connect(pair, ep));
+    return pair;
+}
+
+static inline void tu_copy_text(char *dst, size_t cap, const nm_msg_t *m, size_t i)
+{
+    size_t n = nm_msg_size(m, i);
+    if (n >= cap)
+        n = cap - 1;
+    if (n > 0)
+        memcpy(dst, nm_msg_data(m, i), n);
+    dst[n] = '\0';
+}
+
+/* Reads the next event within ms into *ev, checking its format.  Returns 1, or 0 when
+ * none came. */
+static inline int tu_mon_next(nm_sock_t *mon, tu_mon_event *ev, int ms)
+{
+    nm_msg_t m;
+    if (tu_recv_wait(mon, &m, ms) != 0)
+        return 0;
+    assert_int_equal(nm_msg_count(&m), 3);
+    assert_int_equal(nm_msg_size(&m, 0), 6);
+    const uint8_t *p = nm_msg_data(&m, 0);
+    ev->event = p[0] | p[1] << 8;
+    ev->value = (uint32_t)p[2] | (uint32_t)p[3] << 8 | (uint32_t)p[4] << 16 | (uint32_t)p[5] << 24;
+    /* One known event, one bit. */
+    assert_true(ev->event != 0 && (ev->event & (ev->event - 1)) == 0);
+    assert_true((ev->event & NM_EVENT_ALL) == ev->event);
+    assert_true(nm_msg_size(&m, 1) < TU_EP_MAX);
+    tu_copy_text(ev->ep, sizeof(ev->ep), &m, 1);
+    ev->detail_len = nm_msg_size(&m, 2);
+    tu_copy_text(ev->detail, sizeof(ev->detail), &m, 2);
+    nm_msg_close(&m);
+    return 1;
+}
+
+/* Reads events until `event` comes (others are skipped); fails after ms. */
+static inline void tu_mon_expect_at(const char *file, int line, nm_sock_t *mon, int event,
+                                    tu_mon_event *ev, int ms)
+{
+    int64_t deadline = tu_now_ms() + ms;
+    tu_mon_event tmp;
+    if (ev == NULL)
+        ev = &tmp;
+    for (;;) {
+        int64_t left = deadline - tu_now_ms();
+        if (left < 0 || !tu_mon_next(mon, ev, (int)left))
+            fail_msg("%s:%d: no event 0x%x within %d ms", file, line, event, ms);
+        if (ev->event == event)
+            return;
+    }
+}
+#define tu_mon_expect(mon, event, ev)                                                              \
+    tu_mon_expect_at(__FILE__, __LINE__, (mon), (event), (ev), TU_RCVTIMEO)
+
 #endif
