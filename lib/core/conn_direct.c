@@ -58,7 +58,6 @@ bool nmi_conn_direct_begin(nmi_conn *c)
         direct_release(c);
         return false;
     }
-    c->rapp = true;
     nmi_conn_watch(c, 0, -1);
     return true;
 }
@@ -100,7 +99,6 @@ int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
 
 void nmi_conn_direct_end(nmi_conn *c)
 {
-    c->rapp = false;
     if (c->stash != NULL || c->rfail != NULL) {
         nmi_conn_watch(c, 1, -1);
         direct_handover(c);

@@ -196,11 +196,17 @@ static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
 
 /* ---- reading --------------------------------------------------------------------- */
 
+/* True when the reader is an application thread (conn_direct.c). */
+static bool conn_app_reads(nmi_conn *c)
+{
+    return atomic_load_explicit(&c->rowner, memory_order_relaxed) == NMI_READER_APP;
+}
+
 /* A frame the reader cannot take: the I/O thread drops the peer; an application
- * thread reading directly leaves that to the I/O thread (conn_direct.c). */
+ * thread reading directly leaves that to the I/O thread. */
 static void conn_fail(nmi_conn *c, const char *why)
 {
-    if (c->rapp)
+    if (conn_app_reads(c))
         c->rfail = why;
     else
         nmi_conn_reject(c, why);
@@ -331,7 +337,7 @@ ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
         if (st != NMI_CONN_READY && st != NMI_CONN_ACTIVE)
             return -1;
         if (!c->in_body) {
-            if (c->rapp && c->hdr_len == 0 && (p[0] & NMI_ZMTP_COMMAND))
+            if (c->hdr_len == 0 && (p[0] & NMI_ZMTP_COMMAND) && conn_app_reads(c))
                 return (ssize_t)(total - n); /* commands are the I/O thread's */
             ssize_t used = conn_header(c, p, n);
             if (used < 0)

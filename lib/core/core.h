@@ -348,7 +348,6 @@ struct nmi_conn {
     atomic_int rowner;          /* who reads: enum nmi_reader */
     atomic_int rpending;        /* input was signalled while the application read */
     atomic_int rreclaim;        /* the I/O thread wants the reader back */
-    bool rapp;                  /* the reader is an application thread */
     const char *rfail;          /* why it could not take a frame, or NULL */
     uint8_t *stash;             /* bytes it read and left to the I/O thread */
     size_t stash_len;           /* their count */

@@ -152,9 +152,10 @@ static bool pub_deliver(nmi_pipe *pipe, nmi_msg *m, bool last)
         }
         out = &copy;
     }
-    if (nmi_pipe_push(pipe, out) == 0) /* cannot fail after nmi_pipe_room */
+    int rc = nmi_pipe_push(pipe, out); /* not full: nmi_pipe_room said so */
+    if (rc == 0)
         return true;
-    nmi_pipe_drop(pipe, "out of memory");
+    nmi_pipe_drop(pipe, rc == -EPIPE ? "subscriber gone" : "out of memory");
     nmi_msg_clear(out);
     return false;
 }
