@@ -180,7 +180,7 @@ static void conn_begin_handshake(nmi_conn *c)
 {
     if (c->sock->type == NM_STREAM) {
         c->tp->tune(c->pollable.fd, c->opts.tcp_keepalive);
-        if (nmi_conn_established(c, NULL) == 0)
+        if (nmi_conn_established(c, NULL, 0) == 0)
             conn_stream_notify(c);
         return;
     }

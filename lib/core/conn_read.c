@@ -38,9 +38,13 @@ static bool conn_rid_taken(nmi_conn *c, const uint8_t *rid, size_t len)
     return false;
 }
 
-int nmi_conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
+int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
 {
     nmi_sock *s = c->sock;
+    if (rid_len > NMI_RID_MAX) { /* the codec's limit; checked again where it is copied */
+        nmi_conn_reject(c, "peer identity longer than 255 bytes");
+        return -1;
+    }
     if (s->type == NM_PAIR && s->nlive > 0) {
         nmi_conn_reject(c, "PAIR socket already has a peer");
         return -1;
@@ -52,17 +56,17 @@ int nmi_conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
     }
     nmi_pipe *p = c->pipe;
     if (s->proto->needs_rid && new_pipe) {
-        if (identity != NULL && identity->value_len > 0) {
-            if (identity->value[0] == 0) {
+        if (rid_len > 0) {
+            if (rid[0] == 0) {
                 nmi_conn_reject(c, "peer identity starts with a zero byte");
                 return -1;
             }
-            if (conn_rid_taken(c, identity->value, identity->value_len)) {
+            if (conn_rid_taken(c, rid, rid_len)) {
                 nmi_conn_reject(c, "peer identity already in use");
                 return -1;
             }
-            memcpy(p->rid, identity->value, identity->value_len);
-            p->rid_len = (uint8_t)identity->value_len;
+            memcpy(p->rid, rid, rid_len);
+            p->rid_len = (uint8_t)rid_len;
         } else {
             uint32_t n = ++s->next_rid;
             uint8_t rid[5] = {0, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
@@ -92,16 +96,16 @@ int nmi_conn_established(nmi_conn *c, const nmi_zmtp_prop *identity)
 
 static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
 {
-    nmi_zmtp_prop type, identity;
-    if (nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Socket-Type", &type) != 1) {
-        nmi_conn_reject(c, "READY without a valid Socket-Type");
+    nmi_zmtp_ready r;
+    const char *bad;
+    if (nmi_zmtp_ready_parse(cmd->data, cmd->data_len, &r, &bad) < 0) {
+        nmi_conn_reject(c, bad);
         return -1;
     }
-    int peer = nmi_zmtp_type_parse(type.value, type.value_len);
-    if (peer < 0 || !nmi_zmtp_types_compatible(c->sock->type, peer)) {
-        char why[300];
-        snprintf(why, sizeof(why), "incompatible peer socket type %.*s", (int)type.value_len,
-                 (const char *)type.value);
+    if (r.type < 0 || !nmi_zmtp_types_compatible(c->sock->type, r.type)) {
+        char why[64];
+        const char *name = r.type < 0 ? "unknown" : nmi_zmtp_type_name(r.type);
+        snprintf(why, sizeof(why), "incompatible peer socket type %s", name);
         uint8_t err[300];
         int n = nmi_zmtp_error_encode(err, sizeof(err), "Invalid socket type");
         if (n > 0 && nmi_conn_out_bytes(c, err, (size_t)n) == 0)
@@ -109,12 +113,7 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
         nmi_conn_reject(c, why);
         return -1;
     }
-    int rc = nmi_zmtp_prop_find(cmd->data, cmd->data_len, "Identity", &identity);
-    if (rc < 0) {
-        nmi_conn_reject(c, "malformed READY properties");
-        return -1;
-    }
-    return nmi_conn_established(c, rc == 1 ? &identity : NULL);
+    return nmi_conn_established(c, r.identity, r.identity_len);
 }
 
 /* A ZMTP 3.1 SUBSCRIBE or CANCEL reaches the publisher's protocol as the 3.0 form: a

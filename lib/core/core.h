@@ -405,7 +405,8 @@ void nmi_conn_out_reset(nmi_conn *c);                         /* owner: drop pen
 void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection lost */
 void nmi_conn_reject(nmi_conn *c, const char *why);           /* I/O: drop a misbehaving peer */
 void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
-int nmi_conn_established(nmi_conn *c, const nmi_zmtp_prop *identity); /* handshake done */
+/* Handshake done: the pipe, the peer's routing id (rid_len 0: none). */
+int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len);
 void nmi_conn_read(nmi_conn *c); /* I/O: read and decode until EAGAIN (conn_read.c) */
 /* Any thread: which readiness the I/O thread hears about (1 on, 0 off, -1 as is);
  * output only while a connect or a blocked write waits for it. */

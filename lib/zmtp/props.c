@@ -100,3 +100,26 @@ int nmi_zmtp_prop_find(const uint8_t *data, size_t len, const char *name, nmi_zm
     }
     return rc < 0 ? rc : found;
 }
+
+int nmi_zmtp_ready_parse(const uint8_t *data, size_t len, nmi_zmtp_ready *r, const char **why)
+{
+    nmi_zmtp_prop type, identity;
+    int rc = len > NMI_ZMTP_METADATA_MAX ? 0 : nmi_zmtp_prop_find(data, len, "Socket-Type", &type);
+    *why = NULL;
+    if (len > NMI_ZMTP_METADATA_MAX)
+        *why = "READY metadata too large";
+    else if (rc < 0)
+        *why = "malformed READY properties";
+    else if (rc == 0)
+        *why = "READY without a Socket-Type";
+    else if (nmi_zmtp_prop_find(data, len, "Identity", &identity) == 0)
+        identity.value_len = 0;
+    else if (identity.value_len > NMI_ZMTP_IDENTITY_MAX)
+        *why = "peer identity longer than 255 bytes";
+    if (*why != NULL)
+        return -EPROTO;
+    r->type = nmi_zmtp_type_parse(type.value, type.value_len);
+    r->identity = identity.value_len > 0 ? identity.value : NULL;
+    r->identity_len = identity.value_len;
+    return 0;
+}

@@ -99,6 +99,24 @@ int nmi_zmtp_prop_next(const uint8_t *data, size_t len, size_t *off, nmi_zmtp_pr
  * Returns 1 found, 0 absent, -EPROTO malformed. */
 int nmi_zmtp_prop_find(const uint8_t *data, size_t len, const char *name, nmi_zmtp_prop *p);
 
+/* Field limits of RFC 37 (and libzmq): a routing id (the Identity property) is at most
+ * 255 bytes, empty meaning none; the metadata of one READY is bounded too. */
+#define NMI_ZMTP_IDENTITY_MAX 255
+#define NMI_ZMTP_METADATA_MAX (64 * 1024)
+
+/* What a peer's READY says.  type is the parsed Socket-Type (-EPROTO when unknown);
+ * identity points into the data and is NULL when the property is absent or empty. */
+typedef struct nmi_zmtp_ready {
+    int type;                /* enum nm_sock_type, or -EPROTO */
+    const uint8_t *identity; /* routing id bytes, or NULL */
+    size_t identity_len;     /* 0..NMI_ZMTP_IDENTITY_MAX */
+} nmi_zmtp_ready;
+
+/* Parses READY data (after the name), checking every field limit.  0, or -EPROTO with
+ * *why naming the violation (no Socket-Type, malformed properties, an Identity over 255
+ * bytes, metadata over NMI_ZMTP_METADATA_MAX). */
+int nmi_zmtp_ready_parse(const uint8_t *data, size_t len, nmi_zmtp_ready *r, const char **why);
+
 /* Writes a complete ERROR command frame with reason (truncated to 255 bytes). */
 int nmi_zmtp_error_encode(uint8_t *out, size_t cap, const char *reason);
 

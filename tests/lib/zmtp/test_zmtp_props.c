@@ -165,12 +165,71 @@ static void test_prop_find(void **state)
     assert_int_equal(nmi_zmtp_prop_find(bad, len + 1, "Socket-Type", &p), -EPROTO);
 }
 
+/* READY data with a Socket-Type and an Identity of idlen bytes; returns its length. */
+static size_t props_ready_data(uint8_t *out, size_t cap, const char *type, size_t idlen)
+{
+    static uint8_t id[70000];
+    memset(id, 'i', sizeof(id));
+    const nmi_zmtp_prop props[] = {
+        {.name = "Socket-Type", .value = (const uint8_t *)type, .value_len = strlen(type)},
+        {.name = "Identity", .value = id, .value_len = idlen},
+    };
+    int n = nmi_zmtp_ready_encode(out, cap, props, 2);
+    assert_true(n > 0);
+    nmi_zmtp_header h;
+    int hl = nmi_zmtp_header_decode(out, (size_t)n, -1, &h);
+    assert_true(hl > 0);
+    size_t data_off = (size_t)hl + 6; /* name-size byte and "READY" */
+    memmove(out, out + data_off, (size_t)n - data_off);
+    return (size_t)n - data_off;
+}
+
+/* The limits a READY must keep: the overflowing Identity of the hostile-peer report
+ * (1000, 4000, 70000 bytes) is refused by the codec, 255 bytes is the largest taken. */
+static void test_ready_parse_limits(void **state)
+{
+    (void)state;
+    static uint8_t buf[80000];
+    nmi_zmtp_ready r;
+    const char *why;
+    size_t len = props_ready_data(buf, sizeof(buf), "ROUTER", 255);
+    assert_int_equal(nmi_zmtp_ready_parse(buf, len, &r, &why), 0);
+    assert_int_equal(r.identity_len, 255);
+    assert_int_equal(r.type, 6 /* NM_ROUTER */);
+
+    len = props_ready_data(buf, sizeof(buf), "DEALER", 0);
+    assert_int_equal(nmi_zmtp_ready_parse(buf, len, &r, &why), 0);
+    assert_null(r.identity);
+    assert_int_equal(r.identity_len, 0);
+
+    len = props_ready_data(buf, sizeof(buf), "NOPE", 3);
+    assert_int_equal(nmi_zmtp_ready_parse(buf, len, &r, &why), 0);
+    assert_true(r.type < 0);
+
+    const size_t too_long[] = {256, 1000, 4000, 60000};
+    for (size_t i = 0; i < sizeof(too_long) / sizeof(too_long[0]); i++) {
+        len = props_ready_data(buf, sizeof(buf), "DEALER", too_long[i]);
+        assert_int_equal(nmi_zmtp_ready_parse(buf, len, &r, &why), -EPROTO);
+        assert_string_equal(why, "peer identity longer than 255 bytes");
+    }
+    len = props_ready_data(buf, sizeof(buf), "DEALER", 70000);
+    assert_int_equal(nmi_zmtp_ready_parse(buf, len, &r, &why), -EPROTO);
+    assert_string_equal(why, "READY metadata too large");
+
+    assert_int_equal(nmi_zmtp_ready_parse(buf, 0, &r, &why), -EPROTO);
+    assert_string_equal(why, "READY without a Socket-Type");
+    const uint8_t lying[] = "\x0bSocket-Type\x00\x00\x10\x00PUB";
+    assert_int_equal(nmi_zmtp_ready_parse(lying, sizeof(lying) - 1, &r, &why), -EPROTO);
+    assert_string_equal(why, "malformed READY properties");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ready_round_trip),    cmocka_unit_test(test_ready_empty_and_long),
         cmocka_unit_test(test_ready_encode_errors), cmocka_unit_test(test_prop_runs_past_data),
         cmocka_unit_test(test_prop_empty_name),     cmocka_unit_test(test_prop_find),
+        cmocka_unit_test(test_ready_parse_limits),
     };
     return cmocka_run_group_tests_name("zmtp_props", tests, NULL, NULL);
 }
