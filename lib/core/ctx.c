@@ -9,7 +9,7 @@
 
 #include <bsd/string.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 int nm_ctx_new(nm_ctx_t **ctxp)
 {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 #define IO_RBUF_SIZE (256 * 1024)
 

@@ -10,7 +10,7 @@
 
 #include <bsd/string.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 static void listener_cb(nmi_pollable *pl, unsigned events)
 {

@@ -14,7 +14,7 @@
 
 #include <bsd/string.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 static nmi_pipe *pipe_alloc(nmi_sock *s, const char *endpoint)
 {

@@ -15,7 +15,7 @@
 
 #include <bsd/string.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 void nmi_sock_post(nmi_sock *s, int type, void *obj)
 {

@@ -2,7 +2,7 @@
  * zmtp.h - the ZMTP 3.x codec (RFC 23, RFC 37): pure functions over byte buffers.
  *
  * Nothing here touches a socket, a thread or a clock, so every function can be
- * unit-tested and fuzzed on its own.  The engine (core/engine.c) drives the I/O and
+ * unit-tested and fuzzed on its own.  The engine (engine/) drives the I/O and
  * calls these to build and parse greetings, frame headers and commands.
  *
  * Return convention: a positive or zero count on success; 0 from a decoder means "need

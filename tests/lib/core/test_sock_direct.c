@@ -1,6 +1,6 @@
 /*
  * test_sock_direct.c - a receiving thread reading its only connection itself
- * (lib/core/conn_direct.c), and what it hands to the I/O thread.
+ * (lib/engine/conn_direct.c), and what it hands to the I/O thread.
  *
  * Covers: PINGs from a heartbeating peer arriving while the receiver sleeps in a
  * direct read are answered (the peer never drops the connection) and the data frames

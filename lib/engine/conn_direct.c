@@ -20,7 +20,7 @@
 #include <errno.h>
 #include <sched.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 /* Most bytes one turn reads while large frames keep coming whole. */
 #define DIRECT_TURN_BYTES (1024 * 1024)

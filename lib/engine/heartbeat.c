@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 #define HB_NS_PER_MS 1000000ull
 

@@ -14,7 +14,7 @@
 
 #include <bsd/string.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 /* A peer that connects but never completes the handshake is dropped after this long
  * (libzmq's HANDSHAKE_IVL default), so silent connections cannot pile up. */

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 #define CONN_WBUF_SIZE     (64 * 1024)
 #define CONN_WBUF_FILL     (48 * 1024)

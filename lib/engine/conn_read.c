@@ -18,7 +18,7 @@
 
 #include <bsd/string.h>
 
-#include "core/core.h"
+#include "engine/engine.h"
 
 #define CONN_DIRECT_MIN (16 * 1024)
 #define CONN_CMD_MAX    (1024 * 1024)

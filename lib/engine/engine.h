@@ -1,0 +1,162 @@
+/*
+ * engine.h - the ZMTP engine: one connection running ZMTP 3.1 (or raw bytes for STREAM)
+ * between a socket's pipe and a descriptor.
+ *
+ *   conn.c         life of a connection: connect, reconnect with backoff, handshake start,
+ *                  timers, losing the peer, closing with linger
+ *   conn_read.c    input: greeting, READY, commands, frames into messages on the pipe
+ *   conn_write.c   output: batching frames into large writes, direct writes
+ *   conn_direct.c  an application thread reading its connection itself
+ *   heartbeat.c    PING/PONG and TTLs
+ *
+ * The engine drives the pure codec (zmtp/) and knows the socket only through its
+ * protocol ops table.  It runs on the I/O thread, except where the writer or the reader
+ * is handed to an application thread (wowner, rowner below).
+ */
+#ifndef NMI_ENGINE_H
+#define NMI_ENGINE_H
+
+#include "core/core.h"
+
+/* ---- connection (ZMTP engine) ---------------------------------------------------- */
+
+/* Holders of conn->rowner. */
+enum nmi_reader {
+    NMI_READER_NONE,
+    NMI_READER_IO,  /* the I/O thread */
+    NMI_READER_APP, /* the socket's application thread (conn_direct.c) */
+};
+
+enum nmi_conn_state {
+    NMI_CONN_WAIT,       /* waiting to reconnect */
+    NMI_CONN_CONNECTING, /* non-blocking connect in progress */
+    NMI_CONN_GREETING,   /* exchanging greetings */
+    NMI_CONN_READY,      /* waiting for the peer's READY */
+    NMI_CONN_ACTIVE,     /* passing messages */
+    NMI_CONN_DEAD,       /* closed, waiting for references to go */
+};
+
+struct nmi_conn {
+    nmi_pollable pollable;       /* fd and readiness callback (fd -1 when none) */
+    nmi_sock *sock;              /* owner */
+    nmi_io *io;                  /* the I/O thread driving it */
+    atomic_int refs;             /* I/O thread + pipe */
+    atomic_int state;            /* enum nmi_conn_state */
+    const nmi_transport_ops *tp; /* transport */
+    nmi_addr addr;               /* where to (re)connect */
+    bool connecter;              /* we connect (and reconnect) */
+    bool keep_pipe;              /* the pipe outlives disconnects (connect, !immediate) */
+    char endpoint[NMI_EP_MAX];   /* endpoint text */
+    nmi_opts opts;               /* copy of the socket's options at creation */
+    nmi_pipe *pipe;              /* our pipe (one reference), or NULL */
+    /* read side (I/O thread) */
+    uint8_t greet[NMI_ZMTP_GREETING_SIZE]; /* peer greeting so far */
+    size_t greet_len;                      /* bytes of it */
+    uint8_t peer_minor;                    /* peer's ZMTP minor version */
+    uint8_t hdr[NMI_ZMTP_MAX_HEADER];      /* partial frame header */
+    size_t hdr_len;                        /* bytes of it */
+    bool in_body;                          /* reading a frame body */
+    uint8_t cur_flags;                     /* flags of the frame being read */
+    uint8_t *body;                         /* where the body goes */
+    size_t body_size, body_got;            /* its size and bytes read */
+    nmi_msg cur;                           /* message being assembled */
+    bool rheader;               /* a body was read directly: read the next header alone */
+    uint8_t *cmd_body;          /* command frames are assembled here */
+    atomic_int rpaused;         /* stopped reading: pipe->in over the HWM */
+    atomic_int resume_posted;   /* application asked to read again */
+    pthread_mutex_t watch_lock; /* guards watch_in, watch_out and changing them in the poller */
+    bool watch_in, watch_out;   /* readiness the I/O thread hears about */
+    atomic_int rowner;          /* who reads: enum nmi_reader */
+    atomic_int rpending;        /* input was signalled while the application read */
+    atomic_int rreclaim;        /* the I/O thread wants the reader back */
+    const char *rfail;          /* why it could not take a frame, or NULL */
+    uint8_t *stash;             /* bytes it read and left to the I/O thread */
+    size_t stash_len;           /* their count */
+    /* write side (holder of wowner) */
+    atomic_int wowner;                  /* 1 while someone owns the writer */
+    bool io_owns;                       /* the I/O thread holds wowner */
+    atomic_int handoff;                 /* an application thread passed wowner to the I/O thread */
+    bool wblocked;                      /* kernel buffer full: waiting for POLL_OUT */
+    bool close_requested;               /* STREAM: close once the output before it is written */
+    uint8_t *wbuf;                      /* encode buffer (lazily allocated) */
+    size_t wbuf_len;                    /* bytes encoded in wbuf */
+    size_t wbuf_cap;                    /* its size */
+    size_t wseg;                        /* start of the wbuf slice not yet in iov */
+    struct iovec iov[32];               /* pending output: wbuf slices and large frame bodies */
+    int niov, iov_at;                   /* used entries and first unwritten one */
+    nmi_msg held[16];                   /* messages whose large frames iov points into */
+    int nheld;                          /* entries in held */
+    atomic_uint_fast64_t last_write_ns; /* end of the last write() */
+    /* timers and lists (I/O thread) */
+    uint64_t timer_at;               /* earliest of the two below, 0 = none (nmi_io_timer_set) */
+    uint64_t reconnect_at;           /* when to connect again, 0 = none */
+    uint64_t linger_at;              /* when closing gives up on queued output, 0 = none */
+    uint64_t handshake_at;           /* when an unfinished handshake gives up, 0 = none */
+    uint64_t ping_at;                /* when to send the next PING, 0 = heartbeats off */
+    uint64_t hb_deadline;            /* no traffic since our PING by then: peer is dead */
+    uint64_t ttl_deadline;           /* the peer's PING TTL: silence until then is allowed */
+    uint32_t peer_ttl_ms;            /* TTL the peer asked for, 0 = none */
+    int ivl;                         /* current reconnect interval (ms) */
+    bool closing;                    /* socket closed: flush then go */
+    LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */
+};
+
+/* Creates a connecting conn (application thread); it starts when the I/O thread gets
+ * NMI_CMD_CONNECT. */
+nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const nmi_addr *a,
+                               const char *endpoint);
+/* Creates a conn for an accepted descriptor and starts the handshake (I/O thread). */
+void nmi_conn_accept(nmi_listener *l, int fd);
+void nmi_conn_start(nmi_conn *c);            /* I/O: begin connecting */
+void nmi_conn_timer(nmi_conn *c);            /* I/O: its timer expired */
+void nmi_conn_flush_cmd(nmi_conn *c);        /* I/O: NMI_CMD_FLUSH */
+void nmi_conn_resume(nmi_conn *c);           /* I/O: NMI_CMD_RESUME */
+void nmi_conn_close(nmi_conn *c);            /* I/O: socket closing: linger then close */
+void nmi_conn_disconnect(nmi_disconnect *d); /* I/O: NMI_CMD_DISCONNECT (frees d) */
+void nmi_conn_release(nmi_conn *c);
+/* Application: a message was queued on the conn's pipe; write it now or hand it on. */
+void nmi_conn_kick(nmi_conn *c);
+/* The same, after the caller's own full fence (one fence for many pipes: fan-out). */
+void nmi_conn_kick_fenced(nmi_conn *c);
+/* Internal to the engine (conn.c, conn_write.c). */
+void nmi_conn_flush(nmi_conn *c, bool io_side); /* owner: write what is queued */
+void nmi_conn_take_writer(nmi_conn *c);         /* I/O: become the writer, waiting if needed */
+int nmi_conn_out_bytes(nmi_conn *c, const void *p, size_t n); /* owner: queue raw bytes */
+void nmi_conn_out_reset(nmi_conn *c);                         /* owner: drop pending output */
+void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection lost */
+void nmi_conn_reject(nmi_conn *c, const char *why);           /* I/O: drop a misbehaving peer */
+void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
+/* Handshake done: the pipe, the peer's routing id (rid_len 0: none). */
+int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len);
+void nmi_conn_read(nmi_conn *c); /* I/O: read and decode until EAGAIN (conn_read.c) */
+/* Any thread: which readiness the I/O thread hears about (1 on, 0 off, -1 as is);
+ * output only while a connect or a blocked write waits for it. */
+void nmi_conn_watch(nmi_conn *c, int in, int out);
+void nmi_conn_read_handover(nmi_conn *c); /* I/O: NMI_CMD_READ */
+/* The reader's steps (the holder of rowner): one read of up to *asked bytes into buf, or
+ * straight into a large frame's body (*direct); then the n bytes it brought, decoded: 0,
+ * or -1 if the connection failed (an application reader stashes what follows a command
+ * frame). */
+ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct, size_t *asked);
+int nmi_conn_input(nmi_conn *c, const uint8_t *buf, size_t n, bool direct);
+/* Decodes n bytes: how many were taken (all, except that an application reader stops
+ * at a command frame), or -1 if the connection failed. */
+ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n);
+/* Application thread reading its connection itself (conn_direct.c): begin takes the
+ * reader (false if it cannot be had now); read returns 1 when messages were queued on
+ * the pipe, 0 when the kernel has nothing, -1 when the turn is over; end gives the
+ * reader back (to the I/O thread if the turn left work for it). */
+bool nmi_conn_direct_begin(nmi_conn *c);
+int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap);
+void nmi_conn_direct_end(nmi_conn *c);
+/* I/O: takes the reader back from an application thread (to close the descriptor);
+ * true if this call took it. */
+bool nmi_conn_claim_reader(nmi_conn *c);
+void nmi_conn_timers_update(nmi_conn *c); /* I/O: deadlines changed */
+/* Heartbeats (heartbeat.c), I/O thread. */
+void nmi_hb_start(nmi_conn *c);                                /* handshake done */
+void nmi_hb_traffic(nmi_conn *c, uint64_t now);                /* bytes arrived */
+bool nmi_hb_timer(nmi_conn *c, uint64_t now);                  /* false if the conn was dropped */
+int nmi_hb_ping(nmi_conn *c, const uint8_t *data, size_t len); /* a PING arrived */
+
+#endif
