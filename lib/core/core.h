@@ -107,6 +107,12 @@ typedef struct nmi_opts {
     int heartbeat_ttl;       /* ms the peer may wait for our traffic, 0 = none */
     int heartbeat_timeout;   /* ms of silence after a PING before we drop the peer, -1 = ivl */
     int busy_poll_us;        /* spin before sleeping in a blocking call, 0 = never */
+    int handshake_ivl;       /* ms to complete a handshake, 0 = forever */
+    int handshake_max;       /* connections in handshake per listener, 0 = no limit */
+    int multipart_maxframes; /* frames of one inbound message, 0 = no limit */
+    int multipart_maxbytes;  /* bytes of its frames before the last, -1 = no limit */
+    int subs_max;            /* PUB/XPUB: subscriptions per peer, 0 = no limit */
+    int subs_maxbytes;       /* PUB/XPUB: their prefix bytes per peer, -1 = no limit */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
@@ -153,6 +159,10 @@ struct nmi_pipe {
     _Alignas(64) atomic_uint_fast64_t msgs_out, bytes_out; /* writer (wowner holder) */
     _Alignas(64) atomic_uint_fast64_t drops, blocked_ns;   /* the socket's thread */
     atomic_uint_fast64_t hwm_hits;                         /* both sides (locked add) */
+    /* PUB/XPUB: the subscriber's subscriptions, queued or kept (limits): the reader adds
+     * each as it queues it, the socket's thread gives back what the trie does not keep
+     * (locked adds on both sides). */
+    atomic_uint_fast64_t subs, sub_bytes;
     TAILQ_ENTRY(nmi_pipe) reg_entry;                       /* in sock->reg_pipes (ctx->reg_lock) */
     bool registered;                                       /* in sock->reg_pipes */
     nmi_queue qbuf[2];                                     /* a connection's queues: in, out */
@@ -212,8 +222,15 @@ struct nmi_sock {
     nmi_cmdq cmds;                /* I/O -> application */
     nmi_signaler sig;             /* wakes the application thread */
     atomic_int waiting;           /* the application thread sleeps on sig */
-    bool fd_mode;                 /* NM_FD was handed out: every post signals */
+    /* NM_FD was handed out: every post signals.  Written (true, once) by the socket's
+     * thread in getopt(NM_FD), a seq_cst store; read by posters on any thread after
+     * their fence (nmi_sock_post) and by the socket's thread choosing a direct read.
+     * A post that misses the store is seen by the NM_EVENTS the caller makes next. */
+    atomic_bool fd_mode;
+    atomic_int calls;      /* public calls under way on it (nmi_sock_enter; see nmi_ctx) */
+    atomic_bool term_told; /* a call returned NM_ETERM: its user will close it */
     uint64_t last_direct_ns;      /* when this socket's thread last wrote a conn itself */
+    atomic_uint_fast64_t peers_dropped; /* conns dropped by nmi_conn_reject (I/O thread) */
     atomic_int mon_events;        /* events the monitor wants (0 = none) */
     pthread_mutex_t mon_lock;     /* guards mon (any thread may raise an event) */
     nm_sock_t *mon;               /* the monitor's PAIR, or NULL */
@@ -277,8 +294,18 @@ void nmi_svc_free(nmi_sock *s);                        /* any thread, after clos
 
 /* ---- protocols ------------------------------------------------------------------- */
 
+/* What the engine must know of a pattern; it never looks at the socket type itself. */
+enum nmi_proto_flag {
+    NMI_PROTO_SINGLE_PEER = 1 << 0, /* one connection at a time (PAIR) */
+    NMI_PROTO_SENDS_RID = 1 << 1,   /* announces its routing id in READY (REQ, DEALER, ROUTER) */
+    NMI_PROTO_TAKES_SUBS = 1 << 2,  /* peers' subscriptions reach it (PUB, XPUB) */
+    NMI_PROTO_SENDS_SUBS = 1 << 3,  /* subscribes: SUBSCRIBE/CANCEL to 3.1 peers (SUB, XSUB) */
+    NMI_PROTO_RAW = 1 << 4,         /* no ZMTP: bytes as they come (STREAM) */
+};
+
 struct nmi_proto_ops {
     int type;                                    /* enum nm_sock_type */
+    unsigned flags;                              /* enum nmi_proto_flag */
     bool can_send, can_recv;                     /* for -ENOTSUP */
     bool needs_rid;                              /* pipes carry routing ids (ROUTER) */
     int (*init)(nmi_sock *s);                    /* allocate s->pdata */
@@ -305,6 +332,8 @@ struct nmi_listener {
     const nmi_transport_ops *tp; /* transport */
     char endpoint[NMI_EP_MAX];   /* the endpoint really bound */
     nmi_opts opts;               /* socket options when bound (for accepted conns) */
+    TAILQ_HEAD(, nmi_conn) handshaking; /* accepted conns still in handshake, oldest first */
+    int nhandshaking;                   /* their count (at most opts.handshake_max) */
     LIST_ENTRY(nmi_listener) sock_entry;
 };
 
@@ -360,12 +389,46 @@ void nmi_inproc_fini(nmi_ctx *ctx);
 void nmi_inproc_unbind_all(nmi_sock *s);
 /* The socket lets go of an inproc pipe: tells the peer's socket, drops the hold. */
 void nmi_inproc_unlink(nmi_pipe *p);
+/* After the caller's full fence: wakes the other end of p's link if it sleeps waiting
+ * for input (cmd NMI_CMD_IN_READY) or for room (NMI_CMD_OUT_READY), unless it has left. */
+void nmi_inproc_wake(nmi_pipe *p, int cmd);
 
 typedef struct nmi_inproc_entry nmi_inproc_entry;
 
 /* ---- context --------------------------------------------------------------------- */
 
+/*
+ * Ending a context.  ctx->state goes one way, always under ctx->reg_lock:
+ *
+ *   ACTIVE --nm_ctx_shutdown--> SHUTDOWN --nm_ctx_destroy--> TERM
+ *   ACTIVE --nm_ctx_destroy----------------------------------> TERM
+ *
+ * Any state but ACTIVE makes every call on the context's sockets except close return
+ * NM_ETERM, and nm_sock_new too (it looks at the state under reg_lock).  A public call
+ * on a socket is bracketed by nmi_sock_enter / nmi_sock_leave: enter adds one to
+ * s->calls (seq_cst) and then reads the state (seq_cst); leave sets s->term_told when
+ * the call returns NM_ETERM, then takes one from s->calls (release).  The thread
+ * leaving ACTIVE stores the state and then signals every registered socket's eventfd
+ * unconditionally, so a caller that read ACTIVE before sleeping (nmi_sock_wait, a
+ * direct read's poll(), nm_poll) wakes, and every wait reads the state again after
+ * waking and before sleeping; spins read it each turn.
+ *
+ * nm_ctx_destroy from ACTIVE closes, as nm_sock_close would, every socket that no call
+ * is inside of: in the critical section that stores TERM it reads s->calls (seq_cst)
+ * and then s->term_told, and takes the socket (close_posted) when the count is 0 and
+ * the flag clear.  That is safe: a call that entered before the store is counted (the
+ * seq_cst pair), one that noticed the state and left has set term_told first (release
+ * on the count), so a socket whose user has been told is always left to that user.
+ * A call started on a socket after nm_ctx_destroy began is the program's bug.  From
+ * SHUTDOWN (the program asked for libzmq's contract) it takes none.  Either way it
+ * then waits on reg_cond until every socket has been freed by the I/O thread: each
+ * closed by its user (or taken) and done lingering.  nmi_sock_free asserts that no
+ * call is inside the socket it frees.
+ */
+enum nmi_ctx_state { NMI_CTX_ACTIVE = 0, NMI_CTX_SHUTDOWN, NMI_CTX_TERM };
+
 struct nmi_ctx {
+    atomic_int state;                /* enum nmi_ctx_state (table above; reg_lock to change) */
     nmi_io io;                       /* the I/O thread */
     pthread_mutex_t reg_lock;        /* sockets, their pipes, endpoints, log settings */
     pthread_cond_t reg_cond;         /* signalled when a socket is freed */
@@ -387,5 +450,30 @@ struct nmi_ctx {
 void nmi_log(nmi_ctx *ctx, int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 uint64_t nmi_ctx_next_id(nmi_ctx *ctx);
+
+/* Any thread: false once the context is shut down (a hint for spins and waits). */
+static inline bool nmi_ctx_live(const nmi_ctx *ctx)
+{
+    return atomic_load_explicit(&ctx->state, memory_order_relaxed) == NMI_CTX_ACTIVE;
+}
+
+/* Application: ends a public call on s, returning rc (an NM_ETERM is remembered). */
+static inline int nmi_sock_leave(nmi_sock *s, int rc)
+{
+    if (rc == NM_ETERM)
+        atomic_store_explicit(&s->term_told, true, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&s->calls, 1, memory_order_release);
+    return rc;
+}
+
+/* Application: starts a public call on s (nests); NM_ETERM, nothing started, once the
+ * context is shut down.  Every nm_sock_* call but close brackets itself with these. */
+static inline int nmi_sock_enter(nmi_sock *s)
+{
+    atomic_fetch_add(&s->calls, 1);
+    if (atomic_load(&s->ctx->state) == NMI_CTX_ACTIVE)
+        return 0;
+    return nmi_sock_leave(s, NM_ETERM);
+}
 
 #endif

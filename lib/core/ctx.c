@@ -1,6 +1,11 @@
 /*
  * ctx.c - the context: starts and stops the I/O thread, keeps the registry of sockets
- * for statistics, and passes log lines to the application's callback.
+ * (for statistics, and for ending the context), and passes log lines to the
+ * application's callback.
+ *
+ * Ending follows libzmq: nm_ctx_shutdown wakes every caller with NM_ETERM, and
+ * nm_ctx_destroy waits for the sockets to be closed by their threads before it lets
+ * them linger and stops the I/O thread; the state table is in core.h (struct nmi_ctx).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@ int nm_ctx_new(nm_ctx_t **ctxp)
     TAILQ_INIT(&ctx->socks);
     atomic_init(&ctx->next_id, 1);
     atomic_init(&ctx->log_level, -1);
+    atomic_init(&ctx->state, NMI_CTX_ACTIVE);
     int rc = nmi_io_start(&ctx->io, ctx);
     if (rc < 0) {
         free(ctx);
@@ -32,27 +38,82 @@ int nm_ctx_new(nm_ctx_t **ctxp)
     return 0;
 }
 
+/* Leaves ACTIVE (reg_lock held) and wakes every socket's caller (state table in
+ * core.h).  Returns the state it found. */
+static int ctx_shut(nmi_ctx *ctx, int to)
+{
+    int was = atomic_load(&ctx->state);
+    atomic_store(&ctx->state, to);
+    if (was != NMI_CTX_ACTIVE)
+        return was;
+    nmi_sock *s;
+    TAILQ_FOREACH(s, &ctx->socks, reg_entry)
+    {
+        nmi_signaler_send(&s->sig);
+    }
+    return was;
+}
+
+int nm_ctx_shutdown(nm_ctx_t *ctxp)
+{
+    nmi_ctx *ctx = (nmi_ctx *)ctxp;
+    if (ctx == NULL)
+        return -EINVAL;
+    pthread_mutex_lock(&ctx->reg_lock);
+    if (atomic_load(&ctx->state) == NMI_CTX_ACTIVE)
+        ctx_shut(ctx, NMI_CTX_SHUTDOWN);
+    pthread_mutex_unlock(&ctx->reg_lock);
+    return 0;
+}
+
+/* The sockets nm_ctx_destroy closes itself: those no call is inside of (reg_lock held,
+ * just after leaving ACTIVE).  Returns them in a malloc'd array (*n of them). */
+static nmi_sock **ctx_take_idle(nmi_ctx *ctx, size_t *n)
+{
+    *n = 0;
+    nmi_sock **taken = calloc((size_t)ctx->nsocks + 1, sizeof(*taken));
+    if (taken == NULL)
+        return NULL; /* then every socket is left to its user */
+    nmi_sock *s;
+    TAILQ_FOREACH(s, &ctx->socks, reg_entry)
+    {
+        /* calls before term_told: see the state table in core.h */
+        if (s->close_posted || atomic_load(&s->calls) != 0 || atomic_load(&s->term_told))
+            continue;
+        s->close_posted = true;
+        taken[(*n)++] = s;
+    }
+    return taken;
+}
+
 void nm_ctx_destroy(nm_ctx_t **ctxp)
 {
     nmi_ctx *ctx = (nmi_ctx *)*ctxp;
     if (ctx == NULL)
         return;
     *ctxp = NULL;
-    /* Close what the application left open; each socket lingers on the I/O thread.
-     * inproc names go first, as nm_sock_close does. */
-    nmi_inproc_fini(ctx);
     pthread_mutex_lock(&ctx->reg_lock);
-    nmi_sock *s;
-    TAILQ_FOREACH(s, &ctx->socks, reg_entry)
-    {
-        if (!s->close_posted) {
-            s->close_posted = true;
-            nmi_io_post(&ctx->io, NMI_CMD_CLOSE, s);
-        }
+    size_t ntaken = 0;
+    nmi_sock **taken = NULL;
+    if (ctx_shut(ctx, NMI_CTX_TERM) == NMI_CTX_ACTIVE)
+        taken = ctx_take_idle(ctx, &ntaken);
+    int in_use = ctx->nsocks - (int)ntaken;
+    pthread_mutex_unlock(&ctx->reg_lock);
+    /* Close what the application left idle, as nm_sock_close does; each socket lingers
+     * on the I/O thread. */
+    for (size_t i = 0; i < ntaken; i++) {
+        nmi_svc_close(taken[i]);
+        nmi_inproc_unbind_all(taken[i]);
+        nmi_io_post(&ctx->io, NMI_CMD_CLOSE, taken[i]);
     }
+    free(taken);
+    if (in_use > 0)
+        nmi_log(ctx, NM_LOG_DEBUG, "context", "waiting for %d sockets to be closed", in_use);
+    pthread_mutex_lock(&ctx->reg_lock);
     while (ctx->nsocks > 0)
         pthread_cond_wait(&ctx->reg_cond, &ctx->reg_lock);
     pthread_mutex_unlock(&ctx->reg_lock);
+    nmi_inproc_fini(ctx);
     nmi_io_stop(&ctx->io);
     pthread_cond_destroy(&ctx->reg_cond);
     pthread_mutex_destroy(&ctx->inproc_lock);
@@ -105,6 +166,7 @@ int nm_ctx_stats(nm_ctx_t *ctxp, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pi
         ss.id = s->id;
         ss.type = s->type;
         ss.nendpoints = s->nendpoints;
+        ss.peers_dropped = atomic_load_explicit(&s->peers_dropped, memory_order_relaxed);
         for (int i = 0; i < s->nendpoints; i++)
             strlcpy(ss.endpoints[i], s->endpoints[i], sizeof(ss.endpoints[i]));
         nmi_pipe *p;
@@ -138,6 +200,7 @@ int nm_ctx_stats(nm_ctx_t *ctxp, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pi
                        atomic_load_explicit(&p->drops_in, memory_order_relaxed);
             ps.hwm_hits = atomic_load_explicit(&p->hwm_hits, memory_order_relaxed);
             ps.blocked_ns = atomic_load_explicit(&p->blocked_ns, memory_order_relaxed);
+            ps.subscriptions = (uint32_t)atomic_load_explicit(&p->subs, memory_order_relaxed);
             pipe_cb(arg, &ss, &ps);
         }
     }

@@ -44,6 +44,7 @@ nmi_listener *nmi_listener_new(nmi_sock *s, const nmi_transport_ops *tp, int fd,
     l->sock = s;
     l->tp = tp;
     l->opts = s->opts;
+    TAILQ_INIT(&l->handshaking);
     strlcpy(l->endpoint, endpoint, sizeof(l->endpoint));
     return l;
 }
@@ -61,6 +62,9 @@ void nmi_listener_start(nmi_listener *l)
 
 void nmi_listener_close(nmi_listener *l)
 {
+    nmi_conn *c;
+    while ((c = TAILQ_FIRST(&l->handshaking)) != NULL)
+        nmi_conn_handshake_end(c); /* they finish their handshakes without it */
     nmi_monitor(l->sock, NM_EVENT_CLOSED, 0, l->endpoint, "");
     nmi_poller_del(l->sock->ctx->io.pfd, &l->pollable);
     close(l->pollable.fd);

@@ -136,6 +136,34 @@ uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size)
     return b->data;
 }
 
+uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap)
+{
+    nmi_buf *b = malloc(sizeof(*b) + cap); /* never pooled: nmi_frame_grow reallocates it */
+    if (b == NULL)
+        return NULL;
+    atomic_init(&b->refs, 1);
+    b->pool_class = -1;
+    b->ffn = NULL;
+    b->hint = NULL;
+    b->data = (uint8_t *)(b + 1);
+    f->size = size;
+    f->is_ref = true;
+    f->u.ref.buf = b;
+    f->u.ref.data = b->data;
+    return b->data;
+}
+
+uint8_t *nmi_frame_grow(nmi_frame *f, size_t cap)
+{
+    nmi_buf *b = realloc(f->u.ref.buf, sizeof(*b) + cap);
+    if (b == NULL)
+        return NULL;
+    b->data = (uint8_t *)(b + 1);
+    f->u.ref.buf = b;
+    f->u.ref.data = b->data;
+    return b->data;
+}
+
 void nmi_msg_clear(nmi_msg *m)
 {
     for (uint32_t i = 0; i < m->n; i++)

@@ -163,9 +163,7 @@ void nmi_pipe_wake_fenced(nmi_pipe *p)
         nmi_conn_kick_fenced(p->conn);
         return;
     }
-    nmi_pipe *peer = atomic_load(&p->mate);
-    if (peer != NULL)
-        pipe_wake(peer, &peer->in_asleep, NMI_CMD_IN_READY);
+    nmi_inproc_wake(p, NMI_CMD_IN_READY);
 }
 
 int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
@@ -211,9 +209,8 @@ bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
             return true; /* an IN_READY is on its way; it is harmless */
     }
     if (c == NULL) {
-        nmi_pipe *peer = atomic_load(&p->mate);
-        if (peer != NULL)
-            nmi_pipe_out_notify(peer); /* inproc: the writer may wait for room */
+        atomic_thread_fence(memory_order_seq_cst);
+        nmi_inproc_wake(p, NMI_CMD_OUT_READY); /* the writer may wait for room */
         return true;
     }
     if (atomic_load_explicit(&c->rpaused, memory_order_relaxed))

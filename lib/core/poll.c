@@ -6,7 +6,9 @@
  * socket's commands, and takes one message ahead to know NM_POLLIN).  To sleep, each
  * socket is marked waiting so posts to it signal its eventfd, readiness is checked once
  * more (a post may have come just before the mark), and poll(2) then waits on the
- * eventfds and the caller's descriptors together.
+ * eventfds and the caller's descriptors together.  The call is entered on each socket
+ * (nmi_sock_enter) for its whole length; it fails with NM_ETERM as soon as one of
+ * their contexts is shut down, whose signal on every eventfd ends the sleep.
  */
 #include <errno.h>
 #include <poll.h>
@@ -49,6 +51,36 @@ static int poll_scan(nm_pollitem_t *items, int n, struct pollfd *pfds)
     return ready;
 }
 
+/* Leaves the call on the first n socket items; returns rc. */
+static int poll_leave(nm_pollitem_t *items, int n, int rc)
+{
+    for (int i = 0; i < n; i++)
+        if (items[i].sock != NULL)
+            nmi_sock_leave((nmi_sock *)items[i].sock, rc);
+    return rc;
+}
+
+/* Enters the call on every socket item: 0, or NM_ETERM (nothing entered). */
+static int poll_enter(nm_pollitem_t *items, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (items[i].sock != NULL && nmi_sock_enter((nmi_sock *)items[i].sock) < 0)
+            return poll_leave(items, i, NM_ETERM);
+    }
+    return 0;
+}
+
+/* NM_ETERM once any socket's context is shut down (read after each wakeup). */
+static int poll_term(nm_pollitem_t *items, int n)
+{
+    for (int i = 0; i < n; i++) {
+        nmi_sock *s = (nmi_sock *)items[i].sock;
+        if (s != NULL && atomic_load(&s->ctx->state) != NMI_CTX_ACTIVE)
+            return NM_ETERM;
+    }
+    return 0;
+}
+
 static void poll_mark(nm_pollitem_t *items, int n, int waiting)
 {
     for (int i = 0; i < n; i++)
@@ -64,9 +96,16 @@ int nm_poll(nm_pollitem_t *items, int nitems, int timeout_ms)
     struct pollfd *pfds = stack;
     if (nitems > POLL_STACK_ITEMS && (pfds = calloc((size_t)nitems, sizeof(*pfds))) == NULL)
         return -ENOMEM;
+    int ready = poll_enter(items, nitems);
+    if (ready < 0) {
+        if (pfds != stack)
+            free(pfds);
+        return ready;
+    }
     uint64_t deadline = timeout_ms > 0 ? nmi_clock_ns() + (uint64_t)timeout_ms * 1000000u : 0;
-    int ready;
     for (;;) {
+        if ((ready = poll_term(items, nitems)) < 0)
+            break;
         ready = poll_scan(items, nitems, pfds);
         if (ready > 0 || timeout_ms == 0)
             break;
@@ -107,5 +146,5 @@ int nm_poll(nm_pollitem_t *items, int nitems, int timeout_ms)
     }
     if (pfds != stack)
         free(pfds);
-    return ready;
+    return poll_leave(items, nitems, ready);
 }

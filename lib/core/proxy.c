@@ -6,6 +6,10 @@
  * control socket takes PAUSE, RESUME, TERMINATE and STATISTICS; a REP control socket
  * gets an answer to every command (the statistics, or the command's own name) so its
  * peer's REQ can go on.
+ *
+ * The proxy is one call on each of its sockets for as long as it runs (nmi_sock_enter),
+ * so nm_ctx_destroy never closes them under it; a shutdown ends it with NM_ETERM from
+ * whichever wait or send it is in.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -101,10 +105,9 @@ static int proxy_control(nm_sock_t *control, const proxy_side *side, bool *pause
     return stop;
 }
 
-int nm_proxy(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture, nm_sock_t *control)
+static int proxy_run(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture,
+                     nm_sock_t *control)
 {
-    if (frontend == NULL || backend == NULL)
-        return -EINVAL;
     proxy_side side[2] = {{.sock = frontend}, {.sock = backend}};
     nm_pollitem_t items[3] = {
         {.sock = frontend, .events = NM_POLLIN},
@@ -128,4 +131,23 @@ int nm_proxy(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture, nm_soc
                 return rc;
         }
     }
+}
+
+int nm_proxy(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture, nm_sock_t *control)
+{
+    if (frontend == NULL || backend == NULL)
+        return -EINVAL;
+    nm_sock_t *socks[4] = {frontend, backend, capture, control};
+    int n = 0, rc = 0;
+    for (; n < 4 && rc == 0; n++) {
+        if (socks[n] != NULL && (rc = nmi_sock_enter((nmi_sock *)socks[n])) < 0)
+            break;
+    }
+    if (rc == 0)
+        rc = proxy_run(frontend, backend, capture, control);
+    while (n-- > 0) {
+        if (socks[n] != NULL)
+            nmi_sock_leave((nmi_sock *)socks[n], rc);
+    }
+    return rc;
 }

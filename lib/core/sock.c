@@ -6,7 +6,11 @@
  * the I/O thread once the socket is closed and the application has let go of it).
  * Waiting is one eventfd per socket: a thread about to sleep sets `waiting`, looks at
  * its commands once more, then sleeps; posters signal only when `waiting` is set.
+ * Every public call is bracketed by nmi_sock_enter / nmi_sock_leave, and every wait or
+ * spin also looks at the context's state, so that nm_ctx_shutdown (which signals every
+ * socket) ends it with NM_ETERM (the state table is in core.h, struct nmi_ctx).
  */
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -21,7 +25,8 @@ void nmi_sock_post(nmi_sock *s, int type, void *obj)
 {
     nmi_cmdq_push(&s->cmds, type, obj);
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&s->waiting, memory_order_relaxed) || s->fd_mode)
+    if (atomic_load_explicit(&s->waiting, memory_order_relaxed) ||
+        atomic_load_explicit(&s->fd_mode, memory_order_relaxed))
         nmi_signaler_send(&s->sig);
 }
 
@@ -105,6 +110,8 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
     const nmi_proto_ops *proto = nmi_proto_find(type);
     if (proto == NULL)
         return -EINVAL;
+    if (!nmi_ctx_live(ctx))
+        return NM_ETERM;
     nmi_sock *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
@@ -119,6 +126,9 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
         s->opts.busy_poll_us = NM_BUSY_POLL_DEFAULT;
     nmi_cmdq_init(&s->cmds);
     atomic_init(&s->waiting, 0);
+    atomic_init(&s->fd_mode, false);
+    atomic_init(&s->calls, 0);
+    atomic_init(&s->term_told, false);
     atomic_init(&s->mon_events, 0);
     pthread_mutex_init(&s->mon_lock, NULL);
     TAILQ_INIT(&s->pipes);
@@ -128,18 +138,29 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
     int rc = nmi_signaler_init(&s->sig);
     if (rc == 0)
         rc = proto->init(s);
-    if (rc < 0) {
-        nmi_signaler_fini(&s->sig);
-        nmi_cmdq_fini(&s->cmds);
-        free(s);
-        return rc;
-    }
+    if (rc < 0)
+        goto fail;
+    /* Under reg_lock: a shutdown either sees this socket (and signals it) or is seen. */
     pthread_mutex_lock(&ctx->reg_lock);
-    TAILQ_INSERT_TAIL(&ctx->socks, s, reg_entry);
-    ctx->nsocks++;
+    if (atomic_load(&ctx->state) == NMI_CTX_ACTIVE) {
+        TAILQ_INSERT_TAIL(&ctx->socks, s, reg_entry);
+        ctx->nsocks++;
+    } else {
+        rc = NM_ETERM;
+    }
     pthread_mutex_unlock(&ctx->reg_lock);
+    if (rc < 0) {
+        proto->fini(s);
+        goto fail;
+    }
     *sp = (nm_sock_t *)s;
     return 0;
+fail:
+    nmi_signaler_fini(&s->sig);
+    nmi_cmdq_fini(&s->cmds);
+    pthread_mutex_destroy(&s->mon_lock);
+    free(s);
+    return rc;
 }
 
 void nm_sock_close(nm_sock_t **sp)
@@ -172,6 +193,7 @@ int nmi_sock_events(nmi_sock *s)
 
 void nmi_sock_free(nmi_sock *s)
 {
+    assert(atomic_load(&s->calls) == 0); /* never freed under a caller */
     nmi_monitor_stop(s);
     nmi_sock_process(s);
     if (s->has_prefetch)
@@ -217,9 +239,8 @@ static void sock_remove_endpoint(nmi_sock *s, const char *ep)
     pthread_mutex_unlock(&s->ctx->reg_lock);
 }
 
-int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
+static int sock_bind(nmi_sock *s, const char *endpoint)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     const nmi_transport_ops *tp;
     const char *rest;
     nmi_addr a;
@@ -258,9 +279,8 @@ int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
     return 0;
 }
 
-int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
+static int sock_connect(nmi_sock *s, const char *endpoint)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
         return -EINVAL;
     int rc;
@@ -275,9 +295,8 @@ int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
     return rc;
 }
 
-int nm_sock_disconnect(nm_sock_t *sp, const char *endpoint)
+static int sock_disconnect(nmi_sock *s, const char *endpoint)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
         return -EINVAL;
     if (strncmp(endpoint, "inproc://", 9) == 0)
@@ -325,7 +344,8 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
 
 /* Spins up to the socket's NM_BUSY_POLL for a command to arrive, so a reply that comes
  * within a round trip is taken without sleeping (and without the I/O thread having to
- * wake us: nobody is marked waiting meanwhile).  True if one came. */
+ * wake us: nobody is marked waiting meanwhile).  True if one came, or if the context
+ * was shut down meanwhile. */
 static bool sock_spin(nmi_sock *s, uint64_t deadline)
 {
     if (s->opts.busy_poll_us <= 0)
@@ -334,7 +354,7 @@ static bool sock_spin(nmi_sock *s, uint64_t deadline)
     if (deadline != 0 && deadline < until)
         until = deadline;
     for (unsigned i = 1;; i++) {
-        if (atomic_load_explicit(&s->cmds.pending, memory_order_acquire))
+        if (atomic_load_explicit(&s->cmds.pending, memory_order_acquire) || !nmi_ctx_live(s->ctx))
             return true;
         sched_yield(); /* the I/O thread may need this CPU to bring the reply */
         if (i % 64 == 0 && nmi_clock_ns() >= until)
@@ -348,21 +368,38 @@ static int sock_timeout_ms(uint64_t deadline, uint64_t now)
     return deadline == 0 ? -1 : (int)((deadline - now + 999999) / 1000000);
 }
 
-int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
+/* NM_ETERM once the context is shut down (seq_cst: read just before or after a sleep
+ * that the shutdown's signal ends). */
+static int sock_term(nmi_sock *s)
+{
+    return atomic_load(&s->ctx->state) == NMI_CTX_ACTIVE ? 0 : NM_ETERM;
+}
+
+static int sock_wait(nmi_sock *s, uint64_t deadline)
 {
     if (sock_spin(s, deadline))
-        return 0;
+        return sock_term(s);
     uint64_t now = deadline != 0 ? nmi_clock_ns() : 0;
     if (deadline != 0 && now >= deadline)
         return -EAGAIN;
     atomic_store(&s->waiting, 1);
-    int rc = 0;
-    if (!atomic_load(&s->cmds.pending))
+    int rc = sock_term(s);
+    if (rc == 0 && !atomic_load(&s->cmds.pending))
         rc = nmi_signaler_wait(&s->sig, sock_timeout_ms(deadline, now));
     atomic_store(&s->waiting, 0);
+    if (rc != NM_ETERM && sock_term(s) < 0)
+        return NM_ETERM;
     if (rc == -EAGAIN && deadline != 0 && nmi_clock_ns() < deadline)
         rc = 0;
     return rc;
+}
+
+/* Entered itself as well, so that a caller blocked here (nm_sock_wait_peers) is
+ * counted even if its own function is not bracketed. */
+int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
+{
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, sock_wait(s, deadline));
 }
 
 /* Direct reads (conn_direct.c) use a buffer of this size per socket. */
@@ -373,7 +410,7 @@ int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 static nmi_conn *sock_direct_conn(nmi_sock *s)
 {
     nmi_pipe *p = TAILQ_FIRST(&s->pipes);
-    if (s->fd_mode || s->type == NM_STREAM || p == NULL || TAILQ_NEXT(p, sock_entry) != NULL ||
+    if (atomic_load_explicit(&s->fd_mode, memory_order_relaxed) || s->type == NM_STREAM || p == NULL || TAILQ_NEXT(p, sock_entry) != NULL ||
         p->conn == NULL || nmi_queue_count(p->in) != 0)
         return NULL;
     if (s->rbuf == NULL && (s->rbuf = malloc(SOCK_RBUF_SIZE)) == NULL)
@@ -383,7 +420,7 @@ static nmi_conn *sock_direct_conn(nmi_sock *s)
 
 /* nmi_sock_wait_in while holding c's reader: spins on the descriptor for NM_BUSY_POLL,
  * then sleeps on it and on the signaler.  0 when messages or commands came (or the
- * reader must go back), -EAGAIN at the deadline. */
+ * reader must go back), -EAGAIN at the deadline, NM_ETERM on shutdown. */
 static int sock_wait_direct(nmi_sock *s, nmi_conn *c, uint64_t deadline)
 {
     uint64_t now = nmi_clock_ns();
@@ -392,6 +429,8 @@ static int sock_wait_direct(nmi_sock *s, nmi_conn *c, uint64_t deadline)
         if (nmi_conn_direct_read(c, s->rbuf, SOCK_RBUF_SIZE) != 0 ||
             atomic_load_explicit(&s->cmds.pending, memory_order_acquire))
             return 0;
+        if (!nmi_ctx_live(s->ctx))
+            return NM_ETERM;
         sched_yield(); /* the peer may need this CPU to answer */
         if (i % 16 == 0)
             now = nmi_clock_ns();
@@ -403,11 +442,15 @@ static int sock_wait_direct(nmi_sock *s, nmi_conn *c, uint64_t deadline)
         if (deadline != 0 && (now = nmi_clock_ns()) >= deadline)
             return -EAGAIN;
         atomic_store(&s->waiting, 1);
-        if (!atomic_load(&s->cmds.pending))
+        if (sock_term(s) < 0)
+            rc = NM_ETERM;
+        else if (!atomic_load(&s->cmds.pending))
             rc = nmi_signaler_wait_fd(&s->sig, c->pollable.fd, sock_timeout_ms(deadline, now));
         else
             rc = 1;
         atomic_store(&s->waiting, 0);
+        if (rc == NM_ETERM || sock_term(s) < 0)
+            return NM_ETERM;
         if (rc == 1)
             return 0;
     }
@@ -418,7 +461,9 @@ int nmi_sock_wait_in(nmi_sock *s, uint64_t deadline)
     nmi_conn *c = sock_direct_conn(s);
     if (c == NULL || !nmi_conn_direct_begin(c))
         return nmi_sock_wait(s, deadline);
-    int rc = sock_wait_direct(s, c, deadline);
+    int rc = nmi_sock_enter(s);
+    if (rc == 0)
+        rc = nmi_sock_leave(s, sock_wait_direct(s, c, deadline));
     nmi_conn_direct_end(c);
     return rc;
 }
@@ -439,9 +484,8 @@ static void sock_account_blocked(nmi_sock *s, uint64_t ns)
     }
 }
 
-int nm_sock_send(nm_sock_t *sp, nm_msg_t *msg, int flags)
+static int sock_send(nmi_sock *s, nm_msg_t *msg, int flags)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     nmi_msg *m = nmi_msg_of(msg);
     if (!s->proto->can_send)
         return -ENOTSUP;
@@ -458,16 +502,15 @@ int nm_sock_send(nm_sock_t *sp, nm_msg_t *msg, int flags)
         if (deadline == 0)
             deadline = sock_deadline(s->opts.sndtimeo);
         uint64_t t0 = nmi_clock_ns();
-        rc = nmi_sock_wait(s, deadline);
+        rc = sock_wait(s, deadline);
         sock_account_blocked(s, nmi_clock_ns() - t0);
         if (rc < 0)
             return rc;
     }
 }
 
-int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)
+static int sock_recv(nmi_sock *s, nm_msg_t *msg, int flags)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     nmi_msg *m = nmi_msg_of(msg);
     if (!s->proto->can_recv)
         return -ENOTSUP;
@@ -491,6 +534,44 @@ int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)
         if (rc < 0)
             return rc;
     }
+}
+
+/* The public calls on a socket, each bracketed (nmi_sock_enter) so that it fails with
+ * NM_ETERM once the context is shut down and is never closed under by nm_ctx_destroy. */
+
+int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, sock_bind(s, endpoint));
+}
+
+int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, sock_connect(s, endpoint));
+}
+
+int nm_sock_disconnect(nm_sock_t *sp, const char *endpoint)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, sock_disconnect(s, endpoint));
+}
+
+int nm_sock_send(nm_sock_t *sp, nm_msg_t *msg, int flags)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, sock_send(s, msg, flags));
+}
+
+int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, sock_recv(s, msg, flags));
 }
 
 int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags)

@@ -1,9 +1,13 @@
 /*
  * sockopt.c - socket options: defaults, nm_sock_setopt and nm_sock_getopt.
  *
- * Options apply to connections made after they are set, as in libzmq.
+ * Options apply to connections made after they are set, as in libzmq.  Integer options
+ * are rows of one table (the field they set, the range they take); the few that are
+ * bytes, text or read-only are handled before it.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,14 +28,61 @@ void nmi_opts_default(nmi_opts *o)
     o->maxmsgsize = -1;
     o->tcp_keepalive = -1;
     o->heartbeat_timeout = -1;
+    /* Limits on what one peer may cost: far above what an ordinary application sends
+     * (README "Limits" says why each is where it is). */
+    o->handshake_ivl = 30000;
+    o->handshake_max = 256;
+    o->multipart_maxframes = 65536;
+    o->multipart_maxbytes = 32 << 20;
+    o->subs_max = 65536;
+    o->subs_maxbytes = 4 << 20;
 }
 
-static int sockopt_int(const void *val, size_t len, int *out)
+enum { OPT_INT, OPT_BOOL, OPT_INT64 };
+
+typedef struct sockopt_def {
+    int opt;      /* enum nm_sockopt */
+    int kind;     /* how the field is stored: OPT_INT, OPT_BOOL or OPT_INT64 */
+    size_t off;   /* offsetof(nmi_opts, field) */
+    int min, max; /* values accepted */
+    int only;     /* the one socket type it applies to, or -1 */
+} sockopt_def;
+
+#define OPT(o, kind, field, min, max) {o, kind, offsetof(nmi_opts, field), min, max, -1}
+
+static const sockopt_def sockopt_defs[] = {
+    OPT(NM_SNDHWM, OPT_INT, sndhwm, 0, INT_MAX),
+    OPT(NM_RCVHWM, OPT_INT, rcvhwm, 0, INT_MAX),
+    OPT(NM_SNDTIMEO, OPT_INT, sndtimeo, -1, INT_MAX),
+    OPT(NM_RCVTIMEO, OPT_INT, rcvtimeo, -1, INT_MAX),
+    OPT(NM_LINGER, OPT_INT, linger, -1, INT_MAX),
+    OPT(NM_RECONNECT_IVL, OPT_INT, reconnect_ivl, -1, INT_MAX),
+    OPT(NM_RECONNECT_IVL_MAX, OPT_INT, reconnect_ivl_max, 0, INT_MAX),
+    OPT(NM_IMMEDIATE, OPT_BOOL, immediate, INT_MIN, INT_MAX),
+    OPT(NM_ROUTER_MANDATORY, OPT_BOOL, router_mandatory, INT_MIN, INT_MAX),
+    OPT(NM_REQ_RELAXED, OPT_BOOL, req_relaxed, INT_MIN, INT_MAX),
+    OPT(NM_REQ_CORRELATE, OPT_BOOL, req_correlate, INT_MIN, INT_MAX),
+    OPT(NM_MAXMSGSIZE, OPT_INT64, maxmsgsize, -1, INT_MAX),
+    OPT(NM_TCP_KEEPALIVE, OPT_INT, tcp_keepalive, -1, 1),
+    {NM_XPUB_VERBOSE, OPT_BOOL, offsetof(nmi_opts, xpub_verbose), INT_MIN, INT_MAX, NM_XPUB},
+    OPT(NM_HEARTBEAT_IVL, OPT_INT, heartbeat_ivl, 0, INT_MAX),
+    OPT(NM_HEARTBEAT_TTL, OPT_INT, heartbeat_ttl, 0, 6553500), /* 16 bits of 100 ms */
+    OPT(NM_HEARTBEAT_TIMEOUT, OPT_INT, heartbeat_timeout, -1, INT_MAX),
+    OPT(NM_BUSY_POLL, OPT_INT, busy_poll_us, 0, 1000000),
+    OPT(NM_HANDSHAKE_IVL, OPT_INT, handshake_ivl, 0, INT_MAX),
+    OPT(NM_HANDSHAKE_MAX, OPT_INT, handshake_max, 0, INT_MAX),
+    OPT(NM_MULTIPART_MAXFRAMES, OPT_INT, multipart_maxframes, 0, INT_MAX),
+    OPT(NM_MULTIPART_MAXBYTES, OPT_INT, multipart_maxbytes, -1, INT_MAX),
+    OPT(NM_SUBSCRIPTIONS_MAX, OPT_INT, subs_max, 0, INT_MAX),
+    OPT(NM_SUBSCRIPTIONS_MAXBYTES, OPT_INT, subs_maxbytes, -1, INT_MAX),
+};
+
+static const sockopt_def *sockopt_find(int opt)
 {
-    if (val == NULL || len != sizeof(int))
-        return -EINVAL;
-    memcpy(out, val, sizeof(int));
-    return 0;
+    for (size_t i = 0; i < sizeof(sockopt_defs) / sizeof(sockopt_defs[0]); i++)
+        if (sockopt_defs[i].opt == opt)
+            return &sockopt_defs[i];
+    return NULL;
 }
 
 int nm_sock_setopt(nm_sock_t *sp, int opt, const void *val, size_t len)
@@ -50,79 +101,21 @@ int nm_sock_setopt(nm_sock_t *sp, int opt, const void *val, size_t len)
             return -EINVAL;
         return s->proto->setopt(s, opt, val, len);
     }
+    const sockopt_def *d = sockopt_find(opt);
     int v;
-    if (sockopt_int(val, len, &v) < 0)
+    if (d == NULL || val == NULL || len != sizeof(int) || (d->only >= 0 && d->only != s->type))
         return -EINVAL;
-    switch (opt) {
-    case NM_XPUB_VERBOSE:
-        if (s->type != NM_XPUB)
-            return -EINVAL;
-        o->xpub_verbose = v != 0;
-        return 0;
-    case NM_HEARTBEAT_IVL:
-    case NM_HEARTBEAT_TTL:
-        if (v < 0 || (opt == NM_HEARTBEAT_TTL && v > 6553500))
-            return -EINVAL;
-        *(opt == NM_HEARTBEAT_IVL ? &o->heartbeat_ivl : &o->heartbeat_ttl) = v;
-        return 0;
-    case NM_HEARTBEAT_TIMEOUT:
-        if (v < -1)
-            return -EINVAL;
-        o->heartbeat_timeout = v;
-        return 0;
-    case NM_BUSY_POLL:
-        if (v < 0 || v > 1000000)
-            return -EINVAL;
-        o->busy_poll_us = v;
-        return 0;
-    case NM_SNDHWM:
-    case NM_RCVHWM:
-        if (v < 0)
-            return -EINVAL;
-        *(opt == NM_SNDHWM ? &o->sndhwm : &o->rcvhwm) = v;
-        return 0;
-    case NM_SNDTIMEO:
-    case NM_RCVTIMEO:
-    case NM_LINGER:
-        if (v < -1)
-            return -EINVAL;
-        *(opt == NM_SNDTIMEO ? &o->sndtimeo : opt == NM_RCVTIMEO ? &o->rcvtimeo : &o->linger) = v;
-        return 0;
-    case NM_RECONNECT_IVL:
-        if (v < -1)
-            return -EINVAL;
-        o->reconnect_ivl = v;
-        return 0;
-    case NM_RECONNECT_IVL_MAX:
-        if (v < 0)
-            return -EINVAL;
-        o->reconnect_ivl_max = v;
-        return 0;
-    case NM_IMMEDIATE:
-        o->immediate = v != 0;
-        return 0;
-    case NM_ROUTER_MANDATORY:
-        o->router_mandatory = v != 0;
-        return 0;
-    case NM_REQ_RELAXED:
-        o->req_relaxed = v != 0;
-        return 0;
-    case NM_REQ_CORRELATE:
-        o->req_correlate = v != 0;
-        return 0;
-    case NM_MAXMSGSIZE:
-        if (v < -1)
-            return -EINVAL;
-        o->maxmsgsize = v;
-        return 0;
-    case NM_TCP_KEEPALIVE:
-        if (v < -1 || v > 1)
-            return -EINVAL;
-        o->tcp_keepalive = v;
-        return 0;
-    default:
+    memcpy(&v, val, sizeof(int));
+    if (v < d->min || v > d->max)
         return -EINVAL;
-    }
+    void *field = (char *)o + d->off;
+    if (d->kind == OPT_BOOL)
+        *(bool *)field = v != 0;
+    else if (d->kind == OPT_INT64)
+        *(int64_t *)field = v;
+    else
+        *(int *)field = v;
+    return 0;
 }
 
 int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
@@ -139,21 +132,6 @@ int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
         *len = n;
         return 0;
     }
-    if (opt == NM_FD || opt == NM_EVENTS) {
-        if (*len < sizeof(int))
-            return -EINVAL;
-        int v = s->sig.fd;
-        if (opt == NM_FD) {
-            s->fd_mode = true;
-        } else {
-            uint64_t drain;
-            (void)!read(s->sig.fd, &drain, sizeof(drain)); /* re-armed by the next post */
-            v = nmi_sock_events(s);
-        }
-        memcpy(val, &v, sizeof(int));
-        *len = sizeof(int);
-        return 0;
-    }
     if (opt == NM_ROUTING_ID) {
         if (*len < o->routing_id_len)
             return -EINVAL;
@@ -162,69 +140,29 @@ int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
         return 0;
     }
     int v;
-    switch (opt) {
-    case NM_SNDHWM:
-        v = o->sndhwm;
-        break;
-    case NM_RCVHWM:
-        v = o->rcvhwm;
-        break;
-    case NM_SNDTIMEO:
-        v = o->sndtimeo;
-        break;
-    case NM_RCVTIMEO:
-        v = o->rcvtimeo;
-        break;
-    case NM_LINGER:
-        v = o->linger;
-        break;
-    case NM_RECONNECT_IVL:
-        v = o->reconnect_ivl;
-        break;
-    case NM_RECONNECT_IVL_MAX:
-        v = o->reconnect_ivl_max;
-        break;
-    case NM_IMMEDIATE:
-        v = o->immediate;
-        break;
-    case NM_ROUTER_MANDATORY:
-        v = o->router_mandatory;
-        break;
-    case NM_REQ_RELAXED:
-        v = o->req_relaxed;
-        break;
-    case NM_REQ_CORRELATE:
-        v = o->req_correlate;
-        break;
-    case NM_MAXMSGSIZE:
-        v = o->maxmsgsize > 0x7fffffff ? 0x7fffffff : (int)o->maxmsgsize;
-        break;
-    case NM_TYPE:
-        v = s->type;
-        break;
-    case NM_TCP_KEEPALIVE:
-        v = o->tcp_keepalive;
-        break;
-    case NM_XPUB_VERBOSE:
-        v = o->xpub_verbose;
-        break;
-    case NM_HEARTBEAT_IVL:
-        v = o->heartbeat_ivl;
-        break;
-    case NM_HEARTBEAT_TTL:
-        v = o->heartbeat_ttl;
-        break;
-    case NM_HEARTBEAT_TIMEOUT:
-        v = o->heartbeat_timeout;
-        break;
-    case NM_BUSY_POLL:
-        v = o->busy_poll_us;
-        break;
-    default:
-        return -EINVAL;
-    }
     if (*len < sizeof(int))
         return -EINVAL;
+    if (opt == NM_FD) {
+        s->fd_mode = true;
+        v = s->sig.fd;
+    } else if (opt == NM_EVENTS) {
+        uint64_t drain;
+        (void)!read(s->sig.fd, &drain, sizeof(drain)); /* re-armed by the next post */
+        v = nmi_sock_events(s);
+    } else if (opt == NM_TYPE) {
+        v = s->type;
+    } else {
+        const sockopt_def *d = sockopt_find(opt);
+        if (d == NULL)
+            return -EINVAL;
+        const void *field = (const char *)o + d->off;
+        if (d->kind == OPT_BOOL)
+            v = *(const bool *)field;
+        else if (d->kind == OPT_INT64)
+            v = *(const int64_t *)field > INT_MAX ? INT_MAX : (int)*(const int64_t *)field;
+        else
+            v = *(const int *)field;
+    }
     memcpy(val, &v, sizeof(int));
     *len = sizeof(int);
     return 0;

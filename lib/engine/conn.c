@@ -16,10 +16,6 @@
 
 #include "engine/engine.h"
 
-/* A peer that connects but never completes the handshake is dropped after this long
- * (libzmq's HANDSHAKE_IVL default), so silent connections cannot pile up. */
-#define CONN_HANDSHAKE_NS (30 * 1000000000ull)
-
 static void conn_event_cb(nmi_pollable *pl, unsigned events);
 
 static nmi_conn *conn_new(nmi_sock *s, const nmi_transport_ops *tp, const char *endpoint,
@@ -66,6 +62,7 @@ void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg)
 /* Drops a connection that broke the protocol or our limits: a warning, not an info. */
 void nmi_conn_reject(nmi_conn *c, const char *why)
 {
+    nmi_count(&c->sock->peers_dropped, 1);
     if (atomic_load(&c->state) != NMI_CONN_ACTIVE)
         nmi_monitor(c->sock, NM_EVENT_HANDSHAKE_FAILED, EPROTO, c->endpoint, why);
     nmi_conn_log(c, NM_LOG_WARN, "dropping connection: %s", why);
@@ -89,11 +86,10 @@ static void conn_schedule_reconnect(nmi_conn *c)
     atomic_store(&c->state, NMI_CONN_WAIT);
     nmi_monitor(c->sock, NM_EVENT_CONNECT_RETRIED, (uint32_t)c->ivl, c->endpoint, "");
     c->reconnect_at = nmi_clock_ns() + (uint64_t)c->ivl * 1000000u;
-    if (c->opts.reconnect_ivl_max > 0) {
-        c->ivl *= 2;
-        if (c->ivl > c->opts.reconnect_ivl_max)
-            c->ivl = c->opts.reconnect_ivl_max;
-    }
+    /* Doubles up to the maximum, which may be near INT_MAX: compare before doubling. */
+    int max = c->opts.reconnect_ivl_max;
+    if (max > 0)
+        c->ivl = c->ivl > max / 2 ? max : c->ivl * 2;
     nmi_conn_timers_update(c);
 }
 
@@ -107,7 +103,10 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
         return NULL;
     c->addr = *a;
     c->connecter = true;
-    c->keep_pipe = !s->opts.immediate && !s->proto->needs_rid;
+    /* A publisher's pipe goes with its connection: the subscriber sends its
+     * subscriptions again to the next one, which must not find the old ones. */
+    c->keep_pipe = !s->opts.immediate && !s->proto->needs_rid &&
+                   !(s->proto->flags & NMI_PROTO_TAKES_SUBS);
     if (c->keep_pipe && (c->pipe = nmi_pipe_new(s, c, endpoint)) == NULL) {
         free(c);
         return NULL;
@@ -178,7 +177,7 @@ static void conn_stream_notify(nmi_conn *c)
 
 static void conn_begin_handshake(nmi_conn *c)
 {
-    if (c->sock->type == NM_STREAM) {
+    if (c->sock->proto->flags & NMI_PROTO_RAW) {
         c->tp->tune(c->pollable.fd, c->opts.tcp_keepalive);
         if (nmi_conn_established(c, NULL, 0) == 0)
             conn_stream_notify(c);
@@ -197,13 +196,16 @@ static void conn_begin_handshake(nmi_conn *c)
          .value = c->opts.routing_id,
          .value_len = c->opts.routing_id_len},
     };
-    int t = c->sock->type;
-    size_t nprops = (t == NM_REQ || t == NM_DEALER || t == NM_ROUTER) ? 2 : 1;
+    size_t nprops = c->sock->proto->flags & NMI_PROTO_SENDS_RID ? 2 : 1;
     int n = nmi_zmtp_ready_encode(buf + NMI_ZMTP_GREETING_SIZE,
                                   sizeof(buf) - NMI_ZMTP_GREETING_SIZE, props, nprops);
     atomic_store(&c->state, NMI_CONN_GREETING);
-    c->handshake_at = nmi_clock_ns() + CONN_HANDSHAKE_NS;
-    nmi_conn_timers_update(c);
+    /* A peer that never completes the handshake is dropped after HANDSHAKE_IVL, so
+     * silent connections cannot pile up. */
+    if (c->opts.handshake_ivl > 0) {
+        c->handshake_at = nmi_clock_ns() + (uint64_t)c->opts.handshake_ivl * 1000000u;
+        nmi_conn_timers_update(c);
+    }
     c->tp->tune(c->pollable.fd, c->opts.tcp_keepalive);
     if (n < 0 || nmi_conn_out_bytes(c, buf, NMI_ZMTP_GREETING_SIZE + (size_t)n) < 0) {
         nmi_conn_reject(c, "cannot encode handshake");
@@ -223,8 +225,27 @@ void nmi_conn_accept(nmi_listener *l, int fd)
     }
     LIST_INSERT_HEAD(&c->sock->conns, c, sock_entry);
     nmi_monitor(c->sock, NM_EVENT_ACCEPTED, (uint32_t)fd, c->endpoint, "");
+    /* Past HANDSHAKE_MAX the oldest handshake goes: half-open connections cost bounded
+     * memory, and a good peer, whose handshake takes a round trip, is never kept out by
+     * ones that hold theirs open. */
+    if (l->opts.handshake_max > 0 && l->nhandshaking >= l->opts.handshake_max)
+        nmi_conn_reject(TAILQ_FIRST(&l->handshaking),
+                        "too many connections in handshake (NM_HANDSHAKE_MAX): the oldest goes");
+    c->listener = l;
+    TAILQ_INSERT_TAIL(&l->handshaking, c, hs_entry);
+    l->nhandshaking++;
     conn_watch_start(c, fd, false);
     conn_begin_handshake(c);
+}
+
+void nmi_conn_handshake_end(nmi_conn *c)
+{
+    nmi_listener *l = c->listener;
+    if (l == NULL)
+        return;
+    TAILQ_REMOVE(&l->handshaking, c, hs_entry);
+    l->nhandshaking--;
+    c->listener = NULL;
 }
 
 /* The conn is finished: out of the socket's list, its I/O reference dropped later. */
@@ -258,6 +279,7 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
     if (why != NULL)
         nmi_conn_log(c, c->closing ? NM_LOG_DEBUG : NM_LOG_INFO, "connection closed: %s", why);
     atomic_store(&c->state, NMI_CONN_WAIT);
+    nmi_conn_handshake_end(c);
     nmi_conn_take_writer(c);
     bool took_reader = nmi_conn_claim_reader(c);
     int fd = c->pollable.fd; /* the monitor reports the descriptor that was closed */
@@ -272,11 +294,12 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
         c->sock->nlive--;
     if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE)
         nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)fd, c->endpoint, why ? why : "");
-    if (c->pipe != NULL && st == NMI_CONN_ACTIVE && c->sock->type == NM_STREAM)
+    if (c->pipe != NULL && st == NMI_CONN_ACTIVE && (c->sock->proto->flags & NMI_PROTO_RAW))
         conn_stream_notify(c);
     if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe); /* what was received stays readable */
     nmi_msg_clear(&c->cur);
+    c->cur_more_bytes = 0;
     free(c->cmd_body);
     c->cmd_body = NULL;
     c->in_body = false;

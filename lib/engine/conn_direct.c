@@ -119,11 +119,16 @@ bool nmi_conn_claim_reader(nmi_conn *c)
         return false;
     atomic_store(&c->rreclaim, 1);
     nmi_signaler_send(&c->sock->sig);
-    int none = NMI_READER_NONE;
-    while (!atomic_compare_exchange_strong(&c->rowner, &none, NMI_READER_IO)) {
-        none = NMI_READER_NONE;
+    /* The application lets go either way: to NONE (taken here), or with work for the
+     * I/O thread, straight to IO (direct_handover, also from direct_release's re-take).
+     * That hand-back is this thread's already; its NMI_CMD_READ, queued behind this
+     * call, gives it back to NONE, so waiting for NONE here would wait forever. */
+    int seen = NMI_READER_NONE;
+    while (!atomic_compare_exchange_strong(&c->rowner, &seen, NMI_READER_IO) &&
+           seen != NMI_READER_IO) {
+        seen = NMI_READER_NONE;
         sched_yield(); /* the application thread is between two reads */
     }
     atomic_store(&c->rreclaim, 0);
-    return true;
+    return seen == NMI_READER_NONE;
 }

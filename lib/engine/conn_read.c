@@ -21,7 +21,15 @@
 #include "engine/engine.h"
 
 #define CONN_DIRECT_MIN (16 * 1024)
-#define CONN_CMD_MAX    (1024 * 1024)
+/* Frames up to this size get all their storage when their header arrives; a larger one
+ * starts with this much and doubles as its bytes come, so a header that claims 2^40
+ * bytes costs what the peer really sent, never what it claims.  Command bodies start
+ * at CONN_CMD_EAGER likewise. */
+#define CONN_BODY_EAGER (256 * 1024)
+#define CONN_CMD_EAGER  1024
+/* Commands other than READY and subscriptions are small (PING, PONG, ERROR); unknown
+ * ones, which RFC 37 says to ignore, may not be larger than this. */
+#define CONN_CMD_SMALL (64 * 1024)
 
 /* ---- handshake ------------------------------------------------------------------- */
 
@@ -45,7 +53,7 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
         nmi_conn_reject(c, "peer identity longer than 255 bytes");
         return -1;
     }
-    if (s->type == NM_PAIR && s->nlive > 0) {
+    if ((s->proto->flags & NMI_PROTO_SINGLE_PEER) && s->nlive > 0) {
         nmi_conn_reject(c, "PAIR socket already has a peer");
         return -1;
     }
@@ -83,6 +91,7 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
     s->nlive++;
     c->ivl = c->opts.reconnect_ivl;
     c->handshake_at = 0;
+    nmi_conn_handshake_end(c);
     nmi_hb_start(c);
     nmi_conn_timers_update(c);
     atomic_store(&c->state, NMI_CONN_ACTIVE);
@@ -116,13 +125,32 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
     return nmi_conn_established(c, r.identity, r.identity_len);
 }
 
+/* A subscription (either form) for a publisher counts against its peer's limits while
+ * it is queued and while the protocol keeps it (pub.c gives back what it does not
+ * keep): the reason the peer goes past a limit, or NULL. */
+static const char *conn_sub_count(nmi_conn *c, size_t prefix_len)
+{
+    nmi_pipe *p = c->pipe;
+    uint64_t n = atomic_fetch_add(&p->subs, 1) + 1;
+    uint64_t bytes = atomic_fetch_add(&p->sub_bytes, prefix_len) + prefix_len;
+    if (c->opts.subs_max > 0 && n > (uint64_t)c->opts.subs_max)
+        return "too many subscriptions (over NM_SUBSCRIPTIONS_MAX)";
+    if (c->opts.subs_maxbytes >= 0 && bytes > (uint64_t)c->opts.subs_maxbytes)
+        return "subscriptions too large (over NM_SUBSCRIPTIONS_MAXBYTES)";
+    return NULL;
+}
+
 /* A ZMTP 3.1 SUBSCRIBE or CANCEL reaches the publisher's protocol as the 3.0 form: a
  * message of 0x01 (or 0x00) followed by the prefix.  Other socket types ignore them. */
 static int conn_subscription(nmi_conn *c, const nmi_zmtp_cmd *cmd)
 {
-    int t = c->sock->type;
-    if (t != NM_PUB && t != NM_XPUB)
+    if (!(c->sock->proto->flags & NMI_PROTO_TAKES_SUBS))
         return 0;
+    const char *over = conn_sub_count(c, cmd->data_len);
+    if (over != NULL) {
+        nmi_conn_reject(c, over);
+        return -1;
+    }
     nmi_msg m = {0};
     nmi_frame *f = nmi_msg_push_frame(&m);
     uint8_t *d = f ? nmi_frame_alloc(f, cmd->data_len + 1) : NULL;
@@ -211,6 +239,12 @@ static void conn_fail(nmi_conn *c, const char *why)
         nmi_conn_reject(c, why);
 }
 
+/* True if m is a subscription in the ZMTP 3.0 form: one frame, 0x01 or 0x00, a prefix. */
+static bool conn_is_sub_msg(nmi_msg *m)
+{
+    return m->n == 1 && m->first.size > 0 && nmi_frame_data(&m->first)[0] <= 1;
+}
+
 /* A frame's body is complete. */
 static int conn_frame_done(nmi_conn *c)
 {
@@ -224,7 +258,15 @@ static int conn_frame_done(nmi_conn *c)
     }
     if (c->cur_flags & NMI_ZMTP_MORE)
         return 0;
+    c->cur_more_bytes = 0;
     nmi_pipe *p = c->pipe;
+    if ((c->sock->proto->flags & NMI_PROTO_TAKES_SUBS) && conn_is_sub_msg(&c->cur)) {
+        const char *over = conn_sub_count(c, c->cur.first.size - 1);
+        if (over != NULL) {
+            conn_fail(c, over);
+            return -1;
+        }
+    }
     nmi_count(&p->msgs_in, 1);
     nmi_count(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur));
     if (nmi_queue_push(p->in, &c->cur) < 0) {
@@ -244,27 +286,97 @@ static int conn_frame_done(nmi_conn *c)
     return 0;
 }
 
+/* The largest command the peer may send now: its READY while in the handshake (the
+ * codec bounds metadata), then a subscription within the socket's byte limit, or a
+ * small command. */
+static uint64_t conn_cmd_max(nmi_conn *c)
+{
+    if (atomic_load(&c->state) != NMI_CONN_ACTIVE)
+        return 1 + 255 + NMI_ZMTP_METADATA_MAX;
+    if (!(c->sock->proto->flags & NMI_PROTO_TAKES_SUBS))
+        return CONN_CMD_SMALL;
+    if (c->opts.subs_maxbytes < 0)
+        return UINT64_MAX;
+    uint64_t sub_max = 1 + 9 + (uint64_t)c->opts.subs_maxbytes; /* "SUBSCRIBE", a prefix */
+    return sub_max > CONN_CMD_SMALL ? sub_max : CONN_CMD_SMALL;
+}
+
+/* A data frame of a multipart message past the socket's limits: why, or NULL. */
+static const char *conn_multipart_over(nmi_conn *c, const nmi_zmtp_header *h)
+{
+    if (c->opts.multipart_maxframes > 0 && c->cur.n >= (uint32_t)c->opts.multipart_maxframes)
+        return "multipart message over NM_MULTIPART_MAXFRAMES frames";
+    if ((h->flags & NMI_ZMTP_MORE) && c->opts.multipart_maxbytes >= 0 &&
+        h->size > (uint64_t)c->opts.multipart_maxbytes - c->cur_more_bytes)
+        return "multipart message over NM_MULTIPART_MAXBYTES bytes";
+    return NULL;
+}
+
+/* Storage for a data frame's body: all of it, or (a large one) the first part. */
+static uint8_t *conn_body_alloc(nmi_conn *c, uint64_t size)
+{
+    nmi_frame *f = nmi_msg_push_frame(&c->cur);
+    if (f == NULL)
+        return NULL;
+    c->body_cap = size > CONN_BODY_EAGER ? CONN_BODY_EAGER : size;
+    uint8_t *b = size > CONN_BODY_EAGER ? nmi_frame_alloc_partial(f, size, CONN_BODY_EAGER)
+                                        : nmi_frame_alloc(f, size);
+    if (b == NULL)
+        c->cur.n--;
+    return b;
+}
+
+/* Makes room in the body for `need` more bytes that have arrived (or, need 0, for at
+ * least one): a partly allocated body at least doubles, never past its size.  0, or -1
+ * if memory ran out. */
+static int conn_body_grow(nmi_conn *c, size_t need)
+{
+    size_t room = c->body_cap - c->body_got;
+    if (room >= need && room > 0)
+        return 0;
+    size_t cap = c->body_cap * 2 > c->body_got + need ? c->body_cap * 2 : c->body_got + need;
+    cap = cap < c->body_size ? cap : c->body_size;
+    uint8_t *b;
+    if (c->cur_flags & NMI_ZMTP_COMMAND) {
+        b = realloc(c->cmd_body, cap);
+        if (b != NULL)
+            c->cmd_body = b;
+    } else {
+        b = nmi_frame_grow(nmi_msg_frame(&c->cur, c->cur.n - 1), cap);
+    }
+    if (b == NULL)
+        return -1;
+    c->body = b;
+    c->body_cap = cap;
+    return 0;
+}
+
 static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
 {
     c->cur_flags = h->flags;
     c->body_size = h->size;
     c->body_got = 0;
     if (h->flags & NMI_ZMTP_COMMAND) {
-        if (h->size > CONN_CMD_MAX) {
+        if (h->size > conn_cmd_max(c)) {
             nmi_conn_reject(c, "command frame too large");
             return -1;
         }
-        c->cmd_body = malloc(h->size ? h->size : 1);
+        c->body_cap = h->size < CONN_CMD_EAGER ? h->size : CONN_CMD_EAGER;
+        c->cmd_body = malloc(c->body_cap ? c->body_cap : 1);
         c->body = c->cmd_body;
     } else {
         if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
             nmi_conn_reject(c, "data frame before the handshake");
             return -1;
         }
-        nmi_frame *f = nmi_msg_push_frame(&c->cur);
-        c->body = f ? nmi_frame_alloc(f, h->size) : NULL;
-        if (c->body == NULL && f != NULL)
-            c->cur.n--;
+        const char *over = conn_multipart_over(c, h);
+        if (over != NULL) {
+            conn_fail(c, over);
+            return -1;
+        }
+        if (h->flags & NMI_ZMTP_MORE)
+            c->cur_more_bytes += h->size;
+        c->body = conn_body_alloc(c, h->size);
     }
     if (c->body == NULL) {
         conn_fail(c, "out of memory for a frame");
@@ -303,6 +415,13 @@ static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
     return (ssize_t)((size_t)rc - old);
 }
 
+/* True if the next bytes (p, or what is already held) belong to a command frame. */
+static bool conn_at_command(nmi_conn *c, const uint8_t *p)
+{
+    uint8_t flags = c->in_body ? c->cur_flags : c->hdr_len > 0 ? c->hdr[0] : p[0];
+    return flags & NMI_ZMTP_COMMAND;
+}
+
 ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
 {
     size_t total = n;
@@ -335,9 +454,9 @@ ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
         }
         if (st != NMI_CONN_READY && st != NMI_CONN_ACTIVE)
             return -1;
+        if (conn_app_reads(c) && conn_at_command(c, p))
+            return (ssize_t)(total - n); /* commands are the I/O thread's */
         if (!c->in_body) {
-            if (c->hdr_len == 0 && (p[0] & NMI_ZMTP_COMMAND) && conn_app_reads(c))
-                return (ssize_t)(total - n); /* commands are the I/O thread's */
             ssize_t used = conn_header(c, p, n);
             if (used < 0)
                 return -1;
@@ -347,6 +466,10 @@ ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
         }
         size_t take = c->body_size - c->body_got;
         take = take < n ? take : n;
+        if (conn_body_grow(c, take) < 0) {
+            conn_fail(c, "out of memory for a frame");
+            return -1;
+        }
         memcpy(c->body + c->body_got, p, take);
         c->body_got += take;
         p += take;
@@ -357,17 +480,32 @@ ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
     return (ssize_t)total;
 }
 
+/* Bytes of the body a direct read takes: the rest of it, as far as its storage goes. */
+static size_t conn_direct_len(nmi_conn *c)
+{
+    size_t rest = c->body_size - c->body_got, room = c->body_cap - c->body_got;
+    return rest < room ? rest : room;
+}
+
 ssize_t nmi_conn_read_some(nmi_conn *c, uint8_t *buf, size_t cap, bool *direct, size_t *asked)
 {
     size_t rest = c->in_body ? c->body_size - c->body_got : 0;
-    *direct = rest >= CONN_DIRECT_MIN || (rest > 0 && c->rheader); /* rheader: stay aligned */
+    *direct = (rest >= CONN_DIRECT_MIN || (rest > 0 && c->rheader)) && /* rheader: aligned */
+              !((c->cur_flags & NMI_ZMTP_COMMAND) && conn_app_reads(c));
+    if (*direct && conn_body_grow(c, 0) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
     if (*direct) {
+        /* The next header comes behind the body only if the body is read to its end. */
+        size_t len = conn_direct_len(c);
         struct iovec iov[2] = {
-            {.iov_base = c->body + c->body_got, .iov_len = rest},
+            {.iov_base = c->body + c->body_got, .iov_len = len},
             {.iov_base = buf, .iov_len = NMI_ZMTP_MAX_HEADER},
         };
-        *asked = rest + NMI_ZMTP_MAX_HEADER;
-        return readv(c->pollable.fd, iov, 2);
+        int niov = len == rest ? 2 : 1;
+        *asked = len + (niov == 2 ? NMI_ZMTP_MAX_HEADER : 0);
+        return readv(c->pollable.fd, iov, niov);
     }
     if (c->rheader && !c->in_body)
         cap = NMI_ZMTP_MAX_HEADER - c->hdr_len;
@@ -391,13 +529,13 @@ int nmi_conn_input(nmi_conn *c, const uint8_t *buf, size_t n, bool direct)
 {
     bool header_only = c->rheader && !direct;
     if (direct) {
-        size_t take = c->body_size - c->body_got < n ? c->body_size - c->body_got : n;
+        size_t len = conn_direct_len(c), take = len < n ? len : n;
         c->body_got += take;
         n -= take; /* the rest went to buf */
         if (c->body_got == c->body_size && conn_frame_done(c) < 0)
             return -1;
     }
-    if (n > 0 && c->sock->type == NM_STREAM) {
+    if (n > 0 && (c->sock->proto->flags & NMI_PROTO_RAW)) {
         conn_stream_data(c, buf, n);
     } else if (n > 0) {
         ssize_t used = nmi_conn_decode(c, buf, n);
@@ -449,7 +587,7 @@ void nmi_conn_read(nmi_conn *c)
     atomic_store(&c->rpending, 1);
     int none = NMI_READER_NONE;
     if (!atomic_compare_exchange_strong(&c->rowner, &none, NMI_READER_IO))
-        return; /* an application thread reads: it sees rpending when it lets go */
+        return; /* the application reads (it sees rpending) or handed back (READ reads) */
     atomic_store(&c->rpending, 0);
     conn_read_loop(c);
     atomic_store(&c->rowner, NMI_READER_NONE);
@@ -457,17 +595,23 @@ void nmi_conn_read(nmi_conn *c)
 
 void nmi_conn_read_handover(nmi_conn *c)
 {
+    NMI_ASSERT(atomic_load(&c->rowner) == NMI_READER_IO);
+    /* What the turn left belongs to the connection it read: a break since then (which
+     * leaves a queued hand-back alone) has dropped it. */
+    NMI_ASSERT((c->stash == NULL && c->rfail == NULL) ||
+               atomic_load(&c->state) == NMI_CONN_ACTIVE);
     atomic_store(&c->rpending, 0);
     uint8_t *stash = c->stash;
     size_t len = c->stash_len;
     c->stash = NULL;
     c->stash_len = 0;
-    if (atomic_load(&c->state) == NMI_CONN_ACTIVE) {
-        if (c->rfail != NULL)
-            nmi_conn_reject(c, c->rfail);
-        else if (stash == NULL || nmi_conn_decode(c, stash, len) >= 0)
-            conn_read_loop(c);
-    }
+    /* With nothing left, read anyway: input signalled while this command was queued
+     * (the connection's, or, after a break, its next one's greeting) failed to take the
+     * reader, and the edge-triggered poller will not say so again. */
+    if (c->rfail != NULL)
+        nmi_conn_reject(c, c->rfail);
+    else if (stash == NULL || nmi_conn_decode(c, stash, len) >= 0)
+        conn_read_loop(c);
     c->rfail = NULL;
     free(stash);
     atomic_store(&c->rowner, NMI_READER_NONE);

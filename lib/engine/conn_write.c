@@ -96,9 +96,8 @@ static size_t conn_msg_copy_bytes(nmi_msg *m, int *nlarge)
  * Returns true if m was written as a command. */
 static bool conn_encode_sub(nmi_conn *c, nmi_msg *m)
 {
-    int t = c->sock->type;
     nmi_frame *f = &m->first;
-    if ((t != NM_SUB && t != NM_XSUB) || c->peer_minor < 1 || m->n != 1 || f->size == 0 ||
+    if (!(c->sock->proto->flags & NMI_PROTO_SENDS_SUBS) || c->peer_minor < 1 || m->n != 1 || f->size == 0 ||
         f->size > CONN_COPY_MAX)
         return false;
     const uint8_t *d = nmi_frame_data(f);
@@ -118,7 +117,7 @@ static bool conn_encode_msg(nmi_conn *c, nmi_msg *m, bool copy_all)
 {
     if (conn_encode_sub(c, m))
         return false;
-    bool raw = c->sock->type == NM_STREAM; /* STREAM: bytes only, no framing */
+    bool raw = c->sock->proto->flags & NMI_PROTO_RAW; /* STREAM: bytes only, no framing */
     bool held = false;
     for (uint32_t i = 0; i < m->n; i++) {
         nmi_frame *f = nmi_msg_frame(m, i);
@@ -159,7 +158,7 @@ static bool conn_encode(nmi_conn *c)
         int rc = conn_wbuf_reserve(c, need);
         if (rc == -ENOBUFS)
             break;
-        if (c->sock->type == NM_STREAM && nm_msg_bytes((nm_msg_t *)m) == 0) {
+        if ((c->sock->proto->flags & NMI_PROTO_RAW) && nm_msg_bytes((nm_msg_t *)m) == 0) {
             /* STREAM: an empty message asks to close once what came before is out. */
             nmi_msg empty;
             nmi_queue_pop(p->out, &empty);

@@ -17,6 +17,7 @@
 #define NMI_ENGINE_H
 
 #include "core/core.h"
+#include "core/debug.h"
 
 /* ---- connection (ZMTP engine) ---------------------------------------------------- */
 
@@ -59,7 +60,9 @@ struct nmi_conn {
     uint8_t cur_flags;                     /* flags of the frame being read */
     uint8_t *body;                         /* where the body goes */
     size_t body_size, body_got;            /* its size and bytes read */
+    size_t body_cap;                       /* bytes of storage behind body so far */
     nmi_msg cur;                           /* message being assembled */
+    uint64_t cur_more_bytes;               /* bytes of its frames with MORE (limits) */
     bool rheader;               /* a body was read directly: read the next header alone */
     uint8_t *cmd_body;          /* command frames are assembled here */
     atomic_int rpaused;         /* stopped reading: pipe->in over the HWM */
@@ -98,6 +101,8 @@ struct nmi_conn {
     uint32_t peer_ttl_ms;            /* TTL the peer asked for, 0 = none */
     int ivl;                         /* current reconnect interval (ms) */
     bool closing;                    /* socket closed: flush then go */
+    nmi_listener *listener;          /* accepted and still in handshake: its listener */
+    TAILQ_ENTRY(nmi_conn) hs_entry;  /* in listener->handshaking */
     LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */
 };
 
@@ -129,6 +134,7 @@ void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
 /* Handshake done: the pipe, the peer's routing id (rid_len 0: none). */
 int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len);
 void nmi_conn_read(nmi_conn *c); /* I/O: read and decode until EAGAIN (conn_read.c) */
+void nmi_conn_handshake_end(nmi_conn *c); /* I/O: out of its listener's handshaking list */
 /* Any thread: which readiness the I/O thread hears about (1 on, 0 off, -1 as is);
  * output only while a connect or a blocked write waits for it. */
 void nmi_conn_watch(nmi_conn *c, int in, int out);

@@ -37,7 +37,7 @@ typedef struct nm_sock nm_sock_t;
 
 /* Codes beyond errno.h for conditions libzmq names too. */
 #define NM_EFSM   (-1000) /* operation not valid in the socket's current state */
-#define NM_ETERM  (-1001) /* the context is being destroyed */
+#define NM_ETERM  (-1001) /* the socket's context was shut down (nm_ctx_shutdown) */
 #define NM_EPROTO (-1002) /* the peer broke the protocol */
 
 const char *nm_strerror(int err);
@@ -50,8 +50,24 @@ enum nm_log_level { NM_LOG_ERROR = 0, NM_LOG_WARN, NM_LOG_INFO, NM_LOG_DEBUG };
 typedef void(nm_log_cb)(void *arg, int level, const char *component, const char *message);
 
 int nm_ctx_new(nm_ctx_t **ctxp);
-/* Closes every socket still open, waits up to each socket's LINGER for queued messages
- * to leave, stops the I/O thread and frees the context.  *ctxp is set to NULL. */
+/* Ends a context, libzmq's zmq_ctx_shutdown: every call blocked on one of its sockets
+ * (send, recv, nm_poll, nm_sock_wait_peers, nm_proxy) returns NM_ETERM at once, and
+ * every later call on them fails with NM_ETERM, nm_sock_new on ctx too; only
+ * nm_sock_close still works (and must be called: the sockets stay valid until then).
+ * Any thread; returns at once; calling it again does nothing.  0, or -EINVAL. */
+int nm_ctx_shutdown(nm_ctx_t *ctx);
+/* Shuts the context down (nm_ctx_shutdown), waits until every socket has been closed,
+ * waits up to each socket's LINGER for its queued messages to leave, stops the I/O
+ * thread and frees the context.  *ctxp is set to NULL.  A socket is never freed under
+ * a thread using it:
+ *  - called alone (nomid's usual ending), it first closes, as nm_sock_close would, the
+ *    sockets that no call is inside of at that moment, so a program may leave its idle
+ *    sockets to it; a thread blocked in a call gets NM_ETERM and destroy waits until
+ *    that thread closes its socket.  A thread must not start a call on a socket after
+ *    destroy has begun.
+ *  - called after nm_ctx_shutdown (libzmq's zmq_ctx_term), it closes nothing itself and
+ *    waits for every socket to be closed by its own thread, which learns of the end
+ *    from the NM_ETERM of its next call; a socket nobody closes keeps it waiting. */
 void nm_ctx_destroy(nm_ctx_t **ctxp);
 /* Messages at or below max_level go to cb.  Default: no logging. */
 void nm_ctx_set_log(nm_ctx_t *ctx, nm_log_cb *cb, void *arg, int max_level);
@@ -184,6 +200,19 @@ enum nm_sockopt {
                            * reading that connection); 0 = never.  Default
                            * NM_BUSY_POLL_DEFAULT on REQ and REP (round trips), 0 on the
                            * streaming types */
+    /* Limits on what one peer may cost (README "Limits"); a peer past one is dropped,
+     * logged and counted (nm_sock_stats_t.peers_dropped).  No limit: 0 for a count,
+     * -1 for bytes. */
+    NM_HANDSHAKE_IVL,          /* int ms a connection may take to complete its handshake;
+                                * default 30000 (libzmq's), 0 = forever */
+    NM_HANDSHAKE_MAX,          /* int: connections in handshake per listener; a new one
+                                * past it drops the oldest; default 256, 0 = no limit */
+    NM_MULTIPART_MAXFRAMES,    /* int: frames of one inbound message; default 65536 */
+    NM_MULTIPART_MAXBYTES,     /* int: bytes of an inbound message's frames before its
+                                * last (the last is bounded by MAXMSGSIZE); 32 MiB */
+    NM_SUBSCRIPTIONS_MAX,      /* int (PUB, XPUB): subscriptions a subscriber may hold,
+                                * each counted; default 65536 */
+    NM_SUBSCRIPTIONS_MAXBYTES, /* int (PUB, XPUB): their prefix bytes; default 4 MiB */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */
@@ -281,6 +310,7 @@ typedef struct nm_pipe_stats {
     uint64_t msgs_in, msgs_out;   /* messages received / written to the wire */
     uint64_t bytes_in, bytes_out; /* payload bytes received / written */
     uint64_t drops;               /* messages dropped on this pipe */
+    uint32_t subscriptions;       /* PUB/XPUB: the subscriber's subscriptions (counted) */
     uint64_t hwm_hits;            /* times the pipe was found full */
     uint64_t blocked_ns;          /* time senders spent blocked on this pipe */
 } nm_pipe_stats_t;
@@ -297,6 +327,7 @@ typedef struct nm_sock_stats {
     char endpoints[8][128]; /* first bound/connected endpoints */
     int nendpoints;
     int npipes;
+    uint64_t peers_dropped; /* connections dropped for breaking the protocol or a limit */
 } nm_sock_stats_t;
 
 /* Calls sock_cb once per socket, then pipe_cb once per pipe of that socket, while

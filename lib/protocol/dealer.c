@@ -4,4 +4,4 @@
  */
 #include "protocol/pipeset.h"
 
-const nmi_proto_ops nmi_dealer_ops = NMI_LBFQ_OPS(NM_DEALER, true, true);
+const nmi_proto_ops nmi_dealer_ops = NMI_LBFQ_OPS(NM_DEALER, NMI_PROTO_SENDS_RID, true, true);

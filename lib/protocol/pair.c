@@ -4,4 +4,4 @@
  */
 #include "protocol/pipeset.h"
 
-const nmi_proto_ops nmi_pair_ops = NMI_LBFQ_OPS(NM_PAIR, true, true);
+const nmi_proto_ops nmi_pair_ops = NMI_LBFQ_OPS(NM_PAIR, NMI_PROTO_SINGLE_PEER, true, true);

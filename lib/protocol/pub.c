@@ -71,6 +71,14 @@ static void pub_unsub_cb(const uint8_t *prefix, size_t len, void *arg)
     pub_tell_app(arg, 0, prefix, len);
 }
 
+/* The engine counted a subscription message against its subscriber's limits when it
+ * queued it (conn_read.c); this gives one back when the trie does not keep it. */
+static void pub_uncount(nmi_pipe *pipe, size_t prefix_len)
+{
+    atomic_fetch_sub(&pipe->subs, 1);
+    atomic_fetch_sub(&pipe->sub_bytes, prefix_len);
+}
+
 /* Applies everything a subscriber sent: subscriptions, cancels, other messages. */
 static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
 {
@@ -86,12 +94,20 @@ static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
             nmi_msg_clear(&m);
             continue;
         }
+        size_t len = f->size - 1;
         if (d[0] == 1) {
-            int rc = nmi_mtrie_add(p->subs, d + 1, f->size - 1, pipe);
+            int rc = nmi_mtrie_add(p->subs, d + 1, len, pipe);
+            if (rc < 0)
+                pub_uncount(pipe, len);
             if (xpub && (rc == 1 || (rc == 0 && s->opts.xpub_verbose)))
-                pub_tell_app(p, 1, d + 1, f->size - 1);
-        } else if (nmi_mtrie_rm(p->subs, d + 1, f->size - 1, pipe) == 1 && xpub) {
-            pub_tell_app(p, 0, d + 1, f->size - 1);
+                pub_tell_app(p, 1, d + 1, len);
+        } else {
+            int rc = nmi_mtrie_rm(p->subs, d + 1, len, pipe);
+            pub_uncount(pipe, len); /* the cancel itself */
+            if (rc >= 0)
+                pub_uncount(pipe, len); /* and the subscription it removed */
+            if (rc == 1 && xpub)
+                pub_tell_app(p, 0, d + 1, len);
         }
         nmi_msg_clear(&m);
     }
@@ -189,7 +205,8 @@ static int pub_recv(nmi_sock *s, nmi_msg *m)
 /* PUB and XPUB differ in XPUB receiving subscriptions (pub_in_ready looks at the type). */
 #define PUB_OPS(sock_type, receives)                                                               \
     {                                                                                              \
-        .type = (sock_type), .can_send = true, .can_recv = (receives), .init = pub_init,           \
+        .type = (sock_type), .flags = NMI_PROTO_TAKES_SUBS, .can_send = true,                      \
+        .can_recv = (receives), .init = pub_init,                                                  \
         .fini = pub_fini, .attach = pub_attach, .detach = pub_detach, .in_ready = pub_in_ready,    \
         .out_ready = pub_out_ready, .send = pub_send, .recv = pub_recv,                            \
         .has_out = nmi_proto_never_blocks,                                                         \

@@ -4,5 +4,5 @@
  */
 #include "protocol/pipeset.h"
 
-const nmi_proto_ops nmi_push_ops = NMI_LBFQ_OPS(NM_PUSH, true, false);
-const nmi_proto_ops nmi_pull_ops = NMI_LBFQ_OPS(NM_PULL, false, true);
+const nmi_proto_ops nmi_push_ops = NMI_LBFQ_OPS(NM_PUSH, 0, true, false);
+const nmi_proto_ops nmi_pull_ops = NMI_LBFQ_OPS(NM_PULL, 0, false, true);

@@ -116,17 +116,18 @@ static int router_send(nmi_sock *s, nmi_msg *m)
     return 0;
 }
 
-/* ROUTER and STREAM differ only in type: the engine speaks raw TCP for STREAM. */
-#define ROUTER_OPS(sock_type)                                                                      \
+/* ROUTER and STREAM differ only in type and flags: the engine speaks raw TCP for STREAM. */
+#define ROUTER_OPS(sock_type, proto_flags)                                                         \
     {                                                                                              \
-        .type = (sock_type), .can_send = true, .can_recv = true, .needs_rid = true,                \
+        .type = (sock_type), .flags = (proto_flags), .can_send = true, .can_recv = true,           \
+        .needs_rid = true,                                                                         \
         .init = router_init, .fini = router_fini, .attach = router_attach,                         \
         .detach = router_detach, .in_ready = router_in_ready, .out_ready = router_out_ready,       \
         .send = router_send, .recv = router_recv, .has_out = nmi_proto_never_blocks,               \
     }
 
-const nmi_proto_ops nmi_router_ops = ROUTER_OPS(NM_ROUTER);
+const nmi_proto_ops nmi_router_ops = ROUTER_OPS(NM_ROUTER, NMI_PROTO_SENDS_RID);
 
 /* STREAM: a ROUTER over raw TCP.  The engine turns connections, reads and an empty
  * message into the peer's events, reads and a close (conn.c, conn_read.c, conn_write.c). */
-const nmi_proto_ops nmi_stream_ops = ROUTER_OPS(NM_STREAM);
+const nmi_proto_ops nmi_stream_ops = ROUTER_OPS(NM_STREAM, NMI_PROTO_RAW);

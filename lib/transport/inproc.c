@@ -9,9 +9,13 @@
  * happens under ctx->inproc_lock, which also keeps the binder alive: a closing socket
  * takes its names off the list under that lock before it is closed.
  *
- * Each pipe of a pair holds a reference to the other.  When a socket lets go of its
- * pipe (nmi_inproc_unlink), the first of the two to leave tells the other socket
- * (DETACH), so it reads what is left and forgets the pipe in turn.
+ * Each pipe of a pair holds a reference to the other (mate), so either side may look at
+ * the other's pipe for as long as it has its own.  The other side's socket is another
+ * matter: it is freed once it has let go of its pipe.  So when a socket lets go of its
+ * pipe (nmi_inproc_unlink), the first of the two to leave marks the link broken and
+ * tells the other socket (DETACH), so it reads what is left and forgets the pipe in
+ * turn; and a wakeup for the other socket (nmi_inproc_wake) is posted under the link's
+ * lock, only while the link is whole.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -172,8 +176,10 @@ int nmi_inproc_bind(nmi_sock *s, const char *endpoint)
     /* Join the connects that were waiting for this name. */
     for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
         nmi_inproc_entry *e = *ep;
-        if (!e->bound && strcmp(e->name, endpoint) == 0) {
-            inproc_join(s, b, e);
+        /* A connect this binder cannot take (types that do not match, no memory) keeps
+         * waiting with its early pipe, as a tcp connecter keeps retrying: the next
+         * binder of the name may take it. */
+        if (!e->bound && strcmp(e->name, endpoint) == 0 && inproc_join(s, b, e) == 0) {
             *ep = e->next;
             free(e);
         } else {
@@ -237,6 +243,24 @@ void nmi_inproc_unbind_all(nmi_sock *s)
         }
     }
     pthread_mutex_unlock(&ctx->inproc_lock);
+}
+
+void nmi_inproc_wake(nmi_pipe *p, int cmd)
+{
+    nmi_pipe *peer = atomic_load(&p->mate);
+    if (peer == NULL)
+        return;
+    atomic_int *asleep = cmd == NMI_CMD_IN_READY ? &peer->in_asleep : &peer->out_asleep;
+    if (!atomic_load_explicit(asleep, memory_order_relaxed))
+        return; /* the caller fenced: a sleeper that set its flag before is seen */
+    /* The peer's socket may have let go of its pipe and been freed (its eventfd number
+     * reused): once the link is broken nobody there waits for us. */
+    nmi_link *l = p->link;
+    pthread_mutex_lock(&l->lock);
+    int one = 1;
+    if (!l->broken && atomic_compare_exchange_strong(asleep, &one, 0))
+        nmi_sock_post(peer->sock, cmd, peer);
+    pthread_mutex_unlock(&l->lock);
 }
 
 void nmi_inproc_unlink(nmi_pipe *p)

@@ -1,0 +1,90 @@
+/*
+ * engine_harness.h - drives the real ZMTP engine (lib/engine/) from a byte string, as a
+ * remote peer would: shared by the libFuzzer target (fuzz_engine.c) and the unit test
+ * that replays the seed corpus (tests/lib/engine/test_engine_corpus.c).
+ *
+ * One nomid context per process.  Each run creates a nomid socket of the type the
+ * input's first byte names, binds it on a fresh ipc:// path and connects a plain
+ * AF_UNIX socket to it (or listens itself and lets nomid connect), writes the input's
+ * bytes to nomid in chunks the input chooses (waiting until the engine has read each
+ * one, so partial greetings, headers and bodies are exercised), half-closes, and reads
+ * what nomid sends until nomid closes the connection.  Meanwhile it drains the nomid
+ * socket and sends a message or two from it, so the output side and the pipes work too.
+ *
+ * Input layout:
+ *   byte 0  bits 0-3  socket type (enum nm_sock_type; 12..15 wrap to 0..3)
+ *           bit 4     nomid connects (the harness listens); else nomid binds
+ *           bit 5     heartbeats: HEARTBEAT_IVL 1 ms, TTL 100 ms, TIMEOUT 20 ms
+ *           bit 6     RCVHWM and SNDHWM 2 (the reader pauses and resumes)
+ *           bit 7     MAXMSGSIZE 64
+ *   byte 1  bits 0-3  chunking: 0 writes everything at once; else chunk sizes come from
+ *                     a small PRNG seeded with these bits (chunks of 1..2^k bytes)
+ *           bit 4     application reads: blocking receives with a 1 ms timeout, so the
+ *                     application thread decodes its connection itself (conn_direct.c)
+ *           bit 5     nomid sends before the connection exists (queued on its pipe)
+ *           bit 6     variant: SUB/XSUB subscribe "a" (not everything), XPUB_VERBOSE,
+ *                     ROUTER_MANDATORY, REQ_RELAXED + REQ_CORRELATE, STREAM closes the
+ *                     connection (empty frame) after its reply
+ *           bit 7     nomid announces a routing id ("nomid-id")
+ *   bytes 2.. what the peer sends: greeting, READY, frames (or raw bytes for STREAM).
+ */
+#ifndef ENGINE_HARNESS_H
+#define ENGINE_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EH_HEADER 2 /* bytes of the input that configure the run */
+
+#define EH_B0_CONNECT   0x10
+#define EH_B0_HEARTBEAT 0x20
+#define EH_B0_SMALL_HWM 0x40
+#define EH_B0_MAXMSG    0x80
+#define EH_B1_CHUNKS    0x0f
+#define EH_B1_APP_READS 0x10
+#define EH_B1_EARLY     0x20
+#define EH_B1_VARIANT   0x40
+#define EH_B1_RID       0x80
+
+/* How patient a run is. */
+typedef struct eh_opts {
+    int settle_us;  /* after the input: wait this long for an outcome still pending */
+    int eof_ms;     /* after the half-close: nomid must close within this */
+    int max_waits;  /* chunks whose reading is waited for (the rest go at once) */
+    bool verbose;   /* log nomid's warnings to stderr */
+} eh_opts;
+
+/* What one run saw. */
+typedef struct eh_result {
+    int type;               /* nomid's socket type */
+    bool connect_role;      /* nomid connected (else it bound) */
+    bool connected;         /* the harness's descriptor got connected/accepted */
+    bool hs_ok;             /* HANDSHAKE_SUCCEEDED for this run's endpoint */
+    bool hs_failed;         /* HANDSHAKE_FAILED for it */
+    char fail_reason[128];  /* the failure's detail */
+    bool peer_greeting;     /* nomid's greeting parsed: ZMTP 3.x, NULL */
+    bool peer_ready;        /* nomid's READY parsed, Socket-Type = its type */
+    bool peer_bad;          /* nomid's output is not valid ZMTP (a bug) */
+    char peer_bad_why[96];  /* what was wrong with it */
+    int peer_cmds;          /* commands nomid sent */
+    int peer_pings;         /* ... of which PING */
+    int peer_pongs;         /* ... PONG */
+    int peer_errors;        /* ... ERROR */
+    int peer_subs;          /* ... SUBSCRIBE or CANCEL */
+    int peer_msgs;          /* data messages nomid sent */
+    size_t peer_bytes;      /* bytes nomid sent */
+    int nm_msgs;            /* messages the nomid socket received */
+    int nm_sent;            /* messages sent through the nomid socket */
+    bool closed;            /* nomid closed the connection before eof_ms */
+} eh_result;
+
+/* Creates the process's context and temporary directory; 0 or -errno. */
+int eh_init(void);
+/* Runs one input (size >= EH_HEADER; shorter inputs do nothing and return 1); 0 on a
+ * completed run, -errno when the harness itself failed (no socket, no descriptor). */
+int eh_run(const uint8_t *data, size_t size, const eh_opts *o, eh_result *r);
+/* Destroys the context and removes the temporary directory. */
+void eh_fini(void);
+
+#endif

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""engine_seeds.py - writes the seed corpus of fuzz_engine (tests/fuzz/corpus/engine/).
+
+Each seed is what engine_harness.h describes: two configuration bytes (nomid's socket
+type and role, heartbeats, HWM, MAXMSGSIZE; chunking, application reads, early send,
+variant, routing id), then the bytes a peer sends.  Names say what a seed is for, and
+tests/lib/engine/test_engine_corpus.c holds them to it:
+  TYPE-ok-...      the handshake completes (and, for a receiving type, data arrives)
+  TYPE-reject-...  the handshake fails: nomid drops the peer
+  regress-...      inputs of fixed bugs (regress-identity-4000: a READY whose Identity
+                   is 4000 bytes overflowed the pipe's 255-byte routing id)
+  anything else    just runs (no expectation).
+Run it from anywhere:  python3 tests/fuzz/engine_seeds.py  (rewrites the named seeds;
+files the fuzzer added are left alone).
+"""
+import os
+
+PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB, STREAM = range(12)
+NAMES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB",
+         "XSUB", "STREAM"]
+
+
+def header(t, connect=False, hb=False, small_hwm=False, maxmsg=False, chunks=0, app=False,
+           early=False, variant=False, rid=False):
+    b0 = t | (0x10 if connect else 0) | (0x20 if hb else 0) | (0x40 if small_hwm else 0) \
+        | (0x80 if maxmsg else 0)
+    b1 = (chunks & 0x0f) | (0x10 if app else 0) | (0x20 if early else 0) \
+        | (0x40 if variant else 0) | (0x80 if rid else 0)
+    return bytes([b0, b1])
+
+
+def greeting(minor=1, mech=b"NULL", major=3, server=0):
+    return (b"\xff" + b"\0" * 8 + b"\x7f" + bytes([major, minor]) + mech.ljust(20, b"\0")
+            + bytes([server]) + b"\0" * 31)
+
+
+def frame(body, more=False, cmd=False, force_long=False):
+    flags = (1 if more else 0) | (4 if cmd else 0)
+    if len(body) > 255 or force_long:
+        return bytes([flags | 2]) + len(body).to_bytes(8, "big") + body
+    return bytes([flags, len(body)]) + body
+
+
+def command(name, data=b""):
+    return frame(bytes([len(name)]) + name + data, cmd=True)
+
+
+def prop(name, value):
+    return bytes([len(name)]) + name + len(value).to_bytes(4, "big") + value
+
+
+def ready(t, identity=None, extra=b""):
+    body = prop(b"Socket-Type", NAMES[t].encode())
+    if identity is not None:
+        body += prop(b"Identity", identity)
+    return command(b"READY", body + extra)
+
+
+def msg(*frames):
+    out = b""
+    for i, f in enumerate(frames):
+        out += frame(f, more=i + 1 < len(frames))
+    return out
+
+
+def ping(ttl=0, ctx=b""):
+    return command(b"PING", ttl.to_bytes(2, "big") + ctx)
+
+
+def hello(peer, identity=None, minor=1):
+    return greeting(minor) + ready(peer, identity)
+
+
+SEEDS = {
+    # ---- every socket type completes a handshake and passes data ----
+    "pair-ok-basic": header(PAIR) + hello(PAIR) + msg(b"hello") + msg(b"a", b"b") + ping(),
+    "pair-ok-connect": header(PAIR, connect=True, early=True) + hello(PAIR) + msg(b"hello"),
+    "pair-ok-chunked-1": header(PAIR, chunks=1) + hello(PAIR) + msg(b"hi") + msg(b"x" * 300),
+    "pub-ok-subscribe": header(PUB) + hello(SUB) + command(b"SUBSCRIBE") + ping(),
+    "pub-ok-zmtp30": header(PUB) + hello(SUB, minor=0) + msg(b"\x01a") + msg(b"\x00a"),
+    "pub-ok-cancel": header(PUB, connect=True) + hello(SUB) + command(b"SUBSCRIBE", b"a")
+    + command(b"SUBSCRIBE", b"a") + command(b"CANCEL", b"a") + command(b"CANCEL", b"b"),
+    "sub-ok-basic": header(SUB) + hello(PUB) + msg(b"a-topic", b"body") + msg(b"b"),
+    "sub-ok-chunked": header(SUB, chunks=5, variant=True) + hello(XPUB) + msg(b"a", b"1")
+    + msg(b"b", b"2") + msg(b"a" * 400),
+    "req-ok-reply": header(REQ, connect=True, early=True) + hello(REP) + msg(b"", b"reply"),
+    "req-ok-bind": header(REQ, rid=True) + hello(ROUTER, b"router-1") + msg(b"", b"reply"),
+    "rep-ok-request": header(REP) + hello(REQ, b"client-1") + msg(b"", b"request"),
+    "rep-ok-hops": header(REP, connect=True) + hello(DEALER) + msg(b"hop1", b"hop2", b"",
+                                                                   b"request"),
+    "dealer-ok-router": header(DEALER, rid=True) + hello(ROUTER) + msg(b"", b"hi"),
+    "dealer-ok-dealer": header(DEALER, connect=True) + hello(DEALER, b"d2") + msg(b"one")
+    + msg(b"two", b"three"),
+    "dealer-ok-heartbeat": header(DEALER, hb=True) + hello(ROUTER) + ping(10, b"ctx")
+    + command(b"PONG", b"x") + msg(b"after ping"),
+    "router-ok-dealer-identity": header(ROUTER) + hello(DEALER, b"peer-1") + msg(b"hello"),
+    "router-ok-req": header(ROUTER, connect=True) + hello(REQ) + msg(b"", b"request"),
+    "router-ok-router": header(ROUTER, rid=True, variant=True) + hello(ROUTER, b"r2")
+    + msg(b"nomid-id", b"to nomid"),
+    "router-ok-app-reads": header(ROUTER, app=True, chunks=3) + hello(DEALER)
+    + b"".join(msg(b"m%d" % i) for i in range(8)),
+    "pull-ok-push": header(PULL) + hello(PUSH) + msg(b"one") + msg(b"y" * 300)
+    + frame(b"long-encoded short frame", force_long=True),
+    "pull-ok-small-hwm": header(PULL, small_hwm=True) + hello(PUSH)
+    + b"".join(msg(b"m%d" % i) for i in range(20)),
+    "pull-ok-big-frame": header(PULL, connect=True, app=True) + hello(PUSH)
+    + msg(b"z" * 16500) + msg(b"after"),
+    "push-ok-pull": header(PUSH) + hello(PULL) + ping(0, b"0123456789abcdef"),
+    "push-ok-heartbeat": header(PUSH, hb=True, connect=True, early=True) + hello(PULL),
+    "xpub-ok-sub": header(XPUB) + hello(SUB) + command(b"SUBSCRIBE", b"a")
+    + command(b"CANCEL", b"a"),
+    "xpub-ok-verbose-zmtp30": header(XPUB, variant=True) + hello(XSUB, minor=0) + msg(b"\x01a")
+    + msg(b"\x01a") + msg(b"\x00a"),
+    "xsub-ok-pub": header(XSUB) + hello(XPUB) + msg(b"a-topic", b"x"),
+    "xsub-ok-connect": header(XSUB, connect=True, variant=True) + hello(PUB) + msg(b"a", b"1"),
+    "stream-ok-raw": header(STREAM) + b"GET / HTTP/1.0\r\n\r\n",
+    "stream-ok-close": header(STREAM, variant=True, connect=True) + b"hello stream",
+    # ---- handshakes nomid must refuse ----
+    "push-reject-type": header(PUSH) + hello(PUSH) + msg(b"nope"),
+    "pub-reject-type": header(PUB) + hello(PULL),
+    "pair-reject-greeting-v2": header(PAIR) + greeting(major=2) + ready(PAIR),
+    "pair-reject-curve": header(PAIR) + greeting(mech=b"CURVE") + ready(PAIR),
+    "pair-reject-data-first": header(PAIR) + greeting() + msg(b"data before READY"),
+    "pair-reject-no-type": header(PAIR) + greeting() + command(b"READY", prop(b"Identity",
+                                                                                b"x")),
+    "pair-reject-ping-first": header(PAIR) + greeting() + ping(),
+    "router-reject-identity-256": header(ROUTER) + hello(DEALER, b"i" * 256),
+    "router-reject-identity-zero": header(ROUTER) + hello(DEALER, b"\x00abc"),
+    "dealer-reject-error": header(DEALER) + greeting() + command(b"ERROR", b"\x04oops"),
+    # ---- after the handshake: commands and limits ----
+    "pair-ready-twice": header(PAIR) + hello(PAIR) + ready(PAIR),
+    "pair-unknown-command": header(PAIR) + hello(PAIR) + command(b"HELLO", b"x")
+    + msg(b"still here"),
+    "pair-bad-ping": header(PAIR) + hello(PAIR) + command(b"PING", b"\x00"),
+    "pair-command-more": header(PAIR) + hello(PAIR) + b"\x05\x05\x04PING",
+    "pull-maxmsg": header(PULL, maxmsg=True) + hello(PUSH) + msg(b"small") + msg(b"q" * 100),
+    "pair-error-after": header(PAIR) + hello(PAIR) + msg(b"x") + command(b"ERROR", b"\x03bye"),
+    "sub-reserved-flags": header(SUB) + hello(PUB) + b"\x08\x01x",
+    # ---- regression: the pre-authentication overflow of the security report ----
+    "regress-identity-4000": header(ROUTER) + hello(ROUTER, b"A" * 4000) + msg(b"x"),
+}
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = os.path.join(here, "corpus", "engine")
+    os.makedirs(out, exist_ok=True)
+    for name, data in SEEDS.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+    print("wrote %d seeds to %s" % (len(SEEDS), out))
+
+
+if __name__ == "__main__":
+    main()
