@@ -49,7 +49,7 @@ static void metrics_family(metrics_buf *b, const char *name, const char *type, c
     metrics_add(b, "# HELP nomid_%s %s\n# TYPE nomid_%s %s\n", name, help, name, type);
 }
 
-/* One line per socket for field (summed over its pipes). */
+/* One family, one sample per socket: the socket's own field, or the sum of its pipes'. */
 static void metrics_per_socket(metrics_buf *b, json_t *socks, const char *name, const char *type,
                                const char *help, const char *field)
 {
@@ -58,7 +58,7 @@ static void metrics_per_socket(metrics_buf *b, json_t *socks, const char *name, 
     json_t *sock, *p;
     json_array_foreach(socks, i, sock)
     {
-        double sum = 0;
+        double sum = json_number_value(json_object_get(sock, field)); /* a socket's own */
         json_array_foreach(json_object_get(sock, "pipes"), k, p)
         {
             json_t *v = json_object_get(p, field);
@@ -124,6 +124,10 @@ char *nma_metrics_text(nma_server *s, size_t *len)
         {"drops_total", "counter", "Messages dropped.", "drops"},
         {"hwm_hits_total", "counter", "Times a pipe was found full.", "hwm_hits"},
         {"blocked_seconds_total", "counter", "Time senders spent blocked.", "blocked"},
+        {"subscriptions", "gauge", "Subscriptions held for subscribers (PUB, XPUB).",
+         "subscriptions"},
+        {"peers_dropped_total", "counter",
+         "Connections dropped for breaking the protocol or a limit.", "peers_dropped"},
     };
     for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
         char name[64];

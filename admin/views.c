@@ -249,9 +249,9 @@ static void view_sock_cb(void *arg, const nm_sock_stats_t *st)
     json_t *eps = json_array();
     for (int i = 0; i < st->nendpoints; i++)
         json_array_append_new(eps, json_string(st->endpoints[i]));
-    v->cur = json_pack("{s:I, s:s, s:o, s:[], s:I, s:I}", "id", (json_int_t)st->id, "type",
+    v->cur = json_pack("{s:I, s:s, s:o, s:[], s:I, s:I, s:I}", "id", (json_int_t)st->id, "type",
                        type ? type : "?", "endpoints", eps, "pipes", "drops", (json_int_t)0,
-                       "queued", (json_int_t)0);
+                       "queued", (json_int_t)0, "peers_dropped", (json_int_t)st->peers_dropped);
     json_array_append_new(v->list, v->cur);
 }
 
@@ -271,9 +271,11 @@ static void view_pipe_cb(void *arg, const nm_sock_stats_t *sock, const nm_pipe_s
     if (p != NULL && !v->compact)
         json_object_update_new(
             p,
-            json_pack("{s:I, s:I, s:I, s:I, s:f}", "msgs_in", (json_int_t)st->msgs_in, "msgs_out",
-                      (json_int_t)st->msgs_out, "bytes_in", (json_int_t)st->bytes_in, "bytes_out",
-                      (json_int_t)st->bytes_out, "blocked", (double)st->blocked_ns / 1e9));
+            json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "msgs_in", (json_int_t)st->msgs_in,
+                      "msgs_out", (json_int_t)st->msgs_out, "bytes_in", (json_int_t)st->bytes_in,
+                      "bytes_out", (json_int_t)st->bytes_out, "blocked",
+                      (double)st->blocked_ns / 1e9, "subscriptions",
+                      (json_int_t)st->subscriptions));
     json_array_append_new(json_object_get(v->cur, "pipes"), p);
     json_t *d = json_object_get(v->cur, "drops"), *q = json_object_get(v->cur, "queued");
     json_integer_set(d, json_integer_value(d) + (json_int_t)st->drops);

@@ -11,6 +11,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each stage's wall time, printed as it ends and again in the summary.
+STAGE_TIMES=""
+STAGE_NAME=""
+STAGE_START=$SECONDS
+stage() {
+    if [ -n "$STAGE_NAME" ]; then
+        local took=$((SECONDS - STAGE_START))
+        echo "== stage $STAGE_NAME took ${took} s"
+        STAGE_TIMES+="$STAGE_NAME ${took}s; "
+    fi
+    STAGE_NAME=$1
+    STAGE_START=$SECONDS
+    [ -z "$1" ] || echo "== stage $1"
+}
+stage packages
+
 PACKAGES=(
     build-essential cmake pkg-config        # the build
     libbsd-dev libcmocka-dev                # lists/trees/strlcpy; unit tests
@@ -44,25 +60,40 @@ if [ "${NOMID_SKIP_APT:-0}" != 1 ] || [ ! -d tests/browser/node_modules/playwrig
     npm ci --prefix tests/browser --no-audit --no-fund
 fi
 
+stage build
 BUILD=build-test
-cmake -S . -B "$BUILD" -DNOMID_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+cmake -S . -B "$BUILD" -DNOMID_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DNOMID_WERROR=ON
 cmake --build "$BUILD" -j2
 
-# The Release build must compile too (-O3 sees warnings the Debug build does not).
-cmake -S . -B build-release-check -DCMAKE_BUILD_TYPE=Release -DNOMID_TESTS=OFF >/dev/null
+# The Release build must compile too, tests included (-O3 sees warnings the Debug build
+# does not).
+stage build-release
+cmake -S . -B build-release-check -DCMAKE_BUILD_TYPE=Release -DNOMID_WERROR=ON >/dev/null
 cmake --build build-release-check -j2
 
 # ---- all ctest tests (unit + interop) ----
+stage ctest
 export NOMID_REQUIRE_BROWSER=1  # the topology page's test fails, not skips, without Chromium
 set +e
 ctest --test-dir "$BUILD" --output-on-failure -j2 2>&1 | tee "$BUILD/ctest.log"
 ctest_status=${PIPESTATUS[0]}
 set -e
 
+# ---- hostile peers against the Release build (tests/interop/test_hostile.py) ----
+# ctest ran the suite on the ASan build (no sanitizer report allowed); this run judges
+# each attack's memory growth, which ASan would inflate (NOMID_HOSTILE_RELEASE=1).
+stage hostile-release
+set +e
+NOMID_BIN=build-release-check/nomid NOMID_HOSTILE_RELEASE=1 \
+    /usr/bin/python3 tests/interop/test_hostile.py 2>&1 | tee build-release-check/hostile.log
+hostile_status=${PIPESTATUS[0]}
+set -e
+
 # ---- ThreadSanitizer: the threaded tests again, on a TSan build ----
 # Every unit test (the core's threads, the agent's, the admin's) and the interop tests
 # whose nomid processes run the most threads at once.
-cmake -S . -B build-tsan -DNOMID_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+stage tsan
+cmake -S . -B build-tsan -DNOMID_TSAN=ON -DCMAKE_BUILD_TYPE=Debug -DNOMID_WERROR=ON >/dev/null
 cmake --build build-tsan -j2
 set +e
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
@@ -73,6 +104,7 @@ tsan_status=${PIPESTATUS[0]}
 set -e
 
 # ---- fuzzing: every parser of network input, for a bounded time each ----
+stage fuzz
 # target|sources|libraries
 FUZZ_TARGETS=(
     "zmtp|lib/zmtp/*.c|"
@@ -81,6 +113,7 @@ FUZZ_TARGETS=(
     "etcd|discovery/etcd_json.c discovery/etcd_stream.c discovery/nodeid.c|-ljansson -lsodium"
     "dnssd_txt|discovery/dnssd_txt.c discovery/nodeid.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd"
     "admin_route|admin/route.c admin/assets.c build-test/generated/admin_assets.c|"
+    "engine|tests/fuzz/engine_harness.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd -lpthread"
 )
 FUZZ_SECONDS=${NOMID_FUZZ_SECONDS:-45}
 fuzz_status=0
@@ -101,9 +134,14 @@ for entry in "${FUZZ_TARGETS[@]}"; do
     if [ -d "tests/fuzz/corpus/$name" ]; then
         cp -R "tests/fuzz/corpus/$name/." "$corpus/"
     fi
+    # A target's dictionary of tokens, when it has one: tests/fuzz/NAME.dict.
+    dict=()
+    if [ -f "tests/fuzz/$name.dict" ]; then
+        dict=(-dict="tests/fuzz/$name.dict")
+    fi
     echo "== fuzz: running fuzz_$name for $FUZZ_SECONDS s"
     set +e
-    "$BUILD/fuzz_$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+    "$BUILD/fuzz_$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "${dict[@]}" \
         -artifact_prefix="$BUILD/fuzz-artifacts/$name/" "$corpus"
     st=$?
     set -e
@@ -116,15 +154,21 @@ for entry in "${FUZZ_TARGETS[@]}"; do
 done
 
 # ---- summary: ctest's own closing line comes last, for whoever reads the log ----
+stage ""
 echo
 echo "== summary"
+echo "time:  $STAGE_TIMES"
 echo "fuzz:  $fuzz_result"
 echo "tsan:  $(grep -E 'tests passed|tests failed' build-tsan/ctest.log | tail -n 1)"
+echo "hostile (release): $(grep -E '^[0-9]+ passed, [0-9]+ failed' build-release-check/hostile.log | tail -n 1)"
 grep -E 'tests passed|tests failed' "$BUILD/ctest.log" | tail -n 1 || echo "ctest exited $ctest_status"
 if [ "$ctest_status" -ne 0 ]; then
     exit "$ctest_status"
 fi
 if [ "$tsan_status" -ne 0 ]; then
     exit "$tsan_status"
+fi
+if [ "$hostile_status" -ne 0 ]; then
+    exit "$hostile_status"
 fi
 exit "$fuzz_status"

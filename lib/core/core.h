@@ -212,33 +212,34 @@ void nmi_pipe_out_notify(nmi_pipe *p);
 /* ---- socket ---------------------------------------------------------------------- */
 
 struct nmi_sock {
-    nmi_ctx *ctx;                 /* owner */
-    const nmi_proto_ops *proto;   /* pattern behaviour */
-    void *pdata;                  /* protocol state */
-    int type;                     /* enum nm_sock_type */
-    uint64_t id;                  /* unique in the context */
-    nmi_opts opts;                /* options (application thread; copied by conns) */
-    char last_ep[NMI_EP_MAX];     /* NM_LAST_ENDPOINT */
-    nmi_cmdq cmds;                /* I/O -> application */
-    nmi_signaler sig;             /* wakes the application thread */
-    atomic_int waiting;           /* the application thread sleeps on sig */
+    nmi_ctx *ctx;               /* owner */
+    const nmi_proto_ops *proto; /* pattern behaviour */
+    void *pdata;                /* protocol state */
+    int type;                   /* enum nm_sock_type */
+    uint64_t id;                /* unique in the context */
+    nmi_opts opts;              /* options (application thread; copied by conns) */
+    char last_ep[NMI_EP_MAX];   /* NM_LAST_ENDPOINT */
+    nmi_cmdq cmds;              /* I/O -> application */
+    nmi_signaler sig;           /* wakes the application thread */
+    atomic_int waiting;         /* the application thread sleeps on sig */
     /* NM_FD was handed out: every post signals.  Written (true, once) by the socket's
      * thread in getopt(NM_FD), a seq_cst store; read by posters on any thread after
      * their fence (nmi_sock_post) and by the socket's thread choosing a direct read.
      * A post that misses the store is seen by the NM_EVENTS the caller makes next. */
     atomic_bool fd_mode;
-    atomic_int calls;      /* public calls under way on it (nmi_sock_enter; see nmi_ctx) */
-    atomic_bool term_told; /* a call returned NM_ETERM: its user will close it */
-    uint64_t last_direct_ns;      /* when this socket's thread last wrote a conn itself */
+    atomic_int calls;        /* public calls under way on it (nmi_sock_enter; see nmi_ctx) */
+    atomic_bool term_told;   /* a call returned NM_ETERM: its user will close it */
+    atomic_uintptr_t user;   /* the thread that last entered a call (nmi_thread_tag) */
+    uint64_t last_direct_ns; /* when this socket's thread last wrote a conn itself */
     atomic_uint_fast64_t peers_dropped; /* conns dropped by nmi_conn_reject (I/O thread) */
-    atomic_int mon_events;        /* events the monitor wants (0 = none) */
-    pthread_mutex_t mon_lock;     /* guards mon (any thread may raise an event) */
-    nm_sock_t *mon;               /* the monitor's PAIR, or NULL */
-    nmi_svc *svc;                 /* svc:// watches, binds, advertisements, or NULL */
-    uint8_t *rbuf;                /* read buffer of direct reads (conn_direct.c), or NULL */
-    bool has_prefetch;            /* prefetch holds a received message (NM_POLLIN) */
-    nmi_msg prefetch;             /* taken by nm_poll to learn NM_POLLIN, given to recv */
-    TAILQ_HEAD(, nmi_pipe) pipes; /* attached pipes (application thread) */
+    atomic_int mon_events;              /* events the monitor wants (0 = none) */
+    pthread_mutex_t mon_lock;           /* guards mon (any thread may raise an event) */
+    nm_sock_t *mon;                     /* the monitor's PAIR, or NULL */
+    nmi_svc *svc;                       /* svc:// watches, binds, advertisements, or NULL */
+    uint8_t *rbuf;                      /* read buffer of direct reads (conn_direct.c), or NULL */
+    bool has_prefetch;                  /* prefetch holds a received message (NM_POLLIN) */
+    nmi_msg prefetch;                   /* taken by nm_poll to learn NM_POLLIN, given to recv */
+    TAILQ_HEAD(, nmi_pipe) pipes;       /* attached pipes (application thread) */
     /* I/O thread only */
     LIST_HEAD(, nmi_listener) listeners; /* bound endpoints */
     LIST_HEAD(, nmi_conn) conns;         /* connections, connecting ones included */
@@ -413,17 +414,20 @@ typedef struct nmi_inproc_entry nmi_inproc_entry;
  * direct read's poll(), nm_poll) wakes, and every wait reads the state again after
  * waking and before sleeping; spins read it each turn.
  *
- * nm_ctx_destroy from ACTIVE closes, as nm_sock_close would, every socket that no call
- * is inside of: in the critical section that stores TERM it reads s->calls (seq_cst)
- * and then s->term_told, and takes the socket (close_posted) when the count is 0 and
- * the flag clear.  That is safe: a call that entered before the store is counted (the
+ * nm_ctx_destroy from ACTIVE closes, as nm_sock_close would, the sockets that no call
+ * is inside of: in the critical section that stores TERM it reads each s->calls
+ * (seq_cst) and then s->term_told.  A socket with a call, or whose user was told, is
+ * left to its user; that is safe: a call that entered before the store is counted (the
  * seq_cst pair), one that noticed the state and left has set term_told first (release
- * on the count), so a socket whose user has been told is always left to that user.
- * A call started on a socket after nm_ctx_destroy began is the program's bug.  From
- * SHUTDOWN (the program asked for libzmq's contract) it takes none.  Either way it
- * then waits on reg_cond until every socket has been freed by the I/O thread: each
- * closed by its user (or taken) and done lingering.  nmi_sock_free asserts that no
- * call is inside the socket it frees.
+ * on the count).  If no socket is left so, no thread is in the context: destroy takes
+ * (close_posted) every other socket, as it always did.  Otherwise threads are at work,
+ * and it takes only the sockets the destroying thread itself used last (s->user, set
+ * by nmi_sock_enter before it counts, and by nm_sock_new), so that a woken thread may
+ * close all of its own sockets, idle ones too.  A call started on a socket after
+ * nm_ctx_destroy began is the program's bug.  From SHUTDOWN (the program asked for
+ * libzmq's contract) it takes none.  Either way it then waits on reg_cond until every
+ * socket has been freed by the I/O thread: each closed by its user (or taken) and done
+ * lingering.  nmi_sock_free asserts that no call is inside the socket it frees.
  */
 enum nmi_ctx_state { NMI_CTX_ACTIVE = 0, NMI_CTX_SHUTDOWN, NMI_CTX_TERM };
 
@@ -457,6 +461,9 @@ static inline bool nmi_ctx_live(const nmi_ctx *ctx)
     return atomic_load_explicit(&ctx->state, memory_order_relaxed) == NMI_CTX_ACTIVE;
 }
 
+/* Its address names the calling thread (nmi_sock.user); defined in ctx.c. */
+extern _Thread_local char nmi_thread_tag;
+
 /* Application: ends a public call on s, returning rc (an NM_ETERM is remembered). */
 static inline int nmi_sock_leave(nmi_sock *s, int rc)
 {
@@ -470,6 +477,7 @@ static inline int nmi_sock_leave(nmi_sock *s, int rc)
  * context is shut down.  Every nm_sock_* call but close brackets itself with these. */
 static inline int nmi_sock_enter(nmi_sock *s)
 {
+    atomic_store_explicit(&s->user, (uintptr_t)&nmi_thread_tag, memory_order_relaxed);
     atomic_fetch_add(&s->calls, 1);
     if (atomic_load(&s->ctx->state) == NMI_CTX_ACTIVE)
         return 0;

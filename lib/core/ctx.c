@@ -43,6 +43,7 @@ int nm_ctx_new(nm_ctx_t **ctxp)
 static int ctx_shut(nmi_ctx *ctx, int to)
 {
     int was = atomic_load(&ctx->state);
+    NMI_ASSERT(was < to); /* one way only; a second destroy is the program's bug */
     atomic_store(&ctx->state, to);
     if (was != NMI_CTX_ACTIVE)
         return was;
@@ -66,19 +67,34 @@ int nm_ctx_shutdown(nm_ctx_t *ctxp)
     return 0;
 }
 
-/* The sockets nm_ctx_destroy closes itself: those no call is inside of (reg_lock held,
- * just after leaving ACTIVE).  Returns them in a malloc'd array (*n of them). */
+_Thread_local char nmi_thread_tag;
+
+/* True if a thread is inside a call on s or was told of the end (calls before
+ * term_told: see the state table in core.h). */
+static bool ctx_sock_used(nmi_sock *s)
+{
+    return atomic_load(&s->calls) != 0 || atomic_load(&s->term_told);
+}
+
+/* The sockets nm_ctx_destroy closes itself (reg_lock held, just after leaving ACTIVE):
+ * those no thread is in, all of them if no thread is in any, else only the ones the
+ * calling thread used last.  Returns them in a malloc'd array (*n of them). */
 static nmi_sock **ctx_take_idle(nmi_ctx *ctx, size_t *n)
 {
     *n = 0;
     nmi_sock **taken = calloc((size_t)ctx->nsocks + 1, sizeof(*taken));
     if (taken == NULL)
         return NULL; /* then every socket is left to its user */
+    bool busy = false;
     nmi_sock *s;
     TAILQ_FOREACH(s, &ctx->socks, reg_entry)
     {
-        /* calls before term_told: see the state table in core.h */
-        if (s->close_posted || atomic_load(&s->calls) != 0 || atomic_load(&s->term_told))
+        busy = busy || (!s->close_posted && ctx_sock_used(s));
+    }
+    TAILQ_FOREACH(s, &ctx->socks, reg_entry)
+    {
+        if (s->close_posted || ctx_sock_used(s) ||
+            (busy && atomic_load(&s->user) != (uintptr_t)&nmi_thread_tag))
             continue;
         s->close_posted = true;
         taken[(*n)++] = s;

@@ -57,6 +57,13 @@ void nmi_io_defer_release(nmi_io *io, nmi_conn *c)
 
 static void io_close_sock(nmi_io *io, nmi_sock *s);
 
+/* The writer's invariants (engine.h) as the I/O thread sees them between two events. */
+static void io_check_writer(nmi_conn *c)
+{
+    NMI_ASSERT(!c->io_owns || atomic_load(&c->wowner) == 1);
+    NMI_ASSERT(!atomic_load(&c->handoff) || (atomic_load(&c->wowner) == 1 && !c->io_owns));
+}
+
 static void io_run_cmds(nmi_io *io)
 {
     nmi_cmd *cmds;
@@ -73,12 +80,15 @@ static void io_run_cmds(nmi_io *io)
             nmi_conn_disconnect(cmds[i].obj);
             break;
         case NMI_CMD_FLUSH:
+            io_check_writer(cmds[i].obj);
             nmi_conn_flush_cmd(cmds[i].obj);
             break;
         case NMI_CMD_RESUME:
+            NMI_ASSERT(atomic_load(&((nmi_conn *)cmds[i].obj)->resume_posted) == 1);
             nmi_conn_resume(cmds[i].obj);
             break;
         case NMI_CMD_READ:
+            NMI_ASSERT(atomic_load(&((nmi_conn *)cmds[i].obj)->rowner) == NMI_READER_IO);
             nmi_conn_read_handover(cmds[i].obj);
             break;
         case NMI_CMD_CLOSE:
@@ -115,6 +125,7 @@ static int io_run_timers(nmi_io *io)
         if (c->timer_at <= now) {
             c->timer_at = 0;
             io->timers[i] = io->timers[--io->ntimers];
+            io_check_writer(c);
             nmi_conn_timer(c);
             continue;
         }

@@ -138,14 +138,9 @@ uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size)
 
 uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap)
 {
-    nmi_buf *b = malloc(sizeof(*b) + cap); /* never pooled: nmi_frame_grow reallocates it */
+    nmi_buf *b = nmi_buf_new(cap);
     if (b == NULL)
         return NULL;
-    atomic_init(&b->refs, 1);
-    b->pool_class = -1;
-    b->ffn = NULL;
-    b->hint = NULL;
-    b->data = (uint8_t *)(b + 1);
     f->size = size;
     f->is_ref = true;
     f->u.ref.buf = b;
@@ -153,12 +148,21 @@ uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap)
     return b->data;
 }
 
-uint8_t *nmi_frame_grow(nmi_frame *f, size_t cap)
+uint8_t *nmi_frame_grow(nmi_frame *f, size_t used, size_t cap)
 {
-    nmi_buf *b = realloc(f->u.ref.buf, sizeof(*b) + cap);
-    if (b == NULL)
-        return NULL;
-    b->data = (uint8_t *)(b + 1);
+    nmi_buf *old = f->u.ref.buf, *b;
+    if (old->pool_class < 0 && msg_pool_class(cap) < 0) {
+        /* Past the pool's sizes: realloc can move the pages instead of the bytes. */
+        if ((b = realloc(old, sizeof(*b) + cap)) == NULL)
+            return NULL;
+        b->data = (uint8_t *)(b + 1);
+    } else {
+        /* A recycled buffer and one copy cost less than fresh pages faulted in. */
+        if ((b = nmi_buf_new(cap)) == NULL)
+            return NULL;
+        memcpy(b->data, old->data, used);
+        nmi_buf_release(old);
+    }
     f->u.ref.buf = b;
     f->u.ref.data = b->data;
     return b->data;

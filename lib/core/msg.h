@@ -83,9 +83,9 @@ uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size);
  * have storage yet: a frame received from a peer whose memory follows the bytes that
  * arrive, not the size it claims.  Returns the storage, or NULL on ENOMEM. */
 uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap);
-/* Grows such a frame's storage to cap bytes, keeping its contents (the frame must not be
- * shared yet).  Returns the new storage, or NULL on ENOMEM (f unchanged). */
-uint8_t *nmi_frame_grow(nmi_frame *f, size_t cap);
+/* Grows such a frame's storage to cap bytes, keeping the first `used` (the frame must
+ * not be shared yet).  Returns the new storage, or NULL on ENOMEM (f unchanged). */
+uint8_t *nmi_frame_grow(nmi_frame *f, size_t used, size_t cap);
 /* Releases every frame; m becomes empty. */
 void nmi_msg_clear(nmi_msg *m);
 

@@ -10,7 +10,6 @@
  * spin also looks at the context's state, so that nm_ctx_shutdown (which signals every
  * socket) ends it with NM_ETERM (the state table is in core.h, struct nmi_ctx).
  */
-#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -129,6 +128,7 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
     atomic_init(&s->fd_mode, false);
     atomic_init(&s->calls, 0);
     atomic_init(&s->term_told, false);
+    atomic_init(&s->user, (uintptr_t)&nmi_thread_tag);
     atomic_init(&s->mon_events, 0);
     pthread_mutex_init(&s->mon_lock, NULL);
     TAILQ_INIT(&s->pipes);
@@ -193,7 +193,7 @@ int nmi_sock_events(nmi_sock *s)
 
 void nmi_sock_free(nmi_sock *s)
 {
-    assert(atomic_load(&s->calls) == 0); /* never freed under a caller */
+    NMI_ASSERT(atomic_load(&s->calls) == 0); /* never freed under a caller */
     nmi_monitor_stop(s);
     nmi_sock_process(s);
     if (s->has_prefetch)
@@ -410,8 +410,9 @@ int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 static nmi_conn *sock_direct_conn(nmi_sock *s)
 {
     nmi_pipe *p = TAILQ_FIRST(&s->pipes);
-    if (atomic_load_explicit(&s->fd_mode, memory_order_relaxed) || s->type == NM_STREAM || p == NULL || TAILQ_NEXT(p, sock_entry) != NULL ||
-        p->conn == NULL || nmi_queue_count(p->in) != 0)
+    if (atomic_load_explicit(&s->fd_mode, memory_order_relaxed) || s->type == NM_STREAM ||
+        p == NULL || TAILQ_NEXT(p, sock_entry) != NULL || p->conn == NULL ||
+        nmi_queue_count(p->in) != 0)
         return NULL;
     if (s->rbuf == NULL && (s->rbuf = malloc(SOCK_RBUF_SIZE)) == NULL)
         return NULL;

@@ -60,13 +60,16 @@ void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg)
 }
 
 /* Drops a connection that broke the protocol or our limits: a warning, not an info. */
+static void conn_lost(nmi_conn *c, const char *why, bool rejected);
+
 void nmi_conn_reject(nmi_conn *c, const char *why)
 {
+    if (atomic_load(&c->state) == NMI_CONN_DEAD)
+        return;
     nmi_count(&c->sock->peers_dropped, 1);
     if (atomic_load(&c->state) != NMI_CONN_ACTIVE)
         nmi_monitor(c->sock, NM_EVENT_HANDSHAKE_FAILED, EPROTO, c->endpoint, why);
-    nmi_conn_log(c, NM_LOG_WARN, "dropping connection: %s", why);
-    nmi_conn_broken(c, NULL);
+    conn_lost(c, why, true);
 }
 
 /* ---- timers ---------------------------------------------------------------------- */
@@ -273,10 +276,19 @@ static void conn_detach_pipe(nmi_conn *c)
 
 void nmi_conn_broken(nmi_conn *c, const char *why)
 {
+    conn_lost(c, why, false);
+}
+
+/* The connection is gone, because of the peer (rejected: a warning) or not (why, if
+ * any, is logged as news); the monitor's DISCONNECTED event carries the reason. */
+static void conn_lost(nmi_conn *c, const char *why, bool rejected)
+{
     int st = atomic_load(&c->state);
     if (st == NMI_CONN_DEAD)
         return;
-    if (why != NULL)
+    if (rejected)
+        nmi_conn_log(c, NM_LOG_WARN, "dropping connection: %s", why);
+    else if (why != NULL)
         nmi_conn_log(c, c->closing ? NM_LOG_DEBUG : NM_LOG_INFO, "connection closed: %s", why);
     atomic_store(&c->state, NMI_CONN_WAIT);
     nmi_conn_handshake_end(c);

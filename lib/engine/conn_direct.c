@@ -29,6 +29,7 @@
  * input it was told about. */
 static void direct_handover(nmi_conn *c)
 {
+    NMI_ASSERT(atomic_load(&c->rowner) == NMI_READER_APP);
     atomic_store(&c->rowner, NMI_READER_IO);
     atomic_fetch_add(&c->refs, 1); /* dropped by nmi_conn_read_handover */
     nmi_io_post(c->io, NMI_CMD_READ, c);
@@ -38,6 +39,7 @@ static void direct_handover(nmi_conn *c)
  * was told about meanwhile is its to read. */
 static void direct_release(nmi_conn *c)
 {
+    NMI_ASSERT(atomic_load(&c->rowner) == NMI_READER_APP);
     atomic_store(&c->rowner, NMI_READER_NONE);
     atomic_thread_fence(memory_order_seq_cst);
     int none = NMI_READER_NONE;
@@ -64,6 +66,7 @@ bool nmi_conn_direct_begin(nmi_conn *c)
 
 int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
 {
+    NMI_ASSERT(atomic_load(&c->rowner) == NMI_READER_APP);
     nmi_queue *in = c->pipe->in;
     uint64_t before = atomic_load_explicit(&in->pushed, memory_order_relaxed);
     size_t total = 0;
@@ -99,6 +102,7 @@ int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap)
 
 void nmi_conn_direct_end(nmi_conn *c)
 {
+    NMI_ASSERT(atomic_load(&c->rowner) == NMI_READER_APP);
     if (c->stash != NULL || c->rfail != NULL) {
         nmi_conn_watch(c, 1, -1);
         direct_handover(c);
@@ -129,6 +133,7 @@ bool nmi_conn_claim_reader(nmi_conn *c)
         seen = NMI_READER_NONE;
         sched_yield(); /* the application thread is between two reads */
     }
+    NMI_ASSERT(atomic_load(&c->rowner) == NMI_READER_IO);
     atomic_store(&c->rreclaim, 0);
     return seen == NMI_READER_NONE;
 }

@@ -22,9 +22,10 @@
 
 #define CONN_DIRECT_MIN (16 * 1024)
 /* Frames up to this size get all their storage when their header arrives; a larger one
- * starts with this much and doubles as its bytes come, so a header that claims 2^40
- * bytes costs what the peer really sent, never what it claims.  Command bodies start
- * at CONN_CMD_EAGER likewise. */
+ * starts with this much and grows fourfold as its bytes come (so a 1 MiB frame is
+ * copied once, 256 KiB of it), so a header that claims 2^40 bytes costs what the peer
+ * really sent, never what it claims.  Command bodies start at CONN_CMD_EAGER and
+ * double. */
 #define CONN_BODY_EAGER (256 * 1024)
 #define CONN_CMD_EAGER  1024
 /* Commands other than READY and subscriptions are small (PING, PONG, ERROR); unknown
@@ -125,17 +126,20 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
     return nmi_conn_established(c, r.identity, r.identity_len);
 }
 
-/* A subscription (either form) for a publisher counts against its peer's limits while
- * it is queued and while the protocol keeps it (pub.c gives back what it does not
- * keep): the reason the peer goes past a limit, or NULL. */
-static const char *conn_sub_count(nmi_conn *c, size_t prefix_len)
+/* A subscription or a cancel (either form) for a publisher counts against its peer's
+ * limits while it is queued, and a subscription while the protocol keeps it (pub.c
+ * gives back what it does not keep).  Cancels may take the limits once more, so that a
+ * peer at its limit may cancel everything at once.  The reason the peer goes past a
+ * limit, or NULL. */
+static const char *conn_sub_count(nmi_conn *c, size_t prefix_len, bool cancel)
 {
     nmi_pipe *p = c->pipe;
     uint64_t n = atomic_fetch_add(&p->subs, 1) + 1;
     uint64_t bytes = atomic_fetch_add(&p->sub_bytes, prefix_len) + prefix_len;
-    if (c->opts.subs_max > 0 && n > (uint64_t)c->opts.subs_max)
+    uint64_t times = cancel ? 2 : 1;
+    if (c->opts.subs_max > 0 && n > times * (uint64_t)c->opts.subs_max)
         return "too many subscriptions (over NM_SUBSCRIPTIONS_MAX)";
-    if (c->opts.subs_maxbytes >= 0 && bytes > (uint64_t)c->opts.subs_maxbytes)
+    if (c->opts.subs_maxbytes >= 0 && bytes > times * (uint64_t)c->opts.subs_maxbytes)
         return "subscriptions too large (over NM_SUBSCRIPTIONS_MAXBYTES)";
     return NULL;
 }
@@ -146,7 +150,8 @@ static int conn_subscription(nmi_conn *c, const nmi_zmtp_cmd *cmd)
 {
     if (!(c->sock->proto->flags & NMI_PROTO_TAKES_SUBS))
         return 0;
-    const char *over = conn_sub_count(c, cmd->data_len);
+    bool cancel = cmd->name_len != 9; /* SUBSCRIBE or CANCEL */
+    const char *over = conn_sub_count(c, cmd->data_len, cancel);
     if (over != NULL) {
         nmi_conn_reject(c, over);
         return -1;
@@ -159,10 +164,13 @@ static int conn_subscription(nmi_conn *c, const nmi_zmtp_cmd *cmd)
         nmi_conn_reject(c, "out of memory");
         return -1;
     }
-    d[0] = cmd->name_len == 9; /* SUBSCRIBE: 1, CANCEL: 0 */
+    d[0] = !cancel;
     memcpy(d + 1, cmd->data, cmd->data_len);
-    if (nmi_queue_push(c->pipe->in, &m) < 0)
+    if (nmi_queue_push(c->pipe->in, &m) < 0) {
         nmi_msg_clear(&m);
+        nmi_conn_reject(c, "out of memory"); /* its count is gone with the pipe */
+        return -1;
+    }
     return 0;
 }
 
@@ -261,7 +269,8 @@ static int conn_frame_done(nmi_conn *c)
     c->cur_more_bytes = 0;
     nmi_pipe *p = c->pipe;
     if ((c->sock->proto->flags & NMI_PROTO_TAKES_SUBS) && conn_is_sub_msg(&c->cur)) {
-        const char *over = conn_sub_count(c, c->cur.first.size - 1);
+        bool cancel = nmi_frame_data(&c->cur.first)[0] == 0;
+        const char *over = conn_sub_count(c, c->cur.first.size - 1, cancel);
         if (over != NULL) {
             conn_fail(c, over);
             return -1;
@@ -327,22 +336,24 @@ static uint8_t *conn_body_alloc(nmi_conn *c, uint64_t size)
 }
 
 /* Makes room in the body for `need` more bytes that have arrived (or, need 0, for at
- * least one): a partly allocated body at least doubles, never past its size.  0, or -1
- * if memory ran out. */
+ * least one): a partly allocated body grows (commands double, frames quadruple), never
+ * past its size.  0, or -1 if memory ran out. */
 static int conn_body_grow(nmi_conn *c, size_t need)
 {
     size_t room = c->body_cap - c->body_got;
     if (room >= need && room > 0)
         return 0;
-    size_t cap = c->body_cap * 2 > c->body_got + need ? c->body_cap * 2 : c->body_got + need;
+    bool cmd = c->cur_flags & NMI_ZMTP_COMMAND;
+    size_t cap = c->body_cap * (cmd ? 2 : 4);
+    cap = cap > c->body_got + need ? cap : c->body_got + need;
     cap = cap < c->body_size ? cap : c->body_size;
     uint8_t *b;
-    if (c->cur_flags & NMI_ZMTP_COMMAND) {
+    if (cmd) {
         b = realloc(c->cmd_body, cap);
         if (b != NULL)
             c->cmd_body = b;
     } else {
-        b = nmi_frame_grow(nmi_msg_frame(&c->cur, c->cur.n - 1), cap);
+        b = nmi_frame_grow(nmi_msg_frame(&c->cur, c->cur.n - 1), c->body_got, cap);
     }
     if (b == NULL)
         return -1;

@@ -37,6 +37,77 @@ enum nmi_conn_state {
     NMI_CONN_DEAD,       /* closed, waiting for references to go */
 };
 
+/*
+ * Who writes and who reads a connection (the fields marked "table" in nmi_conn).  Each
+ * is moved only as below; NMI_ASSERT checks the invariants in debug builds.
+ *
+ * Writer.  wowner is 1 while one thread owns the output side (wbuf, iov, held, wblocked).
+ *
+ *   field    from -> to  by                      where, and why it is safe
+ *   wowner   0 -> 1      application (CAS)       nmi_conn_kick_fenced: write directly,
+ *                                                or hand off at once (below)
+ *            0 -> 1      I/O thread (CAS)        nmi_conn_take_writer, nmi_conn_flush's
+ *                                                look again; then io_owns = true
+ *            1 -> 0      the holder only         end of nmi_conn_flush; the I/O thread
+ *                                                clears io_owns first
+ *   io_owns  (I/O thread's own bool)             true exactly while the I/O thread holds
+ *                                                wowner; starts true (it writes the
+ *                                                handshake: wowner starts at 1)
+ *   handoff  0 -> 1      application holding     conn_handoff, posting NMI_CMD_FLUSH
+ *                        wowner                  with a reference: its hold passes to
+ *                                                the I/O thread, wowner stays 1
+ *            1 -> 0      I/O thread (exchange)   nmi_conn_take_writer, nmi_conn_flush_cmd;
+ *                                                then io_owns = true
+ *
+ *   Invariants: io_owns implies wowner == 1; handoff == 1 implies wowner == 1 and not
+ *   io_owns (only a holder hands off, and the I/O thread takes the hold by consuming
+ *   handoff, not by waiting for wowner to fall to 0, which a handed-off hold never does).
+ *
+ * Reader.  rowner (enum nmi_reader) names the one thread that may read the descriptor
+ * and decode (greet, hdr, body, cur, cmd_body, rheader, stash, rfail).  Taking is a CAS
+ * from NONE; only the holder moves it away from its own value.
+ *
+ *   field     from -> to   by                    where, and why it is safe
+ *   rowner    NONE -> IO   I/O thread (CAS)      nmi_conn_read (back to NONE when done);
+ *                                                nmi_conn_claim_reader (to close: back to
+ *                                                NONE in nmi_conn_broken)
+ *             NONE -> APP  application (CAS)     nmi_conn_direct_begin; direct_release's
+ *                                                re-take (input came while it read)
+ *             APP -> NONE  application           direct_release, nmi_conn_direct_end
+ *             APP -> IO    application           direct_handover, posting NMI_CMD_READ
+ *                                                with a reference; stash and rfail go
+ *                                                with it: the I/O thread owns them now
+ *             IO -> NONE   I/O thread            end of nmi_conn_read, of
+ *                                                nmi_conn_read_handover, of
+ *                                                nmi_conn_broken after its claim
+ *   rpending  0 -> 1       I/O thread            nmi_conn_read, before its CAS
+ *             1 -> 0       the next reader       nmi_conn_read after its CAS,
+ *                                                nmi_conn_direct_end (watching input again
+ *                                                re-reads the descriptor's state),
+ *                                                nmi_conn_read_handover
+ *   rreclaim  0 -> 1 -> 0  I/O thread            around nmi_conn_claim_reader's wait;
+ *                                                the application only reads it: it ends
+ *                                                its turn at once and starts none
+ *
+ *   Safe because: rpending is stored before the I/O thread's CAS and direct_release
+ *   reads it after storing NONE and a full fence, so either the CAS finds NONE or the
+ *   application sees rpending and hands back.  The I/O thread never waits for a command
+ *   only it could run: nmi_conn_claim_reader waits for the application to let go, and
+ *   either way of letting go ends the wait (NONE: taken; IO: handed back, already the
+ *   I/O thread's, released by the queued NMI_CMD_READ); it returns false for a reader
+ *   it did not take, which nmi_conn_broken then leaves alone.
+ *
+ * Pausing at the receive HWM.
+ *
+ *   rpaused        0 -> 1  the reader          conn_frame_done, pipe->in at RCVHWM; it
+ *                                              looks at the queue again after a fence
+ *                  1 -> 0  the reader          the same look found it drained
+ *                  1 -> 0  I/O thread          nmi_conn_resume, nmi_conn_broken
+ *   resume_posted  0 -> 1  application (CAS)   pipe_resume_reader, posting NMI_CMD_RESUME
+ *                                              with a reference: one in flight at most
+ *                  1 -> 0  I/O thread          nmi_conn_resume, before it clears rpaused,
+ *                                              so that a later pause may post again
+ */
 struct nmi_conn {
     nmi_pollable pollable;       /* fd and readiness callback (fd -1 when none) */
     nmi_sock *sock;              /* owner */
@@ -65,20 +136,20 @@ struct nmi_conn {
     uint64_t cur_more_bytes;               /* bytes of its frames with MORE (limits) */
     bool rheader;               /* a body was read directly: read the next header alone */
     uint8_t *cmd_body;          /* command frames are assembled here */
-    atomic_int rpaused;         /* stopped reading: pipe->in over the HWM */
-    atomic_int resume_posted;   /* application asked to read again */
+    atomic_int rpaused;         /* stopped reading: pipe->in over the HWM (table) */
+    atomic_int resume_posted;   /* application asked to read again (table) */
     pthread_mutex_t watch_lock; /* guards watch_in, watch_out and changing them in the poller */
     bool watch_in, watch_out;   /* readiness the I/O thread hears about */
-    atomic_int rowner;          /* who reads: enum nmi_reader */
-    atomic_int rpending;        /* input was signalled while the application read */
-    atomic_int rreclaim;        /* the I/O thread wants the reader back */
+    atomic_int rowner;          /* who reads: enum nmi_reader (table) */
+    atomic_int rpending;        /* input was signalled while another held rowner (table) */
+    atomic_int rreclaim;        /* the I/O thread wants the reader back (table) */
     const char *rfail;          /* why it could not take a frame, or NULL */
     uint8_t *stash;             /* bytes it read and left to the I/O thread */
     size_t stash_len;           /* their count */
     /* write side (holder of wowner) */
-    atomic_int wowner;                  /* 1 while someone owns the writer */
-    bool io_owns;                       /* the I/O thread holds wowner */
-    atomic_int handoff;                 /* an application thread passed wowner to the I/O thread */
+    atomic_int wowner;                  /* 1 while someone owns the writer (table) */
+    bool io_owns;                       /* the I/O thread holds wowner (table) */
+    atomic_int handoff;                 /* wowner handed to the I/O thread (table) */
     bool wblocked;                      /* kernel buffer full: waiting for POLL_OUT */
     bool close_requested;               /* STREAM: close once the output before it is written */
     uint8_t *wbuf;                      /* encode buffer (lazily allocated) */
@@ -156,7 +227,8 @@ bool nmi_conn_direct_begin(nmi_conn *c);
 int nmi_conn_direct_read(nmi_conn *c, uint8_t *buf, size_t cap);
 void nmi_conn_direct_end(nmi_conn *c);
 /* I/O: takes the reader back from an application thread (to close the descriptor);
- * true if this call took it. */
+ * true if this call took it, false if the I/O thread already had it (a read under way,
+ * or a hand-back whose NMI_CMD_READ is queued). */
 bool nmi_conn_claim_reader(nmi_conn *c);
 void nmi_conn_timers_update(nmi_conn *c); /* I/O: deadlines changed */
 /* Heartbeats (heartbeat.c), I/O thread. */

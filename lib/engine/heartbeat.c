@@ -37,14 +37,31 @@ static void hb_send(nmi_conn *c, const uint8_t *frame, int len)
     if (len <= 0 || atomic_load(&c->state) != NMI_CONN_ACTIVE)
         return;
     nmi_conn_take_writer(c);
+    NMI_ASSERT(c->io_owns && atomic_load(&c->wowner) == 1);
     if (nmi_conn_out_bytes(c, frame, (size_t)len) < 0)
         nmi_log(c->sock->ctx, NM_LOG_DEBUG, "zmtp", "%s: no room for a heartbeat", c->endpoint);
     nmi_conn_flush(c, true);
 }
 
+/* True if a deadline for the peer's traffic has passed. */
+static bool hb_overdue(nmi_conn *c, uint64_t now)
+{
+    return (c->hb_deadline != 0 && c->hb_deadline <= now) ||
+           (c->ttl_deadline != 0 && c->ttl_deadline <= now);
+}
+
 bool nmi_hb_timer(nmi_conn *c, uint64_t now)
 {
     char why[96];
+    /* The deadlines count from the last read, and the I/O thread runs its timers before
+     * it reads: after this process was stopped or starved, the peer's traffic may be
+     * waiting in the socket.  Read it before judging (libzmq restarts its TTL timer on
+     * every message); any of it moves the deadlines on. */
+    if (hb_overdue(c, now)) {
+        nmi_conn_read(c);
+        if (atomic_load(&c->state) != NMI_CONN_ACTIVE)
+            return false;
+    }
     if (c->hb_deadline != 0 && c->hb_deadline <= now) {
         snprintf(why, sizeof(why), "heartbeat timed out: no traffic %d ms after a PING",
                  c->opts.heartbeat_timeout >= 0 ? c->opts.heartbeat_timeout

@@ -61,10 +61,12 @@ int nm_ctx_shutdown(nm_ctx_t *ctx);
  * thread and frees the context.  *ctxp is set to NULL.  A socket is never freed under
  * a thread using it:
  *  - called alone (nomid's usual ending), it first closes, as nm_sock_close would, the
- *    sockets that no call is inside of at that moment, so a program may leave its idle
- *    sockets to it; a thread blocked in a call gets NM_ETERM and destroy waits until
- *    that thread closes its socket.  A thread must not start a call on a socket after
- *    destroy has begun.
+ *    sockets left open that no thread is using, so a program may leave its idle
+ *    sockets to it: all of them when no call is under way on any socket of ctx;
+ *    otherwise only those the calling thread used last.  A thread blocked in a call
+ *    gets NM_ETERM, and destroy waits until that thread has closed its socket (and its
+ *    other sockets, which destroy leaves to it).  A thread must not start a call on a
+ *    socket after destroy has begun.
  *  - called after nm_ctx_shutdown (libzmq's zmq_ctx_term), it closes nothing itself and
  *    waits for every socket to be closed by its own thread, which learns of the end
  *    from the NM_ETERM of its next call; a socket nobody closes keeps it waiting. */

@@ -277,17 +277,16 @@ static void mtrie_node_merge(nmi_mtrie *t, mtrie_node *n)
 {
     mtrie_node *c = mtrie_kid_from(n, 0), *p = n->parent;
     if (c->off < n->len) {
-        /* Too little slack: the buffer grows to hold the joined label exactly. */
-        uintptr_t old = (uintptr_t)c;
+        /* Too little slack: the buffer grows to hold the joined label exactly.  realloc
+         * may move it, so its children follow (comparing the old address is not C). */
         mtrie_node *k = realloc(c, sizeof(*c) + n->len + c->len);
         if (k == NULL)
             return; /* n stays: a node more than needed, no harm */
         memmove(k->buf + n->len, k->buf + k->off, k->len);
         k->off = n->len;
-        if ((uintptr_t)k != old) /* realloc moved it: its children follow */
-            for (unsigned i = 0; i < k->width; i++)
-                if (k->kids[i] != NULL)
-                    k->kids[i]->parent = k;
+        for (unsigned i = 0; i < k->width; i++)
+            if (k->kids[i] != NULL)
+                k->kids[i]->parent = k;
         c = k;
     }
     c->off -= n->len;

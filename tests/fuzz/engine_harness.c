@@ -412,10 +412,15 @@ static void eh_drain(eh_state *st, bool block)
     }
 }
 
+static int eh_unread(eh_state *st);
+
+/* One round of everything the harness does while nomid works.  block: the application
+ * reads (its receive waits up to RCVTIMEO, reading the connection itself), worth it
+ * only once a pipe exists and nomid has bytes to read. */
 static void eh_pump(eh_state *st, bool block)
 {
     eh_read_peer(st);
-    eh_drain(st, block && !st->eof);
+    eh_drain(st, block && !st->eof && atomic_load(&eh_hs_ok) && eh_unread(st) > 0);
     if (!st->sent_first && atomic_load(&eh_hs_ok)) {
         st->sent_first = true;
         eh_send_first(st);

@@ -126,7 +126,7 @@ SEEDS = {
     "pair-reject-ping-first": header(PAIR) + greeting() + ping(),
     "router-reject-identity-256": header(ROUTER) + hello(DEALER, b"i" * 256),
     "router-reject-identity-zero": header(ROUTER) + hello(DEALER, b"\x00abc"),
-    "dealer-reject-error": header(DEALER) + greeting() + command(b"ERROR", b"\x04oops"),
+    "dealer-error-first": header(DEALER) + greeting() + command(b"ERROR", b"\x04oops"),
     # ---- after the handshake: commands and limits ----
     "pair-ready-twice": header(PAIR) + hello(PAIR) + ready(PAIR),
     "pair-unknown-command": header(PAIR) + hello(PAIR) + command(b"HELLO", b"x")
@@ -136,6 +136,20 @@ SEEDS = {
     "pull-maxmsg": header(PULL, maxmsg=True) + hello(PUSH) + msg(b"small") + msg(b"q" * 100),
     "pair-error-after": header(PAIR) + hello(PAIR) + msg(b"x") + command(b"ERROR", b"\x03bye"),
     "sub-reserved-flags": header(SUB) + hello(PUB) + b"\x08\x01x",
+    # ---- what a peer may cost: claims larger than what arrives, many parts, many subs ----
+    "pull-huge-claim": header(PULL) + hello(PUSH) + b"\x02" + (1 << 40).to_bytes(8, "big")
+    + b"h" * 100,
+    "pull-huge-claim-more": header(PULL, app=True) + hello(PUSH) + msg(b"ok")
+    + b"\x03" + (1 << 33).to_bytes(8, "big") + b"m" * 64,
+    "pair-command-huge-claim": header(PAIR) + hello(PAIR) + b"\x06" + (1 << 34).to_bytes(8, "big")
+    + b"\x04PING\x00\x00",
+    "pair-command-1mib-claim": header(PAIR) + hello(PAIR) + b"\x06" + (1 << 20).to_bytes(8, "big")
+    + b"\x04PING",
+    "pull-many-parts": header(PULL) + hello(PUSH) + b"\x01\x01p" * 2000,
+    "pub-many-subscriptions": header(PUB) + hello(SUB)
+    + b"".join(command(b"SUBSCRIBE", b"topic-%d" % i) for i in range(400)),
+    "xpub-long-prefix-zmtp30": header(XPUB, variant=True) + hello(SUB, minor=0)
+    + msg(b"\x01" + b"p" * 1000) + msg(b"\x00" + b"p" * 1000),
     # ---- regression: the pre-authentication overflow of the security report ----
     "regress-identity-4000": header(ROUTER) + hello(ROUTER, b"A" * 4000) + msg(b"x"),
 }

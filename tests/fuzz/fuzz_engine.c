@@ -10,7 +10,8 @@
  * when a handshake both succeeded and failed, when a successful handshake left no READY
  * on the wire, or when nomid does not close its end within NOMID_ENGINE_EOF_MS (default
  * 5000) of the peer's half-close (a stuck connection).  NOMID_ENGINE_VERBOSE=1 prints
- * nomid's warnings and each run's outcome.
+ * nomid's warnings and each run's outcome; NOMID_ENGINE_SETTLE_US (default 300) is how
+ * long a run waits for a handshake outcome or for nomid's output still pending.
  *
  * Build (from the repository root):
  *   clang-14 -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
@@ -47,6 +48,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *eof = getenv("NOMID_ENGINE_EOF_MS");
     if (eof != NULL && atoi(eof) > 0)
         fuzz_opts.eof_ms = atoi(eof);
+    const char *settle = getenv("NOMID_ENGINE_SETTLE_US");
+    if (settle != NULL && atoi(settle) >= 0)
+        fuzz_opts.settle_us = atoi(settle);
     if (eh_init() < 0) {
         fprintf(stderr, "fuzz_engine: cannot create the context\n");
         abort();

@@ -129,7 +129,8 @@ static inline void tu_bind_ipc(nm_sock_t *s, const char *dir, const char *name, 
                                size_t cap)
 {
     char want[TU_EP_MAX];
-    snprintf(want, sizeof(want), "ipc://%s/%s", dir, name);
+    int n = snprintf(want, sizeof(want), "ipc://%s/%s", dir, name);
+    assert_true(n > 0 && (size_t)n < sizeof(want));
     TU_OK(nm_sock_bind(s, want));
     tu_last_endpoint(s, ep, cap);
     assert_string_equal(ep, want);
@@ -169,8 +170,9 @@ static inline void tu_tmpdir_remove(const char *dir)
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (n > 0 && (size_t)n < sizeof(path))
+            unlink(path);
     }
     closedir(d);
     rmdir(dir);
@@ -322,13 +324,17 @@ typedef struct tu_totals {
     uint64_t msgs_in, msgs_out;
     uint64_t bytes_in, bytes_out;
     uint64_t drops, hwm_hits;
+    uint64_t subscriptions; /* PUB/XPUB pipes' subscriptions */
+    uint64_t peers_dropped; /* the sockets' dropped connections */
 } tu_totals;
 
 static inline void tu_totals_sock_cb(void *arg, const nm_sock_stats_t *st)
 {
     tu_totals *t = arg;
-    if (st->type == t->type)
-        t->nsocks++;
+    if (st->type != t->type)
+        return;
+    t->nsocks++;
+    t->peers_dropped += st->peers_dropped;
 }
 
 static inline void tu_totals_pipe_cb(void *arg, const nm_sock_stats_t *sock,
@@ -347,6 +353,7 @@ static inline void tu_totals_pipe_cb(void *arg, const nm_sock_stats_t *sock,
     t->bytes_out += st->bytes_out;
     t->drops += st->drops;
     t->hwm_hits += st->hwm_hits;
+    t->subscriptions += st->subscriptions;
 }
 
 static inline tu_totals tu_totals_of(nm_ctx_t *ctx, int type)

@@ -3,10 +3,15 @@
  *
  * Covers the counted add/rm return codes, empty and binary prefixes, prefix vs data
  * length, one report per pipe however many of its prefixes match, wide fan-out nodes,
- * rm_pipe's reports, memory after heavy churn and after a node's child range widens and
- * narrows again (heap bytes come back to where they were), and a randomized differential
- * test against a naive list model.  -ENOMEM paths are not covered: mtrie.c calls libc's
- * allocator directly and this file links against it as built.
+ * rm_pipe's reports, edges split and merged again in every order, 64 KiB prefixes, memory
+ * that follows the bytes of the prefixes (not a node per byte), memory after heavy churn
+ * and after a node's child range widens and narrows again (heap bytes come back to where
+ * they were), -ENOMEM at each allocation of add (the trie stays as it was) and failed
+ * merges in rm, and randomized differential tests against a naive list model, one with
+ * allocations failing at random.
+ *
+ * mtrie.c is compiled into this file, its allocation calls renamed to an allocator that
+ * fails on demand; the trie's symbols defined here keep the library's copy out of the link.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -21,6 +26,62 @@
 #include <cmocka.h>
 
 #include "protocol/mtrie.h"
+
+static long alloc_budget = -1;      /* allocations mtrie.c may still make; -1: no limit */
+static unsigned alloc_fail_1in;     /* if not 0, each allocation also fails 1 time in this */
+static uint64_t alloc_seed = 1;     /* for alloc_fail_1in */
+static unsigned long alloc_refused; /* allocations failed on purpose */
+
+static bool alloc_grant(void)
+{
+    if (alloc_fail_1in != 0) {
+        alloc_seed ^= alloc_seed << 13;
+        alloc_seed ^= alloc_seed >> 7;
+        alloc_seed ^= alloc_seed << 17;
+        if (alloc_seed % alloc_fail_1in == 0) {
+            alloc_refused++;
+            return false;
+        }
+    }
+    if (alloc_budget < 0)
+        return true;
+    if (alloc_budget == 0) {
+        alloc_refused++;
+        return false;
+    }
+    alloc_budget--;
+    return true;
+}
+
+static void *fail_malloc(size_t n)
+{
+    return alloc_grant() ? malloc(n) : NULL;
+}
+
+static void *fail_calloc(size_t n, size_t size)
+{
+    return alloc_grant() ? calloc(n, size) : NULL;
+}
+
+static void *fail_realloc(void *p, size_t n)
+{
+    return alloc_grant() ? realloc(p, n) : NULL;
+}
+
+static void *fail_reallocarray(void *p, size_t n, size_t size)
+{
+    return alloc_grant() ? reallocarray(p, n, size) : NULL;
+}
+
+#define malloc       fail_malloc
+#define calloc       fail_calloc
+#define realloc      fail_realloc
+#define reallocarray fail_reallocarray
+#include "protocol/mtrie.c"
+#undef malloc
+#undef calloc
+#undef realloc
+#undef reallocarray
 
 #define NPIPES  1000
 #define MAXKEY  16
@@ -466,6 +527,336 @@ static void test_range_trim(void **state)
     nmi_mtrie_destroy(&t);
 }
 
+/* Pipes 0..2 subscribed to keys[0..2] if set in mask: fails unless every probe matches
+ * exactly the pipes whose key starts it. */
+static void check_three(nmi_mtrie *t, const char *const keys[3], unsigned mask)
+{
+    static const char *const probes[] = {"",      "a",      "ab",      "abc", "abcd",
+                                         "abcde", "abcdef", "abcdefg", "abx", "abxy",
+                                         "abd",   "abcx",   "abcdex",  "b",   "abcdff"};
+    hits h;
+    for (size_t i = 0; i < sizeof(probes) / sizeof(*probes); i++) {
+        unsigned want = 0, got = 0;
+        for (unsigned k = 0; k < 3; k++)
+            if ((mask >> k & 1) && strncmp(keys[k], probes[i], strlen(keys[k])) == 0)
+                want |= 1u << k;
+        match(t, probes[i], strlen(probes[i]), &h);
+        for (size_t j = 0; j < h.n; j++)
+            got |= 1u << ((char *)h.pipe[j] - pipes);
+        assert_int_equal(got, want);
+    }
+    assert_int_equal(nmi_mtrie_prefixes(t), (size_t)__builtin_popcount(mask));
+}
+
+/* "abcdef", "abc" (splits its edge) and "abx" (splits it again, and branches) added and
+ * removed in every order, by rm and by rm_pipe: matches and reports stay right throughout
+ * and the heap comes back to the same figure each time (with ASan's exact count), so each
+ * split was merged away again. */
+static void test_split_merge(void **state)
+{
+    (void)state;
+    static const char *const keys[3] = {"abcdef", "abc", "abx"};
+    static const unsigned order[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2},
+                                         {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+    bool exact = __sanitizer_get_current_allocated_bytes != NULL && heap_measurable();
+    size_t left = SIZE_MAX;
+    for (unsigned in = 0; in < 6; in++)
+        for (unsigned out = 0; out < 6; out++)
+            for (unsigned how = 0; how < 2; how++) {
+                size_t base = heap_bytes();
+                nmi_mtrie *t = nmi_mtrie_new();
+                unsigned mask = 0;
+                for (unsigned i = 0; i < 3; i++) {
+                    unsigned k = order[in][i];
+                    assert_int_equal(add(t, keys[k], P(k)), 1);
+                    assert_int_equal(add(t, keys[k], P(k)), 0);
+                    check_three(t, keys, mask |= 1u << k);
+                }
+                for (unsigned i = 0; i < 3; i++) {
+                    unsigned k = order[out][i];
+                    if (how == 0) {
+                        assert_int_equal(rm(t, keys[k], P(k)), 0);
+                        assert_int_equal(rm(t, keys[k], P(k)), 1);
+                    } else {
+                        reps r = {.n = 0};
+                        nmi_mtrie_rm_pipe(t, P(k), reps_cb, &r);
+                        assert_int_equal(r.n, 1);
+                        assert_true(reps_has(&r, keys[k], strlen(keys[k])));
+                    }
+                    check_three(t, keys, mask &= ~(1u << k));
+                }
+                /* What is left is the pipe hash and the key buffer, the same each time. */
+                size_t now = heap_bytes() - base;
+                assert_true(left == SIZE_MAX || !exact || now == left);
+                left = now;
+                nmi_mtrie_destroy(&t);
+            }
+}
+
+typedef struct {
+    const uint8_t *want; /* the prefix expected */
+    size_t len;          /* its length */
+    size_t n;            /* reports */
+    bool same;           /* the last report was want[0..len) */
+} long_rep;
+
+static void long_rep_cb(const uint8_t *prefix, size_t len, void *arg)
+{
+    long_rep *r = arg;
+    r->n++;
+    r->same = len == r->len && memcmp(prefix, r->want, len) == 0;
+}
+
+static size_t match_mask(nmi_mtrie *t, const uint8_t *data, size_t len)
+{
+    hits h;
+    size_t got = 0;
+    match(t, data, len, &h);
+    for (size_t j = 0; j < h.n; j++)
+        got |= (size_t)1 << ((char *)h.pipe[j] - pipes);
+    return got;
+}
+
+/* 64 KiB prefixes: two that differ only in the last byte, one only in the first, one
+ * that is all but the last byte and a short one inside the long edge; rm_pipe rebuilds
+ * each whole.  A subscription that splits a long edge, toggled many times, costs no
+ * memory (the edge's bytes stay put, slack in the child) and little time. */
+static void test_long_prefixes(void **state)
+{
+    (void)state;
+    enum { L = 64 * 1024 };
+    uint8_t *a = malloc(L + 1), *b = malloc(L), *c = malloc(L);
+    assert_true(a != NULL && b != NULL && c != NULL);
+    uint64_t seed = 0x1234567;
+    for (size_t i = 0; i < L; i++)
+        a[i] = (uint8_t)rng_next(&seed);
+    a[L] = 'z';
+    memcpy(b, a, L);
+    b[L - 1] ^= 1;
+    memcpy(c, a, L);
+    c[0] ^= 0x80;
+    nmi_mtrie *t = nmi_mtrie_new();
+    assert_int_equal(nmi_mtrie_add(t, a, L, P(0)), 1);
+    assert_int_equal(nmi_mtrie_add(t, b, L, P(1)), 1);
+    assert_int_equal(nmi_mtrie_add(t, c, L, P(2)), 1);
+    assert_int_equal(nmi_mtrie_add(t, a, L - 1, P(3)), 1);
+    assert_int_equal(nmi_mtrie_add(t, a, 1, P(4)), 1);
+    assert_int_equal(nmi_mtrie_add(t, a, L, P(5)), 0);
+    assert_int_equal(nmi_mtrie_prefixes(t), 5);
+    assert_int_equal(match_mask(t, a, L + 1), 1 << 0 | 1 << 3 | 1 << 4 | 1 << 5);
+    assert_int_equal(match_mask(t, a, L), 1 << 0 | 1 << 3 | 1 << 4 | 1 << 5);
+    assert_int_equal(match_mask(t, b, L), 1 << 1 | 1 << 3 | 1 << 4);
+    assert_int_equal(match_mask(t, a, L - 1), 1 << 3 | 1 << 4);
+    assert_int_equal(match_mask(t, a, L - 2), 1 << 4);
+    assert_int_equal(match_mask(t, c, L), 1 << 2);
+    assert_int_equal(match_mask(t, c, L - 1), 0);
+    b[L / 2] ^= 1; /* a mismatch in the middle of the long edge */
+    assert_int_equal(match_mask(t, b, L), 1 << 4);
+    b[L / 2] ^= 1;
+
+    /* Toggle a 3-byte prefix, which splits the long edge below the node of a[0], and a
+     * 2-byte one, which splits c's: the heap is back to the same figure each time. */
+    bool exact = __sanitizer_get_current_allocated_bytes != NULL && heap_measurable();
+    size_t before = heap_bytes();
+    for (int i = 0; i < 10000; i++) {
+        assert_int_equal(nmi_mtrie_add(t, a, 3, P(6)), 1);
+        assert_int_equal(nmi_mtrie_add(t, c, 2, P(6)), 1);
+        assert_int_equal(match_mask(t, a, 3), 1 << 4 | 1 << 6);
+        assert_int_equal(match_mask(t, c, 3), 1 << 6);
+        assert_int_equal(nmi_mtrie_rm(t, a, 3, P(6)), 1);
+        assert_int_equal(nmi_mtrie_rm(t, c, 2, P(6)), 1);
+        assert_true(!exact || heap_bytes() == before);
+    }
+    assert_true(!heap_measurable() || heap_bytes() < before + 4096);
+    assert_int_equal(match_mask(t, a, L), 1 << 0 | 1 << 3 | 1 << 4 | 1 << 5);
+
+    long_rep r = {.want = a, .len = L};
+    nmi_mtrie_rm_pipe(t, P(0), long_rep_cb, &r);
+    assert_int_equal(r.n, 0); /* P(5) still has a */
+    nmi_mtrie_rm_pipe(t, P(5), long_rep_cb, &r);
+    assert_true(r.n == 1 && r.same);
+    r = (long_rep){.want = a, .len = L - 1};
+    nmi_mtrie_rm_pipe(t, P(3), long_rep_cb, &r);
+    assert_true(r.n == 1 && r.same);
+    assert_int_equal(match_mask(t, b, L), 1 << 1 | 1 << 4);
+    r = (long_rep){.want = a, .len = 1};
+    nmi_mtrie_rm_pipe(t, P(4), long_rep_cb, &r);
+    assert_true(r.n == 1 && r.same);
+    r = (long_rep){.want = c, .len = L};
+    nmi_mtrie_rm_pipe(t, P(2), long_rep_cb, &r);
+    assert_true(r.n == 1 && r.same);
+    assert_int_equal(match_mask(t, b, L), 1 << 1);
+    assert_int_equal(match_mask(t, a, L), 0);
+    assert_int_equal(nmi_mtrie_rm(t, b, L, P(1)), 1);
+    assert_int_equal(nmi_mtrie_prefixes(t), 0);
+    nmi_mtrie_destroy(&t);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* The heap a trie takes follows the bytes of its prefixes.  400 distinct random 64 KiB
+ * prefixes (25 MiB) must take less than twice that (a node per byte took 2 GiB); 10,000
+ * "sensor/NNNN/temp" topics (160,000 bytes) under 160 bytes each (a node per byte took
+ * about 500); and a chain of 64 prefixes of one 64 KiB string, each 1000 bytes shorter,
+ * which splits one edge 63 times, less than twice their bytes. */
+static void test_memory_follows_bytes(void **state)
+{
+    (void)state;
+    enum { N = 400, L = 64 * 1024, TOPICS = 10000 };
+    if (!heap_measurable())
+        skip();
+    uint8_t *keys = malloc((size_t)N * L);
+    assert_non_null(keys);
+    uint64_t seed = 0xfeedfacecafe;
+    for (size_t i = 0; i < (size_t)N * L; i++)
+        keys[i] = (uint8_t)rng_next(&seed);
+    size_t base = heap_bytes();
+    nmi_mtrie *t = nmi_mtrie_new();
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(nmi_mtrie_add(t, keys + i * L, L, P(i)), 1);
+    size_t used = heap_bytes() - base;
+    assert_true(used > (size_t)N * L && used < 2 * (size_t)N * L);
+    hits h;
+    assert_int_equal(match(t, keys + 7 * L, L, &h), 1);
+    assert_ptr_equal(h.pipe[0], P(7));
+    nmi_mtrie_destroy(&t);
+
+    base = heap_bytes();
+    t = nmi_mtrie_new();
+    for (unsigned i = 0; i < TOPICS; i++) {
+        char topic[32];
+        snprintf(topic, sizeof(topic), "sensor/%04u/temp", i);
+        assert_int_equal(add(t, topic, P(i % NPIPES)), 1);
+    }
+    used = heap_bytes() - base;
+    assert_true(used < 160 * TOPICS);
+    assert_int_equal(match(t, "sensor/4711/temp=21.5", 21, &h), 1);
+    assert_ptr_equal(h.pipe[0], P(4711 % NPIPES));
+    nmi_mtrie_destroy(&t);
+
+    base = heap_bytes();
+    t = nmi_mtrie_new();
+    size_t bytes = 0;
+    for (size_t i = 0; i < 64; i++) {
+        assert_int_equal(nmi_mtrie_add(t, keys, L - 1000 * i, P(i)), 1);
+        bytes += L - 1000 * i;
+    }
+    used = heap_bytes() - base;
+    assert_true(used < 2 * bytes);
+    assert_int_equal(match(t, keys, L, &h), 64);
+    assert_int_equal(match(t, keys, L - 1000 * 63, &h), 1);
+    for (size_t i = 0; i < 64; i += 2)
+        assert_int_equal(nmi_mtrie_rm(t, keys, L - 1000 * i, P(i)), 1);
+    assert_true(heap_bytes() - base < used);
+    assert_int_equal(match(t, keys, L, &h), 32);
+    nmi_mtrie_destroy(&t);
+    free(keys);
+}
+
+/* Pipes matching each probe, as bit masks: what the tests below compare before and after
+ * an operation that must have changed nothing. */
+#define NPROBES 12
+static void snapshot(nmi_mtrie *t, unsigned out[NPROBES + 1])
+{
+    static const char *const probes[NPROBES] = {"",         "a",   "ab",   "abc", "abcd", "abcdef",
+                                                "abcdefgh", "abd", "abdz", "q",   "xyz",  "zz"};
+    hits h;
+    for (size_t i = 0; i < NPROBES; i++) {
+        match(t, probes[i], strlen(probes[i]), &h);
+        out[i] = 0;
+        for (size_t j = 0; j < h.n; j++)
+            out[i] |= 1u << ((char *)h.pipe[j] - pipes);
+    }
+    out[NPROBES] = (unsigned)nmi_mtrie_prefixes(t);
+}
+
+/* Each allocation of add failing in turn, until one that succeeds: -ENOMEM, and the trie
+ * as it was, each time.  The cases: a new pipe on an existing prefix, a split with no new
+ * leaf, a split and a new leaf, a leaf below a leaf, a child far from its siblings, a
+ * new pipe on the empty prefix, and a plain count, which allocates nothing. */
+static void test_add_enomem(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key; /* prefix */
+        unsigned pipe;   /* subscriber */
+        int rc;          /* what add returns when it can allocate */
+    } ops[] = {{"abcdef", 3, 0}, {"ab", 0, 1}, {"abd", 1, 1},   {"abcdefgh", 0, 1},
+               {"q", 5, 1},      {"", 6, 1},   {"abcdef", 0, 0}};
+    nmi_mtrie *t = nmi_mtrie_new();
+    assert_int_equal(add(t, "abcdef", P(0)), 1);
+    assert_int_equal(add(t, "abc", P(1)), 1);
+    assert_int_equal(add(t, "xyz", P(2)), 1);
+    unsigned was[NPROBES + 1], is[NPROBES + 1];
+    for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++) {
+        long budget = 0;
+        int rc;
+        snapshot(t, was);
+        for (;; budget++) {
+            alloc_budget = budget;
+            rc = add(t, ops[i].key, P(ops[i].pipe));
+            alloc_budget = -1;
+            if (rc != -ENOMEM)
+                break;
+            snapshot(t, is);
+            assert_memory_equal(was, is, sizeof(was));
+        }
+        assert_int_equal(rc, ops[i].rc);
+        assert_true(i < 5 ? budget > 0 : true); /* those needed memory */
+    }
+    snapshot(t, is);
+    assert_int_equal(is[NPROBES], 8);
+    assert_int_equal(is[5], 1 << 0 | 1 << 1 | 1 << 3 | 1 << 6); /* "abcdef" */
+    assert_int_equal(is[8], 1 << 0 | 1 << 1 | 1 << 6);          /* "abdz" */
+    /* A count past UINT32_MAX is refused too: not tried, 4 billion adds. */
+    nmi_mtrie_destroy(&t);
+}
+
+/* rm and rm_pipe cannot fail, but the merge that follows a removal may not get memory:
+ * the trie then keeps a node it could do without, and stays right. */
+static void test_merge_enomem(void **state)
+{
+    (void)state;
+    hits h;
+    size_t base = heap_bytes();
+    nmi_mtrie *t = nmi_mtrie_new();
+    /* "def" is a leaf below "abc", so joining them needs a larger block. */
+    assert_int_equal(add(t, "abc", P(0)), 1);
+    assert_int_equal(add(t, "abcdef", P(1)), 1);
+    alloc_budget = 0;
+    assert_int_equal(rm(t, "abc", P(0)), 1);
+    alloc_budget = -1;
+    assert_int_equal(match(t, "abcdefg", 7, &h), 1);
+    assert_ptr_equal(h.pipe[0], P(1));
+    assert_int_equal(match(t, "abc", 3, &h), 0);
+    assert_int_equal(rm(t, "abc", P(1)), -ENOENT);
+    assert_int_equal(nmi_mtrie_prefixes(t), 1);
+    /* The node left over serves a new subscription, which is new. */
+    assert_int_equal(add(t, "abc", P(2)), 1);
+    assert_int_equal(match(t, "abcdefg", 7, &h), 2);
+    alloc_budget = 0;
+    reps r = {.n = 0};
+    nmi_mtrie_rm_pipe(t, P(2), reps_cb, &r);
+    alloc_budget = -1;
+    assert_true(r.n == 1 && reps_has(&r, "abc", 3));
+    /* Split again below the leftover node, then let everything go: nothing is left. */
+    assert_int_equal(add(t, "abcd", P(3)), 1);
+    assert_int_equal(match(t, "abcdx", 5, &h), 1);
+    assert_int_equal(match(t, "abcdef", 6, &h), 2);
+    alloc_budget = 0;
+    assert_int_equal(rm(t, "abcdef", P(1)), 1);
+    alloc_budget = -1;
+    assert_int_equal(match(t, "abcdef", 6, &h), 1);
+    assert_int_equal(rm(t, "abcd", P(3)), 1);
+    assert_int_equal(nmi_mtrie_prefixes(t), 0);
+    assert_int_equal(match(t, "abcdef", 6, &h), 0);
+    assert_int_equal(add(t, "abcdef", P(1)), 1);
+    assert_int_equal(match(t, "abcdef", 6, &h), 1);
+    nmi_mtrie_destroy(&t);
+    assert_true(!heap_measurable() || heap_bytes() == base);
+}
+
 /* The naive model: a list of (prefix, pipe, count). */
 #define MODEL_MAX 512
 typedef struct {
@@ -507,31 +898,37 @@ static size_t model_prefixes(const model *m)
     return n;
 }
 
-static void rand_key(uint64_t *seed, char *key, size_t max)
+/* Up to max letters from the first `letters` of "abcd". */
+static void rand_key(uint64_t *seed, char *key, size_t max, unsigned letters)
 {
     size_t len = rng_next(seed) % (max + 1);
     for (size_t i = 0; i < len; i++)
-        key[i] = "abcd"[rng_next(seed) % (max > 4 ? 4 : 3)]; /* 'd' only in data */
+        key[i] = "abcd"[rng_next(seed) % letters];
     key[len] = '\0';
 }
 
-static void differential(uint64_t seed)
+/* Prefixes of up to keymax letters, data of up to keymax + 3 with one letter more, so
+ * some bytes are in no prefix.  With fail_1in, allocations fail at random: an add may
+ * then return -ENOMEM and must have changed nothing; rm and rm_pipe must not notice. */
+static void differential(uint64_t seed, size_t keymax, unsigned letters, unsigned fail_1in)
 {
     static model m;
     m.n = 0;
     nmi_mtrie *t = nmi_mtrie_new();
     hits h;
     reps r;
-    char key[8];
+    char key[16];
     for (int op = 0; op < 10000; op++) {
         unsigned kind = rng_next(&seed) % 100;
         int pipe = (int)(rng_next(&seed) % 8);
+        alloc_fail_1in = fail_1in;
         if (kind < 40) { /* add */
-            rand_key(&seed, key, 3);
+            rand_key(&seed, key, keymax, letters);
             model_sub *s = model_find(&m, key, pipe);
-            int want = model_has_key(&m, key) ? 0 : 1;
-            assert_int_equal(add(t, key, P(pipe)), want);
-            if (s != NULL) {
+            int want = model_has_key(&m, key) ? 0 : 1, rc = add(t, key, P(pipe));
+            if (rc == -ENOMEM && fail_1in != 0) {
+                /* as if it had not been called */
+            } else if (assert_int_equal(rc, want), s != NULL) {
                 s->count++;
             } else {
                 assert_true(m.n < MODEL_MAX);
@@ -539,7 +936,7 @@ static void differential(uint64_t seed)
                 strcpy(m.s[m.n++].key, key);
             }
         } else if (kind < 70) { /* rm */
-            rand_key(&seed, key, 3);
+            rand_key(&seed, key, keymax, letters);
             model_sub *s = model_find(&m, key, pipe);
             int want = -ENOENT;
             if (s != NULL && --s->count == 0) {
@@ -567,7 +964,7 @@ static void differential(uint64_t seed)
             }
             assert_int_equal(r.n, want); /* and so none reported twice or wrongly */
         } else {                         /* match */
-            rand_key(&seed, key, 6);
+            rand_key(&seed, key, keymax + 3, letters + 1);
             unsigned want = 0;
             for (size_t i = 0; i < m.n; i++)
                 if (strncmp(m.s[i].key, key, strlen(m.s[i].key)) == 0)
@@ -578,6 +975,7 @@ static void differential(uint64_t seed)
                 got |= 1u << ((char *)h.pipe[i] - pipes);
             assert_int_equal(got, want);
         }
+        alloc_fail_1in = 0;
         assert_int_equal(nmi_mtrie_prefixes(t), model_prefixes(&m));
     }
     nmi_mtrie_destroy(&t);
@@ -586,8 +984,21 @@ static void differential(uint64_t seed)
 static void test_differential(void **state)
 {
     (void)state;
-    for (uint64_t seed = 1; seed <= 8; seed++)
-        differential(seed * 0x2545f4914f6cdd1du);
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        differential(seed * 0x2545f4914f6cdd1du, 3, 3, 0);
+        differential(seed * 0x2545f4914f6cdd1du, 5, 2, 0); /* deep: more splits and merges */
+    }
+}
+
+static void test_differential_enomem(void **state)
+{
+    (void)state;
+    alloc_refused = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        differential(seed * 0x9e3779b97f4a7c15u, 3, 3, 8);
+        differential(seed * 0x9e3779b97f4a7c15u, 5, 2, 8);
+    }
+    assert_true(alloc_refused > 1000);
 }
 
 int main(void)
@@ -598,7 +1009,10 @@ int main(void)
         cmocka_unit_test(test_one_report_per_pipe), cmocka_unit_test(test_many_pipes_one_prefix),
         cmocka_unit_test(test_wide_nodes),          cmocka_unit_test(test_rm_pipe),
         cmocka_unit_test(test_prefixes_count),      cmocka_unit_test(test_churn_memory),
-        cmocka_unit_test(test_range_trim),          cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_range_trim),          cmocka_unit_test(test_split_merge),
+        cmocka_unit_test(test_long_prefixes),       cmocka_unit_test(test_memory_follows_bytes),
+        cmocka_unit_test(test_add_enomem),          cmocka_unit_test(test_merge_enomem),
+        cmocka_unit_test(test_differential),        cmocka_unit_test(test_differential_enomem),
     };
     return cmocka_run_group_tests_name("mtrie", tests, NULL, NULL);
 }
