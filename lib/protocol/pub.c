@@ -8,7 +8,9 @@
  * full misses the message, and the drop is counted on its pipe: a publisher never
  * blocks.  Copies share large frames; only the last subscriber takes the original.
  * XPUB also hands subscriptions to the application (new ones only, every one with
- * XPUB_VERBOSE) and passes on any other message a subscriber sends.
+ * XPUB_VERBOSE) and passes on any other message a subscriber sends; while RCVHWM of
+ * them wait for the application, subscribers' input waits in their pipes (whose
+ * readers then stop at their own HWM), so a peer cannot grow that queue without bound.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ typedef struct pub_state {
     size_t nmatched;    /* entries used */
     size_t cap_matched; /* entries allocated */
     nmi_queue up;       /* XPUB: messages from subscribers for the application */
+    bool up_full;       /* XPUB: pipes were left unread because `up` was full */
 } pub_state;
 
 static int pub_init(nmi_sock *s)
@@ -79,13 +82,23 @@ static void pub_uncount(nmi_pipe *pipe, size_t prefix_len)
     atomic_fetch_sub(&pipe->sub_bytes, prefix_len);
 }
 
+/* XPUB: true (and remembered) when the application has RCVHWM messages to take. */
+static bool pub_up_full(nmi_sock *s, pub_state *p)
+{
+    if (s->type != NM_XPUB || s->opts.rcvhwm <= 0 ||
+        nmi_queue_count(&p->up) < (uint64_t)s->opts.rcvhwm)
+        return false;
+    p->up_full = true;
+    return true;
+}
+
 /* Applies everything a subscriber sent: subscriptions, cancels, other messages. */
 static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
 {
     pub_state *p = s->pdata;
     bool xpub = s->type == NM_XPUB;
     nmi_msg m;
-    while (nmi_pipe_read(pipe, &m)) {
+    while (!pub_up_full(s, p) && nmi_pipe_read(pipe, &m)) {
         nmi_frame *f = &m.first;
         const uint8_t *d = nmi_frame_data(f);
         if (m.n != 1 || f->size == 0 || d[0] > 1) {
@@ -199,7 +212,16 @@ static int pub_send(nmi_sock *s, nmi_msg *m)
 static int pub_recv(nmi_sock *s, nmi_msg *m)
 {
     pub_state *p = s->pdata;
-    return nmi_queue_pop(&p->up, m) ? 0 : -EAGAIN;
+    if (!nmi_queue_pop(&p->up, m))
+        return -EAGAIN;
+    /* Half drained: read the pipes left unread (they are not asleep, so nothing else
+     * would announce them). */
+    if (p->up_full && nmi_queue_count(&p->up) <= (uint64_t)s->opts.rcvhwm / 2) {
+        p->up_full = false;
+        for (int i = 0; i < p->pipes.n; i++)
+            pub_in_ready(s, p->pipes.pipes[i]);
+    }
+    return 0;
 }
 
 /* PUB and XPUB differ in XPUB receiving subscriptions (pub_in_ready looks at the type). */

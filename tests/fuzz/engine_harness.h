@@ -11,7 +11,7 @@
  * what nomid sends until nomid closes the connection.  Meanwhile it drains the nomid
  * socket and sends a message or two from it, so the output side and the pipes work too.
  *
- * Input layout:
+ * Input layout (tests/fuzz/engine_seeds.py writes seeds in it):
  *   byte 0  bits 0-3  socket type (enum nm_sock_type; 12..15 wrap to 0..3)
  *           bit 4     nomid connects (the harness listens); else nomid binds
  *           bit 5     heartbeats: HEARTBEAT_IVL 1 ms, TTL 100 ms, TIMEOUT 20 ms
@@ -26,7 +26,13 @@
  *                     ROUTER_MANDATORY, REQ_RELAXED + REQ_CORRELATE, STREAM closes the
  *                     connection (empty frame) after its reply
  *           bit 7     nomid announces a routing id ("nomid-id")
- *   bytes 2.. what the peer sends: greeting, READY, frames (or raw bytes for STREAM).
+ *   byte 2  bit 0     twin: when nomid binds, a first connection sends the same bytes (all
+ *                     at once) and stays open while the run's own connection goes through
+ *                     (a second PAIR peer, a ROUTER identity already in use, two pipes)
+ *           bit 1     heartbeat timeout: HEARTBEAT_TIMEOUT 3 ms, and the run waits up to
+ *                     15 ms for nomid to drop the silent peer
+ *           bits 2-7  unused
+ *   bytes 3.. what the peer sends: greeting, READY, frames (or raw bytes for STREAM).
  */
 #ifndef ENGINE_HARNESS_H
 #define ENGINE_HARNESS_H
@@ -35,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EH_HEADER 2 /* bytes of the input that configure the run */
+#define EH_HEADER 3 /* bytes of the input that configure the run */
 
 #define EH_B0_CONNECT   0x10
 #define EH_B0_HEARTBEAT 0x20
@@ -46,6 +52,8 @@
 #define EH_B1_EARLY     0x20
 #define EH_B1_VARIANT   0x40
 #define EH_B1_RID       0x80
+#define EH_B2_TWIN      0x01
+#define EH_B2_HB_WAIT   0x02
 
 /* How patient a run is. */
 typedef struct eh_opts {

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """engine_seeds.py - writes the seed corpus of fuzz_engine (tests/fuzz/corpus/engine/).
 
-Each seed is what engine_harness.h describes: two configuration bytes (nomid's socket
+Each seed is what engine_harness.h describes: three configuration bytes (nomid's socket
 type and role, heartbeats, HWM, MAXMSGSIZE; chunking, application reads, early send,
-variant, routing id), then the bytes a peer sends.  Names say what a seed is for, and
+variant, routing id; a twin connection, heartbeat timeouts), then the bytes a peer
+sends.  Names say what a seed is for, and
 tests/lib/engine/test_engine_corpus.c holds them to it:
   TYPE-ok-...      the handshake completes (and, for a receiving type, data arrives)
   TYPE-reject-...  the handshake fails: nomid drops the peer
@@ -21,12 +22,13 @@ NAMES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
 
 
 def header(t, connect=False, hb=False, small_hwm=False, maxmsg=False, chunks=0, app=False,
-           early=False, variant=False, rid=False):
+           early=False, variant=False, rid=False, twin=False, hb_wait=False):
     b0 = t | (0x10 if connect else 0) | (0x20 if hb else 0) | (0x40 if small_hwm else 0) \
         | (0x80 if maxmsg else 0)
     b1 = (chunks & 0x0f) | (0x10 if app else 0) | (0x20 if early else 0) \
         | (0x40 if variant else 0) | (0x80 if rid else 0)
-    return bytes([b0, b1])
+    b2 = (0x01 if twin else 0) | (0x02 if hb_wait else 0)
+    return bytes([b0, b1, b2])
 
 
 def greeting(minor=1, mech=b"NULL", major=3, server=0):
@@ -136,6 +138,15 @@ SEEDS = {
     "pull-maxmsg": header(PULL, maxmsg=True) + hello(PUSH) + msg(b"small") + msg(b"q" * 100),
     "pair-error-after": header(PAIR) + hello(PAIR) + msg(b"x") + command(b"ERROR", b"\x03bye"),
     "sub-reserved-flags": header(SUB) + hello(PUB) + b"\x08\x01x",
+    # ---- two connections (the twin sends the same bytes first), heartbeat timeouts ----
+    "pair-reject-twin": header(PAIR, twin=True) + hello(PAIR) + msg(b"second peer"),
+    "router-reject-identity-in-use": header(ROUTER, twin=True) + hello(DEALER, b"dup")
+    + msg(b"x"),
+    "router-ok-twin": header(ROUTER, twin=True) + hello(DEALER) + msg(b"from each"),
+    "pull-ok-twin": header(PULL, twin=True, chunks=4) + hello(PUSH) + msg(b"1") + msg(b"2"),
+    "dealer-heartbeat-timeout": header(DEALER, hb=True, hb_wait=True) + hello(ROUTER),
+    "sub-heartbeat-timeout-connect": header(SUB, hb=True, hb_wait=True, connect=True)
+    + hello(PUB) + msg(b"a"),
     # ---- what a peer may cost: claims larger than what arrives, many parts, many subs ----
     "pull-huge-claim": header(PULL) + hello(PUSH) + b"\x02" + (1 << 40).to_bytes(8, "big")
     + b"h" * 100,

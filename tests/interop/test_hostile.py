@@ -2,7 +2,7 @@
 """The hostile-peer suite: what a remote peer can make a nomid server spend.
 
 Each attack runs against a fresh server (`nomid cat router --bind ... --echo`, `nomid cat
-pub --bind ... --interval 0.05` for subscription attacks, `rep --echo` where a REQ peer is
+pub --bind ... --interval 0.02` for subscription attacks, `rep --echo` where a REQ peer is
 the point) from raw Python sockets speaking ZMTP by hand.  After each attack:
   - the server process is still alive;
   - a well-behaved libzmq peer (pyzmq DEALER or REQ round trip through the echo, or a SUB

@@ -10,9 +10,10 @@
  * nm_sock_wait_peers and nm_proxy end the same way; nm_ctx_destroy from another thread
  * wakes a blocked receiver and waits until that thread has closed its socket, while a
  * socket left idle is closed by destroy itself and its queued messages still leave
- * within LINGER; after an explicit nm_ctx_shutdown, destroy closes nothing itself and
- * waits for every socket (libzmq's zmq_ctx_term); LINGER bounds how long destroy waits
- * for messages nobody takes.
+ * within LINGER; a blocked thread's other, idle socket is left to it (it closes both)
+ * while the destroying thread's own is closed for it; after an explicit nm_ctx_shutdown, destroy
+ * closes nothing itself and waits for every socket (libzmq's zmq_ctx_term); LINGER bounds how long
+ * destroy waits for messages nobody takes.
  */
 #include <stdatomic.h>
 
@@ -38,6 +39,8 @@ typedef struct blocked {
     atomic_int close_seq; /* sequence number taken just before it closed (0 = not) */
     bool close_when_told; /* wait for may_close, then close the socket */
     atomic_int *seq;      /* shared sequence counter, or NULL */
+    nm_sock_t *extra;     /* another socket of the thread: bound first, closed last */
+    const char *extra_ep; /* where it binds */
 } blocked;
 
 static void *blocked_main(void *arg)
@@ -45,6 +48,8 @@ static void *blocked_main(void *arg)
     blocked *b = arg;
     nm_msg_t m;
     nm_msg_init(&m);
+    if (b->extra != NULL && nm_sock_bind(b->extra, b->extra_ep) != 0)
+        return NULL; /* the test sees started never set */
     atomic_store(&b->started, 1);
     switch (b->op) {
     case OP_RECV:
@@ -76,6 +81,7 @@ static void *blocked_main(void *arg)
             tu_sleep_ms(1);
         atomic_store(&b->close_seq, atomic_fetch_add(b->seq, 1) + 1);
         nm_sock_close(&b->sock);
+        nm_sock_close(&b->extra);
     }
     return NULL;
 }
@@ -87,8 +93,11 @@ static void blocked_start(blocked *b, pthread_t *th)
     atomic_init(&b->may_close, 0);
     atomic_init(&b->close_seq, 0);
     assert_int_equal(pthread_create(th, NULL, blocked_main, b), 0);
-    while (!atomic_load(&b->started))
+    int64_t t0 = tu_now_ms();
+    while (!atomic_load(&b->started)) {
+        assert_true(tu_now_ms() - t0 < TU_RCVTIMEO);
         tu_sleep_ms(1);
+    }
     tu_sleep_ms(BLOCK_MS); /* let it block (or spin) */
     assert_int_equal(atomic_load(&b->rc_set), 0);
 }
@@ -410,6 +419,39 @@ static void test_destroy_after_shutdown_waits(void **state)
     assert_true(close_seq < d.done_seq);
 }
 
+/* nm_ctx_destroy called by a thread while another is blocked: the caller's own idle
+ * socket is closed for it, but a socket the blocked thread used last is left to that
+ * thread, which closes it with the one it was blocked on. */
+static void test_destroy_leaves_worker_sockets(void **state)
+{
+    (void)state;
+    atomic_int seq;
+    atomic_init(&seq, 0);
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *mine = tu_sock(ctx, NM_PUSH);
+    TU_OK(nm_sock_bind(mine, "inproc://term-mine"));
+    nm_sock_t *pull = tu_sock(ctx, NM_PULL);
+    TU_OK(nm_sock_setopt_int(pull, NM_RCVTIMEO, -1));
+    TU_OK(nm_sock_bind(pull, "inproc://term-worker-a"));
+    blocked b = {.op = OP_RECV,
+                 .sock = pull,
+                 .fd = -1,
+                 .close_when_told = true,
+                 .seq = &seq,
+                 .extra = tu_sock(ctx, NM_PUB),
+                 .extra_ep = "inproc://term-worker-b"};
+    pthread_t th;
+    blocked_start(&b, &th);
+    atomic_store(&b.may_close, 1); /* it closes as soon as it is told */
+    tu_ctx_destroy(&ctx);          /* the worker closes both of its sockets meanwhile */
+    int done_seq = atomic_fetch_add(&seq, 1) + 1;
+    tu_join(th, PROMPT_MS * 5);
+    TU_RC(b.rc, NM_ETERM);
+    assert_true(atomic_load(&b.close_seq) > 0);
+    assert_true(atomic_load(&b.close_seq) < done_seq);
+    assert_null(b.extra);
+}
+
 /* Messages nobody takes keep destroy waiting no longer than their socket's LINGER. */
 static void test_destroy_linger_bound(void **state)
 {
@@ -442,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_proxy_blocked),
         cmocka_unit_test(test_destroy_waits_for_close),
         cmocka_unit_test(test_destroy_after_shutdown_waits),
+        cmocka_unit_test(test_destroy_leaves_worker_sockets),
         cmocka_unit_test(test_destroy_linger_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -337,6 +337,35 @@ static void test_subscription_bytes_limit(void **state)
     lim_close(&f);
 }
 
+/* An XPUB whose application does not read keeps at most RCVHWM subscriptions for it;
+ * the rest wait in the subscriber's pipe and all arrive, in order, once it reads. */
+static void test_xpub_queue_bounded(void **state)
+{
+    (void)state;
+    lim_fixture f;
+    lim_open(&f, NM_XPUB, NM_RCVHWM, 10);
+    int fd = lim_peer(f.port, "SUB", 1);
+    char prefix[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(prefix, sizeof(prefix), "t%03d", i);
+        lim_subscribe(fd, 1, true, prefix);
+    }
+    tu_wait_queued_in(f.ctx, NM_XPUB, 100);
+    int events;
+    TU_OK(nm_sock_getopt_int(f.s, NM_EVENTS, &events)); /* runs the socket's commands */
+    assert_true(events & NM_POLLIN);
+    assert_int_equal(tu_totals_of(f.ctx, NM_XPUB).queued_in, 90); /* 10 taken for the app */
+    for (int i = 0; i < 100; i++) {
+        nm_msg_t m;
+        tu_recv(f.s, &m);
+        snprintf(prefix, sizeof(prefix), "\x01t%03d", i);
+        tu_assert_frame(&m, 0, prefix);
+        nm_msg_close(&m);
+    }
+    close(fd);
+    lim_close(&f);
+}
+
 /* Half-open connections past HANDSHAKE_MAX push out the oldest; a good peer gets in. */
 static void test_handshake_max(void **state)
 {
@@ -424,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_multipart_bytes_limit),
         cmocka_unit_test(test_subscription_count_limit),
         cmocka_unit_test(test_subscription_bytes_limit),
+        cmocka_unit_test(test_xpub_queue_bounded),
         cmocka_unit_test(test_handshake_max),
         cmocka_unit_test(test_handshake_ivl),
         cmocka_unit_test(test_handshake_commands_bounded),
