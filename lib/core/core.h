@@ -268,8 +268,8 @@ void nmi_sock_drop_pipe(nmi_sock *s, nmi_pipe *p);
 /* Frees a socket after the I/O thread closed everything (I/O thread). */
 void nmi_sock_free(nmi_sock *s);
 void nmi_sock_post(nmi_sock *s, int type, void *obj);
-/* Application: sleeps until a command arrives or deadline (0 = none) passes: 0, or
- * -EAGAIN at the deadline. */
+/* Application: sleeps until a command arrives or deadline (0 = none) passes: 0,
+ * -EAGAIN at the deadline, or NM_ETERM once the context is shut down. */
 int nmi_sock_wait(nmi_sock *s, uint64_t deadline);
 /* The same for a receive: a socket with one connection reads it itself meanwhile. */
 int nmi_sock_wait_in(nmi_sock *s, uint64_t deadline);

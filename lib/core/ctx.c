@@ -113,7 +113,12 @@ void nm_ctx_destroy(nm_ctx_t **ctxp)
     nmi_sock **taken = NULL;
     if (ctx_shut(ctx, NMI_CTX_TERM) == NMI_CTX_ACTIVE)
         taken = ctx_take_idle(ctx, &ntaken);
-    int in_use = ctx->nsocks - (int)ntaken;
+    int in_use = 0;
+    nmi_sock *s;
+    TAILQ_FOREACH(s, &ctx->socks, reg_entry)
+    {
+        in_use += !s->close_posted;
+    }
     pthread_mutex_unlock(&ctx->reg_lock);
     /* Close what the application left idle, as nm_sock_close does; each socket lingers
      * on the I/O thread. */
@@ -124,7 +129,8 @@ void nm_ctx_destroy(nm_ctx_t **ctxp)
     }
     free(taken);
     if (in_use > 0)
-        nmi_log(ctx, NM_LOG_DEBUG, "context", "waiting for %d sockets to be closed", in_use);
+        nmi_log(ctx, NM_LOG_DEBUG, "context",
+                "waiting for %d sockets to be closed by their threads", in_use);
     pthread_mutex_lock(&ctx->reg_lock);
     while (ctx->nsocks > 0)
         pthread_cond_wait(&ctx->reg_cond, &ctx->reg_lock);

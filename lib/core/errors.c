@@ -13,7 +13,7 @@ const char *nm_strerror(int err)
     case NM_EFSM:
         return "operation not valid in the socket's current state";
     case NM_ETERM:
-        return "context is being destroyed";
+        return "context was shut down";
     case NM_EPROTO:
         return "protocol error";
     default:

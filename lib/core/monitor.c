@@ -71,9 +71,8 @@ void nmi_monitor_stop(nmi_sock *s)
     pthread_mutex_unlock(&s->mon_lock);
 }
 
-int nm_sock_monitor(nm_sock_t *sp, const char *endpoint, int events)
+static int monitor_start(nmi_sock *s, const char *endpoint, int events)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     nmi_monitor_stop(s);
     if (endpoint == NULL)
         return 0;
@@ -96,4 +95,11 @@ int nm_sock_monitor(nm_sock_t *sp, const char *endpoint, int events)
     atomic_store(&s->mon_events, events);
     pthread_mutex_unlock(&s->mon_lock);
     return 0;
+}
+
+int nm_sock_monitor(nm_sock_t *sp, const char *endpoint, int events)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, monitor_start(s, endpoint, events));
 }

@@ -32,7 +32,7 @@ void nmi_opts_default(nmi_opts *o)
      * (README "Limits" says why each is where it is). */
     o->handshake_ivl = 30000;
     o->handshake_max = 256;
-    o->multipart_maxframes = 65536;
+    o->multipart_maxframes = 16384;
     o->multipart_maxbytes = 32 << 20;
     o->subs_max = 65536;
     o->subs_maxbytes = 4 << 20;
@@ -85,9 +85,8 @@ static const sockopt_def *sockopt_find(int opt)
     return NULL;
 }
 
-int nm_sock_setopt(nm_sock_t *sp, int opt, const void *val, size_t len)
+static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     nmi_opts *o = &s->opts;
     if (opt == NM_ROUTING_ID) {
         if (val == NULL || len == 0 || len > NMI_RID_MAX || ((const uint8_t *)val)[0] == 0)
@@ -118,9 +117,8 @@ int nm_sock_setopt(nm_sock_t *sp, int opt, const void *val, size_t len)
     return 0;
 }
 
-int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
+static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     nmi_opts *o = &s->opts;
     if (val == NULL || len == NULL)
         return -EINVAL;
@@ -166,6 +164,21 @@ int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
     memcpy(val, &v, sizeof(int));
     *len = sizeof(int);
     return 0;
+}
+
+/* Both bracketed (nmi_sock_enter): NM_ETERM once the context is shut down. */
+int nm_sock_setopt(nm_sock_t *sp, int opt, const void *val, size_t len)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, sockopt_set(s, opt, val, len));
+}
+
+int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, sockopt_get(s, opt, val, len));
 }
 
 int nm_sock_setopt_int(nm_sock_t *s, int opt, int val)

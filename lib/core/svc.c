@@ -224,9 +224,8 @@ static int svc_advertise(nmi_sock *s, const char *name, const char *endpoint)
     return rc;
 }
 
-int nm_sock_advertise(nm_sock_t *sp, const char *name)
+static int svc_advertise_all(nmi_sock *s, const char *name)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     if (!s->ctx->has_resolver)
         return -ENOTSUP;
     if (name == NULL || name[0] == '\0' || strlen(name) >= NMI_EP_MAX)
@@ -285,9 +284,8 @@ void nmi_svc_free(nmi_sock *s)
     s->svc = NULL;
 }
 
-int nm_sock_wait_peers(nm_sock_t *sp, int n, int timeout_ms)
+static int svc_wait_peers(nmi_sock *s, int n, int timeout_ms)
 {
-    nmi_sock *s = (nmi_sock *)sp;
     uint64_t deadline = timeout_ms >= 0 ? nmi_clock_ns() + (uint64_t)timeout_ms * 1000000u : 0;
     for (;;) {
         if (atomic_load_explicit(&s->cmds.pending, memory_order_relaxed))
@@ -309,4 +307,20 @@ int nm_sock_wait_peers(nm_sock_t *sp, int n, int timeout_ms)
         if (rc < 0 && rc != -EAGAIN)
             return rc;
     }
+}
+
+/* The public calls, bracketed (nmi_sock_enter): NM_ETERM once the context is shut down,
+ * and never closed under by nm_ctx_destroy while they run. */
+int nm_sock_advertise(nm_sock_t *sp, const char *name)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, svc_advertise_all(s, name));
+}
+
+int nm_sock_wait_peers(nm_sock_t *sp, int n, int timeout_ms)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    int rc = nmi_sock_enter(s);
+    return rc < 0 ? rc : nmi_sock_leave(s, svc_wait_peers(s, n, timeout_ms));
 }

@@ -21,18 +21,32 @@
 #include "engine/engine.h"
 
 #define CONN_DIRECT_MIN (16 * 1024)
-/* Frames up to this size get all their storage when their header arrives; a larger one
- * starts with this much and grows fourfold as its bytes come (so a 1 MiB frame is
- * copied once, 256 KiB of it), so a header that claims 2^40 bytes costs what the peer
- * really sent, never what it claims.  Command bodies start at CONN_CMD_EAGER and
- * double. */
-#define CONN_BODY_EAGER (256 * 1024)
+/* Frames up to this size get all their storage when their header arrives.  A larger
+ * one gets what has arrived of it (in hand and queued in the kernel), at least this
+ * much, and grows fourfold as more comes, so a header that claims 2^40 bytes costs what
+ * the peer really sent, never what it claims: three hundred connections each holding
+ * such a claim cost 300 x 8 KiB.  Command bodies start at CONN_CMD_EAGER and double. */
+#define CONN_BODY_EAGER (8 * 1024)
 #define CONN_CMD_EAGER  1024
 /* Commands other than READY and subscriptions are small (PING, PONG, ERROR); unknown
  * ones, which RFC 37 says to ignore, may not be larger than this. */
 #define CONN_CMD_SMALL (64 * 1024)
 
 /* ---- handshake ------------------------------------------------------------------- */
+
+/* Peer bytes as text a log line can carry: printable ASCII as it is, the rest as \xNN,
+ * so a peer cannot forge lines or send terminal escapes through our logs. */
+static void conn_printable(char *out, size_t cap, const uint8_t *in, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 5 < cap; i++) {
+        if (in[i] >= 0x20 && in[i] < 0x7f && in[i] != '\\')
+            out[o++] = (char)in[i];
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", in[i]);
+    }
+    out[o] = '\0';
+}
 
 /* True if another live connection of this socket already uses routing id rid. */
 static bool conn_rid_taken(nmi_conn *c, const uint8_t *rid, size_t len)
@@ -59,21 +73,23 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
         return -1;
     }
     bool new_pipe = c->pipe == NULL;
+    bool rid_used = s->proto->needs_rid && new_pipe && rid_len > 0;
+    /* Judged before the pipe exists: a pipe the socket never attached would be lost. */
+    const char *bad = !rid_used                         ? NULL
+                      : rid[0] == 0                     ? "peer identity starts with a zero byte"
+                      : conn_rid_taken(c, rid, rid_len) ? "peer identity already in use"
+                                                        : NULL;
+    if (bad != NULL) {
+        nmi_conn_reject(c, bad);
+        return -1;
+    }
     if (new_pipe && (c->pipe = nmi_pipe_new(s, c, c->endpoint)) == NULL) {
         nmi_conn_reject(c, "out of memory");
         return -1;
     }
     nmi_pipe *p = c->pipe;
     if (s->proto->needs_rid && new_pipe) {
-        if (rid_len > 0) {
-            if (rid[0] == 0) {
-                nmi_conn_reject(c, "peer identity starts with a zero byte");
-                return -1;
-            }
-            if (conn_rid_taken(c, rid, rid_len)) {
-                nmi_conn_reject(c, "peer identity already in use");
-                return -1;
-            }
+        if (rid_used) {
             memcpy(p->rid, rid, rid_len);
             p->rid_len = (uint8_t)rid_len;
         } else {
@@ -183,11 +199,12 @@ static int conn_command(nmi_conn *c, const uint8_t *body, size_t len)
     }
     int st = atomic_load(&c->state);
     if (nmi_zmtp_cmd_is(&cmd, "ERROR")) {
-        char why[300];
+        char reason[4 * 255 + 1], why[sizeof(reason) + 32];
         size_t rlen = cmd.data_len > 0 ? cmd.data[0] : 0;
         if (rlen > cmd.data_len - (cmd.data_len > 0))
             rlen = 0;
-        snprintf(why, sizeof(why), "peer sent ERROR: %.*s", (int)rlen, (const char *)cmd.data + 1);
+        conn_printable(reason, sizeof(reason), cmd.data + 1, rlen);
+        snprintf(why, sizeof(why), "peer sent ERROR: %s", reason);
         nmi_conn_broken(c, why);
         return -1;
     }
@@ -321,15 +338,20 @@ static const char *conn_multipart_over(nmi_conn *c, const nmi_zmtp_header *h)
     return NULL;
 }
 
-/* Storage for a data frame's body: all of it, or (a large one) the first part. */
-static uint8_t *conn_body_alloc(nmi_conn *c, uint64_t size)
+/* Storage for a data frame's body: all of it, or (a large one) what has arrived. */
+static uint8_t *conn_body_alloc(nmi_conn *c, uint64_t size, size_t in_hand)
 {
     nmi_frame *f = nmi_msg_push_frame(&c->cur);
     if (f == NULL)
         return NULL;
-    c->body_cap = size > CONN_BODY_EAGER ? CONN_BODY_EAGER : size;
-    uint8_t *b = size > CONN_BODY_EAGER ? nmi_frame_alloc_partial(f, size, CONN_BODY_EAGER)
-                                        : nmi_frame_alloc(f, size);
+    uint64_t cap = size;
+    if (size > CONN_BODY_EAGER && size > in_hand) {
+        cap = in_hand + (uint64_t)nmi_fd_queued(c->pollable.fd);
+        cap = cap < CONN_BODY_EAGER ? CONN_BODY_EAGER : cap < size ? cap : size;
+    }
+    c->body_cap = (size_t)cap;
+    uint8_t *b = cap < size ? nmi_frame_alloc_partial(f, size, c->body_cap)
+                            : nmi_frame_alloc(f, size);
     if (b == NULL)
         c->cur.n--;
     return b;
@@ -362,7 +384,8 @@ static int conn_body_grow(nmi_conn *c, size_t need)
     return 0;
 }
 
-static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
+/* A frame's header has come, with in_hand bytes behind it in the read buffer. */
+static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h, size_t in_hand)
 {
     c->cur_flags = h->flags;
     c->body_size = h->size;
@@ -387,7 +410,7 @@ static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h)
         }
         if (h->flags & NMI_ZMTP_MORE)
             c->cur_more_bytes += h->size;
-        c->body = conn_body_alloc(c, h->size);
+        c->body = conn_body_alloc(c, h->size, in_hand);
     }
     if (c->body == NULL) {
         conn_fail(c, "out of memory for a frame");
@@ -421,9 +444,10 @@ static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
         return (ssize_t)n;
     }
     c->hdr_len = 0;
-    if (conn_frame_begin(c, &h) < 0)
+    size_t used = (size_t)rc - old;
+    if (conn_frame_begin(c, &h, n - used) < 0)
         return -1;
-    return (ssize_t)((size_t)rc - old);
+    return (ssize_t)used;
 }
 
 /* True if the next bytes (p, or what is already held) belong to a command frame. */
@@ -454,8 +478,10 @@ ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
             if (rc == 0)
                 continue;
             if (strcmp(g.mechanism, "NULL") != 0) {
-                char why[64];
-                snprintf(why, sizeof(why), "unsupported security mechanism %s", g.mechanism);
+                char name[4 * 20 + 1], why[sizeof(name) + 40];
+                conn_printable(name, sizeof(name), (const uint8_t *)g.mechanism,
+                               strlen(g.mechanism));
+                snprintf(why, sizeof(why), "unsupported security mechanism %s", name);
                 nmi_conn_reject(c, why);
                 return -1;
             }

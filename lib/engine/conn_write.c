@@ -20,20 +20,24 @@
 #include "engine/engine.h"
 
 #define CONN_WBUF_SIZE     (64 * 1024)
+#define CONN_WBUF_GREET    512 /* a greeting and a READY: what a connection in handshake writes */
 #define CONN_WBUF_FILL     (48 * 1024)
 #define CONN_COPY_MAX      8192
 #define CONN_STREAM_GAP_NS 5000
 #define CONN_IOV_MAX       ((int)(sizeof(((nmi_conn *)0)->iov) / sizeof(struct iovec)))
 #define CONN_HELD_MAX      ((int)(sizeof(((nmi_conn *)0)->held) / sizeof(nmi_msg)))
 
-/* Ensures room for n more bytes in wbuf; only grows an empty buffer (iov points in). */
+/* Ensures room for n more bytes in wbuf; only grows an empty buffer (iov points in).
+ * Until its handshake is done a connection gets a small buffer, so that connections
+ * held half-open by a peer cost little; then one a batch fills. */
 static int conn_wbuf_reserve(nmi_conn *c, size_t n)
 {
-    if (c->wbuf != NULL && c->wbuf_len + n <= c->wbuf_cap)
+    size_t cap = atomic_load(&c->state) == NMI_CONN_ACTIVE ? CONN_WBUF_SIZE : CONN_WBUF_GREET;
+    cap = n > cap ? n : cap;
+    if (c->wbuf != NULL && c->wbuf_len + n <= c->wbuf_cap && (c->wbuf_len > 0 || c->wbuf_cap >= cap))
         return 0;
     if (c->wbuf != NULL && c->wbuf_len > 0)
         return -ENOBUFS;
-    size_t cap = n > CONN_WBUF_SIZE ? n : CONN_WBUF_SIZE;
     uint8_t *b = realloc(c->wbuf, cap);
     if (b == NULL)
         return -ENOMEM;
@@ -223,6 +227,9 @@ static void conn_handoff(nmi_conn *c)
 
 void nmi_conn_flush(nmi_conn *c, bool io_side)
 {
+    /* The writer's holder flushes: the I/O thread with io_owns, else a sender with
+     * wowner (engine.h's table). */
+    NMI_ASSERT(io_side ? c->io_owns : atomic_load(&c->wowner) == 1);
     for (;;) {
         int rc = conn_write(c);
         if (rc < 0) {
@@ -318,6 +325,7 @@ void nmi_conn_take_writer(nmi_conn *c)
         else
             sched_yield(); /* an application thread is inside one write() */
     }
+    NMI_ASSERT(atomic_load(&c->wowner) == 1);
 }
 
 void nmi_conn_flush_cmd(nmi_conn *c)

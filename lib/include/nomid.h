@@ -209,7 +209,7 @@ enum nm_sockopt {
                                 * default 30000 (libzmq's), 0 = forever */
     NM_HANDSHAKE_MAX,          /* int: connections in handshake per listener; a new one
                                 * past it drops the oldest; default 256, 0 = no limit */
-    NM_MULTIPART_MAXFRAMES,    /* int: frames of one inbound message; default 65536 */
+    NM_MULTIPART_MAXFRAMES,    /* int: frames of one inbound message; default 16384 */
     NM_MULTIPART_MAXBYTES,     /* int: bytes of an inbound message's frames before its
                                 * last (the last is bounded by MAXMSGSIZE); 32 MiB */
     NM_SUBSCRIPTIONS_MAX,      /* int (PUB, XPUB): subscriptions a subscriber may hold,

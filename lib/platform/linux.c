@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,4 +107,10 @@ int nmi_poller_wait(int pfd, int timeout_ms)
         p->cb(p, e);
     }
     return n < 0 ? 0 : n;
+}
+
+size_t nmi_fd_queued(int fd)
+{
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
 }

@@ -8,9 +8,13 @@
 #define NMI_PLATFORM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 uint64_t nmi_clock_ns(void);
+
+/* Bytes the kernel holds for reading on a stream descriptor (0 if it cannot tell). */
+size_t nmi_fd_queued(int fd);
 
 /* A wakeable event: any thread may signal, one thread waits. */
 typedef struct nmi_signaler {

@@ -38,20 +38,21 @@
 
 /* ZMTP's names for the socket types, by enum nm_sock_type. */
 static const char *const eh_type_names[12] = {
-    "PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB", "STREAM",
+    "PAIR",   "PUB",  "SUB",  "REQ",  "REP",  "DEALER",
+    "ROUTER", "PULL", "PUSH", "XPUB", "XSUB", "STREAM",
 };
 
 /* ---- the process's context and the event hook ------------------------------------ */
 
-static nm_ctx_t *eh_ctx;           /* one for the process */
-static char eh_dir[64];            /* temporary directory for ipc paths */
-static unsigned eh_seq;            /* makes each run's path (and endpoint) unique */
+static nm_ctx_t *eh_ctx; /* one for the process */
+static char eh_dir[64];  /* temporary directory for ipc paths */
+static unsigned eh_seq;  /* makes each run's path (and endpoint) unique */
 static pthread_mutex_t eh_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the three below */
-static char eh_endpoint[128];      /* this run's endpoint; events of others are ignored */
-static char eh_fail_reason[128];   /* HANDSHAKE_FAILED's detail */
-static bool eh_verbose;            /* print nomid's warnings */
-static atomic_int eh_hs_ok;        /* HANDSHAKE_SUCCEEDED seen */
-static atomic_int eh_hs_failed;    /* HANDSHAKE_FAILED seen */
+static char eh_endpoint[128];    /* this run's endpoint; events of others are ignored */
+static char eh_fail_reason[128]; /* HANDSHAKE_FAILED's detail */
+static atomic_bool eh_verbose;   /* print nomid's warnings */
+static atomic_int eh_hs_ok;      /* HANDSHAKE_SUCCEEDED seen */
+static atomic_int eh_hs_failed;  /* HANDSHAKE_FAILED seen */
 
 static void eh_event_cb(void *arg, const nm_event_info_t *ev)
 {
@@ -73,7 +74,7 @@ static void eh_log_cb(void *arg, int level, const char *component, const char *m
 {
     (void)arg;
     (void)level;
-    if (eh_verbose)
+    if (atomic_load(&eh_verbose))
         fprintf(stderr, "nomid %s: %s\n", component, message);
 }
 
@@ -493,7 +494,7 @@ static void eh_setopts(eh_state *st)
     if (st->b0 & EH_B0_HEARTBEAT) {
         nm_sock_setopt_int(s, NM_HEARTBEAT_IVL, 1);
         nm_sock_setopt_int(s, NM_HEARTBEAT_TTL, 100);
-        nm_sock_setopt_int(s, NM_HEARTBEAT_TIMEOUT, (st->b2 & EH_B2_HB_WAIT) ? 3 : 20);
+        nm_sock_setopt_int(s, NM_HEARTBEAT_TIMEOUT, (st->b2 & EH_B2_HB_WAIT) ? 1 : 20);
     }
     if (st->b0 & EH_B0_SMALL_HWM) {
         nm_sock_setopt_int(s, NM_RCVHWM, 2);
@@ -588,7 +589,7 @@ static size_t eh_chunk(uint32_t *rng, unsigned sel)
     x ^= x >> 17;
     x ^= x << 5;
     *rng = x;
-    return 1 + x % (1u << ((sel - 1) & 7));
+    return 1 + x % (1u << (sel & 7));
 }
 
 static void eh_settle(eh_state *st, uint64_t us, bool (*done)(eh_state *));
@@ -651,6 +652,26 @@ static bool eh_output_seen(eh_state *st)
     return (!hb || r->peer_pings > 0) && (!want_msgs || r->peer_msgs > 0 || r->peer_subs > 0);
 }
 
+/* Waits up to us microseconds for the output a run expects, sending its first message
+ * again (every millisecond, within the reply budget) while it has not left: the pipe
+ * may not have been attached yet, or a PUB may have had no subscription yet. */
+static void eh_settle_output(eh_state *st, uint64_t us)
+{
+    uint64_t now = eh_now_us(), until = now + us, again = now;
+    bool pub = st->type == NM_PUB || st->type == NM_XPUB;
+    while (!eh_output_seen(st) && !st->eof && now < until) {
+        if (now >= again && st->replies > 0 &&
+            (st->r->nm_sent == 0 || (pub && st->r->peer_msgs == 0))) {
+            st->replies--;
+            eh_send_first(st);
+            again = now + 1000;
+        }
+        eh_pump(st, false);
+        sched_yield();
+        now = eh_now_us();
+    }
+}
+
 int eh_run(const uint8_t *data, size_t size, const eh_opts *o, eh_result *r)
 {
     memset(r, 0, sizeof(*r));
@@ -674,7 +695,7 @@ int eh_run(const uint8_t *data, size_t size, const eh_opts *o, eh_result *r)
     snprintf(path, sizeof(path), "%s/e%u", eh_dir, ++eh_seq);
     snprintf(ep, sizeof(ep), "ipc://%s", path);
     pthread_mutex_lock(&eh_lock);
-    eh_verbose = o->verbose;
+    atomic_store(&eh_verbose, o->verbose);
     snprintf(eh_endpoint, sizeof(eh_endpoint), "%s", ep);
     eh_fail_reason[0] = '\0';
     atomic_store(&eh_hs_ok, 0);
@@ -699,7 +720,7 @@ int eh_run(const uint8_t *data, size_t size, const eh_opts *o, eh_result *r)
     size_t off = 0;
     while (off < n && !st.wdead) {
         size_t len = n - off;
-        bool wait = sel != 0 && waits < o->max_waits;
+        bool wait = (sel & EH_B1_CHUNKED) && waits < o->max_waits;
         if (wait) {
             size_t c = eh_chunk(&rng, sel);
             len = c < len ? c : len;
@@ -719,14 +740,10 @@ int eh_run(const uint8_t *data, size_t size, const eh_opts *o, eh_result *r)
     eh_settle(&st, (uint64_t)o->settle_us, eh_outcome_known);
     eh_pump(&st, false);
     if (atomic_load(&eh_hs_ok)) {
-        /* Once more now that every subscription has arrived (a PUB's first message may
-         * have found none). */
-        if (st.r->peer_msgs == 0 && st.type != NM_REQ)
-            eh_send_first(&st);
         uint64_t us = (uint64_t)o->settle_us;
         if ((st.b0 & EH_B0_HEARTBEAT) && us < 5000)
             us = 5000; /* a PING is due after 1 ms */
-        eh_settle(&st, us, eh_output_seen);
+        eh_settle_output(&st, us);
         if ((st.b0 & EH_B0_HEARTBEAT) && (st.b2 & EH_B2_HB_WAIT))
             eh_settle(&st, 15000, eh_never); /* the peer is silent: nomid should drop it */
     }

@@ -17,8 +17,9 @@
  *           bit 5     heartbeats: HEARTBEAT_IVL 1 ms, TTL 100 ms, TIMEOUT 20 ms
  *           bit 6     RCVHWM and SNDHWM 2 (the reader pauses and resumes)
  *           bit 7     MAXMSGSIZE 64
- *   byte 1  bits 0-3  chunking: 0 writes everything at once; else chunk sizes come from
- *                     a small PRNG seeded with these bits (chunks of 1..2^k bytes)
+ *   byte 1  bit 3     chunks: the input goes in chunks of 1..2^k bytes (k: bits 0-2; sizes
+ *                     from a small PRNG seeded with bits 0-3), each read by nomid before
+ *                     the next; without it everything is written at once
  *           bit 4     application reads: blocking receives with a 1 ms timeout, so the
  *                     application thread decodes its connection itself (conn_direct.c)
  *           bit 5     nomid sends before the connection exists (queued on its pipe)
@@ -29,7 +30,7 @@
  *   byte 2  bit 0     twin: when nomid binds, a first connection sends the same bytes (all
  *                     at once) and stays open while the run's own connection goes through
  *                     (a second PAIR peer, a ROUTER identity already in use, two pipes)
- *           bit 1     heartbeat timeout: HEARTBEAT_TIMEOUT 3 ms, and the run waits up to
+ *           bit 1     heartbeat timeout: HEARTBEAT_TIMEOUT 1 ms, and the run waits up to
  *                     15 ms for nomid to drop the silent peer
  *           bits 2-7  unused
  *   bytes 3.. what the peer sends: greeting, READY, frames (or raw bytes for STREAM).
@@ -47,7 +48,8 @@
 #define EH_B0_HEARTBEAT 0x20
 #define EH_B0_SMALL_HWM 0x40
 #define EH_B0_MAXMSG    0x80
-#define EH_B1_CHUNKS    0x0f
+#define EH_B1_CHUNKS    0x0f /* bit 3: chunked; bits 0-2: log2 of the largest chunk */
+#define EH_B1_CHUNKED   0x08
 #define EH_B1_APP_READS 0x10
 #define EH_B1_EARLY     0x20
 #define EH_B1_VARIANT   0x40
@@ -57,34 +59,34 @@
 
 /* How patient a run is. */
 typedef struct eh_opts {
-    int settle_us;  /* after the input: wait this long for an outcome still pending */
-    int eof_ms;     /* after the half-close: nomid must close within this */
-    int max_waits;  /* chunks whose reading is waited for (the rest go at once) */
-    bool verbose;   /* log nomid's warnings to stderr */
+    int settle_us; /* after the input: wait this long for an outcome still pending */
+    int eof_ms;    /* after the half-close: nomid must close within this */
+    int max_waits; /* chunks whose reading is waited for (the rest go at once) */
+    bool verbose;  /* log nomid's warnings to stderr */
 } eh_opts;
 
 /* What one run saw. */
 typedef struct eh_result {
-    int type;               /* nomid's socket type */
-    bool connect_role;      /* nomid connected (else it bound) */
-    bool connected;         /* the harness's descriptor got connected/accepted */
-    bool hs_ok;             /* HANDSHAKE_SUCCEEDED for this run's endpoint */
-    bool hs_failed;         /* HANDSHAKE_FAILED for it */
-    char fail_reason[128];  /* the failure's detail */
-    bool peer_greeting;     /* nomid's greeting parsed: ZMTP 3.x, NULL */
-    bool peer_ready;        /* nomid's READY parsed, Socket-Type = its type */
-    bool peer_bad;          /* nomid's output is not valid ZMTP (a bug) */
-    char peer_bad_why[96];  /* what was wrong with it */
-    int peer_cmds;          /* commands nomid sent */
-    int peer_pings;         /* ... of which PING */
-    int peer_pongs;         /* ... PONG */
-    int peer_errors;        /* ... ERROR */
-    int peer_subs;          /* ... SUBSCRIBE or CANCEL */
-    int peer_msgs;          /* data messages nomid sent */
-    size_t peer_bytes;      /* bytes nomid sent */
-    int nm_msgs;            /* messages the nomid socket received */
-    int nm_sent;            /* messages sent through the nomid socket */
-    bool closed;            /* nomid closed the connection before eof_ms */
+    int type;              /* nomid's socket type */
+    bool connect_role;     /* nomid connected (else it bound) */
+    bool connected;        /* the harness's descriptor got connected/accepted */
+    bool hs_ok;            /* HANDSHAKE_SUCCEEDED for this run's endpoint */
+    bool hs_failed;        /* HANDSHAKE_FAILED for it */
+    char fail_reason[128]; /* the failure's detail */
+    bool peer_greeting;    /* nomid's greeting parsed: ZMTP 3.x, NULL */
+    bool peer_ready;       /* nomid's READY parsed, Socket-Type = its type */
+    bool peer_bad;         /* nomid's output is not valid ZMTP (a bug) */
+    char peer_bad_why[96]; /* what was wrong with it */
+    int peer_cmds;         /* commands nomid sent */
+    int peer_pings;        /* ... of which PING */
+    int peer_pongs;        /* ... PONG */
+    int peer_errors;       /* ... ERROR */
+    int peer_subs;         /* ... SUBSCRIBE or CANCEL */
+    int peer_msgs;         /* data messages nomid sent */
+    size_t peer_bytes;     /* bytes nomid sent */
+    int nm_msgs;           /* messages the nomid socket received */
+    int nm_sent;           /* messages sent through the nomid socket */
+    bool closed;           /* nomid closed the connection before eof_ms */
 } eh_result;
 
 /* Creates the process's context and temporary directory; 0 or -errno. */

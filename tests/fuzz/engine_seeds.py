@@ -21,11 +21,13 @@ NAMES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
          "XSUB", "STREAM"]
 
 
-def header(t, connect=False, hb=False, small_hwm=False, maxmsg=False, chunks=0, app=False,
+def header(t, connect=False, hb=False, small_hwm=False, maxmsg=False, chunks=None, app=False,
            early=False, variant=False, rid=False, twin=False, hb_wait=False):
+    """The three configuration bytes; chunks=None writes the input at once, chunks=k in
+    chunks of 1..2^k bytes."""
     b0 = t | (0x10 if connect else 0) | (0x20 if hb else 0) | (0x40 if small_hwm else 0) \
         | (0x80 if maxmsg else 0)
-    b1 = (chunks & 0x0f) | (0x10 if app else 0) | (0x20 if early else 0) \
+    b1 = (0 if chunks is None else 0x08 | chunks) | (0x10 if app else 0) | (0x20 if early else 0) \
         | (0x40 if variant else 0) | (0x80 if rid else 0)
     b2 = (0x01 if twin else 0) | (0x02 if hb_wait else 0)
     return bytes([b0, b1, b2])
@@ -77,13 +79,13 @@ SEEDS = {
     # ---- every socket type completes a handshake and passes data ----
     "pair-ok-basic": header(PAIR) + hello(PAIR) + msg(b"hello") + msg(b"a", b"b") + ping(),
     "pair-ok-connect": header(PAIR, connect=True, early=True) + hello(PAIR) + msg(b"hello"),
-    "pair-ok-chunked-1": header(PAIR, chunks=1) + hello(PAIR) + msg(b"hi") + msg(b"x" * 300),
+    "pair-ok-chunked-1": header(PAIR, chunks=0) + hello(PAIR) + msg(b"hi") + msg(b"x" * 300),
     "pub-ok-subscribe": header(PUB) + hello(SUB) + command(b"SUBSCRIBE") + ping(),
     "pub-ok-zmtp30": header(PUB) + hello(SUB, minor=0) + msg(b"\x01a") + msg(b"\x00a"),
     "pub-ok-cancel": header(PUB, connect=True) + hello(SUB) + command(b"SUBSCRIBE", b"a")
     + command(b"SUBSCRIBE", b"a") + command(b"CANCEL", b"a") + command(b"CANCEL", b"b"),
     "sub-ok-basic": header(SUB) + hello(PUB) + msg(b"a-topic", b"body") + msg(b"b"),
-    "sub-ok-chunked": header(SUB, chunks=5, variant=True) + hello(XPUB) + msg(b"a", b"1")
+    "sub-ok-chunked": header(SUB, chunks=4, variant=True) + hello(XPUB) + msg(b"a", b"1")
     + msg(b"b", b"2") + msg(b"a" * 400),
     "req-ok-reply": header(REQ, connect=True, early=True) + hello(REP) + msg(b"", b"reply"),
     "req-ok-bind": header(REQ, rid=True) + hello(ROUTER, b"router-1") + msg(b"", b"reply"),
@@ -99,7 +101,7 @@ SEEDS = {
     "router-ok-req": header(ROUTER, connect=True) + hello(REQ) + msg(b"", b"request"),
     "router-ok-router": header(ROUTER, rid=True, variant=True) + hello(ROUTER, b"r2")
     + msg(b"nomid-id", b"to nomid"),
-    "router-ok-app-reads": header(ROUTER, app=True, chunks=3) + hello(DEALER)
+    "router-ok-app-reads": header(ROUTER, app=True, chunks=2) + hello(DEALER)
     + b"".join(msg(b"m%d" % i) for i in range(8)),
     "pull-ok-push": header(PULL) + hello(PUSH) + msg(b"one") + msg(b"y" * 300)
     + frame(b"long-encoded short frame", force_long=True),
@@ -143,7 +145,7 @@ SEEDS = {
     "router-reject-identity-in-use": header(ROUTER, twin=True) + hello(DEALER, b"dup")
     + msg(b"x"),
     "router-ok-twin": header(ROUTER, twin=True) + hello(DEALER) + msg(b"from each"),
-    "pull-ok-twin": header(PULL, twin=True, chunks=4) + hello(PUSH) + msg(b"1") + msg(b"2"),
+    "pull-ok-twin": header(PULL, twin=True, chunks=3) + hello(PUSH) + msg(b"1") + msg(b"2"),
     "dealer-heartbeat-timeout": header(DEALER, hb=True, hb_wait=True) + hello(ROUTER),
     "sub-heartbeat-timeout-connect": header(SUB, hb=True, hb_wait=True, connect=True)
     + hello(PUB) + msg(b"a"),

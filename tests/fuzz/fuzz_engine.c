@@ -3,7 +3,7 @@
  * input is what a remote peer sends to a nomid socket of any type (greeting, READY,
  * frames, commands, heartbeats, or raw bytes for STREAM), written over a real AF_UNIX
  * connection to the real I/O thread, with the socket's pipes and protocol behind it.
- * engine_harness.h describes the input's two configuration bytes and what a run does.
+ * engine_harness.h describes the input's three configuration bytes and what a run does.
  *
  * Besides ASan/UBSan reports, a run aborts (a crash for libFuzzer) when nomid's own
  * output is not valid ZMTP (bad greeting, data before READY, a READY of the wrong type),

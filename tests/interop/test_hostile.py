@@ -57,7 +57,7 @@ NOFILE = 1024            # the servers' RLIMIT_NOFILE (soft and hard)
 ATTACK_LIMIT = 150       # per test (SIGALRM in the harness)
 
 # Limits the engine is to enforce (DESIGN.md, "Limits on what a peer may cost").
-MULTIPART_MAX_FRAMES = 65536
+MULTIPART_MAX_FRAMES = 16384
 MULTIPART_MAX_BYTES = 32 * MiB
 SUBS_MAX_COUNT = 65536
 SUBS_MAX_BYTES = 4 * MiB
@@ -96,6 +96,11 @@ VERBOSE = os.environ.get('NOMID_HOSTILE_VERBOSE') == '1'  # print each server's 
 # flood.  The flood's cost is CPU on the publisher's thread (trie inserts, and removing
 # them all when the peer is dropped), which ASan multiplies several times over.
 GAP_LIMIT = ROUND_TRIP if RELEASE else 3 * ROUND_TRIP
+# Likewise the round-trip bound while twenty attacker threads keep the I/O thread busy
+# (mixed_hostile_threads): 1 s on Release, as specified; ASan's slowdown on 2 cores puts
+# the worst round trip there near 1 s, so that build gets 2 s (it is judged for memory
+# safety; timing is judged on Release).
+BUSY_ROUND_TRIP = ROUND_TRIP if RELEASE else 2 * ROUND_TRIP
 
 
 # ---------------------------------------------------------------- memory
@@ -168,7 +173,8 @@ class Server:
         t.procs.append(self.p)
         self.p.wait_bound()
         self.problems = []
-        served(t, self, 'before the attack (warm-up)', fatal=True)
+        # Not judged for time (the server may still be starting on a busy machine).
+        served(t, self, 'before the attack (warm-up)', fatal=True, timeout=5.0)
         time.sleep(0.1)
         self.baseline_kib = proc_status_kib(self.p.p.pid, 'VmRSS') or 0
         self.baseline_vm_kib = proc_status_kib(self.p.p.pid, 'VmSize') or 0
@@ -226,8 +232,8 @@ def good_client_roundtrips(t, srv, n=3, timeout=ROUND_TRIP):
         t.ctxs.remove(ctx)
 
 
-def served(t, srv, when, fatal=False):
-    ok, msg = good_client_roundtrips(t, srv)
+def served(t, srv, when, fatal=False, timeout=ROUND_TRIP):
+    ok, msg = good_client_roundtrips(t, srv, timeout=timeout)
     if not ok:
         if not srv.alive():
             msg += ' (nomid exited %s)' % srv.p.poll()
@@ -1000,7 +1006,8 @@ class RoundTripper:
     """A persistent pyzmq DEALER doing round trips through the echo ROUTER in its own
     thread, recording each round trip's time."""
 
-    def __init__(self, t, srv):
+    def __init__(self, t, srv, limit=ROUND_TRIP):
+        self.limit = limit
         self.ctx = t.new_ctx()
         self.ep = srv.ep
         self.rtts = []
@@ -1022,7 +1029,7 @@ class RoundTripper:
             t1 = time.monotonic()
             s.send(body)
             while True:
-                if not s.poll(int(ROUND_TRIP * 1000)):
+                if not s.poll(int(self.limit * 1000)):
                     self.timeouts += 1
                     if self.stop_ev.is_set():
                         break
@@ -1041,12 +1048,15 @@ class RoundTripper:
 
     def judge(self, srv, what):
         worst = max(self.rtts) if self.rtts else float('inf')
-        print('  %s: %d round trips, worst %.0f ms, %d over %g s' % (
-            what, len(self.rtts), worst * 1000, self.timeouts, ROUND_TRIP), flush=True)
-        if self.timeouts or worst > ROUND_TRIP:
+        rtts = sorted(self.rtts)
+        median = rtts[len(rtts) // 2] if rtts else float('inf')
+        print('  %s: %d round trips, median %.0f ms, worst %.0f ms, %d over %g s' % (
+            what, len(rtts), median * 1000, worst * 1000, self.timeouts, self.limit),
+            flush=True)
+        if self.timeouts or worst > self.limit:
             srv.problem('%s: the persistent DEALER had %d round trips over %g s (worst %.0f '
-                        'ms)' % (what, self.timeouts + sum(x > ROUND_TRIP for x in self.rtts),
-                                 ROUND_TRIP, worst * 1000))
+                        'ms)' % (what, self.timeouts + sum(x > self.limit for x in self.rtts),
+                                 self.limit, worst * 1000))
 
 
 @test(limit=ATTACK_LIMIT)
@@ -1221,7 +1231,7 @@ def mixed_child(port, duration, nthreads, conn):
 def mixed_hostile_threads(t):
     import multiprocessing
     with attack(t, 'mixed_hostile_threads') as srv:
-        rt = RoundTripper(t, srv)
+        rt = RoundTripper(t, srv, BUSY_ROUND_TRIP)
         mp = multiprocessing.get_context('spawn')
         here, there = mp.Pipe()
         child = mp.Process(target=mixed_child, args=(srv.port, 3.0, 20, there), daemon=True)
@@ -1229,7 +1239,7 @@ def mixed_hostile_threads(t):
         child.start()
         try:
             while time.monotonic() < t0 + 3.5:
-                served(t, srv, 'during the mixed attack')
+                served(t, srv, 'during the mixed attack', timeout=BUSY_ROUND_TRIP)
                 time.sleep(0.2)
             check(here.poll(20), 'the attacking process did not finish')
             counts, nheld = here.recv()

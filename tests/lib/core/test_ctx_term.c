@@ -326,8 +326,9 @@ static void destroyer_start(destroyer *d, pthread_t *th)
 
 /* A thread blocked in recv over tcp (direct read, busy polling) while another destroys
  * the context: the receiver gets NM_ETERM, destroy waits until it closes its socket;
- * meanwhile a PUSH the program left open (destroy closes it) delivers its queued
- * messages to a peer that binds only then, within its LINGER. */
+ * meanwhile a PUSH closed after the shutdown delivers its queued messages to a peer
+ * that binds only then, within its LINGER.  (Destroy does not close that PUSH itself:
+ * while a thread is at work it closes only the sockets its own caller used last.) */
 static void test_destroy_waits_for_close(void **state)
 {
     (void)state;
@@ -375,7 +376,11 @@ static void test_destroy_waits_for_close(void **state)
     }
     TU_RC(b.rc, NM_ETERM);
 
-    /* The left-open PUSH lingers: its messages reach a peer that binds now. */
+    /* A PUSH closed now lingers: its messages reach a peer that binds now. */
+    tu_sleep_ms(BLOCK_MS);
+    assert_int_equal(atomic_load(&d.done), 0); /* it waits for the PUSH too */
+    TU_RC(nm_sock_send_bytes(push, "late", 4, NM_DONTWAIT), NM_ETERM);
+    nm_sock_close(&push);
     nm_sock_t *late_pull = tu_sock(peer_ctx, NM_PULL);
     TU_OK(nm_sock_bind(late_pull, later_ep));
     for (int i = 0; i < NQUEUED; i++) {

@@ -116,8 +116,8 @@ static void test_corpus(void **state)
         print_message("%-28s type %-2d %-7s hs %d/%d ready %d in %d sent %d peer msgs %d "
                       "pings %d pongs %d%s%s\n",
                       n, r.type, r.connect_role ? "connect" : "bind", r.hs_ok, r.hs_failed,
-                      r.peer_ready, r.nm_msgs, r.nm_sent, r.peer_msgs, r.peer_pings,
-                      r.peer_pongs, r.fail_reason[0] ? " failed: " : "", r.fail_reason);
+                      r.peer_ready, r.nm_msgs, r.nm_sent, r.peer_msgs, r.peer_pings, r.peer_pongs,
+                      r.fail_reason[0] ? " failed: " : "", r.fail_reason);
         bool ok = rc >= 0;
         if (rc < 0)
             print_error("%s: harness failure %d\n", n, rc);
