@@ -358,6 +358,8 @@ struct nmi_io {
     size_t ntimers, cap_timers;
     nmi_conn **zombies; /* conn references to drop after the current dispatch */
     size_t nzombies, cap_zombies;
+    nmi_conn **again; /* conns whose read turn ended with input left (one reference each) */
+    size_t nagain, cap_again;
     nmi_sock **closing; /* closed sockets waiting for their conns to finish */
     size_t nclosing, cap_closing;
     bool stop; /* leave the loop */
@@ -368,6 +370,9 @@ void nmi_io_stop(nmi_io *io);
 void nmi_io_post(nmi_io *io, int type, void *obj);
 void nmi_io_timer_set(nmi_io *io, nmi_conn *c, uint64_t at);
 void nmi_io_defer_release(nmi_io *io, nmi_conn *c);
+/* I/O: c used up its read turn with input left; it reads again after the others had
+ * theirs (one fast sender must not starve the rest). */
+void nmi_io_read_again(nmi_io *io, nmi_conn *c);
 
 /* ---- inproc ---------------------------------------------------------------------- */
 

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
@@ -53,6 +54,29 @@ void nmi_io_defer_release(nmi_io *io, nmi_conn *c)
 {
     io_grow((void ***)&io->zombies, &io->cap_zombies, io->nzombies + 1);
     io->zombies[io->nzombies++] = c;
+}
+
+void nmi_io_read_again(nmi_io *io, nmi_conn *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+    io_grow((void ***)&io->again, &io->cap_again, io->nagain + 1);
+    io->again[io->nagain++] = c;
+}
+
+/* Gives each conn waiting for another read turn its turn (those that use it up again
+ * queue behind the ones already waiting). */
+static void io_run_again(nmi_io *io)
+{
+    size_t n = io->nagain;
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        nmi_conn *c = io->again[i];
+        nmi_conn_read(c);
+        nmi_io_defer_release(io, c);
+    }
+    memmove(io->again, io->again + n, (io->nagain - n) * sizeof(*io->again));
+    io->nagain -= n;
 }
 
 static void io_close_sock(nmi_io *io, nmi_sock *s);
@@ -172,11 +196,12 @@ static void *io_main(void *arg)
             io_reap(io);
             continue;
         }
-        nmi_poller_wait(io->pfd, timeout);
+        nmi_poller_wait(io->pfd, io->nagain > 0 ? 0 : timeout);
         uint64_t v;
         (void)!read(io->sig.fd, &v, sizeof(v));
         io_reap(io);
         io_run_cmds(io);
+        io_run_again(io);
         io_reap(io);
     }
     return NULL;
@@ -190,6 +215,8 @@ int nmi_io_start(nmi_io *io, nmi_ctx *ctx)
     io->ntimers = io->cap_timers = 0;
     io->zombies = NULL;
     io->nzombies = io->cap_zombies = 0;
+    io->again = NULL;
+    io->nagain = io->cap_again = 0;
     io->closing = NULL;
     io->nclosing = io->cap_closing = 0;
     io->rbuf_size = IO_RBUF_SIZE;
@@ -217,6 +244,9 @@ void nmi_io_stop(nmi_io *io)
     nmi_signaler_fini(&io->sig);
     nmi_cmdq_fini(&io->cmds);
     free(io->timers);
+    for (size_t i = 0; i < io->nagain; i++)
+        nmi_conn_release(io->again[i]);
+    free(io->again);
     free(io->zombies);
     free(io->closing);
     free(io->rbuf);

@@ -21,6 +21,8 @@
 #include "engine/engine.h"
 
 #define CONN_DIRECT_MIN (16 * 1024)
+/* Bytes one connection may read per turn of the I/O thread while others wait. */
+#define CONN_READ_TURN (1024 * 1024)
 /* Frames up to this size get all their storage when their header arrives.  A larger
  * one gets what has arrived of it (in hand and queued in the kernel), at least this
  * much, and grows fourfold as more comes, so a header that claims 2^40 bytes costs what
@@ -586,10 +588,12 @@ int nmi_conn_input(nmi_conn *c, const uint8_t *buf, size_t n, bool direct)
 }
 
 /* Reads and decodes until the kernel has nothing more, the reader pauses at the
- * receive HWM, or the connection breaks. */
+ * receive HWM, the connection breaks, or it has had its turn (CONN_READ_TURN bytes
+ * with more to come: it reads again after the other connections of the thread). */
 static void conn_read_loop(nmi_conn *c)
 {
     nmi_io *io = c->io;
+    size_t turn = 0;
     while (!atomic_load_explicit(&c->rpaused, memory_order_relaxed)) {
         int st = atomic_load(&c->state);
         if (st < NMI_CONN_GREETING || st > NMI_CONN_ACTIVE)
@@ -614,6 +618,11 @@ static void conn_read_loop(nmi_conn *c)
             return;
         if (c->pipe != NULL)
             nmi_pipe_in_notify(c->pipe);
+        turn += (size_t)n;
+        if (turn >= CONN_READ_TURN && (size_t)n == asked) {
+            nmi_io_read_again(io, c);
+            break;
+        }
     }
     if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe);

@@ -78,6 +78,13 @@ static void eh_log_cb(void *arg, int level, const char *component, const char *m
         fprintf(stderr, "nomid %s: %s\n", component, message);
 }
 
+/* A fuzzer never calls eh_fini: the directory goes at exit if it is empty by then. */
+static void eh_rmdir_at_exit(void)
+{
+    if (eh_dir[0] != '\0')
+        rmdir(eh_dir);
+}
+
 int eh_init(void)
 {
     if (eh_ctx != NULL)
@@ -87,6 +94,9 @@ int eh_init(void)
     snprintf(eh_dir, sizeof(eh_dir), "%s/nmeh-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
     if (mkdtemp(eh_dir) == NULL)
         return -errno;
+    static bool registered;
+    if (!registered && atexit(eh_rmdir_at_exit) == 0)
+        registered = true;
     int rc = nm_ctx_new(&eh_ctx);
     if (rc < 0) {
         rmdir(eh_dir);
@@ -104,6 +114,7 @@ void eh_fini(void)
     nm_ctx_set_event_hook(eh_ctx, NULL, NULL);
     nm_ctx_destroy(&eh_ctx);
     rmdir(eh_dir);
+    eh_dir[0] = '\0';
 }
 
 /* ---- one run's state ------------------------------------------------------------- */
