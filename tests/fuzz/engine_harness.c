@@ -81,8 +81,12 @@ static void eh_log_cb(void *arg, int level, const char *component, const char *m
 /* A fuzzer never calls eh_fini: the directory goes at exit if it is empty by then. */
 static void eh_rmdir_at_exit(void)
 {
-    if (eh_dir[0] != '\0')
-        rmdir(eh_dir);
+    if (eh_dir[0] == '\0')
+        return;
+    char path[96]; /* the last run's socket file, if its listener is still closing */
+    snprintf(path, sizeof(path), "%s/e%u", eh_dir, eh_seq);
+    unlink(path);
+    rmdir(eh_dir);
 }
 
 int eh_init(void)
