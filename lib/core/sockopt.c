@@ -48,7 +48,10 @@ typedef struct sockopt_def {
     int only;     /* the one socket type it applies to, or -1 */
 } sockopt_def;
 
-#define OPT(o, kind, field, min, max) {o, kind, offsetof(nmi_opts, field), min, max, -1}
+#define OPT(o, kind, field, min, max)                                                              \
+    {                                                                                              \
+        o, kind, offsetof(nmi_opts, field), min, max, -1                                           \
+    }
 
 static const sockopt_def sockopt_defs[] = {
     OPT(NM_SNDHWM, OPT_INT, sndhwm, 0, INT_MAX),

@@ -108,8 +108,8 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
     c->connecter = true;
     /* A publisher's pipe goes with its connection: the subscriber sends its
      * subscriptions again to the next one, which must not find the old ones. */
-    c->keep_pipe = !s->opts.immediate && !s->proto->needs_rid &&
-                   !(s->proto->flags & NMI_PROTO_TAKES_SUBS);
+    c->keep_pipe =
+        !s->opts.immediate && !s->proto->needs_rid && !(s->proto->flags & NMI_PROTO_TAKES_SUBS);
     if (c->keep_pipe && (c->pipe = nmi_pipe_new(s, c, endpoint)) == NULL) {
         free(c);
         return NULL;

@@ -34,7 +34,8 @@ static int conn_wbuf_reserve(nmi_conn *c, size_t n)
 {
     size_t cap = atomic_load(&c->state) == NMI_CONN_ACTIVE ? CONN_WBUF_SIZE : CONN_WBUF_GREET;
     cap = n > cap ? n : cap;
-    if (c->wbuf != NULL && c->wbuf_len + n <= c->wbuf_cap && (c->wbuf_len > 0 || c->wbuf_cap >= cap))
+    if (c->wbuf != NULL && c->wbuf_len + n <= c->wbuf_cap &&
+        (c->wbuf_len > 0 || c->wbuf_cap >= cap))
         return 0;
     if (c->wbuf != NULL && c->wbuf_len > 0)
         return -ENOBUFS;
@@ -101,8 +102,8 @@ static size_t conn_msg_copy_bytes(nmi_msg *m, int *nlarge)
 static bool conn_encode_sub(nmi_conn *c, nmi_msg *m)
 {
     nmi_frame *f = &m->first;
-    if (!(c->sock->proto->flags & NMI_PROTO_SENDS_SUBS) || c->peer_minor < 1 || m->n != 1 || f->size == 0 ||
-        f->size > CONN_COPY_MAX)
+    if (!(c->sock->proto->flags & NMI_PROTO_SENDS_SUBS) || c->peer_minor < 1 || m->n != 1 ||
+        f->size == 0 || f->size > CONN_COPY_MAX)
         return false;
     const uint8_t *d = nmi_frame_data(f);
     if (d[0] > 1)

@@ -4,7 +4,8 @@
  *
  *   conn.c         life of a connection: connect, reconnect with backoff, handshake start,
  *                  timers, losing the peer, closing with linger
- *   conn_read.c    input: greeting, READY, commands, frames into messages on the pipe
+ *   conn_read.c    input: greeting, frames into messages on the pipe, limits
+ *   conn_cmd.c     commands: READY (the handshake's end), subscriptions, PING, ERROR
  *   conn_write.c   output: batching frames into large writes, direct writes
  *   conn_direct.c  an application thread reading its connection itself
  *   heartbeat.c    PING/PONG and TTLs
@@ -202,9 +203,16 @@ void nmi_conn_out_reset(nmi_conn *c);                         /* owner: drop pen
 void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection lost */
 void nmi_conn_reject(nmi_conn *c, const char *why);           /* I/O: drop a misbehaving peer */
 void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
+/* Commands (conn_cmd.c, I/O thread): one command frame's body, 0 or -1 if the
+ * connection was dropped; a subscription or cancel of prefix_len bytes counted against
+ * the peer's limits (the reason it goes past one, or NULL); peer bytes escaped for a
+ * log line. */
+int nmi_conn_command(nmi_conn *c, const uint8_t *body, size_t len);
+const char *nmi_conn_sub_count(nmi_conn *c, size_t prefix_len, bool cancel);
+void nmi_conn_printable(char *out, size_t cap, const uint8_t *in, size_t n);
 /* Handshake done: the pipe, the peer's routing id (rid_len 0: none). */
 int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len);
-void nmi_conn_read(nmi_conn *c); /* I/O: read and decode until EAGAIN (conn_read.c) */
+void nmi_conn_read(nmi_conn *c);          /* I/O: read and decode until EAGAIN (conn_read.c) */
 void nmi_conn_handshake_end(nmi_conn *c); /* I/O: out of its listener's handshaking list */
 /* Any thread: which readiness the I/O thread hears about (1 on, 0 off, -1 as is);
  * output only while a connect or a blocked write waits for it. */

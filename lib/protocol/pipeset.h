@@ -60,10 +60,9 @@ bool nmi_proto_never_blocks(nmi_sock *s);
 #define NMI_LBFQ_OPS(sock_type, proto_flags, sends, receives)                                      \
     {                                                                                              \
         .type = (sock_type), .flags = (proto_flags), .can_send = (sends), .can_recv = (receives),  \
-        .init = nmi_lbfq_init,                                                                     \
-        .fini = nmi_lbfq_fini, .attach = nmi_lbfq_attach, .detach = nmi_lbfq_detach,               \
-        .in_ready = nmi_lbfq_in_ready, .out_ready = nmi_lbfq_out_ready, .send = nmi_lbfq_send,     \
-        .recv = nmi_lbfq_recv, .has_out = nmi_lbfq_has_out,                                        \
+        .init = nmi_lbfq_init, .fini = nmi_lbfq_fini, .attach = nmi_lbfq_attach,                   \
+        .detach = nmi_lbfq_detach, .in_ready = nmi_lbfq_in_ready, .out_ready = nmi_lbfq_out_ready, \
+        .send = nmi_lbfq_send, .recv = nmi_lbfq_recv, .has_out = nmi_lbfq_has_out,                 \
     }
 
 #endif

@@ -228,10 +228,9 @@ static int pub_recv(nmi_sock *s, nmi_msg *m)
 #define PUB_OPS(sock_type, receives)                                                               \
     {                                                                                              \
         .type = (sock_type), .flags = NMI_PROTO_TAKES_SUBS, .can_send = true,                      \
-        .can_recv = (receives), .init = pub_init,                                                  \
-        .fini = pub_fini, .attach = pub_attach, .detach = pub_detach, .in_ready = pub_in_ready,    \
-        .out_ready = pub_out_ready, .send = pub_send, .recv = pub_recv,                            \
-        .has_out = nmi_proto_never_blocks,                                                         \
+        .can_recv = (receives), .init = pub_init, .fini = pub_fini, .attach = pub_attach,          \
+        .detach = pub_detach, .in_ready = pub_in_ready, .out_ready = pub_out_ready,                \
+        .send = pub_send, .recv = pub_recv, .has_out = nmi_proto_never_blocks,                     \
     }
 
 const nmi_proto_ops nmi_pub_ops = PUB_OPS(NM_PUB, false);

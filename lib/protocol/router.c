@@ -120,8 +120,7 @@ static int router_send(nmi_sock *s, nmi_msg *m)
 #define ROUTER_OPS(sock_type, proto_flags)                                                         \
     {                                                                                              \
         .type = (sock_type), .flags = (proto_flags), .can_send = true, .can_recv = true,           \
-        .needs_rid = true,                                                                         \
-        .init = router_init, .fini = router_fini, .attach = router_attach,                         \
+        .needs_rid = true, .init = router_init, .fini = router_fini, .attach = router_attach,      \
         .detach = router_detach, .in_ready = router_in_ready, .out_ready = router_out_ready,       \
         .send = router_send, .recv = router_recv, .has_out = nmi_proto_never_blocks,               \
     }

@@ -207,10 +207,10 @@ static int xsub_send(nmi_sock *s, nmi_msg *m)
 #define SUB_OPS(sock_type, send_fn, setopt_fn)                                                     \
     {                                                                                              \
         .type = (sock_type), .flags = NMI_PROTO_SENDS_SUBS, .can_send = (send_fn) != NULL,         \
-        .can_recv = true, .init = sub_init,                                                        \
-        .fini = sub_fini, .attach = sub_attach, .detach = sub_detach, .in_ready = sub_in_ready,    \
-        .out_ready = sub_out_ready, .send = (send_fn), .recv = sub_recv,                           \
-        .has_out = nmi_proto_never_blocks, .setopt = (setopt_fn),                                  \
+        .can_recv = true, .init = sub_init, .fini = sub_fini, .attach = sub_attach,                \
+        .detach = sub_detach, .in_ready = sub_in_ready, .out_ready = sub_out_ready,                \
+        .send = (send_fn), .recv = sub_recv, .has_out = nmi_proto_never_blocks,                    \
+        .setopt = (setopt_fn),                                                                     \
     }
 
 const nmi_proto_ops nmi_sub_ops = SUB_OPS(NM_SUB, NULL, sub_setopt);

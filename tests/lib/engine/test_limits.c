@@ -134,9 +134,9 @@ static void test_limit_options(void **state)
     const struct {
         int opt, want;
     } defaults[] = {
-        {NM_HANDSHAKE_IVL, 30000},          {NM_HANDSHAKE_MAX, 256},
-        {NM_MULTIPART_MAXFRAMES, 16384},    {NM_MULTIPART_MAXBYTES, 32 << 20},
-        {NM_SUBSCRIPTIONS_MAX, 65536},      {NM_SUBSCRIPTIONS_MAXBYTES, 4 << 20},
+        {NM_HANDSHAKE_IVL, 30000},       {NM_HANDSHAKE_MAX, 256},
+        {NM_MULTIPART_MAXFRAMES, 16384}, {NM_MULTIPART_MAXBYTES, 32 << 20},
+        {NM_SUBSCRIPTIONS_MAX, 65536},   {NM_SUBSCRIPTIONS_MAXBYTES, 4 << 20},
     };
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
         int v;
