@@ -180,6 +180,42 @@ def routes_fields_and_a_slow_subscriber(t):
 
 
 @test(limit=60)
+def dropped_peers_and_subscriptions_are_shown(t):
+    """A peer past a limit (an Identity over 255 bytes) is counted on its socket in
+    /api/v1/sockets and /metrics; a subscriber's subscriptions show on its pipe."""
+    pub = t.nomid('cat', 'xpub', '--bind', 'tcp://127.0.0.1:0', '--admin',
+                  '127.0.0.1:%d' % free_tcp_port(), '--fleet', fleet('limits'))
+    url = wait_admin(pub)
+    port = int(pub.wait_bound()[0].rsplit(':', 1)[1])
+    sub = t.sock('sub')
+    for topic in (b'a', b'b', b'c'):
+        sub.setsockopt(zmq.SUBSCRIBE, topic)
+    sub.connect('tcp://127.0.0.1:%d' % port)
+
+    def subscribed():
+        socks = get_json(url + 'api/v1/sockets')['sockets']
+        return [pp for s in socks for pp in s['pipes'] if pp.get('subscriptions') == 3]
+    until('three subscriptions on the subscriber\'s pipe', subscribed)
+
+    ident = b'i' * 300
+    ready = (b'\x05READY\x0bSocket-Type\x00\x00\x00\x03SUB\x08Identity' +
+             len(ident).to_bytes(4, 'big') + ident)
+    greeting = b'\xff' + bytes(8) + b'\x7f\x03\x01' + b'NULL'.ljust(20, b'\x00') + bytes(32)
+    raw(port, greeting + b'\x06' + len(ready).to_bytes(8, 'big') + ready)
+
+    def dropped():
+        socks = get_json(url + 'api/v1/sockets')['sockets']
+        return [s for s in socks if s['type'] == 'xpub' and s['peers_dropped'] == 1]
+    until('the dropped peer counted on the xpub socket', dropped)
+    status, _, body = get(url + 'metrics')
+    eq(status, 200, 'metrics status')
+    check(re.search(rb'^nomid_socket_peers_dropped_total\{socket="\d+",type="xpub"\} 1$',
+                    body, re.M) is not None, 'peers_dropped in /metrics')
+    check(b'dropping connection: peer identity longer than 255 bytes' in
+          pub.stderr_text().encode(), 'the reason in the log')
+
+
+@test(limit=60)
 def topology_joins_the_fleet(t):
     fl = fleet('topo')
     pub = t.nomid('cat', 'pub', '--bind', 'svc://cam', '-d', 'x', '--interval', '0.05',
