@@ -335,6 +335,7 @@ struct nmi_listener {
     nmi_opts opts;               /* socket options when bound (for accepted conns) */
     TAILQ_HEAD(, nmi_conn) handshaking; /* accepted conns still in handshake, oldest first */
     int nhandshaking;                   /* their count (at most opts.handshake_max) */
+    int64_t handshake_ns;               /* average time of the recent good handshakes */
     LIST_ENTRY(nmi_listener) sock_entry;
 };
 

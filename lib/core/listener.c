@@ -1,6 +1,16 @@
 /*
  * listener.c - a bound endpoint: accepts connections on the I/O thread and hands each
  * one to a new conn.  Running out of descriptors is logged and the listener goes on.
+ *
+ * At most HANDSHAKE_MAX accepted connections may be in handshake at once, so that
+ * half-open connections cost bounded memory and descriptors.  When the listener is
+ * full, the oldest handshake goes for a newcomer once it has had its grace (a few times
+ * what the recent good handshakes took): a good peer's handshake takes a round trip, a
+ * slowloris's never ends.  If even the
+ * oldest is younger (a storm of good peers connecting at once), the newcomer is
+ * refused and connects again: the backlog is drained at once either way, so a good peer
+ * never waits behind half-open connections, and a thousand clients reconnecting
+ * together get in by turns.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,11 +22,65 @@
 
 #include "engine/engine.h"
 
+/* How long a handshake keeps its place in a full listener: four times what the recent
+ * good handshakes took, within these bounds (20 ms: a start before any is known). */
+#define LISTENER_GRACE_MIN_NS (80 * 1000000ll)
+#define LISTENER_GRACE_MAX_NS (1000 * 1000000ll)
+#define LISTENER_HANDSHAKE_NS (20 * 1000000ll)
+
+static uint64_t listener_grace(const nmi_listener *l)
+{
+    int64_t g = 4 * l->handshake_ns;
+    return (uint64_t)(g < LISTENER_GRACE_MIN_NS   ? LISTENER_GRACE_MIN_NS
+                      : g > LISTENER_GRACE_MAX_NS ? LISTENER_GRACE_MAX_NS
+                                                  : g);
+}
+
+/* Whether the listener may take one more connection in handshake now: if it is full,
+ * the oldest handshake goes for the newcomer once it has had its grace; if even the
+ * oldest is younger, the newcomer is refused (a ZeroMQ peer connects again after its
+ * RECONNECT_IVL). */
+static bool listener_room(nmi_listener *l)
+{
+    while (l->opts.handshake_max > 0 && l->nhandshaking >= l->opts.handshake_max) {
+        nmi_conn *old = TAILQ_FIRST(&l->handshaking);
+        if (nmi_clock_ns() - old->accepted_at < listener_grace(l))
+            return false;
+        /* Its peer may have finished, the bytes still unread (a busy thread): a peer
+         * that believes itself connected must not lose what it sends next. */
+        nmi_conn_read(old);
+        if (TAILQ_FIRST(&l->handshaking) == old)
+            nmi_conn_reject(old,
+                            "too many connections in handshake (NM_HANDSHAKE_MAX): the oldest goes");
+    }
+    return true;
+}
+
+/* Closes a connection the listener has no room for. */
+static void listener_refuse(nmi_listener *l, int fd)
+{
+    static const char why[] = "too many connections in handshake (NM_HANDSHAKE_MAX): refused";
+    close(fd);
+    nmi_count(&l->sock->peers_dropped, 1);
+    nmi_monitor(l->sock, NM_EVENT_ACCEPT_FAILED, EAGAIN, l->endpoint, why);
+    nmi_log(l->sock->ctx, NM_LOG_DEBUG, "listener", "%s: %s", l->endpoint, why);
+}
+
+/* Connections accepted per turn: a flood of connections must not keep the I/O thread
+ * from the ones it has (each accepted one also reads what its peer sent). */
+#define LISTENER_BATCH 64
+
 static void listener_cb(nmi_pollable *pl, unsigned events)
 {
     nmi_listener *l = (nmi_listener *)pl;
     (void)events;
-    for (;;) {
+    for (int n = 0;; n++) {
+        if (n == LISTENER_BATCH) {
+            /* More may wait: watching again has the poller report them after the
+             * events already due. */
+            nmi_poller_set(l->sock->ctx->io.pfd, &l->pollable, true, false);
+            return;
+        }
         int fd = accept4(pl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
@@ -29,7 +93,10 @@ static void listener_cb(nmi_pollable *pl, unsigned events)
                         strerror(errno));
             return;
         }
-        nmi_conn_accept(l, fd);
+        if (listener_room(l))
+            nmi_conn_accept(l, fd);
+        else
+            listener_refuse(l, fd);
     }
 }
 
@@ -45,6 +112,7 @@ nmi_listener *nmi_listener_new(nmi_sock *s, const nmi_transport_ops *tp, int fd,
     l->tp = tp;
     l->opts = s->opts;
     TAILQ_INIT(&l->handshaking);
+    l->handshake_ns = LISTENER_HANDSHAKE_NS;
     strlcpy(l->endpoint, endpoint, sizeof(l->endpoint));
     return l;
 }
@@ -64,7 +132,7 @@ void nmi_listener_close(nmi_listener *l)
 {
     nmi_conn *c;
     while ((c = TAILQ_FIRST(&l->handshaking)) != NULL)
-        nmi_conn_handshake_end(c); /* they finish their handshakes without it */
+        nmi_conn_handshake_end(c, false); /* they finish their handshakes without it */
     nmi_monitor(l->sock, NM_EVENT_CLOSED, 0, l->endpoint, "");
     nmi_poller_del(l->sock->ctx->io.pfd, &l->pollable);
     close(l->pollable.fd);

@@ -228,24 +228,26 @@ void nmi_conn_accept(nmi_listener *l, int fd)
     }
     LIST_INSERT_HEAD(&c->sock->conns, c, sock_entry);
     nmi_monitor(c->sock, NM_EVENT_ACCEPTED, (uint32_t)fd, c->endpoint, "");
-    /* Past HANDSHAKE_MAX the oldest handshake goes: half-open connections cost bounded
-     * memory, and a good peer, whose handshake takes a round trip, is never kept out by
-     * ones that hold theirs open. */
-    if (l->opts.handshake_max > 0 && l->nhandshaking >= l->opts.handshake_max)
-        nmi_conn_reject(TAILQ_FIRST(&l->handshaking),
-                        "too many connections in handshake (NM_HANDSHAKE_MAX): the oldest goes");
-    c->listener = l;
+    c->listener = l; /* listener.c made room (HANDSHAKE_MAX) */
+    c->accepted_at = nmi_clock_ns();
     TAILQ_INSERT_TAIL(&l->handshaking, c, hs_entry);
     l->nhandshaking++;
     conn_watch_start(c, fd, false);
     conn_begin_handshake(c);
+    /* A peer that sent its greeting and READY with its connect finishes its handshake
+     * now, before the accept loop takes the next connection (HANDSHAKE_MAX counts the
+     * ones still in handshake). */
+    if (atomic_load(&c->state) == NMI_CONN_GREETING)
+        nmi_conn_read(c);
 }
 
-void nmi_conn_handshake_end(nmi_conn *c)
+void nmi_conn_handshake_end(nmi_conn *c, bool done)
 {
     nmi_listener *l = c->listener;
     if (l == NULL)
         return;
+    if (done) /* how long good peers take, over the last few: the grace of the others */
+        l->handshake_ns += ((int64_t)(nmi_clock_ns() - c->accepted_at) - l->handshake_ns) / 8;
     TAILQ_REMOVE(&l->handshaking, c, hs_entry);
     l->nhandshaking--;
     c->listener = NULL;
@@ -291,7 +293,7 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
     else if (why != NULL)
         nmi_conn_log(c, c->closing ? NM_LOG_DEBUG : NM_LOG_INFO, "connection closed: %s", why);
     atomic_store(&c->state, NMI_CONN_WAIT);
-    nmi_conn_handshake_end(c);
+    nmi_conn_handshake_end(c, false);
     nmi_conn_take_writer(c);
     bool took_reader = nmi_conn_claim_reader(c);
     int fd = c->pollable.fd; /* the monitor reports the descriptor that was closed */

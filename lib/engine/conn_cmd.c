@@ -86,7 +86,7 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
     s->nlive++;
     c->ivl = c->opts.reconnect_ivl;
     c->handshake_at = 0;
-    nmi_conn_handshake_end(c);
+    nmi_conn_handshake_end(c, true);
     nmi_hb_start(c);
     nmi_conn_timers_update(c);
     atomic_store(&c->state, NMI_CONN_ACTIVE);

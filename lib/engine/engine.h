@@ -175,6 +175,7 @@ struct nmi_conn {
     bool closing;                    /* socket closed: flush then go */
     nmi_listener *listener;          /* accepted and still in handshake: its listener */
     TAILQ_ENTRY(nmi_conn) hs_entry;  /* in listener->handshaking */
+    uint64_t accepted_at;            /* when it was accepted (clock ns) */
     LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */
 };
 
@@ -213,7 +214,8 @@ void nmi_conn_printable(char *out, size_t cap, const uint8_t *in, size_t n);
 /* Handshake done: the pipe, the peer's routing id (rid_len 0: none). */
 int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len);
 void nmi_conn_read(nmi_conn *c);          /* I/O: read and decode until EAGAIN (conn_read.c) */
-void nmi_conn_handshake_end(nmi_conn *c); /* I/O: out of its listener's handshaking list */
+/* I/O: out of its listener's handshaking list; done: the handshake succeeded. */
+void nmi_conn_handshake_end(nmi_conn *c, bool done);
 /* Any thread: which readiness the I/O thread hears about (1 on, 0 off, -1 as is);
  * output only while a connect or a blocked write waits for it. */
 void nmi_conn_watch(nmi_conn *c, int in, int out);

@@ -1097,6 +1097,45 @@ def slowloris(t):
 
 
 @test(limit=ATTACK_LIMIT)
+def storm_of_good_peers(t):
+    """The other side of the handshake cap: 700 libzmq DEALERs connecting at once (more
+    than HANDSHAKES_PER_LISTENER, fewer than the server's descriptors) are all served
+    within a few seconds; none is pushed out for good."""
+    raise_own_nofile()
+    n = 700
+    with attack(t, 'storm_of_good_peers') as srv:
+        ctx = zmq.Context()
+        ctx.set(zmq.MAX_SOCKETS, 4 * n)
+        socks = []
+        try:
+            t0 = time.monotonic()
+            for i in range(n):
+                s = ctx.socket(zmq.DEALER)
+                s.setsockopt(zmq.LINGER, 0)
+                s.connect(srv.ep)
+                s.send(b'storm %d' % i)
+                socks.append(s)
+            poller = zmq.Poller()
+            for s in socks:
+                poller.register(s, zmq.POLLIN)
+            left, deadline = set(socks), time.monotonic() + 10
+            while left and time.monotonic() < deadline:
+                for s, _ in poller.poll(200):
+                    s.recv()
+                    poller.unregister(s)
+                    left.discard(s)
+            print('  storm: %d of %d DEALERs served in %.1f s' % (
+                n - len(left), n, time.monotonic() - t0), flush=True)
+            if left:
+                srv.problem('%d of %d DEALERs connecting at once were not served within 10 s'
+                            % (len(left), n))
+        finally:
+            for s in socks:
+                s.close()
+            ctx.term()
+
+
+@test(limit=ATTACK_LIMIT)
 def handshake_timeout(t):
     with attack(t, 'handshake_timeout') as srv:
         socks = open_half(srv.port, 4, lambda i: ('nothing', 'partial', 'greeting', 'almost')[i])

@@ -366,17 +366,24 @@ static void test_xpub_queue_bounded(void **state)
     lim_close(&f);
 }
 
-/* Half-open connections past HANDSHAKE_MAX push out the oldest; a good peer gets in. */
+/* Half-open connections past HANDSHAKE_MAX: a newcomer is refused while the oldest is
+ * young (a storm of good peers), then pushes the oldest out (a slowloris); a good peer
+ * gets in. */
 static void test_handshake_max(void **state)
 {
     (void)state;
     lim_fixture f;
     lim_open(&f, NM_ROUTER, NM_HANDSHAKE_MAX, 2);
     int a = tu_raw_connect(f.port), b = tu_raw_connect(f.port);
-    tu_sleep_ms(50);
+    int young = tu_raw_connect(f.port);
+    assert_true(lim_closed(young, LIM_WAIT)); /* refused: a and b are young */
+    tu_mon_event ev;
+    tu_mon_expect(f.mon, NM_EVENT_ACCEPT_FAILED, &ev);
+    assert_non_null(strstr(ev.detail, "NM_HANDSHAKE_MAX"));
+    assert_false(lim_closed(a, 600)); /* a had its grace (500 ms) meanwhile */
     int c = tu_raw_connect(f.port);
     assert_true(lim_closed(a, LIM_WAIT));
-    lim_expect_drop(f.ctx, NM_ROUTER, 1, f.mon, "NM_HANDSHAKE_MAX");
+    lim_expect_drop(f.ctx, NM_ROUTER, 2, f.mon, "NM_HANDSHAKE_MAX");
     nm_sock_t *dealer = tu_sock(f.ctx, NM_DEALER);
     char ep[TU_EP_MAX];
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", f.port);
@@ -392,6 +399,7 @@ static void test_handshake_max(void **state)
     close(a);
     close(b);
     close(c);
+    close(young);
     lim_close(&f);
 }
 
