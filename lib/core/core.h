@@ -413,8 +413,12 @@ typedef struct nmi_inproc_entry nmi_inproc_entry;
  * Any state but ACTIVE makes every call on the context's sockets except close return
  * NM_ETERM, and nm_sock_new too (it looks at the state under reg_lock).  A public call
  * on a socket is bracketed by nmi_sock_enter / nmi_sock_leave: enter adds one to
- * s->calls (seq_cst) and then reads the state (seq_cst); leave sets s->term_told when
- * the call returns NM_ETERM, then takes one from s->calls (release).  The thread
+ * s->calls and then reads the state, with nmi_barrier_fast between (only the socket's
+ * user writes s->calls, one thread at a time); leave sets s->term_told when the call
+ * returns NM_ETERM, then takes one from s->calls (release).  The thread leaving ACTIVE
+ * stores the state, then runs nmi_barrier_slow before it reads any s->calls: the pair
+ * of barriers is a full fence on both sides (a Dekker handshake), at the price of a
+ * syscall on the rare side instead of a locked instruction per call.  The thread
  * leaving ACTIVE stores the state and then signals every registered socket's eventfd
  * unconditionally, so a caller that read ACTIVE before sleeping (nmi_sock_wait, a
  * direct read's poll(), nm_poll) wakes, and every wait reads the state again after
@@ -422,7 +426,7 @@ typedef struct nmi_inproc_entry nmi_inproc_entry;
  *
  * nm_ctx_destroy from ACTIVE closes, as nm_sock_close would, the sockets that no call
  * is inside of: in the critical section that stores TERM it reads each s->calls
- * (seq_cst) and then s->term_told.  A socket with a call, or whose user was told, is
+ * (acquire, after the barrier) and then s->term_told.  A socket with a call, or whose user was told, is
  * left to its user; that is safe: a call that entered before the store is counted (the
  * seq_cst pair), one that noticed the state and left has set term_told first (release
  * on the count).  If no socket is left so, no thread is in the context: destroy takes
@@ -475,7 +479,8 @@ static inline int nmi_sock_leave(nmi_sock *s, int rc)
 {
     if (rc == NM_ETERM)
         atomic_store_explicit(&s->term_told, true, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&s->calls, 1, memory_order_release);
+    int n = atomic_load_explicit(&s->calls, memory_order_relaxed); /* only its user writes */
+    atomic_store_explicit(&s->calls, n - 1, memory_order_release);
     return rc;
 }
 
@@ -484,8 +489,10 @@ static inline int nmi_sock_leave(nmi_sock *s, int rc)
 static inline int nmi_sock_enter(nmi_sock *s)
 {
     atomic_store_explicit(&s->user, (uintptr_t)&nmi_thread_tag, memory_order_relaxed);
-    atomic_fetch_add(&s->calls, 1);
-    if (atomic_load(&s->ctx->state) == NMI_CTX_ACTIVE)
+    int n = atomic_load_explicit(&s->calls, memory_order_relaxed); /* only its user writes */
+    atomic_store_explicit(&s->calls, n + 1, memory_order_relaxed);
+    nmi_barrier_fast(); /* the count before the state: ctx_shut's nmi_barrier_slow */
+    if (atomic_load_explicit(&s->ctx->state, memory_order_relaxed) == NMI_CTX_ACTIVE)
         return 0;
     return nmi_sock_leave(s, NM_ETERM);
 }

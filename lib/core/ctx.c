@@ -29,6 +29,7 @@ int nm_ctx_new(nm_ctx_t **ctxp)
     atomic_init(&ctx->next_id, 1);
     atomic_init(&ctx->log_level, -1);
     atomic_init(&ctx->state, NMI_CTX_ACTIVE);
+    nmi_barrier_init();
     int rc = nmi_io_start(&ctx->io, ctx);
     if (rc < 0) {
         free(ctx);
@@ -45,6 +46,7 @@ static int ctx_shut(nmi_ctx *ctx, int to)
     int was = atomic_load(&ctx->state);
     NMI_ASSERT(was < to); /* one way only; a second destroy is the program's bug */
     atomic_store(&ctx->state, to);
+    nmi_barrier_slow(); /* before any s->calls is read (core.h, struct nmi_ctx) */
     if (was != NMI_CTX_ACTIVE)
         return was;
     nmi_sock *s;
@@ -73,7 +75,8 @@ _Thread_local char nmi_thread_tag;
  * term_told: see the state table in core.h). */
 static bool ctx_sock_used(nmi_sock *s)
 {
-    return atomic_load(&s->calls) != 0 || atomic_load(&s->term_told);
+    return atomic_load_explicit(&s->calls, memory_order_acquire) != 0 ||
+           atomic_load(&s->term_told);
 }
 
 /* The sockets nm_ctx_destroy closes itself (reg_lock held, just after leaving ACTIVE):

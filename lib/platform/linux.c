@@ -2,10 +2,13 @@
  * linux.c - platform.h on Linux: CLOCK_MONOTONIC, eventfd signalers and epoll.
  */
 #include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,4 +116,25 @@ size_t nmi_fd_queued(int fd)
 {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
+}
+
+atomic_bool nmi_barrier_asym;
+static pthread_once_t barrier_once = PTHREAD_ONCE_INIT;
+
+static void barrier_register(void)
+{
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+        atomic_store(&nmi_barrier_asym, true);
+}
+
+void nmi_barrier_init(void)
+{
+    pthread_once(&barrier_once, barrier_register);
+}
+
+void nmi_barrier_slow(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&nmi_barrier_asym))
+        (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }

@@ -7,11 +7,28 @@
 #ifndef NMI_PLATFORM_H
 #define NMI_PLATFORM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 uint64_t nmi_clock_ns(void);
+
+/* Asymmetric barriers, for a handshake between threads that pass often (each call on a
+ * socket) and one that comes rarely (the context's end): the rare side's
+ * nmi_barrier_slow makes every thread of the process run a full barrier (membarrier),
+ * so the frequent side's nmi_barrier_fast is only a compiler barrier; where the kernel
+ * cannot, both are full fences.  nmi_barrier_init finds out, once per process. */
+void nmi_barrier_init(void);
+void nmi_barrier_slow(void);
+extern atomic_bool nmi_barrier_asym;
+static inline void nmi_barrier_fast(void)
+{
+    if (atomic_load_explicit(&nmi_barrier_asym, memory_order_relaxed))
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+}
 
 /* Bytes the kernel holds for reading on a stream descriptor (0 if it cannot tell). */
 size_t nmi_fd_queued(int fd);
