@@ -23,9 +23,11 @@
 #include "engine/engine.h"
 
 /* How long a handshake keeps its place in a full listener: four times what the recent
- * good handshakes took, within these bounds (20 ms: a start before any is known). */
-#define LISTENER_GRACE_MIN_NS (80 * 1000000ll)
-#define LISTENER_GRACE_MAX_NS (1000 * 1000000ll)
+ * good handshakes took (20 ms before any is known), within these bounds.  Not less
+ * than a busy client may take to answer: a peer dropped after it has our READY may
+ * lose what it sends next. */
+#define LISTENER_GRACE_MIN_NS (250 * 1000000ll)
+#define LISTENER_GRACE_MAX_NS (2000 * 1000000ll)
 #define LISTENER_HANDSHAKE_NS (20 * 1000000ll)
 
 static uint64_t listener_grace(const nmi_listener *l)

@@ -380,7 +380,7 @@ static void test_handshake_max(void **state)
     tu_mon_event ev;
     tu_mon_expect(f.mon, NM_EVENT_ACCEPT_FAILED, &ev);
     assert_non_null(strstr(ev.detail, "NM_HANDSHAKE_MAX"));
-    assert_false(lim_closed(a, 600)); /* a had its grace (500 ms) meanwhile */
+    assert_false(lim_closed(a, 600)); /* a had its grace (250 ms) meanwhile */
     int c = tu_raw_connect(f.port);
     assert_true(lim_closed(a, LIM_WAIT));
     lim_expect_drop(f.ctx, NM_ROUTER, 2, f.mon, "NM_HANDSHAKE_MAX");
