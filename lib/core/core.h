@@ -163,9 +163,9 @@ struct nmi_pipe {
      * each as it queues it, the socket's thread gives back what the trie does not keep
      * (locked adds on both sides). */
     atomic_uint_fast64_t subs, sub_bytes;
-    TAILQ_ENTRY(nmi_pipe) reg_entry;                       /* in sock->reg_pipes (ctx->reg_lock) */
-    bool registered;                                       /* in sock->reg_pipes */
-    nmi_queue qbuf[2];                                     /* a connection's queues: in, out */
+    TAILQ_ENTRY(nmi_pipe) reg_entry; /* in sock->reg_pipes (ctx->reg_lock) */
+    bool registered;                 /* in sock->reg_pipes */
+    nmi_queue qbuf[2];               /* a connection's queues: in, out */
 };
 
 /* A pipe for a connection (c holds one reference), or, with c NULL and link set, one
@@ -328,11 +328,11 @@ const nmi_proto_ops *nmi_proto_find(int type);
 /* ---- listener -------------------------------------------------------------------- */
 
 struct nmi_listener {
-    nmi_pollable pollable;       /* listening descriptor */
-    nmi_sock *sock;              /* owner */
-    const nmi_transport_ops *tp; /* transport */
-    char endpoint[NMI_EP_MAX];   /* the endpoint really bound */
-    nmi_opts opts;               /* socket options when bound (for accepted conns) */
+    nmi_pollable pollable;              /* listening descriptor */
+    nmi_sock *sock;                     /* owner */
+    const nmi_transport_ops *tp;        /* transport */
+    char endpoint[NMI_EP_MAX];          /* the endpoint really bound */
+    nmi_opts opts;                      /* socket options when bound (for accepted conns) */
     TAILQ_HEAD(, nmi_conn) handshaking; /* accepted conns still in handshake, oldest first */
     int nhandshaking;                   /* their count (at most opts.handshake_max) */
     int64_t handshake_ns;               /* average time of the recent good handshakes */
@@ -426,18 +426,18 @@ typedef struct nmi_inproc_entry nmi_inproc_entry;
  *
  * nm_ctx_destroy from ACTIVE closes, as nm_sock_close would, the sockets that no call
  * is inside of: in the critical section that stores TERM it reads each s->calls
- * (acquire, after the barrier) and then s->term_told.  A socket with a call, or whose user was told, is
- * left to its user; that is safe: a call that entered before the store is counted (the
- * seq_cst pair), one that noticed the state and left has set term_told first (release
- * on the count).  If no socket is left so, no thread is in the context: destroy takes
- * (close_posted) every other socket, as it always did.  Otherwise threads are at work,
- * and it takes only the sockets the destroying thread itself used last (s->user, set
- * by nmi_sock_enter before it counts, and by nm_sock_new), so that a woken thread may
- * close all of its own sockets, idle ones too.  A call started on a socket after
- * nm_ctx_destroy began is the program's bug.  From SHUTDOWN (the program asked for
- * libzmq's contract) it takes none.  Either way it then waits on reg_cond until every
- * socket has been freed by the I/O thread: each closed by its user (or taken) and done
- * lingering.  nmi_sock_free asserts that no call is inside the socket it frees.
+ * (acquire, after the barrier) and then s->term_told.  A socket with a call, or whose
+ * user was told, is left to its user; that is safe: a call that entered before the
+ * store is counted (the pair of barriers), one that noticed the state and left has set
+ * term_told first (release on the count).  If no socket is left so, no thread is in the context:
+ * destroy takes (close_posted) every other socket, as it always did.  Otherwise threads are at
+ * work, and it takes only the sockets the destroying thread itself used last (s->user, set by
+ * nmi_sock_enter before it counts, and by nm_sock_new), so that a woken thread may close all of its
+ * own sockets, idle ones too.  A call started on a socket after nm_ctx_destroy began is the
+ * program's bug.  From SHUTDOWN (the program asked for libzmq's contract) it takes none.  Either
+ * way it then waits on reg_cond until every socket has been freed by the I/O thread: each closed by
+ * its user (or taken) and done lingering.  nmi_sock_free asserts that no call is inside the socket
+ * it frees.
  */
 enum nmi_ctx_state { NMI_CTX_ACTIVE = 0, NMI_CTX_SHUTDOWN, NMI_CTX_TERM };
 

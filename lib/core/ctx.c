@@ -75,8 +75,7 @@ _Thread_local char nmi_thread_tag;
  * term_told: see the state table in core.h). */
 static bool ctx_sock_used(nmi_sock *s)
 {
-    return atomic_load_explicit(&s->calls, memory_order_acquire) != 0 ||
-           atomic_load(&s->term_told);
+    return atomic_load_explicit(&s->calls, memory_order_acquire) != 0 || atomic_load(&s->term_told);
 }
 
 /* The sockets nm_ctx_destroy closes itself (reg_lock held, just after leaving ACTIVE):

@@ -52,8 +52,8 @@ static bool listener_room(nmi_listener *l)
          * that believes itself connected must not lose what it sends next. */
         nmi_conn_read(old);
         if (TAILQ_FIRST(&l->handshaking) == old)
-            nmi_conn_reject(old,
-                            "too many connections in handshake (NM_HANDSHAKE_MAX): the oldest goes");
+            nmi_conn_reject(
+                old, "too many connections in handshake (NM_HANDSHAKE_MAX): the oldest goes");
     }
     return true;
 }

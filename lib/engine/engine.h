@@ -213,7 +213,7 @@ const char *nmi_conn_sub_count(nmi_conn *c, size_t prefix_len, bool cancel);
 void nmi_conn_printable(char *out, size_t cap, const uint8_t *in, size_t n);
 /* Handshake done: the pipe, the peer's routing id (rid_len 0: none). */
 int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len);
-void nmi_conn_read(nmi_conn *c);          /* I/O: read and decode until EAGAIN (conn_read.c) */
+void nmi_conn_read(nmi_conn *c); /* I/O: read and decode until EAGAIN (conn_read.c) */
 /* I/O: out of its listener's handshaking list; done: the handshake succeeded. */
 void nmi_conn_handshake_end(nmi_conn *c, bool done);
 /* Any thread: which readiness the I/O thread hears about (1 on, 0 off, -1 as is);
