@@ -497,4 +497,7 @@ static inline int nmi_sock_enter(nmi_sock *s)
     return nmi_sock_leave(s, NM_ETERM);
 }
 
+/* Application: evaluates call as a public call on s (bracketed), or NM_ETERM. */
+#define NMI_SOCK_CALL(s, call) (nmi_sock_enter(s) < 0 ? NM_ETERM : nmi_sock_leave((s), (call)))
+
 #endif

@@ -6,11 +6,10 @@
  * half-open connections cost bounded memory and descriptors.  When the listener is
  * full, the oldest handshake goes for a newcomer once it has had its grace (a few times
  * what the recent good handshakes took): a good peer's handshake takes a round trip, a
- * slowloris's never ends.  If even the
- * oldest is younger (a storm of good peers connecting at once), the newcomer is
- * refused and connects again: the backlog is drained at once either way, so a good peer
- * never waits behind half-open connections, and a thousand clients reconnecting
- * together get in by turns.
+ * slowloris's never ends.  If even the oldest is younger (a storm of good peers
+ * connecting at once), the newcomer is refused and connects again: the backlog is
+ * drained at once either way, so a good peer never waits behind half-open connections,
+ * and a thousand clients reconnecting together get in by turns.
  */
 #include <errno.h>
 #include <stdlib.h>

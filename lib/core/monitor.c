@@ -100,6 +100,5 @@ static int monitor_start(nmi_sock *s, const char *endpoint, int events)
 int nm_sock_monitor(nm_sock_t *sp, const char *endpoint, int events)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, monitor_start(s, endpoint, events));
+    return NMI_SOCK_CALL(s, monitor_start(s, endpoint, events));
 }

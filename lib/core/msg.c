@@ -120,23 +120,8 @@ nmi_frame *nmi_msg_push_frame(nmi_msg *m)
     return f;
 }
 
-uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size)
-{
-    f->size = size;
-    if (size <= NMI_FRAME_INLINE) {
-        f->is_ref = false;
-        return f->u.inl;
-    }
-    nmi_buf *b = nmi_buf_new(size);
-    if (b == NULL)
-        return NULL;
-    f->is_ref = true;
-    f->u.ref.buf = b;
-    f->u.ref.data = b->data;
-    return b->data;
-}
-
-uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap)
+/* f holds size bytes in a new buffer of cap bytes (cap >= size unless it grows). */
+static uint8_t *msg_frame_buf(nmi_frame *f, size_t size, size_t cap)
 {
     nmi_buf *b = nmi_buf_new(cap);
     if (b == NULL)
@@ -146,6 +131,20 @@ uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap)
     f->u.ref.buf = b;
     f->u.ref.data = b->data;
     return b->data;
+}
+
+uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size)
+{
+    if (size > NMI_FRAME_INLINE)
+        return msg_frame_buf(f, size, size);
+    f->size = size;
+    f->is_ref = false;
+    return f->u.inl;
+}
+
+uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap)
+{
+    return msg_frame_buf(f, size, cap);
 }
 
 uint8_t *nmi_frame_grow(nmi_frame *f, size_t used, size_t cap)

@@ -398,8 +398,7 @@ static int sock_wait(nmi_sock *s, uint64_t deadline)
  * counted even if its own function is not bracketed. */
 int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 {
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, sock_wait(s, deadline));
+    return NMI_SOCK_CALL(s, sock_wait(s, deadline));
 }
 
 /* Direct reads (conn_direct.c) use a buffer of this size per socket. */
@@ -543,36 +542,31 @@ static int sock_recv(nmi_sock *s, nm_msg_t *msg, int flags)
 int nm_sock_bind(nm_sock_t *sp, const char *endpoint)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, sock_bind(s, endpoint));
+    return NMI_SOCK_CALL(s, sock_bind(s, endpoint));
 }
 
 int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, sock_connect(s, endpoint));
+    return NMI_SOCK_CALL(s, sock_connect(s, endpoint));
 }
 
 int nm_sock_disconnect(nm_sock_t *sp, const char *endpoint)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, sock_disconnect(s, endpoint));
+    return NMI_SOCK_CALL(s, sock_disconnect(s, endpoint));
 }
 
 int nm_sock_send(nm_sock_t *sp, nm_msg_t *msg, int flags)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, sock_send(s, msg, flags));
+    return NMI_SOCK_CALL(s, sock_send(s, msg, flags));
 }
 
 int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, sock_recv(s, msg, flags));
+    return NMI_SOCK_CALL(s, sock_recv(s, msg, flags));
 }
 
 int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags)

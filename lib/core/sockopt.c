@@ -173,15 +173,13 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
 int nm_sock_setopt(nm_sock_t *sp, int opt, const void *val, size_t len)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, sockopt_set(s, opt, val, len));
+    return NMI_SOCK_CALL(s, sockopt_set(s, opt, val, len));
 }
 
 int nm_sock_getopt(nm_sock_t *sp, int opt, void *val, size_t *len)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, sockopt_get(s, opt, val, len));
+    return NMI_SOCK_CALL(s, sockopt_get(s, opt, val, len));
 }
 
 int nm_sock_setopt_int(nm_sock_t *s, int opt, int val)

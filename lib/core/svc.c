@@ -314,13 +314,11 @@ static int svc_wait_peers(nmi_sock *s, int n, int timeout_ms)
 int nm_sock_advertise(nm_sock_t *sp, const char *name)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, svc_advertise_all(s, name));
+    return NMI_SOCK_CALL(s, svc_advertise_all(s, name));
 }
 
 int nm_sock_wait_peers(nm_sock_t *sp, int n, int timeout_ms)
 {
     nmi_sock *s = (nmi_sock *)sp;
-    int rc = nmi_sock_enter(s);
-    return rc < 0 ? rc : nmi_sock_leave(s, svc_wait_peers(s, n, timeout_ms));
+    return NMI_SOCK_CALL(s, svc_wait_peers(s, n, timeout_ms));
 }

@@ -59,9 +59,9 @@ void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg)
     nmi_log(c->sock->ctx, level, "zmtp", "%s: %s", c->endpoint, msg);
 }
 
-/* Drops a connection that broke the protocol or our limits: a warning, not an info. */
 static void conn_lost(nmi_conn *c, const char *why, bool rejected);
 
+/* Drops a connection that broke the protocol or our limits: a warning, not an info. */
 void nmi_conn_reject(nmi_conn *c, const char *why)
 {
     if (atomic_load(&c->state) == NMI_CONN_DEAD)
@@ -166,7 +166,6 @@ void nmi_conn_start(nmi_conn *c)
     conn_try_connect(c);
 }
 
-/* Sends our greeting and READY at once, as RFC 37 allows for NULL. */
 /* STREAM: raw bytes, no ZMTP.  The application learns of a connection and of its end
  * by an empty message from that peer, as in libzmq. */
 static void conn_stream_notify(nmi_conn *c)
@@ -178,6 +177,7 @@ static void conn_stream_notify(nmi_conn *c)
         nmi_pipe_in_notify(c->pipe);
 }
 
+/* Sends our greeting and READY at once, as RFC 37 allows for NULL. */
 static void conn_begin_handshake(nmi_conn *c)
 {
     if (c->sock->proto->flags & NMI_PROTO_RAW) {
