@@ -33,6 +33,23 @@
  * ones, which RFC 37 says to ignore, may not be larger than this. */
 #define CONN_CMD_SMALL (64 * 1024)
 
+/* A message was queued on pipe->in: at the receive HWM the reader pauses (the
+ * application resumes it with NMI_CMD_RESUME once it has taken half). */
+static void conn_queued(nmi_conn *c)
+{
+    nmi_pipe *p = c->pipe;
+    if (p->rcvhwm <= 0 || nmi_queue_count(p->in) < (uint64_t)p->rcvhwm)
+        return;
+    atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
+    nmi_monitor(c->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->rcvhwm, c->endpoint, "receive");
+    atomic_store(&c->rpaused, 1);
+    /* The application may have drained the queue before it could see rpaused (it
+     * looks again, after a fence, when it finds the queue empty). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (nmi_queue_count(p->in) <= (uint64_t)(p->rcvhwm / 2))
+        atomic_store(&c->rpaused, 0);
+}
+
 /* STREAM: what one read brought becomes one message. */
 static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
 {
@@ -49,6 +66,7 @@ static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
     nmi_count(&c->pipe->bytes_in, n);
     if (nmi_queue_push(c->pipe->in, &m) < 0)
         nmi_msg_clear(&m);
+    conn_queued(c);
 }
 
 /* ---- reading --------------------------------------------------------------------- */
@@ -104,16 +122,7 @@ static int conn_frame_done(nmi_conn *c)
         nmi_msg_clear(&c->cur);
         nmi_pipe_drop_in(p, "out of memory");
     }
-    if (p->rcvhwm > 0 && nmi_queue_count(p->in) >= (uint64_t)p->rcvhwm) {
-        atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
-        nmi_monitor(c->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->rcvhwm, c->endpoint, "receive");
-        atomic_store(&c->rpaused, 1);
-        /* The application may have drained the queue before it could see rpaused (it
-         * looks again, after a fence, when it finds the queue empty). */
-        atomic_thread_fence(memory_order_seq_cst);
-        if (nmi_queue_count(p->in) <= (uint64_t)(p->rcvhwm / 2))
-            atomic_store(&c->rpaused, 0);
-    }
+    conn_queued(c);
     return 0;
 }
 

@@ -366,6 +366,37 @@ static void test_xpub_queue_bounded(void **state)
     lim_close(&f);
 }
 
+/* A STREAM peer that sends while the application does not read fills at most RCVHWM
+ * messages; the rest waits in the kernel, and every byte arrives once it reads. */
+static void test_stream_queue_bounded(void **state)
+{
+    (void)state;
+    lim_fixture f;
+    lim_open(&f, NM_STREAM, NM_RCVHWM, 4);
+    int fd = tu_raw_connect(f.port);
+    static uint8_t chunk[1000];
+    size_t sent = 0;
+    for (int i = 0; i < 200; i++) {
+        memset(chunk, 'a' + i % 26, sizeof(chunk));
+        tu_raw_send(fd, chunk, sizeof(chunk));
+        sent += sizeof(chunk);
+        tu_sleep_ms(1); /* one read each, one message each */
+    }
+    tu_sleep_ms(100);
+    assert_true(tu_totals_of(f.ctx, NM_STREAM).queued_in <= 5); /* the connect notice + 4 */
+    size_t got = 0;
+    while (got < sent) {
+        nm_msg_t m;
+        tu_recv(f.s, &m);
+        assert_int_equal(nm_msg_count(&m), 2);
+        got += nm_msg_size(&m, 1);
+        nm_msg_close(&m);
+    }
+    assert_int_equal(got, sent);
+    close(fd);
+    lim_close(&f);
+}
+
 /* Half-open connections past HANDSHAKE_MAX: a newcomer is refused while the oldest is
  * young (a storm of good peers), then pushes the oldest out (a slowloris); a good peer
  * gets in. */
@@ -462,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_subscription_count_limit),
         cmocka_unit_test(test_subscription_bytes_limit),
         cmocka_unit_test(test_xpub_queue_bounded),
+        cmocka_unit_test(test_stream_queue_bounded),
         cmocka_unit_test(test_handshake_max),
         cmocka_unit_test(test_handshake_ivl),
         cmocka_unit_test(test_handshake_commands_bounded),
