@@ -262,9 +262,11 @@ static enum MHD_Result server_handler(void *cls, struct MHD_Connection *conn, co
     }
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return server_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "read-only: GET and HEAD only");
-    /* The page's files hold no data: a browser loads them without a header, and the page
-     * then sends the token (from its URL's #token=...) with every API request. */
-    if (nma_route_find(url) != NMA_ASSET && !server_authorized(s, conn))
+    /* The page's files and /healthz hold no data: a browser loads the page without a
+     * header (it then sends the token, from its URL's #token=..., with every API request),
+     * and container health checks and load balancers probe /healthz without one. */
+    int route = nma_route_find(url);
+    if (route != NMA_ASSET && route != NMA_HEALTHZ && !server_authorized(s, conn))
         return server_error(conn, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
     return server_route(s, conn, url);
 }

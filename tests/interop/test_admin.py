@@ -268,6 +268,7 @@ def tokens_ports_and_hostile_requests(t):
         eq(get(url + 'metrics', token='s3cret-token-0123456789x')[0], 401, 'longer token')
         eq(get(url + 'api/v1/events')[0], 401, 'events without a token')
         eq(get(url)[0], 200, 'the page\'s files need no token (they hold no data)')
+        eq(get(url + 'healthz')[:3:2], (200, b'ok\n'), '/healthz needs no token (health checks)')
         p.stop_expect(0)
     finally:
         os.unlink(key.name)
