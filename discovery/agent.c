@@ -6,7 +6,8 @@
  * host (tcp://\*:5555) is announced on each interface with that interface's address,
  * so every peer is given an endpoint it can reach on the link it heard us on.
  * Datagrams that do not decode, belong to another fleet, lack a valid signature when a
- * key is set, or are replays, are dropped and counted.
+ * key is set, or are replays, are dropped and counted; each kind is logged, rate-limited,
+ * saying which it is.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +33,12 @@
 /* Most descriptors the agent polls: beacon sockets, the eventfd, table servers and
  * their clients, fetches. */
 #define AGENT_PFDS_MAX (NMD_IFACE_MAX * (2 + NMD_TABLE_CLIENTS) + 1 + NMD_FETCH_MAX)
+
+/* How often one kind of dropped datagram was logged (agent_drop). */
+typedef struct agent_droplog {
+    uint64_t last_ns;  /* when the last line was written (0: never) */
+    uint64_t unlogged; /* dropped since without a line */
+} agent_droplog;
 
 typedef struct agent_listener {
     nmd_event_cb *cb; /* called on registry events */
@@ -67,6 +74,7 @@ struct nmd_agent {
     uint16_t admin_port;                     /* announced in beacons (0 = none) */
     bool stop;                               /* leave the loop */
     nmd_agent_stats stats;                   /* counters */
+    agent_droplog droplog[4];                /* per enum agent_drop_kind, under lock */
 };
 
 void nmd_agent_config_init(nmd_agent_config *cfg)
@@ -94,16 +102,47 @@ void nmd_agent_endpoint_for(const char *ep, const char *host, char *out, size_t 
     strlcpy(out, ep, cap);
 }
 
+/* Whether ep listens on the address of one of our beacon interfaces other than u: a
+ * svc:// bind listens on each interface's address, and each is announced on its own
+ * interface only (a peer hearing us on two links must not connect twice). */
+static bool agent_owned_elsewhere(const nmd_agent *a, const nmd_udp *u, const char *ep)
+{
+    char host[NMD_UDP_ADDRSTRLEN + 2];
+    if (nmd_udp_endpoint_host(u, host, sizeof(host)) == 0 && nmd_iface_host_is(ep, host))
+        return false;
+    for (int j = 0; j < a->nudp; j++)
+        if (nmd_udp_endpoint_host(&a->udp[j], host, sizeof(host)) == 0 &&
+            nmd_iface_host_is(ep, host))
+            return true;
+    return false;
+}
+
 /* Our table as announced on interface u: wildcard hosts become u's address, services
- * unreachable through u are left out.  Returns the count written to out. */
+ * unreachable through u, or listening on another interface's address, are left out.
+ * Returns the count written to out. */
 static size_t agent_table_for(nmd_agent *a, const nmd_udp *u, nmd_service *out)
 {
     size_t n = 0;
     for (size_t i = 0; i < a->nservices; i++) {
         out[n] = a->services[i];
-        if (nmd_iface_endpoint(a->services[i].endpoint, u, out[n].endpoint,
+        if (!agent_owned_elsewhere(a, u, a->services[i].endpoint) &&
+            nmd_iface_endpoint(a->services[i].endpoint, u, out[n].endpoint,
                                sizeof(out[n].endpoint)))
             n++;
+    }
+    return n;
+}
+
+int nmd_agent_bind_hosts(nmd_agent *a, char (*hosts)[NM_HOST_MAX], int max)
+{
+    int n = 0;
+    for (int i = 0; i < a->cfg.nifaces && n < max; i++) {
+        if (nmd_iface_bind_host(&a->ifs[i], hosts[n], NM_HOST_MAX) < 0)
+            continue; /* the interface lost its address: nothing to listen on */
+        bool dup = false;
+        for (int j = 0; j < n && !dup; j++)
+            dup = strcmp(hosts[j], hosts[n]) == 0;
+        n += !dup;
     }
     return n;
 }
@@ -168,21 +207,67 @@ static void agent_send(nmd_agent *a, bool goodbye)
     free(table);
 }
 
-/* Counts a datagram dropped: rc < 0 a bad one (logged, the first ten and then one in a
- * thousand), 0 another fleet's (normal traffic: debug only). */
-static void agent_drop(nmd_agent *a, const char *src, int rc)
+/* Why a datagram was dropped.  Each kind is logged at most once per its interval, with
+ * the count of the ones not logged since: another fleet's beacons are normal on a shared
+ * LAN (INFO, once a minute), the others point at a misconfigured or hostile sender. */
+enum agent_drop_kind { DROP_FLEET, DROP_UNSIGNED, DROP_BADSIG, DROP_BAD, DROP_KINDS };
+
+static void agent_drop(nmd_agent *a, enum agent_drop_kind kind, const char *src, const char *fleet,
+                       int rc, uint64_t now)
 {
-    uint64_t bad = rc < 0 ? ++a->stats.malformed : 0;
+    static const uint64_t every_s[DROP_KINDS] = {60, 10, 10, 10};
     a->stats.dropped++;
-    if (rc == 0)
-        nmd_log(NM_LOG_DEBUG, "discovery", "beacon from %s: another fleet", src);
-    else if (bad <= 10 || bad % 1000 == 0)
-        nmd_log(NM_LOG_WARN, "discovery", "beacon from %s dropped (%llu so far): %s", src,
-                (unsigned long long)bad,
-                rc == -EACCES            ? "unsigned or bad signature"
-                : rc == -EPROTONOSUPPORT ? "unknown version"
-                : rc == -EMSGSIZE        ? "oversized"
-                                         : "malformed");
+    a->stats.malformed += kind != DROP_FLEET;
+    agent_droplog *l = &a->droplog[kind];
+    if (l->last_ns != 0 && now - l->last_ns < every_s[kind] * 1000000000u) {
+        l->unlogged++;
+        return;
+    }
+    char more[64] = "";
+    if (l->unlogged > 0)
+        snprintf(more, sizeof(more), " (and %llu more since the last such line)",
+                 (unsigned long long)l->unlogged);
+    l->last_ns = now;
+    l->unlogged = 0;
+    switch (kind) {
+    case DROP_FLEET:
+        nmd_log(NM_LOG_INFO, "discovery",
+                "beacon from %s ignored: another fleet ('%s'; ours is '%s')%s", src, fleet,
+                a->cfg.fleet, more);
+        break;
+    case DROP_UNSIGNED:
+        nmd_log(NM_LOG_WARN, "discovery",
+                "beacon from %s dropped: unsigned, and this node has a fleet key (its fleet's "
+                "beacons must be signed with it)%s",
+                src, more);
+        break;
+    case DROP_BADSIG:
+        nmd_log(NM_LOG_WARN, "discovery",
+                "beacon from %s dropped: bad signature (signed with another fleet key, or "
+                "forged)%s",
+                src, more);
+        break;
+    default:
+        nmd_log(NM_LOG_WARN, "discovery", "beacon from %s dropped: %s%s", src,
+                rc == -EPROTONOSUPPORT ? "unknown version"
+                : rc == -EMSGSIZE      ? "oversized"
+                                       : "malformed",
+                more);
+    }
+}
+
+/* Sorts out a beacon our key refused: the fleet it claims (unauthenticated, read only to
+ * say why it was dropped) and whether it is signed at all. */
+static enum agent_drop_kind agent_refused_kind(const nmd_agent *a, const uint8_t *in, size_t n,
+                                               char *fleet, size_t cap)
+{
+    nmd_beacon peek;
+    if (nmd_beacon_decode(in, n, NULL, 0, &peek) < 0)
+        return DROP_BAD;
+    strlcpy(fleet, peek.fleet, cap);
+    if (strcmp(peek.fleet, a->cfg.fleet) != 0)
+        return DROP_FLEET;
+    return nmd_beacon_signed(in, n) ? DROP_BADSIG : DROP_UNSIGNED;
 }
 
 /* Reads every waiting datagram on u into the registry, starting a fetch of the whole
@@ -201,8 +286,14 @@ static void agent_receive(nmd_agent *a, nmd_udp *u, uint64_t now)
         int rc =
             n < 0 ? (int)n
                   : nmd_beacon_decode(in, (size_t)n, a->cfg.key ? a->key : NULL, a->cfg.keylen, &b);
+        if (rc == -EACCES) {
+            char fleet[sizeof(b.fleet)] = "";
+            agent_drop(a, agent_refused_kind(a, in, (size_t)n, fleet, sizeof(fleet)), src, fleet,
+                       rc, now);
+            continue;
+        }
         if (rc < 0 || strcmp(b.fleet, a->cfg.fleet) != 0) {
-            agent_drop(a, src, rc);
+            agent_drop(a, rc < 0 ? DROP_BAD : DROP_FLEET, src, b.fleet, rc, now);
             continue;
         }
         if (memcmp(b.node_id, a->id, sizeof(a->id)) == 0)

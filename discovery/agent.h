@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
+#include "nomid.h"
 #include "registry.h"
 
 #define NMD_IFACE_MAX   8
@@ -60,6 +61,11 @@ void nmd_agent_stop(nmd_agent **ap);
 int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint);
 int nmd_agent_withdraw(nmd_agent *a, const char *name, const char *endpoint);
 
+/* The hosts a svc:// bind listens on: the address of each interface the agent
+ * announces on, as an endpoint's host ("127.0.0.1", "[fe80::1%eth0]"), at most max.
+ * Returns how many.  Safe from any thread (the interfaces are fixed at start). */
+int nmd_agent_bind_hosts(nmd_agent *a, char (*hosts)[NM_HOST_MAX], int max);
+
 /* Registry queries, safe from any thread (callbacks run under the agent's lock). */
 size_t nmd_agent_resolve(nmd_agent *a, const char *name, nmd_instance_cb *cb, void *arg);
 size_t nmd_agent_peers(nmd_agent *a, nmd_peer_cb *cb, void *arg);
@@ -102,7 +108,8 @@ typedef struct nmd_agent_stats {
     uint64_t sent;       /* beacons sent (all interfaces) */
     uint64_t received;   /* datagrams received */
     uint64_t dropped;    /* malformed, foreign-fleet, unsigned or replayed ones */
-    uint64_t malformed;  /* of those: malformed, oversized, unsigned or badly signed */
+    uint64_t malformed;  /* of those: malformed, oversized, unsigned or badly signed ones
+                          * of our fleet (another fleet's are not counted here) */
     uint64_t bytes_sent; /* beacon bytes sent */
 } nmd_agent_stats;
 void nmd_agent_get_stats(nmd_agent *a, nmd_agent_stats *st);

@@ -319,6 +319,11 @@ static int beacon_parse(beacon_rd *r, nmd_beacon *b)
     return 0;
 }
 
+bool nmd_beacon_signed(const uint8_t *in, size_t n)
+{
+    return n >= 6 && (in[5] & NMD_FLAG_SIGNED) != 0;
+}
+
 int nmd_beacon_decode(const uint8_t *in, size_t n, const uint8_t *key, size_t keylen, nmd_beacon *b)
 {
     if (b == NULL || (in == NULL && n > 0) || (key != NULL && keylen < NMD_KEY_MIN))

@@ -66,6 +66,9 @@ int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntab
 int nmd_beacon_decode(const uint8_t *in, size_t n, const uint8_t *key, size_t keylen,
                       nmd_beacon *b);
 
+/* Whether in[0..n) says it is signed (its flags), whatever its signature is worth. */
+bool nmd_beacon_signed(const uint8_t *in, size_t n);
+
 /* HMAC-SHA256 of msg[0..n) under the fleet key (beacons and table messages). */
 void nmd_mac(const uint8_t *msg, size_t n, const uint8_t *key, size_t keylen,
              uint8_t mac[NMD_MAC_SIZE]);

@@ -71,11 +71,63 @@ int nmd_iface_expand(const char *const *specs, int n, const char *group4, nmd_if
     return k;
 }
 
+/* The host part of tcp endpoint ep ("10.0.0.5", "[fe80::1]", zone dropped) into
+ * out[cap]; "" when ep is not tcp. */
+static void iface_ep_host(const char *ep, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (strncmp(ep, "tcp://", 6) != 0)
+        return;
+    ep += 6;
+    const char *end = ep[0] == '[' ? strchr(ep, ']') : strrchr(ep, ':');
+    if (end == NULL)
+        return;
+    size_t n = (size_t)(end - ep) + (ep[0] == '[');
+    const char *pct = memchr(ep, '%', n);
+    if (pct != NULL) { /* "[fe80::1%eth0]" -> "[fe80::1]" */
+        snprintf(out, cap, "%.*s]", (int)(pct - ep), ep);
+        return;
+    }
+    snprintf(out, cap, "%.*s", (int)n, ep);
+}
+
+bool nmd_iface_host_is(const char *ep, const char *host)
+{
+    char a[NMD_ENDPOINT_MAX + 1], b[NMD_ENDPOINT_MAX + 1];
+    iface_ep_host(ep, a, sizeof(a));
+    snprintf(b, sizeof(b), "tcp://%s:0", host);
+    char c[NMD_ENDPOINT_MAX + 1];
+    iface_ep_host(b, c, sizeof(c));
+    return a[0] != '\0' && strcmp(a, c) == 0;
+}
+
+/* Whether an endpoint's host is a loopback address (127.0.0.0/8, [::1]). */
+static bool iface_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
+int nmd_iface_bind_host(const nmd_iface *f, char *out, size_t cap)
+{
+    bool v6 = strchr(f->group, ':') != NULL;
+    char addr[NMD_UDP_ADDRSTRLEN];
+    int rc = nmd_udp_ifaddr(f->name, v6 ? AF_INET6 : AF_INET, addr, sizeof(addr), NULL);
+    if (rc < 0)
+        return rc;
+    int n = snprintf(out, cap, v6 ? "[%s]" : "%s", addr);
+    return n >= 0 && (size_t)n < cap ? 0 : -ENOBUFS;
+}
+
 bool nmd_iface_endpoint(const char *ep, const nmd_udp *u, char *out, size_t cap)
 {
     char host[NMD_UDP_ADDRSTRLEN + 2];
     if (nmd_udp_endpoint_host(u, host, sizeof(host)) < 0)
         return false;
+    char eph[NMD_ENDPOINT_MAX + 1];
+    iface_ep_host(ep, eph, sizeof(eph));
+    if (iface_loopback(eph) && !iface_loopback(host))
+        return false; /* nobody on u's link would reach it */
     bool v6 = u->family == AF_INET6;
     if (strncmp(ep, "tcp://[::]:", 11) == 0) {
         snprintf(out, cap, "tcp://%s:%s", host, ep + 11);

@@ -31,11 +31,20 @@ typedef struct nmd_iface {
 int nmd_iface_expand(const char *const *specs, int n, const char *group4, nmd_iface *out, int max);
 
 /* Writes ep as announced on u into out[cap]: a wildcard host becomes u's address.
- * False when ep cannot be reached through u (an IPv4 wildcard on an IPv6 interface). */
+ * False when ep cannot be reached through u (an IPv4 wildcard on an IPv6 interface, a
+ * loopback host on another interface). */
 bool nmd_iface_endpoint(const char *ep, const nmd_udp *u, char *out, size_t cap);
 
 /* Gives an fe80:: host in ep (tcp://[fe80::1]:P or tcp://[fe80::1%x]:P) the zone dev,
  * in place (ep holds cap bytes); other endpoints are left alone. */
 void nmd_iface_zone(char *ep, size_t cap, const char *dev);
+
+/* Whether the host of tcp endpoint ep is host ("10.0.0.5", "[fe80::1%eth0]"), zones
+ * aside. */
+bool nmd_iface_host_is(const char *ep, const char *host);
+
+/* The address a svc:// bind listens on for interface f, as an endpoint's host
+ * ("10.0.0.5", "[fe80::1%eth0]") in out[cap].  0 or -errno (-ENODEV). */
+int nmd_iface_bind_host(const nmd_iface *f, char *out, size_t cap);
 
 #endif

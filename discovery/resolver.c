@@ -71,6 +71,11 @@ static void resolver_withdraw_cb(void *arg, const char *name, const char *endpoi
     nmd_agent_withdraw(arg, name, endpoint);
 }
 
+static int resolver_bind_hosts_cb(void *arg, char (*hosts)[NM_HOST_MAX], int max)
+{
+    return nmd_agent_bind_hosts(arg, hosts, max);
+}
+
 void nmd_resolver_attach(nmd_agent *a, nm_ctx_t *ctx)
 {
     nm_resolver_t r = {
@@ -78,6 +83,7 @@ void nmd_resolver_attach(nmd_agent *a, nm_ctx_t *ctx)
         .unwatch = resolver_unwatch_cb,
         .advertise = resolver_advertise_cb,
         .withdraw = resolver_withdraw_cb,
+        .bind_hosts = resolver_bind_hosts_cb,
         .arg = a,
     };
     nm_ctx_set_resolver(ctx, &r);

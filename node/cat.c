@@ -180,7 +180,10 @@ static enum cat_rc cat_attach(struct cat *c, const struct cat_endpoint *ep)
         size_t len = sizeof real - 1;
         if (nm_sock_getopt(c->sock, NM_LAST_ENDPOINT, real, &len) < 0 || real[0] == '\0')
             snprintf(real, sizeof real, "%s", ep->endpoint);
-        fprintf(stderr, "bound %s\n", real);
+        if (strcmp(real, ep->endpoint) != 0 && strncmp(ep->endpoint, "svc://", 6) == 0)
+            fprintf(stderr, "bound %s as %s\n", real, ep->endpoint);
+        else
+            fprintf(stderr, "bound %s\n", real);
     }
     return CAT_OK;
 }

@@ -287,7 +287,9 @@ typedef struct nmi_disconnect {
 
 int nmi_svc_connect(nmi_sock *s, const char *name);    /* follow a service */
 int nmi_svc_disconnect(nmi_sock *s, const char *name); /* stop following it */
-int nmi_svc_bind(nmi_sock *s, const char *name);       /* bind tcp://\*:0, advertise it */
+/* Binds tcp://HOST:0 on the resolver's hosts and advertises each; the endpoints bound,
+ * space-separated, go to bound[cap]. */
+int nmi_svc_bind(nmi_sock *s, const char *name, char *bound, size_t cap);
 void nmi_svc_bound(nmi_sock *s, const char *endpoint); /* a tcp/ipc endpoint was bound */
 void nmi_svc_apply(nmi_sock *s, void *update);         /* NMI_CMD_SVC (frees update) */
 void nmi_svc_close(nmi_sock *s);                       /* unwatch, withdraw: closing */

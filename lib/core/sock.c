@@ -247,12 +247,20 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
     int fd;
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
         return -EINVAL;
-    if (strncmp(endpoint, "inproc://", 9) == 0 || strncmp(endpoint, "svc://", 6) == 0) {
-        int rc = endpoint[0] == 'i'    ? nmi_inproc_bind(s, endpoint)
-                 : endpoint[6] == '\0' ? -EINVAL
-                                       : nmi_svc_bind(s, endpoint + 6);
+    if (strncmp(endpoint, "inproc://", 9) == 0) {
+        int rc = nmi_inproc_bind(s, endpoint);
         if (rc == 0)
             sock_add_endpoint(s, endpoint);
+        return rc;
+    }
+    if (strncmp(endpoint, "svc://", 6) == 0) {
+        char bound[NMI_EP_MAX];
+        int rc =
+            endpoint[6] == '\0' ? -EINVAL : nmi_svc_bind(s, endpoint + 6, bound, sizeof(bound));
+        if (rc == 0) {
+            sock_add_endpoint(s, endpoint);
+            strlcpy(s->last_ep, bound, sizeof(s->last_ep)); /* what it listens on */
+        }
         return rc;
     }
     int rc = nmi_transport_find(endpoint, &tp, &rest);

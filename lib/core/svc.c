@@ -12,12 +12,15 @@
  * everything before the I/O thread takes it over.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <bsd/string.h>
 
 #include "core/core.h"
+
+#define NMI_SVC_HOSTS_MAX 16 /* hosts one svc:// bind listens on */
 
 struct nm_svc_watch {
     nmi_sock *s;           /* the socket following the service */
@@ -241,18 +244,66 @@ static int svc_advertise_all(nmi_sock *s, const char *name)
     return 0;
 }
 
-int nmi_svc_bind(nmi_sock *s, const char *name)
+/* Binds tcp://host:port (port "0": ephemeral) and advertises it; appends the endpoint
+ * bound to list[cap] (space-separated) when it fits. */
+static int svc_bind_host(nmi_sock *s, const char *name, const char *host, const char *port,
+                         char *list, size_t cap)
 {
-    if (!s->ctx->has_resolver)
-        return -ENOTSUP;
-    nmi_svc *v = svc_of(s);
-    size_t nbound = v != NULL ? v->nbound : 0;
-    int rc = v == NULL ? -ENOMEM : nm_sock_bind((nm_sock_t *)s, "tcp://*:0");
+    nmi_svc *v = s->svc;
+    char ep[NMI_EP_MAX];
+    if ((size_t)snprintf(ep, sizeof(ep), "tcp://%s:%s", host, port) >= sizeof(ep))
+        return -EINVAL;
+    size_t nbound = v->nbound;
+    int rc = nm_sock_bind((nm_sock_t *)s, ep);
     if (rc == 0 && v->nbound == nbound)
         rc = -ENOMEM; /* bound, but could not remember it */
-    if (rc == 0)
-        rc = svc_advertise(s, name, v->bound[v->nbound - 1]);
-    return rc;
+    if (rc < 0)
+        return rc;
+    const char *got = v->bound[v->nbound - 1];
+    if (strlen(list) + 1 + strlen(got) < cap) {
+        if (list[0] != '\0')
+            strlcat(list, " ", cap);
+        strlcat(list, got, cap);
+    }
+    return svc_advertise(s, name, got);
+}
+
+int nmi_svc_bind(nmi_sock *s, const char *name, char *bound, size_t cap)
+{
+    nmi_ctx *ctx = s->ctx;
+    if (!ctx->has_resolver)
+        return -ENOTSUP;
+    if (svc_of(s) == NULL)
+        return -ENOMEM;
+    char hosts[NMI_SVC_HOSTS_MAX][NM_HOST_MAX];
+    int n = ctx->resolver.bind_hosts == NULL
+                ? 0
+                : ctx->resolver.bind_hosts(ctx->resolver.arg, hosts, NMI_SVC_HOSTS_MAX);
+    if (n <= 0) {
+        strlcpy(hosts[0], "127.0.0.1", sizeof(hosts[0]));
+        n = 1;
+    }
+    bound[0] = '\0';
+    /* One port on every host when it is free there, so that the instances of one socket
+     * read alike; each host is advertised on its own (the agent announces it on the
+     * interface that holds it). */
+    char port[8] = "0";
+    int rc = 0, nok = 0;
+    for (int i = 0; i < n; i++) {
+        rc = svc_bind_host(s, name, hosts[i], port, bound, cap);
+        if (rc == -EADDRINUSE && strcmp(port, "0") != 0)
+            rc = svc_bind_host(s, name, hosts[i], "0", bound, cap);
+        if (rc < 0) {
+            nmi_log(ctx, NM_LOG_WARN, "socket", "bind svc://%s on %s: %s", name, hosts[i],
+                    nm_strerror(rc));
+            continue;
+        }
+        if (nok++ == 0) {
+            const char *colon = strrchr(s->svc->bound[s->svc->nbound - 1], ':');
+            strlcpy(port, colon + 1, sizeof(port));
+        }
+    }
+    return nok > 0 ? 0 : rc;
 }
 
 void nmi_svc_close(nmi_sock *s)

@@ -142,9 +142,11 @@ void nm_sock_close(nm_sock_t **sp);
 /* Endpoints: tcp://host:port, tcp://\*:port, tcp://\*:0, tcp://[::1]:port, ipc:///path,
  * inproc://name (sockets of one context; bind and connect in either order), and
  * svc://name when the context has a resolver (nm_ctx_set_resolver): connect follows
- * every instance of the service as they come and go; bind takes tcp://\*:0 and
- * advertises it under the name.  bind reports the endpoint it got through
- * NM_LAST_ENDPOINT. */
+ * every instance of the service as they come and go; bind listens on an ephemeral tcp
+ * port of each host the resolver names (nm_resolver_t.bind_hosts; loopback when it names
+ * none), never on a wildcard, and advertises each under the name.  bind reports the
+ * endpoint it got through NM_LAST_ENDPOINT (for svc://, each endpoint it bound,
+ * separated by spaces). */
 int nm_sock_bind(nm_sock_t *s, const char *endpoint);
 int nm_sock_connect(nm_sock_t *s, const char *endpoint);
 /* Undoes a connect (tcp, ipc, svc): its connections close after LINGER, and a
@@ -347,12 +349,18 @@ int nm_ctx_stats(nm_ctx_t *ctx, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pip
  * returns.  Endpoints are connected and disconnected on the socket's own thread, the
  * next time it sends, receives, polls or waits. */
 typedef struct nm_svc_watch nm_svc_watch_t;
+#define NM_HOST_MAX 80 /* a host in an endpoint: "[fe80::1%ifname]" fits */
 typedef struct nm_resolver {
     /* 0 or -errno; *cookie (NULL before) is handed back to unwatch. */
     int (*watch)(void *arg, const char *name, nm_svc_watch_t *w, void **cookie);
     void (*unwatch)(void *arg, nm_svc_watch_t *w, void *cookie); /* no updates after it */
     int (*advertise)(void *arg, const char *name, int type, const char *endpoint);
     void (*withdraw)(void *arg, const char *name, const char *endpoint);
+    /* The hosts a svc:// bind listens on, those the resolver announces on ("127.0.0.1",
+     * "[fe80::1%eth0]"): at most max written to hosts[], the count returned.  Optional:
+     * NULL (or 0 hosts) means 127.0.0.1, so a svc:// bind is never reachable from a
+     * network nobody named. */
+    int (*bind_hosts)(void *arg, char (*hosts)[NM_HOST_MAX], int max);
     void *arg; /* passed to each */
 } nm_resolver_t;
 

@@ -104,7 +104,7 @@ def _child_env():
 
 SANITIZER_RE = re.compile(r'ERROR: (Address|Leak|Thread|Memory)Sanitizer|WARNING: ThreadSanitizer|runtime error:|'
                           r'SUMMARY: (Address|Undefined|Leak)')
-BOUND_RE = re.compile(r'^bound (\S+)\s*$')
+BOUND_RE = re.compile(r'^bound (\S+)')  # `bound EP` or `bound EP... as svc://NAME`
 
 
 class Nomid:

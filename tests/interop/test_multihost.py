@@ -7,7 +7,9 @@ a second; a node of another fleet is not seen; with a fleet key, an unsigned nod
 not seen.  Prints the measured times."""
 
 import os
+import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,11 +103,39 @@ def publishers_on_two_hosts_found_from_a_third(t):
 
 
 @test(limit=60)
+def svc_bind_listens_on_the_announced_interface_only(t):
+    lan = Lan(2, 'mb')
+    try:
+        h1, h2 = lan.hosts
+        pub = t.nomid_in(h1, 'cat', 'pub', '--bind', 'svc://cam', '-d', 'x', '--interval', '0.05',
+                         *disc())
+        ep = pub.wait_bound()[0]
+        check(re.search(r'^bound tcp://%s:\d+ as svc://cam$' % re.escape(lan.addr(0)),
+                        pub.stderr_text(), re.M), 'bound on eth0\'s address: %s' % ep)
+        sub = t.nomid_in(h2, 'cat', 'sub', '--connect', 'svc://cam', '-n', '1', *disc())
+        eq(sub.line(), 'x', 'h2 reached the svc:// bind on h1')
+        sub.expect_exit(0)
+        # Loopback inside h1 is not the announced interface: nothing listens there.
+        subprocess.run(['ip', '-n', h1, 'link', 'set', 'lo', 'up'], check=True)
+        probe = subprocess.run(['ip', 'netns', 'exec', h1, '/usr/bin/python3', '-c',
+                                'import socket,sys; s=socket.socket(); s.settimeout(2); '
+                                'sys.exit(s.connect_ex(("127.0.0.1", %s)) == 0)'
+                                % ep.rsplit(':', 1)[1]])
+        eq(probe.returncode, 0, 'nothing on 127.0.0.1 in h1')
+        pub.stop_expect(0)
+    finally:
+        lan.close()
+
+
+@test(limit=60)
 def other_fleets_and_unsigned_nodes_are_not_seen(t):
     lan = Lan(3, 'mf')
     key = tempfile.NamedTemporaryFile('wb', delete=False, prefix='nomid-key-')
     key.write(b'k' * 40 + b'\n')
     key.close()
+    key2 = tempfile.NamedTemporaryFile('wb', delete=False, prefix='nomid-key-')
+    key2.write(b'j' * 40 + b'\n')
+    key2.close()
     try:
         h1, h2, h3 = lan.hosts
         # h1: another fleet; h2: our fleet, unsigned; h3: our fleet, signed.
@@ -128,10 +158,25 @@ def other_fleets_and_unsigned_nodes_are_not_seen(t):
                        *disc('--fleet-key-file', key.name))
         eq(r.rest(), ['tcp://%s:7003' % lan.addr(2)], 'keyed view from h1')
         r.expect_exit(0)
+        # A node with another key joins on h2: the keyed view still sees only h3, and the
+        # log says why each beacon was dropped (once per kind, not once per beacon).
+        nodes.append(t.nomid_in(h2, 'node', '--service', 'gps=pub@tcp://*:7004',
+                                *disc('--fleet-key-file', key2.name)))
+        ready(nodes[-1])
+        r = t.nomid_in(h1, 'resolve', 'gps', '--timeout', str(10 * IVL),
+                       *disc('--fleet-key-file', key.name))
+        eq(r.rest(), ['tcp://%s:7003' % lan.addr(2)], 'keyed view from h1, another key near')
+        r.expect_exit(0)
+        err = r.stderr_text()
+        for why in ["ignored: another fleet ('%s-other'; ours is '%s')" % (FLEET, FLEET),
+                    'dropped: unsigned, and this node has a fleet key',
+                    'dropped: bad signature (signed with another fleet key']:
+            eq(err.count(why), 1, 'one log line saying "%s" in\n%s' % (why, err))
         for n in nodes:
             n.stop_expect(0)
     finally:
         os.unlink(key.name)
+        os.unlink(key2.name)
         lan.close()
 
 

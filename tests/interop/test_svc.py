@@ -5,6 +5,8 @@ follows them as they come and go, also to a libzmq program advertised by `nomid 
 --service`.  Each test uses its own fleet so tests running side by side never meet."""
 
 import os
+import re
+import socket
 import sys
 import time
 
@@ -73,7 +75,14 @@ def sub_follows_publishers_that_come_and_go(t):
 def req_finds_rep_bound_to_a_service_name(t):
     fl = fleet('echo')
     rep = cat(t, fl, 'rep', '--bind', 'svc://echo', '--echo')
-    rep.wait_bound()
+    ep = rep.wait_bound()[0]
+    # It listens on what the node announces on (loopback by default), not on 0.0.0.0.
+    m = re.search(r'^bound (tcp://127\.0\.0\.1:(\d+)) as svc://echo$', rep.stderr_text(), re.M)
+    check(m is not None and m.group(1) == ep, 'the bound line names the endpoint and the name')
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        check(probe.connect_ex(('127.0.0.2', int(m.group(2)))) != 0,
+              'a svc:// bind listens on the announced address only')
     req = cat(t, fl, 'req', '--connect', 'svc://echo', '-d', 'ping', '--timeout', '10')
     eq(req.line(), 'ping', 'reply through svc://echo')
     req.expect_exit(0)

@@ -6,6 +6,12 @@
  * bound endpoints to the resolver and withdraw them on close; nm_sock_disconnect undoes
  * a tcp connect; nm_sock_wait_peers waits for handshakes and times out.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "testutil.h"
 
 /* What the test resolver saw, and the watch it was given. */
@@ -57,13 +63,34 @@ static void tr_withdraw(void *arg, const char *name, const char *endpoint)
     tr.withdrawn++;
 }
 
+/* The hosts a svc:// bind listens on: two loopback addresses. */
+static int tr_bind_hosts(void *arg, char (*hosts)[NM_HOST_MAX], int max)
+{
+    (void)arg;
+    assert_true(max >= 2);
+    strcpy(hosts[0], "127.0.0.1");
+    strcpy(hosts[1], "127.0.0.2");
+    return 2;
+}
+
 static nm_ctx_t *ctx_with_resolver(void)
 {
     memset(&tr, 0, sizeof(tr));
     nm_ctx_t *ctx = tu_ctx();
-    nm_resolver_t r = {tr_watch, tr_unwatch, tr_advertise, tr_withdraw, NULL};
+    nm_resolver_t r = {tr_watch, tr_unwatch, tr_advertise, tr_withdraw, NULL, NULL};
     nm_ctx_set_resolver(ctx, &r);
     return ctx;
+}
+
+/* Whether something listens on host:port (a plain TCP connect). */
+static bool tcp_listening(const char *host, int port)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, host, &sin.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+    close(fd);
+    return ok;
 }
 
 static void test_no_resolver(void **state)
@@ -159,9 +186,14 @@ static void test_bind_advertises(void **state)
     TU_OK(nm_sock_bind(pub, "svc://cam"));
     char ep[TU_EP_MAX], want[TU_EP_MAX + 16];
     tu_last_endpoint(pub, ep, sizeof(ep));
-    assert_string_equal(ep, "svc://cam");
+    /* Without bind_hosts: loopback only, never a wildcard. */
+    int port = 0;
+    assert_int_equal(sscanf(ep, "tcp://127.0.0.1:%d", &port), 1);
     assert_int_equal(tr.nads, 1);
-    assert_true(strncmp(tr.ads[0], "cam pub tcp://0.0.0.0:", 22) == 0);
+    snprintf(want, sizeof(want), "cam pub %s", ep);
+    assert_string_equal(tr.ads[0], want);
+    assert_true(tcp_listening("127.0.0.1", port));
+    assert_false(tcp_listening("127.0.0.3", port));
 
     nm_sock_t *rep = tu_sock(ctx, NM_REP);
     tu_bind_tcp(rep, ep, sizeof(ep));
@@ -189,6 +221,32 @@ static void test_bind_advertises(void **state)
 }
 
 /* nm_sock_disconnect closes a tcp connection and stops its reconnects. */
+/* svc:// bind listens on each host the resolver names, with one port when it is free on
+ * all, advertises each, and NM_LAST_ENDPOINT lists them. */
+static void test_bind_hosts(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    memset(&tr, 0, sizeof(tr));
+    nm_resolver_t r = {tr_watch, tr_unwatch, tr_advertise, tr_withdraw, tr_bind_hosts, NULL};
+    nm_ctx_set_resolver(ctx, &r);
+    nm_sock_t *pub = tu_sock(ctx, NM_PUB);
+    TU_OK(nm_sock_bind(pub, "svc://cam"));
+    char ep[TU_EP_MAX], want[TU_EP_MAX + 16];
+    tu_last_endpoint(pub, ep, sizeof(ep));
+    int p1 = 0, p2 = 0;
+    assert_int_equal(sscanf(ep, "tcp://127.0.0.1:%d tcp://127.0.0.2:%d", &p1, &p2), 2);
+    assert_int_equal(p1, p2);
+    assert_int_equal(tr.nads, 2);
+    snprintf(want, sizeof(want), "cam pub tcp://127.0.0.2:%d", p2);
+    assert_string_equal(tr.ads[1], want);
+    assert_true(tcp_listening("127.0.0.2", p2));
+    assert_false(tcp_listening("127.0.0.3", p2));
+    nm_sock_close(&pub);
+    assert_int_equal(tr.withdrawn, 2);
+    tu_ctx_destroy(&ctx);
+}
+
 static void test_disconnect_tcp(void **state)
 {
     (void)state;
@@ -218,7 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_resolver),     cmocka_unit_test(test_follow_instances),
         cmocka_unit_test(test_close_unwatches), cmocka_unit_test(test_bind_advertises),
-        cmocka_unit_test(test_disconnect_tcp),
+        cmocka_unit_test(test_bind_hosts),      cmocka_unit_test(test_disconnect_tcp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
