@@ -400,12 +400,23 @@ static void *agent_main(void *arg)
 static int agent_open_iface(nmd_agent *a, int i)
 {
     nmd_udp *u = &a->udp[i];
-    int rc = nmd_udp_open(u, a->ifs[i].name, a->ifs[i].group, a->cfg.port, 1);
+    const nmd_iface *f = &a->ifs[i];
+    int rc = nmd_udp_open(u, f->name, f->group, a->cfg.port, 1);
     uint16_t port;
     if (rc == 0 && !a->cfg.passive && (rc = nmd_table_server_open(&a->srv[i], u->addr, &port)) < 0)
         nmd_udp_close(u);
-    if (rc == 0)
+    if (rc == 0) {
         a->nudp++;
+        return 0;
+    }
+    bool v6 = strchr(f->group, ':') != NULL;
+    if (rc == -ENODEV)
+        nmd_log(NM_LOG_ERROR, "discovery",
+                "interface '%s': no such interface, or it has no %s address (see `ip -br addr`)",
+                f->name, v6 ? "IPv6 link-local" : "IPv4");
+    else
+        nmd_log(NM_LOG_ERROR, "discovery", "interface '%s': cannot open its beacon socket: %s",
+                f->name, nm_strerror(rc));
     return rc;
 }
 
@@ -473,6 +484,14 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
     }
     int rc = nmd_iface_expand(a->cfg.ifaces, a->cfg.nifaces, a->cfg.group, a->ifs, NMD_IFACE_MAX);
     if (rc < 0) {
+        if (rc == -E2BIG)
+            nmd_log(NM_LOG_ERROR, "discovery", "interfaces: more than %d", NMD_IFACE_MAX);
+        else
+            nmd_log(NM_LOG_ERROR, "discovery", "interfaces: %s",
+                    rc == -ENODEV
+                        ? "'all' found no interface that is up, broadcast-capable and "
+                          "has an IPv4 address (loopback excepted)"
+                        : "a spec is not a name, an address, broadcast:IF, ipv6:IF or all");
         agent_free(a);
         return rc == -E2BIG || rc == -EINVAL ? -EINVAL : rc;
     }

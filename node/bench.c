@@ -26,6 +26,7 @@
 #include "bench.h"
 #include "bench_report.h"
 #include "commands.h"
+#include "endpoint.h"
 #include "log.h"
 #include "nomid.h"
 #include "stop.h"
@@ -373,8 +374,10 @@ static enum bench_rc bench_peer_run(struct bench_peer *p)
     enum bench_rc rc = BENCH_FAIL;
     if (bench_sock_new(&s, ctx, p->args->lat ? NM_REQ : NM_PUSH) >= 0) {
         int err = nm_sock_connect(s, p->endpoint);
+        char why[256];
         if (err < 0)
-            log_msg(NM_LOG_ERROR, "bench", "cannot connect %s: %s", p->endpoint, nm_strerror(err));
+            log_msg(NM_LOG_ERROR, "bench", "cannot connect %s: %s", p->endpoint,
+                    endpoint_error(p->endpoint, false, err, why, sizeof(why)));
         else if (p->args->lat)
             rc = bench_lat_request(s, p->args, &w);
         else
@@ -425,7 +428,9 @@ static enum bench_rc bench_bind(nm_sock_t *s, const char *endpoint, char *peer_e
 
     int rc = nm_sock_bind(s, endpoint);
     if (rc < 0) {
-        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s", endpoint, nm_strerror(rc));
+        char why[256];
+        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s", endpoint,
+                endpoint_error(endpoint, true, rc, why, sizeof(why)));
         return rc == -EINVAL || rc == -EPROTONOSUPPORT ? BENCH_USAGE : BENCH_FAIL;
     }
     if (nm_sock_getopt(s, NM_LAST_ENDPOINT, real, &len) < 0 || real[0] == '\0')

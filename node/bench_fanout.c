@@ -30,6 +30,7 @@
 #include "args.h"
 #include "bench.h"
 #include "bench_report.h"
+#include "endpoint.h"
 #include "log.h"
 #include "nomid.h"
 #include "stop.h"
@@ -392,7 +393,9 @@ static enum fanout_rc fanout_publish(struct fanout *f, nm_ctx_t *ctx)
     }
     err = nm_sock_bind(pub, a->endpoint);
     if (err < 0) {
-        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s", a->endpoint, nm_strerror(err));
+        char why[256];
+        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s", a->endpoint,
+                endpoint_error(a->endpoint, true, err, why, sizeof(why)));
         nm_sock_close(&pub);
         return err == -EINVAL || err == -EPROTONOSUPPORT ? FANOUT_USAGE : FANOUT_FAIL;
     }

@@ -18,6 +18,7 @@
 #include "args.h"
 #include "bench.h"
 #include "bench_idle_clients.h"
+#include "endpoint.h"
 #include "log.h"
 #include "nomid.h"
 #include "stop.h"
@@ -113,7 +114,9 @@ static enum idle_rc idle_run(nm_ctx_t *ctx, struct idle_clients *c, const char *
     }
     err = nm_sock_bind(s, endpoint);
     if (err < 0) {
-        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s", endpoint, nm_strerror(err));
+        char why[256];
+        log_msg(NM_LOG_ERROR, "bench", "cannot bind %s: %s", endpoint,
+                endpoint_error(endpoint, true, err, why, sizeof(why)));
         nm_sock_close(&s);
         return err == -EINVAL || err == -EPROTONOSUPPORT ? IDLE_USAGE : IDLE_FAIL;
     }

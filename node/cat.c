@@ -18,6 +18,7 @@
 #include "args.h"
 #include "cat.h"
 #include "dlog.h"
+#include "endpoint.h"
 #include "commands.h"
 #include "format.h"
 #include "log.h"
@@ -168,24 +169,8 @@ static enum cat_rc cat_set_options(struct cat *c)
 /* Binds or connects one endpoint; a malformed endpoint is a usage error. */
 static enum cat_rc cat_attach(struct cat *c, const struct cat_endpoint *ep)
 {
-    int rc =
-        ep->bind ? nm_sock_bind(c->sock, ep->endpoint) : nm_sock_connect(c->sock, ep->endpoint);
-    if (rc < 0) {
-        log_msg(NM_LOG_ERROR, "cat", "cannot %s %s: %s", ep->bind ? "bind" : "connect",
-                ep->endpoint, nm_strerror(rc));
-        return rc == -EINVAL || rc == -EPROTONOSUPPORT ? CAT_USAGE : CAT_FAIL;
-    }
-    if (ep->bind) {
-        char real[256] = {0};
-        size_t len = sizeof real - 1;
-        if (nm_sock_getopt(c->sock, NM_LAST_ENDPOINT, real, &len) < 0 || real[0] == '\0')
-            snprintf(real, sizeof real, "%s", ep->endpoint);
-        if (strcmp(real, ep->endpoint) != 0 && strncmp(ep->endpoint, "svc://", 6) == 0)
-            fprintf(stderr, "bound %s as %s\n", real, ep->endpoint);
-        else
-            fprintf(stderr, "bound %s\n", real);
-    }
-    return CAT_OK;
+    int rc = endpoint_attach(c->sock, ep->endpoint, ep->bind, "cat");
+    return rc == 0 ? CAT_OK : endpoint_exit_code(rc) == NODE_EXIT_USAGE ? CAT_USAGE : CAT_FAIL;
 }
 
 /* Subscribes a sub/xsub socket to one prefix, or cancels one such subscription. */

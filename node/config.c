@@ -249,11 +249,9 @@ static int config_services(const config_ctx *c, const config_key *k, json_t *v)
                                 "expected a \"NAME=TYPE@ENDPOINT\" string or an object, got %s",
                                 config_type_name(e));
         }
-        if (node_service_parse(spec, &c->svcs[*c->nsvcs]) < 0)
-            return config_error(c, label,
-                                "expected NAME=TYPE@ENDPOINT (TYPE a lowercase socket type, "
-                                "ENDPOINT like tcp://HOST:PORT), got \"%s\"",
-                                spec);
+        const char *why;
+        if (node_service_parse(spec, &c->svcs[*c->nsvcs], &why) < 0)
+            return config_error(c, label, "\"%s\": %s", spec, why);
         (*c->nsvcs)++;
     }
     return 0;

@@ -99,15 +99,17 @@ static int node_args(int argc, char **argv, disc_opts *o, node_service *svcs, in
             node_usage(stdout);
             return -1;
         }
+        const char *why = "too many (at most " NODE_STR(NODE_SERVICES_MAX) ")";
         if (c == 's' && *nsvcs < NODE_SERVICES_MAX &&
-            node_service_parse(optarg, &svcs[*nsvcs]) == 0) {
+            node_service_parse(optarg, &svcs[*nsvcs], &why) == 0) {
             (*nsvcs)++;
             continue;
         }
-        if (c == 's')
-            log_msg(NM_LOG_ERROR, "node", "--service '%s' is not NAME=TYPE@ENDPOINT", optarg);
-        else
-            log_msg(NM_LOG_ERROR, "node", "unknown or incomplete option '%s'", argv[optind - 1]);
+        if (c == 's') {
+            log_msg(NM_LOG_ERROR, "node", "--service '%s': %s", optarg, why);
+            return NODE_EXIT_USAGE;
+        }
+        log_msg(NM_LOG_ERROR, "node", "unknown or incomplete option '%s'", argv[optind - 1]);
         node_usage(stderr);
         return NODE_EXIT_USAGE;
     }

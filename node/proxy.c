@@ -24,6 +24,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "endpoint.h"
 #include "log.h"
 #include "nomid.h"
 #include "stop.h"
@@ -198,20 +199,8 @@ static int proxy_parse(struct proxy *px, int argc, char **argv)
 /* Binds or connects one endpoint, printing `bound ENDPOINT` for a bind. */
 static int proxy_attach_one(nm_sock_t *s, const char *ep, bool bind)
 {
-    int rc = bind ? nm_sock_bind(s, ep) : nm_sock_connect(s, ep);
-    if (rc < 0) {
-        log_msg(NM_LOG_ERROR, "proxy", "cannot %s %s: %s", bind ? "bind" : "connect", ep,
-                nm_strerror(rc));
-        return rc == -EINVAL || rc == -EPROTONOSUPPORT ? NODE_EXIT_USAGE : NODE_EXIT_FAIL;
-    }
-    if (bind) {
-        char real[256] = {0};
-        size_t len = sizeof real - 1;
-        if (nm_sock_getopt(s, NM_LAST_ENDPOINT, real, &len) < 0 || real[0] == '\0')
-            snprintf(real, sizeof real, "%s", ep);
-        fprintf(stderr, "bound %s\n", real);
-    }
-    return 0;
+    int rc = endpoint_attach(s, ep, bind, "proxy");
+    return rc == 0 ? 0 : endpoint_exit_code(rc);
 }
 
 /* Opens one side's socket and attaches every endpoint of its list. */

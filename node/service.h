@@ -19,7 +19,10 @@ typedef struct node_service {
 } node_service;
 
 /* Parses NAME=TYPE@ENDPOINT (TYPE a lowercase socket type, ENDPOINT with "://") into s:
- * 0, or -EINVAL with s unspecified. */
-int node_service_parse(const char *spec, node_service *s);
+ * 0, or -EINVAL with s unspecified and *why saying what is wrong. */
+int node_service_parse(const char *spec, node_service *s, const char **why);
+
+#define NODE_STR_(x) #x
+#define NODE_STR(x)  NODE_STR_(x) /* a numeric macro as a string literal */
 
 #endif /* NODE_SERVICE_H */

@@ -140,6 +140,29 @@ void nmi_conn_watch(nmi_conn *c, int in, int out)
     pthread_mutex_unlock(&c->watch_lock);
 }
 
+/* A connect failed (err an errno).  A peer that is not up yet is normal, so one failure
+ * is news for -v only; but a client that keeps trying in silence looks hung, so from
+ * the third failure on it says, at most every CONN_STILL_TRYING_S, that it is still
+ * trying and why. */
+#define CONN_WARN_AFTER     3
+#define CONN_STILL_TRYING_S 30
+static void conn_connect_failed(nmi_conn *c, int err)
+{
+    uint64_t now = nmi_clock_ns();
+    c->connect_fails++;
+    if (c->connect_fails < CONN_WARN_AFTER ||
+        (c->connect_warned_at != 0 &&
+         now - c->connect_warned_at < CONN_STILL_TRYING_S * 1000000000ull)) {
+        nmi_conn_log(c, NM_LOG_DEBUG, "connect failed: %s", strerror(err));
+        return;
+    }
+    c->connect_warned_at = now;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "still trying to connect (%u attempts; last error: %s)",
+             c->connect_fails, strerror(err));
+    nmi_conn_log(c, NM_LOG_WARN, "%s", msg);
+}
+
 static void conn_try_connect(nmi_conn *c)
 {
     int fd;
@@ -147,7 +170,7 @@ static void conn_try_connect(nmi_conn *c)
     nmi_conn_timers_update(c);
     int rc = c->tp->connect(&c->addr, &fd);
     if (rc < 0) {
-        nmi_conn_log(c, NM_LOG_DEBUG, "connect failed: %s", strerror(-rc));
+        conn_connect_failed(c, -rc);
         conn_schedule_reconnect(c);
         return;
     }
@@ -404,12 +427,19 @@ static void conn_event_cb(nmi_pollable *pl, unsigned events)
         socklen_t len = sizeof(err);
         getsockopt(pl->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err != 0) {
-            nmi_conn_log(c, NM_LOG_DEBUG, "connect failed: %s", strerror(err));
+            conn_connect_failed(c, err);
             nmi_conn_broken(c, NULL);
             return;
         }
         if (!(events & NMI_POLL_OUT))
             return;
+        if (c->connect_warned_at != 0) {
+            char n[16];
+            snprintf(n, sizeof(n), "%u", c->connect_fails);
+            nmi_conn_log(c, NM_LOG_INFO, "connected after %s failed attempts", n);
+        }
+        c->connect_fails = 0;
+        c->connect_warned_at = 0;
         nmi_monitor(c->sock, NM_EVENT_CONNECTED, (uint32_t)pl->fd, c->endpoint, "");
         nmi_conn_watch(c, -1, 0);
         conn_begin_handshake(c);

@@ -10,7 +10,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 import zmq  # noqa: E402
 
-from nmtest import Fail, endpoint, eq, recv, send, test, main  # noqa: E402
+from nmtest import Fail, check, endpoint, eq, recv, send, test, main  # noqa: E402
 
 DOWN = 0.5      # how long a restarted peer stays away (a sleep by design)
 BACK = 20.0     # reconnect backoff may have grown while the peer was away
@@ -92,6 +92,15 @@ def connect_before_bind(t, transport):
     ep = endpoint(transport)  # nothing listens there yet
     p = t.cat('pull', '--connect', ep, '-n', '1')
     time.sleep(DOWN)
+    # Not in silence: after a few failed attempts it says so, once (rate-limited), with
+    # the last error, without -v.
+    why = 'Connection refused' if transport == 'tcp' else 'No such file or directory'
+    want = '%s: still trying to connect (3 attempts; last error: %s)' % (ep, why)
+    deadline = time.monotonic() + 5
+    while want not in p.stderr_text():
+        check(time.monotonic() < deadline, 'no "%s" line in:\n%s' % (want, p.stderr_text()))
+        time.sleep(0.05)
+    eq(p.stderr_text().count('still trying'), 1, 'one warning (rate-limited)')
     s = t.sock('push', timeout=BACK)
     rebind(s, ep)
     send(s, [b'late'], 'a message once bound (nomid must keep trying to connect)')
