@@ -218,6 +218,7 @@ static void agent_drop(nmd_agent *a, enum agent_drop_kind kind, const char *src,
     static const uint64_t every_s[DROP_KINDS] = {60, 10, 10, 10};
     a->stats.dropped++;
     a->stats.malformed += kind != DROP_FLEET;
+    a->stats.foreign += kind == DROP_FLEET;
     agent_droplog *l = &a->droplog[kind];
     if (l->last_ns != 0 && now - l->last_ns < every_s[kind] * 1000000000u) {
         l->unlogged++;

@@ -111,6 +111,7 @@ typedef struct nmd_agent_stats {
     uint64_t malformed;  /* of those: malformed, oversized, unsigned or badly signed ones
                           * of our fleet (another fleet's are not counted here) */
     uint64_t bytes_sent; /* beacon bytes sent */
+    uint64_t foreign;    /* of the dropped: other fleets' beacons */
 } nmd_agent_stats;
 void nmd_agent_get_stats(nmd_agent *a, nmd_agent_stats *st);
 

@@ -194,3 +194,30 @@ void disc_opt_reset(disc_opts *d, int code)
         d->cfg.nbackends = 0;
     }
 }
+
+void disc_describe(nmd_agent *a, double seconds, char *buf, size_t cap)
+{
+    const nmd_agent_config *c = nmd_agent_cfg(a);
+    char ifaces[256] = "", backends[128] = "";
+    for (int i = 0; i < c->nifaces; i++) {
+        if (i > 0)
+            strlcat(ifaces, ", ", sizeof(ifaces));
+        strlcat(ifaces, c->ifaces[i], sizeof(ifaces));
+    }
+    if (c->beacon)
+        strlcat(backends, "beacon", sizeof(backends));
+    for (int i = 0; i < c->nbackends; i++) {
+        if (backends[0] != '\0')
+            strlcat(backends, ", ", sizeof(backends));
+        strlcat(backends, c->backends[i].ops->name, sizeof(backends));
+    }
+    nmd_agent_stats st;
+    nmd_agent_get_stats(a, &st);
+    size_t nodes = nmd_agent_peers(a, NULL, NULL);
+    snprintf(buf, cap,
+             "listened %.1f s on %s (%s), fleet '%s'%s; heard %zu node%s of this fleet (%llu "
+             "beacon%s of other fleets)",
+             seconds, ifaces, backends, c->fleet,
+             c->key != NULL ? ", beacons signed with the fleet key" : "", nodes,
+             nodes == 1 ? "" : "s", (unsigned long long)st.foreign, st.foreign == 1 ? "" : "s");
+}

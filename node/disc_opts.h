@@ -71,4 +71,9 @@ int disc_opt(disc_opts *d, int code, const char *arg);
  * that the command line's list replaces a config file's instead of adding to it. */
 void disc_opt_reset(disc_opts *d, int code);
 
+/* What a discovery that found nothing looked at, for its error message: "listened
+ * 3.0 s on 127.0.0.1 (beacon), fleet 'default', signed; heard 0 nodes of this fleet
+ * (5 beacons of other fleets)". */
+void disc_describe(nmd_agent *a, double seconds, char *buf, size_t cap);
+
 #endif

@@ -200,6 +200,16 @@ int resolve_main(int argc, char **argv)
         if ((wait > 0 && n >= wait) || nm_clock_ns() >= deadline) {
             nmd_agent_resolve(a, d->name, discover_collect_cb, d);
             rc = d->nseen > 0 && (wait == 0 || n >= wait) ? NODE_EXIT_OK : NODE_EXIT_TIMEOUT;
+            if (rc == NODE_EXIT_TIMEOUT) {
+                char what[512];
+                disc_describe(a, timeout_ms / 1000.0, what, sizeof(what));
+                if (d->nseen == 0)
+                    log_msg(NM_LOG_ERROR, "resolve", "no instance of '%s' found: %s", d->name,
+                            what);
+                else
+                    log_msg(NM_LOG_ERROR, "resolve", "found %d of %lld instances of '%s': %s",
+                            d->nseen, wait, d->name, what);
+            }
             break;
         }
         stop_sleep_ms(DISCOVER_TICK_MS);
@@ -232,6 +242,11 @@ int peers_main(int argc, char **argv)
         return rc;
     stop_sleep_ms(timeout_ms);
     size_t n = nmd_agent_peers(a, discover_peer_cb, NULL);
+    if (n == 0 && !stop_requested()) {
+        char what[512];
+        disc_describe(a, timeout_ms / 1000.0, what, sizeof(what));
+        log_msg(NM_LOG_ERROR, "peers", "no node found: %s", what);
+    }
     nma_stop(&admin);
     nmd_agent_stop(&a);
     return n > 0 ? NODE_EXIT_OK : NODE_EXIT_TIMEOUT;
