@@ -1,10 +1,11 @@
 /*
  * cat.c - `nomid cat`: speak any socket type from a shell.  With the options parsed
  * (cat_args.c), it opens one socket on a private context, binds and connects it, then
- * either sends the message given with --data (REQ also waits for and prints each reply)
- * or receives and prints messages, echoing them back with --echo.  A sub subscribes
- * through NM_SUBSCRIBE, an xsub by sending 0x01+prefix messages; pub/xpub send like any
- * sending type, and an xpub without a message prints the subscriptions it receives.
+ * either sends the message given with --data or each line of stdin (--stdin; REQ also
+ * waits for and prints each reply) or receives and prints messages, echoing them back
+ * with --echo.  A sub subscribes through NM_SUBSCRIBE, an xsub by sending 0x01+prefix
+ * messages; pub/xpub send like any sending type, and an xpub without a message prints
+ * the subscriptions it receives.
  * Every blocking call uses a short timeout so that SIGINT/SIGTERM and --timeout are
  * noticed within ~100 ms.
  */
@@ -13,10 +14,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin_run.h"
 #include "args.h"
 #include "cat.h"
+#include "cat_input.h"
 #include "dlog.h"
 #include "endpoint.h"
 #include "commands.h"
@@ -37,6 +40,7 @@ struct cat {
     nmd_agent *agent;         /* the embedded node's discovery, or NULL */
     nma_server *admin;        /* its admin endpoint (--admin), or NULL */
     uint64_t last_ns;         /* start or last message sent/received, for --timeout */
+    struct cat_input in;      /* stdin's lines (--stdin) */
 };
 
 /* After a send or receive found nothing to do: time to stop or time out? */
@@ -107,10 +111,35 @@ static enum cat_rc cat_print(struct cat *c, const nm_msg_t *m)
     return CAT_OK;
 }
 
-/* Builds the message given with --data/--hex-data into the empty *m. */
-static enum cat_rc cat_build(struct cat *c, nm_msg_t *m)
+/* Reads the next line of stdin into *m (--stdin); *eof at the end of input.  A line
+ * that is not a message is a usage error, after the messages before it have left. */
+static enum cat_rc cat_read(struct cat *c, nm_msg_t *m, bool *eof)
+{
+    char err[512];
+
+    for (;;) {
+        int rc = cat_input_next(&c->in, STDIN_FILENO, c->o->format, m, err, sizeof err);
+        if (rc > 0)
+            return CAT_OK;
+        *eof = rc == 0;
+        if (rc == 0)
+            return CAT_OK;
+        if (rc != -EAGAIN) {
+            log_msg(NM_LOG_ERROR, "cat", "%s", err);
+            return rc == -EINVAL ? CAT_USAGE : CAT_FAIL;
+        }
+        enum cat_rc r = cat_idle(c, "sent");
+        if (r != CAT_OK)
+            return r;
+    }
+}
+
+/* Builds the message given with --data/--hex-data, or read from stdin, into *m. */
+static enum cat_rc cat_build(struct cat *c, nm_msg_t *m, bool *eof)
 {
     nm_msg_init(m);
+    if (c->o->stdin_input)
+        return cat_read(c, m, eof);
     for (int i = 0; i < c->o->nframes; i++) {
         int rc = nm_msg_add(m, c->o->frames[i].data, c->o->frames[i].size);
         if (rc < 0) {
@@ -161,7 +190,7 @@ static enum cat_rc cat_set_options(struct cat *c)
     if (rc == CAT_OK && o->heartbeat_ms > 0)
         rc = cat_setopt(c, NM_HEARTBEAT_TTL, "--heartbeat", 3 * o->heartbeat_ms);
     /* A ROUTER that sends must learn that the peer is not connected yet, to retry. */
-    if (rc == CAT_OK && o->type == NM_ROUTER && o->nframes > 0)
+    if (rc == CAT_OK && o->type == NM_ROUTER && o->sends)
         rc = cat_setopt(c, NM_ROUTER_MANDATORY, "ROUTER_MANDATORY", 1);
     return rc;
 }
@@ -259,7 +288,8 @@ static enum cat_rc cat_open(struct cat *c)
         r = CAT_FAIL;
     }
     c->last_ns = nm_clock_ns();
-    bool subscribing = o->type == NM_SUB || (o->type == NM_XSUB && o->nframes == 0);
+    bool subscribing = o->type == NM_SUB || (o->type == NM_XSUB && !o->sends);
+    c->in.min_frames = o->type == NM_ROUTER || o->type == NM_STREAM ? 2 : 1;
     if (r == CAT_OK && subscribing && o->nsubs == 0)
         r = cat_subscribe(c, "", true);
     for (int i = 0; r == CAT_OK && i < o->nsubs; i++)
@@ -269,12 +299,13 @@ static enum cat_rc cat_open(struct cat *c)
     return r;
 }
 
-/* Sends the message -n times (REQ: and prints each reply), --interval apart. */
+/* Sends the message -n times, or each line of stdin (at most -n), --interval apart;
+ * REQ also prints each reply. */
 static enum cat_rc cat_run_send(struct cat *c)
 {
     long long n = c->o->count;
     if (n < 0)
-        n = c->o->interval_ms >= 0 ? -1 : 1;
+        n = c->o->interval_ms >= 0 || c->o->stdin_input ? -1 : 1;
 
     for (long long i = 0; n < 0 || i < n; i++) {
         if (i > 0 && c->o->interval_ms > 0) {
@@ -284,7 +315,10 @@ static enum cat_rc cat_run_send(struct cat *c)
         if (stop_requested())
             return CAT_STOP;
         nm_msg_t m;
-        enum cat_rc rc = cat_build(c, &m);
+        bool eof = false;
+        enum cat_rc rc = cat_build(c, &m, &eof);
+        if (rc == CAT_OK && eof)
+            return CAT_OK;
         if (rc == CAT_OK)
             rc = cat_send(c, &m);
         nm_msg_close(&m);
@@ -325,10 +359,12 @@ static enum cat_rc cat_run_recv(struct cat *c)
 
 /* Closes the socket (which withdraws what it advertised), stops discovery (a goodbye)
  * and destroys the context, which waits up to LINGER for queued messages; after a
- * failure nothing is worth waiting for. */
+ * failure nothing is worth waiting for (after a bad line of stdin, the messages of the
+ * lines before it are). */
 static void cat_close(struct cat *c, enum cat_rc rc)
 {
-    if (c->sock != NULL && rc != CAT_OK && rc != CAT_STOP)
+    cat_input_fini(&c->in);
+    if (c->sock != NULL && rc != CAT_OK && rc != CAT_STOP && rc != CAT_USAGE)
         nm_sock_setopt_int(c->sock, NM_LINGER, 0);
     if (c->sock != NULL)
         nm_sock_close(&c->sock);
@@ -354,7 +390,7 @@ int cat_main(int argc, char **argv)
     if (rc == CAT_OK)
         rc = cat_open(&c);
     if (rc == CAT_OK)
-        rc = o.nframes > 0 ? cat_run_send(&c) : cat_run_recv(&c);
+        rc = o.sends ? cat_run_send(&c) : cat_run_recv(&c);
     cat_close(&c, rc);
     cat_opts_free(&o);
 

@@ -35,8 +35,10 @@ struct cat_opts {
     int type;                 /* enum nm_sock_type */
     struct cat_endpoint *eps; /* --bind / --connect, in order */
     int neps;                 /* entries in eps */
-    struct cat_frame *frames; /* the message to send; none = receive */
+    struct cat_frame *frames; /* the message to send (--data, --hex-data) */
     int nframes;              /* entries in frames */
+    bool stdin_input;         /* --stdin: send one message per line of stdin */
+    bool sends;               /* a message to send: frames or --stdin; else receive */
     const char **subs;        /* --subscribe prefixes */
     int nsubs;                /* entries in subs */
     const char **unsubs;      /* --unsubscribe prefixes, applied after every --subscribe */

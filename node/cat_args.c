@@ -34,6 +34,7 @@ enum {
     CAT_OPT_UNSUBSCRIBE,
     CAT_OPT_HEARTBEAT,
     CAT_OPT_ADVERTISE,
+    CAT_OPT_STDIN,
 };
 
 static const struct option cat_longopts[] = {
@@ -41,6 +42,7 @@ static const struct option cat_longopts[] = {
     {"connect", required_argument, NULL, CAT_OPT_CONNECT},
     {"data", required_argument, NULL, 'd'},
     {"hex-data", required_argument, NULL, CAT_OPT_HEX_DATA},
+    {"stdin", no_argument, NULL, CAT_OPT_STDIN},
     {"count", required_argument, NULL, 'n'},
     {"interval", required_argument, NULL, CAT_OPT_INTERVAL},
     {"echo", no_argument, NULL, CAT_OPT_ECHO},
@@ -69,6 +71,8 @@ static void cat_usage(FILE *f)
           "  --bind EP, --connect EP  endpoints (repeatable, mixable; at least one)\n"
           "  -d, --data TEXT          append a frame to the message to send (repeatable)\n"
           "  --hex-data HEX           append a frame given in hex (repeatable)\n"
+          "  --stdin                  send each line of stdin, a message written as\n"
+          "                           --format json or hex prints it (up to -n lines)\n"
           "  -n, --count N            send N times (default 1) or receive N messages\n"
           "                           (default: until stopped)\n"
           "  --interval SEC           pause between sends; without -n: send until stopped\n"
@@ -77,7 +81,7 @@ static void cat_usage(FILE *f)
           "  --subscribe PREFIX       sub/xsub subscription (repeatable; default: all)\n"
           "  --unsubscribe PREFIX     cancel one --subscribe of PREFIX (repeatable; applied\n"
           "                           after all of them; subscriptions are counted)\n"
-          "  --format text|hex        how received messages are printed (default text)\n"
+          "  --format text|hex|json   how messages are printed and read (default text)\n"
           "  --timeout SEC            exit 3 when nothing arrives or leaves for SEC seconds\n"
           "  --identity ID            routing id announced to peers\n"
           "  --sndhwm N, --rcvhwm N   high-water marks in messages\n"
@@ -95,6 +99,11 @@ static void cat_usage(FILE *f)
           "with --interval.  xpub without a message receives and prints the subscriptions\n"
           "(\\x01PREFIX subscribe, \\x00PREFIX cancel); sub and xsub subscribe with\n"
           "--subscribe; an xsub with a message sends it as is (\\x01PREFIX subscribes).\n"
+          "\n"
+          "--format json prints each message as one JSON array, a frame of valid UTF-8 as a\n"
+          "string, any other as {\"base64\":\"...\"} (standard alphabet, padded), so that\n"
+          "every byte sequence round-trips: [\"key\",\"\",{\"base64\":\"AP8=\"}] is \"key\", an\n"
+          "empty frame and the bytes 00 ff.  text (frames joined by \" | \") is for eyes only.\n"
           "\n"
           "Seconds are decimals (0.2). Exit: 0 ok or stopped, 1 failure, 2 bad arguments,\n"
           "3 timeout.\n",
@@ -158,9 +167,12 @@ static enum cat_rc cat_parse_opt(struct cat_opts *o, int opt, const char *arg)
             return cat_bad("--heartbeat '%s' is not a number of seconds from 0.001 to %d", arg,
                            CAT_HEARTBEAT_MAX_MS / 1000);
         break;
+    case CAT_OPT_STDIN:
+        o->stdin_input = true;
+        break;
     case CAT_OPT_FORMAT:
         if (format_parse(arg, &o->format) != 0)
-            return cat_bad("--format '%s' is neither text nor hex", arg);
+            return cat_bad("--format '%s' is not text, hex or json", arg);
         break;
     case CAT_OPT_TIMEOUT:
         if (args_seconds_ms(arg, &o->timeout_ms) != 0)
@@ -262,26 +274,30 @@ static enum cat_rc cat_check(const struct cat_opts *o)
     static const int echoers[] = {NM_REP, NM_ROUTER, NM_DEALER, NM_PAIR};
     static const int mute[] = {NM_PULL, NM_SUB, NM_REP};
     static const int deaf[] = {NM_PUSH, NM_PUB};
-    bool sends = o->nframes > 0;
+    bool sends = o->sends;
     const char *t = o->type_name;
 
     if (o->neps == 0)
         return cat_bad("give at least one --bind or --connect");
     if (o->echo && !cat_type_in(o->type, echoers, CAT_COUNT(echoers)))
         return cat_bad("--echo needs rep, router, dealer or pair, not %s", t);
+    if (o->stdin_input && o->nframes > 0)
+        return cat_bad("--stdin sends the lines of stdin: drop --data/--hex-data");
+    if (o->stdin_input && o->format == FORMAT_TEXT)
+        return cat_bad("--stdin reads lines of --format json or hex (text cannot be read back)");
     if (o->echo && sends)
-        return cat_bad("--echo sends back what it receives: drop --data/--hex-data");
+        return cat_bad("--echo sends back what it receives: drop --data/--hex-data/--stdin");
     if (sends && o->type == NM_REP)
         return cat_bad("%s cannot send first, it answers requests: use --echo", t);
     if (sends && cat_type_in(o->type, mute, CAT_COUNT(mute)))
-        return cat_bad("%s cannot send: drop --data/--hex-data", t);
+        return cat_bad("%s cannot send: drop --data/--hex-data/--stdin", t);
     if (!sends && o->type == NM_REQ)
         return cat_bad("%s sends first: give the request with --data or --hex-data", t);
     if (!sends && !o->echo && o->type == NM_REP)
         return cat_bad("%s must answer every request: use --echo", t);
     if (!sends && cat_type_in(o->type, deaf, CAT_COUNT(deaf)))
         return cat_bad("%s cannot receive: give a message with --data or --hex-data", t);
-    if (sends && (o->type == NM_ROUTER || o->type == NM_STREAM) && o->nframes < 2)
+    if (o->nframes == 1 && (o->type == NM_ROUTER || o->type == NM_STREAM))
         return cat_bad("%s sends to the routing id in the first frame: give it and a message", t);
     if (o->nsubs > 0 && o->type != NM_SUB && o->type != NM_XSUB)
         return cat_bad("--subscribe needs sub or xsub, not %s", t);
@@ -300,6 +316,7 @@ static enum cat_rc cat_check(const struct cat_opts *o)
 enum cat_rc cat_opts_parse(struct cat_opts *o, int argc, char **argv)
 {
     enum cat_rc rc = cat_parse(o, argc, argv);
+    o->sends = o->nframes > 0 || o->stdin_input;
     return rc == CAT_OK ? cat_check(o) : rc;
 }
 

@@ -114,7 +114,7 @@ class Nomid:
     in err (and `bound EP` lines also in bound_eps) for wait_bound() and diagnostics.
     """
 
-    def __init__(self, args, prefix=()):
+    def __init__(self, args, prefix=(), stdin=False):
         binary = nomid_bin()
         if binary is None:
             raise Fail('nomid binary not found: set NOMID_BIN (or build build-test/nomid)')
@@ -128,7 +128,9 @@ class Nomid:
         self.bound_eps = []
         self.cond = threading.Condition()
         self.started = time.monotonic()
-        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        # stdin=True: a pipe the test writes to (self.p.stdin); otherwise /dev/null.
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, env=_child_env())
         self.t_out = threading.Thread(target=self._read_out, daemon=True)
         self.t_err = threading.Thread(target=self._read_err, daemon=True)
@@ -248,6 +250,11 @@ class Nomid:
 
     def kill(self):
         """Best effort end: SIGTERM, then SIGKILL after 5 s."""
+        if self.p.stdin is not None and not self.p.stdin.closed:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
         if self.p.poll() is None:
             try:
                 self.p.terminate()
@@ -444,8 +451,8 @@ class T:
         self._ctx = None
 
     # -- nomid
-    def nomid(self, *args):
-        p = Nomid(args)
+    def nomid(self, *args, stdin=False):
+        p = Nomid(args, stdin=stdin)
         self.procs.append(p)
         return p
 
@@ -455,8 +462,8 @@ class T:
         self.procs.append(p)
         return p
 
-    def cat(self, *args):
-        return self.nomid('cat', *args)
+    def cat(self, *args, stdin=False):
+        return self.nomid('cat', *args, stdin=stdin)
 
     # -- pyzmq
     def ctx(self):

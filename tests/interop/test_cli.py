@@ -50,6 +50,10 @@ USAGE = [
     ('echo_on_pull', ['cat', 'pull', '--bind', 'EP', '--echo'], None),
     ('unknown_transport', ['cat', 'pull', '--bind', 'bogus://x'], 'bogus://x'),
     ('unknown_command', ['frobnicate'], 'frobnicate'),
+    ('stdin_text_format', ['cat', 'push', '--bind', 'EP', '--stdin'], '--stdin'),
+    ('stdin_and_data', ['cat', 'push', '--bind', 'EP', '--stdin', '--format', 'json', '-d', 'x'],
+     '--stdin'),
+    ('stdin_on_pull', ['cat', 'pull', '--bind', 'EP', '--stdin', '--format', 'json'], 'pull'),
 ]
 
 for _name, _args, _mention in USAGE:
