@@ -163,10 +163,12 @@ static json_t *view_page(json_t *list, const nma_query *q, const char *name,
     }
     for (size_t i = 0; i < n; i++)
         items[i] = json_array_get(list, i);
-    pthread_mutex_lock(&view_sort_lock);
-    view_sort_key = q->sort;
-    qsort(items, n, sizeof(*items), cmp);
-    pthread_mutex_unlock(&view_sort_lock);
+    if (n > 0) { /* qsort must not be given NULL, even for nothing */
+        pthread_mutex_lock(&view_sort_lock);
+        view_sort_key = q->sort;
+        qsort(items, n, sizeof(*items), cmp);
+        pthread_mutex_unlock(&view_sort_lock);
+    }
     for (size_t k = 0; k < q->limit && q->offset + k < n; k++) {
         size_t i = q->desc ? n - 1 - (q->offset + k) : q->offset + k;
         json_array_append(page, items[i]);
