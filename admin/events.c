@@ -49,7 +49,7 @@ struct nma_events {
 /* Appends an event (taking data). */
 static void ev_push(nma_events *e, const char *kind, json_t *data)
 {
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    char *text = data ? nma_json_text(data) : NULL;
     json_decref(data);
     if (text == NULL)
         return;

@@ -144,7 +144,7 @@ static enum MHD_Result server_error(struct MHD_Connection *conn, unsigned status
 {
     char body[320];
     json_t *j = json_pack("{s:s}", "error", msg);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j ? nma_json_text(j) : NULL;
     snprintf(body, sizeof(body), "%s\n", text ? text : "{\"error\":\"?\"}");
     free(text);
     json_decref(j);
@@ -160,7 +160,7 @@ static enum MHD_Result server_error(struct MHD_Connection *conn, unsigned status
 /* Sends a JSON value (taking it). */
 static enum MHD_Result server_json(struct MHD_Connection *conn, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j ? nma_json_text(j) : NULL;
     json_decref(j);
     if (text == NULL)
         return server_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");

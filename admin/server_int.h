@@ -32,6 +32,13 @@ struct nma_server {
 /* A condition variable whose timed waits use CLOCK_MONOTONIC (server.c). */
 void nma_cond_init(pthread_cond_t *c);
 
+/* Numbers with decimals (times in seconds, fill ratios) are rounded to three decimals:
+ * times to milliseconds (views.c).  Every JSON text the endpoint sends is dumped by
+ * nma_json_text (compact, reals with 15 significant digits instead of jansson's 17, so
+ * that such a number prints as it reads: 0.082, not 0.082000000000000003). */
+json_t *nma_json_real(double v);
+char *nma_json_text(const json_t *j);
+
 /* views.c: each returns a new JSON value (NULL when out of memory). */
 json_t *nma_view_node(nma_server *s);
 json_t *nma_view_peers(nma_server *s, const nma_query *q);

@@ -215,12 +215,12 @@ static json_t *topo_edge(const char *from, json_t *sock, json_t *p, const char *
     double fp = topo_fill(p), fq = q ? topo_fill(q) : 0;
     json_t *fuller = q != NULL && fq > fp ? q : p;
     return json_pack(
-        "{s:s, s:s?, s:s?, s:I, s:O?, s:O?, s:O?, s:O?, s:f, s:I, s:I, s:I, s:I}", "id", id, "from",
+        "{s:s, s:s?, s:s?, s:I, s:O?, s:O?, s:O?, s:O?, s:o, s:I, s:I, s:I, s:I}", "id", id, "from",
         from, "to", to, "socket", topo_int(sock, "id"), "type", json_object_get(sock, "type"),
         "peer_type", qsock ? json_object_get(qsock, "type") : NULL, "endpoint",
         json_object_get(p, "endpoint"), "state", json_object_get(p, "state"), "fill",
-        fp > fq ? fp : fq, "queued", topo_int(fuller, "queued_out") + topo_int(fuller, "queued_in"),
-        "hwm",
+        nma_json_real(fp > fq ? fp : fq), "queued",
+        topo_int(fuller, "queued_out") + topo_int(fuller, "queued_in"), "hwm",
         topo_int(fuller, "sndhwm") > topo_int(fuller, "rcvhwm") ? topo_int(fuller, "sndhwm")
                                                                 : topo_int(fuller, "rcvhwm"),
         "drops", topo_int(p, "drops") + (q ? topo_int(q, "drops") : 0), "hwm_hits",

@@ -2,8 +2,10 @@
  * views.c - the JSON views of the admin endpoint (admin/API.md): node, peers,
  * services, sockets and the summary peers fetch.  Discovery is read through the
  * agent's queries (their callbacks run under its lock and only copy), sockets through
- * nm_ctx_stats (likewise under the context's registry lock).
+ * nm_ctx_stats (likewise under the context's registry lock).  It also holds how every
+ * JSON text of the endpoint writes its numbers (nma_json_real, nma_json_text).
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,12 +42,25 @@ void nma_peer_url(const char *addr, uint16_t port, const char *path, char *out, 
     snprintf(out, cap, "http://%s:%u%s", host, port, path);
 }
 
+/* ---- numbers ---- */
+
+json_t *nma_json_real(double v)
+{
+    return json_real(round(v * 1000) / 1000);
+}
+
+char *nma_json_text(const json_t *j)
+{
+    return json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+}
+
 /* ---- node ---- */
 
 json_t *nma_view_node(nma_server *s)
 {
-    json_t *j = json_pack("{s:s, s:f, s:s}", "version", NOMID_VERSION, "uptime",
-                          (double)(nm_clock_ns() - s->started_ns) / 1e9, "admin", s->url);
+    json_t *j =
+        json_pack("{s:s, s:o, s:s}", "version", NOMID_VERSION, "uptime",
+                  nma_json_real((double)(nm_clock_ns() - s->started_ns) / 1e9), "admin", s->url);
     if (j == NULL || s->agent == NULL)
         return j;
     const nmd_agent_config *cfg = nmd_agent_cfg(s->agent);
@@ -99,7 +114,7 @@ static void view_peer_cb(void *arg, const nmd_peer *p)
         admin = json_string(url);
     }
     json_t *seen = p->last_seen_ns != 0 && v->now >= p->last_seen_ns
-                       ? json_real((double)(v->now - p->last_seen_ns) / 1e9)
+                       ? nma_json_real((double)(v->now - p->last_seen_ns) / 1e9)
                        : json_null();
     json_array_append_new(v->list, json_pack("{s:s, s:s, s:[s], s:s, s:s, s:o, s:o, s:o}", "id",
                                              hex, "name", p->name, "addresses", p->addr, "state",
@@ -163,10 +178,12 @@ static json_t *view_page(json_t *list, const nma_query *q, const char *name,
     }
     for (size_t i = 0; i < n; i++)
         items[i] = json_array_get(list, i);
-    pthread_mutex_lock(&view_sort_lock);
-    view_sort_key = q->sort;
-    qsort(items, n, sizeof(*items), cmp);
-    pthread_mutex_unlock(&view_sort_lock);
+    if (n > 0) { /* qsort must not be given NULL, even for nothing */
+        pthread_mutex_lock(&view_sort_lock);
+        view_sort_key = q->sort;
+        qsort(items, n, sizeof(*items), cmp);
+        pthread_mutex_unlock(&view_sort_lock);
+    }
     for (size_t k = 0; k < q->limit && q->offset + k < n; k++) {
         size_t i = q->desc ? n - 1 - (q->offset + k) : q->offset + k;
         json_array_append(page, items[i]);
@@ -270,10 +287,10 @@ static void view_pipe_cb(void *arg, const nm_sock_stats_t *sock, const nm_pipe_s
                           "drops", (json_int_t)st->drops, "hwm_hits", (json_int_t)st->hwm_hits);
     if (p != NULL && !v->compact)
         json_object_update_new(
-            p, json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "msgs_in", (json_int_t)st->msgs_in,
+            p, json_pack("{s:I, s:I, s:I, s:I, s:o, s:I}", "msgs_in", (json_int_t)st->msgs_in,
                          "msgs_out", (json_int_t)st->msgs_out, "bytes_in", (json_int_t)st->bytes_in,
                          "bytes_out", (json_int_t)st->bytes_out, "blocked",
-                         (double)st->blocked_ns / 1e9, "subscriptions",
+                         nma_json_real((double)st->blocked_ns / 1e9), "subscriptions",
                          (json_int_t)st->subscriptions));
     json_array_append_new(json_object_get(v->cur, "pipes"), p);
     json_t *d = json_object_get(v->cur, "drops"), *q = json_object_get(v->cur, "queued");
