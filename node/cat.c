@@ -31,6 +31,8 @@
 
 /* How often a ROUTER retries a send to a routing id that is not connected yet. */
 #define CAT_UNREACH_RETRY_MS 10
+/* How long a svc:// connect may find no instance before cat says what it searched. */
+#define CAT_SVC_QUIET_S 5
 
 /* A running cat. */
 struct cat {
@@ -40,19 +42,54 @@ struct cat {
     nmd_agent *agent;         /* the embedded node's discovery, or NULL */
     nma_server *admin;        /* its admin endpoint (--admin), or NULL */
     uint64_t last_ns;         /* start or last message sent/received, for --timeout */
+    uint64_t start_ns;        /* when the socket was attached */
+    bool svc_reported;        /* cat_svc_report warned already */
     struct cat_input in;      /* stdin's lines (--stdin) */
 };
+
+static void cat_count_cb(void *arg, const nmd_peer *p, const nmd_service *s)
+{
+    (void)p;
+    (void)s;
+    (*(int *)arg)++;
+}
+
+/* Says, for each svc:// name connected that has no instance, what was searched: once
+ * as a warning when CAT_SVC_QUIET_S passed without one, and as an error when cat gives
+ * up (--timeout). */
+static void cat_svc_report(struct cat *c, int level)
+{
+    double waited = (double)(nm_clock_ns() - c->start_ns) / 1e9;
+    for (int i = 0; c->agent != NULL && i < c->o->neps; i++) {
+        const struct cat_endpoint *ep = &c->o->eps[i];
+        int n = 0;
+        if (ep->bind || strncmp(ep->endpoint, "svc://", 6) != 0)
+            continue;
+        nmd_agent_resolve(c->agent, ep->endpoint + 6, cat_count_cb, &n);
+        if (n > 0)
+            continue;
+        char what[512];
+        disc_describe(c->agent, waited, what, sizeof(what));
+        log_msg(level, "cat", "%s: no instance found%s: %s", ep->endpoint,
+                level == NM_LOG_WARN ? " yet (still looking)" : "", what);
+    }
+}
 
 /* After a send or receive found nothing to do: time to stop or time out? */
 static enum cat_rc cat_idle(struct cat *c, const char *what)
 {
     if (stop_requested())
         return CAT_STOP;
-    if (c->o->timeout_ms >= 0 &&
-        nm_clock_ns() - c->last_ns >= (uint64_t)c->o->timeout_ms * 1000000u) {
+    uint64_t now = nm_clock_ns();
+    if (c->o->timeout_ms >= 0 && now - c->last_ns >= (uint64_t)c->o->timeout_ms * 1000000u) {
         log_msg(NM_LOG_ERROR, "cat", "timeout: nothing %s for %.3f s", what,
                 c->o->timeout_ms / 1000.0);
+        cat_svc_report(c, NM_LOG_ERROR);
         return CAT_TIMEOUT;
+    }
+    if (!c->svc_reported && now - c->start_ns >= CAT_SVC_QUIET_S * 1000000000ull) {
+        c->svc_reported = true;
+        cat_svc_report(c, NM_LOG_WARN);
     }
     return CAT_OK;
 }
@@ -287,7 +324,7 @@ static enum cat_rc cat_open(struct cat *c)
         log_msg(NM_LOG_ERROR, "cat", "cannot advertise %s: %s", o->advertise, nm_strerror(rc));
         r = CAT_FAIL;
     }
-    c->last_ns = nm_clock_ns();
+    c->last_ns = c->start_ns = nm_clock_ns();
     bool subscribing = o->type == NM_SUB || (o->type == NM_XSUB && !o->sends);
     c->in.min_frames = o->type == NM_ROUTER || o->type == NM_STREAM ? 2 : 1;
     if (r == CAT_OK && subscribing && o->nsubs == 0)

@@ -89,6 +89,24 @@ def req_finds_rep_bound_to_a_service_name(t):
 
 
 @test
+def finding_nothing_says_what_was_searched(t):
+    fl = fleet('nothing')
+    where = "on 127.0.0.1 (beacon), fleet '%s'; heard 0 nodes of this fleet" % fl
+    r = t.nomid('resolve', 'nosuch', '--fleet', fl, '--timeout', '0.5')
+    r.expect_exit(3)
+    check("no instance of 'nosuch' found: listened 0.5 s " + where in r.stderr_text(),
+          'resolve says what it searched: %s' % r.stderr_text())
+    r = t.nomid('peers', '--fleet', fl, '--timeout', '0.5')
+    r.expect_exit(3)
+    check('no node found: listened 0.5 s ' + where in r.stderr_text(),
+          'peers says what it searched: %s' % r.stderr_text())
+    req = cat(t, fl, 'req', '--connect', 'svc://nosuch', '-d', 'x', '--timeout', '1')
+    req.expect_exit(3)
+    check(re.search(r'svc://nosuch: no instance found: listened \d\.\d s ' + re.escape(where),
+                    req.stderr_text()), 'cat says what it searched: %s' % req.stderr_text())
+
+
+@test
 def sub_finds_a_libzmq_publisher_by_name(t):
     fl = fleet('libzmq')
     pub = t.sock('pub')
