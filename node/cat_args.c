@@ -59,6 +59,7 @@ static const struct option cat_longopts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     DISC_LONG_OPTIONS,
+    DISC_NAME_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -92,8 +93,10 @@ static void cat_usage(FILE *f)
           "  --advertise NAME         advertise the bound endpoints as service NAME\n"
           "\n"
           "With --advertise, a svc://NAME endpoint (--connect svc://NAME follows every\n"
-          "instance of NAME; --bind svc://NAME binds tcp://*:0 and advertises it) or --admin,\n"
-          "cat runs a node (discovery, and admin when asked), configured with:\n" DISC_HELP "\n"
+          "instance of NAME; --bind svc://NAME listens on a free port of each --interface's\n"
+          "address, 127.0.0.1 by default, and advertises it) or --admin, cat runs a node\n"
+          "(discovery, and admin when asked), configured with:\n" DISC_HELP
+          "  --name NAME            this node's name (default: HOST/cat-PID)\n\n"
           "pub and xpub send like push (default once): a PUB drops what it sends before a\n"
           "subscriber has connected and subscribed (the slow joiner), so send repeatedly\n"
           "with --interval.  xpub without a message receives and prints the subscriptions\n"
@@ -317,6 +320,7 @@ enum cat_rc cat_opts_parse(struct cat_opts *o, int argc, char **argv)
 {
     enum cat_rc rc = cat_parse(o, argc, argv);
     o->sends = o->nframes > 0 || o->stdin_input;
+    disc_default_name(&o->disc, "cat");
     return rc == CAT_OK ? cat_check(o) : rc;
 }
 

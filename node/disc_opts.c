@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -220,4 +221,17 @@ void disc_describe(nmd_agent *a, double seconds, char *buf, size_t cap)
              seconds, ifaces, backends, c->fleet,
              c->key != NULL ? ", beacons signed with the fleet key" : "", nodes,
              nodes == 1 ? "" : "s", (unsigned long long)st.foreign, st.foreign == 1 ? "" : "s");
+}
+
+void disc_default_name(disc_opts *d, const char *role)
+{
+    char host[256] = "";
+    if (d->cfg.name[0] != '\0')
+        return;
+    if (gethostname(host, sizeof(host) - 1) < 0 || host[0] == '\0')
+        strlcpy(host, "localhost", sizeof(host));
+    if (role != NULL)
+        snprintf(d->cfg.name, sizeof(d->cfg.name), "%.40s/%s-%ld", host, role, (long)getpid());
+    else
+        strlcpy(d->cfg.name, host, sizeof(d->cfg.name));
 }

@@ -26,6 +26,7 @@ enum disc_opt_code {
     DISC_OPT_ADMIN_TOKEN,
 };
 
+/* The options every command that runs discovery takes (node, cat, resolve, peers). */
 #define DISC_LONG_OPTIONS                                                                          \
     {"interface", required_argument, NULL, DISC_OPT_IFACE},                                        \
         {"fleet", required_argument, NULL, DISC_OPT_FLEET},                                        \
@@ -35,23 +36,35 @@ enum disc_opt_code {
         {"discovery", required_argument, NULL, DISC_OPT_BACKEND},                                  \
         {"etcd-prefix", required_argument, NULL, DISC_OPT_ETCD_PREFIX},                            \
         {"admin", required_argument, NULL, DISC_OPT_ADMIN},                                        \
-        {"admin-token-file", required_argument, NULL, DISC_OPT_ADMIN_TOKEN},                       \
+    {                                                                                              \
+        "admin-token-file", required_argument, NULL, DISC_OPT_ADMIN_TOKEN                          \
+    }
+/* --name: only for the commands that announce themselves (node, cat); resolve and peers
+ * only listen, so nobody would see a name. */
+#define DISC_NAME_OPTION                                                                           \
     {                                                                                              \
         "name", required_argument, NULL, DISC_OPT_NAME                                             \
     }
 
 #define DISC_HELP                                                                                  \
-    "  --interface IF         beacon on IF (name or IPv4 address; repeatable;\n"                   \
-    "                         default 127.0.0.1: nothing leaves the host)\n"                       \
+    "  --interface IF         where to beacon and listen (repeatable; default\n"                   \
+    "                         127.0.0.1: nothing leaves the host): a name or IPv4\n"               \
+    "                         address (IPv4 multicast), broadcast:IF (IPv4\n"                      \
+    "                         broadcast), ipv6:IF or an IPv6 address (link-local\n"                \
+    "                         multicast), or all (every interface that is up and\n"                \
+    "                         broadcast-capable, loopback excepted)\n"                             \
     "  --fleet NAME           only see nodes of this fleet (default: default)\n"                   \
-    "  --fleet-key-file F     sign beacons with F's bytes (>= 32); ignore unsigned ones\n"         \
-    "  --beacon-interval SEC  between beacons (default 1)\n"                                       \
+    "  --fleet-key-file F     authenticate beacons: sign with F's bytes (>= 32) and\n"             \
+    "                         ignore unsigned or badly signed ones (hides and\n"                   \
+    "                         encrypts nothing)\n"                                                 \
+    "  --beacon-interval SEC  between beacons (default 1); a listener judges silence\n"            \
+    "                         by it, so give the fleet's\n"                                        \
     "  --beacon-expiry N      missed intervals before a node is gone (default 3)\n"                \
     "  --discovery B          beacon, dnssd or etcd=URL (repeatable; default beacon)\n"            \
     "  --etcd-prefix P        etcd keys live under P (default /nomid/)\n"                          \
     "  --admin ADDR:PORT|off  the admin endpoint (HTTP, read-only)\n"                              \
-    "  --admin-token-file F   bearer token for admin (needed beyond loopback)\n"                   \
-    "  --name NAME            this node's name\n"
+    "  --admin-token-file F   bearer token for admin (needed beyond loopback)\n"
+#define DISC_HELP_NAME "  --name NAME            this node's name (default: the host name)\n"
 
 /* Discovery settings being parsed, and the key file's bytes. */
 typedef struct disc_opts {
@@ -70,6 +83,10 @@ int disc_opt(disc_opts *d, int code, const char *arg);
 /* Forgets what list option `code` (DISC_OPT_IFACE, DISC_OPT_BACKEND) collected so far, so
  * that the command line's list replaces a config file's instead of adding to it. */
 void disc_opt_reset(disc_opts *d, int code);
+
+/* Gives a node without --name a useful one, so peers and the page never show a bare
+ * id: the host name, or for a process role ("cat") HOST/ROLE-PID. */
+void disc_default_name(disc_opts *d, const char *role);
 
 /* What a discovery that found nothing looked at, for its error message: "listened
  * 3.0 s on 127.0.0.1 (beacon), fleet 'default', signed; heard 0 nodes of this fleet

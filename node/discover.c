@@ -96,7 +96,17 @@ static void discover_usage(FILE *f, bool peers)
               "'+ ENDPOINT' / '- ENDPOINT' lines as they join and leave, until stopped.\n"
               "Exit 3 when nothing was found in time.\n\n",
               f);
-    fputs("  --timeout SEC          how long to listen (default 3)\n" DISC_HELP, f);
+    fputs("  --timeout SEC          how long to listen (default 3)\n", f);
+    if (!peers)
+        fputs("  --wait N               print as soon as N instances are up\n"
+              "  --watch                print '+'/'-' lines as instances come and go, until\n"
+              "                         stopped\n"
+              "  -v, --verbose          also print each instance's backend and node id\n",
+              f);
+    fputs("\nIt only listens (sends no beacon, so it takes no --name); --admin serves the\n"
+          "admin endpoint (peers, services, the live page) while it listens.\n"
+          "Discovery options:\n" DISC_HELP,
+          f);
 }
 
 /* The options of both commands: 'w' --wait, 'W' --watch, 't' --timeout, 'v' --verbose. */
@@ -121,23 +131,24 @@ static int discover_args(int argc, char **argv, bool peers, disc_opts *o, int *t
             return NODE_EXIT_USAGE;
         if (taken > 0)
             continue;
+        bool resolve_only = c == 'w' || c == 'W' || c == 'v';
         if (c == 'h') {
             discover_usage(stdout, peers);
             return -1;
-        } else if (c == 't' && args_seconds_ms(optarg, timeout_ms) != 0) {
-            log_msg(NM_LOG_ERROR, argv[0], "--timeout '%s' is not a number of seconds", optarg);
-            return NODE_EXIT_USAGE;
-        } else if (c == 'w' && (peers || args_count(optarg, 1, 100000, wait) != 0)) {
-            log_msg(NM_LOG_ERROR, argv[0], "--wait '%s' is not a count of at least 1", optarg);
-            return NODE_EXIT_USAGE;
-        } else if (c == 'W' && !peers) {
-            *watch = true;
-        } else if (c == 'v') {
-            *verbose = true;
-        } else if (c == '?' || c == ':' || (c == 'W' && peers)) {
+        } else if (c == '?' || c == ':' || (peers && resolve_only)) {
             log_msg(NM_LOG_ERROR, argv[0], "unknown or incomplete option '%s'", argv[optind - 1]);
             discover_usage(stderr, peers);
             return NODE_EXIT_USAGE;
+        } else if (c == 't' && args_seconds_ms(optarg, timeout_ms) != 0) {
+            log_msg(NM_LOG_ERROR, argv[0], "--timeout '%s' is not a number of seconds", optarg);
+            return NODE_EXIT_USAGE;
+        } else if (c == 'w' && args_count(optarg, 1, 100000, wait) != 0) {
+            log_msg(NM_LOG_ERROR, argv[0], "--wait '%s' is not a count of at least 1", optarg);
+            return NODE_EXIT_USAGE;
+        } else if (c == 'W') {
+            *watch = true;
+        } else if (c == 'v') {
+            *verbose = true;
         }
     }
     o->cfg.passive = true;

@@ -26,6 +26,7 @@ static const struct option node_longs[] = {
     {"service", required_argument, NULL, 's'},
     {"help", no_argument, NULL, 'h'},
     DISC_LONG_OPTIONS,
+    DISC_NAME_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -40,7 +41,8 @@ static void node_usage(FILE *f)
           "                         flags replace the file's list instead of adding to it\n"
           "  --service NAME=TYPE@ENDPOINT  advertise an endpoint (repeatable); TYPE is a\n"
           "                         lowercase socket type; a wildcard host (tcp://*:5555)\n"
-          "                         is announced with each interface's address\n" DISC_HELP,
+          "                         is announced with each interface's address\n" DISC_HELP
+              DISC_HELP_NAME,
           f);
 }
 
@@ -129,6 +131,7 @@ int node_main(int argc, char **argv)
     int parsed = node_args(argc, argv, &o, services, &nservices);
     if (parsed != NODE_EXIT_OK)
         return parsed < 0 ? NODE_EXIT_OK : parsed;
+    disc_default_name(&o, NULL);
     nmd_agent *a = NULL;
     int rc = nmd_agent_start(&a, &o.cfg);
     if (rc < 0) {
