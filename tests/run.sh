@@ -6,8 +6,10 @@
 # builds it, runs every test with ctest (cmocka unit tests and the interop tests against
 # libzmq through python3-zmq), runs the threaded tests again on a ThreadSanitizer build
 # (build-tsan/), then fuzzes every parser of network input
-# (tests/fuzz/fuzz_*.c) for a bounded time each.  Exits non-zero when a test failed or a
-# fuzzer found a crash.
+# (tests/fuzz/fuzz_*.c) for a bounded time each, and last runs the Docker files for real
+# (tests/docker/run.sh: a private dockerd, the image built once, the compose fleet
+# checked; NOMID_SKIP_DOCKER=1 skips that stage on a machine that may not run dockerd).
+# Exits non-zero when a test failed, a fuzzer found a crash or the Docker stage failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,8 @@ PACKAGES=(
     etcd-server etcd-client                 # a real etcd for the etcd backend's tests
     avahi-daemon avahi-utils dbus           # a real avahi-daemon (+ avahi-browse) for DNS-SD
     chromium                                # headless browser for the topology page's test
+    docker.io docker-compose                # tests/docker: a private dockerd; Compose 1.29
+    debootstrap curl                        # ... its base image (no Docker Hub); HTTP checks
 )
 # Node.js and npm drive Chromium (tests/browser, playwright-core): Debian's, only when npm
 # is missing, since a NodeSource nodejs (which bundles npm) conflicts with Debian's npm.
@@ -153,12 +157,33 @@ for entry in "${FUZZ_TARGETS[@]}"; do
     fi
 done
 
+# ---- Docker: the image and the compose fleet of docker/, for real ----
+# tests/docker/run.sh starts its own dockerd (data root in $BUILD/docker), and undoes
+# what that changed on the host, also when it fails.
+stage docker
+docker_status=0
+if [ "${NOMID_SKIP_DOCKER:-0}" = 1 ]; then
+    docker_result="skipped (NOMID_SKIP_DOCKER=1)"
+else
+    docker_start=$SECONDS
+    set +e
+    NOMID_DOCKER_DIR="$BUILD/docker" bash tests/docker/run.sh
+    docker_status=$?
+    set -e
+    if [ "$docker_status" -eq 0 ]; then
+        docker_result="passed in $((SECONDS - docker_start)) s"
+    else
+        docker_result="FAILED (exit $docker_status) after $((SECONDS - docker_start)) s; log: $BUILD/docker/"
+    fi
+fi
+
 # ---- summary: ctest's own closing line comes last, for whoever reads the log ----
 stage ""
 echo
 echo "== summary"
 echo "time:  $STAGE_TIMES"
 echo "fuzz:  $fuzz_result"
+echo "docker: $docker_result"
 echo "tsan:  $(grep -E 'tests passed|tests failed' build-tsan/ctest.log | tail -n 1)"
 echo "hostile (release): $(grep -E '^[0-9]+ passed, [0-9]+ failed' build-release-check/hostile.log | tail -n 1)"
 grep -E 'tests passed|tests failed' "$BUILD/ctest.log" | tail -n 1 || echo "ctest exited $ctest_status"
@@ -171,4 +196,7 @@ fi
 if [ "$hostile_status" -ne 0 ]; then
     exit "$hostile_status"
 fi
-exit "$fuzz_status"
+if [ "$fuzz_status" -ne 0 ]; then
+    exit "$fuzz_status"
+fi
+exit "$docker_status"
