@@ -10,10 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What building and running a node needs, nothing more: the test tools (cmocka, libzmq,
+# pyzmq, clang for the fuzzers, etcd, Chromium...) stay with tests/run.sh.
 PACKAGES=(
-    build-essential cmake pkg-config libbsd-dev libcmocka-dev libzmq3-dev python3-zmq
-    libmicrohttpd-dev libjansson-dev libsodium-dev libcurl4-openssl-dev
-    libavahi-client-dev clang-14 libclang-rt-14-dev iproute2
+    build-essential cmake pkg-config        # the build
+    libbsd-dev                              # lists, trees, strlcpy
+    libmicrohttpd-dev libjansson-dev        # admin endpoint
+    libsodium-dev libcurl4-openssl-dev      # signed beacons; etcd backend
+    libavahi-client-dev                     # DNS-SD backend
 )
 
 if [ "${NOMID_SKIP_APT:-0}" != 1 ]; then

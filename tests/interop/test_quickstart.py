@@ -53,5 +53,27 @@ def quick_start_brings_up_a_node_whose_page_works(t):
             p.wait()
 
 
+
+def _dev_packages(text):
+    return {w for w in re.findall(r'[\w.+-]+', text) if w.endswith('-dev')}
+
+
+@test
+def quick_start_installs_what_a_node_needs_and_no_test_tools(t):
+    """The quick start's packages are the build's: the same -dev packages as the Docker
+    image's build stage (which the docker stage of the test command builds on a bare
+    Debian 12), and none of the test tools."""
+    script = open(os.path.join(REPO, 'tests', 'setup-and-run-node.sh')).read()
+    pkgs = re.search(r'^PACKAGES=\((.*?)^\)', script, re.S | re.M)
+    check(pkgs is not None, 'a PACKAGES list in setup-and-run-node.sh')
+    listed = re.sub(r'#.*', '', pkgs.group(1))
+    docker = open(os.path.join(REPO, 'docker', 'Dockerfile')).read().split('\nFROM ')[1]
+    docker = re.search(r'apt-get install(.*?)rm -rf', docker, re.S).group(1)
+    # build-essential (the quick start's compiler) brings libc6-dev, which the image names.
+    eq(sorted(_dev_packages(listed)), sorted(_dev_packages(docker) - {'libc6-dev'}),
+       '-dev packages of the quick start vs the Docker build stage')
+    for tool in ('cmocka', 'libzmq', 'python3-zmq', 'clang', 'etcd', 'chromium', 'nodejs'):
+        check(tool not in listed, 'the quick start installs the test tool %s' % tool)
+
 if __name__ == '__main__':
     main()
