@@ -42,6 +42,7 @@ struct bench_args {
     const char *endpoint; /* ENDPOINT as given */
     size_t size;          /* SIZE: bytes per message */
     long long count;      /* COUNT: messages (thr) or round trips (lat) */
+    int spin_us;          /* lat SPIN_US: NM_BUSY_POLL of both sides; -1 = default */
 };
 
 /* Outcome of a step; mapped to an exit code once at the end. */
@@ -75,13 +76,15 @@ static atomic_bool bench_abort;
 static void bench_usage(FILE *f)
 {
     fputs("usage: nomid bench thr|lat ENDPOINT SIZE COUNT\n"
+          "       nomid bench lat ENDPOINT SIZE COUNT SPIN_US\n"
           "       nomid bench fanout ENDPOINT SIZE COUNT SUBS\n"
           "       nomid bench idle ENDPOINT N\n"
           "\n"
           "  thr  PULL binds ENDPOINT, PUSH connects and sends COUNT messages of SIZE bytes;\n"
           "       prints msgs_per_s=N MB_per_s=M (MB = 10^6 bytes), timed at the receiver\n"
           "  lat  REP binds ENDPOINT and echoes, REQ connects and makes COUNT round trips;\n"
-          "       prints one_way_us=X (elapsed / round trips / 2)\n"
+          "       prints one_way_us=X (elapsed / round trips / 2); SPIN_US sets how long\n"
+          "       each side spins before it sleeps (NM_BUSY_POLL; default 200, 0 = never)\n"
           "\n"
           "The two sides run as two processes (two threads for inproc://).\n"
           "\n"
@@ -106,11 +109,19 @@ static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
         bench_usage(stdout);
         return BENCH_STOP;
     }
-    if (argc != 5) {
-        log_msg(NM_LOG_ERROR, "bench", "expected 4 arguments, got %d", argc - 1);
+    bool lat = argc >= 2 && strcmp(argv[1], "lat") == 0;
+    if (argc != 5 && !(lat && argc == 6)) {
+        log_msg(NM_LOG_ERROR, "bench", "expected 4 arguments%s, got %d", lat ? " (or 5)" : "",
+                argc - 1);
         bench_usage(stderr);
         return BENCH_USAGE;
     }
+    long long spin = -1;
+    if (argc == 6 && args_count(argv[5], 0, 1000000, &spin) != 0) {
+        log_msg(NM_LOG_ERROR, "bench", "SPIN_US '%s' is not 0..1000000 microseconds", argv[5]);
+        return BENCH_USAGE;
+    }
+    a->spin_us = (int)spin;
     if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0) {
         log_msg(NM_LOG_ERROR, "bench", "unknown benchmark '%s': thr, lat, fanout or idle", argv[1]);
         return BENCH_USAGE;
@@ -338,7 +349,7 @@ static enum bench_rc bench_lat_request(nm_sock_t *s, const struct bench_args *a,
 }
 
 /* Sets the ~100 ms timeouts that let the loops notice signals and a dead peer. */
-static int bench_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type)
+static int bench_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type, const struct bench_args *a)
 {
     int rc = nm_sock_new(sp, ctx, type);
     if (rc < 0) {
@@ -349,6 +360,8 @@ static int bench_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type)
     rc = nm_sock_setopt_int(*sp, NM_SNDTIMEO, STOP_POLL_MS);
     if (rc >= 0)
         rc = nm_sock_setopt_int(*sp, NM_RCVTIMEO, STOP_POLL_MS);
+    if (rc >= 0 && a->spin_us >= 0)
+        rc = nm_sock_setopt_int(*sp, NM_BUSY_POLL, a->spin_us);
     if (rc < 0) {
         log_msg(NM_LOG_ERROR, "bench", "cannot set socket timeouts: %s", nm_strerror(rc));
         nm_sock_close(sp);
@@ -372,7 +385,7 @@ static enum bench_rc bench_peer_run(struct bench_peer *p)
         nm_ctx_set_log(ctx, log_stderr_cb, NULL, NM_LOG_WARN);
     }
     enum bench_rc rc = BENCH_FAIL;
-    if (bench_sock_new(&s, ctx, p->args->lat ? NM_REQ : NM_PUSH) >= 0) {
+    if (bench_sock_new(&s, ctx, p->args->lat ? NM_REQ : NM_PUSH, p->args) >= 0) {
         int err = nm_sock_connect(s, p->endpoint);
         char why[256];
         if (err < 0)
@@ -532,7 +545,7 @@ static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx, struct
     bool threaded = w.child < 0;
     nm_sock_t *s = NULL;
 
-    if (bench_sock_new(&s, ctx, a->lat ? NM_REP : NM_PULL) < 0)
+    if (bench_sock_new(&s, ctx, a->lat ? NM_REP : NM_PULL, a) < 0)
         return BENCH_FAIL;
     enum bench_rc rc = bench_bind(s, a->endpoint, peer_ep, sizeof peer_ep);
     peer.endpoint = peer_ep;
