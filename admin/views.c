@@ -275,6 +275,11 @@ static void view_pipe_cb(void *arg, const nm_sock_stats_t *sock, const nm_pipe_s
                          "bytes_out", (json_int_t)st->bytes_out, "blocked",
                          (double)st->blocked_ns / 1e9, "subscriptions",
                          (json_int_t)st->subscriptions));
+    if (p != NULL && v->compact) /* the topology page's message rates come from these */
+        json_object_update_new(
+            p, json_pack("{s:I, s:I, s:I, s:I}", "msgs_in", (json_int_t)st->msgs_in, "msgs_out",
+                         (json_int_t)st->msgs_out, "bytes_in", (json_int_t)st->bytes_in,
+                         "bytes_out", (json_int_t)st->bytes_out));
     json_array_append_new(json_object_get(v->cur, "pipes"), p);
     json_t *d = json_object_get(v->cur, "drops"), *q = json_object_get(v->cur, "queued");
     json_integer_set(d, json_integer_value(d) + (json_int_t)st->drops);
