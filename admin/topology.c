@@ -9,7 +9,8 @@
  * the side that connected has an outgoing pipe whose local address is the accepting
  * side's peer address and the other way round, so the two pipes are matched on that
  * pair of addresses and become one edge, from the connecting node to the accepting
- * one, carrying the fuller queue and the drops of both.
+ * one, carrying the fuller queue and the drops of both, and the traffic counted at one
+ * end with the age of that count (the page turns two reads into msg/s and bytes/s).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -33,6 +34,7 @@ struct nma_topology {
     bool stop;            /* leave */
     uint64_t wanted_ns;   /* when the topology was last asked for (0: never) */
     json_t *summaries;    /* node id -> its last summary */
+    json_t *fetched;      /* node id -> when its summary arrived (nm_clock_ns) */
 };
 
 /* ---- fetching ---- */
@@ -91,7 +93,7 @@ static json_t *topo_fetch(CURL *curl, const char *url, struct curl_slist *header
 static void topo_round(nma_server *s, CURL *curl, struct curl_slist *headers)
 {
     nma_topology *t = s->topo;
-    json_t *peers = nma_peers_json(s), *fresh = json_object();
+    json_t *peers = nma_peers_json(s), *fresh = json_object(), *when = json_object();
     size_t i;
     json_t *p;
     json_array_foreach(peers, i, p)
@@ -103,13 +105,17 @@ static void topo_round(nma_server *s, CURL *curl, struct curl_slist *headers)
         char url[256];
         snprintf(url, sizeof(url), "%sapi/v1/summary", admin);
         json_t *sum = topo_fetch(curl, url, headers);
-        if (sum != NULL)
+        if (sum != NULL) {
             json_object_set_new(fresh, id, sum);
+            json_object_set_new(when, id, json_integer((json_int_t)nm_clock_ns()));
+        }
     }
     json_decref(peers);
     pthread_mutex_lock(&t->lock);
     json_decref(t->summaries);
+    json_decref(t->fetched);
     t->summaries = fresh;
+    t->fetched = when;
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -156,6 +162,7 @@ int nma_topology_start(nma_server *s)
     pthread_mutex_init(&t->lock, NULL);
     nma_cond_init(&t->cond);
     t->summaries = json_object();
+    t->fetched = json_object();
     s->topo = t;
     if (s->agent == NULL)
         return 0; /* no peers: nothing to fetch */
@@ -178,6 +185,7 @@ void nma_topology_stop(nma_server *s)
     if (running)
         pthread_join(t->thread, NULL);
     json_decref(t->summaries);
+    json_decref(t->fetched);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);
     free(t);
@@ -206,15 +214,15 @@ static json_int_t topo_int(json_t *o, const char *k)
 }
 
 /* An edge for pipe p of socket sock on node from, matched (or not) with pipe q of
- * socket qsock on node to. */
+ * socket qsock on node to; p's counters were read age seconds ago. */
 static json_t *topo_edge(const char *from, json_t *sock, json_t *p, const char *to, json_t *qsock,
-                         json_t *q)
+                         json_t *q, double age)
 {
     char id[80];
     snprintf(id, sizeof(id), "%s:%lld", from ? from : to, (long long)topo_int(p, "id"));
     double fp = topo_fill(p), fq = q ? topo_fill(q) : 0;
     json_t *fuller = q != NULL && fq > fp ? q : p;
-    return json_pack(
+    json_t *e = json_pack(
         "{s:s, s:s?, s:s?, s:I, s:O?, s:O?, s:O?, s:O?, s:o, s:I, s:I, s:I, s:I}", "id", id, "from",
         from, "to", to, "socket", topo_int(sock, "id"), "type", json_object_get(sock, "type"),
         "peer_type", qsock ? json_object_get(qsock, "type") : NULL, "endpoint",
@@ -225,6 +233,20 @@ static json_t *topo_edge(const char *from, json_t *sock, json_t *p, const char *
                                                                 : topo_int(fuller, "rcvhwm"),
         "drops", topo_int(p, "drops") + (q ? topo_int(q, "drops") : 0), "hwm_hits",
         topo_int(p, "hwm_hits") + (q ? topo_int(q, "hwm_hits") : 0));
+    /* Traffic both ways as p's end counted it (the page turns two reads into rates). */
+    if (e != NULL)
+        json_object_update_new(e,
+                               json_pack("{s:I, s:I, s:o}", "msgs",
+                                         topo_int(p, "msgs_in") + topo_int(p, "msgs_out"), "bytes",
+                                         topo_int(p, "bytes_in") + topo_int(p, "bytes_out"), "age",
+                                         nma_json_real(age)));
+    return e;
+}
+
+/* Seconds since node id's summary was read (ages: node id -> seconds; 0 if not there). */
+static double topo_age(json_t *ages, const char *id)
+{
+    return json_real_value(json_object_get(ages, id));
 }
 
 /* A connection end worth an edge: a tcp pipe with both addresses known. */
@@ -236,8 +258,9 @@ static bool topo_wired(json_t *p)
            strcmp(peer, "inproc") != 0;
 }
 
-/* Edges of the fleet, from summaries {node id -> summary}. */
-static json_t *topo_edges(json_t *summaries)
+/* Edges of the fleet, from summaries {node id -> summary} read ages {node id -> seconds}
+ * ago. */
+static json_t *topo_edges(json_t *summaries, json_t *ages)
 {
     json_t *edges = json_array(), *incoming = json_object(), *matched = json_object();
     const char *id;
@@ -255,9 +278,9 @@ static json_t *topo_edges(json_t *summaries)
                     continue;
                 snprintf(key, sizeof(key), "%s|%s", json_string_value(json_object_get(p, "local")),
                          json_string_value(json_object_get(p, "peer")));
-                json_object_set_new(
-                    incoming, key,
-                    json_pack("{s:s, s:O, s:O}", "node", id, "sock", sock, "pipe", p));
+                json_object_set_new(incoming, key,
+                                    json_pack("{s:s, s:O, s:O, s:f}", "node", id, "sock", sock,
+                                              "pipe", p, "age", topo_age(ages, id)));
             }
         }
     }
@@ -279,7 +302,7 @@ static json_t *topo_edges(json_t *summaries)
                     edges, topo_edge(id, sock, p,
                                      in ? json_string_value(json_object_get(in, "node")) : NULL,
                                      in ? json_object_get(in, "sock") : NULL,
-                                     in ? json_object_get(in, "pipe") : NULL));
+                                     in ? json_object_get(in, "pipe") : NULL, topo_age(ages, id)));
             }
         }
     }
@@ -291,7 +314,8 @@ static json_t *topo_edges(json_t *summaries)
         if (json_object_get(matched, key2) == NULL)
             json_array_append_new(
                 edges, topo_edge(NULL, json_object_get(in, "sock"), json_object_get(in, "pipe"),
-                                 json_string_value(json_object_get(in, "node")), NULL, NULL));
+                                 json_string_value(json_object_get(in, "node")), NULL, NULL,
+                                 json_real_value(json_object_get(in, "age"))));
     }
     json_decref(incoming);
     json_decref(matched);
@@ -316,7 +340,7 @@ static json_t *topo_sockets(json_t *sum)
 json_t *nma_view_topology(nma_server *s)
 {
     json_t *node = nma_view_node(s), *self = nma_summary_of(s, node);
-    json_t *summaries = json_object(), *nodes = json_array();
+    json_t *summaries = json_object(), *ages = json_object(), *nodes = json_array();
     const char *self_id = json_string_value(json_object_get(node, "id"));
     if (self_id == NULL)
         self_id = "self";
@@ -342,10 +366,11 @@ json_t *nma_view_topology(nma_server *s)
     json_t *peers = nma_peers_json(s), *p;
     size_t i;
     pthread_mutex_lock(&s->topo->lock);
+    uint64_t now = nm_clock_ns();
     if (s->topo->wanted_ns == 0 ||
-        nm_clock_ns() - s->topo->wanted_ns >= (uint64_t)TOPO_INTEREST_S * 1000000000u)
+        now - s->topo->wanted_ns >= (uint64_t)TOPO_INTEREST_S * 1000000000u)
         pthread_cond_broadcast(&s->topo->cond); /* the fetching thread slept: wake it */
-    s->topo->wanted_ns = nm_clock_ns();
+    s->topo->wanted_ns = now;
     json_array_foreach(peers, i, p)
     {
         const char *id = json_string_value(json_object_get(p, "id"));
@@ -353,6 +378,9 @@ json_t *nma_view_topology(nma_server *s)
             continue; /* the same node seen through a second backend */
         json_t *sum = json_object_get(s->topo->summaries, id);
         json_object_set_new(summaries, id, sum ? json_incref(sum) : json_pack("{s:[]}", "sockets"));
+        json_int_t at = json_integer_value(json_object_get(s->topo->fetched, id));
+        if (at > 0 && now >= (uint64_t)at)
+            json_object_set_new(ages, id, json_real((double)(now - (uint64_t)at) / 1e9));
         json_array_append_new(nodes, json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "id", id,
                                                "name", json_object_get(p, "name"), "state",
                                                json_object_get(p, "state"), "addresses",
@@ -363,9 +391,10 @@ json_t *nma_view_topology(nma_server *s)
     }
     pthread_mutex_unlock(&s->topo->lock);
     json_t *j = json_pack("{s:s, s:o, s:o}", "self", self_id, "nodes", nodes, "edges",
-                          topo_edges(summaries));
+                          topo_edges(summaries, ages));
     json_decref(peers);
     json_decref(summaries);
+    json_decref(ages);
     json_decref(self);
     json_decref(node);
     return j;

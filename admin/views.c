@@ -285,13 +285,16 @@ static void view_pipe_cb(void *arg, const nm_sock_stats_t *sock, const nm_pipe_s
                           (json_int_t)st->queued_in, "queued_out", (json_int_t)st->queued_out,
                           "sndhwm", (json_int_t)st->sndhwm, "rcvhwm", (json_int_t)st->rcvhwm,
                           "drops", (json_int_t)st->drops, "hwm_hits", (json_int_t)st->hwm_hits);
-    if (p != NULL && !v->compact)
+    /* The counters go to the summary too: the topology page's rates come from them. */
+    if (p != NULL)
         json_object_update_new(
-            p, json_pack("{s:I, s:I, s:I, s:I, s:o, s:I}", "msgs_in", (json_int_t)st->msgs_in,
-                         "msgs_out", (json_int_t)st->msgs_out, "bytes_in", (json_int_t)st->bytes_in,
-                         "bytes_out", (json_int_t)st->bytes_out, "blocked",
-                         nma_json_real((double)st->blocked_ns / 1e9), "subscriptions",
-                         (json_int_t)st->subscriptions));
+            p, json_pack("{s:I, s:I, s:I, s:I}", "msgs_in", (json_int_t)st->msgs_in, "msgs_out",
+                         (json_int_t)st->msgs_out, "bytes_in", (json_int_t)st->bytes_in,
+                         "bytes_out", (json_int_t)st->bytes_out));
+    if (p != NULL && !v->compact)
+        json_object_update_new(p, json_pack("{s:o, s:I}", "blocked",
+                                            nma_json_real((double)st->blocked_ns / 1e9),
+                                            "subscriptions", (json_int_t)st->subscriptions));
     json_array_append_new(json_object_get(v->cur, "pipes"), p);
     json_t *d = json_object_get(v->cur, "drops"), *q = json_object_get(v->cur, "queued");
     json_integer_set(d, json_integer_value(d) + (json_int_t)st->drops);

@@ -3,19 +3,25 @@
 page (admin/web/) without building nomid.  A development tool, not a ctest.
 
 It serves admin/web/* as the real server does (/, /app.js, /style.css), a canned
-GET /api/v1/topology of three nodes (a publisher "cam" with two subscribers, plus a
-connection to a peer discovery does not know, full and dropping) whose queue fills move
-with time, and GET /api/v1/events (Server-Sent Events).  POST /mock/remove?node=NAME
-makes a node go silent and then disappear (with a peer_down event), as a killed node
-does.  With --token T every /api/ request needs `Authorization: Bearer T`.
+GET /api/v1/topology whose queue fills move with time and whose traffic counters grow
+at steady rates, and GET /api/v1/events (Server-Sent Events).  Two fleets:
+--fleet small (the default): four nodes on two hosts (a publisher "cam" and two
+subscribers, one unnamed, on 127.0.0.1, a subscriber on 127.0.0.2, plus a connection
+to a peer discovery does not know, full and dropping; the shape of
+tests/interop/test_topology_page.py's fleet); --fleet big: a robot of 20 processes
+(two of them unnamed), a laptop of 3 (this node) and a base station, 27 connections.
+POST /mock/remove?node=NAME makes a node go silent and then disappear (with a
+peer_down event), as a killed node does.  With --token T every /api/ request needs
+`Authorization: Bearer T`.
 
-  python3 tests/browser/mock_admin.py [--port 8080]          # then open the printed URL
-  python3 tests/browser/mock_admin.py --check [--token T]    # run topology.mjs against it
+  python3 tests/browser/mock_admin.py [--port 8080] [--fleet big]  # then open the URL
+  python3 tests/browser/mock_admin.py --check [--token T] [--fleet big]
 
 --check serves on a free port, runs tests/browser/topology.mjs (Chromium through
-playwright-core, `npm ci --prefix tests/browser` first), removes "viewer-2" when the
-script asks, and exits with the script's status; the screenshots go to --artifacts
-(default build/artifacts/, mock-topology.png and mock-topology-after.png).
+playwright-core, `npm ci --prefix tests/browser` first) with the hosts and rates the
+fleet must show, removes "viewer-2" when the script asks (small fleet), and exits with
+the script's status; the screenshots go to --artifacts (default build/artifacts/:
+mock-topology.png and mock-topology-after.png, or mock-fleet.png).
 """
 
 import argparse
@@ -44,9 +50,13 @@ def node_id(name):
 
 
 class Fleet:
-    """The canned fleet; remove() makes a node silent, then gone, as beacon expiry does."""
+    """A canned fleet; remove() makes a node silent, then gone, as beacon expiry does.
 
-    def __init__(self):
+    Every edge carries traffic at a steady rate (its counters grow with time), so the
+    page's msg/s can be checked against RATES; queue fills move slowly."""
+
+    def __init__(self, kind='small'):
+        self.kind = kind
         self.lock = threading.Condition()
         self.gone = set()
         self.silent = set()
@@ -71,38 +81,94 @@ class Fleet:
             self.fetches += 1
             gone, silent = set(self.gone), set(self.silent)
         t = time.monotonic() - self.t0
-        cam = 'tcp://127.0.0.1:5555'
-
-        def node(name, state, services, sockets, port):
-            return {'id': node_id(name), 'name': name, 'state': state,
-                    'addresses': ['127.0.0.1'], 'admin': 'http://127.0.0.1:%d/' % port,
-                    'services': services, 'sockets': sockets}
-
-        nodes = [node('cam', 'self', [{'name': 'cam', 'type': 'pub', 'endpoint': cam}],
-                      [{'id': 1, 'type': 'pub', 'endpoints': [cam]},
-                       {'id': 2, 'type': 'push', 'endpoints': ['tcp://10.0.0.9:6000']}], 7070)]
-        for i, name in enumerate(('viewer-1', 'viewer-2')):
-            if name not in gone:
-                nodes.append(node(name, 'silent' if name in silent else 'alive', [],
-                                  [{'id': 1, 'type': 'sub', 'endpoints': ['svc://cam']}], 7071 + i))
-
-        def edge(frm, pipe, to, sock, typ, peer, ep, fill, hwm=1000, drops=0, hits=0,
-                 state='active'):
-            return {'id': '%s:%d' % (node_id(frm), pipe), 'from': node_id(frm),
-                    'to': node_id(to) if to else None, 'socket': sock, 'type': typ,
-                    'peer_type': peer, 'endpoint': ep, 'state': state, 'fill': round(fill, 3),
-                    'queued': int(fill * hwm), 'hwm': hwm, 'drops': drops, 'hwm_hits': hits}
-
-        wave = 0.5 + 0.5 * math.sin(t / 3)  # 0..1, slowly: the page must follow it
+        spec = SMALL if self.kind == 'small' else BIG
+        nodes = []
+        for i, (name, host, services) in enumerate(spec['nodes']):
+            if name in gone:
+                continue
+            state = 'self' if name == spec['self'] else 'silent' if name in silent else 'alive'
+            nodes.append({'id': node_id(name), 'name': '' if name.startswith('_') else name,
+                          'state': state, 'addresses': [host],
+                          'admin': 'http://%s:%d/' % (host, 7070 + i),
+                          'services': [{'name': n, 'type': ty, 'endpoint': 'tcp://%s:%d' %
+                                        (host, 5000 + i)} for n, ty in services],
+                          'sockets': [{'id': 1, 'type': ty, 'endpoints': []}
+                                      for _, ty in services]})
         edges = []
-        if 'viewer-1' not in gone:
-            edges.append(edge('viewer-1', 7, 'cam', 1, 'sub', 'pub', cam, 0.05 + 0.3 * wave))
-        if 'viewer-2' not in gone:
-            edges.append(edge('viewer-2', 9, 'cam', 1, 'sub', 'pub', cam, 0.55 + 0.3 * wave,
-                              hits=3))
-        edges.append(edge('cam', 12, None, 2, 'push', 'pull', 'tcp://10.0.0.9:6000', 0.97,
-                          drops=42 + int(t), hits=17))
-        return {'self': node_id('cam'), 'nodes': nodes, 'edges': edges}
+        for k, (frm, to, typ, peer, rate, size, fill) in enumerate(spec['edges']):
+            if frm in gone or to in gone:
+                continue
+            wave = 0.5 + 0.5 * math.sin(t / 3 + k)  # 0..1, slowly: the page must follow it
+            f = min(1.0, fill[0] + fill[1] * wave)
+            drops = int(rate * t / 10) if f >= 0.95 else 0
+            ep = 'tcp://%s:%d' % (to[1:], 6000) if to.startswith('?') else 'tcp://x:%d' % (5000 + k)
+            edges.append({'id': '%s:%d' % (node_id(frm), 10 + k), 'from': node_id(frm),
+                          'to': None if to.startswith('?') else node_id(to), 'socket': 1,
+                          'type': typ, 'peer_type': peer, 'endpoint': ep, 'state': 'active',
+                          'fill': round(f, 3), 'queued': int(f * 1000), 'hwm': 1000,
+                          'drops': drops, 'hwm_hits': drops // 3,
+                          'msgs': int(rate * t), 'bytes': int(rate * t) * size, 'age': 0.0})
+        return {'self': node_id(spec['self']), 'nodes': nodes, 'edges': edges}
+
+
+# (name, host address, [(service, type)]); a name starting with _ is sent without one.
+# Edges: (from, to or ?ADDRESS for a peer discovery does not know, type, peer type,
+# msg/s, bytes per message, (fill at rest, fill swing)).
+SMALL = {
+    'self': 'cam',
+    'nodes': [('cam', '127.0.0.1', [('cam', 'pub')]), ('viewer-1', '127.0.0.1', []),
+              ('_viewer', '127.0.0.1', []), ('viewer-2', '127.0.0.2', [])],
+    'edges': [('viewer-1', 'cam', 'sub', 'pub', 10, 64, (0.05, 0.3)),
+              ('_viewer', 'cam', 'sub', 'pub', 10, 64, (0.0, 0.0)),
+              ('viewer-2', 'cam', 'sub', 'pub', 10, 64, (0.55, 0.3)),
+              ('cam', '?10.0.0.9', 'push', 'pull', 50, 100, (0.97, 0))],
+}
+
+ROBOT, LAPTOP, BASE = '10.1.0.1', '10.1.0.2', '10.1.0.3'
+BIG = {
+    'self': 'dashboard',
+    'nodes': [(n, ROBOT, s) for n, s in [
+        ('lidar', [('lidar', 'pub')]), ('camera-front', [('cam.front', 'pub')]),
+        ('camera-rear', [('cam.rear', 'pub')]), ('imu', [('imu', 'pub')]),
+        ('gps', [('gps', 'pub')]), ('odometry', [('odom', 'pub')]),
+        ('localizer', [('pose', 'pub')]), ('mapper', [('map', 'pub')]),
+        ('planner', [('plan', 'pub'), ('goals', 'rep')]), ('controller', [('cmd', 'push')]),
+        ('motor-left', []), ('motor-right', []), ('battery', [('battery', 'pub')]),
+        ('safety', [('estop', 'pub')]), ('obstacles', [('obstacles', 'pub')]),
+        ('logger', []), ('telemetry', [('telemetry', 'xpub')]), ('diag', [('diag', 'pub')]),
+        ('_a', []), ('_b', [])]] +
+    [('dashboard', LAPTOP, []), ('recorder', LAPTOP, []), ('_c', LAPTOP, []),
+     ('base-station', BASE, [('fleet', 'router')])],
+    'edges': [
+        ('planner', 'lidar', 'sub', 'pub', 20, 12000, (0.02, 0.05)),
+        ('planner', 'localizer', 'sub', 'pub', 50, 200, (0.01, 0.02)),
+        ('planner', 'obstacles', 'sub', 'pub', 20, 800, (0.02, 0.1)),
+        ('controller', 'planner', 'sub', 'pub', 50, 120, (0.01, 0.01)),
+        ('motor-left', 'controller', 'pull', 'push', 100, 16, (0.0, 0.02)),
+        ('motor-right', 'controller', 'pull', 'push', 100, 16, (0.0, 0.02)),
+        ('localizer', 'imu', 'sub', 'pub', 200, 64, (0.0, 0.05)),
+        ('localizer', 'gps', 'sub', 'pub', 5, 96, (0.0, 0.0)),
+        ('localizer', 'odometry', 'sub', 'pub', 50, 48, (0.0, 0.02)),
+        ('mapper', 'lidar', 'sub', 'pub', 20, 12000, (0.4, 0.4)),
+        ('mapper', 'localizer', 'sub', 'pub', 50, 200, (0.0, 0.02)),
+        ('obstacles', 'lidar', 'sub', 'pub', 20, 12000, (0.05, 0.1)),
+        ('obstacles', 'camera-front', 'sub', 'pub', 30, 60000, (0.1, 0.2)),
+        ('safety', 'obstacles', 'sub', 'pub', 20, 800, (0.0, 0.02)),
+        ('safety', 'battery', 'sub', 'pub', 1, 32, (0.0, 0.0)),
+        ('logger', 'diag', 'sub', 'pub', 2, 300, (0.0, 0.0)),
+        ('telemetry', 'battery', 'sub', 'pub', 1, 32, (0.0, 0.0)),
+        ('telemetry', 'diag', 'sub', 'pub', 2, 300, (0.0, 0.0)),
+        ('_a', 'planner', 'req', 'rep', 0, 0, (0.0, 0.0)),
+        ('telemetry', '?10.1.0.9', 'push', 'pull', 50, 100, (0.97, 0.0)),
+        ('dashboard', 'telemetry', 'sub', 'xpub', 10, 400, (0.0, 0.05)),
+        ('dashboard', 'camera-front', 'sub', 'pub', 30, 60000, (0.3, 0.5)),
+        ('recorder', 'lidar', 'sub', 'pub', 20, 12000, (0.1, 0.3)),
+        ('recorder', 'camera-rear', 'sub', 'pub', 30, 60000, (0.2, 0.2)),
+        ('base-station', 'telemetry', 'sub', 'xpub', 10, 400, (0.0, 0.0)),
+        ('base-station', 'gps', 'sub', 'pub', 5, 96, (0.0, 0.0)),
+        ('_c', 'base-station', 'dealer', 'router', 1, 50, (0.0, 0.0)),
+    ],
+}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -174,23 +240,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass
 
 
-def serve(port, token):
-    Handler.fleet = Fleet()
+def serve(port, token, kind='small'):
+    Handler.fleet = Fleet(kind)
     Handler.token = token
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', port), Handler)
     srv.daemon_threads = True
     return srv
 
 
-def check(srv, token, artifacts):
+def check_args(kind, artifacts, suffix):
+    """topology.mjs's arguments for a fleet: what it must show."""
+    if kind == 'big':
+        return ['--screenshot', os.path.join(artifacts, 'mock-fleet%s.png' % suffix),
+                '--nodes', '24', '--edges', str(len(BIG['edges'])),
+                '--hosts', '%s=20,%s=3,%s=1' % (ROBOT, LAPTOP, BASE),
+                '--msg-rate', '200', '--history-of', node_id('dashboard')]
+    return ['--screenshot', os.path.join(artifacts, 'mock-topology%s.png' % suffix),
+            '--nodes', '4', '--edges', '3', '--hosts', '127.0.0.1=3,127.0.0.2=1',
+            '--msg-rate', '10:3', '--after-nodes', '3', '--after-screenshot',
+            os.path.join(artifacts, 'mock-topology%s-after.png' % suffix)]
+
+
+def check(srv, token, artifacts, kind='small'):
     """Runs topology.mjs against the mock; returns its exit status."""
     url = 'http://127.0.0.1:%d/' % srv.server_address[1]
     if token:
         url += '#token=' + urllib.parse.quote(token)
-    shot = os.path.join(artifacts, 'mock-topology%s.png' % ('-token' if token else ''))
-    after = os.path.join(artifacts, 'mock-topology%s-after.png' % ('-token' if token else ''))
-    cmd = ['node', os.path.join(HERE, 'topology.mjs'), '--url', url, '--screenshot', shot,
-           '--nodes', '3', '--edges', '2', '--after-nodes', '2', '--after-screenshot', after]
+    cmd = ['node', os.path.join(HERE, 'topology.mjs'), '--url', url,
+           *check_args(kind, artifacts, '-token' if token else '')]
     p = subprocess.Popen(cmd, cwd=HERE, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
     for line in p.stdout:
@@ -210,9 +287,10 @@ def main():
     ap.add_argument('--port', type=int, default=8080)
     ap.add_argument('--token', help='require this bearer token on /api/')
     ap.add_argument('--check', action='store_true', help='run topology.mjs against the mock')
+    ap.add_argument('--fleet', choices=('small', 'big'), default='small')
     ap.add_argument('--artifacts', default=os.path.join(REPO, 'build', 'artifacts'))
     a = ap.parse_args()
-    srv = serve(0 if a.check else a.port, a.token)
+    srv = serve(0 if a.check else a.port, a.token, a.fleet)
     if not a.check:
         print('mock admin on http://127.0.0.1:%d/%s' % (
             srv.server_address[1], '#token=' + a.token if a.token else ''), flush=True)
@@ -222,7 +300,7 @@ def main():
             pass
         return 0
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return check(srv, a.token, a.artifacts)
+    return check(srv, a.token, a.artifacts, a.fleet)
 
 
 if __name__ == '__main__':

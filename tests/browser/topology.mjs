@@ -5,11 +5,18 @@
  * real nodes, and by tests/browser/mock_admin.py --check against a mock.
  *
  *   node topology.mjs --url URL --screenshot PNG --nodes N [--edges M]
+ *                     [--hosts ADDR=N,ADDR=N...] [--msg-rate R[:K]] [--history-of ID]
  *                     [--after-nodes K --after-screenshot PNG] [--timeout SEC]
  *
  * Opens URL, waits until the page shows N `.node` elements and at least M `.edge`
- * elements (and checks the test hooks and the status line), clicks a node and an edge
- * and checks the details panel, saves a screenshot and prints `screenshot PATH`.
+ * elements (and checks the test hooks, the status line, and that every node is called
+ * by a name or its host's address, never by `-` or a bare id).  With --hosts, checks
+ * that the page draws exactly those host boxes, each titled with its address and
+ * holding (in the DOM and on the screen) that many nodes.  Clicks an edge and checks
+ * the details panel; with --msg-rate, waits until at least K (default 1) edges show a
+ * rate within -40 %/+50 % of R msg/s on their label.  Clicks the self node (or node ID),
+ * waits until its details show a history of at least 3 samples with traffic in it,
+ * saves a screenshot and prints `screenshot PATH`.
  * With --after-nodes it then prints `ready-to-kill`, waits for one line on stdin (the
  * caller has made a node go away), waits until K `.node` elements remain without the
  * page being reloaded, and saves the second screenshot.  Prints `ok` and exits 0, or
@@ -31,6 +38,9 @@ const { values: opt } = parseArgs({
         screenshot: { type: 'string' },
         nodes: { type: 'string' },
         edges: { type: 'string', default: '0' },
+        hosts: { type: 'string' },
+        'msg-rate': { type: 'string' },
+        'history-of': { type: 'string' },
         'after-nodes': { type: 'string' },
         'after-screenshot': { type: 'string' },
         timeout: { type: 'string', default: '20' },
@@ -38,6 +48,7 @@ const { values: opt } = parseArgs({
 });
 if (!opt.url || !opt.screenshot || !opt.nodes) {
     console.error('usage: node topology.mjs --url URL --screenshot PNG --nodes N [--edges M] ' +
+        '[--hosts ADDR=N,...] [--msg-rate R[:K]] [--history-of ID] ' +
         '[--after-nodes K --after-screenshot PNG] [--timeout SEC]');
     process.exit(2);
 }
@@ -45,6 +56,12 @@ const wantNodes = Number(opt.nodes);
 const wantEdges = Number(opt.edges);
 const afterNodes = opt['after-nodes'] !== undefined ? Number(opt['after-nodes']) : null;
 const timeout = Number(opt.timeout) * 1000;
+const wantHosts = opt.hosts ? new Map(opt.hosts.split(',').map((h) => {
+    const [addr, n] = h.split('=');
+    return [addr, Number(n)];
+})) : null;
+const [wantRate, wantRateEdges] = opt['msg-rate'] ? opt['msg-rate'].split(':').map(Number).concat([1]) : [null, 0];
+const HISTORY_SAMPLES = 3;
 
 class Fail extends Error {}
 
@@ -106,6 +123,102 @@ async function checkHooks(page, nodes) {
     return s;
 }
 
+// Every node is called by its name or its host's address: never `-`, nothing, or a
+// bare id.
+async function checkLabels(page) {
+    const labels = await page.evaluate(() => [...document.querySelectorAll('.node')].map((e) => ({
+        id: e.getAttribute('data-node-id'), name: e.querySelector('.node-name')?.textContent ?? null })));
+    for (const l of labels) {
+        check(l.name !== null && !['', '-', '—'].includes(l.name.trim()),
+            `node ${l.id} is labelled ${JSON.stringify(l.name)}`);
+        check(!/^[0-9a-f]{4,}$/.test(l.name) || !l.id.startsWith(l.name),
+            `node ${l.id} is labelled by a bare id ${JSON.stringify(l.name)}`);
+    }
+}
+
+// The host boxes: exactly the wanted ones, each titled with its address, each holding
+// its nodes in the DOM (inside .host-members[data-host]) and on the screen (every node's
+// circle inside the box).
+async function checkHosts(page) {
+    const got = await page.evaluate(() => {
+        const inside = (r, b) => r.left >= b.left && r.right <= b.right && r.top >= b.top && r.bottom <= b.bottom;
+        return [...document.querySelectorAll('.host[data-host]')].map((h) => {
+            const key = h.getAttribute('data-host');
+            const box = h.querySelector('.host-box').getBoundingClientRect();
+            const members = document.querySelector(`.host-members[data-host="${CSS.escape(key)}"]`);
+            const nodes = members ? [...members.querySelectorAll('.node')] : [];
+            return {
+                key, title: h.querySelector('.host-title')?.textContent ?? '',
+                nodes: nodes.length,
+                outside: nodes.filter((n) => !inside(n.querySelector('.node-dot').getBoundingClientRect(), box))
+                    .map((n) => n.getAttribute('data-node-id')),
+            };
+        }).filter((h) => h.nodes > 0);
+    });
+    const desc = JSON.stringify(got.map((h) => h.key + '=' + h.nodes));
+    check(got.length === wantHosts.size, `host boxes ${desc}, want ${opt.hosts}`);
+    for (const h of got) {
+        check(wantHosts.get(h.key) === h.nodes, `host boxes ${desc}, want ${opt.hosts}`);
+        check(h.title.includes(h.key), `host ${h.key} is titled ${JSON.stringify(h.title)}`);
+        check(h.outside.length === 0, `nodes ${h.outside} are drawn outside their host box ${h.key}`);
+    }
+}
+
+// Edges' msg/s from their test hooks, and their labels (visible or not).
+async function edgeRates(page) {
+    return page.evaluate(() => [...document.querySelectorAll('.edge[data-msg-rate]')].map((e) => {
+        const label = e.querySelector('.edge-label');
+        return {
+            id: e.getAttribute('data-edge-id'), rate: Number(e.getAttribute('data-msg-rate')),
+            bytes: Number(e.getAttribute('data-byte-rate')),
+            label: label ? [...label.querySelectorAll('tspan')].map((t) => t.textContent).join(' / ') : '',
+            visible: !!label && label.getBoundingClientRect().width > 0,
+        };
+    }));
+}
+
+async function waitRates(page) {
+    const lo = wantRate * 0.6, hi = wantRate * 1.5;
+    try {
+        await page.waitForFunction(([lo, hi, k]) =>
+            [...document.querySelectorAll('.edge[data-msg-rate]')].filter((e) => {
+                const r = Number(e.getAttribute('data-msg-rate'));
+                const label = e.querySelector('.edge-label');
+                return r >= lo && r <= hi && label && label.getBoundingClientRect().width > 0 &&
+                    /msg\/s/.test(label.textContent);
+            }).length >= k, [lo, hi, wantRateEdges], { timeout });
+    } catch (e) {
+        throw new Fail(`no ${wantRateEdges} edges showing ${lo.toFixed(1)}..${hi.toFixed(1)} msg/s on a visible label within ` +
+            `${timeout / 1000} s; the edges show ${JSON.stringify(await edgeRates(page))}`);
+    }
+    const good = (await edgeRates(page)).filter((r) => r.rate >= lo && r.rate <= hi);
+    for (const r of good) check(r.bytes > 0, `edge ${r.id} shows ${r.rate} msg/s but ${r.bytes} bytes/s`);
+    console.log('rates ' + good.map((r) => r.label).join(' | '));
+}
+
+// The details of the selected node show its history: sparklines of at least
+// HISTORY_SAMPLES samples, the msg/s one not flat at zero.
+async function waitHistory(page, id) {
+    try {
+        await page.waitForFunction(([id, n]) => {
+            const d = document.getElementById('details');
+            const sp = d.querySelector('svg.spark[data-series="msgs"]');
+            const line = sp && sp.querySelector('polyline');
+            if (!d.textContent.includes(id) || !line || Number(sp.getAttribute('data-samples')) < n) return false;
+            const ys = line.getAttribute('points').trim().split(/\s+/).map((p) => Number(p.split(',')[1]));
+            return ys.length >= n && Math.min(...ys) < Number(sp.viewBox.baseVal.height) - 3;
+        }, [id, HISTORY_SAMPLES], { timeout });
+    } catch (e) {
+        const d = await page.evaluate(() => document.getElementById('details').textContent);
+        throw new Fail(`the details of ${id} show no history of ${HISTORY_SAMPLES} samples with traffic ` +
+            `within ${timeout / 1000} s; they show ${JSON.stringify(d)}`);
+    }
+    const series = await page.evaluate(() => [...document.querySelectorAll('#details svg.spark')]
+        .map((s) => s.getAttribute('data-series')));
+    for (const want of ['msgs', 'bytes', 'fill', 'drops'])
+        check(series.includes(want), `no ${want} sparkline in the details (${series})`);
+}
+
 async function shoot(page, path) {
     mkdirSync(dirname(path), { recursive: true });
     await page.waitForTimeout(500); // let fades finish
@@ -131,50 +244,69 @@ async function main() {
             if (f === page.mainFrame()) navigations++;
         });
 
-        const res = await page.goto(opt.url, { waitUntil: 'load', timeout });
-        check(res && res.ok(), `GET ${opt.url}: ${res ? res.status() : 'no response'}`);
-        const firstNav = navigations;
-
-        await waitCounts(page, wantNodes, wantEdges, 'first view');
-        const s = await checkHooks(page, wantNodes);
-        check(pageErrors.length === 0, 'errors in the page: ' + pageErrors.join('; '));
-
-        // The details panel follows clicks: an edge (dispatched: thin curves are hard to
-        // hit by coordinates), then the self node (a real click).
-        if (s.edges.length) {
-            await page.locator(`.edge[data-edge-id="${s.edges[0].id}"]`).dispatchEvent('click');
-            await page.waitForFunction((id) => document.getElementById('details').textContent.includes(id),
-                s.edges[0].id, { timeout: 5000 });
+        try {
+            await drive(page, pageErrors, () => navigations);
+        } catch (e) {
+            // What the page looked like when it went wrong, next to the screenshot.
+            await shoot(page, opt.screenshot.replace(/(\.png)?$/, '-fail.png')).catch(() => {});
+            throw e;
         }
-        const selfId = s.ids[s.states.indexOf('self')];
-        await page.locator(`.node[data-node-id="${selfId}"] circle.node-dot`).click({ timeout: 5000 });
-        await page.waitForFunction((id) => document.getElementById('details').textContent.includes(id),
-            selfId, { timeout: 5000 });
-
-        // A mark in the page's memory: a reload would lose it.
-        const mark = await page.evaluate(() => (window.__nomidMark = 'm' + Math.random()));
-        await shoot(page, opt.screenshot);
-
-        if (afterNodes !== null) {
-            console.log('ready-to-kill');
-            const rl = createInterface({ input: process.stdin });
-            const [what] = await Promise.race([once(rl, 'line').then(() => ['line']),
-                once(rl, 'close').then(() => ['close'])]);
-            rl.close();
-            check(what === 'line', 'stdin closed before the go-ahead line');
-
-            await waitCounts(page, afterNodes, 0, 'after the node went away');
-            await checkHooks(page, afterNodes);
-            const still = await page.evaluate(() => window.__nomidMark);
-            check(still === mark && navigations === firstNav,
-                `the page was reloaded (navigations ${navigations}, was ${firstNav}; mark ${still})`);
-            check(pageErrors.length === 0, 'errors in the page: ' + pageErrors.join('; '));
-            if (opt['after-screenshot']) await shoot(page, opt['after-screenshot']);
-        }
-        console.log('ok');
     } finally {
         await browser.close();
     }
+}
+
+// The checks, in order, on an open page.
+async function drive(page, pageErrors, navigationCount) {
+    const res = await page.goto(opt.url, { waitUntil: 'load', timeout });
+    check(res && res.ok(), `GET ${opt.url}: ${res ? res.status() : 'no response'}`);
+    const firstNav = navigationCount();
+
+    await waitCounts(page, wantNodes, wantEdges, 'first view');
+    const s = await checkHooks(page, wantNodes);
+    await checkLabels(page);
+    if (wantHosts) await checkHosts(page);
+    check(pageErrors.length === 0, 'errors in the page: ' + pageErrors.join('; '));
+
+    // The details panel follows clicks: an edge (dispatched: thin curves are hard to
+    // hit by coordinates), then the self node (a real click).
+    if (s.edges.length) {
+        await page.locator(`.edge[data-edge-id="${s.edges[0].id}"]`).dispatchEvent('click');
+        await page.waitForFunction((id) => document.getElementById('details').textContent.includes(id),
+            s.edges[0].id, { timeout: 5000 });
+    }
+    if (wantRate !== null) await waitRates(page);
+    const selfId = s.ids[s.states.indexOf('self')];
+    await page.locator(`.node[data-node-id="${selfId}"] circle.node-dot`).click({ timeout: 5000 });
+    await page.waitForFunction((id) => document.getElementById('details').textContent.includes(id),
+        selfId, { timeout: 5000 });
+    const historyOf = opt['history-of'] || selfId;
+    if (historyOf !== selfId)
+        await page.locator(`.node[data-node-id="${historyOf}"]`).dispatchEvent('click');
+    await waitHistory(page, historyOf);
+    check(pageErrors.length === 0, 'errors in the page: ' + pageErrors.join('; '));
+
+    // A mark in the page's memory: a reload would lose it.
+    const mark = await page.evaluate(() => (window.__nomidMark = 'm' + Math.random()));
+    await shoot(page, opt.screenshot);
+
+    if (afterNodes !== null) {
+        console.log('ready-to-kill');
+        const rl = createInterface({ input: process.stdin });
+        const [what] = await Promise.race([once(rl, 'line').then(() => ['line']),
+            once(rl, 'close').then(() => ['close'])]);
+        rl.close();
+        check(what === 'line', 'stdin closed before the go-ahead line');
+
+        await waitCounts(page, afterNodes, 0, 'after the node went away');
+        await checkHooks(page, afterNodes);
+        const still = await page.evaluate(() => window.__nomidMark);
+        check(still === mark && navigationCount() === firstNav,
+            `the page was reloaded (navigations ${navigationCount()}, was ${firstNav}; mark ${still})`);
+        check(pageErrors.length === 0, 'errors in the page: ' + pageErrors.join('; '));
+        if (opt['after-screenshot']) await shoot(page, opt['after-screenshot']);
+    }
+    console.log('ok');
 }
 
 try {
