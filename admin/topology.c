@@ -249,6 +249,26 @@ static double topo_age(json_t *ages, const char *id)
     return json_real_value(json_object_get(ages, id));
 }
 
+/* This node's addresses as its peers see them (the address of each interface it
+ * beacons on, "10.0.0.5", "fe80::1%eth0"), not the --interface specs ("eth0"), so that
+ * the page groups it with the other processes of its host. */
+static json_t *topo_self_addresses(nma_server *s)
+{
+    json_t *a = json_array();
+    char hosts[NMD_IFACE_MAX][NM_HOST_MAX];
+    int n = s->agent != NULL ? nmd_agent_bind_hosts(s->agent, hosts, NMD_IFACE_MAX) : 0;
+    for (int i = 0; i < n; i++) {
+        char *h = hosts[i];
+        size_t len = strlen(h);
+        if (h[0] == '[' && len >= 2) { /* "[fe80::1%eth0]": an address, not a host */
+            h[len - 1] = '\0';
+            h++;
+        }
+        json_array_append_new(a, json_string(h));
+    }
+    return a;
+}
+
 /* A connection end worth an edge: a tcp pipe with both addresses known. */
 static bool topo_wired(json_t *p)
 {
@@ -357,11 +377,10 @@ json_t *nma_view_topology(nma_server *s)
         }
         free(t);
     }
-    json_array_append_new(nodes,
-                          json_pack("{s:s, s:O?, s:s, s:O?, s:s, s:o, s:o}", "id", self_id, "name",
-                                    json_object_get(node, "name"), "state", "self", "addresses",
-                                    json_object_get(node, "interfaces"), "admin", s->url,
-                                    "services", own, "sockets", topo_sockets(self)));
+    json_array_append_new(nodes, json_pack("{s:s, s:O?, s:s, s:o, s:s, s:o, s:o}", "id", self_id,
+                                           "name", json_object_get(node, "name"), "state", "self",
+                                           "addresses", topo_self_addresses(s), "admin", s->url,
+                                           "services", own, "sockets", topo_sockets(self)));
     /* Its peers, with their summaries when fetched. */
     json_t *peers = nma_peers_json(s), *p;
     size_t i;
