@@ -77,7 +77,7 @@ static void discover_peer_cb(void *arg, const nmd_peer *p)
     (void)arg;
     char id[33];
     nmd_id_hex(p->id, id);
-    printf("%s %s %s %s\n", id, p->name[0] ? p->name : "-", p->addr,
+    printf("%s %s %s %s\n", id, p->name[0] ? p->name : "(unnamed)", p->addr,
            p->state == NMD_PEER_ALIVE ? "alive" : "silent");
 }
 
