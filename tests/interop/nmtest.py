@@ -287,6 +287,20 @@ class Nomid:
 _used_ports = set()
 
 
+def wait_admin(p, timeout=15):
+    """Waits for a nomid process's `admin http://...` line on stderr; returns the URL."""
+    deadline = time.monotonic() + timeout
+    while True:
+        m = re.search(r'^admin (http://\S+)$', p.stderr_text(), re.M)
+        if m:
+            return m.group(1)
+        check(p.poll() is None, 'nomid %s exited (%s) before printing its admin URL: %s'
+              % (p.name(), p.poll(), p.stderr_text()))
+        check(time.monotonic() < deadline, 'nomid %s printed no `admin http://...` line '
+              'within %gs' % (p.name(), timeout))
+        time.sleep(0.02)
+
+
 def free_tcp_port():
     """A TCP port on 127.0.0.1 that nothing listens on, chosen below the kernel's
     ephemeral range so that outgoing connections of other tests do not take it."""

@@ -20,25 +20,13 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 import zmq  # noqa: E402
 
-from nmtest import check, eq, free_tcp_port, test, main  # noqa: E402
+from nmtest import check, eq, free_tcp_port, test, main, wait_admin  # noqa: E402
 
 IVL = '0.2'
 
 
 def fleet(tag):
     return 'adm-%d-%s' % (os.getpid(), tag)
-
-
-def wait_admin(p, timeout=10):
-    """The URL a nomid process printed as `admin http://...`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        m = re.search(r'^admin (http://\S+)$', p.stderr_text(), re.M)
-        if m:
-            return m.group(1)
-        check(p.poll() is None, 'nomid exited: %s' % p.stderr_text())
-        check(time.monotonic() < deadline, 'no admin line on stderr')
-        time.sleep(0.02)
 
 
 def get(url, token=None, method='GET', timeout=5):

@@ -31,7 +31,8 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 import zmq  # noqa: E402
 
-from nmtest import REPO, Fail, check, eq, free_tcp_port, main, short, test  # noqa: E402
+from nmtest import (REPO, Fail, check, eq, free_tcp_port, main, short, test,  # noqa: E402
+                    wait_admin)
 
 API_MD = os.path.join(REPO, 'admin', 'API.md')
 ROUTE_C = os.path.join(REPO, 'admin', 'route.c')
@@ -223,17 +224,6 @@ class Checker:
 
 def fleet(tag):
     return 'apidoc-%d-%s' % (os.getpid(), tag)
-
-
-def wait_admin(p, timeout=15):
-    deadline = time.monotonic() + timeout
-    while True:
-        m = re.search(r'^admin (http://\S+)$', p.stderr_text(), re.M)
-        if m:
-            return m.group(1)
-        check(p.poll() is None, 'nomid exited: %s' % p.stderr_text())
-        check(time.monotonic() < deadline, 'no admin line on stderr')
-        time.sleep(0.02)
 
 
 def get(url, method='GET', timeout=5):

@@ -28,7 +28,6 @@ unless NOMID_REQUIRE_BROWSER is set (run.sh sets it), when it fails.
 
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from lan import Lan  # noqa: E402
-from nmtest import REPO, Fail, check, main, nomid_bin, test  # noqa: E402
+from nmtest import REPO, Fail, check, main, nomid_bin, test, wait_admin  # noqa: E402
 
 BROWSER_DIR = os.path.join(REPO, 'tests', 'browser')
 SCRIPT = os.path.join(BROWSER_DIR, 'topology.mjs')
@@ -47,7 +46,6 @@ IVL = '0.2'          # beacon interval: a killed node is gone after 3 of them
 RATE = 10            # messages a second the publisher sends to each subscriber
 START_WAIT = 20.0    # for a node's `admin http://...` line (ASan builds start slowly)
 SCRIPT_WAIT = 120.0  # for the browser script to get through one phase
-ADMIN_RE = re.compile(r'\badmin\b.*?(https?://[^\s,;]+)')
 
 
 def missing():
@@ -60,20 +58,6 @@ def missing():
     if os.geteuid() != 0:
         gaps.append('root (for network namespaces)')
     return gaps
-
-
-def wait_admin(p):
-    """Waits for nomid's `admin http://...` line on stderr; returns the URL."""
-    deadline = time.monotonic() + START_WAIT
-    while True:
-        m = ADMIN_RE.search(p.stderr_text())
-        if m:
-            return m.group(1)
-        check(p.poll() is None, 'nomid %s exited (%s) before printing its admin URL'
-              % (p.name(), p.poll()))
-        check(time.monotonic() < deadline, 'nomid %s printed no `admin http://...` line '
-              'within %gs' % (p.name(), START_WAIT))
-        time.sleep(0.05)
 
 
 class Script:
@@ -180,12 +164,12 @@ def run_fleet(t, lan):
 
     pub = cat(0, 'pub', '--bind', 'tcp://*:0', '--advertise', 'cam', '-d', 'tick',
               '--interval', str(1 / RATE), '--name', 'camera')
-    url = wait_admin(pub)
+    url = wait_admin(pub, START_WAIT)
     subs = [cat(0, 'sub', '--connect', 'svc://cam', '--name', 'viewer-1'),
             cat(0, 'sub', '--connect', 'svc://cam'),  # unnamed: shown by its host's address
             cat(1, 'sub', '--connect', 'svc://cam', '--name', 'viewer-2')]
     for s in subs:
-        wait_admin(s)
+        wait_admin(s, START_WAIT)
 
     artifacts = artifacts_dir()
     shots = [fresh(os.path.join(artifacts, 'topology.png')),
