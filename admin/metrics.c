@@ -64,7 +64,8 @@ static void metrics_per_socket(metrics_buf *b, json_t *socks, const char *name, 
             json_t *v = json_object_get(p, field);
             sum += json_is_integer(v) ? (double)json_integer_value(v) : json_number_value(v);
         }
-        metrics_add(b, "nomid_%s{socket=\"%lld\",type=\"%s\"} %.17g\n", name,
+        /* 15 digits: counters exact up to 10^15, rounded seconds printed short. */
+        metrics_add(b, "nomid_%s{socket=\"%lld\",type=\"%s\"} %.15g\n", name,
                     (long long)json_integer_value(json_object_get(sock, "id")),
                     json_string_value(json_object_get(sock, "type")), sum);
     }

@@ -72,8 +72,8 @@ static int cat_input_line(struct cat_input *in, int fd, const char **linep, size
 int cat_input_next(struct cat_input *in, int fd, enum format_kind kind, nm_msg_t *m, char *err,
                    size_t errsz)
 {
-    const char *line;
-    size_t len;
+    const char *line = NULL;
+    size_t len = 0;
     char why[256];
 
     int rc = cat_input_line(in, fd, &line, &len);
