@@ -283,6 +283,7 @@ int nmi_svc_bind(nmi_sock *s, const char *name, char *bound, size_t cap)
         strlcpy(hosts[0], "127.0.0.1", sizeof(hosts[0]));
         n = 1;
     }
+    n = n < NMI_SVC_HOSTS_MAX ? n : NMI_SVC_HOSTS_MAX;
     bound[0] = '\0';
     /* One port on every host when it is free there, so that the instances of one socket
      * read alike; each host is advertised on its own (the agent announces it on the
