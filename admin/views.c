@@ -14,10 +14,6 @@
 #include "nodeid.h"
 #include "server_int.h"
 
-#ifndef NOMID_VERSION
-#define NOMID_VERSION "0.0.0"
-#endif
-
 static const char *const pipe_states[] = {"connecting", "active", "closed"};
 
 void nma_peer_url(const char *addr, uint16_t port, const char *path, char *out, size_t cap)
@@ -59,7 +55,7 @@ char *nma_json_text(const json_t *j)
 json_t *nma_view_node(nma_server *s)
 {
     json_t *j =
-        json_pack("{s:s, s:o, s:s}", "version", NOMID_VERSION, "uptime",
+        json_pack("{s:s, s:o, s:s}", "version", nm_version(NULL, NULL, NULL), "uptime",
                   nma_json_real((double)(nm_clock_ns() - s->started_ns) / 1e9), "admin", s->url);
     if (j == NULL || s->agent == NULL)
         return j;

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
         return NODE_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-        printf("nomid %d.%d.%d\n", NM_VERSION_MAJOR, NM_VERSION_MINOR, NM_VERSION_PATCH);
+        printf("nomid %s\n", nm_version(NULL, NULL, NULL));
         return NODE_EXIT_OK;
     }
     if (strcmp(cmd, "cat") == 0)

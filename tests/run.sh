@@ -75,6 +75,11 @@ stage build-release
 cmake -S . -B build-release-check -DCMAKE_BUILD_TYPE=Release -DNOMID_WERROR=ON >/dev/null
 cmake --build build-release-check -j2
 
+# libnomid as an installed library: the core alone, installed, README's example built
+# from the installed files (pkg-config, static, CMake) and run.
+stage install
+bash tests/install/run.sh build-install
+
 # ---- all ctest tests (unit + interop) ----
 stage ctest
 export NOMID_REQUIRE_BROWSER=1  # the topology page's test fails, not skips, without Chromium

@@ -26,9 +26,23 @@
 extern "C" {
 #endif
 
+/* The version: the one source of it (CMakeLists.txt reads these lines); nm_version()
+ * tells the library's at run time. */
 #define NM_VERSION_MAJOR 0
 #define NM_VERSION_MINOR 1
 #define NM_VERSION_PATCH 0
+
+/* What libnomid exports (built with -fvisibility=hidden, everything else is internal).
+ * Option, type, event and error values are pinned: they are part of the ABI. */
+#if defined(__GNUC__)
+#define NM_EXPORT __attribute__((visibility("default")))
+#else
+#define NM_EXPORT
+#endif
+
+/* The library's version, "0.1.0", and its parts (each pointer may be NULL): a program
+ * built against one header may run on another library. */
+NM_EXPORT const char *nm_version(int *major, int *minor, int *patch);
 
 typedef struct nm_ctx nm_ctx_t;
 typedef struct nm_sock nm_sock_t;
@@ -40,22 +54,22 @@ typedef struct nm_sock nm_sock_t;
 #define NM_ETERM  (-1001) /* the socket's context was shut down (nm_ctx_shutdown) */
 #define NM_EPROTO (-1002) /* the peer broke the protocol */
 
-const char *nm_strerror(int err);
+NM_EXPORT const char *nm_strerror(int err);
 
 /* ---- context --------------------------------------------------------------------- */
 
-enum nm_log_level { NM_LOG_ERROR = 0, NM_LOG_WARN, NM_LOG_INFO, NM_LOG_DEBUG };
+enum nm_log_level { NM_LOG_ERROR = 0, NM_LOG_WARN = 1, NM_LOG_INFO = 2, NM_LOG_DEBUG = 3 };
 
 /* Called from any nomid thread; must be thread-safe and must not call back into nomid. */
 typedef void(nm_log_cb)(void *arg, int level, const char *component, const char *message);
 
-int nm_ctx_new(nm_ctx_t **ctxp);
+NM_EXPORT int nm_ctx_new(nm_ctx_t **ctxp);
 /* Ends a context, libzmq's zmq_ctx_shutdown: every call blocked on one of its sockets
  * (send, recv, nm_poll, nm_sock_wait_peers, nm_proxy) returns NM_ETERM at once, and
  * every later call on them fails with NM_ETERM, nm_sock_new on ctx too; only
  * nm_sock_close still works (and must be called: the sockets stay valid until then).
  * Any thread; returns at once; calling it again does nothing.  0, or -EINVAL. */
-int nm_ctx_shutdown(nm_ctx_t *ctx);
+NM_EXPORT int nm_ctx_shutdown(nm_ctx_t *ctx);
 /* Shuts the context down (nm_ctx_shutdown), waits until every socket has been closed,
  * waits up to each socket's LINGER for its queued messages to leave, stops the I/O
  * thread and frees the context.  *ctxp is set to NULL.  A socket is never freed under
@@ -70,9 +84,9 @@ int nm_ctx_shutdown(nm_ctx_t *ctx);
  *  - called after nm_ctx_shutdown (libzmq's zmq_ctx_term), it closes nothing itself and
  *    waits for every socket to be closed by its own thread, which learns of the end
  *    from the NM_ETERM of its next call; a socket nobody closes keeps it waiting. */
-void nm_ctx_destroy(nm_ctx_t **ctxp);
+NM_EXPORT void nm_ctx_destroy(nm_ctx_t **ctxp);
 /* Messages at or below max_level go to cb.  Default: no logging. */
-void nm_ctx_set_log(nm_ctx_t *ctx, nm_log_cb *cb, void *arg, int max_level);
+NM_EXPORT void nm_ctx_set_log(nm_ctx_t *ctx, nm_log_cb *cb, void *arg, int max_level);
 
 /* ---- messages -------------------------------------------------------------------- */
 
@@ -86,29 +100,29 @@ typedef struct nm_msg {
 /* Frees the user's buffer of a zero-copy frame once nomid no longer needs it. */
 typedef void(nm_free_cb)(void *data, void *hint);
 
-void nm_msg_init(nm_msg_t *m);  /* an empty message (no frames) */
-void nm_msg_close(nm_msg_t *m); /* releases the frames; m is left empty */
+NM_EXPORT void nm_msg_init(nm_msg_t *m);  /* an empty message (no frames) */
+NM_EXPORT void nm_msg_close(nm_msg_t *m); /* releases the frames; m is left empty */
 /* Appends a frame holding a copy of data[0..size). */
-int nm_msg_add(nm_msg_t *m, const void *data, size_t size);
+NM_EXPORT int nm_msg_add(nm_msg_t *m, const void *data, size_t size);
 /* Appends a frame of size bytes, uninitialised, and returns its storage in *datap. */
-int nm_msg_add_alloc(nm_msg_t *m, size_t size, void **datap);
+NM_EXPORT int nm_msg_add_alloc(nm_msg_t *m, size_t size, void **datap);
 /* Appends a frame that points at data without copying; ffn(data, hint) runs when the
  * last reference goes (ffn may be NULL for static data). */
-int nm_msg_add_zc(nm_msg_t *m, void *data, size_t size, nm_free_cb *ffn, void *hint);
+NM_EXPORT int nm_msg_add_zc(nm_msg_t *m, void *data, size_t size, nm_free_cb *ffn, void *hint);
 /* Inserts a copy of data as a new first frame. */
-int nm_msg_prepend(nm_msg_t *m, const void *data, size_t size);
+NM_EXPORT int nm_msg_prepend(nm_msg_t *m, const void *data, size_t size);
 /* Removes the first frame (no-op on an empty message). */
-void nm_msg_pop_front(nm_msg_t *m);
-size_t nm_msg_count(const nm_msg_t *m);
+NM_EXPORT void nm_msg_pop_front(nm_msg_t *m);
+NM_EXPORT size_t nm_msg_count(const nm_msg_t *m);
 /* Frame i's bytes and size; i must be < nm_msg_count(m). */
-const void *nm_msg_data(const nm_msg_t *m, size_t i);
-size_t nm_msg_size(const nm_msg_t *m, size_t i);
+NM_EXPORT const void *nm_msg_data(const nm_msg_t *m, size_t i);
+NM_EXPORT size_t nm_msg_size(const nm_msg_t *m, size_t i);
 /* Total payload bytes over all frames. */
-size_t nm_msg_bytes(const nm_msg_t *m);
+NM_EXPORT size_t nm_msg_bytes(const nm_msg_t *m);
 /* dst becomes a copy of src (large frames shared, not copied); dst must be empty. */
-int nm_msg_copy(nm_msg_t *dst, const nm_msg_t *src);
+NM_EXPORT int nm_msg_copy(nm_msg_t *dst, const nm_msg_t *src);
 /* dst takes src's frames; src is left empty; dst must be empty. */
-void nm_msg_move(nm_msg_t *dst, nm_msg_t *src);
+NM_EXPORT void nm_msg_move(nm_msg_t *dst, nm_msg_t *src);
 
 /* ---- sockets --------------------------------------------------------------------- */
 
@@ -128,16 +142,16 @@ enum nm_sock_type {
 };
 
 /* "req", "rep", ... (lowercase) <-> type; -EINVAL when unknown or unsupported. */
-int nm_sock_type_parse(const char *name);
-const char *nm_sock_type_name(int type);
+NM_EXPORT int nm_sock_type_parse(const char *name);
+NM_EXPORT const char *nm_sock_type_name(int type);
 
 /* Flags for send and recv. */
 #define NM_DONTWAIT 1
 
-int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type);
+NM_EXPORT int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type);
 /* Never blocks: queued outgoing messages keep leaving in the background for up to
  * LINGER.  *sp is set to NULL. */
-void nm_sock_close(nm_sock_t **sp);
+NM_EXPORT void nm_sock_close(nm_sock_t **sp);
 
 /* Endpoints: tcp://host:port, tcp://\*:port, tcp://\*:0, tcp://[::1]:port, ipc:///path,
  * inproc://name (sockets of one context; bind and connect in either order), and
@@ -147,84 +161,84 @@ void nm_sock_close(nm_sock_t **sp);
  * none), never on a wildcard, and advertises each under the name.  bind reports the
  * endpoint it got through NM_LAST_ENDPOINT (for svc://, each endpoint it bound,
  * separated by spaces). */
-int nm_sock_bind(nm_sock_t *s, const char *endpoint);
-int nm_sock_connect(nm_sock_t *s, const char *endpoint);
+NM_EXPORT int nm_sock_bind(nm_sock_t *s, const char *endpoint);
+NM_EXPORT int nm_sock_connect(nm_sock_t *s, const char *endpoint);
 /* Undoes a connect (tcp, ipc, svc): its connections close after LINGER, and a
  * reconnecting one stops trying.  -ENOENT for a svc:// name the socket does not
  * follow, -ENOTSUP for inproc. */
-int nm_sock_disconnect(nm_sock_t *s, const char *endpoint);
+NM_EXPORT int nm_sock_disconnect(nm_sock_t *s, const char *endpoint);
 /* Advertises every tcp and ipc endpoint the socket has bound under service `name`
  * through the context's resolver; withdrawn when the socket closes.  -ENOTSUP without
  * a resolver, -ENOENT when nothing is bound. */
-int nm_sock_advertise(nm_sock_t *s, const char *name);
+NM_EXPORT int nm_sock_advertise(nm_sock_t *s, const char *name);
 /* Waits until the socket has at least n connected peers (handshakes done), the answer
  * to the slow-joiner problem: a publisher waits for its subscribers, a svc:// client
  * for n instances.  timeout_ms < 0 waits forever.  The count, or -EAGAIN on timeout. */
-int nm_sock_wait_peers(nm_sock_t *s, int n, int timeout_ms);
+NM_EXPORT int nm_sock_wait_peers(nm_sock_t *s, int n, int timeout_ms);
 
 /* Sends *m as one message.  On success *m is left empty; on failure it is untouched.
  * Blocks while the destination pipes are full unless NM_DONTWAIT (-EAGAIN) or SNDTIMEO
  * expires (-EAGAIN). */
-int nm_sock_send(nm_sock_t *s, nm_msg_t *m, int flags);
+NM_EXPORT int nm_sock_send(nm_sock_t *s, nm_msg_t *m, int flags);
 /* Receives one message into *m, which must be empty.  -EAGAIN as for send. */
-int nm_sock_recv(nm_sock_t *s, nm_msg_t *m, int flags);
+NM_EXPORT int nm_sock_recv(nm_sock_t *s, nm_msg_t *m, int flags);
 
 /* Convenience: send one single-frame message copied from data. */
-int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags);
+NM_EXPORT int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags);
 
 /* Socket options.  Integer options take an int; NM_ROUTING_ID takes bytes (1..255);
  * NM_LAST_ENDPOINT is read-only text (NUL-terminated). Times are in milliseconds. */
 enum nm_sockopt {
-    NM_SNDHWM = 1,        /* int, messages per pipe, 0 = unlimited; default 1000 */
-    NM_RCVHWM,            /* int, as SNDHWM */
-    NM_SNDTIMEO,          /* int ms, -1 = block forever (default) */
-    NM_RCVTIMEO,          /* int ms, -1 = block forever (default) */
-    NM_LINGER,            /* int ms, -1 = forever; default 30000 (libzmq: -1) */
-    NM_RECONNECT_IVL,     /* int ms, default 100; -1 = never reconnect */
-    NM_RECONNECT_IVL_MAX, /* int ms, 0 = no backoff (default); else doubles up to this */
-    NM_IMMEDIATE,         /* int bool: queue only to completed connections */
-    NM_ROUTING_ID,        /* bytes: identity announced to peers */
-    NM_ROUTER_MANDATORY,  /* int bool: ROUTER reports unroutable sends */
-    NM_REQ_RELAXED,       /* int bool */
-    NM_REQ_CORRELATE,     /* int bool */
-    NM_MAXMSGSIZE,        /* int64 as int: largest inbound frame, -1 = unlimited */
-    NM_LAST_ENDPOINT,     /* read-only text */
-    NM_TYPE,              /* read-only int */
-    NM_TCP_KEEPALIVE,     /* int: -1 default, 0 off, 1 on */
-    NM_SUBSCRIBE,         /* bytes (may be empty = everything): SUB, XSUB */
-    NM_UNSUBSCRIBE,       /* bytes: cancels one matching NM_SUBSCRIBE */
-    NM_XPUB_VERBOSE,      /* int bool: XPUB passes on every subscribe, not just new ones */
-    NM_HEARTBEAT_IVL,     /* int ms: send a PING this often, 0 = off (default) */
-    NM_HEARTBEAT_TTL,     /* int ms: asks the peer to drop us after this silence (0..6553500) */
-    NM_HEARTBEAT_TIMEOUT, /* int ms: drop a peer silent this long after a PING (default IVL) */
-    NM_FD,                /* read-only int: readable when NM_EVENTS may have changed */
-    NM_EVENTS,            /* read-only int: NM_POLLIN | NM_POLLOUT the socket has now */
-    NM_BUSY_POLL,         /* int us: a blocking call spins (yielding) this long before
-                           * sleeping (a receive on a socket with one connection spins
-                           * reading that connection); 0 = never.  Default
-                           * NM_BUSY_POLL_DEFAULT on REQ and REP (round trips), 0 on the
-                           * streaming types */
+    NM_SNDHWM = 1,            /* int, messages per pipe, 0 = unlimited; default 1000 */
+    NM_RCVHWM = 2,            /* int, as SNDHWM */
+    NM_SNDTIMEO = 3,          /* int ms, -1 = block forever (default) */
+    NM_RCVTIMEO = 4,          /* int ms, -1 = block forever (default) */
+    NM_LINGER = 5,            /* int ms, -1 = forever; default 30000 (libzmq: -1) */
+    NM_RECONNECT_IVL = 6,     /* int ms, default 100; -1 = never reconnect */
+    NM_RECONNECT_IVL_MAX = 7, /* int ms, 0 = no backoff (default); else doubles up to this */
+    NM_IMMEDIATE = 8,         /* int bool: queue only to completed connections */
+    NM_ROUTING_ID = 9,        /* bytes: identity announced to peers */
+    NM_ROUTER_MANDATORY = 10, /* int bool: ROUTER reports unroutable sends */
+    NM_REQ_RELAXED = 11,      /* int bool */
+    NM_REQ_CORRELATE = 12,    /* int bool */
+    NM_MAXMSGSIZE = 13,       /* int64 as int: largest inbound frame, -1 = unlimited */
+    NM_LAST_ENDPOINT = 14,    /* read-only text */
+    NM_TYPE = 15,             /* read-only int */
+    NM_TCP_KEEPALIVE = 16,    /* int: -1 default, 0 off, 1 on */
+    NM_SUBSCRIBE = 17,        /* bytes (may be empty = everything): SUB, XSUB */
+    NM_UNSUBSCRIBE = 18,      /* bytes: cancels one matching NM_SUBSCRIBE */
+    NM_XPUB_VERBOSE = 19,     /* int bool: XPUB passes on every subscribe, not just new ones */
+    NM_HEARTBEAT_IVL = 20,    /* int ms: send a PING this often, 0 = off (default) */
+    NM_HEARTBEAT_TTL = 21,    /* int ms: asks the peer to drop us after this silence (0..6553500) */
+    NM_HEARTBEAT_TIMEOUT = 22, /* int ms: drop a peer silent this long after a PING (default IVL) */
+    NM_FD = 23,                /* read-only int: readable when NM_EVENTS may have changed */
+    NM_EVENTS = 24,            /* read-only int: NM_POLLIN | NM_POLLOUT the socket has now */
+    NM_BUSY_POLL = 25,         /* int us: a blocking call spins (yielding) this long before
+                                * sleeping (a receive on a socket with one connection spins
+                                * reading that connection); 0 = never.  Default
+                                * NM_BUSY_POLL_DEFAULT on REQ and REP (round trips), 0 on the
+                                * streaming types */
     /* Limits on what one peer may cost (README "Limits"); a peer past one is dropped,
      * logged and counted (nm_sock_stats_t.peers_dropped).  No limit: 0 for a count,
      * -1 for bytes. */
-    NM_HANDSHAKE_IVL,          /* int ms a connection may take to complete its handshake;
-                                * default 30000 (libzmq's), 0 = forever */
-    NM_HANDSHAKE_MAX,          /* int: connections in handshake per listener; a new one
-                                * past it drops the oldest; default 256, 0 = no limit */
-    NM_MULTIPART_MAXFRAMES,    /* int: frames of one inbound message; default 16384 */
-    NM_MULTIPART_MAXBYTES,     /* int: bytes of an inbound message's frames before its
-                                * last (the last is bounded by MAXMSGSIZE); 32 MiB */
-    NM_SUBSCRIPTIONS_MAX,      /* int (PUB, XPUB): subscriptions a subscriber may hold,
-                                * each counted; default 65536 */
-    NM_SUBSCRIPTIONS_MAXBYTES, /* int (PUB, XPUB): their prefix bytes; default 4 MiB */
+    NM_HANDSHAKE_IVL = 26,          /* int ms a connection may take to complete its handshake;
+                                     * default 30000 (libzmq's), 0 = forever */
+    NM_HANDSHAKE_MAX = 27,          /* int: connections in handshake per listener; a new one
+                                     * past it drops the oldest; default 256, 0 = no limit */
+    NM_MULTIPART_MAXFRAMES = 28,    /* int: frames of one inbound message; default 16384 */
+    NM_MULTIPART_MAXBYTES = 29,     /* int: bytes of an inbound message's frames before its
+                                     * last (the last is bounded by MAXMSGSIZE); 32 MiB */
+    NM_SUBSCRIPTIONS_MAX = 30,      /* int (PUB, XPUB): subscriptions a subscriber may hold,
+                                     * each counted; default 65536 */
+    NM_SUBSCRIPTIONS_MAXBYTES = 31, /* int (PUB, XPUB): their prefix bytes; default 4 MiB */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */
 
-int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
-int nm_sock_getopt(nm_sock_t *s, int opt, void *val, size_t *len);
-int nm_sock_setopt_int(nm_sock_t *s, int opt, int val);
-int nm_sock_getopt_int(nm_sock_t *s, int opt, int *val);
+NM_EXPORT int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
+NM_EXPORT int nm_sock_getopt(nm_sock_t *s, int opt, void *val, size_t *len);
+NM_EXPORT int nm_sock_setopt_int(nm_sock_t *s, int opt, int val);
+NM_EXPORT int nm_sock_getopt_int(nm_sock_t *s, int opt, int *val);
 
 /* ---- polling --------------------------------------------------------------------- */
 
@@ -242,7 +256,7 @@ typedef struct nm_pollitem {
 
 /* Waits until at least one item is ready or timeout_ms passes (-1 = forever, 0 = just
  * look), as zmq_poll does.  Returns the number of ready items (0 on timeout). */
-int nm_poll(nm_pollitem_t *items, int nitems, int timeout_ms);
+NM_EXPORT int nm_poll(nm_pollitem_t *items, int nitems, int timeout_ms);
 
 /* ---- proxy ----------------------------------------------------------------------- */
 
@@ -251,7 +265,8 @@ int nm_poll(nm_pollitem_t *items, int nitems, int timeout_ms);
  * sent to capture if not NULL.  Control commands (single-frame): PAUSE, RESUME,
  * TERMINATE, STATISTICS (replies with 8 frames of uint64: frontend msgs in, bytes in,
  * msgs out, bytes out, then the same for backend).  Returns 0 after TERMINATE. */
-int nm_proxy(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture, nm_sock_t *control);
+NM_EXPORT int nm_proxy(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture,
+                       nm_sock_t *control);
 
 /* ---- monitor events -------------------------------------------------------------- */
 
@@ -281,7 +296,7 @@ enum nm_event {
  * frames: 6 bytes (uint16 event, uint32 value, little-endian, as libzmq), the endpoint,
  * and a detail text (may be empty).  Events are never blocking: when the reader is
  * slow they are dropped.  endpoint NULL stops monitoring. */
-int nm_sock_monitor(nm_sock_t *s, const char *endpoint, int events);
+NM_EXPORT int nm_sock_monitor(nm_sock_t *s, const char *endpoint, int events);
 
 /* Every socket event of a context, for an embedding observer (an admin endpoint). */
 typedef struct nm_event_info {
@@ -296,7 +311,7 @@ typedef void(nm_event_cb)(void *arg, const nm_event_info_t *ev);
 /* Calls cb for every event of every socket of ctx, on whichever thread raised it: cb
  * must be quick, must not block and must not call into nomid.  NULL removes it; once
  * this returns, no call of the old hook is under way. */
-void nm_ctx_set_event_hook(nm_ctx_t *ctx, nm_event_cb *cb, void *arg);
+NM_EXPORT void nm_ctx_set_event_hook(nm_ctx_t *ctx, nm_event_cb *cb, void *arg);
 
 /* ---- statistics ------------------------------------------------------------------ */
 
@@ -339,7 +354,8 @@ typedef struct nm_sock_stats {
  * nomid.  Safe from any thread. */
 typedef void(nm_sock_stats_cb)(void *arg, const nm_sock_stats_t *st);
 typedef void(nm_pipe_stats_cb)(void *arg, const nm_sock_stats_t *sock, const nm_pipe_stats_t *st);
-int nm_ctx_stats(nm_ctx_t *ctx, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pipe_cb, void *arg);
+NM_EXPORT int nm_ctx_stats(nm_ctx_t *ctx, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pipe_cb,
+                           void *arg);
 
 /* ---- service names (svc://) ----------------------------------------------------- */
 
@@ -366,15 +382,15 @@ typedef struct nm_resolver {
 
 /* Attaches a resolver (copied) to the context, or detaches it with NULL.  Attach before
  * sockets use svc:// and detach only after they have closed. */
-void nm_ctx_set_resolver(nm_ctx_t *ctx, const nm_resolver_t *r);
+NM_EXPORT void nm_ctx_set_resolver(nm_ctx_t *ctx, const nm_resolver_t *r);
 /* An instance of the watched service (socket type `type`) at endpoint came up, or
  * went (up false).  Instances whose type cannot talk to the socket are ignored. */
-void nm_svc_update(nm_svc_watch_t *w, const char *endpoint, int type, bool up);
+NM_EXPORT void nm_svc_update(nm_svc_watch_t *w, const char *endpoint, int type, bool up);
 
 /* ---- clock ----------------------------------------------------------------------- */
 
 /* Monotonic nanoseconds (for benchmarks and timeouts). */
-uint64_t nm_clock_ns(void);
+NM_EXPORT uint64_t nm_clock_ns(void);
 
 #ifdef __cplusplus
 }
