@@ -23,7 +23,7 @@ static const char *endpoint_tcp_error(const char *rest, char *buf, size_t cap)
     char *end;
     long port = strtol(colon + 1, &end, 10);
     if (colon[1] == '\0' || *end != '\0')
-        snprintf(buf, cap, "the port '%s' is not a number (0..65535; 0 picks a free one)",
+        snprintf(buf, cap, "the port '%s' is not a number (0..65535; 0 or * picks a free one)",
                  colon + 1);
     else if (port < 0 || port > 65535)
         snprintf(buf, cap, "the port %ld is out of range (0..65535)", port);

@@ -153,8 +153,11 @@ NM_EXPORT int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type);
  * LINGER.  *sp is set to NULL. */
 NM_EXPORT void nm_sock_close(nm_sock_t **sp);
 
-/* Endpoints: tcp://host:port, tcp://\*:port, tcp://\*:0, tcp://[::1]:port, ipc:///path,
- * inproc://name (sockets of one context; bind and connect in either order), and
+/* Endpoints: tcp://host:port, tcp://\*:port, tcp://[::1]:port (a bind's port 0 or \*: any
+ * free one), to connect also tcp://SRC;host:port (leave from source address SRC, with or
+ * without a port), ipc:///path, ipc://\* (bind: a fresh private path), ipc://@name
+ * (Linux's abstract namespace), inproc://name (sockets of one context; bind and connect
+ * in either order), and
  * svc://name when the context has a resolver (nm_ctx_set_resolver): connect follows
  * every instance of the service as they come and go; bind listens on an ephemeral tcp
  * port of each host the resolver names (nm_resolver_t.bind_hosts; loopback when it names

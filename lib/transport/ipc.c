@@ -1,39 +1,64 @@
 /*
- * ipc.c - the ipc:// transport: Unix-domain stream sockets at a filesystem path.
+ * ipc.c - the ipc:// transport: Unix-domain stream sockets at a filesystem path, or in
+ * Linux's abstract namespace (ipc://@name: no file, gone with its last socket).
  *
- * As in libzmq, binding removes a stale socket file at the path first, and closing
- * the listener removes the file.
+ * As in libzmq, binding removes a stale socket file at the path first, closing the
+ * listener removes the file, and a bind to ipc://\* takes a fresh path in a private
+ * temporary directory (named by the bound endpoint; removed with the file).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "transport/transport.h"
 
+#define IPC_ANY_DIR  "/tmp/nomid-ipc-" /* ipc://\*: a directory of our own per bind */
+#define IPC_ANY_FILE "/socket"
+
 static int ipc_resolve(const char *addr, bool for_bind, nmi_addr *out)
 {
-    (void)for_bind;
     struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
+    char any[sizeof(sun->sun_path)];
+    if (strcmp(addr, "*") == 0) {
+        if (!for_bind)
+            return -EINVAL;
+        strcpy(any, IPC_ANY_DIR "XXXXXX");
+        if (mkdtemp(any) == NULL)
+            return -errno;
+        strcat(any, IPC_ANY_FILE);
+        addr = any;
+    }
     size_t n = strlen(addr);
-    if (n == 0 || n >= sizeof(sun->sun_path))
+    if (n == 0 || n >= sizeof(sun->sun_path) || (addr[0] == '@' && n == 1))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     sun->sun_family = AF_UNIX;
     memcpy(sun->sun_path, addr, n);
     out->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    if (addr[0] == '@') { /* abstract: a leading NUL, no terminating one */
+        sun->sun_path[0] = '\0';
+        out->len--;
+    }
     return 0;
 }
 
 static int ipc_listen(const nmi_addr *a, int *fdp, char *ep, size_t cap)
 {
     const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
-    unlink(sun->sun_path);
+    bool abstract = sun->sun_path[0] == '\0';
+    if (!abstract)
+        unlink(sun->sun_path);
     int rc = nmi_stream_listen(a, fdp);
     if (rc < 0)
         return rc;
-    snprintf(ep, cap, "ipc://%s", sun->sun_path);
+    if (abstract) /* the name: after the leading NUL, up to the address's length */
+        snprintf(ep, cap, "ipc://@%.*s", (int)(a->len - offsetof(struct sockaddr_un, sun_path) - 1),
+                 sun->sun_path + 1);
+    else
+        snprintf(ep, cap, "ipc://%s", sun->sun_path);
     return 0;
 }
 
@@ -45,8 +70,19 @@ static void ipc_tune(int fd, int keepalive)
 
 static void ipc_unlisten(const char *ep)
 {
-    if (strncmp(ep, "ipc://", 6) == 0)
-        unlink(ep + 6);
+    if (strncmp(ep, "ipc://", 6) != 0 || ep[6] == '@')
+        return;
+    const char *path = ep + 6;
+    unlink(path);
+    /* ipc://\*'s directory: IPC_ANY_DIR + 6 characters + IPC_ANY_FILE, ours to remove. */
+    size_t dir = strlen(IPC_ANY_DIR) + 6;
+    if (strncmp(path, IPC_ANY_DIR, strlen(IPC_ANY_DIR)) == 0 && strlen(path) > dir &&
+        strcmp(path + dir, IPC_ANY_FILE) == 0) {
+        char d[sizeof(IPC_ANY_DIR) + 6];
+        memcpy(d, path, dir);
+        d[dir] = '\0';
+        rmdir(d);
+    }
 }
 
 static void ipc_sock_name(int fd, bool local, char *buf, size_t cap)

@@ -1,6 +1,7 @@
 /*
- * tcp.c - the tcp:// transport: IPv4 and IPv6, "*" for any address, port 0 for an
- * ephemeral port (the bound endpoint names the real one).
+ * tcp.c - the tcp:// transport: IPv4 and IPv6, "*" for any address, port 0 or "*" for an
+ * ephemeral port (the bound endpoint names the real one), and libzmq's source address
+ * to connect from (tcp://SRC;HOST:PORT).
  *
  * Hosts are numeric addresses, "*", or names resolved once with getaddrinfo when the
  * endpoint is bound or connected.
@@ -17,7 +18,10 @@
 
 #include "transport/transport.h"
 
-static int tcp_resolve(const char *addr, bool for_bind, nmi_addr *out)
+/* Resolves HOST:PORT into *ss: HOST numeric, "*" (any, when any is allowed) or a name
+ * resolved once; PORT a number or "*" (0, any free port) where allowed. */
+static int tcp_resolve_one(const char *addr, bool any_host, bool any_port,
+                           struct sockaddr_storage *ss, socklen_t *len)
 {
     char host[256];
     const char *colon = strrchr(addr, ':');
@@ -36,20 +40,25 @@ static int tcp_resolve(const char *addr, bool for_bind, nmi_addr *out)
     memcpy(host, h, hlen);
     host[hlen] = '\0';
 
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || port < 0 || port > 65535 || (!for_bind && port == 0))
+    long port = 0;
+    if (strcmp(colon + 1, "*") != 0) {
+        char *end;
+        port = strtol(colon + 1, &end, 10);
+        if (*end != '\0' || port < 0 || port > 65535)
+            return -EINVAL;
+    }
+    if (port == 0 && !any_port)
         return -EINVAL;
 
-    memset(out, 0, sizeof(*out));
+    memset(ss, 0, sizeof(*ss));
     if (strcmp(host, "*") == 0) {
-        if (!for_bind)
+        if (!any_host)
             return -EINVAL;
-        struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
         sin->sin_family = AF_INET;
         sin->sin_addr.s_addr = htonl(INADDR_ANY);
         sin->sin_port = htons((uint16_t)port);
-        out->len = sizeof(*sin);
+        *len = sizeof(*sin);
         return 0;
     }
     /* Something shaped like a numeric address is never sent to a name server. */
@@ -62,10 +71,33 @@ static int tcp_resolve(const char *addr, bool for_bind, nmi_addr *out)
     snprintf(pbuf, sizeof(pbuf), "%ld", port);
     if (getaddrinfo(host, pbuf, &hints, &res) != 0 || res == NULL)
         return -EINVAL;
-    memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-    out->len = res->ai_addrlen;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
+}
+
+/* HOST:PORT; to connect, also SRC;HOST:PORT (libzmq's source address: the connection
+ * leaves from SRC, HOST or HOST:PORT, port 0 or * for any). */
+static int tcp_resolve(const char *addr, bool for_bind, nmi_addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *semi = strchr(addr, ';');
+    if (semi == NULL)
+        return tcp_resolve_one(addr, for_bind, for_bind, &out->ss, &out->len);
+    if (for_bind || semi == addr)
+        return -EINVAL;
+    char src[300];
+    size_t n = (size_t)(semi - addr);
+    if (n + 3 > sizeof(src))
+        return -EINVAL;
+    memcpy(src, addr, n);
+    src[n] = '\0';
+    bool has_port = src[0] == '[' ? strstr(src, "]:") != NULL : strchr(src, ':') != NULL;
+    if (!has_port)
+        memcpy(src + n, ":0", 3); /* an address without a port: any port */
+    int rc = tcp_resolve_one(src, true, true, &out->src, &out->srclen);
+    return rc < 0 ? rc : tcp_resolve_one(semi + 1, false, false, &out->ss, &out->len);
 }
 
 static void tcp_format(const struct sockaddr_storage *ss, char *buf, size_t cap)

@@ -48,6 +48,13 @@ int nmi_stream_connect(const nmi_addr *a, int *fdp)
     int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
+    int one = 1;
+    if (a->srclen > 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+                          bind(fd, (const struct sockaddr *)&a->src, a->srclen) < 0)) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
     if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 && errno != EINPROGRESS) {
         int err = -errno;
         close(fd);

@@ -14,8 +14,10 @@
 #include <sys/socket.h>
 
 typedef struct nmi_addr {
-    struct sockaddr_storage ss; /* resolved address */
-    socklen_t len;              /* its length */
+    struct sockaddr_storage ss;  /* resolved address */
+    socklen_t len;               /* its length */
+    struct sockaddr_storage src; /* connect: the local address to bind first */
+    socklen_t srclen;            /* its length, 0 = let the kernel choose */
 } nmi_addr;
 
 typedef struct nmi_transport_ops {
