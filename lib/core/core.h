@@ -213,6 +213,7 @@ void nmi_pipe_out_notify(nmi_pipe *p);
 
 struct nmi_sock {
     nmi_ctx *ctx;               /* owner */
+    nmi_io *io;                 /* the I/O thread of its listeners and connections */
     const nmi_proto_ops *proto; /* pattern behaviour */
     void *pdata;                /* protocol state */
     int type;                   /* enum nm_sock_type */
@@ -350,6 +351,8 @@ void nmi_listener_close(nmi_listener *l); /* I/O thread */
 
 struct nmi_io {
     nmi_ctx *ctx;              /* owner */
+    int index;                 /* in ctx->io (names the thread "nomid-io/N") */
+    int nsocks;                /* sockets living here (ctx->reg_lock) */
     pthread_t thread;          /* the loop */
     int pfd;                   /* poller */
     nmi_cmdq cmds;             /* application -> I/O */
@@ -368,7 +371,7 @@ struct nmi_io {
     bool stop; /* leave the loop */
 };
 
-int nmi_io_start(nmi_io *io, nmi_ctx *ctx);
+int nmi_io_start(nmi_io *io, nmi_ctx *ctx, int index);
 void nmi_io_stop(nmi_io *io);
 void nmi_io_post(nmi_io *io, int type, void *obj);
 void nmi_io_timer_set(nmi_io *io, nmi_conn *c, uint64_t at);
@@ -443,9 +446,18 @@ typedef struct nmi_inproc_entry nmi_inproc_entry;
  */
 enum nmi_ctx_state { NMI_CTX_ACTIVE = 0, NMI_CTX_SHUTDOWN, NMI_CTX_TERM };
 
+#define NMI_IO_MAX 64 /* I/O threads one context may run (NM_CTX_IO_THREADS) */
+
 struct nmi_ctx {
-    atomic_int state;                /* enum nmi_ctx_state (table above; reg_lock to change) */
-    nmi_io io;                       /* the I/O thread */
+    atomic_int state; /* enum nmi_ctx_state (table above; reg_lock to change) */
+    /* The I/O threads: io[0] starts with the context, the others when NM_CTX_IO_THREADS
+     * asks for them; each socket is given one for life (the least loaded of the first
+     * io_used) and its listeners and connections run there.  Under reg_lock: the array,
+     * io_started, io_used, and each io's nsocks; a thread runs until nm_ctx_destroy. */
+    nmi_io *io[NMI_IO_MAX];
+    int io_started;                  /* threads running: io[0..io_started) */
+    int io_used;                     /* new sockets go to io[0..io_used) */
+    int max_sockets;                 /* NM_CTX_MAX_SOCKETS */
     pthread_mutex_t reg_lock;        /* sockets, their pipes, endpoints, log settings */
     pthread_cond_t reg_cond;         /* signalled when a socket is freed */
     TAILQ_HEAD(, nmi_sock) socks;    /* every socket not yet freed */
@@ -466,6 +478,8 @@ struct nmi_ctx {
 void nmi_log(nmi_ctx *ctx, int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 uint64_t nmi_ctx_next_id(nmi_ctx *ctx);
+/* The I/O thread for a new socket: the least loaded of io[0..io_used).  reg_lock held. */
+nmi_io *nmi_ctx_pick_io(nmi_ctx *ctx);
 
 /* Any thread: false once the context is shut down (a hint for spins and waits). */
 static inline bool nmi_ctx_live(const nmi_ctx *ctx)

@@ -16,6 +16,22 @@
 
 #include "engine/engine.h"
 
+/* Starts I/O threads until n run (more are never stopped before the end).  Called with
+ * reg_lock held, or before the context is shared. */
+static int ctx_start_io(nmi_ctx *ctx, int n)
+{
+    while (ctx->io_started < n) {
+        nmi_io *io = calloc(1, sizeof(*io));
+        int rc = io == NULL ? -ENOMEM : nmi_io_start(io, ctx, ctx->io_started);
+        if (rc < 0) {
+            free(io);
+            return rc;
+        }
+        ctx->io[ctx->io_started++] = io;
+    }
+    return 0;
+}
+
 int nm_ctx_new(nm_ctx_t **ctxp)
 {
     nmi_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -30,13 +46,56 @@ int nm_ctx_new(nm_ctx_t **ctxp)
     atomic_init(&ctx->log_level, -1);
     atomic_init(&ctx->state, NMI_CTX_ACTIVE);
     nmi_barrier_init();
-    int rc = nmi_io_start(&ctx->io, ctx);
+    int rc = ctx_start_io(ctx, 1);
     if (rc < 0) {
         free(ctx);
         return rc;
     }
+    ctx->io_used = 1;
     *ctxp = (nm_ctx_t *)ctx;
     return 0;
+}
+
+nmi_io *nmi_ctx_pick_io(nmi_ctx *ctx)
+{
+    nmi_io *best = ctx->io[0];
+    for (int i = 1; i < ctx->io_used; i++)
+        if (ctx->io[i]->nsocks < best->nsocks)
+            best = ctx->io[i];
+    return best;
+}
+
+int nm_ctx_set(nm_ctx_t *ctxp, int opt, int value)
+{
+    nmi_ctx *ctx = (nmi_ctx *)ctxp;
+    int rc = 0;
+    pthread_mutex_lock(&ctx->reg_lock);
+    if (opt == NM_CTX_IO_THREADS && value >= 1 && value <= NMI_IO_MAX) {
+        rc = ctx_start_io(ctx, value);
+        if (rc == 0)
+            ctx->io_used = value;
+    } else if (opt == NM_CTX_MAX_SOCKETS && value >= 0) {
+        ctx->max_sockets = value;
+    } else {
+        rc = -EINVAL;
+    }
+    pthread_mutex_unlock(&ctx->reg_lock);
+    return rc;
+}
+
+int nm_ctx_get(nm_ctx_t *ctxp, int opt, int *value)
+{
+    nmi_ctx *ctx = (nmi_ctx *)ctxp;
+    int rc = 0;
+    pthread_mutex_lock(&ctx->reg_lock);
+    if (opt == NM_CTX_IO_THREADS)
+        *value = ctx->io_used;
+    else if (opt == NM_CTX_MAX_SOCKETS)
+        *value = ctx->max_sockets;
+    else
+        rc = -EINVAL;
+    pthread_mutex_unlock(&ctx->reg_lock);
+    return rc;
 }
 
 /* Leaves ACTIVE (reg_lock held) and wakes every socket's caller (state table in
@@ -127,7 +186,7 @@ void nm_ctx_destroy(nm_ctx_t **ctxp)
     for (size_t i = 0; i < ntaken; i++) {
         nmi_svc_close(taken[i]);
         nmi_inproc_unbind_all(taken[i]);
-        nmi_io_post(&ctx->io, NMI_CMD_CLOSE, taken[i]);
+        nmi_io_post(taken[i]->io, NMI_CMD_CLOSE, taken[i]);
     }
     free(taken);
     if (in_use > 0)
@@ -138,7 +197,10 @@ void nm_ctx_destroy(nm_ctx_t **ctxp)
         pthread_cond_wait(&ctx->reg_cond, &ctx->reg_lock);
     pthread_mutex_unlock(&ctx->reg_lock);
     nmi_inproc_fini(ctx);
-    nmi_io_stop(&ctx->io);
+    for (int i = 0; i < ctx->io_started; i++) {
+        nmi_io_stop(ctx->io[i]);
+        free(ctx->io[i]);
+    }
     pthread_cond_destroy(&ctx->reg_cond);
     pthread_mutex_destroy(&ctx->inproc_lock);
     pthread_mutex_destroy(&ctx->reg_lock);

@@ -207,9 +207,11 @@ static void *io_main(void *arg)
     return NULL;
 }
 
-int nmi_io_start(nmi_io *io, nmi_ctx *ctx)
+int nmi_io_start(nmi_io *io, nmi_ctx *ctx, int index)
 {
     io->ctx = ctx;
+    io->index = index;
+    io->nsocks = 0;
     io->stop = false;
     io->timers = NULL;
     io->ntimers = io->cap_timers = 0;
@@ -233,6 +235,11 @@ int nmi_io_start(nmi_io *io, nmi_ctx *ctx)
     io->sig_pollable.cb = io_sig_cb;
     nmi_poller_add(io->pfd, &io->sig_pollable, false);
     rc = -pthread_create(&io->thread, NULL, io_main, io);
+    if (rc == 0) {
+        char name[16];
+        snprintf(name, sizeof(name), "nomid-io/%d", index);
+        pthread_setname_np(io->thread, name);
+    }
     return rc;
 }
 

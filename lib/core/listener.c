@@ -79,7 +79,7 @@ static void listener_cb(nmi_pollable *pl, unsigned events)
         if (n == LISTENER_BATCH) {
             /* More may wait: watching again has the poller report them after the
              * events already due. */
-            nmi_poller_set(l->sock->ctx->io.pfd, &l->pollable, true, false);
+            nmi_poller_set(l->sock->io->pfd, &l->pollable, true, false);
             return;
         }
         int fd = accept4(pl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -125,7 +125,7 @@ void nmi_listener_start(nmi_listener *l)
         nmi_listener_close(l);
         return;
     }
-    nmi_poller_add(l->sock->ctx->io.pfd, &l->pollable, false);
+    nmi_poller_add(l->sock->io->pfd, &l->pollable, false);
     listener_cb(&l->pollable, NMI_POLL_IN); /* connections that came before the poller */
 }
 
@@ -135,7 +135,7 @@ void nmi_listener_close(nmi_listener *l)
     while ((c = TAILQ_FIRST(&l->handshaking)) != NULL)
         nmi_conn_handshake_end(c, false); /* they finish their handshakes without it */
     nmi_monitor(l->sock, NM_EVENT_CLOSED, 0, l->endpoint, "");
-    nmi_poller_del(l->sock->ctx->io.pfd, &l->pollable);
+    nmi_poller_del(l->sock->io->pfd, &l->pollable);
     close(l->pollable.fd);
     l->tp->unlisten(l->endpoint);
     LIST_REMOVE(l, sock_entry);

@@ -142,11 +142,15 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
         goto fail;
     /* Under reg_lock: a shutdown either sees this socket (and signals it) or is seen. */
     pthread_mutex_lock(&ctx->reg_lock);
-    if (atomic_load(&ctx->state) == NMI_CTX_ACTIVE) {
+    if (atomic_load(&ctx->state) != NMI_CTX_ACTIVE) {
+        rc = NM_ETERM;
+    } else if (ctx->max_sockets > 0 && ctx->nsocks >= ctx->max_sockets) {
+        rc = -EMFILE; /* NM_CTX_MAX_SOCKETS, as libzmq */
+    } else {
+        s->io = nmi_ctx_pick_io(ctx);
+        s->io->nsocks++;
         TAILQ_INSERT_TAIL(&ctx->socks, s, reg_entry);
         ctx->nsocks++;
-    } else {
-        rc = NM_ETERM;
     }
     pthread_mutex_unlock(&ctx->reg_lock);
     if (rc < 0) {
@@ -174,7 +178,7 @@ void nm_sock_close(nm_sock_t **sp)
     pthread_mutex_lock(&s->ctx->reg_lock);
     s->close_posted = true;
     pthread_mutex_unlock(&s->ctx->reg_lock);
-    nmi_io_post(&s->ctx->io, NMI_CMD_CLOSE, s);
+    nmi_io_post(s->io, NMI_CMD_CLOSE, s);
 }
 
 int nmi_sock_events(nmi_sock *s)
@@ -207,6 +211,7 @@ void nmi_sock_free(nmi_sock *s)
     pthread_mutex_lock(&ctx->reg_lock);
     TAILQ_REMOVE(&ctx->socks, s, reg_entry);
     ctx->nsocks--;
+    s->io->nsocks--;
     pthread_cond_broadcast(&ctx->reg_cond);
     pthread_mutex_unlock(&ctx->reg_lock);
     nmi_signaler_fini(&s->sig);
@@ -283,7 +288,7 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
     sock_add_endpoint(s, bound);
     nmi_svc_bound(s, bound);
     nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");
-    nmi_io_post(&s->ctx->io, NMI_CMD_LISTEN, l);
+    nmi_io_post(s->io, NMI_CMD_LISTEN, l);
     return 0;
 }
 
@@ -328,7 +333,7 @@ void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint)
     }
     d->sock = s;
     strlcpy(d->endpoint, endpoint, sizeof(d->endpoint));
-    nmi_io_post(&s->ctx->io, NMI_CMD_DISCONNECT, d);
+    nmi_io_post(s->io, NMI_CMD_DISCONNECT, d);
 }
 
 int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
@@ -346,7 +351,7 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
         return -ENOMEM;
     if (c->pipe != NULL)
         nmi_sock_attach(s, c->pipe);
-    nmi_io_post(&s->ctx->io, NMI_CMD_CONNECT, c);
+    nmi_io_post(s->io, NMI_CMD_CONNECT, c);
     return 0;
 }
 

@@ -27,7 +27,7 @@ static nmi_conn *conn_new(nmi_sock *s, const nmi_transport_ops *tp, const char *
     c->pollable.fd = -1;
     c->pollable.cb = conn_event_cb;
     c->sock = s;
-    c->io = &s->ctx->io;
+    c->io = s->io;
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->watch_lock, NULL);
     atomic_init(&c->state, NMI_CONN_WAIT);

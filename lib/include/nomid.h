@@ -85,6 +85,17 @@ NM_EXPORT int nm_ctx_shutdown(nm_ctx_t *ctx);
  *    waits for every socket to be closed by its own thread, which learns of the end
  *    from the NM_ETERM of its next call; a socket nobody closes keeps it waiting. */
 NM_EXPORT void nm_ctx_destroy(nm_ctx_t **ctxp);
+/* Context options (int values), libzmq's zmq_ctx_set/zmq_ctx_get:
+ *  NM_CTX_IO_THREADS: I/O threads, 1..64, default 1.  Each socket is given one for life,
+ *    the least loaded, when it is created; raising the count starts threads at once
+ *    (sockets already made stay where they are), lowering it only stops new sockets
+ *    from going to the threads beyond it (they run until nm_ctx_destroy).
+ *  NM_CTX_MAX_SOCKETS: sockets open at once, 0 = no limit (default); past it
+ *    nm_sock_new fails with -EMFILE.
+ * 0, or -EINVAL for an unknown option or a value out of range. */
+enum nm_ctx_opt { NM_CTX_IO_THREADS = 1, NM_CTX_MAX_SOCKETS = 2 };
+NM_EXPORT int nm_ctx_set(nm_ctx_t *ctx, int opt, int value);
+NM_EXPORT int nm_ctx_get(nm_ctx_t *ctx, int opt, int *value);
 /* Messages at or below max_level go to cb.  Default: no logging. */
 NM_EXPORT void nm_ctx_set_log(nm_ctx_t *ctx, nm_log_cb *cb, void *arg, int max_level);
 
