@@ -62,6 +62,7 @@ enum nmi_cmd_type {
     NMI_CMD_LISTEN,     /* start accepting on a listener */
     NMI_CMD_CONNECT,    /* start a connecting conn */
     NMI_CMD_DISCONNECT, /* close a socket's conns to one endpoint (nmi_disconnect) */
+    NMI_CMD_UNBIND,     /* close a listener and the conns it accepted (nmi_disconnect) */
     NMI_CMD_FLUSH,      /* take over a conn's writer and flush */
     NMI_CMD_RESUME,     /* a conn's pipe->in has room: read again */
     NMI_CMD_READ,       /* an application thread hands a conn's reader back */
@@ -292,9 +293,12 @@ int nmi_svc_disconnect(nmi_sock *s, const char *name); /* stop following it */
  * space-separated, go to bound[cap]. */
 int nmi_svc_bind(nmi_sock *s, const char *name, char *bound, size_t cap);
 void nmi_svc_bound(nmi_sock *s, const char *endpoint); /* a tcp/ipc endpoint was bound */
-void nmi_svc_apply(nmi_sock *s, void *update);         /* NMI_CMD_SVC (frees update) */
-void nmi_svc_close(nmi_sock *s);                       /* unwatch, withdraw: closing */
-void nmi_svc_free(nmi_sock *s);                        /* any thread, after close */
+/* A tcp/ipc endpoint is unbound: forgets it and withdraws what advertised it; false
+ * when s had not bound it. */
+bool nmi_svc_unbound(nmi_sock *s, const char *endpoint);
+void nmi_svc_apply(nmi_sock *s, void *update); /* NMI_CMD_SVC (frees update) */
+void nmi_svc_close(nmi_sock *s);               /* unwatch, withdraw: closing */
+void nmi_svc_free(nmi_sock *s);                /* any thread, after close */
 
 /* ---- protocols ------------------------------------------------------------------- */
 
@@ -346,6 +350,8 @@ nmi_listener *nmi_listener_new(nmi_sock *s, const nmi_transport_ops *tp, int fd,
                                const char *endpoint);
 void nmi_listener_start(nmi_listener *l); /* I/O thread */
 void nmi_listener_close(nmi_listener *l); /* I/O thread */
+/* I/O thread: NMI_CMD_UNBIND, closes d's listener and the conns it accepted; frees d. */
+void nmi_listener_unbind(nmi_disconnect *d);
 
 /* ---- I/O thread ------------------------------------------------------------------ */
 
@@ -399,6 +405,11 @@ int nmi_inproc_connect(nmi_sock *s, const char *endpoint);
 void nmi_inproc_fini(nmi_ctx *ctx);
 /* Application: the socket closes; its names are free for others at once. */
 void nmi_inproc_unbind_all(nmi_sock *s);
+/* Application: frees one name s bound (links made through it stay); -ENOENT if none. */
+int nmi_inproc_unbind(nmi_sock *s, const char *endpoint);
+/* Application: drops the links s made by connecting to endpoint, and its connect
+ * waiting for a bind there; -ENOENT if it had neither. */
+int nmi_inproc_disconnect(nmi_sock *s, const char *endpoint);
 /* The socket lets go of an inproc pipe: tells the peer's socket, drops the hold. */
 void nmi_inproc_unlink(nmi_pipe *p);
 /* After the caller's full fence: wakes the other end of p's link if it sleeps waiting

@@ -129,6 +129,27 @@ void nmi_listener_start(nmi_listener *l)
     listener_cb(&l->pollable, NMI_POLL_IN); /* connections that came before the poller */
 }
 
+void nmi_listener_unbind(nmi_disconnect *d)
+{
+    nmi_sock *s = d->sock;
+    nmi_listener *l;
+    LIST_FOREACH(l, &s->listeners, sock_entry)
+    {
+        if (strcmp(l->endpoint, d->endpoint) == 0) {
+            nmi_listener_close(l);
+            break;
+        }
+    }
+    /* As in libzmq, the connections it accepted go with it. */
+    nmi_conn *c, *next;
+    LIST_FOREACH_SAFE(c, &s->conns, sock_entry, next)
+    {
+        if (!c->connecter && !c->closing && strcmp(c->endpoint, d->endpoint) == 0)
+            nmi_conn_close(c);
+    }
+    free(d);
+}
+
 void nmi_listener_close(nmi_listener *l)
 {
     nmi_conn *c;

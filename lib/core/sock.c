@@ -312,10 +312,10 @@ static int sock_disconnect(nmi_sock *s, const char *endpoint)
 {
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
         return -EINVAL;
-    if (strncmp(endpoint, "inproc://", 9) == 0)
-        return -ENOTSUP;
     int rc = 0;
-    if (strncmp(endpoint, "svc://", 6) == 0)
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        rc = nmi_inproc_disconnect(s, endpoint);
+    else if (strncmp(endpoint, "svc://", 6) == 0)
         rc = nmi_svc_disconnect(s, endpoint + 6);
     else
         nmi_sock_disconnect_plain(s, endpoint);
@@ -324,16 +324,44 @@ static int sock_disconnect(nmi_sock *s, const char *endpoint)
     return rc;
 }
 
-void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint)
+/* Posts cmd (NMI_CMD_DISCONNECT, NMI_CMD_UNBIND) for s's endpoint to its I/O thread. */
+static int sock_post_endpoint(nmi_sock *s, int cmd, const char *endpoint)
 {
     nmi_disconnect *d = malloc(sizeof(*d));
     if (d == NULL) {
-        nmi_log(s->ctx, NM_LOG_ERROR, "socket", "disconnect %s: out of memory", endpoint);
-        return;
+        nmi_log(s->ctx, NM_LOG_ERROR, "socket", "%s %s: out of memory",
+                cmd == NMI_CMD_UNBIND ? "unbind" : "disconnect", endpoint);
+        return -ENOMEM;
     }
     d->sock = s;
     strlcpy(d->endpoint, endpoint, sizeof(d->endpoint));
-    nmi_io_post(s->io, NMI_CMD_DISCONNECT, d);
+    nmi_io_post(s->io, cmd, d);
+    return 0;
+}
+
+void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint)
+{
+    sock_post_endpoint(s, NMI_CMD_DISCONNECT, endpoint);
+}
+
+/* Undoes a bind: inproc takes the name off the list (links made stay, as in libzmq);
+ * tcp and ipc close the listener and the connections it accepted. */
+static int sock_unbind(nmi_sock *s, const char *endpoint)
+{
+    if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
+        return -EINVAL;
+    int rc;
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        rc = nmi_inproc_unbind(s, endpoint);
+    else if (strncmp(endpoint, "svc://", 6) == 0)
+        rc = -ENOTSUP;
+    else if (!nmi_svc_unbound(s, endpoint))
+        rc = -ENOENT; /* not an endpoint it bound (a wildcard is unbound by its real one) */
+    else
+        rc = sock_post_endpoint(s, NMI_CMD_UNBIND, endpoint);
+    if (rc == 0)
+        sock_remove_endpoint(s, endpoint);
+    return rc;
 }
 
 int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
@@ -562,6 +590,12 @@ int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
 {
     nmi_sock *s = (nmi_sock *)sp;
     return NMI_SOCK_CALL(s, sock_connect(s, endpoint));
+}
+
+int nm_sock_unbind(nm_sock_t *sp, const char *endpoint)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    return NMI_SOCK_CALL(s, sock_unbind(s, endpoint));
 }
 
 int nm_sock_disconnect(nm_sock_t *sp, const char *endpoint)

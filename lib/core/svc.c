@@ -212,6 +212,25 @@ void nmi_svc_bound(nmi_sock *s, const char *endpoint)
         strlcpy(v->bound[v->nbound++], endpoint, NMI_EP_MAX);
 }
 
+bool nmi_svc_unbound(nmi_sock *s, const char *endpoint)
+{
+    nmi_svc *v = s->svc;
+    size_t i = 0;
+    while (v != NULL && i < v->nbound && strcmp(v->bound[i], endpoint) != 0)
+        i++;
+    if (v == NULL || i == v->nbound)
+        return false;
+    memmove(v->bound[i], v->bound[i + 1], (v->nbound - i - 1) * sizeof(v->bound[0]));
+    v->nbound--;
+    for (size_t k = v->nads; k-- > 0;) {
+        if (strcmp(v->ads[k].endpoint, endpoint) != 0)
+            continue;
+        s->ctx->resolver.withdraw(s->ctx->resolver.arg, v->ads[k].name, endpoint);
+        v->ads[k] = v->ads[--v->nads];
+    }
+    return true;
+}
+
 /* Advertises one endpoint under name and remembers it for withdrawal. */
 static int svc_advertise(nmi_sock *s, const char *name, const char *endpoint)
 {

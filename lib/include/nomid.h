@@ -177,9 +177,14 @@ NM_EXPORT void nm_sock_close(nm_sock_t **sp);
  * separated by spaces). */
 NM_EXPORT int nm_sock_bind(nm_sock_t *s, const char *endpoint);
 NM_EXPORT int nm_sock_connect(nm_sock_t *s, const char *endpoint);
-/* Undoes a connect (tcp, ipc, svc): its connections close after LINGER, and a
+/* Undoes a bind: tcp and ipc stop listening and close the connections accepted there
+ * (give the endpoint a bind really got, NM_LAST_ENDPOINT, not its wildcard); inproc
+ * frees the name (links made through it stay).  -ENOENT when the socket did not bind
+ * it, -ENOTSUP for svc://. */
+NM_EXPORT int nm_sock_unbind(nm_sock_t *s, const char *endpoint);
+/* Undoes a connect (tcp, ipc, inproc, svc): its connections close after LINGER, and a
  * reconnecting one stops trying.  -ENOENT for a svc:// name the socket does not
- * follow, -ENOTSUP for inproc. */
+ * follow or an inproc name it did not connect to. */
 NM_EXPORT int nm_sock_disconnect(nm_sock_t *s, const char *endpoint);
 /* Advertises every tcp and ipc endpoint the socket has bound under service `name`
  * through the context's resolver; withdrawn when the socket closes.  -ENOTSUP without

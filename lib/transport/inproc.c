@@ -245,6 +245,52 @@ void nmi_inproc_unbind_all(nmi_sock *s)
     pthread_mutex_unlock(&ctx->inproc_lock);
 }
 
+int nmi_inproc_unbind(nmi_sock *s, const char *endpoint)
+{
+    nmi_ctx *ctx = s->ctx;
+    int rc = -ENOENT;
+    pthread_mutex_lock(&ctx->inproc_lock);
+    for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL; ep = &(*ep)->next) {
+        nmi_inproc_entry *e = *ep;
+        if (e->sock == s && e->bound && strcmp(e->name, endpoint) == 0) {
+            *ep = e->next;
+            free(e);
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ctx->inproc_lock);
+    return rc;
+}
+
+int nmi_inproc_disconnect(nmi_sock *s, const char *endpoint)
+{
+    nmi_ctx *ctx = s->ctx;
+    int rc = -ENOENT;
+    pthread_mutex_lock(&ctx->inproc_lock);
+    for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
+        nmi_inproc_entry *e = *ep;
+        if (e->sock == s && !e->bound && strcmp(e->name, endpoint) == 0) {
+            *ep = e->next; /* its early pipe, if any, is dropped below */
+            free(e);
+            rc = 0;
+        } else {
+            ep = &e->next;
+        }
+    }
+    pthread_mutex_unlock(&ctx->inproc_lock);
+    /* The connecting side of a link reads queue 0 (inproc_join). */
+    nmi_pipe *p, *next;
+    TAILQ_FOREACH_SAFE(p, &s->pipes, sock_entry, next)
+    {
+        if (p->link != NULL && p->in == &p->link->q[0] && strcmp(p->endpoint, endpoint) == 0) {
+            nmi_sock_drop_pipe(s, p);
+            rc = 0;
+        }
+    }
+    return rc;
+}
+
 void nmi_inproc_wake(nmi_pipe *p, int cmd)
 {
     nmi_pipe *peer = atomic_load(&p->mate);

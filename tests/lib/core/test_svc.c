@@ -257,7 +257,7 @@ static void test_disconnect_tcp(void **state)
     TU_OK(nm_sock_connect(push, ep));
     TU_RC(nm_sock_wait_peers(pull, 1, TU_RCVTIMEO), 1);
     TU_OK(nm_sock_disconnect(push, ep));
-    TU_RC(nm_sock_disconnect(push, "inproc://x"), -ENOTSUP);
+    TU_RC(nm_sock_disconnect(push, "inproc://x"), -ENOENT); /* never connected there */
     int64_t deadline = tu_now_ms() + TU_RCVTIMEO;
     while (tu_totals_of(ctx, NM_PULL).nactive > 0 && tu_now_ms() < deadline)
         tu_sleep_ms(5);
