@@ -17,10 +17,16 @@
 #   BENCH_FANOUT_COUNT=1000000     messages published in the fan-out row
 #   BENCH_FANOUT_SUBS=10           subscriber processes in the fan-out row
 #   BENCH_IDLE_CONNS=10000         idle tcp connections to one ROUTER in the idle row
+#   BENCH_PY_THR_COUNT=500000      messages for the pyzmq throughput row
+#   BENCH_PY_LAT_COUNT=5000        round trips for the pyzmq latency row
 #   BENCH_TIMEOUT=120            seconds before one run is killed
 #   BENCH_TOOLS="nomid libzmq raw"  which tools to run
 #   BENCH_NOMID=path             use this nomid binary instead of building one
 #   BENCH_ROWS=TEXT              only the rows whose label contains TEXT (e.g. fan-out)
+#   BENCH_DROPIN=dir             the directory of nomid's libzmq.so.5 (default: the one
+#                                the Release build makes); rows "on the drop-in" run
+#                                unchanged libzmq programs (zmq_bench, pyzmq_bench.py)
+#                                with it first on LD_LIBRARY_PATH in the nomid column
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -32,10 +38,14 @@ LAT_COUNT=${BENCH_LAT_COUNT:-20000}
 FANOUT_COUNT=${BENCH_FANOUT_COUNT:-1000000}
 FANOUT_SUBS=${BENCH_FANOUT_SUBS:-10}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
+PY_THR_COUNT=${BENCH_PY_THR_COUNT:-500000}
+PY_LAT_COUNT=${BENCH_PY_LAT_COUNT:-5000}
 RUN_TIMEOUT=${BENCH_TIMEOUT:-120}
 TOOLS=${BENCH_TOOLS:-nomid libzmq raw}
 NOMID=${BENCH_NOMID:-$BUILD/nomid}
 ZMQ_BENCH=$BUILD/zmq_bench
+PY_BENCH=tests/bench/pyzmq_bench.py
+DROPIN=${BENCH_DROPIN:-$BUILD/lib/compat}
 RAW_BENCH=$BUILD/raw_bench
 
 log() { printf '%s\n' "$*" >&2; }
@@ -66,13 +76,18 @@ trap 'rm -rf "$tmp"' EXIT
 # run_one TOOL KIND ENDPOINT SIZE COUNT EXTRA KEY: prints KEY's value, or nothing on
 # failure.  SIZE may be empty (idle: ENDPOINT N); EXTRA is a further argument (fanout:
 # SUBS; lat: nomid's SPIN_US), or empty.
+# VIA: empty for nomid's own API; zmq or py for a libzmq program (zmq_bench, or
+# pyzmq_bench.py through Debian's pyzmq) that the nomid column runs on the drop-in.
 run_one() {
-    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 extra=$6 key=$7 out
+    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 extra=$6 key=$7 via=${8:-} out
     local -a cmd
-    case $tool in
-    nomid) cmd=("$NOMID" bench) ;;
-    libzmq) cmd=("$ZMQ_BENCH") ;;
-    raw) cmd=("$RAW_BENCH") ;;
+    case $tool/$via in
+    nomid/) cmd=("$NOMID" bench) ;;
+    nomid/zmq) cmd=(env "LD_LIBRARY_PATH=$DROPIN" "$ZMQ_BENCH") ;;
+    nomid/py) cmd=(env "LD_LIBRARY_PATH=$DROPIN" /usr/bin/python3 "$PY_BENCH") ;;
+    libzmq/py) cmd=(/usr/bin/python3 "$PY_BENCH") ;;
+    libzmq/*) cmd=("$ZMQ_BENCH") ;;
+    raw/*) cmd=("$RAW_BENCH") ;;
     esac
     cmd+=("$kind" "$ep")
     [[ -n $size ]] && cmd+=("$size")
@@ -115,7 +130,7 @@ if ((IDLE_CONNS % 1000 == 0)); then
 fi
 
 # Rows: label | kind | transport | size | count | extra argument | key | metric | format |
-# raw (yes: raw_bench has this shape)
+# raw (yes: raw_bench has this shape) | via (run_one; rows with a via need the drop-in)
 ROWS=(
     "tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|yes"
     "tcp thr 64 KiB|thr|tcp|65536|$THR_LARGE_COUNT||MB_per_s|MB/s (higher is better)|%.1f|yes"
@@ -128,13 +143,26 @@ one-way µs (lower is better)|%.2f|yes"
 delivered msg/s (higher is better)|%.0f|no"
     "$idle_label idle tcp conns to a ROUTER|idle|tcp||$IDLE_CONNS||bytes_per_conn|\
 bytes/conn (lower is better)|%.0f|yes"
+    "zmq_bench on the drop-in, tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|\
+msg/s (higher is better)|%.0f|no|zmq"
+    "zmq_bench on the drop-in, tcp lat 64 B|lat|tcp|64|$LAT_COUNT||one_way_us|\
+one-way µs (lower is better)|%.2f|no|zmq"
+    "pyzmq on the drop-in, tcp thr 64 B|thr|tcp|64|$PY_THR_COUNT||msgs_per_s|\
+msg/s (higher is better)|%.0f|no|py"
+    "pyzmq on the drop-in, tcp lat 64 B|lat|tcp|64|$PY_LAT_COUNT||one_way_us|\
+one-way µs (lower is better)|%.2f|no|py"
 )
 
 failures=0
 table=()
 for r in "${!ROWS[@]}"; do
-    IFS='|' read -r label kind transport size count extra key metric fmt has_raw <<<"${ROWS[$r]}"
+    IFS='|' read -r label kind transport size count extra key metric fmt has_raw via \
+        <<<"${ROWS[$r]}"
     [[ -z ${BENCH_ROWS:-} || $label == *"$BENCH_ROWS"* ]] || continue
+    if [[ -n $via && ! -e $DROPIN/libzmq.so.5 ]]; then
+        log "$label: skipped (no drop-in libzmq.so.5 in $DROPIN)"
+        continue
+    fi
     declare -a nomid_vals=() zmq_vals=() raw_vals=()
     for ((run = 1; run <= RUNS; run++)); do
         line="$label run $run/$RUNS:"
@@ -147,7 +175,7 @@ for r in "${!ROWS[@]}"; do
             inproc) ep="inproc://bench" ;; # two threads of one process
             *) ep="ipc://$tmp/$tool-$r-$run.sock" ;;
             esac
-            v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$key")
+            v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$key" "$via")
             if [[ -z $v ]]; then
                 failures=$((failures + 1))
             elif [[ $tool == nomid ]]; then
