@@ -114,6 +114,14 @@ typedef struct nmi_opts {
     int multipart_maxbytes;  /* bytes of its frames before the last, -1 = no limit */
     int subs_max;            /* PUB/XPUB: subscriptions per peer, 0 = no limit */
     int subs_maxbytes;       /* PUB/XPUB: their prefix bytes per peer, -1 = no limit */
+    int sndbuf, rcvbuf;      /* SO_SNDBUF / SO_RCVBUF, -1 = OS default */
+    int backlog;             /* listen backlog */
+    int tos;                 /* IP_TOS, 0 = none */
+    int keepalive_cnt, keepalive_idle, keepalive_intvl; /* TCP_KEEP*, -1 = OS default */
+    int tcp_maxrt;                                      /* ms, TCP_USER_TIMEOUT, 0 = OS default */
+    int connect_timeout;                                /* ms, 0 = OS default */
+    bool ipv6;               /* "*" is [::] dual stack; names may resolve to IPv6 */
+    char bindtodevice[16];   /* SO_BINDTODEVICE, "" = none */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;

@@ -270,10 +270,10 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
     }
     int rc = nmi_transport_find(endpoint, &tp, &rest);
     if (rc == 0)
-        rc = tp->resolve(rest, true, &a);
+        rc = tp->resolve(rest, true, &s->opts, &a);
     char bound[NMI_EP_MAX];
     if (rc == 0)
-        rc = tp->listen(&a, &fd, bound, sizeof(bound));
+        rc = tp->listen(&a, &s->opts, &fd, bound, sizeof(bound));
     if (rc < 0) {
         nmi_log(s->ctx, NM_LOG_DEBUG, "socket", "bind %s: %s", endpoint, nm_strerror(rc));
         nmi_monitor(s, NM_EVENT_BIND_FAILED, (uint32_t)-rc, endpoint, nm_strerror(rc));
@@ -371,7 +371,7 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
     nmi_addr a;
     int rc = nmi_transport_find(endpoint, &tp, &rest);
     if (rc == 0)
-        rc = tp->resolve(rest, false, &a);
+        rc = tp->resolve(rest, false, &s->opts, &a);
     if (rc < 0)
         return rc;
     nmi_conn *c = nmi_conn_new_connect(s, tp, &a, endpoint);

@@ -36,6 +36,9 @@ void nmi_opts_default(nmi_opts *o)
     o->multipart_maxbytes = 32 << 20;
     o->subs_max = 65536;
     o->subs_maxbytes = 4 << 20;
+    o->sndbuf = o->rcvbuf = -1;
+    o->backlog = 1024; /* libzmq: 100; a burst of clients must not overflow it */
+    o->keepalive_cnt = o->keepalive_idle = o->keepalive_intvl = -1;
 }
 
 enum { OPT_INT, OPT_BOOL, OPT_INT64 };
@@ -78,6 +81,16 @@ static const sockopt_def sockopt_defs[] = {
     OPT(NM_MULTIPART_MAXBYTES, OPT_INT, multipart_maxbytes, -1, INT_MAX),
     OPT(NM_SUBSCRIPTIONS_MAX, OPT_INT, subs_max, 0, INT_MAX),
     OPT(NM_SUBSCRIPTIONS_MAXBYTES, OPT_INT, subs_maxbytes, -1, INT_MAX),
+    OPT(NM_SNDBUF, OPT_INT, sndbuf, -1, INT_MAX),
+    OPT(NM_RCVBUF, OPT_INT, rcvbuf, -1, INT_MAX),
+    OPT(NM_BACKLOG, OPT_INT, backlog, 0, INT_MAX),
+    OPT(NM_TOS, OPT_INT, tos, 0, 255),
+    OPT(NM_TCP_KEEPALIVE_CNT, OPT_INT, keepalive_cnt, -1, INT_MAX),
+    OPT(NM_TCP_KEEPALIVE_IDLE, OPT_INT, keepalive_idle, -1, INT_MAX),
+    OPT(NM_TCP_KEEPALIVE_INTVL, OPT_INT, keepalive_intvl, -1, INT_MAX),
+    OPT(NM_TCP_MAXRT, OPT_INT, tcp_maxrt, 0, INT_MAX),
+    OPT(NM_CONNECT_TIMEOUT, OPT_INT, connect_timeout, 0, INT_MAX),
+    OPT(NM_IPV6, OPT_BOOL, ipv6, INT_MIN, INT_MAX),
 };
 
 static const sockopt_def *sockopt_find(int opt)
@@ -96,6 +109,14 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
             return -EINVAL;
         memcpy(o->routing_id, val, len);
         o->routing_id_len = (uint8_t)len;
+        return 0;
+    }
+    if (opt == NM_BINDTODEVICE) { /* an interface name, or empty for none */
+        if ((val == NULL && len > 0) || len >= sizeof(o->bindtodevice) ||
+            (len > 0 && memchr(val, '\0', len) != NULL))
+            return -EINVAL;
+        memcpy(o->bindtodevice, val, len);
+        o->bindtodevice[len] = '\0';
         return 0;
     }
     if (opt == NM_SUBSCRIBE || opt == NM_UNSUBSCRIBE) {
@@ -125,11 +146,12 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
     nmi_opts *o = &s->opts;
     if (val == NULL || len == NULL)
         return -EINVAL;
-    if (opt == NM_LAST_ENDPOINT) {
-        size_t n = strlen(s->last_ep) + 1;
+    if (opt == NM_LAST_ENDPOINT || opt == NM_BINDTODEVICE) {
+        const char *text = opt == NM_LAST_ENDPOINT ? s->last_ep : o->bindtodevice;
+        size_t n = strlen(text) + 1;
         if (*len < n)
             return -EINVAL;
-        memcpy(val, s->last_ep, n);
+        memcpy(val, text, n);
         *len = n;
         return 0;
     }

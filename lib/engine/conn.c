@@ -168,7 +168,7 @@ static void conn_try_connect(nmi_conn *c)
     int fd;
     c->reconnect_at = 0;
     nmi_conn_timers_update(c);
-    int rc = c->tp->connect(&c->addr, &fd);
+    int rc = c->tp->connect(&c->addr, &c->opts, &fd);
     if (rc < 0) {
         conn_connect_failed(c, -rc);
         conn_schedule_reconnect(c);
@@ -176,6 +176,10 @@ static void conn_try_connect(nmi_conn *c)
     }
     atomic_store(&c->state, NMI_CONN_CONNECTING);
     nmi_monitor(c->sock, NM_EVENT_CONNECT_DELAYED, 0, c->endpoint, "");
+    if (c->opts.connect_timeout > 0) { /* the handshake's timer, until the handshake */
+        c->handshake_at = nmi_clock_ns() + (uint64_t)c->opts.connect_timeout * 1000000u;
+        nmi_conn_timers_update(c);
+    }
     conn_watch_start(c, fd, true); /* output readiness tells the connect finished */
 }
 
@@ -203,8 +207,9 @@ static void conn_stream_notify(nmi_conn *c)
 /* Sends our greeting and READY at once, as RFC 37 allows for NULL. */
 static void conn_begin_handshake(nmi_conn *c)
 {
+    c->handshake_at = 0; /* CONNECT_TIMEOUT's, if it was set */
     if (c->sock->proto->flags & NMI_PROTO_RAW) {
-        c->tp->tune(c->pollable.fd, c->opts.tcp_keepalive);
+        c->tp->tune(c->pollable.fd, &c->opts);
         if (nmi_conn_established(c, NULL, 0) == 0)
             conn_stream_notify(c);
         return;
@@ -232,7 +237,7 @@ static void conn_begin_handshake(nmi_conn *c)
         c->handshake_at = nmi_clock_ns() + (uint64_t)c->opts.handshake_ivl * 1000000u;
         nmi_conn_timers_update(c);
     }
-    c->tp->tune(c->pollable.fd, c->opts.tcp_keepalive);
+    c->tp->tune(c->pollable.fd, &c->opts);
     if (n < 0 || nmi_conn_out_bytes(c, buf, NMI_ZMTP_GREETING_SIZE + (size_t)n) < 0) {
         nmi_conn_reject(c, "cannot encode handshake");
         return;
@@ -401,6 +406,13 @@ void nmi_conn_disconnect(nmi_disconnect *d)
 void nmi_conn_timer(nmi_conn *c)
 {
     uint64_t now = nmi_clock_ns();
+    if (c->handshake_at != 0 && c->handshake_at <= now &&
+        atomic_load(&c->state) == NMI_CONN_CONNECTING) {
+        c->handshake_at = 0; /* CONNECT_TIMEOUT: try again later */
+        conn_connect_failed(c, ETIMEDOUT);
+        nmi_conn_broken(c, NULL);
+        return;
+    }
     if (c->handshake_at != 0 && c->handshake_at <= now) {
         c->handshake_at = 0;
         nmi_conn_reject(c, "handshake timed out");

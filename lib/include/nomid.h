@@ -250,6 +250,22 @@ enum nm_sockopt {
     NM_SUBSCRIPTIONS_MAX = 30,      /* int (PUB, XPUB): subscriptions a subscriber may hold,
                                      * each counted; default 65536 */
     NM_SUBSCRIPTIONS_MAXBYTES = 31, /* int (PUB, XPUB): their prefix bytes; default 4 MiB */
+    /* Transport tuning, libzmq's options of the same names (tcp unless said). */
+    NM_SNDBUF = 32,              /* int bytes: SO_SNDBUF of each connection, -1 = OS (default) */
+    NM_RCVBUF = 33,              /* int bytes: SO_RCVBUF, as SNDBUF */
+    NM_BACKLOG = 34,             /* int: listen backlog of binds (tcp, ipc), default 1024 */
+    NM_TOS = 35,                 /* int: IP type of service of connections, default 0 */
+    NM_TCP_KEEPALIVE_CNT = 36,   /* int: TCP_KEEPCNT when TCP_KEEPALIVE is 1; -1 = OS */
+    NM_TCP_KEEPALIVE_IDLE = 37,  /* int s: TCP_KEEPIDLE, as CNT */
+    NM_TCP_KEEPALIVE_INTVL = 38, /* int s: TCP_KEEPINTVL, as CNT */
+    NM_TCP_MAXRT = 39,           /* int ms: drop a connection whose data stays unacknowledged
+                                  * this long (TCP_USER_TIMEOUT), 0 = OS (default) */
+    NM_CONNECT_TIMEOUT = 40,     /* int ms: give up a connect not done by then and retry,
+                                  * 0 = the OS's timeout (default) */
+    NM_IPV6 = 41,                /* int bool: tcp://\*: binds IPv6 and IPv4 ([::], dual
+                                  * stack) and names may resolve to IPv6; default 0 */
+    NM_BINDTODEVICE = 42,        /* text: the interface connections and binds use
+                                  * (SO_BINDTODEVICE); "" = any (default) */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */

@@ -13,13 +13,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "transport/transport.h"
 
 #define IPC_ANY_DIR  "/tmp/nomid-ipc-" /* ipc://\*: a directory of our own per bind */
 #define IPC_ANY_FILE "/socket"
 
-static int ipc_resolve(const char *addr, bool for_bind, nmi_addr *out)
+static int ipc_resolve(const char *addr, bool for_bind, const nmi_opts *o, nmi_addr *out)
 {
+    (void)o;
     struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
     char any[sizeof(sun->sun_path)];
     if (strcmp(addr, "*") == 0) {
@@ -45,13 +47,13 @@ static int ipc_resolve(const char *addr, bool for_bind, nmi_addr *out)
     return 0;
 }
 
-static int ipc_listen(const nmi_addr *a, int *fdp, char *ep, size_t cap)
+static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap)
 {
     const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
     bool abstract = sun->sun_path[0] == '\0';
     if (!abstract)
         unlink(sun->sun_path);
-    int rc = nmi_stream_listen(a, fdp);
+    int rc = nmi_stream_listen(a, o, fdp);
     if (rc < 0)
         return rc;
     if (abstract) /* the name: after the leading NUL, up to the address's length */
@@ -62,10 +64,10 @@ static int ipc_listen(const nmi_addr *a, int *fdp, char *ep, size_t cap)
     return 0;
 }
 
-static void ipc_tune(int fd, int keepalive)
+static void ipc_tune(int fd, const nmi_opts *o)
 {
     (void)fd;
-    (void)keepalive;
+    (void)o;
 }
 
 static void ipc_unlisten(const char *ep)

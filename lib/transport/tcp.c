@@ -16,11 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/core.h"
 #include "transport/transport.h"
 
 /* Resolves HOST:PORT into *ss: HOST numeric, "*" (any, when any is allowed) or a name
  * resolved once; PORT a number or "*" (0, any free port) where allowed. */
-static int tcp_resolve_one(const char *addr, bool any_host, bool any_port,
+static int tcp_resolve_one(const char *addr, bool any_host, bool any_port, bool ipv6,
                            struct sockaddr_storage *ss, socklen_t *len)
 {
     char host[256];
@@ -51,6 +52,16 @@ static int tcp_resolve_one(const char *addr, bool any_host, bool any_port,
         return -EINVAL;
 
     memset(ss, 0, sizeof(*ss));
+    if (strcmp(host, "*") == 0 && ipv6) { /* [::], dual stack (nmi_stream_listen) */
+        if (!any_host)
+            return -EINVAL;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_addr = in6addr_any;
+        sin6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*sin6);
+        return 0;
+    }
     if (strcmp(host, "*") == 0) {
         if (!any_host)
             return -EINVAL;
@@ -65,7 +76,12 @@ static int tcp_resolve_one(const char *addr, bool any_host, bool any_port,
     int flags = AI_NUMERICSERV;
     if (strspn(host, "0123456789.") == strlen(host) || strchr(host, ':') != NULL)
         flags |= AI_NUMERICHOST;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = flags};
+    /* Without NM_IPV6 a name resolves to IPv4 only, as in libzmq (numeric IPv6 is
+     * always taken). */
+    bool numeric6 = strchr(host, ':') != NULL;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = flags,
+                             .ai_family = ipv6 || numeric6 ? AF_UNSPEC : AF_INET};
     struct addrinfo *res;
     char pbuf[8];
     snprintf(pbuf, sizeof(pbuf), "%ld", port);
@@ -79,12 +95,12 @@ static int tcp_resolve_one(const char *addr, bool any_host, bool any_port,
 
 /* HOST:PORT; to connect, also SRC;HOST:PORT (libzmq's source address: the connection
  * leaves from SRC, HOST or HOST:PORT, port 0 or * for any). */
-static int tcp_resolve(const char *addr, bool for_bind, nmi_addr *out)
+static int tcp_resolve(const char *addr, bool for_bind, const nmi_opts *o, nmi_addr *out)
 {
     memset(out, 0, sizeof(*out));
     const char *semi = strchr(addr, ';');
     if (semi == NULL)
-        return tcp_resolve_one(addr, for_bind, for_bind, &out->ss, &out->len);
+        return tcp_resolve_one(addr, for_bind, for_bind, o->ipv6, &out->ss, &out->len);
     if (for_bind || semi == addr)
         return -EINVAL;
     char src[300];
@@ -96,8 +112,8 @@ static int tcp_resolve(const char *addr, bool for_bind, nmi_addr *out)
     bool has_port = src[0] == '[' ? strstr(src, "]:") != NULL : strchr(src, ':') != NULL;
     if (!has_port)
         memcpy(src + n, ":0", 3); /* an address without a port: any port */
-    int rc = tcp_resolve_one(src, true, true, &out->src, &out->srclen);
-    return rc < 0 ? rc : tcp_resolve_one(semi + 1, false, false, &out->ss, &out->len);
+    int rc = tcp_resolve_one(src, true, true, o->ipv6, &out->src, &out->srclen);
+    return rc < 0 ? rc : tcp_resolve_one(semi + 1, false, false, o->ipv6, &out->ss, &out->len);
 }
 
 static void tcp_format(const struct sockaddr_storage *ss, char *buf, size_t cap)
@@ -119,9 +135,9 @@ static void tcp_format(const struct sockaddr_storage *ss, char *buf, size_t cap)
     }
 }
 
-static int tcp_listen(const nmi_addr *a, int *fdp, char *ep, size_t cap)
+static int tcp_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap)
 {
-    int rc = nmi_stream_listen(a, fdp);
+    int rc = nmi_stream_listen(a, o, fdp);
     if (rc < 0)
         return rc;
     struct sockaddr_storage ss;
@@ -131,12 +147,22 @@ static int tcp_listen(const nmi_addr *a, int *fdp, char *ep, size_t cap)
     return 0;
 }
 
-static void tcp_tune(int fd, int keepalive)
+static void tcp_tune(int fd, const nmi_opts *o)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (keepalive >= 0)
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &keepalive, sizeof(keepalive));
+    if (o->tcp_keepalive >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &o->tcp_keepalive, sizeof(o->tcp_keepalive));
+    if (o->tcp_keepalive == 1) {
+        if (o->keepalive_cnt >= 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &o->keepalive_cnt, sizeof(int));
+        if (o->keepalive_idle >= 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &o->keepalive_idle, sizeof(int));
+        if (o->keepalive_intvl >= 0)
+            setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &o->keepalive_intvl, sizeof(int));
+    }
+    if (o->tcp_maxrt > 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &o->tcp_maxrt, sizeof(int));
 }
 
 static void tcp_unlisten(const char *ep)

@@ -20,17 +20,20 @@ typedef struct nmi_addr {
     socklen_t srclen;            /* its length, 0 = let the kernel choose */
 } nmi_addr;
 
+struct nmi_opts; /* core.h: the socket's options (transport tuning among them) */
+
 typedef struct nmi_transport_ops {
     const char *scheme; /* "tcp", "ipc" */
     /* Parses the part after "scheme://"; -EINVAL if malformed. */
-    int (*resolve)(const char *addr, bool for_bind, nmi_addr *out);
-    /* Binds and listens; writes the endpoint really bound into ep[0..cap). */
-    int (*listen)(const nmi_addr *a, int *fdp, char *ep, size_t cap);
-    /* Starts a non-blocking connect; 0 if done or in progress. */
-    int (*connect)(const nmi_addr *a, int *fdp);
-    /* Per-connection socket options: TCP_NODELAY, and SO_KEEPALIVE when keepalive is 0
-     * or 1 (-1 leaves the system default). */
-    void (*tune)(int fd, int keepalive);
+    int (*resolve)(const char *addr, bool for_bind, const struct nmi_opts *o, nmi_addr *out);
+    /* Binds and listens (backlog, buffers, device from o); writes the endpoint really
+     * bound into ep[0..cap). */
+    int (*listen)(const nmi_addr *a, const struct nmi_opts *o, int *fdp, char *ep, size_t cap);
+    /* Starts a non-blocking connect (buffers, TOS, device from o); 0 if done or in
+     * progress. */
+    int (*connect)(const nmi_addr *a, const struct nmi_opts *o, int *fdp);
+    /* Per-connection options once connected: TCP_NODELAY, keepalive, TCP_USER_TIMEOUT. */
+    void (*tune)(int fd, const struct nmi_opts *o);
     /* Undoes what listen left behind (an ipc path). */
     void (*unlisten)(const char *ep);
     /* Writes the peer's address (local false) or ours (local true) as text. */
@@ -45,7 +48,7 @@ extern const nmi_transport_ops nmi_ipc_ops;
 int nmi_transport_find(const char *endpoint, const nmi_transport_ops **ops, const char **rest);
 
 /* Shared helpers for stream sockets. */
-int nmi_stream_listen(const nmi_addr *a, int *fdp);
-int nmi_stream_connect(const nmi_addr *a, int *fdp);
+int nmi_stream_listen(const nmi_addr *a, const struct nmi_opts *o, int *fdp);
+int nmi_stream_connect(const nmi_addr *a, const struct nmi_opts *o, int *fdp);
 
 #endif
