@@ -120,10 +120,18 @@ typedef struct nmi_opts {
     int keepalive_cnt, keepalive_idle, keepalive_intvl; /* TCP_KEEP*, -1 = OS default */
     int tcp_maxrt;                                      /* ms, TCP_USER_TIMEOUT, 0 = OS default */
     int connect_timeout;                                /* ms, 0 = OS default */
-    bool ipv6;               /* "*" is [::] dual stack; names may resolve to IPv6 */
-    char bindtodevice[16];   /* SO_BINDTODEVICE, "" = none */
-    uint8_t routing_id[255]; /* announced Identity */
-    uint8_t routing_id_len;  /* 0 = none */
+    bool ipv6;                /* "*" is [::] dual stack; names may resolve to IPv6 */
+    char bindtodevice[16];    /* SO_BINDTODEVICE, "" = none */
+    bool xpub_verboser;       /* XPUB: pass on every subscribe and cancel */
+    bool probe_router;        /* an empty message to each new peer */
+    bool stream_notify;       /* STREAM: empty messages for connects and disconnects */
+    bool invert_matching;     /* PUB/XPUB/SUB: deliver what does not match */
+    uint8_t connect_rid[255]; /* ROUTER: the next connect's peer routing id */
+    uint8_t connect_rid_len;  /* 0 = none */
+    uint8_t welcome[255];     /* XPUB: the message for new subscribers */
+    uint8_t welcome_len;      /* 0 = none */
+    uint8_t routing_id[255];  /* announced Identity */
+    uint8_t routing_id_len;   /* 0 = none */
 } nmi_opts;
 
 void nmi_opts_default(nmi_opts *o);

@@ -39,6 +39,7 @@ void nmi_opts_default(nmi_opts *o)
     o->sndbuf = o->rcvbuf = -1;
     o->backlog = 1024; /* libzmq: 100; a burst of clients must not overflow it */
     o->keepalive_cnt = o->keepalive_idle = o->keepalive_intvl = -1;
+    o->stream_notify = true;
 }
 
 enum { OPT_INT, OPT_BOOL, OPT_INT64 };
@@ -91,6 +92,10 @@ static const sockopt_def sockopt_defs[] = {
     OPT(NM_TCP_MAXRT, OPT_INT, tcp_maxrt, 0, INT_MAX),
     OPT(NM_CONNECT_TIMEOUT, OPT_INT, connect_timeout, 0, INT_MAX),
     OPT(NM_IPV6, OPT_BOOL, ipv6, INT_MIN, INT_MAX),
+    {NM_XPUB_VERBOSER, OPT_BOOL, offsetof(nmi_opts, xpub_verboser), INT_MIN, INT_MAX, NM_XPUB},
+    OPT(NM_PROBE_ROUTER, OPT_BOOL, probe_router, INT_MIN, INT_MAX),
+    {NM_STREAM_NOTIFY, OPT_BOOL, offsetof(nmi_opts, stream_notify), INT_MIN, INT_MAX, NM_STREAM},
+    OPT(NM_INVERT_MATCHING, OPT_BOOL, invert_matching, INT_MIN, INT_MAX),
 };
 
 static const sockopt_def *sockopt_find(int opt)
@@ -109,6 +114,15 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
             return -EINVAL;
         memcpy(o->routing_id, val, len);
         o->routing_id_len = (uint8_t)len;
+        return 0;
+    }
+    if (opt == NM_CONNECT_ROUTING_ID || opt == NM_XPUB_WELCOME_MSG) { /* bytes, 0..255 */
+        bool rid = opt == NM_CONNECT_ROUTING_ID;
+        if ((val == NULL && len > 0) || len > 255 || (rid && !s->proto->needs_rid) ||
+            (!rid && s->type != NM_XPUB))
+            return -EINVAL;
+        memcpy(rid ? o->connect_rid : o->welcome, val, len);
+        *(rid ? &o->connect_rid_len : &o->welcome_len) = (uint8_t)len;
         return 0;
     }
     if (opt == NM_BINDTODEVICE) { /* an interface name, or empty for none */

@@ -194,11 +194,12 @@ void nmi_conn_start(nmi_conn *c)
 }
 
 /* STREAM: raw bytes, no ZMTP.  The application learns of a connection and of its end
- * by an empty message from that peer, as in libzmq. */
+ * by an empty message from that peer, as in libzmq (unless STREAM_NOTIFY is off). */
 static void conn_stream_notify(nmi_conn *c)
 {
     nmi_msg m = {0};
-    if (c->pipe == NULL || nmi_msg_push_frame(&m) == NULL || nmi_queue_push(c->pipe->in, &m) < 0)
+    if (!c->opts.stream_notify || c->pipe == NULL || nmi_msg_push_frame(&m) == NULL ||
+        nmi_queue_push(c->pipe->in, &m) < 0)
         nmi_msg_clear(&m);
     else if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe);

@@ -51,6 +51,10 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
         return -1;
     }
     bool new_pipe = c->pipe == NULL;
+    if (c->connecter && c->opts.connect_rid_len > 0) { /* CONNECT_ROUTING_ID wins */
+        rid = c->opts.connect_rid;
+        rid_len = c->opts.connect_rid_len;
+    }
     bool rid_used = s->proto->needs_rid && new_pipe && rid_len > 0;
     /* Judged before the pipe exists: a pipe the socket never attached would be lost. */
     const char *bad = !rid_used                         ? NULL
@@ -94,6 +98,14 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
     nmi_monitor(s, NM_EVENT_HANDSHAKE_SUCCEEDED, 0, c->endpoint, "");
     if (new_pipe)
         nmi_sock_post(s, NMI_CMD_ATTACH, p);
+    /* PROBE_ROUTER: an empty one-frame message, straight onto the wire (the pipe's
+     * queue is the application's to fill), ahead of anything queued. */
+    static const uint8_t probe[2] = {0, 0};
+    if (c->opts.probe_router && !(s->proto->flags & NMI_PROTO_RAW) &&
+        nmi_conn_out_bytes(c, probe, sizeof(probe)) < 0) {
+        nmi_conn_reject(c, "out of memory");
+        return -1;
+    }
     nmi_conn_flush(c, true);
     return atomic_load(&c->state) == NMI_CONN_ACTIVE ? 0 : -1;
 }

@@ -266,6 +266,18 @@ enum nm_sockopt {
                                   * stack) and names may resolve to IPv6; default 0 */
     NM_BINDTODEVICE = 42,        /* text: the interface connections and binds use
                                   * (SO_BINDTODEVICE); "" = any (default) */
+    /* Pattern options, libzmq's of the same names. */
+    NM_XPUB_VERBOSER = 43,      /* int bool (XPUB): as XPUB_VERBOSE, and every cancel too */
+    NM_PROBE_ROUTER = 44,       /* int bool (ROUTER, DEALER, REQ): send an empty message to
+                                 * each peer as soon as it is connected */
+    NM_STREAM_NOTIFY = 45,      /* int bool (STREAM): an empty message when a peer connects
+                                 * or goes; default 1 */
+    NM_CONNECT_ROUTING_ID = 46, /* bytes (ROUTER, STREAM): the routing id of the peer the
+                                 * next connect reaches, instead of its own (used once) */
+    NM_XPUB_WELCOME_MSG = 47,   /* bytes (XPUB), at most 255: sent to every new subscriber;
+                                 * empty = none (default) */
+    NM_INVERT_MATCHING = 48,    /* int bool (PUB, XPUB, SUB): a message goes to the
+                                 * subscribers that do NOT match it (set it on both ends) */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */

@@ -112,14 +112,15 @@ static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
             int rc = nmi_mtrie_add(p->subs, d + 1, len, pipe);
             if (rc < 0)
                 pub_uncount(pipe, len);
-            if (xpub && (rc == 1 || (rc == 0 && s->opts.xpub_verbose)))
+            bool verbose = s->opts.xpub_verbose || s->opts.xpub_verboser;
+            if (xpub && (rc == 1 || (rc == 0 && verbose)))
                 pub_tell_app(p, 1, d + 1, len);
         } else {
             int rc = nmi_mtrie_rm(p->subs, d + 1, len, pipe);
             pub_uncount(pipe, len); /* the cancel itself */
             if (rc >= 0)
                 pub_uncount(pipe, len); /* and the subscription it removed */
-            if (rc == 1 && xpub)
+            if (xpub && (rc == 1 || (rc == 0 && s->opts.xpub_verboser)))
                 pub_tell_app(p, 0, d + 1, len);
         }
         nmi_msg_clear(&m);
@@ -130,6 +131,12 @@ static void pub_attach(nmi_sock *s, nmi_pipe *pipe)
 {
     pub_state *p = s->pdata;
     nmi_pipeset_add(&p->pipes, pipe);
+    if (s->opts.welcome_len > 0) { /* XPUB_WELCOME_MSG: the new subscriber's first */
+        nmi_msg m = {0};
+        if (nm_msg_add((nm_msg_t *)&m, s->opts.welcome, s->opts.welcome_len) < 0 ||
+            nmi_pipe_write(pipe, &m) < 0)
+            nmi_msg_clear(&m);
+    }
     /* Drain now: the pipe then sleeps on an empty queue, so the next subscription
      * arriving wakes us with NMI_CMD_IN_READY. */
     pub_in_ready(s, pipe);
@@ -189,11 +196,33 @@ static bool pub_deliver(nmi_pipe *pipe, nmi_msg *m, bool last)
     return false;
 }
 
+/* INVERT_MATCHING: the subscribers that did not match instead (linear in subscribers
+ * times matches: the option is for few subscribers). */
+static void pub_invert(pub_state *p)
+{
+    size_t nmatched = p->nmatched;
+    nmi_pipe **matched = malloc((nmatched ? nmatched : 1) * sizeof(*matched));
+    if (matched == NULL)
+        return;
+    memcpy(matched, p->matched, nmatched * sizeof(*matched));
+    p->nmatched = 0;
+    for (int i = 0; i < p->pipes.n; i++) {
+        size_t k = 0;
+        while (k < nmatched && matched[k] != p->pipes.pipes[i])
+            k++;
+        if (k == nmatched)
+            pub_match_cb(p->pipes.pipes[i], p);
+    }
+    free(matched);
+}
+
 static int pub_send(nmi_sock *s, nmi_msg *m)
 {
     pub_state *p = s->pdata;
     p->nmatched = 0;
     nmi_mtrie_match(p->subs, nmi_frame_data(&m->first), m->first.size, pub_match_cb, p);
+    if (s->opts.invert_matching)
+        pub_invert(p);
     size_t n = p->nmatched, queued = 0;
     for (size_t i = 0; i < n; i++) {
         nmi_pipe *pipe = p->matched[i];

@@ -172,7 +172,7 @@ static int sub_recv(nmi_sock *s, nmi_msg *m)
             return rc;
         bool wanted = false;
         nmi_mtrie_match(p->filter, nmi_frame_data(&m->first), m->first.size, sub_match_cb, &wanted);
-        if (wanted)
+        if (wanted != s->opts.invert_matching)
             return 0;
         nmi_msg_clear(m);
     }
