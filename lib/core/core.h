@@ -485,6 +485,7 @@ struct nmi_ctx {
     int io_started;                  /* threads running: io[0..io_started) */
     int io_used;                     /* new sockets go to io[0..io_used) */
     int max_sockets;                 /* NM_CTX_MAX_SOCKETS */
+    bool ipv6;                       /* NM_CTX_IPV6: new sockets' NM_IPV6 */
     pthread_mutex_t reg_lock;        /* sockets, their pipes, endpoints, log settings */
     pthread_cond_t reg_cond;         /* signalled when a socket is freed */
     TAILQ_HEAD(, nmi_sock) socks;    /* every socket not yet freed */

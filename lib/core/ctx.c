@@ -76,6 +76,8 @@ int nm_ctx_set(nm_ctx_t *ctxp, int opt, int value)
             ctx->io_used = value;
     } else if (opt == NM_CTX_MAX_SOCKETS && value >= 0) {
         ctx->max_sockets = value;
+    } else if (opt == NM_CTX_IPV6 && (value == 0 || value == 1)) {
+        ctx->ipv6 = value;
     } else {
         rc = -EINVAL;
     }
@@ -92,6 +94,8 @@ int nm_ctx_get(nm_ctx_t *ctxp, int opt, int *value)
         *value = ctx->io_used;
     else if (opt == NM_CTX_MAX_SOCKETS)
         *value = ctx->max_sockets;
+    else if (opt == NM_CTX_IPV6)
+        *value = ctx->ipv6;
     else
         rc = -EINVAL;
     pthread_mutex_unlock(&ctx->reg_lock);

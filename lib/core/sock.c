@@ -148,6 +148,7 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
         rc = -EMFILE; /* NM_CTX_MAX_SOCKETS, as libzmq */
     } else {
         s->io = nmi_ctx_pick_io(ctx);
+        s->opts.ipv6 = ctx->ipv6;
         s->io->nsocks++;
         TAILQ_INSERT_TAIL(&ctx->socks, s, reg_entry);
         ctx->nsocks++;

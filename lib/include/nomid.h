@@ -92,8 +92,9 @@ NM_EXPORT void nm_ctx_destroy(nm_ctx_t **ctxp);
  *    from going to the threads beyond it (they run until nm_ctx_destroy).
  *  NM_CTX_MAX_SOCKETS: sockets open at once, 0 = no limit (default); past it
  *    nm_sock_new fails with -EMFILE.
+ *  NM_CTX_IPV6: NM_IPV6 of the sockets created after it, 0 (default) or 1.
  * 0, or -EINVAL for an unknown option or a value out of range. */
-enum nm_ctx_opt { NM_CTX_IO_THREADS = 1, NM_CTX_MAX_SOCKETS = 2 };
+enum nm_ctx_opt { NM_CTX_IO_THREADS = 1, NM_CTX_MAX_SOCKETS = 2, NM_CTX_IPV6 = 3 };
 NM_EXPORT int nm_ctx_set(nm_ctx_t *ctx, int opt, int value);
 NM_EXPORT int nm_ctx_get(nm_ctx_t *ctx, int opt, int *value);
 /* Messages at or below max_level go to cb.  Default: no logging. */

@@ -95,6 +95,18 @@ static void test_max_sockets(void **state)
     tu_wait_gone(ctx, NM_PUSH); /* freed on the I/O thread */
     TU_OK(nm_sock_new(&c, ctx, NM_PAIR));
     TU_RC(nm_ctx_set(ctx, NM_CTX_MAX_SOCKETS, -1), -EINVAL);
+    /* NM_CTX_IPV6: the default of the sockets made after it. */
+    TU_OK(nm_ctx_set(ctx, NM_CTX_MAX_SOCKETS, 0));
+    TU_OK(nm_ctx_set(ctx, NM_CTX_IPV6, 1));
+    TU_OK(nm_ctx_get(ctx, NM_CTX_IPV6, &v));
+    assert_int_equal(v, 1);
+    nm_sock_t *six = tu_sock(ctx, NM_PAIR);
+    TU_OK(nm_sock_getopt_int(six, NM_IPV6, &v));
+    assert_int_equal(v, 1);
+    TU_OK(nm_sock_getopt_int(a, NM_IPV6, &v));
+    assert_int_equal(v, 0);
+    nm_sock_close(&six);
+    TU_RC(nm_ctx_set(ctx, NM_CTX_IPV6, 2), -EINVAL);
     nm_sock_close(&a);
     nm_sock_close(&c);
     tu_ctx_destroy(&ctx);
