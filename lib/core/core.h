@@ -126,6 +126,7 @@ typedef struct nmi_opts {
     bool probe_router;        /* an empty message to each new peer */
     bool stream_notify;       /* STREAM: empty messages for connects and disconnects */
     bool invert_matching;     /* PUB/XPUB/SUB: deliver what does not match */
+    bool xpub_nodrop;         /* PUB/XPUB: wait for a full subscriber, do not drop */
     uint8_t connect_rid[255]; /* ROUTER: the next connect's peer routing id */
     uint8_t connect_rid_len;  /* 0 = none */
     uint8_t welcome[255];     /* XPUB: the message for new subscribers */
@@ -199,6 +200,9 @@ int nmi_pipe_write(nmi_pipe *p, nmi_msg *m);
 /* nmi_pipe_write in two steps, for fan-out: queue on every pipe, one full fence, then
  * wake each pipe's writer. */
 int nmi_pipe_push(nmi_pipe *p, nmi_msg *m);
+/* 0 when the pipe takes a message now; -EAGAIN when full (NMI_CMD_OUT_READY will
+ * announce room), -EPIPE if gone.  For senders that must not drop (XPUB_NODROP). */
+int nmi_pipe_wait_room(nmi_pipe *p);
 void nmi_pipe_wake_fenced(nmi_pipe *p);
 /* Application, for senders that drop rather than wait (PUB): true if the pipe takes
  * a message now, so that nmi_pipe_push will not fail.  A full pipe counts its HWM hit

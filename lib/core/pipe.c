@@ -128,7 +128,7 @@ bool nmi_pipe_room(nmi_pipe *p)
     return true;
 }
 
-int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
+int nmi_pipe_wait_room(nmi_pipe *p)
 {
     if (atomic_load_explicit(&p->gone, memory_order_relaxed))
         return -EPIPE;
@@ -144,6 +144,14 @@ int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
             return -EAGAIN; /* the writer already posted OUT_READY: wait for it */
     }
     p->full_seen = false;
+    return 0;
+}
+
+int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
+{
+    int rc = nmi_pipe_wait_room(p);
+    if (rc < 0)
+        return rc;
     return nmi_queue_push(p->out, m) < 0 ? -ENOMEM : 0;
 }
 

@@ -96,6 +96,7 @@ static const sockopt_def sockopt_defs[] = {
     OPT(NM_PROBE_ROUTER, OPT_BOOL, probe_router, INT_MIN, INT_MAX),
     {NM_STREAM_NOTIFY, OPT_BOOL, offsetof(nmi_opts, stream_notify), INT_MIN, INT_MAX, NM_STREAM},
     OPT(NM_INVERT_MATCHING, OPT_BOOL, invert_matching, INT_MIN, INT_MAX),
+    OPT(NM_XPUB_NODROP, OPT_BOOL, xpub_nodrop, INT_MIN, INT_MAX),
 };
 
 static const sockopt_def *sockopt_find(int opt)

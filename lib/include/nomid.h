@@ -279,6 +279,8 @@ enum nm_sockopt {
                                  * empty = none (default) */
     NM_INVERT_MATCHING = 48,    /* int bool (PUB, XPUB, SUB): a message goes to the
                                  * subscribers that do NOT match it (set it on both ends) */
+    NM_XPUB_NODROP = 49,        /* int bool (PUB, XPUB): a send to a full subscriber waits
+                                 * (SNDTIMEO, -EAGAIN) instead of dropping for it */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */

@@ -224,6 +224,11 @@ static int pub_send(nmi_sock *s, nmi_msg *m)
     if (s->opts.invert_matching)
         pub_invert(p);
     size_t n = p->nmatched, queued = 0;
+    /* XPUB_NODROP: every subscriber takes it, or the sender waits (a subscriber gone is
+     * no reason to wait). */
+    for (size_t i = 0; s->opts.xpub_nodrop && i < n; i++)
+        if (nmi_pipe_wait_room(p->matched[i]) == -EAGAIN)
+            return -EAGAIN;
     for (size_t i = 0; i < n; i++) {
         nmi_pipe *pipe = p->matched[i];
         if (pub_deliver(pipe, m, i + 1 == n))

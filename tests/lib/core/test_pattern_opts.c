@@ -139,12 +139,40 @@ static void test_invert_matching(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+static void test_xpub_nodrop(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *pub = tu_sock(ctx, NM_PUB), *sub = tu_sock(ctx, NM_SUB);
+    TU_OK(nm_sock_setopt_int(pub, NM_XPUB_NODROP, 1));
+    TU_OK(nm_sock_setopt_int(pub, NM_SNDHWM, 2));
+    TU_OK(nm_sock_setopt_int(sub, NM_RCVHWM, 2));
+    TU_OK(nm_sock_setopt(sub, NM_SUBSCRIBE, "", 0));
+    TU_OK(nm_sock_bind(pub, "inproc://nodrop"));
+    TU_OK(nm_sock_connect(sub, "inproc://nodrop"));
+    tu_sleep_ms(50); /* the subscription reaches the PUB */
+    int sent = 0, rc;
+    while ((rc = nm_sock_send_bytes(pub, "m", 1, NM_DONTWAIT)) == 0)
+        sent++;
+    TU_RC(rc, -EAGAIN); /* full: the sender is told, nothing is dropped */
+    assert_true(sent >= 2);
+    for (int i = 0; i < sent; i++)
+        tu_recv_strs(sub, 1, "m");
+    TU_OK(nm_sock_send_bytes(pub, "after", 5, 0)); /* room again */
+    tu_recv_strs(sub, 1, "after");
+    assert_int_equal(tu_totals_of(ctx, NM_PUB).drops, 0);
+    nm_sock_close(&sub);
+    nm_sock_close(&pub);
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_xpub_verboser),     cmocka_unit_test(test_probe_router),
         cmocka_unit_test(test_stream_notify_off), cmocka_unit_test(test_connect_routing_id),
         cmocka_unit_test(test_xpub_welcome_msg),  cmocka_unit_test(test_invert_matching),
+        cmocka_unit_test(test_xpub_nodrop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
