@@ -99,6 +99,10 @@ int nm_msg_add_zc(nm_msg_t *m, void *data, size_t size, nm_free_cb *ffn, void *h
 int nm_msg_prepend(nm_msg_t *m, const void *data, size_t size);
 /* Removes the first frame (no-op on an empty message). */
 void nm_msg_pop_front(nm_msg_t *m);
+/* Moves frame i of src to the end of dst without copying a large frame's bytes (its
+ * buffer reference changes hands); src loses that frame.  0, -EINVAL when i is not a
+ * frame of src or dst is src, -ENOMEM (both unchanged). */
+int nm_msg_move_frame(nm_msg_t *dst, nm_msg_t *src, size_t i);
 size_t nm_msg_count(const nm_msg_t *m);
 /* Frame i's bytes and size; i must be < nm_msg_count(m). */
 const void *nm_msg_data(const nm_msg_t *m, size_t i);
@@ -280,8 +284,10 @@ enum nm_event {
  * (inproc://...); connect a PAIR to it to read them.  Each event is a message of three
  * frames: 6 bytes (uint16 event, uint32 value, little-endian, as libzmq), the endpoint,
  * and a detail text (may be empty).  Events are never blocking: when the reader is
- * slow they are dropped.  endpoint NULL stops monitoring. */
+ * slow they are dropped.  endpoint NULL stops monitoring.  With NM_MONITOR_TWO_FRAMES
+ * in events, the detail frame is left off (libzmq 4.3's two-frame format). */
 int nm_sock_monitor(nm_sock_t *s, const char *endpoint, int events);
+#define NM_MONITOR_TWO_FRAMES 0x10000 /* a flag for nm_sock_monitor's events, not an event */
 
 /* Every socket event of a context, for an embedding observer (an admin endpoint). */
 typedef struct nm_event_info {

@@ -1,6 +1,6 @@
 /*
- * tcp.c - the tcp:// transport: IPv4 and IPv6, "*" for any address, port 0 for an
- * ephemeral port (the bound endpoint names the real one).
+ * tcp.c - the tcp:// transport: IPv4 and IPv6, "*" for any address, port 0 (or "*", as
+ * libzmq spells it) for an ephemeral port (the bound endpoint names the real one).
  *
  * Hosts are numeric addresses, "*", or names resolved once with getaddrinfo when the
  * endpoint is bound or connected.
@@ -38,7 +38,10 @@ static int tcp_resolve(const char *addr, bool for_bind, nmi_addr *out)
 
     char *end;
     long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || port < 0 || port > 65535 || (!for_bind && port == 0))
+    bool any_port = for_bind && strcmp(colon + 1, "*") == 0; /* libzmq's spelling of 0 */
+    if (any_port)
+        port = 0;
+    else if (*end != '\0' || port < 0 || port > 65535 || (!for_bind && port == 0))
         return -EINVAL;
 
     memset(out, 0, sizeof(*out));
