@@ -111,6 +111,8 @@ int zmq_msg_init_data(zmq_msg_t *msg_, void *data_, size_t size_, zmq_free_fn *f
         msg_release(m);
         return zc_errno(ENOMEM);
     }
+    if (ffn_ == NULL)
+        m->flags |= ZC_MSG_SHARED; /* constant data: libzmq calls it shared */
     return 0;
 }
 

@@ -123,8 +123,8 @@ int zmq_unbind(void *s_, const char *addr_)
     zc_sock *zs = zc_sock_of(s_);
     if (zs == NULL)
         return -1;
-    (void)addr_;
-    return zc_errno(ENOTSUP); /* the core has no unbind yet */
+    int rc = nm_sock_unbind(zs->nm, addr_);
+    return rc < 0 ? zc_fail(rc) : 0;
 }
 
 int zmq_socket_monitor(void *s_, const char *addr_, int events_)

@@ -132,7 +132,7 @@ long zmq_timers_timeout(void *timers)
     for (size_t i = 0; i < ts->n; i++)
         if (ts->t[i].due < first)
             first = ts->t[i].due;
-    return first <= now ? 0 : (long)((first - now) / 1000000u);
+    return first <= now ? 0 : (long)((first - now + 999999u) / 1000000u); /* never early */
 }
 
 int zmq_timers_execute(void *timers)

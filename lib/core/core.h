@@ -62,6 +62,7 @@ enum nmi_cmd_type {
     NMI_CMD_LISTEN,     /* start accepting on a listener */
     NMI_CMD_CONNECT,    /* start a connecting conn */
     NMI_CMD_DISCONNECT, /* close a socket's conns to one endpoint (nmi_disconnect) */
+    NMI_CMD_UNBIND,     /* close a listener and the conns it accepted (nmi_disconnect) */
     NMI_CMD_FLUSH,      /* take over a conn's writer and flush */
     NMI_CMD_RESUME,     /* a conn's pipe->in has room: read again */
     NMI_CMD_READ,       /* an application thread hands a conn's reader back */
@@ -236,6 +237,7 @@ struct nmi_sock {
     pthread_mutex_t mon_lock;           /* guards mon (any thread may raise an event) */
     nm_sock_t *mon;                     /* the monitor's PAIR, or NULL */
     nmi_svc *svc;                       /* svc:// watches, binds, advertisements, or NULL */
+    struct nmi_bound *bound;            /* tcp/ipc binds, for unbind (application thread) */
     uint8_t *rbuf;                      /* read buffer of direct reads (conn_direct.c), or NULL */
     bool has_prefetch;                  /* prefetch holds a received message (NM_POLLIN) */
     nmi_msg prefetch;                   /* taken by nm_poll to learn NM_POLLIN, given to recv */
@@ -345,6 +347,15 @@ nmi_listener *nmi_listener_new(nmi_sock *s, const nmi_transport_ops *tp, int fd,
                                const char *endpoint);
 void nmi_listener_start(nmi_listener *l); /* I/O thread */
 void nmi_listener_close(nmi_listener *l); /* I/O thread */
+/* I/O thread: closes d->sock's listener on d->endpoint and the conns it accepted. */
+void nmi_listener_unbind(struct nmi_disconnect *d);
+
+/* A tcp or ipc endpoint a socket bound: what bind was given and what it got. */
+typedef struct nmi_bound {
+    char spec[NMI_EP_MAX];     /* as given to bind ("tcp://127.0.0.1:*") */
+    char endpoint[NMI_EP_MAX]; /* as bound (the listener's, "tcp://127.0.0.1:41234") */
+    struct nmi_bound *next;    /* the socket's next */
+} nmi_bound;
 
 /* ---- I/O thread ------------------------------------------------------------------ */
 
@@ -396,6 +407,8 @@ int nmi_inproc_connect(nmi_sock *s, const char *endpoint);
 void nmi_inproc_fini(nmi_ctx *ctx);
 /* Application: the socket closes; its names are free for others at once. */
 void nmi_inproc_unbind_all(nmi_sock *s);
+/* Application: frees one name the socket bound; -ENOENT if it did not. */
+int nmi_inproc_unbind(nmi_sock *s, const char *endpoint);
 /* The socket lets go of an inproc pipe: tells the peer's socket, drops the hold. */
 void nmi_inproc_unlink(nmi_pipe *p);
 /* After the caller's full fence: wakes the other end of p's link if it sleeps waiting

@@ -103,6 +103,9 @@ static void io_run_cmds(nmi_io *io)
         case NMI_CMD_DISCONNECT:
             nmi_conn_disconnect(cmds[i].obj);
             break;
+        case NMI_CMD_UNBIND:
+            nmi_listener_unbind(cmds[i].obj);
+            break;
         case NMI_CMD_FLUSH:
             io_check_writer(cmds[i].obj);
             nmi_conn_flush_cmd(cmds[i].obj);

@@ -141,3 +141,23 @@ void nmi_listener_close(nmi_listener *l)
     LIST_REMOVE(l, sock_entry);
     free(l);
 }
+
+void nmi_listener_unbind(nmi_disconnect *d)
+{
+    nmi_listener *l;
+    LIST_FOREACH(l, &d->sock->listeners, sock_entry)
+    {
+        if (strcmp(l->endpoint, d->endpoint) == 0)
+            break;
+    }
+    if (l != NULL)
+        nmi_listener_close(l);
+    /* As libzmq: the connections it accepted go with it. */
+    nmi_conn *c, *next;
+    LIST_FOREACH_SAFE(c, &d->sock->conns, sock_entry, next)
+    {
+        if (!c->connecter && !c->closing && strcmp(c->endpoint, d->endpoint) == 0)
+            nmi_conn_close(c);
+    }
+    free(d);
+}

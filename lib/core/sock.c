@@ -203,6 +203,10 @@ void nmi_sock_free(nmi_sock *s)
         nmi_sock_drop_pipe(s, p);
     s->proto->fini(s);
     nmi_svc_free(s);
+    for (nmi_bound *b = s->bound, *next; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
     nmi_ctx *ctx = s->ctx;
     pthread_mutex_lock(&ctx->reg_lock);
     TAILQ_REMOVE(&ctx->socks, s, reg_entry);
@@ -280,6 +284,13 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
         tp->unlisten(bound);
         return -ENOMEM;
     }
+    nmi_bound *b = malloc(sizeof(*b));
+    if (b != NULL) { /* without it only unbind fails (-ENOENT); close still closes it */
+        strlcpy(b->spec, endpoint, sizeof(b->spec));
+        strlcpy(b->endpoint, bound, sizeof(b->endpoint));
+        b->next = s->bound;
+        s->bound = b;
+    }
     sock_add_endpoint(s, bound);
     nmi_svc_bound(s, bound);
     nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");
@@ -317,6 +328,37 @@ static int sock_disconnect(nmi_sock *s, const char *endpoint)
     if (rc == 0)
         sock_remove_endpoint(s, endpoint);
     return rc;
+}
+
+/* Undoes a bind: the name (inproc) or the listener and its connections (tcp, ipc). */
+static int sock_unbind(nmi_sock *s, const char *endpoint)
+{
+    if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
+        return -EINVAL;
+    if (strncmp(endpoint, "inproc://", 9) == 0) {
+        int rc = nmi_inproc_unbind(s, endpoint);
+        if (rc == 0)
+            sock_remove_endpoint(s, endpoint);
+        return rc;
+    }
+    nmi_bound **bp = &s->bound;
+    /* As libzmq: by the endpoint bound, or by the one given unless it had a wildcard. */
+    while (*bp != NULL && strcmp((*bp)->endpoint, endpoint) != 0 &&
+           (strcmp((*bp)->spec, endpoint) != 0 || strchr(endpoint, '*') != NULL))
+        bp = &(*bp)->next;
+    nmi_bound *b = *bp;
+    if (b == NULL)
+        return -ENOENT;
+    nmi_disconnect *d = malloc(sizeof(*d));
+    if (d == NULL)
+        return -ENOMEM;
+    *bp = b->next;
+    d->sock = s;
+    strlcpy(d->endpoint, b->endpoint, sizeof(d->endpoint));
+    sock_remove_endpoint(s, b->endpoint);
+    free(b);
+    nmi_io_post(&s->ctx->io, NMI_CMD_UNBIND, d);
+    return 0;
 }
 
 void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint)
@@ -557,6 +599,12 @@ int nm_sock_connect(nm_sock_t *sp, const char *endpoint)
 {
     nmi_sock *s = (nmi_sock *)sp;
     return NMI_SOCK_CALL(s, sock_connect(s, endpoint));
+}
+
+int nm_sock_unbind(nm_sock_t *sp, const char *endpoint)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    return NMI_SOCK_CALL(s, sock_unbind(s, endpoint));
 }
 
 int nm_sock_disconnect(nm_sock_t *sp, const char *endpoint)

@@ -153,6 +153,11 @@ void nm_sock_close(nm_sock_t **sp);
  * separated by spaces). */
 int nm_sock_bind(nm_sock_t *s, const char *endpoint);
 int nm_sock_connect(nm_sock_t *s, const char *endpoint);
+/* Undoes a bind, as libzmq's zmq_unbind: endpoint is what bind was given or what it got
+ * (NM_LAST_ENDPOINT).  tcp, ipc: the listener closes (an ipc path is removed) and so do
+ * the connections it accepted; inproc: the name is free again (pipes made stay).
+ * -ENOENT when the socket has no such binding; -ENOTSUP for svc://. */
+int nm_sock_unbind(nm_sock_t *s, const char *endpoint);
 /* Undoes a connect (tcp, ipc, svc): its connections close after LINGER, and a
  * reconnecting one stops trying.  -ENOENT for a svc:// name the socket does not
  * follow, -ENOTSUP for inproc. */

@@ -229,6 +229,24 @@ int nmi_inproc_connect(nmi_sock *s, const char *endpoint)
     return rc;
 }
 
+int nmi_inproc_unbind(nmi_sock *s, const char *endpoint)
+{
+    nmi_ctx *ctx = s->ctx;
+    int rc = -ENOENT;
+    pthread_mutex_lock(&ctx->inproc_lock);
+    for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL; ep = &(*ep)->next) {
+        nmi_inproc_entry *e = *ep;
+        if (e->sock == s && e->bound && strcmp(e->name, endpoint) == 0) {
+            *ep = e->next;
+            free(e);
+            rc = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ctx->inproc_lock);
+    return rc;
+}
+
 void nmi_inproc_unbind_all(nmi_sock *s)
 {
     nmi_ctx *ctx = s->ctx;

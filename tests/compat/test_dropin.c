@@ -109,6 +109,12 @@ static void test_errors(void **state)
     assert_int_equal(zmq_getsockopt(pull, ZMQ_LAST_ENDPOINT, ep, &len), 0);
     assert_int_equal(zmq_bind(pub, ep), -1);
     assert_int_equal(errno, EADDRINUSE);
+    assert_int_equal(zmq_unbind(pull, ep), 0);
+    assert_int_equal(zmq_unbind(pull, ep), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(zmq_bind(pull, "inproc://dropin-unbind"), 0);
+    assert_int_equal(zmq_unbind(pull, "inproc://dropin-unbind"), 0);
+    assert_int_equal(zmq_bind(pub, "inproc://dropin-unbind"), 0); /* the name is free */
     zmq_close(pub);
     zmq_close(req);
     zmq_close(pull);
