@@ -312,10 +312,12 @@ int nmi_svc_disconnect(nmi_sock *s, const char *name); /* stop following it */
 /* Binds tcp://HOST:0 on the resolver's hosts and advertises each; the endpoints bound,
  * space-separated, go to bound[cap]. */
 int nmi_svc_bind(nmi_sock *s, const char *name, char *bound, size_t cap);
-void nmi_svc_bound(nmi_sock *s, const char *endpoint); /* a tcp/ipc endpoint was bound */
-/* A tcp/ipc endpoint is unbound: forgets it and withdraws what advertised it; false
- * when s had not bound it. */
-bool nmi_svc_unbound(nmi_sock *s, const char *endpoint);
+/* A tcp/ipc bind of spec got endpoint. */
+void nmi_svc_bound(nmi_sock *s, const char *spec, const char *endpoint);
+/* A tcp/ipc endpoint is unbound (by what bind got, or by what it was given unless that
+ * had a wildcard): forgets it, withdraws what advertised it and writes what bind got to
+ * got[cap]; false when s has no such binding. */
+bool nmi_svc_unbound(nmi_sock *s, const char *endpoint, char *got, size_t cap);
 void nmi_svc_apply(nmi_sock *s, void *update); /* NMI_CMD_SVC (frees update) */
 void nmi_svc_close(nmi_sock *s);               /* unwatch, withdraw: closing */
 void nmi_svc_free(nmi_sock *s);                /* any thread, after close */

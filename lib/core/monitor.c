@@ -50,8 +50,9 @@ void nmi_monitor(nmi_sock *s, int event, uint32_t value, const char *endpoint, c
     nm_msg_init(&m);
     endpoint = endpoint ? endpoint : "";
     detail = detail ? detail : "";
+    bool two = atomic_load_explicit(&s->mon_events, memory_order_relaxed) & NM_MONITOR_TWO_FRAMES;
     if (nm_msg_add(&m, head, sizeof(head)) < 0 || nm_msg_add(&m, endpoint, strlen(endpoint)) < 0 ||
-        nm_msg_add(&m, detail, strlen(detail)) < 0) {
+        (!two && nm_msg_add(&m, detail, strlen(detail)) < 0)) {
         nm_msg_close(&m);
         return;
     }

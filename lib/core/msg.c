@@ -267,6 +267,23 @@ void nm_msg_pop_front(nm_msg_t *m)
     im->n--;
 }
 
+int nm_msg_move_frame(nm_msg_t *dst, nm_msg_t *src, size_t i)
+{
+    nmi_msg *d = nmi_msg_of(dst), *sm = nmi_msg_of(src);
+    if (d == sm || i >= sm->n)
+        return -EINVAL;
+    nmi_frame moved = *nmi_msg_frame(sm, i);
+    nmi_frame *f = nmi_msg_push_frame(d);
+    if (f == NULL)
+        return -ENOMEM;
+    /* An inline frame's bytes travel with the struct; a buffer's reference moves. */
+    *f = moved;
+    for (uint32_t k = (uint32_t)i + 1; k < sm->n; k++)
+        *nmi_msg_frame(sm, k - 1) = *nmi_msg_frame(sm, k);
+    sm->n--;
+    return 0;
+}
+
 size_t nm_msg_count(const nm_msg_t *m)
 {
     return nmi_msg_ofc(m)->n;

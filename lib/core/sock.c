@@ -287,7 +287,7 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
         return -ENOMEM;
     }
     sock_add_endpoint(s, bound);
-    nmi_svc_bound(s, bound);
+    nmi_svc_bound(s, endpoint, bound);
     nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");
     nmi_io_post(s->io, NMI_CMD_LISTEN, l);
     return 0;
@@ -351,17 +351,18 @@ static int sock_unbind(nmi_sock *s, const char *endpoint)
 {
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
         return -EINVAL;
+    char got[NMI_EP_MAX];
     int rc;
     if (strncmp(endpoint, "inproc://", 9) == 0)
-        rc = nmi_inproc_unbind(s, endpoint);
+        rc = nmi_inproc_unbind(s, strcpy(got, endpoint));
     else if (strncmp(endpoint, "svc://", 6) == 0)
         rc = -ENOTSUP;
-    else if (!nmi_svc_unbound(s, endpoint))
-        rc = -ENOENT; /* not an endpoint it bound (a wildcard is unbound by its real one) */
+    else if (!nmi_svc_unbound(s, endpoint, got, sizeof(got)))
+        rc = -ENOENT;
     else
-        rc = sock_post_endpoint(s, NMI_CMD_UNBIND, endpoint);
+        rc = sock_post_endpoint(s, NMI_CMD_UNBIND, got);
     if (rc == 0)
-        sock_remove_endpoint(s, endpoint);
+        sock_remove_endpoint(s, got);
     return rc;
 }
 

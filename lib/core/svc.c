@@ -43,6 +43,12 @@ typedef struct svc_conn {
     char endpoint[NMI_EP_MAX]; /* the endpoint */
 } svc_conn;
 
+/* A tcp or ipc endpoint bound: what bind got, and what it was given. */
+typedef struct svc_bound {
+    char ep[NMI_EP_MAX];   /* "tcp://127.0.0.1:41234" */
+    char spec[NMI_EP_MAX]; /* "tcp://127.0.0.1:*", "tcp://localhost:5555" */
+} svc_bound;
+
 /* A name advertised for a bound endpoint. */
 typedef struct svc_ad {
     char name[NMI_EP_MAX];     /* service name */
@@ -51,15 +57,15 @@ typedef struct svc_ad {
 
 /* A socket's svc state (application thread). */
 struct nmi_svc {
-    nm_svc_watch_t **watches;  /* one per svc:// connect */
-    size_t nwatches;           /* their count */
-    svc_conn *conns;           /* endpoints connected through watches */
-    size_t nconns;             /* their count */
-    char (*bound)[NMI_EP_MAX]; /* tcp and ipc endpoints bound */
-    size_t nbound;             /* their count */
-    svc_ad *ads;               /* advertised */
-    size_t nads;               /* their count */
-    bool closed;               /* the socket is closing: ignore reports */
+    nm_svc_watch_t **watches; /* one per svc:// connect */
+    size_t nwatches;          /* their count */
+    svc_conn *conns;          /* endpoints connected through watches */
+    size_t nconns;            /* their count */
+    svc_bound *bound;         /* tcp and ipc endpoints bound */
+    size_t nbound;            /* their count */
+    svc_ad *ads;              /* advertised */
+    size_t nads;              /* their count */
+    bool closed;              /* the socket is closing: ignore reports */
 };
 
 /* Grows *arr (of n elements of size sz) by one; false when out of memory. */
@@ -205,27 +211,33 @@ int nmi_svc_disconnect(nmi_sock *s, const char *name)
     return -ENOENT;
 }
 
-void nmi_svc_bound(nmi_sock *s, const char *endpoint)
+void nmi_svc_bound(nmi_sock *s, const char *spec, const char *endpoint)
 {
     nmi_svc *v = svc_of(s);
-    if (v != NULL && svc_grow(&v->bound, v->nbound, sizeof(*v->bound)))
-        strlcpy(v->bound[v->nbound++], endpoint, NMI_EP_MAX);
+    if (v != NULL && svc_grow(&v->bound, v->nbound, sizeof(*v->bound))) {
+        strlcpy(v->bound[v->nbound].ep, endpoint, NMI_EP_MAX);
+        strlcpy(v->bound[v->nbound++].spec, spec, NMI_EP_MAX);
+    }
 }
 
-bool nmi_svc_unbound(nmi_sock *s, const char *endpoint)
+bool nmi_svc_unbound(nmi_sock *s, const char *endpoint, char *got, size_t cap)
 {
     nmi_svc *v = s->svc;
+    /* As libzmq: by what bind got, or by what it was given unless that had a wildcard. */
+    bool wild = strchr(endpoint, '*') != NULL;
     size_t i = 0;
-    while (v != NULL && i < v->nbound && strcmp(v->bound[i], endpoint) != 0)
+    while (v != NULL && i < v->nbound && strcmp(v->bound[i].ep, endpoint) != 0 &&
+           (wild || strcmp(v->bound[i].spec, endpoint) != 0))
         i++;
     if (v == NULL || i == v->nbound)
         return false;
-    memmove(v->bound[i], v->bound[i + 1], (v->nbound - i - 1) * sizeof(v->bound[0]));
+    strlcpy(got, v->bound[i].ep, cap);
+    memmove(&v->bound[i], &v->bound[i + 1], (v->nbound - i - 1) * sizeof(v->bound[0]));
     v->nbound--;
     for (size_t k = v->nads; k-- > 0;) {
-        if (strcmp(v->ads[k].endpoint, endpoint) != 0)
+        if (strcmp(v->ads[k].endpoint, got) != 0)
             continue;
-        s->ctx->resolver.withdraw(s->ctx->resolver.arg, v->ads[k].name, endpoint);
+        s->ctx->resolver.withdraw(s->ctx->resolver.arg, v->ads[k].name, got);
         v->ads[k] = v->ads[--v->nads];
     }
     return true;
@@ -256,7 +268,7 @@ static int svc_advertise_all(nmi_sock *s, const char *name)
     if (v == NULL || v->nbound == 0)
         return -ENOENT;
     for (size_t i = 0; i < v->nbound; i++) {
-        int rc = svc_advertise(s, name, v->bound[i]);
+        int rc = svc_advertise(s, name, v->bound[i].ep);
         if (rc < 0)
             return rc;
     }
@@ -278,7 +290,7 @@ static int svc_bind_host(nmi_sock *s, const char *name, const char *host, const 
         rc = -ENOMEM; /* bound, but could not remember it */
     if (rc < 0)
         return rc;
-    const char *got = v->bound[v->nbound - 1];
+    const char *got = v->bound[v->nbound - 1].ep;
     if (strlen(list) + 1 + strlen(got) < cap) {
         if (list[0] != '\0')
             strlcat(list, " ", cap);
@@ -319,7 +331,7 @@ int nmi_svc_bind(nmi_sock *s, const char *name, char *bound, size_t cap)
             continue;
         }
         if (nok++ == 0) {
-            const char *colon = strrchr(s->svc->bound[s->svc->nbound - 1], ':');
+            const char *colon = strrchr(s->svc->bound[s->svc->nbound - 1].ep, ':');
             strlcpy(port, colon + 1, sizeof(port));
         }
     }

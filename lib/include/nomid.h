@@ -125,6 +125,10 @@ NM_EXPORT int nm_msg_add_zc(nm_msg_t *m, void *data, size_t size, nm_free_cb *ff
 NM_EXPORT int nm_msg_prepend(nm_msg_t *m, const void *data, size_t size);
 /* Removes the first frame (no-op on an empty message). */
 NM_EXPORT void nm_msg_pop_front(nm_msg_t *m);
+/* Moves frame i of src to the end of dst without copying a large frame's bytes (its
+ * buffer reference changes hands); src loses that frame.  0, -EINVAL when i is not a
+ * frame of src or dst is src, -ENOMEM (both unchanged). */
+NM_EXPORT int nm_msg_move_frame(nm_msg_t *dst, nm_msg_t *src, size_t i);
 NM_EXPORT size_t nm_msg_count(const nm_msg_t *m);
 /* Frame i's bytes and size; i must be < nm_msg_count(m). */
 NM_EXPORT const void *nm_msg_data(const nm_msg_t *m, size_t i);
@@ -178,10 +182,11 @@ NM_EXPORT void nm_sock_close(nm_sock_t **sp);
  * separated by spaces). */
 NM_EXPORT int nm_sock_bind(nm_sock_t *s, const char *endpoint);
 NM_EXPORT int nm_sock_connect(nm_sock_t *s, const char *endpoint);
-/* Undoes a bind: tcp and ipc stop listening and close the connections accepted there
- * (give the endpoint a bind really got, NM_LAST_ENDPOINT, not its wildcard); inproc
- * frees the name (links made through it stay).  -ENOENT when the socket did not bind
- * it, -ENOTSUP for svc://. */
+/* Undoes a bind, as libzmq's zmq_unbind: endpoint is what bind got (NM_LAST_ENDPOINT) or
+ * what it was given, unless that had a wildcard.  tcp, ipc: the listener closes (an ipc
+ * path is removed) and so do the connections it accepted; inproc: the name is free
+ * again (links made through it stay).  -ENOENT when the socket has no such binding,
+ * -ENOTSUP for svc://. */
 NM_EXPORT int nm_sock_unbind(nm_sock_t *s, const char *endpoint);
 /* Undoes a connect (tcp, ipc, inproc, svc): its connections close after LINGER, and a
  * reconnecting one stops trying.  -ENOENT for a svc:// name the socket does not
@@ -345,8 +350,10 @@ enum nm_event {
  * (inproc://...); connect a PAIR to it to read them.  Each event is a message of three
  * frames: 6 bytes (uint16 event, uint32 value, little-endian, as libzmq), the endpoint,
  * and a detail text (may be empty).  Events are never blocking: when the reader is
- * slow they are dropped.  endpoint NULL stops monitoring. */
+ * slow they are dropped.  endpoint NULL stops monitoring.  With NM_MONITOR_TWO_FRAMES
+ * in events, the detail frame is left off (libzmq 4.3's two-frame format). */
 NM_EXPORT int nm_sock_monitor(nm_sock_t *s, const char *endpoint, int events);
+#define NM_MONITOR_TWO_FRAMES 0x10000 /* a flag for nm_sock_monitor's events, not an event */
 
 /* Every socket event of a context, for an embedding observer (an admin endpoint). */
 typedef struct nm_event_info {

@@ -91,8 +91,12 @@ static int router_recv(nmi_sock *s, nmi_msg *m)
 static int router_send(nmi_sock *s, nmi_msg *m)
 {
     router_state *r = s->pdata;
-    if (m->n < 2 || m->first.size > NMI_RID_MAX)
+    if (m->first.size > NMI_RID_MAX)
         return -EINVAL;
+    if (m->n < 2) { /* a routing id and no message: nothing to send, as in libzmq */
+        nmi_msg_clear(m);
+        return 0;
+    }
     nmi_pipe key;
     key.rid_len = (uint8_t)m->first.size;
     memcpy(key.rid, nmi_frame_data(&m->first), key.rid_len);

@@ -229,22 +229,6 @@ int nmi_inproc_connect(nmi_sock *s, const char *endpoint)
     return rc;
 }
 
-void nmi_inproc_unbind_all(nmi_sock *s)
-{
-    nmi_ctx *ctx = s->ctx;
-    pthread_mutex_lock(&ctx->inproc_lock);
-    for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
-        nmi_inproc_entry *e = *ep;
-        if (e->sock == s) {
-            *ep = e->next;
-            free(e);
-        } else {
-            ep = &e->next;
-        }
-    }
-    pthread_mutex_unlock(&ctx->inproc_lock);
-}
-
 int nmi_inproc_unbind(nmi_sock *s, const char *endpoint)
 {
     nmi_ctx *ctx = s->ctx;
@@ -261,6 +245,22 @@ int nmi_inproc_unbind(nmi_sock *s, const char *endpoint)
     }
     pthread_mutex_unlock(&ctx->inproc_lock);
     return rc;
+}
+
+void nmi_inproc_unbind_all(nmi_sock *s)
+{
+    nmi_ctx *ctx = s->ctx;
+    pthread_mutex_lock(&ctx->inproc_lock);
+    for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
+        nmi_inproc_entry *e = *ep;
+        if (e->sock == s) {
+            *ep = e->next;
+            free(e);
+        } else {
+            ep = &e->next;
+        }
+    }
+    pthread_mutex_unlock(&ctx->inproc_lock);
 }
 
 int nmi_inproc_disconnect(nmi_sock *s, const char *endpoint)

@@ -5,6 +5,7 @@
  * limit (72/73 bytes), the ZMTP short/long boundary (255/256) and a frame over 1 MiB.
  * No sockets: these only need the message code.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -367,6 +368,39 @@ static void test_move(void **state)
     nm_msg_close(&dst);
 }
 
+/* nm_msg_move_frame: a frame changes message without its bytes being copied (a large
+ * frame keeps its address), the rest of the source closes up, bad indexes fail. */
+static void test_move_frame(void **state)
+{
+    (void)state;
+    nm_msg_t src, dst;
+    nm_msg_init(&src);
+    nm_msg_init(&dst);
+    uint8_t *big = malloc(BIG_SIZE);
+    assert_non_null(big);
+    fill(big, BIG_SIZE, 5);
+    assert_int_equal(nm_msg_add(&src, "head", 4), 0);
+    assert_int_equal(nm_msg_add(&src, big, BIG_SIZE), 0);
+    assert_int_equal(nm_msg_add(&src, "tail", 4), 0);
+    const void *bigp = nm_msg_data(&src, 1);
+    assert_int_equal(nm_msg_move_frame(&dst, &src, 1), 0);
+    assert_int_equal(nm_msg_count(&src), 2);
+    assert_int_equal(nm_msg_count(&dst), 1);
+    assert_ptr_equal(nm_msg_data(&dst, 0), bigp);
+    check_frame(&dst, 0, BIG_SIZE, 5);
+    assert_memory_equal(nm_msg_data(&src, 1), "tail", 4);
+    assert_int_equal(nm_msg_move_frame(&dst, &src, 0), 0);
+    assert_memory_equal(nm_msg_data(&dst, 1), "head", 4);
+    assert_int_equal(nm_msg_move_frame(&dst, &src, 1), -EINVAL);
+    assert_int_equal(nm_msg_move_frame(&dst, &dst, 0), -EINVAL);
+    assert_int_equal(nm_msg_move_frame(&dst, &src, 0), 0);
+    assert_int_equal(nm_msg_count(&src), 0);
+    assert_int_equal(nm_msg_count(&dst), 3);
+    free(big);
+    nm_msg_close(&src);
+    nm_msg_close(&dst);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_copy_shares_large_frames),
         cmocka_unit_test(test_copy_empty),
         cmocka_unit_test(test_move),
+        cmocka_unit_test(test_move_frame),
     };
     return cmocka_run_group_tests_name("core_msg", tests, NULL, NULL);
 }

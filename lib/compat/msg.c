@@ -1,0 +1,284 @@
+/*
+ * msg.c - zmq_msg_t on nomid messages: one frame in 64 bytes, zmq_msg_* and the two
+ * calls that move a zmq_msg_t through a socket (zmq_msg_send, zmq_msg_recv).
+ *
+ * libzmq's message is one frame with a MORE flag; nomid's nm_msg_t is a whole multipart
+ * message.  A zmq_msg_t (zc_msg below) holds either
+ *  - up to ZC_MSG_INLINE bytes inline (no allocation: the common small frame), or
+ *  - a heap nm_msg_t with exactly one frame.  A received frame larger than that moves
+ *    into it with nm_msg_move_frame, so its bytes are never copied: the frame's
+ *    refcounted buffer (read straight from the wire by the core) changes hands, and
+ *    goes back out the same way when the message is sent.  zmq_msg_init_data wraps the
+ *    caller's buffer (nm_msg_add_zc) and zmq_msg_copy shares the buffer (nm_msg_copy),
+ *    as libzmq's do.
+ * Sending appends the frame to the socket's pending message (zc_sock.out); the frame
+ * without ZMQ_SNDMORE sends them all as one nomid message.  Receiving takes a whole
+ * message into zc_sock.in and hands its frames out one by one with ZMQ_RCVMORE.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compat/compat.h"
+
+#define ZC_MSG_INLINE 48
+#define ZC_MSG_LIVE   0x5a /* tag of an initialised zmq_msg_t */
+#define ZC_MSG_MORE   1    /* a received frame with more after it */
+#define ZC_MSG_SHARED 2    /* its buffer was shared by zmq_msg_copy */
+
+typedef struct zc_msg {
+    nm_msg_t *nm;                     /* one-frame heap message, or NULL: bytes inline */
+    uint8_t tag;                      /* ZC_MSG_LIVE while initialised */
+    uint8_t flags;                    /* ZC_MSG_MORE, ZC_MSG_SHARED */
+    uint8_t len;                      /* inline: the size */
+    uint8_t pad_[5];                  /* (unused) */
+    unsigned char inl[ZC_MSG_INLINE]; /* inline: the bytes */
+} zc_msg;
+
+_Static_assert(sizeof(zc_msg) == sizeof(zmq_msg_t), "zmq_msg_t is 64 bytes");
+_Static_assert(_Alignof(zc_msg) <= _Alignof(zmq_msg_t), "zmq_msg_t is pointer-aligned");
+
+static zc_msg *msg_of(zmq_msg_t *msg)
+{
+    zc_msg *m = (zc_msg *)(void *)msg;
+    return m != NULL && m->tag == ZC_MSG_LIVE ? m : NULL;
+}
+
+static const zc_msg *msg_ofc(const zmq_msg_t *msg)
+{
+    const zc_msg *m = (const zc_msg *)(const void *)msg;
+    return m != NULL && m->tag == ZC_MSG_LIVE ? m : NULL;
+}
+
+static void msg_empty(zc_msg *m)
+{
+    m->nm = NULL;
+    m->tag = ZC_MSG_LIVE;
+    m->flags = 0;
+    m->len = 0;
+}
+
+static void msg_release(zc_msg *m)
+{
+    if (m->nm != NULL) {
+        nm_msg_close(m->nm);
+        free(m->nm);
+        m->nm = NULL;
+    }
+}
+
+/* A heap message for m (empty), or NULL. */
+static nm_msg_t *msg_heap(zc_msg *m)
+{
+    msg_empty(m);
+    m->nm = malloc(sizeof(*m->nm));
+    if (m->nm != NULL)
+        nm_msg_init(m->nm);
+    return m->nm;
+}
+
+int zmq_msg_init(zmq_msg_t *msg_)
+{
+    msg_empty((zc_msg *)(void *)msg_);
+    return 0;
+}
+
+int zmq_msg_init_size(zmq_msg_t *msg_, size_t size_)
+{
+    zc_msg *m = (zc_msg *)(void *)msg_;
+    void *p;
+    msg_empty(m);
+    if (size_ <= ZC_MSG_INLINE) {
+        m->len = (uint8_t)size_;
+        return 0;
+    }
+    if (msg_heap(m) == NULL || nm_msg_add_alloc(m->nm, size_, &p) < 0) {
+        msg_release(m);
+        return zc_errno(ENOMEM);
+    }
+    return 0;
+}
+
+int zmq_msg_init_data(zmq_msg_t *msg_, void *data_, size_t size_, zmq_free_fn *ffn_, void *hint_)
+{
+    zc_msg *m = (zc_msg *)(void *)msg_;
+    msg_empty(m);
+    if (data_ == NULL && size_ == 0)
+        return 0;
+    if (data_ == NULL)
+        return zc_errno(EINVAL);
+    if (msg_heap(m) == NULL || nm_msg_add_zc(m->nm, data_, size_, ffn_, hint_) < 0) {
+        msg_release(m);
+        return zc_errno(ENOMEM);
+    }
+    if (ffn_ == NULL)
+        m->flags |= ZC_MSG_SHARED; /* constant data: libzmq calls it shared */
+    return 0;
+}
+
+int zmq_msg_close(zmq_msg_t *msg_)
+{
+    zc_msg *m = msg_of(msg_);
+    if (m == NULL)
+        return zc_errno(EFAULT);
+    msg_release(m);
+    m->tag = 0;
+    return 0;
+}
+
+int zmq_msg_move(zmq_msg_t *dest_, zmq_msg_t *src_)
+{
+    zc_msg *d = msg_of(dest_), *s = msg_of(src_);
+    if (d == NULL || s == NULL)
+        return zc_errno(EFAULT);
+    if (d != s) {
+        msg_release(d);
+        memcpy(d, s, sizeof(*d));
+        msg_empty(s);
+    }
+    return 0;
+}
+
+int zmq_msg_copy(zmq_msg_t *dest_, zmq_msg_t *src_)
+{
+    zc_msg *d = msg_of(dest_), *s = msg_of(src_);
+    if (d == NULL || s == NULL)
+        return zc_errno(EFAULT);
+    if (d == s)
+        return 0;
+    msg_release(d);
+    if (s->nm == NULL) {
+        memcpy(d, s, sizeof(*d));
+        return 0;
+    }
+    nm_msg_t *nm = malloc(sizeof(*nm));
+    if (nm == NULL || nm_msg_copy(nm, s->nm) < 0) {
+        free(nm);
+        msg_empty(d);
+        return zc_errno(ENOMEM);
+    }
+    msg_empty(d);
+    d->nm = nm;
+    s->flags |= ZC_MSG_SHARED;
+    d->flags = s->flags;
+    return 0;
+}
+
+void *zmq_msg_data(zmq_msg_t *msg_)
+{
+    zc_msg *m = msg_of(msg_);
+    if (m == NULL) {
+        errno = EFAULT;
+        return NULL;
+    }
+    return m->nm != NULL ? (void *)nm_msg_data(m->nm, 0) : m->inl;
+}
+
+size_t zmq_msg_size(const zmq_msg_t *msg_)
+{
+    const zc_msg *m = msg_ofc(msg_);
+    if (m == NULL)
+        return 0;
+    return m->nm != NULL ? nm_msg_size(m->nm, 0) : m->len;
+}
+
+int zmq_msg_more(const zmq_msg_t *msg_)
+{
+    const zc_msg *m = msg_ofc(msg_);
+    return m != NULL && (m->flags & ZC_MSG_MORE) ? 1 : 0;
+}
+
+int zmq_msg_get(const zmq_msg_t *msg_, int property_)
+{
+    const zc_msg *m = msg_ofc(msg_);
+    if (m == NULL)
+        return zc_errno(EFAULT);
+    switch (property_) {
+    case ZMQ_MORE:
+        return (m->flags & ZC_MSG_MORE) ? 1 : 0;
+    case ZMQ_SRCFD:
+        return -1; /* the core does not tell which connection a message came from yet */
+    case ZMQ_SHARED:
+        return (m->flags & ZC_MSG_SHARED) ? 1 : 0;
+    default:
+        return zc_errno(EINVAL);
+    }
+}
+
+int zmq_msg_set(zmq_msg_t *msg_, int property_, int optval_)
+{
+    (void)msg_;
+    (void)property_;
+    (void)optval_;
+    return zc_errno(EINVAL); /* libzmq 4.3 has no settable property either */
+}
+
+const char *zmq_msg_gets(const zmq_msg_t *msg_, const char *property_)
+{
+    (void)msg_;
+    (void)property_;
+    errno = EINVAL; /* the core keeps no per-message metadata yet */
+    return NULL;
+}
+
+/* Takes back the last frame of zs->out after a failed send, into m's heap message (a
+ * frame that had moved out of it) or nowhere (an inline one, which was copied). */
+static void msg_take_back(zc_sock *zs, nm_msg_t *into)
+{
+    size_t last = nm_msg_count(&zs->out) - 1;
+    if (into != NULL) {
+        nm_msg_move_frame(into, &zs->out, last); /* into is empty: cannot fail */
+        return;
+    }
+    nm_msg_t drop;
+    nm_msg_init(&drop);
+    nm_msg_move_frame(&drop, &zs->out, last);
+    nm_msg_close(&drop);
+}
+
+int zc_msg_send(zmq_msg_t *msg, zc_sock *zs, int flags)
+{
+    zc_msg *m = msg_of(msg);
+    if (m == NULL)
+        return -EFAULT;
+    if (!zc_type_sends(zs->type))
+        return -ENOTSUP;
+    size_t size = zmq_msg_size(msg);
+    int rc = m->nm != NULL ? nm_msg_move_frame(&zs->out, m->nm, 0)
+                           : nm_msg_add(&zs->out, m->inl, m->len);
+    if (rc < 0)
+        return rc;
+    rc = zc_sock_flush(zs, flags);
+    if (rc < 0) {
+        msg_take_back(zs, m->nm);
+        return rc;
+    }
+    msg_release(m);
+    msg_empty(m);
+    return size > INT32_MAX ? INT32_MAX : (int)size;
+}
+
+int zc_msg_recv(zmq_msg_t *msg, zc_sock *zs, int flags)
+{
+    zc_msg *m = msg_of(msg);
+    if (m == NULL)
+        return -EFAULT;
+    int rc = zc_sock_fill(zs, flags);
+    if (rc < 0)
+        return rc;
+    size_t size = nm_msg_size(&zs->in, 0);
+    msg_release(m);
+    msg_empty(m);
+    if (size <= ZC_MSG_INLINE) {
+        memcpy(m->inl, nm_msg_data(&zs->in, 0), size);
+        m->len = (uint8_t)size;
+        nm_msg_pop_front(&zs->in);
+    } else if (msg_heap(m) == NULL || nm_msg_move_frame(m->nm, &zs->in, 0) < 0) {
+        msg_release(m);
+        msg_empty(m);
+        return -ENOMEM;
+    }
+    zs->rcvmore = nm_msg_count(&zs->in) > 0;
+    m->flags = zs->rcvmore ? ZC_MSG_MORE : 0;
+    return size > INT32_MAX ? INT32_MAX : (int)size;
+}

@@ -1,0 +1,273 @@
+/*
+ * opts.c - zmq_setsockopt and zmq_getsockopt: one table from libzmq's option numbers
+ * to nomid's options (nng's compat layer is the model).
+ *
+ * Each row says how libzmq passes the value (int, int64, uint64, bytes, text), whether
+ * it may be set and read, the range libzmq accepts, the socket types it belongs to, and
+ * where it goes:
+ *  - ZC_NM: a nomid option (nm_sock_setopt/getopt), the common case;
+ *  - ZC_KEEP: a tuning option the core does not have yet (buffer sizes, TCP keepalive
+ *    details, multicast...): accepted in libzmq's range, kept in the handle and read
+ *    back, not applied.  Leaving it unapplied changes no message's fate;
+ *  - ZC_DEFAULT: an option that would change behaviour the core does not have yet
+ *    (CONFLATE, PROBE_ROUTER, XPUB_MANUAL, SOCKS_PROXY, ...): reads back libzmq's
+ *    default and accepts only that value, so a program is told (EINVAL) rather than
+ *    silently given other behaviour;
+ *  - ZC_SPECIAL: answered here (RCVMORE, EVENTS) or by the core read-only (FD, TYPE).
+ * Numbers not in the table (CURVE and GSSAPI ones: this build has neither, as a libzmq
+ * built without them; VMCI; draft options) fail with EINVAL, as in libzmq.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "compat/compat.h"
+
+enum { ZC_INT, ZC_I64, ZC_U64, ZC_BYTES, ZC_TEXT }; /* how the value is passed */
+enum { ZC_NM, ZC_KEEP, ZC_DEFAULT, ZC_SPECIAL };    /* where it goes */
+enum { ZC_R = 1, ZC_W = 2, ZC_RW = 3 };             /* access */
+
+typedef struct zc_opt {
+    int opt;          /* ZMQ_* */
+    int vtype;        /* ZC_INT ... */
+    int where;        /* ZC_NM ... */
+    int access;       /* ZC_R, ZC_W or ZC_RW */
+    int nm;           /* nomid's option (ZC_NM), or the ZC_KEEP slot */
+    int64_t min, max; /* range accepted (ints) */
+    int64_t dflt;     /* libzmq's default (ZC_KEEP, ZC_DEFAULT) */
+    unsigned types;   /* socket types it applies to (bit per type), 0 = every type */
+} zc_opt;
+
+#define T(t)    (1u << (t))
+#define ZC_ANY  0u
+#define ZC_IMAX INT_MAX
+
+static const zc_opt zc_opts[] = {
+    /* nomid's own options */
+    {ZMQ_SNDHWM, ZC_INT, ZC_NM, ZC_RW, NM_SNDHWM, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_RCVHWM, ZC_INT, ZC_NM, ZC_RW, NM_RCVHWM, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_SNDTIMEO, ZC_INT, ZC_NM, ZC_RW, NM_SNDTIMEO, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_RCVTIMEO, ZC_INT, ZC_NM, ZC_RW, NM_RCVTIMEO, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_LINGER, ZC_INT, ZC_NM, ZC_RW, NM_LINGER, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_RECONNECT_IVL, ZC_INT, ZC_NM, ZC_RW, NM_RECONNECT_IVL, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_RECONNECT_IVL_MAX, ZC_INT, ZC_NM, ZC_RW, NM_RECONNECT_IVL_MAX, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_IMMEDIATE, ZC_INT, ZC_NM, ZC_RW, NM_IMMEDIATE, 0, 1, 0, ZC_ANY},
+    {ZMQ_ROUTING_ID, ZC_BYTES, ZC_NM, ZC_RW, NM_ROUTING_ID, 1, 255, 0, ZC_ANY},
+    {ZMQ_SUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_SUBSCRIBE, 0, ZC_IMAX, 0, T(ZMQ_SUB) | T(ZMQ_XSUB)},
+    {ZMQ_UNSUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_UNSUBSCRIBE, 0, ZC_IMAX, 0,
+     T(ZMQ_SUB) | T(ZMQ_XSUB)},
+    {ZMQ_ROUTER_MANDATORY, ZC_INT, ZC_NM, ZC_W, NM_ROUTER_MANDATORY, 0, 1, 0, T(ZMQ_ROUTER)},
+    {ZMQ_REQ_RELAXED, ZC_INT, ZC_NM, ZC_W, NM_REQ_RELAXED, 0, 1, 0, T(ZMQ_REQ)},
+    {ZMQ_REQ_CORRELATE, ZC_INT, ZC_NM, ZC_W, NM_REQ_CORRELATE, 0, 1, 0, T(ZMQ_REQ)},
+    {ZMQ_MAXMSGSIZE, ZC_I64, ZC_NM, ZC_RW, NM_MAXMSGSIZE, -1, INT64_MAX, 0, ZC_ANY},
+    {ZMQ_LAST_ENDPOINT, ZC_TEXT, ZC_NM, ZC_R, NM_LAST_ENDPOINT, 0, 0, 0, ZC_ANY},
+    {ZMQ_TYPE, ZC_INT, ZC_NM, ZC_R, NM_TYPE, 0, 0, 0, ZC_ANY},
+    {ZMQ_TCP_KEEPALIVE, ZC_INT, ZC_NM, ZC_RW, NM_TCP_KEEPALIVE, -1, 1, 0, ZC_ANY},
+    {ZMQ_XPUB_VERBOSE, ZC_INT, ZC_NM, ZC_W, NM_XPUB_VERBOSE, 0, 1, 0, T(ZMQ_XPUB)},
+    {ZMQ_HEARTBEAT_IVL, ZC_INT, ZC_NM, ZC_RW, NM_HEARTBEAT_IVL, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_HEARTBEAT_TTL, ZC_INT, ZC_NM, ZC_RW, NM_HEARTBEAT_TTL, 0, 6553599, 0, ZC_ANY},
+    {ZMQ_HEARTBEAT_TIMEOUT, ZC_INT, ZC_NM, ZC_RW, NM_HEARTBEAT_TIMEOUT, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_HANDSHAKE_IVL, ZC_INT, ZC_NM, ZC_RW, NM_HANDSHAKE_IVL, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_FD, ZC_INT, ZC_NM, ZC_R, NM_FD, 0, 0, 0, ZC_ANY},
+    /* answered here */
+    {ZMQ_RCVMORE, ZC_INT, ZC_SPECIAL, ZC_R, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_EVENTS, ZC_INT, ZC_SPECIAL, ZC_R, 0, 0, 0, 0, ZC_ANY},
+    /* tuning the core does not have yet: kept, read back, not applied */
+    {ZMQ_AFFINITY, ZC_U64, ZC_KEEP, ZC_RW, 0, 0, INT64_MAX, 0, ZC_ANY},
+    {ZMQ_RATE, ZC_INT, ZC_KEEP, ZC_RW, 1, 1, ZC_IMAX, 100, ZC_ANY},
+    {ZMQ_RECOVERY_IVL, ZC_INT, ZC_KEEP, ZC_RW, 2, 0, ZC_IMAX, 10000, ZC_ANY},
+    {ZMQ_SNDBUF, ZC_INT, ZC_KEEP, ZC_RW, 3, -1, ZC_IMAX, -1, ZC_ANY},
+    {ZMQ_RCVBUF, ZC_INT, ZC_KEEP, ZC_RW, 4, -1, ZC_IMAX, -1, ZC_ANY},
+    {ZMQ_BACKLOG, ZC_INT, ZC_KEEP, ZC_RW, 5, 0, ZC_IMAX, 100, ZC_ANY},
+    {ZMQ_MULTICAST_HOPS, ZC_INT, ZC_KEEP, ZC_RW, 6, 1, ZC_IMAX, 1, ZC_ANY},
+    {ZMQ_MULTICAST_MAXTPDU, ZC_INT, ZC_KEEP, ZC_RW, 7, 1, ZC_IMAX, 1500, ZC_ANY},
+    {ZMQ_TCP_KEEPALIVE_CNT, ZC_INT, ZC_KEEP, ZC_RW, 8, -1, ZC_IMAX, -1, ZC_ANY},
+    {ZMQ_TCP_KEEPALIVE_IDLE, ZC_INT, ZC_KEEP, ZC_RW, 9, -1, ZC_IMAX, -1, ZC_ANY},
+    {ZMQ_TCP_KEEPALIVE_INTVL, ZC_INT, ZC_KEEP, ZC_RW, 10, -1, ZC_IMAX, -1, ZC_ANY},
+    {ZMQ_TOS, ZC_INT, ZC_KEEP, ZC_RW, 11, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_CONNECT_TIMEOUT, ZC_INT, ZC_KEEP, ZC_RW, 12, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_TCP_MAXRT, ZC_INT, ZC_KEEP, ZC_RW, 13, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_IPV6, ZC_INT, ZC_KEEP, ZC_RW, 14, 0, 1, 0, ZC_ANY},
+    /* behaviour the core does not have yet: libzmq's default only */
+    {ZMQ_CONFLATE, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
+    {ZMQ_INVERT_MATCHING, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
+    {ZMQ_PROBE_ROUTER, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, ZC_ANY},
+    {ZMQ_ROUTER_HANDOVER, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_ROUTER)},
+    {ZMQ_ROUTER_RAW, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_ROUTER)},
+    {ZMQ_XPUB_NODROP, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_XPUB)},
+    {ZMQ_XPUB_MANUAL, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_XPUB)},
+    {ZMQ_XPUB_VERBOSER, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_XPUB)},
+    {ZMQ_STREAM_NOTIFY, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 1, T(ZMQ_STREAM)},
+    {ZMQ_PLAIN_SERVER, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
+    {ZMQ_USE_FD, ZC_INT, ZC_DEFAULT, ZC_RW, 0, -1, ZC_IMAX, -1, ZC_ANY},
+    {ZMQ_MECHANISM, ZC_INT, ZC_DEFAULT, ZC_R, 0, 0, 0, ZMQ_NULL, ZC_ANY},
+    {ZMQ_THREAD_SAFE, ZC_INT, ZC_DEFAULT, ZC_R, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_IPC_FILTER_PID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_IPC_FILTER_UID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_IPC_FILTER_GID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_CONNECT_ROUTING_ID, ZC_BYTES, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_TCP_ACCEPT_FILTER, ZC_BYTES, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_XPUB_WELCOME_MSG, ZC_BYTES, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, T(ZMQ_XPUB)},
+    {ZMQ_SOCKS_PROXY, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_ZAP_DOMAIN, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_PLAIN_USERNAME, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_PLAIN_PASSWORD, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_BINDTODEVICE, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
+};
+
+#define ZC_NOPTS (sizeof(zc_opts) / sizeof(zc_opts[0]))
+
+_Static_assert(15 <= ZC_STORED_MAX, "room for every ZC_KEEP slot");
+
+static const zc_opt *opt_find(int opt)
+{
+    for (size_t i = 0; i < ZC_NOPTS; i++)
+        if (zc_opts[i].opt == opt)
+            return &zc_opts[i];
+    return NULL;
+}
+
+void zc_opts_init(zc_sock *zs)
+{
+    for (size_t i = 0; i < ZC_NOPTS; i++)
+        if (zc_opts[i].where == ZC_KEEP)
+            zs->stored[zc_opts[i].nm] = zc_opts[i].dflt;
+    zs->stored[14] = zs->ctx->ipv6;
+    /* libzmq's defaults where nomid's differ: LINGER -1 (0 on a non-blocky context). */
+    nm_sock_setopt_int(zs->nm, NM_LINGER, zs->ctx->blocky ? -1 : 0);
+}
+
+/* The value as an int64, from the way libzmq passes it. */
+static int opt_read(const zc_opt *o, const void *val, size_t len, int64_t *v)
+{
+    if (val == NULL)
+        return -EINVAL;
+    if (o->vtype == ZC_INT && len == sizeof(int)) {
+        int i;
+        memcpy(&i, val, sizeof(i));
+        *v = i;
+    } else if ((o->vtype == ZC_I64 || o->vtype == ZC_U64) && len == sizeof(int64_t)) {
+        memcpy(v, val, sizeof(*v));
+    } else {
+        return -EINVAL;
+    }
+    return *v < o->min || *v > o->max ? -EINVAL : 0;
+}
+
+static int opt_set_nm(zc_sock *zs, const zc_opt *o, const void *val, size_t len)
+{
+    if (o->vtype == ZC_BYTES) {
+        if (o->nm == NM_ROUTING_ID && (len < 1 || len > 255))
+            return -EINVAL;
+        return nm_sock_setopt(zs->nm, o->nm, len ? val : "", len);
+    }
+    int64_t v;
+    int rc = opt_read(o, val, len, &v);
+    if (rc < 0)
+        return rc;
+    if (o->opt == ZMQ_HEARTBEAT_TTL)
+        v = v / 100 * 100; /* libzmq keeps tenths of a second, as the wire does */
+    if (v > INT_MAX)
+        v = INT_MAX; /* MAXMSGSIZE beyond 2 GiB: the core's limit is an int */
+    return nm_sock_setopt_int(zs->nm, o->nm, (int)v);
+}
+
+int zc_setsockopt(zc_sock *zs, int opt, const void *val, size_t len)
+{
+    const zc_opt *o = opt_find(opt);
+    if (o == NULL || !(o->access & ZC_W) || (o->types != ZC_ANY && !(o->types & T(zs->type))))
+        return -EINVAL;
+    int64_t v;
+    switch (o->where) {
+    case ZC_NM:
+        return opt_set_nm(zs, o, val, len);
+    case ZC_KEEP: {
+        int rc = opt_read(o, val, len, &v);
+        if (rc == 0)
+            zs->stored[o->nm] = v;
+        return rc;
+    }
+    case ZC_DEFAULT:
+        if (o->vtype == ZC_BYTES || o->vtype == ZC_TEXT)
+            return len == 0 || (o->vtype == ZC_TEXT && val && !*(const char *)val) ? 0 : -EINVAL;
+        if (opt_read(o, val, len, &v) < 0)
+            return -EINVAL;
+        return v == o->dflt ? 0 : -EINVAL;
+    default:
+        return -EINVAL;
+    }
+}
+
+/* Writes an integer the way libzmq passes it. */
+static int opt_write(const zc_opt *o, int64_t v, void *val, size_t *len)
+{
+    size_t n = o->vtype == ZC_INT ? sizeof(int) : sizeof(int64_t);
+    if (*len < n)
+        return -EINVAL;
+    if (o->vtype == ZC_INT) {
+        int i = (int)v;
+        memcpy(val, &i, n);
+    } else {
+        memcpy(val, &v, n);
+    }
+    *len = n;
+    return 0;
+}
+
+static int opt_get_nm(zc_sock *zs, const zc_opt *o, void *val, size_t *len)
+{
+    if (o->vtype == ZC_BYTES || o->vtype == ZC_TEXT)
+        return nm_sock_getopt(zs->nm, o->nm, val, len);
+    int v;
+    int rc = nm_sock_getopt_int(zs->nm, o->nm, &v);
+    if (rc < 0)
+        return rc;
+    return opt_write(o, v, val, len);
+}
+
+int zc_getsockopt(zc_sock *zs, int opt, void *val, size_t *len)
+{
+    const zc_opt *o = opt_find(opt);
+    if (o == NULL || !(o->access & ZC_R) || val == NULL || len == NULL)
+        return -EINVAL;
+    int ev;
+    switch (o->where) {
+    case ZC_NM:
+        return opt_get_nm(zs, o, val, len);
+    case ZC_KEEP:
+        return opt_write(o, zs->stored[o->nm], val, len);
+    case ZC_DEFAULT:
+        if (o->vtype == ZC_TEXT) {
+            if (*len < 1)
+                return -EINVAL;
+            *(char *)val = '\0';
+            *len = 1;
+            return 0;
+        }
+        return opt_write(o, o->dflt, val, len);
+    default:
+        if (opt == ZMQ_RCVMORE)
+            return opt_write(o, zs->rcvmore, val, len);
+        int rc = zc_sock_events(zs, &ev);
+        return rc < 0 ? rc : opt_write(o, ev, val, len);
+    }
+}
+
+int zmq_setsockopt(void *s_, int option_, const void *optval_, size_t optvallen_)
+{
+    zc_sock *zs = zc_sock_of(s_);
+    if (zs == NULL)
+        return -1;
+    int rc = zc_setsockopt(zs, option_, optval_, optvallen_);
+    return rc < 0 ? zc_fail(rc) : 0;
+}
+
+int zmq_getsockopt(void *s_, int option_, void *optval_, size_t *optvallen_)
+{
+    zc_sock *zs = zc_sock_of(s_);
+    if (zs == NULL)
+        return -1;
+    int rc = zc_getsockopt(zs, option_, optval_, optvallen_);
+    return rc < 0 ? zc_fail(rc) : 0;
+}
