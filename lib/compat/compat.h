@@ -38,7 +38,8 @@ typedef struct zc_ctx {
 
 /* Values of libzmq options the core does not have yet, kept per socket so they read
  * back as set (opts.c says which). */
-#define ZC_STORED_MAX 24
+#define ZC_STORED_MAX     24
+#define ZC_IO_THREADS_MAX 64 /* the core's NM_CTX_IO_THREADS limit */
 
 typedef struct zc_sock {
     uint32_t tag;                  /* ZC_SOCK_TAG */

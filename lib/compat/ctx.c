@@ -103,8 +103,10 @@ void *zmq_init(int io_threads_)
         return NULL;
     }
     zc_ctx *ctx = zmq_ctx_new();
-    if (ctx != NULL)
-        ctx->io_threads = io_threads_;
+    if (ctx != NULL && zmq_ctx_set(ctx, ZMQ_IO_THREADS, io_threads_) < 0) {
+        zmq_ctx_term(ctx);
+        return NULL;
+    }
     return ctx;
 }
 
@@ -131,6 +133,16 @@ int zmq_ctx_set(void *c, int option_, int optval_)
     const zc_ctxopt *o = ctxopt_find(option_);
     if (o == NULL || optval_ < o->min || optval_ > o->max)
         return zc_errno(EINVAL);
+    /* The core runs what it can of them: I/O threads (1..64; libzmq's 0, for inproc
+     * only, gets one), the socket limit; the rest is read back. */
+    int rc = 0;
+    if (option_ == ZMQ_IO_THREADS)
+        rc = nm_ctx_set(ctx->nm, NM_CTX_IO_THREADS,
+                        optval_ < 1                   ? 1
+                        : optval_ > ZC_IO_THREADS_MAX ? ZC_IO_THREADS_MAX
+                                                      : optval_);
+    if (rc < 0)
+        return zc_fail(rc);
     *(int *)((char *)ctx + o->off) = optval_;
     return 0;
 }

@@ -6,11 +6,11 @@
  * it may be set and read, the range libzmq accepts, the socket types it belongs to, and
  * where it goes:
  *  - ZC_NM: a nomid option (nm_sock_setopt/getopt), the common case;
- *  - ZC_KEEP: a tuning option the core does not have yet (buffer sizes, TCP keepalive
- *    details, multicast...): accepted in libzmq's range, kept in the handle and read
- *    back, not applied.  Leaving it unapplied changes no message's fate;
+ *  - ZC_KEEP: an option for what nomid has no use for (AFFINITY; RATE, RECOVERY_IVL and
+ *    MULTICAST_* of the multicast transports it lacks): accepted in libzmq's range, kept
+ *    in the handle and read back, as libzmq does on tcp.  It changes no message's fate;
  *  - ZC_DEFAULT: an option that would change behaviour the core does not have yet
- *    (CONFLATE, PROBE_ROUTER, XPUB_MANUAL, SOCKS_PROXY, ...): reads back libzmq's
+ *    (CONFLATE, ROUTER_HANDOVER, XPUB_MANUAL, SOCKS_PROXY, ...): reads back libzmq's
  *    default and accepts only that value, so a program is told (EINVAL) rather than
  *    silently given other behaviour;
  *  - ZC_SPECIAL: answered here (RCVMORE, EVENTS) or by the core read-only (FD, TYPE).
@@ -77,28 +77,30 @@ static const zc_opt zc_opts[] = {
     {ZMQ_AFFINITY, ZC_U64, ZC_KEEP, ZC_RW, 0, 0, INT64_MAX, 0, ZC_ANY},
     {ZMQ_RATE, ZC_INT, ZC_KEEP, ZC_RW, 1, 1, ZC_IMAX, 100, ZC_ANY},
     {ZMQ_RECOVERY_IVL, ZC_INT, ZC_KEEP, ZC_RW, 2, 0, ZC_IMAX, 10000, ZC_ANY},
-    {ZMQ_SNDBUF, ZC_INT, ZC_KEEP, ZC_RW, 3, -1, ZC_IMAX, -1, ZC_ANY},
-    {ZMQ_RCVBUF, ZC_INT, ZC_KEEP, ZC_RW, 4, -1, ZC_IMAX, -1, ZC_ANY},
-    {ZMQ_BACKLOG, ZC_INT, ZC_KEEP, ZC_RW, 5, 0, ZC_IMAX, 100, ZC_ANY},
+    {ZMQ_SNDBUF, ZC_INT, ZC_NM, ZC_RW, NM_SNDBUF, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_RCVBUF, ZC_INT, ZC_NM, ZC_RW, NM_RCVBUF, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_BACKLOG, ZC_INT, ZC_NM, ZC_RW, NM_BACKLOG, 0, ZC_IMAX, 0, ZC_ANY},
     {ZMQ_MULTICAST_HOPS, ZC_INT, ZC_KEEP, ZC_RW, 6, 1, ZC_IMAX, 1, ZC_ANY},
     {ZMQ_MULTICAST_MAXTPDU, ZC_INT, ZC_KEEP, ZC_RW, 7, 1, ZC_IMAX, 1500, ZC_ANY},
-    {ZMQ_TCP_KEEPALIVE_CNT, ZC_INT, ZC_KEEP, ZC_RW, 8, -1, ZC_IMAX, -1, ZC_ANY},
-    {ZMQ_TCP_KEEPALIVE_IDLE, ZC_INT, ZC_KEEP, ZC_RW, 9, -1, ZC_IMAX, -1, ZC_ANY},
-    {ZMQ_TCP_KEEPALIVE_INTVL, ZC_INT, ZC_KEEP, ZC_RW, 10, -1, ZC_IMAX, -1, ZC_ANY},
-    {ZMQ_TOS, ZC_INT, ZC_KEEP, ZC_RW, 11, 0, ZC_IMAX, 0, ZC_ANY},
-    {ZMQ_CONNECT_TIMEOUT, ZC_INT, ZC_KEEP, ZC_RW, 12, 0, ZC_IMAX, 0, ZC_ANY},
-    {ZMQ_TCP_MAXRT, ZC_INT, ZC_KEEP, ZC_RW, 13, 0, ZC_IMAX, 0, ZC_ANY},
-    {ZMQ_IPV6, ZC_INT, ZC_KEEP, ZC_RW, 14, 0, 1, 0, ZC_ANY},
+    {ZMQ_TCP_KEEPALIVE_CNT, ZC_INT, ZC_NM, ZC_RW, NM_TCP_KEEPALIVE_CNT, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_TCP_KEEPALIVE_IDLE, ZC_INT, ZC_NM, ZC_RW, NM_TCP_KEEPALIVE_IDLE, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_TCP_KEEPALIVE_INTVL, ZC_INT, ZC_NM, ZC_RW, NM_TCP_KEEPALIVE_INTVL, -1, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_TOS, ZC_INT, ZC_NM, ZC_RW, NM_TOS, 0, 255, 0, ZC_ANY},
+    {ZMQ_CONNECT_TIMEOUT, ZC_INT, ZC_NM, ZC_RW, NM_CONNECT_TIMEOUT, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_TCP_MAXRT, ZC_INT, ZC_NM, ZC_RW, NM_TCP_MAXRT, 0, ZC_IMAX, 0, ZC_ANY},
+    {ZMQ_IPV6, ZC_INT, ZC_NM, ZC_RW, NM_IPV6, 0, 1, 0, ZC_ANY},
     /* behaviour the core does not have yet: libzmq's default only */
     {ZMQ_CONFLATE, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
-    {ZMQ_INVERT_MATCHING, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
-    {ZMQ_PROBE_ROUTER, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, ZC_ANY},
+    {ZMQ_INVERT_MATCHING, ZC_INT, ZC_NM, ZC_RW, NM_INVERT_MATCHING, 0, 1, 0,
+     T(ZMQ_PUB) | T(ZMQ_XPUB) | T(ZMQ_SUB)},
+    {ZMQ_PROBE_ROUTER, ZC_INT, ZC_NM, ZC_W, NM_PROBE_ROUTER, 0, 1, 0,
+     T(ZMQ_ROUTER) | T(ZMQ_DEALER) | T(ZMQ_REQ)},
     {ZMQ_ROUTER_HANDOVER, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_ROUTER)},
     {ZMQ_ROUTER_RAW, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_ROUTER)},
-    {ZMQ_XPUB_NODROP, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_XPUB)},
+    {ZMQ_XPUB_NODROP, ZC_INT, ZC_NM, ZC_W, NM_XPUB_NODROP, 0, 1, 0, T(ZMQ_XPUB) | T(ZMQ_PUB)},
     {ZMQ_XPUB_MANUAL, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_XPUB)},
-    {ZMQ_XPUB_VERBOSER, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_XPUB)},
-    {ZMQ_STREAM_NOTIFY, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 1, T(ZMQ_STREAM)},
+    {ZMQ_XPUB_VERBOSER, ZC_INT, ZC_NM, ZC_W, NM_XPUB_VERBOSER, 0, 1, 0, T(ZMQ_XPUB)},
+    {ZMQ_STREAM_NOTIFY, ZC_INT, ZC_NM, ZC_W, NM_STREAM_NOTIFY, 0, 1, 1, T(ZMQ_STREAM)},
     {ZMQ_PLAIN_SERVER, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
     {ZMQ_USE_FD, ZC_INT, ZC_DEFAULT, ZC_RW, 0, -1, ZC_IMAX, -1, ZC_ANY},
     {ZMQ_MECHANISM, ZC_INT, ZC_DEFAULT, ZC_R, 0, 0, 0, ZMQ_NULL, ZC_ANY},
@@ -106,14 +108,15 @@ static const zc_opt zc_opts[] = {
     {ZMQ_IPC_FILTER_PID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_IPC_FILTER_UID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_IPC_FILTER_GID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
-    {ZMQ_CONNECT_ROUTING_ID, ZC_BYTES, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_CONNECT_ROUTING_ID, ZC_BYTES, ZC_NM, ZC_W, NM_CONNECT_ROUTING_ID, 0, 0, 0,
+     T(ZMQ_ROUTER) | T(ZMQ_STREAM)},
     {ZMQ_TCP_ACCEPT_FILTER, ZC_BYTES, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
-    {ZMQ_XPUB_WELCOME_MSG, ZC_BYTES, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, T(ZMQ_XPUB)},
+    {ZMQ_XPUB_WELCOME_MSG, ZC_BYTES, ZC_NM, ZC_W, NM_XPUB_WELCOME_MSG, 0, 0, 0, T(ZMQ_XPUB)},
     {ZMQ_SOCKS_PROXY, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_ZAP_DOMAIN, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_PLAIN_USERNAME, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_PLAIN_PASSWORD, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
-    {ZMQ_BINDTODEVICE, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_BINDTODEVICE, ZC_TEXT, ZC_NM, ZC_RW, NM_BINDTODEVICE, 0, 0, 0, ZC_ANY},
 };
 
 #define ZC_NOPTS (sizeof(zc_opts) / sizeof(zc_opts[0]))
@@ -133,9 +136,11 @@ void zc_opts_init(zc_sock *zs)
     for (size_t i = 0; i < ZC_NOPTS; i++)
         if (zc_opts[i].where == ZC_KEEP)
             zs->stored[zc_opts[i].nm] = zc_opts[i].dflt;
-    zs->stored[14] = zs->ctx->ipv6;
-    /* libzmq's defaults where nomid's differ: LINGER -1 (0 on a non-blocky context). */
+    /* libzmq's defaults where nomid's differ: LINGER -1 (0 on a non-blocky context),
+     * BACKLOG 100, IPV6 the context's. */
     nm_sock_setopt_int(zs->nm, NM_LINGER, zs->ctx->blocky ? -1 : 0);
+    nm_sock_setopt_int(zs->nm, NM_BACKLOG, 100);
+    nm_sock_setopt_int(zs->nm, NM_IPV6, zs->ctx->ipv6);
 }
 
 /* The value as an int64, from the way libzmq passes it. */
@@ -161,6 +166,12 @@ static int opt_set_nm(zc_sock *zs, const zc_opt *o, const void *val, size_t len)
         if (o->nm == NM_ROUTING_ID && (len < 1 || len > 255))
             return -EINVAL;
         return nm_sock_setopt(zs->nm, o->nm, len ? val : "", len);
+    }
+    if (o->vtype == ZC_TEXT) { /* libzmq takes the text with or without its NUL */
+        if (val == NULL && len > 0)
+            return -EINVAL;
+        size_t n = len > 0 && ((const char *)val)[len - 1] == '\0' ? len - 1 : len;
+        return nm_sock_setopt(zs->nm, o->nm, n ? val : "", n);
     }
     int64_t v;
     int rc = opt_read(o, val, len, &v);
