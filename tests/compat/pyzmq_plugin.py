@@ -152,7 +152,8 @@ def pytest_collection_finish(session):
 def pytest_collectreport(report):
     if report.skipped and report.nodeid.endswith(".py"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        _write({"ev": "collect-skip", "id": short_id(report.nodeid), "msg": str(reason)})
+        _write({"ev": "collect-skip", "id": short_id(report.nodeid),
+                "msg": str(reason).replace("Skipped: ", "", 1)})
     if report.failed:
         _write({"ev": "collect-error", "id": short_id(report.nodeid),
                 "msg": str(report.longrepr)[-2000:]})
