@@ -34,8 +34,8 @@
 #         --expect tests/compat/pyzmq-expected.txt
 # Cost: one run of the suite takes about 90 s on 2 cores (on real libzmq: 423 tests,
 # about 8 s of CPU; most of the time is the tests' own sleeps), so the stage adds about
-# 1.5 minutes, plus 30 s whenever the flaky test_blank_root_topic loses its race (about
-# 1 run in 3). A test that fails waiting for a message costs the 30 s alarm; one that
+# 1.5 minutes, plus 30 s whenever the flaky test_blank_root_topic loses its race (half
+# the runs on this machine). A test that fails waiting for a message costs the 30 s alarm; one that
 # hangs where no alarm reaches costs --hard-timeout (60 s). The baseline need not run in
 # CI: its result is the LIBZMQ column of the expectations file.
 set -euo pipefail
