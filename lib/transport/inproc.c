@@ -100,11 +100,11 @@ static void inproc_hand(nmi_sock *caller, nmi_pipe *p)
 static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_inproc_entry *c)
 {
     nmi_sock *bs = b->sock, *cs = c->sock;
-    if (!nmi_zmtp_types_compatible(cs->type, bs->type)) {
-        nmi_log(cs->ctx, NM_LOG_WARN, "inproc", "%s: incompatible socket types %s and %s", b->name,
-                nm_sock_type_name(cs->type), nm_sock_type_name(bs->type));
-        return -EPROTO;
-    }
+    /* As libzmq, inproc joins any two types (a PAIR may feed a PULL); a pair ZMTP would
+     * refuse is only worth a warning. */
+    if (!nmi_zmtp_types_compatible(cs->type, bs->type))
+        nmi_log(cs->ctx, NM_LOG_WARN, "inproc", "%s: joining %s to %s, which ZMTP would refuse",
+                b->name, nm_sock_type_name(cs->type), nm_sock_type_name(bs->type));
     nmi_pipe *pc = c->pipe, *pb;
     nmi_link *l = pc ? pc->link : inproc_link_new();
     if (l == NULL)
@@ -176,9 +176,9 @@ int nmi_inproc_bind(nmi_sock *s, const char *endpoint)
     /* Join the connects that were waiting for this name. */
     for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
         nmi_inproc_entry *e = *ep;
-        /* A connect this binder cannot take (types that do not match, no memory) keeps
-         * waiting with its early pipe, as a tcp connecter keeps retrying: the next
-         * binder of the name may take it. */
+        /* A connect this binder cannot take (no memory) keeps waiting with its early
+         * pipe, as a tcp connecter keeps retrying: the next binder of the name may take
+         * it. */
         if (!e->bound && strcmp(e->name, endpoint) == 0 && inproc_join(s, b, e) == 0) {
             *ep = e->next;
             free(e);
