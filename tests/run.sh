@@ -41,6 +41,10 @@ PACKAGES=(
     etcd-server etcd-client                 # a real etcd for the etcd backend's tests
     avahi-daemon avahi-utils dbus           # a real avahi-daemon (+ avahi-browse) for DNS-SD
     chromium                                # headless browser for the topology page's test
+    g++ dpkg-dev                            # libzmq's own tests (apt-get source zeromq3)
+    python3-pytest python3-pytest-timeout   # pyzmq's own tests ...
+    python3-pytest-asyncio python3-tornado  # ... their event loops
+    python3-gevent python3-numpy cython3 python3-dev
     docker.io docker-compose                # tests/docker: a private dockerd; Compose 1.29
     debootstrap curl                        # ... its base image (no Docker Hub); HTTP checks
 )
@@ -96,6 +100,27 @@ set +e
 NOMID_BIN=build-release-check/nomid NOMID_HOSTILE_RELEASE=1 \
     /usr/bin/python3 tests/interop/test_hostile.py 2>&1 | tee build-release-check/hostile.log
 hostile_status=${PIPESTATUS[0]}
+set -e
+
+# ---- the drop-in: libzmq's and pyzmq's own test suites on nomid's libzmq.so.5 ----
+# The Release build's lib/compat/libzmq.so.5 goes first on LD_LIBRARY_PATH of unchanged
+# libzmq programs (libzmq 4.3.4's tests, built from Debian's source package against
+# Debian's headers; /usr/bin/python3 with Debian's pyzmq); each result must be what the
+# expectations file says (tests/compat/*-expected.txt, with the reason for every test
+# expected to fail).  Release, not ASan: those programs are not built with ASan.
+stage libzmq-suite
+DROPIN=build-release-check/lib/compat
+set +e
+bash tests/compat/libzmq_suite.sh --lib "$DROPIN" --work "$BUILD/libzmq-suite" --timeout 40 2>&1 |
+    tee "$BUILD/libzmq-suite.log"
+libzmq_suite_status=${PIPESTATUS[0]}
+set -e
+stage pyzmq-suite
+set +e
+bash tests/compat/pyzmq_suite.sh --lib "$DROPIN" --symbol nomid_zmq_version \
+    --out "$BUILD/pyzmq-suite" --expect tests/compat/pyzmq-expected.txt 2>&1 |
+    tee "$BUILD/pyzmq-suite.log"
+pyzmq_suite_status=${PIPESTATUS[0]}
 set -e
 
 # ---- ThreadSanitizer: the threaded tests again, on a TSan build ----
@@ -189,6 +214,8 @@ echo "== summary"
 echo "time:  $STAGE_TIMES"
 echo "fuzz:  $fuzz_result"
 echo "docker: $docker_result"
+echo "libzmq suite: $(grep -E '^libzmq suite:' "$BUILD/libzmq-suite.log" | tail -n 1 | cut -d: -f2-)"
+echo "pyzmq suite: $(grep -E '^target:' "$BUILD/pyzmq-suite.log" | tail -n 1)"
 echo "tsan:  $(grep -E 'tests passed|tests failed' build-tsan/ctest.log | tail -n 1)"
 echo "hostile (release): $(grep -E '^[0-9]+ passed, [0-9]+ failed' build-release-check/hostile.log | tail -n 1)"
 grep -E 'tests passed|tests failed' "$BUILD/ctest.log" | tail -n 1 || echo "ctest exited $ctest_status"
@@ -200,6 +227,12 @@ if [ "$tsan_status" -ne 0 ]; then
 fi
 if [ "$hostile_status" -ne 0 ]; then
     exit "$hostile_status"
+fi
+if [ "$libzmq_suite_status" -ne 0 ]; then
+    exit "$libzmq_suite_status"
+fi
+if [ "$pyzmq_suite_status" -ne 0 ]; then
+    exit "$pyzmq_suite_status"
 fi
 if [ "$fuzz_status" -ne 0 ]; then
     exit "$fuzz_status"

@@ -39,6 +39,12 @@ typedef struct zc_opt {
     unsigned types;   /* socket types it applies to (bit per type), 0 = every type */
 } zc_opt;
 
+/* Draft options that libzmq 4.3.4 answers even when built without the draft API (as
+ * Debian's is), so programs read them: kept and read back. */
+#define ZC_DRAFT_ZAP_ENFORCE_DOMAIN 93
+#define ZC_DRAFT_LOOPBACK_FASTPATH  94
+#define ZC_DRAFT_MULTICAST_LOOP     96
+
 #define T(t)    (1u << (t))
 #define ZC_ANY  0u
 #define ZC_IMAX INT_MAX
@@ -73,6 +79,10 @@ static const zc_opt zc_opts[] = {
     /* answered here */
     {ZMQ_RCVMORE, ZC_INT, ZC_SPECIAL, ZC_R, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_EVENTS, ZC_INT, ZC_SPECIAL, ZC_R, 0, 0, 0, 0, ZC_ANY},
+    {ZMQ_IPV4ONLY, ZC_INT, ZC_SPECIAL, ZC_RW, 0, 0, 1, 1, ZC_ANY}, /* deprecated: !IPV6 */
+    {ZC_DRAFT_ZAP_ENFORCE_DOMAIN, ZC_INT, ZC_KEEP, ZC_RW, 15, 0, 1, 0, ZC_ANY},
+    {ZC_DRAFT_LOOPBACK_FASTPATH, ZC_INT, ZC_KEEP, ZC_RW, 16, 0, 1, 0, ZC_ANY},
+    {ZC_DRAFT_MULTICAST_LOOP, ZC_INT, ZC_KEEP, ZC_RW, 17, 0, 1, 1, ZC_ANY},
     /* tuning the core does not have yet: kept, read back, not applied */
     {ZMQ_AFFINITY, ZC_U64, ZC_KEEP, ZC_RW, 0, 0, INT64_MAX, 0, ZC_ANY},
     {ZMQ_RATE, ZC_INT, ZC_KEEP, ZC_RW, 1, 1, ZC_IMAX, 100, ZC_ANY},
@@ -121,7 +131,7 @@ static const zc_opt zc_opts[] = {
 
 #define ZC_NOPTS (sizeof(zc_opts) / sizeof(zc_opts[0]))
 
-_Static_assert(15 <= ZC_STORED_MAX, "room for every ZC_KEEP slot");
+_Static_assert(18 <= ZC_STORED_MAX, "room for every ZC_KEEP slot");
 
 static const zc_opt *opt_find(int opt)
 {
@@ -205,8 +215,10 @@ int zc_setsockopt(zc_sock *zs, int opt, const void *val, size_t len)
         if (opt_read(o, val, len, &v) < 0)
             return -EINVAL;
         return v == o->dflt ? 0 : -EINVAL;
-    default:
-        return -EINVAL;
+    default: /* ZC_SPECIAL: of these only IPV4ONLY may be set */
+        if (opt != ZMQ_IPV4ONLY || opt_read(o, val, len, &v) < 0)
+            return -EINVAL;
+        return nm_sock_setopt_int(zs->nm, NM_IPV6, !v);
     }
 }
 
@@ -260,6 +272,10 @@ int zc_getsockopt(zc_sock *zs, int opt, void *val, size_t *len)
     default:
         if (opt == ZMQ_RCVMORE)
             return opt_write(o, zs->rcvmore, val, len);
+        if (opt == ZMQ_IPV4ONLY) {
+            int rc = nm_sock_getopt_int(zs->nm, NM_IPV6, &ev);
+            return rc < 0 ? rc : opt_write(o, !ev, val, len);
+        }
         int rc = zc_sock_events(zs, &ev);
         return rc < 0 ? rc : opt_write(o, ev, val, len);
     }

@@ -331,6 +331,8 @@ enum nmi_proto_flag {
     NMI_PROTO_TAKES_SUBS = 1 << 2,  /* peers' subscriptions reach it (PUB, XPUB) */
     NMI_PROTO_SENDS_SUBS = 1 << 3,  /* subscribes: SUBSCRIBE/CANCEL to 3.1 peers (SUB, XSUB) */
     NMI_PROTO_RAW = 1 << 4,         /* no ZMTP: bytes as they come (STREAM) */
+    NMI_PROTO_ALTERNATES = 1 << 5,  /* sends and receives in turn (REQ, REP): a message
+                                     * taken ahead for POLLIN leaves no POLLOUT */
 };
 
 struct nmi_proto_ops {

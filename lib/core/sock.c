@@ -191,7 +191,10 @@ int nmi_sock_events(nmi_sock *s)
         s->has_prefetch = true;
     if (s->has_prefetch)
         ev |= NM_POLLIN;
-    if (s->proto->can_send && s->proto->has_out(s))
+    /* REQ and REP: the message taken ahead moved their turn, but the application has
+     * not received it yet, so it may not send (libzmq says POLLIN only). */
+    bool turn_taken = s->has_prefetch && (s->proto->flags & NMI_PROTO_ALTERNATES);
+    if (s->proto->can_send && !turn_taken && s->proto->has_out(s))
         ev |= NM_POLLOUT;
     return ev;
 }

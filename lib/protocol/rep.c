@@ -118,6 +118,7 @@ static bool rep_has_out(nmi_sock *s)
 
 const nmi_proto_ops nmi_rep_ops = {
     .type = NM_REP,
+    .flags = NMI_PROTO_ALTERNATES,
     .can_send = true,
     .can_recv = true,
     .init = rep_init,

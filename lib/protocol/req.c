@@ -107,7 +107,7 @@ static bool req_has_out(nmi_sock *s)
 
 const nmi_proto_ops nmi_req_ops = {
     .type = NM_REQ,
-    .flags = NMI_PROTO_SENDS_RID,
+    .flags = NMI_PROTO_SENDS_RID | NMI_PROTO_ALTERNATES,
     .can_send = true,
     .can_recv = true,
     .init = req_init,

@@ -34,7 +34,9 @@ static int ipc_resolve(const char *addr, bool for_bind, const nmi_opts *o, nmi_a
         addr = any;
     }
     size_t n = strlen(addr);
-    if (n == 0 || n >= sizeof(sun->sun_path) || (addr[0] == '@' && n == 1))
+    if (n >= sizeof(sun->sun_path))
+        return -ENAMETOOLONG; /* as libzmq */
+    if (n == 0 || (addr[0] == '@' && n == 1))
         return -EINVAL;
     memset(out, 0, sizeof(*out));
     sun->sun_family = AF_UNIX;
