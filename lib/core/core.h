@@ -120,19 +120,15 @@ typedef struct nmi_opts {
     int keepalive_cnt, keepalive_idle, keepalive_intvl; /* TCP_KEEP*, -1 = OS default */
     int tcp_maxrt;                                      /* ms, TCP_USER_TIMEOUT, 0 = OS default */
     int connect_timeout;                                /* ms, 0 = OS default */
-    bool ipv6;                /* "*" is [::] dual stack; names may resolve to IPv6 */
-    char bindtodevice[16];    /* SO_BINDTODEVICE, "" = none */
-    bool xpub_verboser;       /* XPUB: pass on every subscribe and cancel */
-    bool probe_router;        /* an empty message to each new peer */
-    bool stream_notify;       /* STREAM: empty messages for connects and disconnects */
-    bool invert_matching;     /* PUB/XPUB/SUB: deliver what does not match */
-    bool xpub_nodrop;         /* PUB/XPUB: wait for a full subscriber, do not drop */
-    uint8_t connect_rid[255]; /* ROUTER: the next connect's peer routing id */
-    uint8_t connect_rid_len;  /* 0 = none */
-    uint8_t welcome[255];     /* XPUB: the message for new subscribers */
-    uint8_t welcome_len;      /* 0 = none */
-    uint8_t routing_id[255];  /* announced Identity */
-    uint8_t routing_id_len;   /* 0 = none */
+    bool ipv6;               /* "*" is [::] dual stack; names may resolve to IPv6 */
+    char bindtodevice[16];   /* SO_BINDTODEVICE, "" = none */
+    bool xpub_verboser;      /* XPUB: pass on every subscribe and cancel */
+    bool probe_router;       /* an empty message to each new peer */
+    bool stream_notify;      /* STREAM: empty messages for connects and disconnects */
+    bool invert_matching;    /* PUB/XPUB/SUB: deliver what does not match */
+    bool xpub_nodrop;        /* PUB/XPUB: wait for a full subscriber, do not drop */
+    uint8_t routing_id[255]; /* announced Identity */
+    uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
 
 void nmi_opts_default(nmi_opts *o);
@@ -233,8 +229,15 @@ void nmi_pipe_out_notify(nmi_pipe *p);
 /* ---- socket ---------------------------------------------------------------------- */
 
 struct nmi_sock {
-    nmi_ctx *ctx;               /* owner */
-    nmi_io *io;                 /* the I/O thread of its listeners and connections */
+    nmi_ctx *ctx; /* owner */
+    nmi_io *io;   /* its listeners' and connections' I/O thread (set at
+                   * creation under ctx->reg_lock, never changed) */
+    /* Byte options that are the socket's, not copied to each connection (nmi_opts is):
+     * application thread only. */
+    uint8_t connect_rid[255];   /* ROUTER, STREAM: the next connect's peer routing id */
+    uint8_t connect_rid_len;    /* 0 = none */
+    uint8_t welcome[255];       /* XPUB_WELCOME_MSG: the message for new subscribers */
+    uint8_t welcome_len;        /* 0 = none */
     const nmi_proto_ops *proto; /* pattern behaviour */
     void *pdata;                /* protocol state */
     int type;                   /* enum nm_sock_type */

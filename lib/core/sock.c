@@ -382,7 +382,7 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
     nmi_conn *c = nmi_conn_new_connect(s, tp, &a, endpoint);
     if (c == NULL)
         return -ENOMEM;
-    s->opts.connect_rid_len = 0; /* CONNECT_ROUTING_ID names this connect only */
+    s->connect_rid_len = 0; /* CONNECT_ROUTING_ID names this connect only */
     if (c->pipe != NULL)
         nmi_sock_attach(s, c->pipe);
     nmi_io_post(s->io, NMI_CMD_CONNECT, c);

@@ -122,8 +122,8 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         if ((val == NULL && len > 0) || len > 255 || (rid && !s->proto->needs_rid) ||
             (!rid && s->type != NM_XPUB))
             return -EINVAL;
-        memcpy(rid ? o->connect_rid : o->welcome, val, len);
-        *(rid ? &o->connect_rid_len : &o->welcome_len) = (uint8_t)len;
+        memcpy(rid ? s->connect_rid : s->welcome, val, len);
+        *(rid ? &s->connect_rid_len : &s->welcome_len) = (uint8_t)len;
         return 0;
     }
     if (opt == NM_BINDTODEVICE) { /* an interface name, or empty for none */

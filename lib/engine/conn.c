@@ -48,6 +48,7 @@ void nmi_conn_release(nmi_conn *c)
     free(c->cmd_body);
     nmi_conn_out_reset(c);
     free(c->wbuf);
+    free(c->connect_rid);
     pthread_mutex_destroy(&c->watch_lock);
     free(c);
 }
@@ -104,6 +105,14 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
     nmi_conn *c = conn_new(s, tp, endpoint, &s->opts);
     if (c == NULL)
         return NULL;
+    if (s->connect_rid_len > 0) {
+        if ((c->connect_rid = malloc(s->connect_rid_len)) == NULL) {
+            nmi_conn_release(c);
+            return NULL;
+        }
+        memcpy(c->connect_rid, s->connect_rid, s->connect_rid_len);
+        c->connect_rid_len = s->connect_rid_len;
+    }
     c->addr = *a;
     c->connecter = true;
     /* A publisher's pipe goes with its connection: the subscriber sends its
@@ -111,7 +120,7 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
     c->keep_pipe =
         !s->opts.immediate && !s->proto->needs_rid && !(s->proto->flags & NMI_PROTO_TAKES_SUBS);
     if (c->keep_pipe && (c->pipe = nmi_pipe_new(s, c, endpoint)) == NULL) {
-        free(c);
+        nmi_conn_release(c);
         return NULL;
     }
     return c;

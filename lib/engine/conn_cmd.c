@@ -51,9 +51,9 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
         return -1;
     }
     bool new_pipe = c->pipe == NULL;
-    if (c->connecter && c->opts.connect_rid_len > 0) { /* CONNECT_ROUTING_ID wins */
-        rid = c->opts.connect_rid;
-        rid_len = c->opts.connect_rid_len;
+    if (c->connect_rid != NULL) { /* CONNECT_ROUTING_ID wins */
+        rid = c->connect_rid;
+        rid_len = c->connect_rid_len;
     }
     bool rid_used = s->proto->needs_rid && new_pipe && rid_len > 0;
     /* Judged before the pipe exists: a pipe the socket never attached would be lost. */

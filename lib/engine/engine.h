@@ -172,6 +172,8 @@ struct nmi_conn {
     uint64_t ttl_deadline;           /* the peer's PING TTL: silence until then is allowed */
     uint32_t peer_ttl_ms;            /* TTL the peer asked for, 0 = none */
     int ivl;                         /* current reconnect interval (ms) */
+    uint8_t *connect_rid;            /* CONNECT_ROUTING_ID for this connect (malloc'd), or NULL */
+    uint8_t connect_rid_len;         /* its length */
     uint32_t connect_fails;          /* failed connects since the last one that worked */
     uint64_t connect_warned_at;      /* when that was last logged as a warning, 0 = never */
     bool closing;                    /* socket closed: flush then go */

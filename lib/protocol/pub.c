@@ -131,9 +131,9 @@ static void pub_attach(nmi_sock *s, nmi_pipe *pipe)
 {
     pub_state *p = s->pdata;
     nmi_pipeset_add(&p->pipes, pipe);
-    if (s->opts.welcome_len > 0) { /* XPUB_WELCOME_MSG: the new subscriber's first */
+    if (s->welcome_len > 0) { /* XPUB_WELCOME_MSG: the new subscriber's first */
         nmi_msg m = {0};
-        if (nm_msg_add((nm_msg_t *)&m, s->opts.welcome, s->opts.welcome_len) < 0 ||
+        if (nm_msg_add((nm_msg_t *)&m, s->welcome, s->welcome_len) < 0 ||
             nmi_pipe_write(pipe, &m) < 0)
             nmi_msg_clear(&m);
     }

@@ -82,17 +82,6 @@ static nm_ctx_t *ctx_with_resolver(void)
     return ctx;
 }
 
-/* Whether something listens on host:port (a plain TCP connect). */
-static bool tcp_listening(const char *host, int port)
-{
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, host, &sin.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    bool ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-    close(fd);
-    return ok;
-}
-
 static void test_no_resolver(void **state)
 {
     (void)state;
@@ -192,8 +181,8 @@ static void test_bind_advertises(void **state)
     assert_int_equal(tr.nads, 1);
     snprintf(want, sizeof(want), "cam pub %s", ep);
     assert_string_equal(tr.ads[0], want);
-    assert_true(tcp_listening("127.0.0.1", port));
-    assert_false(tcp_listening("127.0.0.3", port));
+    assert_true(tu_tcp_listening("127.0.0.1", port));
+    assert_false(tu_tcp_listening("127.0.0.3", port));
 
     nm_sock_t *rep = tu_sock(ctx, NM_REP);
     tu_bind_tcp(rep, ep, sizeof(ep));
@@ -240,8 +229,8 @@ static void test_bind_hosts(void **state)
     assert_int_equal(tr.nads, 2);
     snprintf(want, sizeof(want), "cam pub tcp://127.0.0.2:%d", p2);
     assert_string_equal(tr.ads[1], want);
-    assert_true(tcp_listening("127.0.0.2", p2));
-    assert_false(tcp_listening("127.0.0.3", p2));
+    assert_true(tu_tcp_listening("127.0.0.2", p2));
+    assert_false(tu_tcp_listening("127.0.0.3", p2));
     nm_sock_close(&pub);
     assert_int_equal(tr.withdrawn, 2);
     tu_ctx_destroy(&ctx);

@@ -13,17 +13,6 @@
 
 #include "testutil.h"
 
-/* Whether something listens on 127.0.0.1:port. */
-static bool listening(int port)
-{
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    bool ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-    close(fd);
-    return ok;
-}
-
 static void test_tcp_unbind(void **state)
 {
     (void)state;
@@ -41,7 +30,7 @@ static void test_tcp_unbind(void **state)
     TU_OK(nm_sock_unbind(pull, ep));
     TU_RC(nm_sock_unbind(pull, ep), -ENOENT);
     int64_t deadline = tu_now_ms() + 2000;
-    while (listening(port))
+    while (tu_tcp_listening("127.0.0.1", port))
         assert_true(tu_now_ms() < deadline);
     /* The accepted connection went too: what the PUSH sends now waits in its queue. */
     tu_sleep_ms(100);

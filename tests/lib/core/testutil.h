@@ -137,6 +137,17 @@ static inline void tu_bind_ipc(nm_sock_t *s, const char *dir, const char *name, 
 }
 
 /* A tcp port on 127.0.0.1 that was free a moment ago (bound, then released). */
+/* Whether something listens on host:port (a plain TCP connect). */
+static inline bool tu_tcp_listening(const char *host, int port)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, host, &sin.sin_addr);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bool ok = connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
+    close(fd);
+    return ok;
+}
+
 static inline int tu_free_tcp_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
