@@ -428,13 +428,13 @@ read_expectations() {
         case $name in '' | '#'*) continue ;; esac
         case $expect in
         pass) ;;
-        fail | skip)
+        fail | skip | flaky)
             if [[ ! $reason =~ ^[a-z0-9_-]+:\ . ]]; then
                 echo "libzmq_suite: $EXPECT_FILE:$n: $name: $expect needs a reason 'category: text'" >&2
                 bad=1
             fi
             ;;
-        *) echo "libzmq_suite: $EXPECT_FILE:$n: $name: expected pass, fail or skip, not '$expect'" >&2; bad=1 ;;
+        *) echo "libzmq_suite: $EXPECT_FILE:$n: $name: expected pass, fail, flaky or skip, not '$expect'" >&2; bad=1 ;;
         esac
         [ -z "${EXPECT[$name]:-}" ] || { echo "libzmq_suite: $EXPECT_FILE:$n: $name listed twice" >&2; bad=1; }
         EXPECT[$name]=$expect
