@@ -222,7 +222,9 @@ int zc_setsockopt(zc_sock *zs, int opt, const void *val, size_t len)
     }
 }
 
-/* Writes an integer the way libzmq passes it. */
+/* Writes an integer the way libzmq passes it; the rest of a larger buffer is zeroed, as
+ * libzmq's socket-level options (RCVMORE, EVENTS, FD) do, so a program reading an int
+ * into an int64 sees the value. */
 static int opt_write(const zc_opt *o, int64_t v, void *val, size_t *len)
 {
     size_t n = o->vtype == ZC_INT ? sizeof(int) : sizeof(int64_t);
@@ -234,6 +236,7 @@ static int opt_write(const zc_opt *o, int64_t v, void *val, size_t *len)
     } else {
         memcpy(val, &v, n);
     }
+    memset((char *)val + n, 0, *len - n);
     *len = n;
     return 0;
 }
