@@ -2,7 +2,10 @@
  * proxy.c - nm_proxy: the forwarding device (zmq_proxy_steerable's shape).
  *
  * Messages read from one side are sent to the other, whole, in both directions; each
- * is first copied to the capture socket when there is one (never blocking it).  The
+ * is first copied to the capture socket when there is one (never blocking it).  As in
+ * libzmq, a side is read only while the other side has room: messages for a full or
+ * peerless destination wait in their own queue, and the proxy keeps serving its control
+ * socket and the other direction meanwhile.  The
  * control socket takes PAUSE, RESUME, TERMINATE and STATISTICS; a REP control socket
  * gets an answer to every command (the statistics, or the command's own name) so its
  * peer's REQ can go on.
@@ -105,29 +108,49 @@ static int proxy_control(nm_sock_t *control, const proxy_side *side, bool *pause
     return stop;
 }
 
+/* What the proxy waits for on side i: its messages unless they are held back (the
+ * other side had no room), and room on it when the other side's messages are held. */
+static short proxy_wait_events(const bool *held, int i, bool same)
+{
+    return (short)((held[i] ? 0 : NM_POLLIN) | (!same && held[1 - i] ? NM_POLLOUT : 0));
+}
+
 static int proxy_run(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture,
                      nm_sock_t *control)
 {
     proxy_side side[2] = {{.sock = frontend}, {.sock = backend}};
-    nm_pollitem_t items[3] = {
-        {.sock = frontend, .events = NM_POLLIN},
-        {.sock = backend, .events = NM_POLLIN},
-        {.sock = control, .events = NM_POLLIN},
-    };
-    int nitems = control != NULL ? 3 : 2;
+    bool same = frontend == backend; /* one socket both ways: room is never asked */
+    int nsides = same ? 1 : 2;
+    bool held[2] = {false, false}; /* side i has messages, side 1-i had no room */
     bool paused = false;
     for (;;) {
-        int rc = nm_poll(paused ? items + 2 : items, paused ? 1 : nitems, -1);
+        nm_pollitem_t wait[3];
+        int nw = 0;
+        for (int i = 0; i < nsides && !paused; i++)
+            wait[nw++] =
+                (nm_pollitem_t){.sock = side[i].sock, .events = proxy_wait_events(held, i, same)};
+        int ci = nw;
+        if (control != NULL)
+            wait[nw++] = (nm_pollitem_t){.sock = control, .events = NM_POLLIN};
+        int rc = nm_poll(wait, nw, -1);
         if (rc < 0)
             return rc;
-        if (control != NULL && (items[2].revents & NM_POLLIN) &&
+        if (control != NULL && (wait[ci].revents & NM_POLLIN) &&
             proxy_control(control, side, &paused))
             return 0;
         if (paused)
             continue;
-        for (int i = 0; i < 2; i++) {
-            if ((items[i].revents & NM_POLLIN) &&
-                (rc = proxy_forward(&side[i], &side[1 - i], capture)) < 0)
+        /* As libzmq: a side's messages are read only while the other side has room, so
+         * a full or peerless destination never blocks the proxy (nor its control). */
+        nm_pollitem_t now[2] = {{.sock = frontend, .events = NM_POLLIN | NM_POLLOUT},
+                                {.sock = backend, .events = NM_POLLIN | NM_POLLOUT}};
+        if ((rc = nm_poll(now, nsides, 0)) < 0)
+            return rc;
+        for (int i = 0; i < nsides; i++) {
+            bool in = now[i].revents & NM_POLLIN;
+            bool room = same || (now[1 - i].revents & NM_POLLOUT);
+            held[i] = in && !room;
+            if (in && room && (rc = proxy_forward(&side[i], &side[1 - i], capture)) < 0)
                 return rc;
         }
     }
