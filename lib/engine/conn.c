@@ -320,7 +320,9 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
 }
 
 /* The connection is gone, because of the peer (rejected: a warning) or not (why, if
- * any, is logged as news); the monitor's DISCONNECTED event carries the reason. */
+ * any, is logged as news); the monitor's DISCONNECTED event carries the reason.  A
+ * connection the socket ends itself (close, disconnect, unbind, linger done: why is
+ * NULL) gives no DISCONNECTED, as in libzmq, which reports only connections lost. */
 static void conn_lost(nmi_conn *c, const char *why, bool rejected)
 {
     int st = atomic_load(&c->state);
@@ -344,8 +346,8 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
     }
     if (st == NMI_CONN_ACTIVE)
         c->sock->nlive--;
-    if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE)
-        nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)fd, c->endpoint, why ? why : "");
+    if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE && why != NULL)
+        nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)fd, c->endpoint, why);
     if (c->pipe != NULL && st == NMI_CONN_ACTIVE && (c->sock->proto->flags & NMI_PROTO_RAW))
         conn_stream_notify(c);
     if (c->pipe != NULL)
@@ -431,7 +433,8 @@ void nmi_conn_timer(nmi_conn *c)
     if (c->linger_at != 0 && c->linger_at <= now) {
         c->linger_at = 0;
         c->reconnect_at = 0;
-        nmi_conn_broken(c, "linger expired");
+        nmi_conn_log(c, NM_LOG_DEBUG, "%s", "linger expired: dropping what is still queued");
+        nmi_conn_broken(c, NULL);
         return;
     }
     if (c->reconnect_at != 0 && c->reconnect_at <= now)
