@@ -3,8 +3,10 @@
  * zmq_recv, zmq_msg_send/recv and their old names, zmq_sendiov/zmq_recviov.
  *
  * Each frame joins the socket's pending message (zc_sock.out) and the frame without
- * ZMQ_SNDMORE sends the lot as one nomid message (zc_sock_flush); a failed last frame is
- * taken back so the caller still owns it, as libzmq's contract says.  Received frames
+ * ZMQ_SNDMORE sends the lot as one nomid message (zc_sock_flush); the first frame of
+ * several waits for the core to admit the message, so a send fails on the frame libzmq
+ * fails it on.  A failed frame is taken back so the caller still owns it, as libzmq's
+ * contract says.  Received frames
  * come one by one out of zc_sock.in (zc_sock_fill).
  */
 #include <errno.h>

@@ -162,7 +162,12 @@ int zc_sock_fill(zc_sock *zs, int flags)
 
 int zc_sock_flush(zc_sock *zs, int flags)
 {
-    if (flags & ZMQ_SNDMORE)
+    int nmflags = (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0;
+    if (!(flags & ZMQ_SNDMORE))
+        return nm_sock_send(zs->nm, &zs->out, nmflags);
+    if (nm_msg_count(&zs->out) > 1)
         return 0;
-    return nm_sock_send(zs->nm, &zs->out, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
+    /* The first frame of a multipart message: libzmq admits or refuses the message
+     * here (EAGAIN, EFSM, ROUTER_MANDATORY's EHOSTUNREACH), and so does the core. */
+    return nm_sock_send_ready(zs->nm, nm_msg_data(&zs->out, 0), nm_msg_size(&zs->out, 0), nmflags);
 }

@@ -305,9 +305,18 @@ void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint);
 
 /* ---- svc:// (svc.c; application thread unless said otherwise) -------------------- */
 
+/* A command to close a socket's conns to one endpoint (or a listener and its conns).
+ * Disconnect posts it and forgets it: the I/O thread frees it.  Unbind waits for it:
+ * the I/O thread, once the listener and its conns are closed, sets done under
+ * ctx->reg_lock and broadcasts reg_cond, and touches it no more; the unbinding thread
+ * waits there for done, then frees it.  So nothing arrives through a connection the
+ * unbind closed once the call has returned (libzmq's order, which direct reads in the
+ * application thread would otherwise overtake). */
 typedef struct nmi_disconnect {
     nmi_sock *sock;            /* whose conns */
     char endpoint[NMI_EP_MAX]; /* to which endpoint */
+    bool waited;               /* unbind: its poster waits for done, and frees it */
+    bool done;                 /* handled (ctx->reg_lock) */
 } nmi_disconnect;
 
 int nmi_svc_connect(nmi_sock *s, const char *name);    /* follow a service */
@@ -355,6 +364,10 @@ struct nmi_proto_ops {
     int (*setopt)(nmi_sock *s, int opt, const void *val, size_t len);
     /* True if a send would not block now (for NM_POLLOUT). */
     bool (*has_out)(nmi_sock *s);
+    /* nm_sock_send_ready: 0 if a message starting with frame head could be sent now,
+     * else the error send would give (-EAGAIN: wait for OUT_READY, which it asked
+     * for).  NULL: the pattern never refuses at that point (it drops instead). */
+    int (*send_ready)(nmi_sock *s, const void *head, size_t len);
 };
 
 const nmi_proto_ops *nmi_proto_find(int type);
@@ -363,6 +376,7 @@ const nmi_proto_ops *nmi_proto_find(int type);
 
 struct nmi_listener {
     nmi_pollable pollable;              /* listening descriptor */
+    nmi_listen_mark mark;               /* what listen left behind, for unlisten */
     nmi_sock *sock;                     /* owner */
     const nmi_transport_ops *tp;        /* transport */
     char endpoint[NMI_EP_MAX];          /* the endpoint really bound */
@@ -377,7 +391,8 @@ nmi_listener *nmi_listener_new(nmi_sock *s, const nmi_transport_ops *tp, int fd,
                                const char *endpoint);
 void nmi_listener_start(nmi_listener *l); /* I/O thread */
 void nmi_listener_close(nmi_listener *l); /* I/O thread */
-/* I/O thread: NMI_CMD_UNBIND, closes d's listener and the conns it accepted; frees d. */
+/* I/O thread: NMI_CMD_UNBIND, closes d's listener and the conns it accepted, then tells
+ * the unbinding thread, which frees d. */
 void nmi_listener_unbind(nmi_disconnect *d);
 
 /* ---- I/O thread ------------------------------------------------------------------ */
@@ -498,7 +513,7 @@ struct nmi_ctx {
     int max_sockets;                 /* NM_CTX_MAX_SOCKETS */
     bool ipv6;                       /* NM_CTX_IPV6: new sockets' NM_IPV6 */
     pthread_mutex_t reg_lock;        /* sockets, their pipes, endpoints, log settings */
-    pthread_cond_t reg_cond;         /* signalled when a socket is freed */
+    pthread_cond_t reg_cond;         /* signalled when a socket is freed, or an unbind done */
     TAILQ_HEAD(, nmi_sock) socks;    /* every socket not yet freed */
     int nsocks;                      /* their count */
     atomic_uint_fast64_t next_id;    /* ids for sockets and pipes */

@@ -147,7 +147,10 @@ void nmi_listener_unbind(nmi_disconnect *d)
         if (!c->connecter && !c->closing && strcmp(c->endpoint, d->endpoint) == 0)
             nmi_conn_close(c);
     }
-    free(d);
+    pthread_mutex_lock(&s->ctx->reg_lock); /* the unbinding thread waits (core.h) */
+    d->done = true;
+    pthread_cond_broadcast(&s->ctx->reg_cond);
+    pthread_mutex_unlock(&s->ctx->reg_lock);
 }
 
 void nmi_listener_close(nmi_listener *l)
@@ -157,8 +160,8 @@ void nmi_listener_close(nmi_listener *l)
         nmi_conn_handshake_end(c, false); /* they finish their handshakes without it */
     nmi_monitor(l->sock, NM_EVENT_CLOSED, 0, l->endpoint, "");
     nmi_poller_del(l->sock->io->pfd, &l->pollable);
+    l->tp->unlisten(l->endpoint, &l->mark); /* before the close (transport.h) */
     close(l->pollable.fd);
-    l->tp->unlisten(l->endpoint);
     LIST_REMOVE(l, sock_entry);
     free(l);
 }

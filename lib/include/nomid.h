@@ -207,6 +207,13 @@ NM_EXPORT int nm_sock_wait_peers(nm_sock_t *s, int n, int timeout_ms);
 NM_EXPORT int nm_sock_send(nm_sock_t *s, nm_msg_t *m, int flags);
 /* Receives one message into *m, which must be empty.  -EAGAIN as for send. */
 NM_EXPORT int nm_sock_recv(nm_sock_t *s, nm_msg_t *m, int flags);
+/* Waits as nm_sock_send would (NM_DONTWAIT, SNDTIMEO) until a message whose first frame
+ * is head[0..len) could be sent, and sends nothing: 0, or the error its send would give
+ * now (-EAGAIN; NM_EFSM on a REQ awaiting its reply or a REP owing none;
+ * -EHOSTUNREACH, or -EAGAIN for a full peer, on a ROUTER with NM_ROUTER_MANDATORY when
+ * head names no peer).  For APIs that hand a message over frame by frame (libzmq's
+ * drop-in), which report these errors on the first frame. */
+NM_EXPORT int nm_sock_send_ready(nm_sock_t *s, const void *head, size_t len, int flags);
 
 /* Convenience: send one single-frame message copied from data. */
 NM_EXPORT int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags);

@@ -88,6 +88,27 @@ static int router_recv(nmi_sock *s, nmi_msg *m)
     return 0;
 }
 
+/* The peer named rid (len <= NMI_RID_MAX), or NULL; key is the caller's scratch. */
+static nmi_pipe *router_find(router_state *r, nmi_pipe *key, const void *rid, size_t len)
+{
+    key->rid_len = (uint8_t)len;
+    memcpy(key->rid, rid, len);
+    return RB_FIND(router_tree, &r->peers, key);
+}
+
+/* Only ROUTER_MANDATORY makes a send to a missing or full peer fail (router_send). */
+static int router_send_ready(nmi_sock *s, const void *rid, size_t len)
+{
+    if (!s->opts.router_mandatory || len > NMI_RID_MAX)
+        return 0; /* a too long id fails when the message is sent */
+    nmi_pipe key;
+    nmi_pipe *p = router_find(s->pdata, &key, rid, len);
+    if (p == NULL || atomic_load(&p->gone))
+        return -EHOSTUNREACH;
+    int rc = nmi_pipe_wait_room(p); /* a full pipe asks for OUT_READY, as a send does */
+    return rc == -EPIPE ? -EHOSTUNREACH : rc;
+}
+
 static int router_send(nmi_sock *s, nmi_msg *m)
 {
     router_state *r = s->pdata;
@@ -98,9 +119,7 @@ static int router_send(nmi_sock *s, nmi_msg *m)
         return 0;
     }
     nmi_pipe key;
-    key.rid_len = (uint8_t)m->first.size;
-    memcpy(key.rid, nmi_frame_data(&m->first), key.rid_len);
-    nmi_pipe *p = RB_FIND(router_tree, &r->peers, &key);
+    nmi_pipe *p = router_find(r, &key, nmi_frame_data(&m->first), m->first.size);
     if (p == NULL || atomic_load(&p->gone)) {
         if (s->opts.router_mandatory)
             return -EHOSTUNREACH;
@@ -127,6 +146,7 @@ static int router_send(nmi_sock *s, nmi_msg *m)
         .needs_rid = true, .init = router_init, .fini = router_fini, .attach = router_attach,      \
         .detach = router_detach, .in_ready = router_in_ready, .out_ready = router_out_ready,       \
         .send = router_send, .recv = router_recv, .has_out = nmi_proto_never_blocks,               \
+        .send_ready = router_send_ready,                                                           \
     }
 
 const nmi_proto_ops nmi_router_ops = ROUTER_OPS(NM_ROUTER, NMI_PROTO_SENDS_RID);

@@ -3,13 +3,15 @@
  * Linux's abstract namespace (ipc://@name: no file, gone with its last socket).
  *
  * As in libzmq, binding removes a stale socket file at the path first, closing the
- * listener removes the file, and a bind to ipc://\* takes a fresh path in a private
- * temporary directory (named by the bound endpoint; removed with the file).
+ * listener removes the file (unless a later bind has replaced it with its own), and a bind to
+ * ipc://\* takes a fresh path in a private temporary directory (named by the bound endpoint;
+ * removed with the file).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -49,7 +51,8 @@ static int ipc_resolve(const char *addr, bool for_bind, const nmi_opts *o, nmi_a
     return 0;
 }
 
-static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap)
+static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap,
+                      nmi_listen_mark *mark)
 {
     const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
     bool abstract = sun->sun_path[0] == '\0';
@@ -58,6 +61,10 @@ static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, 
     int rc = nmi_stream_listen(a, o, fdp);
     if (rc < 0)
         return rc;
+    struct stat st;
+    *mark = (nmi_listen_mark){0, 0};
+    if (!abstract && stat(sun->sun_path, &st) == 0)
+        *mark = (nmi_listen_mark){(uint64_t)st.st_dev, (uint64_t)st.st_ino};
     if (abstract) /* the name: after the leading NUL, up to the address's length */
         snprintf(ep, cap, "ipc://@%.*s", (int)(a->len - offsetof(struct sockaddr_un, sun_path) - 1),
                  sun->sun_path + 1);
@@ -72,11 +79,14 @@ static void ipc_tune(int fd, const nmi_opts *o)
     (void)o;
 }
 
-static void ipc_unlisten(const char *ep)
+static void ipc_unlisten(const char *ep, const nmi_listen_mark *mark)
 {
     if (strncmp(ep, "ipc://", 6) != 0 || ep[6] == '@')
         return;
     const char *path = ep + 6;
+    struct stat st;
+    if (stat(path, &st) < 0 || (uint64_t)st.st_dev != mark->dev || (uint64_t)st.st_ino != mark->ino)
+        return; /* gone, or another bind's file now (transport.h) */
     unlink(path);
     /* ipc://\*'s directory: IPC_ANY_DIR + 6 characters + IPC_ANY_FILE, ours to remove. */
     size_t dir = strlen(IPC_ANY_DIR) + 6;
