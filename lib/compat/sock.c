@@ -163,7 +163,10 @@ int zc_sock_fill(zc_sock *zs, int flags)
 int zc_sock_flush(zc_sock *zs, int flags)
 {
     int nmflags = (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0;
-    if (!(flags & ZMQ_SNDMORE))
+    /* A STREAM message is a routing id and one frame of bytes: libzmq ignores
+     * ZMQ_SNDMORE on the bytes, and the next frame names a peer again. */
+    bool last = !(flags & ZMQ_SNDMORE) || (zs->type == ZMQ_STREAM && nm_msg_count(&zs->out) == 2);
+    if (last)
         return nm_sock_send(zs->nm, &zs->out, nmflags);
     if (nm_msg_count(&zs->out) > 1)
         return 0;

@@ -321,13 +321,16 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
 
 /* The connection is gone, because of the peer (rejected: a warning) or not (why, if
  * any, is logged as news); the monitor's DISCONNECTED event carries the reason.  A
- * connection the socket ends itself (close, disconnect, unbind, linger done: why is
- * NULL) gives no DISCONNECTED, as in libzmq, which reports only connections lost. */
+ * connection the socket ends itself (close, disconnect, unbind, linger done, a STREAM
+ * application's empty message: why is NULL) gives no DISCONNECTED, as in libzmq, which
+ * reports only connections lost; nor, on a STREAM closed by its application, the empty
+ * message that tells of a peer gone, nor a reconnect. */
 static void conn_lost(nmi_conn *c, const char *why, bool rejected)
 {
     int st = atomic_load(&c->state);
     if (st == NMI_CONN_DEAD)
         return;
+    bool asked = c->close_requested; /* STREAM: the application closed it */
     if (rejected)
         nmi_conn_log(c, NM_LOG_WARN, "dropping connection: %s", why);
     else if (why != NULL)
@@ -348,7 +351,8 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
         c->sock->nlive--;
     if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE && why != NULL)
         nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)fd, c->endpoint, why);
-    if (c->pipe != NULL && st == NMI_CONN_ACTIVE && (c->sock->proto->flags & NMI_PROTO_RAW))
+    if (c->pipe != NULL && st == NMI_CONN_ACTIVE && (c->sock->proto->flags & NMI_PROTO_RAW) &&
+        !asked)
         conn_stream_notify(c);
     if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe); /* what was received stays readable */
@@ -374,7 +378,7 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
 
     bool lingering =
         c->closing && c->pipe != NULL && c->linger_at != 0 && nmi_queue_count(c->pipe->out) > 0;
-    bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering);
+    bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering) && !asked;
     if (c->pipe != NULL && (!c->keep_pipe || !again))
         conn_detach_pipe(c);
     else if (c->pipe != NULL)
@@ -383,6 +387,12 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
         conn_schedule_reconnect(c);
     else
         conn_dead(c);
+}
+
+void nmi_conn_close_asked(nmi_conn *c)
+{
+    nmi_conn_log(c, NM_LOG_DEBUG, "%s", "connection closed by the application");
+    nmi_conn_broken(c, NULL);
 }
 
 void nmi_conn_close(nmi_conn *c)

@@ -4,7 +4,9 @@
  *
  * Routing ids come from the peer's Identity or are generated (0x00 + a 4-byte
  * counter, as libzmq does).  A message for an unknown or full peer is dropped and
- * counted, unless ROUTER_MANDATORY asks for -EHOSTUNREACH / -EAGAIN instead.
+ * counted, unless ROUTER_MANDATORY asks for -EHOSTUNREACH / -EAGAIN instead; a STREAM
+ * always answers so, as libzmq's does.  A STREAM's own NM_ROUTING_ID reads back the id
+ * it generated for its latest peer (libzmq's way for a connecter to learn it).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,6 +55,17 @@ static void router_attach(nmi_sock *s, nmi_pipe *p)
     router_state *r = s->pdata;
     RB_INSERT(router_tree, &r->peers, p);
     nmi_pipeset_add(&r->fq, p);
+    /* A generated id (0x00 first; a peer's or CONNECT_ROUTING_ID's never is). */
+    if ((s->proto->flags & NMI_PROTO_RAW) && p->rid_len > 0 && p->rid[0] == 0) {
+        memcpy(s->opts.routing_id, p->rid, p->rid_len);
+        s->opts.routing_id_len = p->rid_len;
+    }
+}
+
+/* Whether a send to a missing or full peer fails rather than drops. */
+static bool router_mandatory(const nmi_sock *s)
+{
+    return s->opts.router_mandatory || (s->proto->flags & NMI_PROTO_RAW);
 }
 
 static void router_detach(nmi_sock *s, nmi_pipe *p)
@@ -96,10 +109,10 @@ static nmi_pipe *router_find(router_state *r, nmi_pipe *key, const void *rid, si
     return RB_FIND(router_tree, &r->peers, key);
 }
 
-/* Only ROUTER_MANDATORY makes a send to a missing or full peer fail (router_send). */
+/* Only a mandatory router refuses a message for a missing or full peer (router_send). */
 static int router_send_ready(nmi_sock *s, const void *rid, size_t len)
 {
-    if (!s->opts.router_mandatory || len > NMI_RID_MAX)
+    if (!router_mandatory(s) || len > NMI_RID_MAX)
         return 0; /* a too long id fails when the message is sent */
     nmi_pipe key;
     nmi_pipe *p = router_find(s->pdata, &key, rid, len);
@@ -121,7 +134,7 @@ static int router_send(nmi_sock *s, nmi_msg *m)
     nmi_pipe key;
     nmi_pipe *p = router_find(r, &key, nmi_frame_data(&m->first), m->first.size);
     if (p == NULL || atomic_load(&p->gone)) {
-        if (s->opts.router_mandatory)
+        if (router_mandatory(s))
             return -EHOSTUNREACH;
         nmi_msg_clear(m);
         return 0;
@@ -130,7 +143,7 @@ static int router_send(nmi_sock *s, nmi_msg *m)
     int rc = nmi_pipe_write(p, m);
     if (rc == 0)
         return 0;
-    if (s->opts.router_mandatory) {
+    if (router_mandatory(s)) {
         nm_msg_prepend((nm_msg_t *)m, key.rid, key.rid_len);
         return rc == -EPIPE ? -EHOSTUNREACH : rc;
     }
