@@ -116,12 +116,18 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
     c->addr = *a;
     c->connecter = true;
     /* A publisher's pipe goes with its connection: the subscriber sends its
-     * subscriptions again to the next one, which must not find the old ones. */
-    c->keep_pipe =
-        !s->opts.immediate && !s->proto->needs_rid && !(s->proto->flags & NMI_PROTO_TAKES_SUBS);
+     * subscriptions again to the next one, which must not find the old ones.  A router
+     * learns its peer's routing id in the handshake, unless CONNECT_ROUTING_ID names
+     * the peer now: then, as in libzmq, messages for it queue from the connect on. */
+    c->keep_pipe = !s->opts.immediate && (!s->proto->needs_rid || c->connect_rid != NULL) &&
+                   !(s->proto->flags & NMI_PROTO_TAKES_SUBS);
     if (c->keep_pipe && (c->pipe = nmi_pipe_new(s, c, endpoint)) == NULL) {
         nmi_conn_release(c);
         return NULL;
+    }
+    if (c->keep_pipe && s->proto->needs_rid) {
+        memcpy(c->pipe->rid, c->connect_rid, c->connect_rid_len);
+        c->pipe->rid_len = (uint8_t)c->connect_rid_len;
     }
     return c;
 }
