@@ -445,7 +445,8 @@ int nmi_inproc_bind(nmi_sock *s, const char *endpoint);
 int nmi_inproc_connect(nmi_sock *s, const char *endpoint);
 /* The context goes: every name and waiting connect is forgotten. */
 void nmi_inproc_fini(nmi_ctx *ctx);
-/* Application: the socket closes; its names are free for others at once. */
+/* Application: the socket closes; its names are free for others at once, and what its
+ * connects waiting for a bind queued stays for the binder (unless LINGER is 0). */
 void nmi_inproc_unbind_all(nmi_sock *s);
 /* Application: frees one name s bound (links made through it stay); -ENOENT if none. */
 int nmi_inproc_unbind(nmi_sock *s, const char *endpoint);

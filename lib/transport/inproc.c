@@ -9,6 +9,12 @@
  * happens under ctx->inproc_lock, which also keeps the binder alive: a closing socket
  * takes its names off the list under that lock before it is closed.
  *
+ * A connecter that closes before the bind, with messages queued on its early pipe and
+ * a LINGER other than 0, leaves them for the binder, as libzmq does: its entry stays on
+ * the list as an orphan holding the link (not the socket, which goes), and the bind
+ * that takes it gets a pipe whose peer has already left, reads what is queued, and drops
+ * it.  (A finite LINGER is not timed there: the context's end frees what no bind took.)
+ *
  * Each pipe of a pair holds a reference to the other (mate), so either side may look at
  * the other's pipe for as long as it has its own.  The other side's socket is another
  * matter: it is freed once it has let go of its pipe.  So when a socket lets go of its
@@ -32,6 +38,8 @@ struct nmi_inproc_entry {
     bool bound;             /* a bind, not a waiting connect */
     nmi_opts opts;          /* the socket's options when it bound or connected */
     nmi_pipe *pipe;         /* waiting connect: its pipe, if made early */
+    nmi_link *orphan;       /* waiting connect whose socket closed (sock NULL): the link
+                             * holding what it sent, one reference */
 };
 
 static atomic_uint inproc_next_rid = 1;
@@ -96,9 +104,30 @@ static void inproc_hand(nmi_sock *caller, nmi_pipe *p)
         nmi_sock_post(p->sock, NMI_CMD_ATTACH, p);
 }
 
+/* Gives binder b what orphan connect o left (the file's header): a pipe whose peer has
+ * left, detached at once so that it goes when read.  Holds inproc_lock. */
+static int inproc_join_orphan(nmi_sock *caller, const nmi_inproc_entry *b,
+                              const nmi_inproc_entry *o)
+{
+    nmi_pipe *pb = nmi_pipe_new_inproc(b->sock, o->orphan, 1, b->name);
+    if (pb == NULL)
+        return -ENOMEM;
+    inproc_set_rid(pb, &o->opts);
+    pthread_mutex_lock(&b->sock->ctx->reg_lock);
+    strlcpy(pb->peer, "inproc", sizeof(pb->peer));
+    pthread_mutex_unlock(&b->sock->ctx->reg_lock);
+    atomic_store(&pb->gone, 1);
+    atomic_store(&pb->state, NM_PIPE_CLOSED);
+    inproc_hand(caller, pb);
+    nmi_sock_post(b->sock, NMI_CMD_DETACH, pb);
+    return 0;
+}
+
 /* Joins connecter c (its pipe made early, or not) to binder b.  Holds inproc_lock. */
 static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_inproc_entry *c)
 {
+    if (c->orphan != NULL)
+        return inproc_join_orphan(caller, b, c);
     nmi_sock *bs = b->sock, *cs = c->sock;
     /* As libzmq, inproc joins any two types (a PAIR may feed a PULL); a pair ZMTP would
      * refuse is only worth a warning. */
@@ -181,6 +210,8 @@ int nmi_inproc_bind(nmi_sock *s, const char *endpoint)
          * it. */
         if (!e->bound && strcmp(e->name, endpoint) == 0 && inproc_join(s, b, e) == 0) {
             *ep = e->next;
+            if (e->orphan != NULL)
+                nmi_link_release(e->orphan); /* the binder's pipe holds it now */
             free(e);
         } else {
             ep = &e->next;
@@ -253,7 +284,16 @@ void nmi_inproc_unbind_all(nmi_sock *s)
     pthread_mutex_lock(&ctx->inproc_lock);
     for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
         nmi_inproc_entry *e = *ep;
-        if (e->sock == s) {
+        /* What a connect still waiting for its bind has queued stays for the binder
+         * (the file's header); this thread is the queue's only producer. */
+        if (e->sock == s && !e->bound && e->pipe != NULL && s->opts.linger != 0 &&
+            nmi_queue_count(e->pipe->out) > 0) {
+            e->orphan = e->pipe->link;
+            atomic_fetch_add(&e->orphan->refs, 1);
+            e->pipe = NULL;
+            e->sock = NULL;
+            ep = &e->next;
+        } else if (e->sock == s) {
             *ep = e->next;
             free(e);
         } else {
@@ -334,6 +374,8 @@ void nmi_inproc_fini(nmi_ctx *ctx)
     while (ctx->inproc != NULL) {
         nmi_inproc_entry *e = ctx->inproc;
         ctx->inproc = e->next;
+        if (e->orphan != NULL)
+            nmi_link_release(e->orphan); /* what no bind took */
         free(e);
     }
     pthread_mutex_unlock(&ctx->inproc_lock);
