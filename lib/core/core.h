@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <bsd/sys/cdefs.h>
 #include <bsd/sys/queue.h>
@@ -504,6 +505,7 @@ enum nmi_ctx_state { NMI_CTX_ACTIVE = 0, NMI_CTX_SHUTDOWN, NMI_CTX_TERM };
 
 struct nmi_ctx {
     atomic_int state; /* enum nmi_ctx_state (table above; reg_lock to change) */
+    pid_t pid;        /* the process that made it (set once): see nmi_ctx_forked */
     /* The I/O threads: io[0] starts with the context, the others when NM_CTX_IO_THREADS
      * asks for them; each socket is given one for life (the least loaded of the first
      * io_used) and its listeners and connections run there.  Under reg_lock: the array,
@@ -533,6 +535,10 @@ struct nmi_ctx {
 void nmi_log(nmi_ctx *ctx, int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 uint64_t nmi_ctx_next_id(nmi_ctx *ctx);
+/* True in a child process forked since the context was made: it has none of the
+ * context's threads (fork copies only the caller), and a lock may have been copied
+ * held, so closing and destroying only let go of what was inherited, taking no lock. */
+bool nmi_ctx_forked(const nmi_ctx *ctx);
 /* The I/O thread for a new socket: the least loaded of io[0..io_used).  reg_lock held. */
 nmi_io *nmi_ctx_pick_io(nmi_ctx *ctx);
 

@@ -174,6 +174,8 @@ void nm_sock_close(nm_sock_t **sp)
     if (s == NULL)
         return;
     *sp = NULL;
+    if (nmi_ctx_forked(s->ctx))
+        return; /* the parent's: left as inherited (nmi_ctx_forked) */
     nmi_svc_close(s);
     nmi_inproc_unbind_all(s);
     pthread_mutex_lock(&s->ctx->reg_lock);

@@ -83,7 +83,11 @@ NM_EXPORT int nm_ctx_shutdown(nm_ctx_t *ctx);
  *    socket after destroy has begun.
  *  - called after nm_ctx_shutdown (libzmq's zmq_ctx_term), it closes nothing itself and
  *    waits for every socket to be closed by its own thread, which learns of the end
- *    from the NM_ETERM of its next call; a socket nobody closes keeps it waiting. */
+ *    from the NM_ETERM of its next call; a socket nobody closes keeps it waiting.
+ * In a child process forked after nm_ctx_new, which has none of the context's threads,
+ * nm_sock_close, nm_ctx_shutdown and nm_ctx_destroy only let go of the parent's context
+ * and sockets (nothing of them is freed or sent), as libzmq lets a child do; nothing
+ * else may be called on them there. */
 NM_EXPORT void nm_ctx_destroy(nm_ctx_t **ctxp);
 /* Context options (int values), libzmq's zmq_ctx_set/zmq_ctx_get:
  *  NM_CTX_IO_THREADS: I/O threads, 1..64, default 1.  Each socket is given one for life,
