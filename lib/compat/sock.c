@@ -160,9 +160,19 @@ int zc_sock_fill(zc_sock *zs, int flags)
     return nm_sock_recv(zs->nm, &zs->in, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
 }
 
+/* libzmq decides at a message's first frame whether it can be sent: a non-blocking send
+ * fails there with EAGAIN, and the frames after it are then always accepted.  Programs rely
+ * on it: pyzmq's async send_multipart tries the whole message with DONTWAIT and sends it all
+ * again after EAGAIN.  nomid sends a message whole at its last frame, so the first frame of
+ * a non-blocking send asks whether the socket could send now. */
 int zc_sock_flush(zc_sock *zs, int flags)
 {
-    if (flags & ZMQ_SNDMORE)
-        return 0;
+    if (flags & ZMQ_SNDMORE) {
+        if (!(flags & ZMQ_DONTWAIT) || nm_msg_count(&zs->out) != 1)
+            return 0;
+        int ev = 0;
+        int rc = nm_sock_getopt_int(zs->nm, NM_EVENTS, &ev);
+        return rc < 0 ? rc : (ev & NM_POLLOUT) ? 0 : -EAGAIN;
+    }
     return nm_sock_send(zs->nm, &zs->out, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
 }
