@@ -127,6 +127,8 @@ typedef struct nmi_opts {
     bool stream_notify;      /* STREAM: empty messages for connects and disconnects */
     bool invert_matching;    /* PUB/XPUB/SUB: deliver what does not match */
     bool xpub_nodrop;        /* PUB/XPUB: wait for a full subscriber, do not drop */
+    bool conflate;           /* keep only the newest message received per pipe */
+    bool xpub_manual;        /* XPUB: the application sets subscriptions */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
@@ -148,8 +150,14 @@ struct nmi_pipe {
     atomic_int out_asleep;  /* application found `out` full and waits for room */
     atomic_int gone;        /* the conn detached: no more input, output is dropped */
     atomic_int state;       /* enum nm_pipe_state */
-    nmi_sock *sock;         /* owner */
-    nmi_conn *conn;         /* the connection (one reference, for the pipe's life) */
+    /* CONFLATE (a connection's pipe of a PULL, SUB or DEALER): what the peer sends goes
+     * here instead of `in`, each message in place of the one still waiting, which is
+     * dropped.  The reader of the connection stores with an exchange, the application
+     * takes with an exchange (both seq_cst), then the in_asleep handshake of `in`. */
+    nmi_msg *_Atomic latest;
+    bool conflate;  /* set when the pipe is made, never changed */
+    nmi_sock *sock; /* owner */
+    nmi_conn *conn; /* the connection (one reference, for the pipe's life) */
     /* application thread only */
     int lb_idx, fq_idx;               /* positions in the protocol's load balancer / fair queue */
     bool attached;                    /* protocol knows this pipe */
@@ -209,6 +217,12 @@ bool nmi_pipe_writable(nmi_pipe *p);
 /* Application: takes the next message; false when empty (the pipe will be announced by
  * NMI_CMD_IN_READY). */
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m);
+/* Any thread: messages received and not yet read (approximate, for statistics and for
+ * the application's "anything left?"). */
+uint64_t nmi_pipe_queued_in(nmi_pipe *p);
+/* The connection's reader: m (emptied) becomes p->latest, replacing (and counting as
+ * dropped) the message waiting there; the caller then notifies (nmi_pipe_in_notify). */
+void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m);
 /* Counts a message dropped on this pipe and tells the monitor why: by the socket's
  * thread (nmi_pipe_drop) or on arrival, by the I/O thread (nmi_pipe_drop_in). */
 void nmi_pipe_drop(nmi_pipe *p, const char *why);
@@ -234,10 +248,15 @@ struct nmi_sock {
                    * creation under ctx->reg_lock, never changed) */
     /* Byte options that are the socket's, not copied to each connection (nmi_opts is):
      * application thread only. */
-    uint8_t connect_rid[255];   /* ROUTER, STREAM: the next connect's peer routing id */
-    uint8_t connect_rid_len;    /* 0 = none */
-    uint8_t welcome[255];       /* XPUB_WELCOME_MSG: the message for new subscribers */
-    uint8_t welcome_len;        /* 0 = none */
+    uint8_t connect_rid[255]; /* ROUTER, STREAM: the next connect's peer routing id */
+    uint8_t connect_rid_len;  /* 0 = none */
+    uint8_t welcome[255];     /* XPUB_WELCOME_MSG: the message for new subscribers */
+    uint8_t welcome_len;      /* 0 = none */
+    /* ROUTER_HANDOVER: a new peer with a routing id in use takes it over (the holder's
+     * connection is closed) instead of being refused.  Written by the socket's thread
+     * (setopt), read relaxed by the I/O thread when a handshake ends: a handshake ending
+     * as it is set may see either value. */
+    atomic_bool router_handover;
     const nmi_proto_ops *proto; /* pattern behaviour */
     void *pdata;                /* protocol state */
     int type;                   /* enum nm_sock_type */
@@ -351,7 +370,7 @@ struct nmi_proto_ops {
     void (*out_ready)(nmi_sock *s, nmi_pipe *p); /* pipe writable again */
     int (*send)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if it must wait */
     int (*recv)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if nothing */
-    /* Pattern-specific options (NM_SUBSCRIBE...); NULL when it has none. */
+    /* Pattern-specific options (NM_SUBSCRIBE, NM_UNSUBSCRIBE); NULL when it has none. */
     int (*setopt)(nmi_sock *s, int opt, const void *val, size_t len);
     /* True if a send would not block now (for NM_POLLOUT). */
     bool (*has_out)(nmi_sock *s);

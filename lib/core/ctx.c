@@ -278,7 +278,7 @@ int nm_ctx_stats(nm_ctx_t *ctxp, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pi
             ps.outgoing =
                 p->conn != NULL ? p->conn->connecter : p->link != NULL && p->in == &p->link->q[0];
             ps.state = atomic_load(&p->state);
-            ps.queued_in = (uint32_t)nmi_queue_count(p->in);
+            ps.queued_in = (uint32_t)nmi_pipe_queued_in(p);
             ps.queued_out = (uint32_t)nmi_queue_count(p->out);
             ps.sndhwm = p->sndhwm;
             ps.rcvhwm = p->rcvhwm;

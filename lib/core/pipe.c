@@ -33,6 +33,7 @@ static nmi_pipe *pipe_alloc(nmi_sock *s, const char *endpoint)
     atomic_init(&p->gone, 0);
     atomic_init(&p->state, NM_PIPE_CONNECTING);
     atomic_init(&p->mate, NULL);
+    atomic_init(&p->latest, NULL);
     p->sock = s;
     p->lb_idx = p->fq_idx = -1;
     p->id = nmi_ctx_next_id(s->ctx);
@@ -60,6 +61,10 @@ nmi_pipe *nmi_pipe_new(nmi_sock *s, nmi_conn *c, const char *endpoint)
     nmi_pipe *p = pipe_alloc(s, endpoint);
     if (p != NULL) {
         p->conn = c;
+        /* libzmq's CONFLATE types; of them, PUSH and PUB receive nothing but
+         * subscriptions, which are never conflated. */
+        p->conflate =
+            s->opts.conflate && (s->type == NM_PULL || s->type == NM_SUB || s->type == NM_DEALER);
         atomic_fetch_add(&c->refs, 1);
     }
     return p;
@@ -84,6 +89,11 @@ void nmi_pipe_release(nmi_pipe *p)
     nmi_pipe_unregister(p);
     nmi_queue_fini(&p->qbuf[0]);
     nmi_queue_fini(&p->qbuf[1]);
+    nmi_msg *latest = atomic_load(&p->latest);
+    if (latest != NULL) {
+        nmi_msg_clear(latest);
+        free(latest);
+    }
     if (p->conn != NULL)
         nmi_conn_release(p->conn);
     if (p->link != NULL)
@@ -198,8 +208,52 @@ static void pipe_resume_reader(nmi_pipe *p, nmi_conn *c)
     }
 }
 
+uint64_t nmi_pipe_queued_in(nmi_pipe *p)
+{
+    return nmi_queue_count(p->in) +
+           (atomic_load_explicit(&p->latest, memory_order_relaxed) != NULL);
+}
+
+void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m)
+{
+    nmi_msg *box = malloc(sizeof(*box));
+    if (box == NULL) {
+        nmi_msg_clear(m);
+        nmi_pipe_drop_in(p, "out of memory");
+        return;
+    }
+    *box = *m;
+    m->n = 0;
+    m->cap = 0;
+    m->more = NULL;
+    nmi_msg *old = atomic_exchange(&p->latest, box);
+    if (old != NULL) {
+        nmi_msg_clear(old);
+        free(old);
+        nmi_pipe_drop_in(p, "conflated");
+    }
+}
+
+/* CONFLATE: takes p->latest, with the sleep handshake of nmi_pipe_read. */
+static bool pipe_read_latest(nmi_pipe *p, nmi_msg *m)
+{
+    nmi_msg *box = atomic_exchange(&p->latest, NULL);
+    if (box == NULL) {
+        atomic_store(&p->in_asleep, 1);
+        if ((box = atomic_exchange(&p->latest, NULL)) == NULL)
+            return false;
+        int one = 1;
+        atomic_compare_exchange_strong(&p->in_asleep, &one, 0);
+    }
+    *m = *box;
+    free(box);
+    return true;
+}
+
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
 {
+    if (p->conflate)
+        return pipe_read_latest(p, m);
     nmi_conn *c = p->conn;
     if (!nmi_queue_pop(p->in, m)) {
         atomic_store(&p->in_asleep, 1);

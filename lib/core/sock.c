@@ -80,9 +80,9 @@ void nmi_sock_process(nmi_sock *s)
             p->detached = true;
             if (!p->attached)
                 break;
-            if (nmi_queue_count(p->in) > 0 && s->proto->can_recv)
+            if (nmi_pipe_queued_in(p) > 0 && s->proto->can_recv)
                 s->proto->in_ready(s, p);
-            if ((nmi_queue_count(p->in) == 0 || !s->proto->can_recv) && sock_forget(s, p))
+            if ((nmi_pipe_queued_in(p) == 0 || !s->proto->can_recv) && sock_forget(s, p))
                 cmds[ndrop++].obj = p; /* released after the loop: later commands may name it */
             break;
         case NMI_CMD_IN_READY:
@@ -126,6 +126,7 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
     nmi_cmdq_init(&s->cmds);
     atomic_init(&s->waiting, 0);
     atomic_init(&s->fd_mode, false);
+    atomic_init(&s->router_handover, false);
     atomic_init(&s->calls, 0);
     atomic_init(&s->term_told, false);
     atomic_init(&s->user, (uintptr_t)&nmi_thread_tag);
@@ -451,13 +452,13 @@ int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 /* Direct reads (conn_direct.c) use a buffer of this size per socket. */
 #define SOCK_RBUF_SIZE (64 * 1024)
 
-/* The connection a receive may read itself: the socket's only pipe's, when nothing is
- * queued on it and nobody else watches the socket (NM_FD). */
+/* The connection a receive may read itself: the socket's only pipe's (not a CONFLATE one), when
+ * nothing is queued on it and nobody else watches the socket (NM_FD). */
 static nmi_conn *sock_direct_conn(nmi_sock *s)
 {
     nmi_pipe *p = TAILQ_FIRST(&s->pipes);
     if (atomic_load_explicit(&s->fd_mode, memory_order_relaxed) || s->type == NM_STREAM ||
-        p == NULL || TAILQ_NEXT(p, sock_entry) != NULL || p->conn == NULL ||
+        p == NULL || TAILQ_NEXT(p, sock_entry) != NULL || p->conn == NULL || p->conflate ||
         nmi_queue_count(p->in) != 0)
         return NULL;
     if (s->rbuf == NULL && (s->rbuf = malloc(SOCK_RBUF_SIZE)) == NULL)

@@ -97,6 +97,8 @@ static const sockopt_def sockopt_defs[] = {
     {NM_STREAM_NOTIFY, OPT_BOOL, offsetof(nmi_opts, stream_notify), INT_MIN, INT_MAX, NM_STREAM},
     OPT(NM_INVERT_MATCHING, OPT_BOOL, invert_matching, INT_MIN, INT_MAX),
     OPT(NM_XPUB_NODROP, OPT_BOOL, xpub_nodrop, INT_MIN, INT_MAX),
+    OPT(NM_CONFLATE, OPT_BOOL, conflate, INT_MIN, INT_MAX),
+    {NM_XPUB_MANUAL, OPT_BOOL, offsetof(nmi_opts, xpub_manual), INT_MIN, INT_MAX, NM_XPUB},
 };
 
 static const sockopt_def *sockopt_find(int opt)
@@ -138,6 +140,14 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         if (s->proto->setopt == NULL || (val == NULL && len > 0))
             return -EINVAL;
         return s->proto->setopt(s, opt, val, len);
+    }
+    if (opt == NM_ROUTER_HANDOVER) { /* the socket's, read by its I/O thread */
+        int on;
+        if (val == NULL || len != sizeof(int) || s->type != NM_ROUTER)
+            return -EINVAL;
+        memcpy(&on, val, sizeof(on));
+        atomic_store_explicit(&s->router_handover, on != 0, memory_order_relaxed);
+        return 0;
     }
     const sockopt_def *d = sockopt_find(opt);
     int v;
@@ -189,6 +199,8 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
         v = nmi_sock_events(s);
     } else if (opt == NM_TYPE) {
         v = s->type;
+    } else if (opt == NM_ROUTER_HANDOVER) {
+        v = atomic_load_explicit(&s->router_handover, memory_order_relaxed);
     } else {
         const sockopt_def *d = sockopt_find(opt);
         if (d == NULL)

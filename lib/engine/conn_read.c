@@ -118,6 +118,10 @@ static int conn_frame_done(nmi_conn *c)
     }
     nmi_count(&p->msgs_in, 1);
     nmi_count(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur));
+    if (p->conflate) {
+        nmi_pipe_conflate_in(p, &c->cur); /* one message at most: no HWM */
+        return 0;
+    }
     if (nmi_queue_push(p->in, &c->cur) < 0) {
         nmi_msg_clear(&c->cur);
         nmi_pipe_drop_in(p, "out of memory");

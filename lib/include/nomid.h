@@ -230,7 +230,7 @@ enum nm_sockopt {
     NM_LAST_ENDPOINT = 14,    /* read-only text */
     NM_TYPE = 15,             /* read-only int */
     NM_TCP_KEEPALIVE = 16,    /* int: -1 default, 0 off, 1 on */
-    NM_SUBSCRIBE = 17,        /* bytes (may be empty = everything): SUB, XSUB */
+    NM_SUBSCRIBE = 17,        /* bytes (may be empty = everything): SUB, XSUB; XPUB_MANUAL */
     NM_UNSUBSCRIBE = 18,      /* bytes: cancels one matching NM_SUBSCRIBE */
     NM_XPUB_VERBOSE = 19,     /* int bool: XPUB passes on every subscribe, not just new ones */
     NM_HEARTBEAT_IVL = 20,    /* int ms: send a PING this often, 0 = off (default) */
@@ -286,6 +286,18 @@ enum nm_sockopt {
                                  * subscribers that do NOT match it (set it on both ends) */
     NM_XPUB_NODROP = 49,        /* int bool (PUB, XPUB): a send to a full subscriber waits
                                  * (SNDTIMEO, -EAGAIN) instead of dropping for it */
+    NM_CONFLATE = 50,           /* int bool: each connection keeps only the newest message
+                                 * received, in place of any still unread (counted as
+                                 * dropped; no receive HWM then).  PULL, SUB, DEALER over tcp
+                                 * and ipc; set before connecting or binding */
+    NM_ROUTER_HANDOVER = 51,    /* int bool (ROUTER): a peer announcing a routing id in use
+                                 * takes it over (the holder's connection is closed) instead
+                                 * of being refused; applies at once */
+    NM_XPUB_MANUAL = 52,        /* int bool (XPUB): subscriptions do not apply; each subscribe
+                                 * and cancel goes to the application, which sets what the
+                                 * subscriber of the last one it received gets with
+                                 * NM_SUBSCRIBE / NM_UNSUBSCRIBE on the XPUB; a subscriber
+                                 * that goes sends a cancel for each of its subscriptions */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */

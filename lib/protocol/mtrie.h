@@ -33,6 +33,9 @@ int nmi_mtrie_rm(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe);
 /* Removes every subscription of pipe; calls cb for each prefix that no pipe is then
  * subscribed to (cb may be NULL). */
 void nmi_mtrie_rm_pipe(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *arg);
+/* The same, calling cb for every prefix pipe was subscribed to (XPUB_MANUAL tells the
+ * application of each: it set its own subscriptions for them). */
+void nmi_mtrie_rm_pipe_each(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *arg);
 
 /* Calls cb once per pipe that has a subscription which is a prefix of data[0..len)
  * (the empty prefix matches everything).  cb must not change the trie. */

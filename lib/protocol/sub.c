@@ -5,8 +5,10 @@
  * NM_UNSUBSCRIBEs); only the first subscribe and the last cancel of a prefix travel
  * upstream, as a message of 0x01/0x00 + prefix that the engine sends as SUBSCRIBE /
  * CANCEL to ZMTP 3.1 peers.  A pipe that attaches gets every live subscription.
- * Messages are also filtered here, since a publisher speaking an older protocol may
- * not filter.  XSUB takes subscriptions as messages and sends anything else upstream.
+ * SUB also filters what it receives, since a publisher speaking an older protocol may
+ * not filter; XSUB does not (as libzmq's: an XPUB_MANUAL publisher sends what its
+ * application chose).  XSUB takes subscriptions as messages and sends anything else
+ * upstream.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -168,7 +170,7 @@ static int sub_recv(nmi_sock *s, nmi_msg *m)
     sub_state *p = s->pdata;
     for (;;) {
         int rc = nmi_fq_recv(s, &p->fq, m, NULL);
-        if (rc < 0)
+        if (rc < 0 || s->type == NM_XSUB) /* XSUB takes what comes, as libzmq's */
             return rc;
         bool wanted = false;
         nmi_mtrie_match(p->filter, nmi_frame_data(&m->first), m->first.size, sub_match_cb, &wanted);
