@@ -398,7 +398,7 @@ void nmi_mtrie_destroy(nmi_mtrie **tp)
     *tp = NULL;
 }
 
-int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
+static int mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe, bool once)
 {
     /* n: the deepest node whose prefix starts prefix; at is its length.  c: n's child
      * sharing m more bytes with prefix but not its whole label, which must split. */
@@ -418,6 +418,8 @@ int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
     mtrie_pipe *p = mtrie_pipe_find(t, pipe);
     bool known = p != NULL;
     if (c == NULL && at == len && known && mtrie_sub_find(n, p, &pos)) {
+        if (once)
+            return -EEXIST;
         if (n->subs[pos].count == UINT32_MAX)
             return -ENOMEM;
         n->subs[pos].count++;
@@ -481,6 +483,16 @@ int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
         return 0;
     t->nprefixes++;
     return 1;
+}
+
+int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
+{
+    return mtrie_add(t, prefix, len, pipe, false);
+}
+
+int nmi_mtrie_add_once(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
+{
+    return mtrie_add(t, prefix, len, pipe, true);
 }
 
 int nmi_mtrie_rm(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)

@@ -25,6 +25,9 @@ void nmi_mtrie_destroy(nmi_mtrie **tp);
  * this exact prefix before (XPUB passes such "new" subscriptions on), 0 otherwise, or
  * -ENOMEM. */
 int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe);
+/* The same, but a pipe holds a prefix at most once (libzmq's XPUB: a set of subscribers
+ * per prefix): -EEXIST, nothing changed, if pipe already holds it. */
+int nmi_mtrie_add_once(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe);
 
 /* Removes one subscription of `pipe` to prefix.  Returns 1 if no pipe is left with a
  * subscription to this exact prefix, 0 if some still are, -ENOENT if pipe had none. */

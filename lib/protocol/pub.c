@@ -4,18 +4,18 @@
  *
  * Subscriptions arrive on each pipe's input as messages of 0x01 (or 0x00 to cancel)
  * followed by the prefix (the engine turns ZMTP 3.1 SUBSCRIBE/CANCEL commands into
- * this form) and are kept, counted per pipe, in an mtrie.  A subscriber whose pipe is
- * full misses the message, and the drop is counted on its pipe: a publisher never
- * blocks.  Copies share large frames; only the last subscriber takes the original.
- * XPUB also hands subscriptions to the application (new ones only, every one with
- * XPUB_VERBOSE) and passes on any other message a subscriber sends.  With XPUB_MANUAL
- * it hands on every subscribe and cancel and keeps them aside (in `asked`, still
- * counted against the subscriber's limits, and for telling the application of each
- * when the subscriber goes); what subscribers receive is what the application sets
- * with NM_SUBSCRIBE / NM_UNSUBSCRIBE for the subscriber of the last subscription it
- * received (libzmq's contract).  While RCVHWM of
- * them wait for the application, subscribers' input waits in their pipes (whose
- * readers then stop at their own HWM), so a peer cannot grow that queue without bound.
+ * this form) and are kept in an mtrie, once per pipe as in libzmq (a subscriber sends
+ * every subscribe of its application and only the last cancel of a prefix).  A subscriber whose
+ * pipe is full misses the message, and the drop is counted on its pipe: a publisher never blocks.
+ * Copies share large frames; only the last subscriber takes the original. XPUB also hands
+ * subscriptions to the application (new ones only, every one with XPUB_VERBOSE) and passes on any
+ * other message a subscriber sends.  With XPUB_MANUAL it hands on every subscribe and cancel and
+ * keeps them aside (in `asked`, still counted against the subscriber's limits, and for telling the
+ * application of each when the subscriber goes); what subscribers receive is what the application
+ * sets with NM_SUBSCRIBE / NM_UNSUBSCRIBE for the subscriber of the last subscription it received
+ * (libzmq's contract).  While RCVHWM of them wait for the application, subscribers' input waits in
+ * their pipes (whose readers then stop at their own HWM), so a peer cannot grow that queue without
+ * bound.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -155,7 +155,7 @@ static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
         }
         size_t len = f->size - 1;
         if (xpub && s->opts.xpub_manual) { /* kept aside and handed on, each */
-            int rc = d[0] == 1 ? nmi_mtrie_add(p->asked, d + 1, len, pipe)
+            int rc = d[0] == 1 ? nmi_mtrie_add_once(p->asked, d + 1, len, pipe)
                                : nmi_mtrie_rm(p->asked, d + 1, len, pipe);
             if (d[0] == 0 || rc < 0)
                 pub_uncount(pipe, len);
@@ -163,18 +163,20 @@ static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
                 pub_uncount(pipe, len);
             pub_tell_app(p, d[0], d + 1, len, pipe);
         } else if (d[0] == 1) {
-            int rc = nmi_mtrie_add(p->subs, d + 1, len, pipe);
+            int rc = nmi_mtrie_add_once(p->subs, d + 1, len, pipe);
             if (rc < 0)
-                pub_uncount(pipe, len);
+                pub_uncount(pipe, len); /* held already (-EEXIST), or no memory */
             bool verbose = s->opts.xpub_verbose || s->opts.xpub_verboser;
-            if (xpub && (rc == 1 || (rc == 0 && verbose)))
+            if (xpub && (rc == 1 || ((rc == 0 || rc == -EEXIST) && verbose)))
                 pub_tell_app(p, 1, d + 1, len, pipe);
         } else {
+            /* As libzmq's: a cancel for a prefix the subscriber did not hold is passed on
+             * too (the application may be a proxy that forwarded it). */
             int rc = nmi_mtrie_rm(p->subs, d + 1, len, pipe);
             pub_uncount(pipe, len); /* the cancel itself */
             if (rc >= 0)
                 pub_uncount(pipe, len); /* and the subscription it removed */
-            if (xpub && (rc == 1 || (rc == 0 && s->opts.xpub_verboser)))
+            if (xpub && (rc != 0 || s->opts.xpub_verboser))
                 pub_tell_app(p, 0, d + 1, len, pipe);
         }
         nmi_msg_clear(&m);
