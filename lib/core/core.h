@@ -144,12 +144,17 @@ struct nmi_pipe {
     nmi_queue *out;         /* application -> peer (qbuf[1], or the inproc link's) */
     nmi_link *link;         /* inproc: the queues shared with the peer pipe, else NULL */
     nmi_pipe *_Atomic mate; /* inproc: the other socket's pipe (one reference), else NULL */
-    int sndhwm, rcvhwm;     /* limits, 0 = none */
-    atomic_int refs;        /* socket side + conn side */
-    atomic_int in_asleep;   /* application found `in` empty and waits for activation */
-    atomic_int out_asleep;  /* application found `out` full and waits for room */
-    atomic_int gone;        /* the conn detached: no more input, output is dropped */
-    atomic_int state;       /* enum nm_pipe_state */
+    /* Limits, 0 = none: the socket's SNDHWM and RCVHWM, which its thread stores again
+     * when they are set (they apply to existing pipes too, as in libzmq); the I/O thread
+     * reads rcvhwm, stats read both (relaxed).  An inproc pipe's send limit adds the
+     * peer's RCVHWM (peer_rcvhwm: -1 until the peer is there, then stored by the thread
+     * joining them or by the peer's, when it sets RCVHWM); nmi_pipe_sndhwm says. */
+    atomic_int sndhwm, rcvhwm, peer_rcvhwm;
+    atomic_int refs;       /* socket side + conn side */
+    atomic_int in_asleep;  /* application found `in` empty and waits for activation */
+    atomic_int out_asleep; /* application found `out` full and waits for room */
+    atomic_int gone;       /* the conn detached: no more input, output is dropped */
+    atomic_int state;      /* enum nm_pipe_state */
     /* CONFLATE (a connection's pipe of a PULL, SUB or DEALER): what the peer sends goes
      * here instead of `in`, each message in place of the one still waiting, which is
      * dropped.  The reader of the connection stores with an exchange, the application
@@ -212,6 +217,10 @@ void nmi_pipe_wake_fenced(nmi_pipe *p);
  * a message now, so that nmi_pipe_push will not fail.  A full pipe counts its HWM hit
  * and asks for no NMI_CMD_OUT_READY. */
 bool nmi_pipe_room(nmi_pipe *p);
+/* Any thread: the number of messages `out` may hold, 0 = no limit. */
+int nmi_pipe_sndhwm(nmi_pipe *p);
+/* Application: the socket's SNDHWM and RCVHWM were set; its pipes take them. */
+void nmi_pipe_set_hwms(nmi_pipe *p, int sndhwm, int rcvhwm);
 /* Application: true if a write would not hit the HWM right now. */
 bool nmi_pipe_writable(nmi_pipe *p);
 /* Application: takes the next message; false when empty (the pipe will be announced by

@@ -25,8 +25,9 @@ static nmi_pipe *pipe_alloc(nmi_sock *s, const char *endpoint)
     nmi_queue_init(&p->qbuf[1]);
     p->in = &p->qbuf[0];
     p->out = &p->qbuf[1];
-    p->sndhwm = s->opts.sndhwm;
-    p->rcvhwm = s->opts.rcvhwm;
+    atomic_init(&p->sndhwm, s->opts.sndhwm);
+    atomic_init(&p->rcvhwm, s->opts.rcvhwm);
+    atomic_init(&p->peer_rcvhwm, -1);
     atomic_init(&p->refs, 2);
     atomic_init(&p->in_asleep, 0);
     atomic_init(&p->out_asleep, 0);
@@ -101,14 +102,33 @@ void nmi_pipe_release(nmi_pipe *p)
     free(p);
 }
 
+int nmi_pipe_sndhwm(nmi_pipe *p)
+{
+    int own = atomic_load_explicit(&p->sndhwm, memory_order_relaxed);
+    int peer = atomic_load_explicit(&p->peer_rcvhwm, memory_order_relaxed);
+    if (p->link == NULL || peer < 0)
+        return own;
+    return own > 0 && peer > 0 ? own + peer : 0; /* libzmq's sum: one queue for two pipes */
+}
+
+void nmi_pipe_set_hwms(nmi_pipe *p, int sndhwm, int rcvhwm)
+{
+    atomic_store_explicit(&p->sndhwm, sndhwm, memory_order_relaxed);
+    atomic_store_explicit(&p->rcvhwm, rcvhwm, memory_order_relaxed);
+    nmi_pipe *mate = p->link != NULL ? atomic_load(&p->mate) : NULL;
+    if (mate != NULL) /* held by p: the peer's send limit counts our RCVHWM */
+        atomic_store_explicit(&mate->peer_rcvhwm, rcvhwm, memory_order_relaxed);
+}
+
 static bool pipe_full(nmi_pipe *p)
 {
-    if (p->sndhwm <= 0)
+    int hwm = nmi_pipe_sndhwm(p);
+    if (hwm <= 0)
         return false;
     uint64_t pushed = atomic_load_explicit(&p->out->pushed, memory_order_relaxed);
-    if (pushed - p->out->popped_cache < (uint64_t)p->sndhwm)
+    if (pushed - p->out->popped_cache < (uint64_t)hwm)
         return false;
-    return nmi_queue_size_p(p->out) >= (uint64_t)p->sndhwm;
+    return nmi_queue_size_p(p->out) >= (uint64_t)hwm;
 }
 
 bool nmi_pipe_writable(nmi_pipe *p)
@@ -122,7 +142,8 @@ static void pipe_hit_hwm(nmi_pipe *p)
     if (!p->full_seen) {
         p->full_seen = true;
         atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
-        nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->sndhwm, p->endpoint, "send");
+        nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)nmi_pipe_sndhwm(p), p->endpoint,
+                    "send");
     }
 }
 
@@ -199,7 +220,8 @@ int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
  * so one of the two sides sees the other. */
 static void pipe_resume_reader(nmi_pipe *p, nmi_conn *c)
 {
-    if (!atomic_load(&c->rpaused) || nmi_queue_count(p->in) > (uint64_t)(p->rcvhwm / 2))
+    int rcvhwm = atomic_load_explicit(&p->rcvhwm, memory_order_relaxed);
+    if (!atomic_load(&c->rpaused) || nmi_queue_count(p->in) > (uint64_t)(rcvhwm / 2))
         return;
     int zero = 0;
     if (atomic_compare_exchange_strong(&c->resume_posted, &zero, 1)) {

@@ -1,7 +1,9 @@
 /*
  * sockopt.c - socket options: defaults, nm_sock_setopt and nm_sock_getopt.
  *
- * Options apply to connections made after they are set, as in libzmq.  Integer options
+ * Options apply to connections made after they are set, as in libzmq, but for SNDHWM
+ * and RCVHWM, which existing pipes take too (as libzmq 4.3's), and the socket's own
+ * (ROUTER_HANDOVER, the XPUB and pattern ones), which apply at once.  Integer options
  * are rows of one table (the field they set, the range they take); the few that are
  * bytes, text or read-only are handled before it.
  */
@@ -109,6 +111,18 @@ static const sockopt_def *sockopt_find(int opt)
     return NULL;
 }
 
+/* SNDHWM and RCVHWM apply to the pipes the socket has, those whose attach is pending
+ * included. */
+static void sockopt_hwms_apply(nmi_sock *s)
+{
+    nmi_sock_process(s);
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &s->pipes, sock_entry)
+    {
+        nmi_pipe_set_hwms(p, s->opts.sndhwm, s->opts.rcvhwm);
+    }
+}
+
 static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
 {
     nmi_opts *o = &s->opts;
@@ -163,6 +177,8 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         *(int64_t *)field = v;
     else
         *(int *)field = v;
+    if (opt == NM_SNDHWM || opt == NM_RCVHWM)
+        sockopt_hwms_apply(s);
     return 0;
 }
 
