@@ -168,6 +168,7 @@ struct nmi_pipe {
     bool attached;                    /* protocol knows this pipe */
     bool detached;                    /* NMI_CMD_DETACH seen: drop once `in` is drained */
     bool full_seen;                   /* the last push found the pipe full (one HWM hit) */
+    bool discard;                     /* disconnected: input is dropped unread (libzmq's) */
     uint64_t block_start;             /* when a sender started waiting on this pipe, 0 if not */
     TAILQ_ENTRY(nmi_pipe) sock_entry; /* in sock->pipes (application thread) */
     RB_ENTRY(nmi_pipe) rid_entry;     /* in a ROUTER's routing-id tree */

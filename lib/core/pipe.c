@@ -272,8 +272,20 @@ static bool pipe_read_latest(nmi_pipe *p, nmi_msg *m)
     return true;
 }
 
+/* A disconnected pipe's input, dropped. */
+static void pipe_discard(nmi_pipe *p)
+{
+    nmi_msg m;
+    while (p->conflate ? pipe_read_latest(p, &m) : nmi_queue_pop(p->in, &m)) {
+        nmi_msg_clear(&m);
+        nmi_pipe_drop(p, "disconnected");
+    }
+}
+
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
 {
+    if (p->discard)
+        pipe_discard(p);
     if (p->conflate)
         return pipe_read_latest(p, m);
     nmi_conn *c = p->conn;

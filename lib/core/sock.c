@@ -344,8 +344,18 @@ static int sock_post_endpoint(nmi_sock *s, int cmd, const char *endpoint)
     return 0;
 }
 
+/* As libzmq's zmq_disconnect: what the endpoint's connections sent and the application
+ * has not read is dropped at once (nmi_pipe_read); what it sent them still leaves,
+ * within LINGER. */
 void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint)
 {
+    nmi_sock_process(s); /* pipes whose attach is pending too */
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &s->pipes, sock_entry)
+    {
+        if (p->conn != NULL && p->conn->connecter && strcmp(p->endpoint, endpoint) == 0)
+            p->discard = true;
+    }
     sock_post_endpoint(s, NMI_CMD_DISCONNECT, endpoint);
 }
 
