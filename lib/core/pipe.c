@@ -118,6 +118,13 @@ void nmi_pipe_set_hwms(nmi_pipe *p, int sndhwm, int rcvhwm)
     nmi_pipe *mate = p->link != NULL ? atomic_load(&p->mate) : NULL;
     if (mate != NULL) /* held by p: the peer's send limit counts our RCVHWM */
         atomic_store_explicit(&mate->peer_rcvhwm, rcvhwm, memory_order_relaxed);
+    /* A sender waiting for room (ours, or the inproc peer's) looks again: the limit may
+     * have grown.  The wakeups' own fences order them after the stores. */
+    nmi_pipe_out_notify(p);
+    if (mate != NULL) {
+        atomic_thread_fence(memory_order_seq_cst);
+        nmi_inproc_wake(p, NMI_CMD_OUT_READY);
+    }
 }
 
 static bool pipe_full(nmi_pipe *p)
