@@ -155,10 +155,12 @@ struct nmi_pipe {
     atomic_int out_asleep; /* application found `out` full and waits for room */
     atomic_int gone;       /* the conn detached: no more input, output is dropped */
     atomic_int state;      /* enum nm_pipe_state */
-    /* CONFLATE (a connection's pipe of a PULL, SUB or DEALER): what the peer sends goes
-     * here instead of `in`, each message in place of the one still waiting, which is
-     * dropped.  The reader of the connection stores with an exchange, the application
-     * takes with an exchange (both seq_cst), then the in_asleep handshake of `in`. */
+    /* CONFLATE (a pipe of a PULL, SUB or DEALER): what the peer sends goes here instead
+     * of `in`, each message in place of the one still waiting, which is dropped.  The
+     * reader of the connection (inproc: the peer's sender, once joined) stores with an
+     * exchange, the application takes with an exchange (both seq_cst), then the
+     * in_asleep handshake of `in`.  An inproc `in` may still hold what the peer sent
+     * before the bind; the application takes the newest of it, unless `latest` has one. */
     nmi_msg *_Atomic latest;
     bool conflate;  /* set when the pipe is made, never changed */
     nmi_sock *sock; /* owner */
@@ -230,8 +232,11 @@ bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m);
 /* Any thread: messages received and not yet read (approximate, for statistics and for
  * the application's "anything left?"). */
 uint64_t nmi_pipe_queued_in(nmi_pipe *p);
-/* The connection's reader: m (emptied) becomes p->latest, replacing (and counting as
- * dropped) the message waiting there; the caller then notifies (nmi_pipe_in_notify). */
+/* True if a pipe of a socket of this type with these options conflates. */
+bool nmi_pipe_conflates(const nmi_opts *o, int type);
+/* The connection's reader (or an inproc peer's sender): m (emptied) becomes p->latest, replacing
+ * (and counting as dropped) the message waiting there; the caller then notifies
+ * (nmi_pipe_in_notify). */
 void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m);
 /* Counts a message dropped on this pipe and tells the monitor why: by the socket's
  * thread (nmi_pipe_drop) or on arrival, by the I/O thread (nmi_pipe_drop_in). */

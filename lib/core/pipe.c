@@ -62,13 +62,17 @@ nmi_pipe *nmi_pipe_new(nmi_sock *s, nmi_conn *c, const char *endpoint)
     nmi_pipe *p = pipe_alloc(s, endpoint);
     if (p != NULL) {
         p->conn = c;
-        /* libzmq's CONFLATE types; of them, PUSH and PUB receive nothing but
-         * subscriptions, which are never conflated. */
-        p->conflate =
-            s->opts.conflate && (s->type == NM_PULL || s->type == NM_SUB || s->type == NM_DEALER);
+        p->conflate = nmi_pipe_conflates(&s->opts, s->type);
         atomic_fetch_add(&c->refs, 1);
     }
     return p;
+}
+
+bool nmi_pipe_conflates(const nmi_opts *o, int type)
+{
+    /* libzmq's CONFLATE types; of them, PUSH and PUB receive nothing but subscriptions,
+     * which are never conflated. */
+    return o->conflate && (type == NM_PULL || type == NM_SUB || type == NM_DEALER);
 }
 
 nmi_pipe *nmi_pipe_new_inproc(nmi_sock *s, nmi_link *link, int idx, const char *endpoint)
@@ -117,7 +121,7 @@ void nmi_pipe_set_hwms(nmi_pipe *p, int sndhwm, int rcvhwm)
     atomic_store_explicit(&p->rcvhwm, rcvhwm, memory_order_relaxed);
     nmi_pipe *mate = p->link != NULL ? atomic_load(&p->mate) : NULL;
     if (mate != NULL) /* held by p: the peer's send limit counts our RCVHWM */
-        atomic_store_explicit(&mate->peer_rcvhwm, rcvhwm, memory_order_relaxed);
+        atomic_store_explicit(&mate->peer_rcvhwm, p->conflate ? 0 : rcvhwm, memory_order_relaxed);
     /* A sender waiting for room (ours, or the inproc peer's) looks again: the limit may
      * have grown.  The wakeups' own fences order them after the stores. */
     nmi_pipe_out_notify(p);
@@ -187,6 +191,14 @@ int nmi_pipe_wait_room(nmi_pipe *p)
 
 int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
 {
+    /* An inproc peer that conflates takes the message in place of its waiting one. */
+    nmi_pipe *mate = p->link != NULL ? atomic_load(&p->mate) : NULL;
+    if (mate != NULL && mate->conflate) {
+        if (atomic_load_explicit(&p->gone, memory_order_relaxed))
+            return -EPIPE;
+        nmi_pipe_conflate_in(mate, m);
+        return 0;
+    }
     int rc = nmi_pipe_wait_room(p);
     if (rc < 0)
         return rc;
@@ -263,20 +275,53 @@ void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m)
     }
 }
 
-/* CONFLATE: takes p->latest, with the sleep handshake of nmi_pipe_read. */
+/* CONFLATE, inproc: the newest of what the peer queued before it knew we conflate (sent
+ * before the bind), the others dropped; false if none. */
+static bool pipe_newest_queued(nmi_pipe *p, nmi_msg *m)
+{
+    bool have = false;
+    nmi_msg next;
+    while (p->link != NULL && nmi_queue_pop(p->in, &next)) {
+        if (have) {
+            nmi_msg_clear(m);
+            nmi_pipe_drop_in(p, "conflated");
+        }
+        *m = next;
+        have = true;
+    }
+    if (have) { /* the writer may wait for room */
+        atomic_thread_fence(memory_order_seq_cst);
+        nmi_inproc_wake(p, NMI_CMD_OUT_READY);
+    }
+    return have;
+}
+
+/* CONFLATE: takes p->latest (newer than anything queued), with the sleep handshake of
+ * nmi_pipe_read. */
 static bool pipe_read_latest(nmi_pipe *p, nmi_msg *m)
 {
-    nmi_msg *box = atomic_exchange(&p->latest, NULL);
-    if (box == NULL) {
-        atomic_store(&p->in_asleep, 1);
-        if ((box = atomic_exchange(&p->latest, NULL)) == NULL)
+    for (int turn = 0;; turn++) {
+        bool queued = pipe_newest_queued(p, m);
+        nmi_msg *box = atomic_exchange(&p->latest, NULL);
+        if (box != NULL) {
+            if (queued) {
+                nmi_msg_clear(m);
+                nmi_pipe_drop_in(p, "conflated");
+            }
+            *m = *box;
+            free(box);
+        }
+        if (box != NULL || queued) {
+            if (turn > 0) { /* found after the flag went up: take it down again */
+                int one = 1;
+                atomic_compare_exchange_strong(&p->in_asleep, &one, 0);
+            }
+            return true;
+        }
+        if (turn > 0)
             return false;
-        int one = 1;
-        atomic_compare_exchange_strong(&p->in_asleep, &one, 0);
+        atomic_store(&p->in_asleep, 1);
     }
-    *m = *box;
-    free(box);
-    return true;
 }
 
 /* A disconnected pipe's input, dropped. */

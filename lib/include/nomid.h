@@ -286,10 +286,11 @@ enum nm_sockopt {
                                  * subscribers that do NOT match it (set it on both ends) */
     NM_XPUB_NODROP = 49,        /* int bool (PUB, XPUB): a send to a full subscriber waits
                                  * (SNDTIMEO, -EAGAIN) instead of dropping for it */
-    NM_CONFLATE = 50,           /* int bool: each connection keeps only the newest message
-                                 * received, in place of any still unread (counted as
-                                 * dropped; no receive HWM then).  PULL, SUB, DEALER over tcp
-                                 * and ipc; set before connecting or binding */
+    NM_CONFLATE = 50,           /* int bool (PULL, SUB, DEALER): each connection keeps only
+                                 * the newest message received, in place of any still unread
+                                 * (counted as dropped; no receive HWM then); set before
+                                 * connecting or binding.  What the socket sends is not
+                                 * conflated */
     NM_ROUTER_HANDOVER = 51,    /* int bool (ROUTER): a peer announcing a routing id in use
                                  * takes it over (the holder's connection is closed) instead
                                  * of being refused; applies at once */

@@ -112,6 +112,8 @@ static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_in
         inproc_link_discard(l);
         return -ENOMEM;
     }
+    if (c->pipe == NULL)
+        pc->conflate = nmi_pipe_conflates(&c->opts, cs->type);
     if ((pb = nmi_pipe_new_inproc(bs, l, 1, b->name)) == NULL) {
         if (c->pipe == NULL) {
             nmi_pipe_release(pc); /* both its references: nobody has it yet */
@@ -120,11 +122,15 @@ static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_in
         return -ENOMEM;
     }
     /* Each send limit adds the peer's RCVHWM (nmi_pipe_sndhwm), a pipe made early (in
-     * its socket's hands already, on another thread) too: peer_rcvhwm is atomic.  The
-     * binder's limits are those it had when it bound, as in libzmq. */
+     * its socket's hands already, on another thread) too: peer_rcvhwm is atomic; none
+     * when the peer conflates (it holds one message).  The binder's limits are those it
+     * had when it bound, as in libzmq. */
+    pb->conflate = nmi_pipe_conflates(&b->opts, bs->type);
     nmi_pipe_set_hwms(pb, b->opts.sndhwm, b->opts.rcvhwm);
-    atomic_store_explicit(&pc->peer_rcvhwm, b->opts.rcvhwm, memory_order_relaxed);
-    atomic_store_explicit(&pb->peer_rcvhwm, atomic_load(&pc->rcvhwm), memory_order_relaxed);
+    atomic_store_explicit(&pc->peer_rcvhwm, pb->conflate ? 0 : b->opts.rcvhwm,
+                          memory_order_relaxed);
+    atomic_store_explicit(&pb->peer_rcvhwm, pc->conflate ? 0 : atomic_load(&pc->rcvhwm),
+                          memory_order_relaxed);
     if (c->pipe == NULL)
         inproc_set_rid(pc, &b->opts);
     inproc_set_rid(pb, &c->opts);
@@ -150,6 +156,7 @@ static int inproc_adopt(nmi_sock *caller, const nmi_inproc_entry *b, nmi_inproc_
     nmi_pipe *pb = nmi_pipe_new_inproc(b->sock, c->orphan, 1, b->name);
     if (pb == NULL)
         return -ENOMEM;
+    pb->conflate = nmi_pipe_conflates(&b->opts, b->sock->type);
     nmi_pipe_set_hwms(pb, b->opts.sndhwm, b->opts.rcvhwm);
     inproc_set_rid(pb, &c->opts);
     pthread_mutex_lock(&b->sock->ctx->reg_lock);
@@ -244,6 +251,8 @@ int nmi_inproc_connect(nmi_sock *s, const char *endpoint)
         if (!s->opts.immediate && !s->proto->needs_rid) {
             nmi_link *l = inproc_link_new();
             c->pipe = l ? nmi_pipe_new_inproc(s, l, 0, endpoint) : NULL;
+            if (c->pipe != NULL)
+                c->pipe->conflate = nmi_pipe_conflates(&s->opts, s->type);
             if (c->pipe == NULL) {
                 if (l != NULL)
                     inproc_link_discard(l);

@@ -202,6 +202,39 @@ static void test_conflate(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+/* inproc: the sender puts each message in place of the waiting one (its HWM does not
+ * apply); what it queued before the bind gives the newest of it. */
+static void test_conflate_inproc(void **state)
+{
+    (void)state;
+    for (int connect_first = 0; connect_first < 2; connect_first++) {
+        nm_ctx_t *ctx = tu_ctx();
+        nm_sock_t *pull = tu_sock(ctx, NM_PULL), *push = tu_sock(ctx, NM_PUSH);
+        TU_OK(nm_sock_setopt_int(pull, NM_CONFLATE, 1));
+        TU_OK(nm_sock_setopt_int(push, NM_SNDHWM, 2));
+        if (connect_first) {
+            TU_OK(nm_sock_connect(push, "inproc://conflate"));
+            tu_send_str(push, "early0");
+            tu_send_str(push, "early1");
+            TU_OK(nm_sock_bind(pull, "inproc://conflate"));
+            tu_recv_str(pull, "early1");
+        } else {
+            TU_OK(nm_sock_bind(pull, "inproc://conflate"));
+            TU_OK(nm_sock_connect(push, "inproc://conflate"));
+        }
+        for (int i = 0; i < 20; i++) {
+            char text[8];
+            snprintf(text, sizeof(text), "m%d", i);
+            TU_OK(nm_sock_send_bytes(push, text, strlen(text), NM_DONTWAIT));
+        }
+        tu_recv_str(pull, "m19");
+        tu_recv_none(pull, 50);
+        nm_sock_close(&push);
+        nm_sock_close(&pull);
+        tu_ctx_destroy(&ctx);
+    }
+}
+
 static void test_router_handover(void **state)
 {
     (void)state;
@@ -336,7 +369,7 @@ int main(void)
         cmocka_unit_test(test_xpub_welcome_msg),     cmocka_unit_test(test_invert_matching),
         cmocka_unit_test(test_xpub_nodrop),          cmocka_unit_test(test_conflate),
         cmocka_unit_test(test_router_handover),      cmocka_unit_test(test_xpub_manual),
-        cmocka_unit_test(test_xpub_verbose_repeats),
+        cmocka_unit_test(test_xpub_verbose_repeats), cmocka_unit_test(test_conflate_inproc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
