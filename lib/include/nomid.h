@@ -214,7 +214,8 @@ NM_EXPORT int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, in
 /* Socket options.  Integer options take an int; NM_ROUTING_ID takes bytes (1..255);
  * NM_LAST_ENDPOINT is read-only text (NUL-terminated). Times are in milliseconds. */
 enum nm_sockopt {
-    NM_SNDHWM = 1,            /* int, messages per pipe, 0 = unlimited; default 1000 */
+    NM_SNDHWM = 1,            /* int, messages per pipe, 0 = unlimited; default 1000; applies
+                               * to the pipes the socket has too (inproc: + peer's RCVHWM) */
     NM_RCVHWM = 2,            /* int, as SNDHWM */
     NM_SNDTIMEO = 3,          /* int ms, -1 = block forever (default) */
     NM_RCVTIMEO = 4,          /* int ms, -1 = block forever (default) */
