@@ -284,7 +284,7 @@ static bool pipe_newest_queued(nmi_pipe *p, nmi_msg *m)
     while (p->link != NULL && nmi_queue_pop(p->in, &next)) {
         if (have) {
             nmi_msg_clear(m);
-            nmi_pipe_drop_in(p, "conflated");
+            nmi_pipe_drop(p, "conflated"); /* drops_in is the peer sender's to count */
         }
         *m = next;
         have = true;
@@ -306,7 +306,7 @@ static bool pipe_read_latest(nmi_pipe *p, nmi_msg *m)
         if (box != NULL) {
             if (queued) {
                 nmi_msg_clear(m);
-                nmi_pipe_drop_in(p, "conflated");
+                nmi_pipe_drop(p, "conflated");
             }
             *m = *box;
             free(box);

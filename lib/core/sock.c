@@ -462,8 +462,8 @@ int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 /* Direct reads (conn_direct.c) use a buffer of this size per socket. */
 #define SOCK_RBUF_SIZE (64 * 1024)
 
-/* The connection a receive may read itself: the socket's only pipe's (not a CONFLATE one), when
- * nothing is queued on it and nobody else watches the socket (NM_FD). */
+/* The connection a receive may read itself: the socket's only pipe's (not a CONFLATE
+ * one), when nothing is queued on it and nobody else watches the socket (NM_FD). */
 static nmi_conn *sock_direct_conn(nmi_sock *s)
 {
     nmi_pipe *p = TAILQ_FIRST(&s->pipes);
