@@ -167,6 +167,10 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
     int v;
     if (d == NULL || val == NULL || len != sizeof(int) || (d->only >= 0 && d->only != s->type))
         return -EINVAL;
+    /* libzmq's PUSH and PUB conflate what they send; nomid's conflates only what a socket
+     * receives: better told than given other behaviour. */
+    if (opt == NM_CONFLATE && (s->type == NM_PUSH || s->type == NM_PUB))
+        return -EINVAL;
     memcpy(&v, val, sizeof(int));
     if (v < d->min || v > d->max)
         return -EINVAL;

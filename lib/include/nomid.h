@@ -291,7 +291,8 @@ enum nm_sockopt {
                                  * the newest message received, in place of any still unread
                                  * (counted as dropped; no receive HWM then); set before
                                  * connecting or binding.  What the socket sends is not
-                                 * conflated */
+                                 * conflated (-EINVAL on PUSH and PUB); no effect on the
+                                 * other types, as in libzmq */
     NM_ROUTER_HANDOVER = 51,    /* int bool (ROUTER): a peer announcing a routing id in use
                                  * takes it over (the holder's connection is closed) instead
                                  * of being refused; applies at once */

@@ -176,6 +176,7 @@ static void test_conflate(void **state)
     TU_OK(nm_sock_setopt_int(pull, NM_CONFLATE, 1));
     TU_OK(nm_sock_getopt_int(pull, NM_CONFLATE, &v));
     assert_int_equal(v, 1);
+    TU_RC(nm_sock_setopt_int(push, NM_CONFLATE, 1), -EINVAL); /* sends are not conflated */
     char ep[TU_EP_MAX];
     tu_bind_tcp(pull, ep, sizeof(ep));
     TU_OK(nm_sock_connect(push, ep));
