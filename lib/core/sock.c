@@ -313,6 +313,21 @@ static int sock_connect(nmi_sock *s, const char *endpoint)
     return rc;
 }
 
+/* As libzmq's zmq_disconnect: what the endpoint's connections sent and the application
+ * has not read is dropped at once (nmi_pipe_read); what it sent them still leaves,
+ * within LINGER.  (A svc:// instance that goes is not disconnected so: what it sent
+ * before is still delivered.) */
+static void sock_discard_input(nmi_sock *s, const char *endpoint)
+{
+    nmi_sock_process(s); /* pipes whose attach is pending too */
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &s->pipes, sock_entry)
+    {
+        if (p->conn != NULL && p->conn->connecter && strcmp(p->endpoint, endpoint) == 0)
+            p->discard = true;
+    }
+}
+
 static int sock_disconnect(nmi_sock *s, const char *endpoint)
 {
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
@@ -322,8 +337,10 @@ static int sock_disconnect(nmi_sock *s, const char *endpoint)
         rc = nmi_inproc_disconnect(s, endpoint);
     else if (strncmp(endpoint, "svc://", 6) == 0)
         rc = nmi_svc_disconnect(s, endpoint + 6);
-    else
+    else {
+        sock_discard_input(s, endpoint);
         nmi_sock_disconnect_plain(s, endpoint);
+    }
     if (rc == 0)
         sock_remove_endpoint(s, endpoint);
     return rc;
@@ -344,18 +361,8 @@ static int sock_post_endpoint(nmi_sock *s, int cmd, const char *endpoint)
     return 0;
 }
 
-/* As libzmq's zmq_disconnect: what the endpoint's connections sent and the application
- * has not read is dropped at once (nmi_pipe_read); what it sent them still leaves,
- * within LINGER. */
 void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint)
 {
-    nmi_sock_process(s); /* pipes whose attach is pending too */
-    nmi_pipe *p;
-    TAILQ_FOREACH(p, &s->pipes, sock_entry)
-    {
-        if (p->conn != NULL && p->conn->connecter && strcmp(p->endpoint, endpoint) == 0)
-            p->discard = true;
-    }
     sock_post_endpoint(s, NMI_CMD_DISCONNECT, endpoint);
 }
 

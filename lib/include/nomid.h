@@ -189,8 +189,9 @@ NM_EXPORT int nm_sock_connect(nm_sock_t *s, const char *endpoint);
  * -ENOTSUP for svc://. */
 NM_EXPORT int nm_sock_unbind(nm_sock_t *s, const char *endpoint);
 /* Undoes a connect (tcp, ipc, inproc, svc): its connections close after LINGER, and a
- * reconnecting one stops trying.  -ENOENT for a svc:// name the socket does not
- * follow or an inproc name it did not connect to. */
+ * reconnecting one stops trying; what they delivered and the application has not read
+ * is dropped (tcp, ipc, inproc), as libzmq's zmq_disconnect does.  -ENOENT for a svc://
+ * name the socket does not follow or an inproc name it did not connect to. */
 NM_EXPORT int nm_sock_disconnect(nm_sock_t *s, const char *endpoint);
 /* Advertises every tcp and ipc endpoint the socket has bound under service `name`
  * through the context's resolver; withdrawn when the socket closes.  -ENOTSUP without
