@@ -212,12 +212,12 @@ int nmi_inproc_bind(nmi_sock *s, const char *endpoint)
     uint64_t now = nmi_clock_ns();
     for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
         nmi_inproc_entry *e = *ep;
+        /* Orphans past their LINGER go, whatever their name.  A connect this binder
+         * cannot take (no memory) keeps waiting with its early pipe, as a tcp connecter
+         * keeps retrying: the next binder of the name may take it. */
         bool expired = e->orphan != NULL && e->until != 0 && now > e->until;
-        /* A connect this binder cannot take (no memory) keeps waiting with its early
-         * pipe, as a tcp connecter keeps retrying: the next binder of the name may take
-         * it. */
-        if (!e->bound && strcmp(e->name, endpoint) == 0 &&
-            (expired || (e->orphan != NULL ? inproc_adopt(s, b, e) : inproc_join(s, b, e)) == 0)) {
+        if (expired || (!e->bound && strcmp(e->name, endpoint) == 0 &&
+                        (e->orphan != NULL ? inproc_adopt(s, b, e) : inproc_join(s, b, e)) == 0)) {
             *ep = e->next;
             inproc_entry_free(e);
         } else {

@@ -327,13 +327,14 @@ static void test_hwm_inproc_connect_first(void **state)
     }
 }
 
-/* Sent before any bind, then the connecter closes: the messages wait for the binder if
- * the connecter lingers, and are gone with it if not. */
+/* Sent before any bind, then the connecter closes: the messages wait for the binder
+ * while the connecter lingers (forever; 50 ms, bound after 150), and are gone with it
+ * if not. */
 static void test_inproc_sent_before_bind_outlives_close(void **state)
 {
     (void)state;
-    const int lingers[] = {-1, 0};
-    for (int i = 0; i < 2; i++) {
+    const int lingers[] = {-1, 0, 50};
+    for (int i = 0; i < 3; i++) {
         nm_ctx_t *ctx = tu_ctx();
         nm_sock_t *push = tu_sock(ctx, NM_PUSH), *pull = tu_sock(ctx, NM_PULL);
         TU_OK(nm_sock_setopt_int(push, NM_LINGER, lingers[i]));
@@ -341,8 +342,10 @@ static void test_inproc_sent_before_bind_outlives_close(void **state)
         tu_send_str(push, "a");
         tu_send_str(push, "b");
         nm_sock_close(&push);
+        if (lingers[i] > 0)
+            tu_sleep_ms(3 * lingers[i]);
         TU_OK(nm_sock_bind(pull, "inproc://hwm-orphan"));
-        if (lingers[i] != 0) {
+        if (lingers[i] < 0) {
             tu_recv_str(pull, "a");
             tu_recv_str(pull, "b");
         }
