@@ -10,7 +10,7 @@
  *    MULTICAST_* of the multicast transports it lacks): accepted in libzmq's range, kept
  *    in the handle and read back, as libzmq does on tcp.  It changes no message's fate;
  *  - ZC_DEFAULT: an option that would change behaviour the core does not have yet
- *    (CONFLATE, ROUTER_HANDOVER, XPUB_MANUAL, SOCKS_PROXY, ...): reads back libzmq's
+ *    (ROUTER_RAW, SOCKS_PROXY, ...): reads back libzmq's
  *    default and accepts only that value, so a program is told (EINVAL) rather than
  *    silently given other behaviour;
  *  - ZC_SPECIAL: answered here (RCVMORE, EVENTS) or by the core read-only (FD, TYPE).
@@ -60,9 +60,10 @@ static const zc_opt zc_opts[] = {
     {ZMQ_RECONNECT_IVL_MAX, ZC_INT, ZC_NM, ZC_RW, NM_RECONNECT_IVL_MAX, 0, ZC_IMAX, 0, ZC_ANY},
     {ZMQ_IMMEDIATE, ZC_INT, ZC_NM, ZC_RW, NM_IMMEDIATE, 0, 1, 0, ZC_ANY},
     {ZMQ_ROUTING_ID, ZC_BYTES, ZC_NM, ZC_RW, NM_ROUTING_ID, 1, 255, 0, ZC_ANY},
-    {ZMQ_SUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_SUBSCRIBE, 0, ZC_IMAX, 0, T(ZMQ_SUB) | T(ZMQ_XSUB)},
+    {ZMQ_SUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_SUBSCRIBE, 0, ZC_IMAX, 0,
+     T(ZMQ_SUB) | T(ZMQ_XSUB) | T(ZMQ_XPUB)},
     {ZMQ_UNSUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_UNSUBSCRIBE, 0, ZC_IMAX, 0,
-     T(ZMQ_SUB) | T(ZMQ_XSUB)},
+     T(ZMQ_SUB) | T(ZMQ_XSUB) | T(ZMQ_XPUB)},
     {ZMQ_ROUTER_MANDATORY, ZC_INT, ZC_NM, ZC_W, NM_ROUTER_MANDATORY, 0, 1, 0, T(ZMQ_ROUTER)},
     {ZMQ_REQ_RELAXED, ZC_INT, ZC_NM, ZC_W, NM_REQ_RELAXED, 0, 1, 0, T(ZMQ_REQ)},
     {ZMQ_REQ_CORRELATE, ZC_INT, ZC_NM, ZC_W, NM_REQ_CORRELATE, 0, 1, 0, T(ZMQ_REQ)},
@@ -99,16 +100,16 @@ static const zc_opt zc_opts[] = {
     {ZMQ_CONNECT_TIMEOUT, ZC_INT, ZC_NM, ZC_RW, NM_CONNECT_TIMEOUT, 0, ZC_IMAX, 0, ZC_ANY},
     {ZMQ_TCP_MAXRT, ZC_INT, ZC_NM, ZC_RW, NM_TCP_MAXRT, 0, ZC_IMAX, 0, ZC_ANY},
     {ZMQ_IPV6, ZC_INT, ZC_NM, ZC_RW, NM_IPV6, 0, 1, 0, ZC_ANY},
-    /* behaviour the core does not have yet: libzmq's default only */
-    {ZMQ_CONFLATE, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
+    {ZMQ_CONFLATE, ZC_INT, ZC_NM, ZC_RW, NM_CONFLATE, 0, 1, 0, ZC_ANY},
     {ZMQ_INVERT_MATCHING, ZC_INT, ZC_NM, ZC_RW, NM_INVERT_MATCHING, 0, 1, 0,
      T(ZMQ_PUB) | T(ZMQ_XPUB) | T(ZMQ_SUB)},
     {ZMQ_PROBE_ROUTER, ZC_INT, ZC_NM, ZC_W, NM_PROBE_ROUTER, 0, 1, 0,
      T(ZMQ_ROUTER) | T(ZMQ_DEALER) | T(ZMQ_REQ)},
-    {ZMQ_ROUTER_HANDOVER, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_ROUTER)},
+    {ZMQ_ROUTER_HANDOVER, ZC_INT, ZC_NM, ZC_W, NM_ROUTER_HANDOVER, 0, 1, 0, T(ZMQ_ROUTER)},
+    /* behaviour the core does not have yet: libzmq's default only */
     {ZMQ_ROUTER_RAW, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_ROUTER)},
     {ZMQ_XPUB_NODROP, ZC_INT, ZC_NM, ZC_W, NM_XPUB_NODROP, 0, 1, 0, T(ZMQ_XPUB) | T(ZMQ_PUB)},
-    {ZMQ_XPUB_MANUAL, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_XPUB)},
+    {ZMQ_XPUB_MANUAL, ZC_INT, ZC_NM, ZC_W, NM_XPUB_MANUAL, 0, 1, 0, T(ZMQ_XPUB)},
     {ZMQ_XPUB_VERBOSER, ZC_INT, ZC_NM, ZC_W, NM_XPUB_VERBOSER, 0, 1, 0, T(ZMQ_XPUB)},
     {ZMQ_STREAM_NOTIFY, ZC_INT, ZC_NM, ZC_W, NM_STREAM_NOTIFY, 0, 1, 1, T(ZMQ_STREAM)},
     {ZMQ_PLAIN_SERVER, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},

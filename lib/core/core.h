@@ -127,6 +127,8 @@ typedef struct nmi_opts {
     bool stream_notify;      /* STREAM: empty messages for connects and disconnects */
     bool invert_matching;    /* PUB/XPUB/SUB: deliver what does not match */
     bool xpub_nodrop;        /* PUB/XPUB: wait for a full subscriber, do not drop */
+    bool conflate;           /* keep only the newest message received per pipe */
+    bool xpub_manual;        /* XPUB: the application sets subscriptions */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
@@ -142,19 +144,33 @@ struct nmi_pipe {
     nmi_queue *out;         /* application -> peer (qbuf[1], or the inproc link's) */
     nmi_link *link;         /* inproc: the queues shared with the peer pipe, else NULL */
     nmi_pipe *_Atomic mate; /* inproc: the other socket's pipe (one reference), else NULL */
-    int sndhwm, rcvhwm;     /* limits, 0 = none */
-    atomic_int refs;        /* socket side + conn side */
-    atomic_int in_asleep;   /* application found `in` empty and waits for activation */
-    atomic_int out_asleep;  /* application found `out` full and waits for room */
-    atomic_int gone;        /* the conn detached: no more input, output is dropped */
-    atomic_int state;       /* enum nm_pipe_state */
-    nmi_sock *sock;         /* owner */
-    nmi_conn *conn;         /* the connection (one reference, for the pipe's life) */
+    /* Limits, 0 = none: the socket's SNDHWM and RCVHWM, which its thread stores again
+     * when they are set (they apply to existing pipes too, as in libzmq); the I/O thread
+     * reads rcvhwm, stats read both (relaxed).  An inproc pipe's send limit adds the
+     * peer's RCVHWM (peer_rcvhwm: -1 until the peer is there, then stored by the thread
+     * joining them or by the peer's, when it sets RCVHWM); nmi_pipe_sndhwm says. */
+    atomic_int sndhwm, rcvhwm, peer_rcvhwm;
+    atomic_int refs;       /* socket side + conn side */
+    atomic_int in_asleep;  /* application found `in` empty and waits for activation */
+    atomic_int out_asleep; /* application found `out` full and waits for room */
+    atomic_int gone;       /* the conn detached: no more input, output is dropped */
+    atomic_int state;      /* enum nm_pipe_state */
+    /* CONFLATE (a pipe of a PULL, SUB or DEALER): what the peer sends goes here instead
+     * of `in`, each message in place of the one still waiting, which is dropped.  The
+     * reader of the connection (inproc: the peer's sender, once joined) stores with an
+     * exchange, the application takes with an exchange (both seq_cst), then the
+     * in_asleep handshake of `in`.  An inproc `in` may still hold what the peer sent
+     * before the bind; the application takes the newest of it, unless `latest` has one. */
+    nmi_msg *_Atomic latest;
+    bool conflate;  /* set when the pipe is made, never changed */
+    nmi_sock *sock; /* owner */
+    nmi_conn *conn; /* the connection (one reference, for the pipe's life) */
     /* application thread only */
     int lb_idx, fq_idx;               /* positions in the protocol's load balancer / fair queue */
     bool attached;                    /* protocol knows this pipe */
     bool detached;                    /* NMI_CMD_DETACH seen: drop once `in` is drained */
     bool full_seen;                   /* the last push found the pipe full (one HWM hit) */
+    bool discard;                     /* disconnected: input is dropped unread (libzmq's) */
     uint64_t block_start;             /* when a sender started waiting on this pipe, 0 if not */
     TAILQ_ENTRY(nmi_pipe) sock_entry; /* in sock->pipes (application thread) */
     RB_ENTRY(nmi_pipe) rid_entry;     /* in a ROUTER's routing-id tree */
@@ -204,11 +220,24 @@ void nmi_pipe_wake_fenced(nmi_pipe *p);
  * a message now, so that nmi_pipe_push will not fail.  A full pipe counts its HWM hit
  * and asks for no NMI_CMD_OUT_READY. */
 bool nmi_pipe_room(nmi_pipe *p);
+/* Any thread: the number of messages `out` may hold, 0 = no limit. */
+int nmi_pipe_sndhwm(nmi_pipe *p);
+/* Application: the socket's SNDHWM and RCVHWM were set; its pipes take them. */
+void nmi_pipe_set_hwms(nmi_pipe *p, int sndhwm, int rcvhwm);
 /* Application: true if a write would not hit the HWM right now. */
 bool nmi_pipe_writable(nmi_pipe *p);
 /* Application: takes the next message; false when empty (the pipe will be announced by
  * NMI_CMD_IN_READY). */
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m);
+/* Any thread: messages received and not yet read (approximate, for statistics and for
+ * the application's "anything left?"). */
+uint64_t nmi_pipe_queued_in(nmi_pipe *p);
+/* True if a pipe of a socket of this type with these options conflates. */
+bool nmi_pipe_conflates(const nmi_opts *o, int type);
+/* The connection's reader (or an inproc peer's sender): m (emptied) becomes p->latest, replacing
+ * (and counting as dropped) the message waiting there; the caller then notifies
+ * (nmi_pipe_in_notify). */
+void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m);
 /* Counts a message dropped on this pipe and tells the monitor why: by the socket's
  * thread (nmi_pipe_drop) or on arrival, by the I/O thread (nmi_pipe_drop_in). */
 void nmi_pipe_drop(nmi_pipe *p, const char *why);
@@ -234,10 +263,15 @@ struct nmi_sock {
                    * creation under ctx->reg_lock, never changed) */
     /* Byte options that are the socket's, not copied to each connection (nmi_opts is):
      * application thread only. */
-    uint8_t connect_rid[255];   /* ROUTER, STREAM: the next connect's peer routing id */
-    uint8_t connect_rid_len;    /* 0 = none */
-    uint8_t welcome[255];       /* XPUB_WELCOME_MSG: the message for new subscribers */
-    uint8_t welcome_len;        /* 0 = none */
+    uint8_t connect_rid[255]; /* ROUTER, STREAM: the next connect's peer routing id */
+    uint8_t connect_rid_len;  /* 0 = none */
+    uint8_t welcome[255];     /* XPUB_WELCOME_MSG: the message for new subscribers */
+    uint8_t welcome_len;      /* 0 = none */
+    /* ROUTER_HANDOVER: a new peer with a routing id in use takes it over (the holder's
+     * connection is closed) instead of being refused.  Written by the socket's thread
+     * (setopt), read relaxed by the I/O thread when a handshake ends: a handshake ending
+     * as it is set may see either value. */
+    atomic_bool router_handover;
     const nmi_proto_ops *proto; /* pattern behaviour */
     void *pdata;                /* protocol state */
     int type;                   /* enum nm_sock_type */
@@ -351,7 +385,7 @@ struct nmi_proto_ops {
     void (*out_ready)(nmi_sock *s, nmi_pipe *p); /* pipe writable again */
     int (*send)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if it must wait */
     int (*recv)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if nothing */
-    /* Pattern-specific options (NM_SUBSCRIBE...); NULL when it has none. */
+    /* Pattern-specific options (NM_SUBSCRIBE, NM_UNSUBSCRIBE); NULL when it has none. */
     int (*setopt)(nmi_sock *s, int opt, const void *val, size_t len);
     /* True if a send would not block now (for NM_POLLOUT). */
     bool (*has_out)(nmi_sock *s);

@@ -80,9 +80,9 @@ void nmi_sock_process(nmi_sock *s)
             p->detached = true;
             if (!p->attached)
                 break;
-            if (nmi_queue_count(p->in) > 0 && s->proto->can_recv)
+            if (nmi_pipe_queued_in(p) > 0 && s->proto->can_recv)
                 s->proto->in_ready(s, p);
-            if ((nmi_queue_count(p->in) == 0 || !s->proto->can_recv) && sock_forget(s, p))
+            if ((nmi_pipe_queued_in(p) == 0 || !s->proto->can_recv) && sock_forget(s, p))
                 cmds[ndrop++].obj = p; /* released after the loop: later commands may name it */
             break;
         case NMI_CMD_IN_READY:
@@ -126,6 +126,7 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
     nmi_cmdq_init(&s->cmds);
     atomic_init(&s->waiting, 0);
     atomic_init(&s->fd_mode, false);
+    atomic_init(&s->router_handover, false);
     atomic_init(&s->calls, 0);
     atomic_init(&s->term_told, false);
     atomic_init(&s->user, (uintptr_t)&nmi_thread_tag);
@@ -312,6 +313,21 @@ static int sock_connect(nmi_sock *s, const char *endpoint)
     return rc;
 }
 
+/* As libzmq's zmq_disconnect: what the endpoint's connections sent and the application
+ * has not read is dropped at once (nmi_pipe_read); what it sent them still leaves,
+ * within LINGER.  (A svc:// instance that goes is not disconnected so: what it sent
+ * before is still delivered.) */
+static void sock_discard_input(nmi_sock *s, const char *endpoint)
+{
+    nmi_sock_process(s); /* pipes whose attach is pending too */
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &s->pipes, sock_entry)
+    {
+        if (p->conn != NULL && p->conn->connecter && strcmp(p->endpoint, endpoint) == 0)
+            p->discard = true;
+    }
+}
+
 static int sock_disconnect(nmi_sock *s, const char *endpoint)
 {
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
@@ -321,8 +337,10 @@ static int sock_disconnect(nmi_sock *s, const char *endpoint)
         rc = nmi_inproc_disconnect(s, endpoint);
     else if (strncmp(endpoint, "svc://", 6) == 0)
         rc = nmi_svc_disconnect(s, endpoint + 6);
-    else
+    else {
+        sock_discard_input(s, endpoint);
         nmi_sock_disconnect_plain(s, endpoint);
+    }
     if (rc == 0)
         sock_remove_endpoint(s, endpoint);
     return rc;
@@ -451,13 +469,13 @@ int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 /* Direct reads (conn_direct.c) use a buffer of this size per socket. */
 #define SOCK_RBUF_SIZE (64 * 1024)
 
-/* The connection a receive may read itself: the socket's only pipe's, when nothing is
- * queued on it and nobody else watches the socket (NM_FD). */
+/* The connection a receive may read itself: the socket's only pipe's (not a CONFLATE
+ * one), when nothing is queued on it and nobody else watches the socket (NM_FD). */
 static nmi_conn *sock_direct_conn(nmi_sock *s)
 {
     nmi_pipe *p = TAILQ_FIRST(&s->pipes);
     if (atomic_load_explicit(&s->fd_mode, memory_order_relaxed) || s->type == NM_STREAM ||
-        p == NULL || TAILQ_NEXT(p, sock_entry) != NULL || p->conn == NULL ||
+        p == NULL || TAILQ_NEXT(p, sock_entry) != NULL || p->conn == NULL || p->conflate ||
         nmi_queue_count(p->in) != 0)
         return NULL;
     if (s->rbuf == NULL && (s->rbuf = malloc(SOCK_RBUF_SIZE)) == NULL)

@@ -1,7 +1,9 @@
 /*
  * sockopt.c - socket options: defaults, nm_sock_setopt and nm_sock_getopt.
  *
- * Options apply to connections made after they are set, as in libzmq.  Integer options
+ * Options apply to connections made after they are set, as in libzmq, but for SNDHWM
+ * and RCVHWM, which existing pipes take too (as libzmq 4.3's), and the socket's own
+ * (ROUTER_HANDOVER, the XPUB and pattern ones), which apply at once.  Integer options
  * are rows of one table (the field they set, the range they take); the few that are
  * bytes, text or read-only are handled before it.
  */
@@ -97,6 +99,8 @@ static const sockopt_def sockopt_defs[] = {
     {NM_STREAM_NOTIFY, OPT_BOOL, offsetof(nmi_opts, stream_notify), INT_MIN, INT_MAX, NM_STREAM},
     OPT(NM_INVERT_MATCHING, OPT_BOOL, invert_matching, INT_MIN, INT_MAX),
     OPT(NM_XPUB_NODROP, OPT_BOOL, xpub_nodrop, INT_MIN, INT_MAX),
+    OPT(NM_CONFLATE, OPT_BOOL, conflate, INT_MIN, INT_MAX),
+    {NM_XPUB_MANUAL, OPT_BOOL, offsetof(nmi_opts, xpub_manual), INT_MIN, INT_MAX, NM_XPUB},
 };
 
 static const sockopt_def *sockopt_find(int opt)
@@ -105,6 +109,18 @@ static const sockopt_def *sockopt_find(int opt)
         if (sockopt_defs[i].opt == opt)
             return &sockopt_defs[i];
     return NULL;
+}
+
+/* SNDHWM and RCVHWM apply to the pipes the socket has, those whose attach is pending
+ * included. */
+static void sockopt_hwms_apply(nmi_sock *s)
+{
+    nmi_sock_process(s);
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &s->pipes, sock_entry)
+    {
+        nmi_pipe_set_hwms(p, s->opts.sndhwm, s->opts.rcvhwm);
+    }
 }
 
 static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
@@ -139,9 +155,21 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
             return -EINVAL;
         return s->proto->setopt(s, opt, val, len);
     }
+    if (opt == NM_ROUTER_HANDOVER) { /* the socket's, read by its I/O thread */
+        int on;
+        if (val == NULL || len != sizeof(int) || s->type != NM_ROUTER)
+            return -EINVAL;
+        memcpy(&on, val, sizeof(on));
+        atomic_store_explicit(&s->router_handover, on != 0, memory_order_relaxed);
+        return 0;
+    }
     const sockopt_def *d = sockopt_find(opt);
     int v;
     if (d == NULL || val == NULL || len != sizeof(int) || (d->only >= 0 && d->only != s->type))
+        return -EINVAL;
+    /* libzmq's PUSH and PUB conflate what they send; nomid's conflates only what a socket
+     * receives: better told than given other behaviour. */
+    if (opt == NM_CONFLATE && (s->type == NM_PUSH || s->type == NM_PUB))
         return -EINVAL;
     memcpy(&v, val, sizeof(int));
     if (v < d->min || v > d->max)
@@ -153,6 +181,8 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         *(int64_t *)field = v;
     else
         *(int *)field = v;
+    if (opt == NM_SNDHWM || opt == NM_RCVHWM)
+        sockopt_hwms_apply(s);
     return 0;
 }
 
@@ -189,6 +219,8 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
         v = nmi_sock_events(s);
     } else if (opt == NM_TYPE) {
         v = s->type;
+    } else if (opt == NM_ROUTER_HANDOVER) {
+        v = atomic_load_explicit(&s->router_handover, memory_order_relaxed);
     } else {
         const sockopt_def *d = sockopt_find(opt);
         if (d == NULL)

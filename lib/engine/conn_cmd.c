@@ -26,17 +26,17 @@ void nmi_conn_printable(char *out, size_t cap, const uint8_t *in, size_t n)
     out[o] = '\0';
 }
 
-/* True if another live connection of this socket already uses routing id rid. */
-static bool conn_rid_taken(nmi_conn *c, const uint8_t *rid, size_t len)
+/* The other live connection of this socket that uses routing id rid, or NULL. */
+static nmi_conn *conn_rid_owner(nmi_conn *c, const uint8_t *rid, size_t len)
 {
     nmi_conn *o;
     LIST_FOREACH(o, &c->sock->conns, sock_entry)
     {
         if (o != c && o->pipe != NULL && atomic_load(&o->state) == NMI_CONN_ACTIVE &&
             o->pipe->rid_len == len && memcmp(o->pipe->rid, rid, len) == 0)
-            return true;
+            return o;
     }
-    return false;
+    return NULL;
 }
 
 int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
@@ -56,11 +56,14 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
         rid_len = c->connect_rid_len;
     }
     bool rid_used = s->proto->needs_rid && new_pipe && rid_len > 0;
-    /* Judged before the pipe exists: a pipe the socket never attached would be lost. */
-    const char *bad = !rid_used                         ? NULL
-                      : rid[0] == 0                     ? "peer identity starts with a zero byte"
-                      : conn_rid_taken(c, rid, rid_len) ? "peer identity already in use"
-                                                        : NULL;
+    /* Judged before the pipe exists: a pipe the socket never attached would be lost.  A
+     * routing id in use is refused, or with ROUTER_HANDOVER taken from its holder. */
+    nmi_conn *holder = rid_used && rid[0] != 0 ? conn_rid_owner(c, rid, rid_len) : NULL;
+    bool handover = atomic_load_explicit(&s->router_handover, memory_order_relaxed);
+    const char *bad = !rid_used                     ? NULL
+                      : rid[0] == 0                 ? "peer identity starts with a zero byte"
+                      : holder != NULL && !handover ? "peer identity already in use"
+                                                    : NULL;
     if (bad != NULL) {
         nmi_conn_reject(c, bad);
         return -1;
@@ -69,6 +72,10 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
         nmi_conn_reject(c, "out of memory");
         return -1;
     }
+    /* The holder's DETACH reaches the socket before our ATTACH: the router's tree then
+     * names the newcomer (router_attach). */
+    if (holder != NULL)
+        nmi_conn_broken(holder, "routing id handed over to a new peer");
     nmi_pipe *p = c->pipe;
     if (s->proto->needs_rid && new_pipe) {
         if (rid_used) {

@@ -189,8 +189,9 @@ NM_EXPORT int nm_sock_connect(nm_sock_t *s, const char *endpoint);
  * -ENOTSUP for svc://. */
 NM_EXPORT int nm_sock_unbind(nm_sock_t *s, const char *endpoint);
 /* Undoes a connect (tcp, ipc, inproc, svc): its connections close after LINGER, and a
- * reconnecting one stops trying.  -ENOENT for a svc:// name the socket does not
- * follow or an inproc name it did not connect to. */
+ * reconnecting one stops trying; what they delivered and the application has not read
+ * is dropped (tcp, ipc, inproc), as libzmq's zmq_disconnect does.  -ENOENT for a svc://
+ * name the socket does not follow or an inproc name it did not connect to. */
 NM_EXPORT int nm_sock_disconnect(nm_sock_t *s, const char *endpoint);
 /* Advertises every tcp and ipc endpoint the socket has bound under service `name`
  * through the context's resolver; withdrawn when the socket closes.  -ENOTSUP without
@@ -214,7 +215,8 @@ NM_EXPORT int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, in
 /* Socket options.  Integer options take an int; NM_ROUTING_ID takes bytes (1..255);
  * NM_LAST_ENDPOINT is read-only text (NUL-terminated). Times are in milliseconds. */
 enum nm_sockopt {
-    NM_SNDHWM = 1,            /* int, messages per pipe, 0 = unlimited; default 1000 */
+    NM_SNDHWM = 1,            /* int, messages per pipe, 0 = unlimited; default 1000; applies
+                               * to the pipes the socket has too (inproc: + peer's RCVHWM) */
     NM_RCVHWM = 2,            /* int, as SNDHWM */
     NM_SNDTIMEO = 3,          /* int ms, -1 = block forever (default) */
     NM_RCVTIMEO = 4,          /* int ms, -1 = block forever (default) */
@@ -230,7 +232,7 @@ enum nm_sockopt {
     NM_LAST_ENDPOINT = 14,    /* read-only text */
     NM_TYPE = 15,             /* read-only int */
     NM_TCP_KEEPALIVE = 16,    /* int: -1 default, 0 off, 1 on */
-    NM_SUBSCRIBE = 17,        /* bytes (may be empty = everything): SUB, XSUB */
+    NM_SUBSCRIBE = 17,        /* bytes (may be empty = everything): SUB, XSUB; XPUB_MANUAL */
     NM_UNSUBSCRIBE = 18,      /* bytes: cancels one matching NM_SUBSCRIBE */
     NM_XPUB_VERBOSE = 19,     /* int bool: XPUB passes on every subscribe, not just new ones */
     NM_HEARTBEAT_IVL = 20,    /* int ms: send a PING this often, 0 = off (default) */
@@ -286,6 +288,20 @@ enum nm_sockopt {
                                  * subscribers that do NOT match it (set it on both ends) */
     NM_XPUB_NODROP = 49,        /* int bool (PUB, XPUB): a send to a full subscriber waits
                                  * (SNDTIMEO, -EAGAIN) instead of dropping for it */
+    NM_CONFLATE = 50,           /* int bool (PULL, SUB, DEALER): each connection keeps only
+                                 * the newest message received, in place of any still unread
+                                 * (counted as dropped; no receive HWM then); set before
+                                 * connecting or binding.  What the socket sends is not
+                                 * conflated (-EINVAL on PUSH and PUB); no effect on the
+                                 * other types, as in libzmq */
+    NM_ROUTER_HANDOVER = 51,    /* int bool (ROUTER): a peer announcing a routing id in use
+                                 * takes it over (the holder's connection is closed) instead
+                                 * of being refused; applies at once */
+    NM_XPUB_MANUAL = 52,        /* int bool (XPUB): subscriptions do not apply; each subscribe
+                                 * and cancel goes to the application, which sets what the
+                                 * subscriber of the last one it received gets with
+                                 * NM_SUBSCRIBE / NM_UNSUBSCRIBE on the XPUB; a subscriber
+                                 * that goes sends a cancel for each of its subscriptions */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */

@@ -120,7 +120,7 @@ int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from)
         ps_deactivate(fq, p);
         /* A detached pipe leaves once everything it brought is read.  (Not merely
          * `gone`: the conn still holds its reference until it posts NMI_CMD_DETACH.) */
-        if (p->detached && nmi_queue_count(p->in) == 0)
+        if (p->detached && nmi_pipe_queued_in(p) == 0)
             nmi_sock_drop_pipe(s, p);
     }
     return -EAGAIN;

@@ -335,8 +335,15 @@ static void test_poll_and_options(void **state)
     assert_int_equal(zmq_setsockopt(push, ZMQ_SNDBUF, &v, sizeof(v)), 0); /* kept */
     assert_int_equal(zmq_getsockopt(push, ZMQ_SNDBUF, &v, &len), 0);
     assert_int_equal(v, 65536);
-    v = 1;
-    assert_int_equal(zmq_setsockopt(push, ZMQ_CONFLATE, &v, sizeof(v)), -1); /* not yet */
+    v = 1; /* the core's now, for what a socket receives: not on a PUSH */
+    assert_int_equal(zmq_setsockopt(push, ZMQ_CONFLATE, &v, sizeof(v)), -1);
+    assert_int_equal(zmq_setsockopt(pull, ZMQ_CONFLATE, &v, sizeof(v)), 0);
+    assert_int_equal(zmq_getsockopt(pull, ZMQ_CONFLATE, &v, &len), 0);
+    assert_int_equal(v, 1);
+    v = 0;
+    assert_int_equal(zmq_setsockopt(pull, ZMQ_CONFLATE, &v, sizeof(v)), 0);
+    v = 3;
+    assert_int_equal(zmq_setsockopt(push, ZMQ_USE_FD, &v, sizeof(v)), -1); /* not yet */
     join(pull, push, "tcp");
     int fds[2];
     assert_int_equal(pipe(fds), 0);
