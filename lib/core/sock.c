@@ -211,6 +211,7 @@ void nmi_sock_free(nmi_sock *s)
         nmi_sock_drop_pipe(s, p);
     s->proto->fini(s);
     nmi_svc_free(s);
+    nmi_filters_fini(&s->filters);
     nmi_ctx *ctx = s->ctx;
     pthread_mutex_lock(&ctx->reg_lock);
     TAILQ_REMOVE(&ctx->socks, s, reg_entry);
@@ -273,22 +274,28 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
         return rc;
     }
     int rc = nmi_transport_find(endpoint, &tp, &rest);
-    if (rc == 0)
-        rc = tp->resolve(rest, true, &s->opts, &a);
+    bool adopt = s->opts.use_fd >= 0; /* NM_USE_FD: the application's descriptor */
     char bound[NMI_EP_MAX];
-    if (rc == 0)
+    if (rc == 0 && adopt)
+        rc = nmi_stream_adopt(tp, s->opts.use_fd, bound, sizeof(bound));
+    else if (rc == 0 && (rc = tp->resolve(rest, true, &s->opts, &a)) == 0)
         rc = tp->listen(&a, &s->opts, &fd, bound, sizeof(bound));
     if (rc < 0) {
         nmi_log(s->ctx, NM_LOG_DEBUG, "socket", "bind %s: %s", endpoint, nm_strerror(rc));
         nmi_monitor(s, NM_EVENT_BIND_FAILED, (uint32_t)-rc, endpoint, nm_strerror(rc));
         return rc;
     }
+    if (adopt)
+        fd = s->opts.use_fd;
     nmi_listener *l = nmi_listener_new(s, tp, fd, bound);
     if (l == NULL) {
-        close(fd);
-        tp->unlisten(bound);
+        if (!adopt) {
+            close(fd);
+            tp->unlisten(bound);
+        }
         return -ENOMEM;
     }
+    l->adopted = adopt;
     sock_add_endpoint(s, bound);
     nmi_svc_bound(s, endpoint, bound);
     nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");

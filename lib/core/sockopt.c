@@ -40,6 +40,7 @@ void nmi_opts_default(nmi_opts *o)
     o->backlog = 1024; /* libzmq: 100; a burst of clients must not overflow it */
     o->keepalive_cnt = o->keepalive_idle = o->keepalive_intvl = -1;
     o->stream_notify = true;
+    o->use_fd = -1;
 }
 
 enum { OPT_INT, OPT_BOOL, OPT_INT64 };
@@ -97,6 +98,7 @@ static const sockopt_def sockopt_defs[] = {
     {NM_STREAM_NOTIFY, OPT_BOOL, offsetof(nmi_opts, stream_notify), INT_MIN, INT_MAX, NM_STREAM},
     OPT(NM_INVERT_MATCHING, OPT_BOOL, invert_matching, INT_MIN, INT_MAX),
     OPT(NM_XPUB_NODROP, OPT_BOOL, xpub_nodrop, INT_MIN, INT_MAX),
+    OPT(NM_USE_FD, OPT_INT, use_fd, -1, INT_MAX),
 };
 
 static const sockopt_def *sockopt_find(int opt)
@@ -134,6 +136,8 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         o->bindtodevice[len] = '\0';
         return 0;
     }
+    if (opt >= NM_TCP_ACCEPT_FILTER && opt <= NM_IPC_FILTER_PID)
+        return nmi_filters_set(&s->filters, opt, val, len);
     if (opt == NM_SUBSCRIBE || opt == NM_UNSUBSCRIBE) {
         if (s->proto->setopt == NULL || (val == NULL && len > 0))
             return -EINVAL;

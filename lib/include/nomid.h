@@ -286,9 +286,28 @@ enum nm_sockopt {
                                  * subscribers that do NOT match it (set it on both ends) */
     NM_XPUB_NODROP = 49,        /* int bool (PUB, XPUB): a send to a full subscriber waits
                                  * (SNDTIMEO, -EAGAIN) instead of dropping for it */
+    /* Listening and accepting, libzmq's options of the same names. */
+    NM_USE_FD = 60,            /* int: the next binds (tcp, ipc) take this descriptor, bound
+                                * and listening already, instead of opening one (the
+                                * endpoint's address is not used: the bound endpoint is the
+                                * descriptor's); the listener closes it, and never removes
+                                * an ipc path it names.  -1 = none (default) */
+    NM_TCP_ACCEPT_FILTER = 61, /* text, write-only: "ADDR" or "ADDR/BITS" (numeric IPv4 or
+                                * IPv6, BITS a prefix length) adds a network that tcp binds
+                                * made afterwards accept connections from; with any, every
+                                * other peer is closed on accept.  Empty: clears them.  At
+                                * most NM_FILTERS_MAX (with the three below) */
+    NM_IPC_FILTER_UID = 62,    /* int, write-only: adds a user id that ipc binds made
+                                * afterwards accept (the peer's SO_PEERCRED); with any of
+                                * the three ipc filters set, a peer matching none is closed
+                                * on accept.  A NULL value of length 0 clears this list */
+    NM_IPC_FILTER_GID = 63,    /* int, write-only: adds a group id; the peer matches when its
+                                * group or one of its user's groups is listed.  As UID */
+    NM_IPC_FILTER_PID = 64,    /* int, write-only: adds a process id.  As UID */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */
+#define NM_FILTERS_MAX       256 /* accept filters of one socket, all kinds together */
 
 NM_EXPORT int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
 NM_EXPORT int nm_sock_getopt(nm_sock_t *s, int opt, void *val, size_t *len);

@@ -49,20 +49,39 @@ static int ipc_resolve(const char *addr, bool for_bind, const nmi_opts *o, nmi_a
     return 0;
 }
 
+/* The endpoint of a bound address of len bytes. */
+static void ipc_format(const struct sockaddr_un *sun, socklen_t len, char *ep, size_t cap)
+{
+    size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                   ? (size_t)len - offsetof(struct sockaddr_un, sun_path)
+                   : 0;
+    if (n > 0 && sun->sun_path[0] == '\0') /* abstract: the name after the NUL */
+        snprintf(ep, cap, "ipc://@%.*s", (int)(n - 1), sun->sun_path + 1);
+    else
+        snprintf(ep, cap, "ipc://%.*s", (int)strnlen(sun->sun_path, n), sun->sun_path);
+}
+
 static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap)
 {
     const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
-    bool abstract = sun->sun_path[0] == '\0';
-    if (!abstract)
+    if (sun->sun_path[0] != '\0')
         unlink(sun->sun_path);
     int rc = nmi_stream_listen(a, o, fdp);
     if (rc < 0)
         return rc;
-    if (abstract) /* the name: after the leading NUL, up to the address's length */
-        snprintf(ep, cap, "ipc://@%.*s", (int)(a->len - offsetof(struct sockaddr_un, sun_path) - 1),
-                 sun->sun_path + 1);
-    else
-        snprintf(ep, cap, "ipc://%s", sun->sun_path);
+    ipc_format(sun, a->len, ep, cap);
+    return 0;
+}
+
+static int ipc_bound_name(int fd, char *ep, size_t cap)
+{
+    struct sockaddr_un sun;
+    socklen_t len = sizeof(sun);
+    if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0)
+        return -errno;
+    if (sun.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path) + 1)
+        return -EINVAL; /* not a Unix-domain socket, or not bound to a name */
+    ipc_format(&sun, len, ep, cap);
     return 0;
 }
 
@@ -100,6 +119,7 @@ const nmi_transport_ops nmi_ipc_ops = {
     .scheme = "ipc",
     .resolve = ipc_resolve,
     .listen = ipc_listen,
+    .bound_name = ipc_bound_name,
     .connect = nmi_stream_connect,
     .tune = ipc_tune,
     .unlisten = ipc_unlisten,

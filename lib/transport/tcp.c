@@ -147,6 +147,18 @@ static int tcp_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, 
     return 0;
 }
 
+static int tcp_bound_name(int fd, char *ep, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -errno;
+    if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+        return -EINVAL;
+    tcp_format(&ss, ep, cap);
+    return 0;
+}
+
 static void tcp_tune(int fd, const nmi_opts *o)
 {
     int one = 1;
@@ -186,6 +198,7 @@ const nmi_transport_ops nmi_tcp_ops = {
     .scheme = "tcp",
     .resolve = tcp_resolve,
     .listen = tcp_listen,
+    .bound_name = tcp_bound_name,
     .connect = nmi_stream_connect,
     .tune = tcp_tune,
     .unlisten = tcp_unlisten,

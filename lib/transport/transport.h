@@ -29,6 +29,9 @@ typedef struct nmi_transport_ops {
     /* Binds and listens (backlog, buffers, device from o); writes the endpoint really
      * bound into ep[0..cap). */
     int (*listen)(const nmi_addr *a, const struct nmi_opts *o, int *fdp, char *ep, size_t cap);
+    /* Writes the endpoint a listening descriptor is bound to into ep[0..cap) (a
+     * descriptor given with NM_USE_FD); -EINVAL when it is not of this transport. */
+    int (*bound_name)(int fd, char *ep, size_t cap);
     /* Starts a non-blocking connect (buffers, TOS, device from o); 0 if done or in
      * progress. */
     int (*connect)(const nmi_addr *a, const struct nmi_opts *o, int *fdp);
@@ -50,5 +53,9 @@ int nmi_transport_find(const char *endpoint, const nmi_transport_ops **ops, cons
 /* Shared helpers for stream sockets. */
 int nmi_stream_listen(const nmi_addr *a, const struct nmi_opts *o, int *fdp);
 int nmi_stream_connect(const nmi_addr *a, const struct nmi_opts *o, int *fdp);
+/* Takes a descriptor the application bound and made listen (NM_USE_FD): checks that it
+ * is a listening socket of tp's, makes it non-blocking and close-on-exec, and writes
+ * the endpoint it is bound to. */
+int nmi_stream_adopt(const nmi_transport_ops *tp, int fd, char *ep, size_t cap);
 
 #endif
