@@ -263,19 +263,20 @@ struct nmi_sock {
                    * creation under ctx->reg_lock, never changed) */
     /* Byte options that are the socket's, not copied to each connection (nmi_opts is):
      * application thread only. */
-    uint8_t connect_rid[255];   /* ROUTER, STREAM: the next connect's peer routing id */
-    uint8_t connect_rid_len;    /* 0 = none */
-    uint8_t welcome[255];       /* XPUB_WELCOME_MSG: the message for new subscribers */
-    uint8_t welcome_len;        /* 0 = none */
-    const nmi_proto_ops *proto; /* pattern behaviour */
-    void *pdata;                /* protocol state */
-    int type;                   /* enum nm_sock_type */
-    uint64_t id;                /* unique in the context */
-    nmi_opts opts;              /* options (application thread; copied by conns) */
-    char last_ep[NMI_EP_MAX];   /* NM_LAST_ENDPOINT */
-    nmi_cmdq cmds;              /* I/O -> application */
-    nmi_signaler sig;           /* wakes the application thread */
-    atomic_int waiting;         /* the application thread sleeps on sig */
+    uint8_t connect_rid[255];     /* ROUTER, STREAM: the next connect's peer routing id */
+    uint8_t connect_rid_len;      /* 0 = none */
+    uint8_t welcome[255];         /* XPUB_WELCOME_MSG: the message for new subscribers */
+    uint8_t welcome_len;          /* 0 = none */
+    char socks_proxy[NMI_EP_MAX]; /* NM_SOCKS_PROXY: where tcp connects go through, "" = none */
+    const nmi_proto_ops *proto;   /* pattern behaviour */
+    void *pdata;                  /* protocol state */
+    int type;                     /* enum nm_sock_type */
+    uint64_t id;                  /* unique in the context */
+    nmi_opts opts;                /* options (application thread; copied by conns) */
+    char last_ep[NMI_EP_MAX];     /* NM_LAST_ENDPOINT */
+    nmi_cmdq cmds;                /* I/O -> application */
+    nmi_signaler sig;             /* wakes the application thread */
+    atomic_int waiting;           /* the application thread sleeps on sig */
     /* NM_FD was handed out: every post signals.  Written (true, once) by the socket's
      * thread in getopt(NM_FD), a seq_cst store; read by posters on any thread after
      * their fence (nmi_sock_post) and by the socket's thread choosing a direct read.

@@ -128,6 +128,14 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         *(rid ? &s->connect_rid_len : &s->welcome_len) = (uint8_t)len;
         return 0;
     }
+    if (opt == NM_SOCKS_PROXY) { /* text, or empty for none */
+        if ((val == NULL && len > 0) || len >= sizeof(s->socks_proxy) ||
+            (len > 0 && memchr(val, '\0', len) != NULL))
+            return -EINVAL;
+        memcpy(s->socks_proxy, val, len);
+        s->socks_proxy[len] = '\0';
+        return 0;
+    }
     if (opt == NM_BINDTODEVICE) { /* an interface name, or empty for none */
         if ((val == NULL && len > 0) || len >= sizeof(o->bindtodevice) ||
             (len > 0 && memchr(val, '\0', len) != NULL))
@@ -165,8 +173,10 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
     nmi_opts *o = &s->opts;
     if (val == NULL || len == NULL)
         return -EINVAL;
-    if (opt == NM_LAST_ENDPOINT || opt == NM_BINDTODEVICE) {
-        const char *text = opt == NM_LAST_ENDPOINT ? s->last_ep : o->bindtodevice;
+    if (opt == NM_LAST_ENDPOINT || opt == NM_BINDTODEVICE || opt == NM_SOCKS_PROXY) {
+        const char *text = opt == NM_LAST_ENDPOINT ? s->last_ep
+                           : opt == NM_SOCKS_PROXY ? s->socks_proxy
+                                                   : o->bindtodevice;
         size_t n = strlen(text) + 1;
         if (*len < n)
             return -EINVAL;

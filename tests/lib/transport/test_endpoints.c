@@ -1,8 +1,8 @@
 /*
  * test_endpoints.c - the endpoint forms libzmq programs use beyond host:port: a bind to
- * tcp://HOST:* (any free port), a connect from a source address (tcp://SRC;HOST:PORT),
- * a bind to ipc://\* (a fresh private path, removed on close) and Linux's abstract
- * ipc://@name.
+ * tcp://HOST:* (any free port), a connect from a source address or interface
+ * (tcp://SRC;HOST:PORT), a bind to ipc://\* (a fresh private path, removed on close)
+ * and Linux's abstract ipc://@name.
  */
 #include <sys/stat.h>
 
@@ -60,7 +60,23 @@ static void test_tcp_source_address(void **state)
     assert_true(strncmp(peer, "tcp://127.0.0.2:", 16) == 0);
     nm_sock_close(&push);
 
+    /* A source named by its interface (libzmq's tcp://lo:PORT;HOST:PORT): lo's address
+     * and the port asked for. */
+    int sport = tu_free_tcp_port();
+    char want[64];
+    snprintf(src, sizeof(src), "tcp://lo:%d;%s", sport, ep + 6);
+    snprintf(want, sizeof(want), "tcp://127.0.0.1:%d", sport);
     push = tu_sock(ctx, NM_PUSH);
+    TU_OK(nm_sock_connect(push, src));
+    tu_send_str(push, "from lo");
+    tu_recv_strs(pull, 1, "from lo");
+    peer[0] = '\0';
+    nm_ctx_stats(ctx, NULL, peer_cb, peer);
+    assert_string_equal(peer, want);
+    nm_sock_close(&push);
+
+    push = tu_sock(ctx, NM_PUSH);
+    TU_RC(nm_sock_connect(push, "tcp://nosuchif0;127.0.0.1:5"), -EINVAL);
     TU_RC(nm_sock_connect(push, "tcp://;127.0.0.1:5"), -EINVAL);
     TU_RC(nm_sock_bind(push, "tcp://127.0.0.2;127.0.0.1:0"), -EINVAL); /* connect only */
     nm_sock_close(&push);
