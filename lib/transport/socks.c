@@ -71,8 +71,8 @@ int nmi_socks_method_check(const uint8_t *p, const char **why)
     return *why == NULL ? 0 : -EPROTO;
 }
 
-/* The reply's length, from its first 5 bytes (0 for an address type we do not know:
- * the check refuses it). */
+/* The reply's length, from its first 5 bytes (0 for an address type we do not know, or
+ * an empty name: the check refuses it). */
 static size_t socks_reply_len(const uint8_t *p)
 {
     switch (p[3]) {
@@ -80,8 +80,8 @@ static size_t socks_reply_len(const uint8_t *p)
         return 4 + 4 + 2;
     case SOCKS_IPV6:
         return 4 + 16 + 2;
-    case SOCKS_NAME:
-        return 4 + 1 + (size_t)p[4] + 2;
+    case SOCKS_NAME: /* an empty name is no address */
+        return p[4] == 0 ? 0 : 4 + 1 + (size_t)p[4] + 2;
     default:
         return 0;
     }
