@@ -403,6 +403,7 @@ struct nmi_listener {
     int64_t handshake_ns;               /* average time of the recent good handshakes */
     nmi_filters filters;                /* the socket's accept filters when bound */
     bool adopted;                       /* the descriptor was NM_USE_FD's: no path to remove */
+    uint64_t path_id;                   /* what identifies the file it bound (tp->unlisten) */
     LIST_ENTRY(nmi_listener) sock_entry;
 };
 

@@ -174,7 +174,7 @@ void nmi_listener_close(nmi_listener *l)
     nmi_poller_del(l->sock->io->pfd, &l->pollable);
     close(l->pollable.fd);
     if (!l->adopted)
-        l->tp->unlisten(l->endpoint);
+        l->tp->unlisten(l->endpoint, l->path_id);
     LIST_REMOVE(l, sock_entry);
     nmi_filters_fini(&l->filters);
     free(l);

@@ -276,10 +276,11 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
     int rc = nmi_transport_find(endpoint, &tp, &rest);
     bool adopt = s->opts.use_fd >= 0; /* NM_USE_FD: the application's descriptor */
     char bound[NMI_EP_MAX];
+    uint64_t path_id = 0;
     if (rc == 0 && adopt)
         rc = nmi_stream_adopt(tp, s->opts.use_fd, bound, sizeof(bound));
     else if (rc == 0 && (rc = tp->resolve(rest, true, &s->opts, &a)) == 0)
-        rc = tp->listen(&a, &s->opts, &fd, bound, sizeof(bound));
+        rc = tp->listen(&a, &s->opts, &fd, bound, sizeof(bound), &path_id);
     if (rc < 0) {
         nmi_log(s->ctx, NM_LOG_DEBUG, "socket", "bind %s: %s", endpoint, nm_strerror(rc));
         nmi_monitor(s, NM_EVENT_BIND_FAILED, (uint32_t)-rc, endpoint, nm_strerror(rc));
@@ -291,11 +292,12 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
     if (l == NULL) {
         if (!adopt) {
             close(fd);
-            tp->unlisten(bound);
+            tp->unlisten(bound, path_id);
         }
         return -ENOMEM;
     }
     l->adopted = adopt;
+    l->path_id = path_id;
     sock_add_endpoint(s, bound);
     nmi_svc_bound(s, endpoint, bound);
     nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -61,7 +62,17 @@ static void ipc_format(const struct sockaddr_un *sun, socklen_t len, char *ep, s
         snprintf(ep, cap, "ipc://%.*s", (int)strnlen(sun->sun_path, n), sun->sun_path);
 }
 
-static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap)
+/* What identifies the file at path now: its device and inode (0: none). */
+static uint64_t ipc_file_id(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return 0;
+    return (uint64_t)st.st_dev << 40 ^ (uint64_t)st.st_ino;
+}
+
+static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap,
+                      uint64_t *idp)
 {
     const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
     if (sun->sun_path[0] != '\0')
@@ -70,6 +81,7 @@ static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, 
     if (rc < 0)
         return rc;
     ipc_format(sun, a->len, ep, cap);
+    *idp = sun->sun_path[0] != '\0' ? ipc_file_id(sun->sun_path) : 0;
     return 0;
 }
 
@@ -91,12 +103,16 @@ static void ipc_tune(int fd, const nmi_opts *o)
     (void)o;
 }
 
-static void ipc_unlisten(const char *ep)
+/* The close of a listener runs on the I/O thread, after its socket's close returned:
+ * by then the application may have bound the path again, with a file that is not ours
+ * to remove. */
+static void ipc_unlisten(const char *ep, uint64_t id)
 {
     if (strncmp(ep, "ipc://", 6) != 0 || ep[6] == '@')
         return;
     const char *path = ep + 6;
-    unlink(path);
+    if (ipc_file_id(path) == id)
+        unlink(path);
     /* ipc://\*'s directory: IPC_ANY_DIR + 6 characters + IPC_ANY_FILE, ours to remove. */
     size_t dir = strlen(IPC_ANY_DIR) + 6;
     if (strncmp(path, IPC_ANY_DIR, strlen(IPC_ANY_DIR)) == 0 && strlen(path) > dir &&

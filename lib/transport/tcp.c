@@ -185,8 +185,10 @@ static void tcp_format(const struct sockaddr_storage *ss, char *buf, size_t cap)
     }
 }
 
-static int tcp_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap)
+static int tcp_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap,
+                      uint64_t *idp)
 {
+    *idp = 0;
     int rc = nmi_stream_listen(a, o, fdp);
     if (rc < 0)
         return rc;
@@ -227,9 +229,10 @@ static void tcp_tune(int fd, const nmi_opts *o)
         setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &o->tcp_maxrt, sizeof(int));
 }
 
-static void tcp_unlisten(const char *ep)
+static void tcp_unlisten(const char *ep, uint64_t id)
 {
     (void)ep;
+    (void)id;
 }
 
 static void tcp_sock_name(int fd, bool local, char *buf, size_t cap)

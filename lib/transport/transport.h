@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 typedef struct nmi_addr {
@@ -27,8 +28,10 @@ typedef struct nmi_transport_ops {
     /* Parses the part after "scheme://"; -EINVAL if malformed. */
     int (*resolve)(const char *addr, bool for_bind, const struct nmi_opts *o, nmi_addr *out);
     /* Binds and listens (backlog, buffers, device from o); writes the endpoint really
-     * bound into ep[0..cap). */
-    int (*listen)(const nmi_addr *a, const struct nmi_opts *o, int *fdp, char *ep, size_t cap);
+     * bound into ep[0..cap), and into *idp what identifies the file it made (ipc: its
+     * device and inode; 0 when none), for unlisten. */
+    int (*listen)(const nmi_addr *a, const struct nmi_opts *o, int *fdp, char *ep, size_t cap,
+                  uint64_t *idp);
     /* Writes the endpoint a listening descriptor is bound to into ep[0..cap) (a
      * descriptor given with NM_USE_FD); -EINVAL when it is not of this transport. */
     int (*bound_name)(int fd, char *ep, size_t cap);
@@ -37,8 +40,9 @@ typedef struct nmi_transport_ops {
     int (*connect)(const nmi_addr *a, const struct nmi_opts *o, int *fdp);
     /* Per-connection options once connected: TCP_NODELAY, keepalive, TCP_USER_TIMEOUT. */
     void (*tune)(int fd, const struct nmi_opts *o);
-    /* Undoes what listen left behind (an ipc path). */
-    void (*unlisten)(const char *ep);
+    /* Undoes what listen left behind (an ipc path), if it is still there: a bind of the
+     * same path since then made a file of its own (id tells them apart). */
+    void (*unlisten)(const char *ep, uint64_t id);
     /* Writes the peer's address (local false) or ours (local true) as text. */
     void (*sock_name)(int fd, bool local, char *buf, size_t cap);
 } nmi_transport_ops;
