@@ -6,7 +6,7 @@
  * that fails gets nothing through and tries again; one that works carries messages
  * both ways.
  */
-#include <sys/un.h>
+#include <stdatomic.h>
 
 #include "../core/testutil.h"
 #include "transport/socks.h"
@@ -90,15 +90,17 @@ static void test_replies(void **state)
 
 enum { PROXY_RELAY, PROXY_REFUSE, PROXY_NONSENSE };
 
+/* The proxy's thread writes what it was asked (name first, then the atomics that
+ * publish it); the test reads the atomics, then name. */
 typedef struct proxy {
-    int lfd;             /* listening */
-    int port;            /* its port */
-    int mode;            /* PROXY_* */
-    int target_port;     /* the port it was asked for (out) */
-    uint8_t atyp;        /* the address type it was asked for (out) */
-    char name[256];      /* a name it was asked for (out) */
-    volatile int served; /* connections it answered */
-    volatile int stop;   /* the test is done */
+    int lfd;                /* listening */
+    int port;               /* its port */
+    int mode;               /* PROXY_* */
+    char name[256];         /* a name it was asked for (out) */
+    atomic_int target_port; /* the port it was asked for (out) */
+    atomic_int atyp;        /* the address type it was asked for (out) */
+    atomic_int served;      /* connections it answered */
+    atomic_int stop;        /* the test is done */
 } proxy;
 
 static bool read_full(int fd, void *buf, size_t n)
@@ -113,10 +115,10 @@ static bool read_full(int fd, void *buf, size_t n)
     return true;
 }
 
-static void relay(int a, int b, volatile int *stop)
+static void relay(int a, int b, atomic_int *stop)
 {
     uint8_t buf[4096];
-    while (!*stop) {
+    while (!atomic_load(stop)) {
         struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
         if (poll(p, 2, 50) <= 0)
             continue;
@@ -140,15 +142,14 @@ static void proxy_serve(proxy *px, int cfd)
         /* Method accepted, then a reply claiming a 200-byte name that never ends. */
         static const uint8_t junk[] = {5, 0, 5, 0, 0, 3, 200, 'x'};
         (void)!write(cfd, junk, sizeof(junk));
-        px->served++;
-        while (!px->stop && read(cfd, b, sizeof(b)) > 0)
+        atomic_fetch_add(&px->served, 1);
+        while (!atomic_load(&px->stop) && read(cfd, b, sizeof(b)) > 0)
             ;
         return;
     }
     (void)!write(cfd, "\x05\x00", 2);
     if (!read_full(cfd, b, 5))
         return;
-    px->atyp = b[3];
     size_t rest = b[3] == 1 ? 3 + 2 : b[3] == 4 ? 15 + 2 : (size_t)b[4] + 2;
     if (!read_full(cfd, b + 5, rest))
         return;
@@ -156,8 +157,9 @@ static void proxy_serve(proxy *px, int cfd)
         memcpy(px->name, b + 5, b[4]);
         px->name[b[4]] = '\0';
     }
-    px->target_port = b[5 + rest - 2] << 8 | b[5 + rest - 1];
-    px->served++;
+    atomic_store(&px->target_port, b[5 + rest - 2] << 8 | b[5 + rest - 1]);
+    atomic_store(&px->atyp, b[3]);
+    atomic_fetch_add(&px->served, 1);
     if (px->mode == PROXY_REFUSE) {
         static const uint8_t no[] = {5, 5, 0, 1, 0, 0, 0, 0, 0, 0};
         (void)!write(cfd, no, sizeof(no));
@@ -174,7 +176,7 @@ static void proxy_serve(proxy *px, int cfd)
 static void *proxy_main(void *arg)
 {
     proxy *px = arg;
-    while (!px->stop) {
+    while (!atomic_load(&px->stop)) {
         struct pollfd p = {.fd = px->lfd, .events = POLLIN};
         if (poll(&p, 1, 50) <= 0)
             continue;
@@ -204,7 +206,7 @@ static void proxy_start(proxy *px, int mode, pthread_t *t)
 
 static void proxy_stop(proxy *px, pthread_t t)
 {
-    px->stop = 1;
+    atomic_store(&px->stop, 1);
     tu_join(t, 5000);
     close(px->lfd);
 }
@@ -228,10 +230,10 @@ static void through(proxy *px, const char *host, bool works)
     tu_send_str(push, "via socks");
     if (works) {
         tu_recv_str(pull, "via socks");
-        assert_int_equal(px->target_port, tu_tcp_port(ep));
+        assert_int_equal(atomic_load(&px->target_port), tu_tcp_port(ep));
     } else {
         tu_recv_none(pull, 400);
-        assert_true(px->served >= 2); /* it tried again */
+        assert_true(atomic_load(&px->served) >= 2); /* it tried again */
     }
     nm_sock_close(&push);
     nm_sock_close(&pull);
@@ -245,9 +247,9 @@ static void test_through_a_proxy(void **state)
     pthread_t t;
     proxy_start(&px, PROXY_RELAY, &t);
     through(&px, "127.0.0.1", true);
-    assert_int_equal(px.atyp, 1);
+    assert_int_equal(atomic_load(&px.atyp), 1);
     through(&px, "localhost", true); /* a name goes to the proxy unresolved */
-    assert_int_equal(px.atyp, 3);
+    assert_int_equal(atomic_load(&px.atyp), 3);
     assert_string_equal(px.name, "localhost");
     proxy_stop(&px, t);
 }
