@@ -77,7 +77,8 @@ int zc_msg_recv(zmq_msg_t *msg, zc_sock *zs, int flags);
 /* sock.c: makes sure zs->in holds a frame (receiving a message if needed). */
 int zc_sock_fill(zc_sock *zs, int flags);
 /* sock.c: sends zs->out as one message when the frame just added was the last; a first
- * frame sent with ZMQ_DONTWAIT fails with EAGAIN when the socket could not send now. */
+ * frame sent with ZMQ_DONTWAIT fails with EAGAIN when the socket could not send now (a
+ * blocking one waits for a peer, on the types that choose one with the first frame). */
 int zc_sock_flush(zc_sock *zs, int flags);
 
 #endif

@@ -129,11 +129,40 @@ typedef struct nmi_opts {
     bool xpub_nodrop;        /* PUB/XPUB: wait for a full subscriber, do not drop */
     bool conflate;           /* keep only the newest message received per pipe */
     bool xpub_manual;        /* XPUB: the application sets subscriptions */
+    int use_fd;              /* binds take this listening descriptor, -1 = none */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
 
 void nmi_opts_default(nmi_opts *o);
+
+/* ---- accept filters (filter.c) -------------------------------------------------- */
+
+/* One accept filter: a tcp network, or an id an ipc peer's credentials must show. */
+typedef struct nmi_filter {
+    int kind;         /* NM_TCP_ACCEPT_FILTER, NM_IPC_FILTER_UID, _GID or _PID */
+    int family;       /* tcp: AF_INET or AF_INET6 */
+    int bits;         /* tcp: prefix length */
+    uint8_t addr[16]; /* tcp: the network's address (4 or 16 bytes) */
+    uint32_t id;      /* ipc: the uid, gid or pid */
+} nmi_filter;
+
+/* A list of them: the socket's (application thread), copied by each bind (its
+ * listener's, I/O thread). */
+typedef struct nmi_filters {
+    nmi_filter *v; /* entries, heap */
+    int n;         /* how many (at most NM_FILTERS_MAX) */
+} nmi_filters;
+
+/* setopt of the four filter options: adds an entry, or clears that kind (empty value).
+ * 0, -EINVAL for a malformed value, -ENOMEM past NM_FILTERS_MAX. */
+int nmi_filters_set(nmi_filters *f, int opt, const void *val, size_t len);
+/* Copies src into *dst (empty: nothing allocated); 0 or -ENOMEM. */
+int nmi_filters_copy(nmi_filters *dst, const nmi_filters *src);
+void nmi_filters_fini(nmi_filters *f);
+/* Whether an accepted connection fd passes the filters of a tcp (ipc false) or ipc
+ * listener: true when no filter of that transport is set. */
+bool nmi_filters_pass(const nmi_filters *f, bool ipc, int fd);
 
 /* ---- pipe ------------------------------------------------------------------------ */
 
@@ -263,10 +292,11 @@ struct nmi_sock {
                    * creation under ctx->reg_lock, never changed) */
     /* Byte options that are the socket's, not copied to each connection (nmi_opts is):
      * application thread only. */
-    uint8_t connect_rid[255]; /* ROUTER, STREAM: the next connect's peer routing id */
-    uint8_t connect_rid_len;  /* 0 = none */
-    uint8_t welcome[255];     /* XPUB_WELCOME_MSG: the message for new subscribers */
-    uint8_t welcome_len;      /* 0 = none */
+    uint8_t connect_rid[255];     /* ROUTER, STREAM: the next connect's peer routing id */
+    uint8_t connect_rid_len;      /* 0 = none */
+    uint8_t welcome[255];         /* XPUB_WELCOME_MSG: the message for new subscribers */
+    uint8_t welcome_len;          /* 0 = none */
+    char socks_proxy[NMI_EP_MAX]; /* NM_SOCKS_PROXY: where tcp connects go through, "" = none */
     /* ROUTER_HANDOVER: a new peer with a routing id in use takes it over (the holder's
      * connection is closed) instead of being refused.  Written by the socket's thread
      * (setopt), read relaxed by the I/O thread when a handshake ends: a handshake ending
@@ -295,6 +325,7 @@ struct nmi_sock {
     pthread_mutex_t mon_lock;           /* guards mon (any thread may raise an event) */
     nm_sock_t *mon;                     /* the monitor's PAIR, or NULL */
     nmi_svc *svc;                       /* svc:// watches, binds, advertisements, or NULL */
+    nmi_filters filters;                /* accept filters for later binds (app thread) */
     uint8_t *rbuf;                      /* read buffer of direct reads (conn_direct.c), or NULL */
     bool has_prefetch;                  /* prefetch holds a received message (NM_POLLIN) */
     nmi_msg prefetch;                   /* taken by nm_poll to learn NM_POLLIN, given to recv */
@@ -404,6 +435,9 @@ struct nmi_listener {
     TAILQ_HEAD(, nmi_conn) handshaking; /* accepted conns still in handshake, oldest first */
     int nhandshaking;                   /* their count (at most opts.handshake_max) */
     int64_t handshake_ns;               /* average time of the recent good handshakes */
+    nmi_filters filters;                /* the socket's accept filters when bound */
+    bool adopted;                       /* the descriptor was NM_USE_FD's: no path to remove */
+    uint64_t path_id;                   /* what identifies the file it bound (tp->unlisten) */
     LIST_ENTRY(nmi_listener) sock_entry;
 };
 

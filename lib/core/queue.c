@@ -54,6 +54,7 @@ int nmi_queue_push(nmi_queue *q, nmi_msg *m)
     m->n = 0;
     m->cap = 0;
     m->more = NULL;
+    m->meta = NULL;
     uint64_t n = atomic_load_explicit(&q->pushed, memory_order_relaxed);
     atomic_store_explicit(&q->pushed, n + 1, memory_order_release);
     return 0;

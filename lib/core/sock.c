@@ -212,6 +212,7 @@ void nmi_sock_free(nmi_sock *s)
         nmi_sock_drop_pipe(s, p);
     s->proto->fini(s);
     nmi_svc_free(s);
+    nmi_filters_fini(&s->filters);
     nmi_ctx *ctx = s->ctx;
     pthread_mutex_lock(&ctx->reg_lock);
     TAILQ_REMOVE(&ctx->socks, s, reg_entry);
@@ -274,22 +275,30 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
         return rc;
     }
     int rc = nmi_transport_find(endpoint, &tp, &rest);
-    if (rc == 0)
-        rc = tp->resolve(rest, true, &s->opts, &a);
+    bool adopt = s->opts.use_fd >= 0; /* NM_USE_FD: the application's descriptor */
     char bound[NMI_EP_MAX];
-    if (rc == 0)
-        rc = tp->listen(&a, &s->opts, &fd, bound, sizeof(bound));
+    uint64_t path_id = 0;
+    if (rc == 0 && adopt)
+        rc = nmi_stream_adopt(tp, s->opts.use_fd, bound, sizeof(bound));
+    else if (rc == 0 && (rc = tp->resolve(rest, true, &s->opts, &a)) == 0)
+        rc = tp->listen(&a, &s->opts, &fd, bound, sizeof(bound), &path_id);
     if (rc < 0) {
         nmi_log(s->ctx, NM_LOG_DEBUG, "socket", "bind %s: %s", endpoint, nm_strerror(rc));
         nmi_monitor(s, NM_EVENT_BIND_FAILED, (uint32_t)-rc, endpoint, nm_strerror(rc));
         return rc;
     }
+    if (adopt)
+        fd = s->opts.use_fd;
     nmi_listener *l = nmi_listener_new(s, tp, fd, bound);
     if (l == NULL) {
-        close(fd);
-        tp->unlisten(bound);
+        if (!adopt) {
+            close(fd);
+            tp->unlisten(bound, path_id);
+        }
         return -ENOMEM;
     }
+    l->adopted = adopt;
+    l->path_id = path_id;
     sock_add_endpoint(s, bound);
     nmi_svc_bound(s, endpoint, bound);
     nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");
@@ -392,14 +401,18 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
     const nmi_transport_ops *tp;
     const char *rest;
     nmi_addr a;
+    nmi_conn *c = NULL;
     int rc = nmi_transport_find(endpoint, &tp, &rest);
+    /* Through a SOCKS5 proxy: the conn connects to the proxy, and asks it for rest. */
+    bool socks = rc == 0 && tp == &nmi_tcp_ops && s->socks_proxy[0] != '\0';
     if (rc == 0)
-        rc = tp->resolve(rest, false, &s->opts, &a);
+        rc = tp->resolve(socks ? s->socks_proxy : rest, false, &s->opts, &a);
+    if (rc == 0 && socks)
+        rc = nmi_conn_new_socks(s, tp, &a, endpoint, rest, &c);
+    else if (rc == 0 && (c = nmi_conn_new_connect(s, tp, &a, endpoint)) == NULL)
+        rc = -ENOMEM;
     if (rc < 0)
         return rc;
-    nmi_conn *c = nmi_conn_new_connect(s, tp, &a, endpoint);
-    if (c == NULL)
-        return -ENOMEM;
     s->connect_rid_len = 0; /* CONNECT_ROUTING_ID names this connect only */
     if (c->pipe != NULL)
         nmi_sock_attach(s, c->pipe);
@@ -549,13 +562,8 @@ static void sock_account_blocked(nmi_sock *s, uint64_t ns)
     }
 }
 
-static int sock_send(nmi_sock *s, nm_msg_t *msg, int flags)
+static int sock_send_msg(nmi_sock *s, nmi_msg *m, int flags)
 {
-    nmi_msg *m = nmi_msg_of(msg);
-    if (!s->proto->can_send)
-        return -ENOTSUP;
-    if (m->n == 0)
-        return -EINVAL;
     bool nowait = (flags & NM_DONTWAIT) || s->opts.sndtimeo == 0;
     uint64_t deadline = 0;
     for (;;) {
@@ -572,6 +580,25 @@ static int sock_send(nmi_sock *s, nm_msg_t *msg, int flags)
         if (rc < 0)
             return rc;
     }
+}
+
+/* The properties of where a message came from do not travel on with it (as in
+ * libzmq): a send that takes the message releases them, one that fails leaves them. */
+static int sock_send(nmi_sock *s, nm_msg_t *msg, int flags)
+{
+    nmi_msg *m = nmi_msg_of(msg);
+    if (!s->proto->can_send)
+        return -ENOTSUP;
+    if (m->n == 0)
+        return -EINVAL;
+    nmi_meta *meta = m->meta;
+    m->meta = NULL;
+    int rc = sock_send_msg(s, m, flags);
+    if (rc == 0)
+        nmi_meta_release(meta, 1);
+    else
+        m->meta = meta;
+    return rc;
 }
 
 static int sock_recv(nmi_sock *s, nm_msg_t *msg, int flags)

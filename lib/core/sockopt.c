@@ -42,6 +42,7 @@ void nmi_opts_default(nmi_opts *o)
     o->backlog = 1024; /* libzmq: 100; a burst of clients must not overflow it */
     o->keepalive_cnt = o->keepalive_idle = o->keepalive_intvl = -1;
     o->stream_notify = true;
+    o->use_fd = -1;
 }
 
 enum { OPT_INT, OPT_BOOL, OPT_INT64 };
@@ -101,6 +102,7 @@ static const sockopt_def sockopt_defs[] = {
     OPT(NM_XPUB_NODROP, OPT_BOOL, xpub_nodrop, INT_MIN, INT_MAX),
     OPT(NM_CONFLATE, OPT_BOOL, conflate, INT_MIN, INT_MAX),
     {NM_XPUB_MANUAL, OPT_BOOL, offsetof(nmi_opts, xpub_manual), INT_MIN, INT_MAX, NM_XPUB},
+    OPT(NM_USE_FD, OPT_INT, use_fd, -1, INT_MAX),
 };
 
 static const sockopt_def *sockopt_find(int opt)
@@ -142,6 +144,14 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         *(rid ? &s->connect_rid_len : &s->welcome_len) = (uint8_t)len;
         return 0;
     }
+    if (opt == NM_SOCKS_PROXY) { /* text, or empty for none */
+        if ((val == NULL && len > 0) || len >= sizeof(s->socks_proxy) ||
+            (len > 0 && memchr(val, '\0', len) != NULL))
+            return -EINVAL;
+        memcpy(s->socks_proxy, val, len);
+        s->socks_proxy[len] = '\0';
+        return 0;
+    }
     if (opt == NM_BINDTODEVICE) { /* an interface name, or empty for none */
         if ((val == NULL && len > 0) || len >= sizeof(o->bindtodevice) ||
             (len > 0 && memchr(val, '\0', len) != NULL))
@@ -150,6 +160,8 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         o->bindtodevice[len] = '\0';
         return 0;
     }
+    if (opt >= NM_TCP_ACCEPT_FILTER && opt <= NM_IPC_FILTER_PID)
+        return nmi_filters_set(&s->filters, opt, val, len);
     if (opt == NM_SUBSCRIBE || opt == NM_UNSUBSCRIBE) {
         if (s->proto->setopt == NULL || (val == NULL && len > 0))
             return -EINVAL;
@@ -191,8 +203,10 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
     nmi_opts *o = &s->opts;
     if (val == NULL || len == NULL)
         return -EINVAL;
-    if (opt == NM_LAST_ENDPOINT || opt == NM_BINDTODEVICE) {
-        const char *text = opt == NM_LAST_ENDPOINT ? s->last_ep : o->bindtodevice;
+    if (opt == NM_LAST_ENDPOINT || opt == NM_BINDTODEVICE || opt == NM_SOCKS_PROXY) {
+        const char *text = opt == NM_LAST_ENDPOINT ? s->last_ep
+                           : opt == NM_SOCKS_PROXY ? s->socks_proxy
+                                                   : o->bindtodevice;
         size_t n = strlen(text) + 1;
         if (*len < n)
             return -EINVAL;

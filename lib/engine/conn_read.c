@@ -63,6 +63,7 @@ static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
         return;
     }
     memcpy(d, p, n);
+    nmi_conn_meta_give(c, &m);
     nmi_count(&c->pipe->msgs_in, 1);
     nmi_count(&c->pipe->bytes_in, n);
     if (nmi_queue_push(c->pipe->in, &m) < 0)
@@ -117,6 +118,7 @@ static int conn_frame_done(nmi_conn *c)
             return -1;
         }
     }
+    nmi_conn_meta_give(c, &c->cur);
     nmi_count(&p->msgs_in, 1);
     nmi_count(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur));
     if (p->conflate) {

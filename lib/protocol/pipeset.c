@@ -149,6 +149,7 @@ int nmi_msg_append(nmi_msg *dst, nmi_msg *src)
         *f = *nmi_msg_frame(src, i);
     }
     free(src->more);
+    nmi_meta_release(src->meta, 1); /* dst's, if any, are those of the message */
     nm_msg_init((nm_msg_t *)src);
     return 0;
 }
