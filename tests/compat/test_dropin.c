@@ -342,8 +342,6 @@ static void test_poll_and_options(void **state)
     assert_int_equal(v, 1);
     v = 0;
     assert_int_equal(zmq_setsockopt(pull, ZMQ_CONFLATE, &v, sizeof(v)), 0);
-    v = 3;
-    assert_int_equal(zmq_setsockopt(push, ZMQ_USE_FD, &v, sizeof(v)), -1); /* not yet */
     join(pull, push, "tcp");
     int fds[2];
     assert_int_equal(pipe(fds), 0);
