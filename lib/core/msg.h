@@ -74,6 +74,16 @@ static inline const nmi_msg *nmi_msg_ofc(const nm_msg_t *m)
     return (const nmi_msg *)(const void *)m;
 }
 
+/* Moves *src into *dst (whose old contents are not released); src is left empty. */
+static inline void nmi_msg_move(nmi_msg *dst, nmi_msg *src)
+{
+    *dst = *src;
+    src->n = 0;
+    src->cap = 0;
+    src->more = NULL;
+    src->meta = NULL;
+}
+
 static inline nmi_frame *nmi_msg_frame(nmi_msg *m, size_t i)
 {
     return i == 0 ? &m->first : &m->more[i - 1];

@@ -263,10 +263,7 @@ void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m)
         nmi_pipe_drop_in(p, "out of memory");
         return;
     }
-    *box = *m;
-    m->n = 0;
-    m->cap = 0;
-    m->more = NULL;
+    nmi_msg_move(box, m);
     nmi_msg *old = atomic_exchange(&p->latest, box);
     if (old != NULL) {
         nmi_msg_clear(old);
