@@ -142,6 +142,7 @@ stage fuzz
 # target|sources|libraries
 FUZZ_TARGETS=(
     "zmtp|lib/zmtp/*.c|"
+    "socks|lib/transport/socks.c|"
     "beacon|discovery/beacon.c|-lsodium"
     "table|discovery/table.c discovery/beacon.c|-lsodium"
     "etcd|discovery/etcd_json.c discovery/etcd_stream.c discovery/nodeid.c|-ljansson -lsodium"

@@ -5,7 +5,10 @@
  * libzmq's message is one frame with a MORE flag; nomid's nm_msg_t is a whole multipart
  * message.  A zmq_msg_t (zc_msg below) holds either
  *  - up to ZC_MSG_INLINE bytes inline (no allocation: the common small frame), or
- *  - a heap nm_msg_t with exactly one frame.  A received frame larger than that moves
+ *  - a heap nm_msg_t with exactly one frame.
+ * and, either way, a reference to the properties of the connection it came from
+ * (nm_props_t: ZMQ_SRCFD, zmq_msg_gets), taken when it is received and shared by its
+ * copies.  A received frame larger than that moves
  *    into it with nm_msg_move_frame, so its bytes are never copied: the frame's
  *    refcounted buffer (read straight from the wire by the core) changes hands, and
  *    goes back out the same way when the message is sent.  zmq_msg_init_data wraps the
@@ -21,13 +24,14 @@
 
 #include "compat/compat.h"
 
-#define ZC_MSG_INLINE 48
+#define ZC_MSG_INLINE 40
 #define ZC_MSG_LIVE   0x5a /* tag of an initialised zmq_msg_t */
 #define ZC_MSG_MORE   1    /* a received frame with more after it */
 #define ZC_MSG_SHARED 2    /* its buffer was shared by zmq_msg_copy */
 
 typedef struct zc_msg {
     nm_msg_t *nm;                     /* one-frame heap message, or NULL: bytes inline */
+    const nm_props_t *props;          /* its connection's properties (a reference), or NULL */
     uint8_t tag;                      /* ZC_MSG_LIVE while initialised */
     uint8_t flags;                    /* ZC_MSG_MORE, ZC_MSG_SHARED */
     uint8_t len;                      /* inline: the size */
@@ -53,6 +57,7 @@ static const zc_msg *msg_ofc(const zmq_msg_t *msg)
 static void msg_empty(zc_msg *m)
 {
     m->nm = NULL;
+    m->props = NULL;
     m->tag = ZC_MSG_LIVE;
     m->flags = 0;
     m->len = 0;
@@ -60,6 +65,7 @@ static void msg_empty(zc_msg *m)
 
 static void msg_release(zc_msg *m)
 {
+    nm_props_release(&m->props);
     if (m->nm != NULL) {
         nm_msg_close(m->nm);
         free(m->nm);
@@ -149,6 +155,7 @@ int zmq_msg_copy(zmq_msg_t *dest_, zmq_msg_t *src_)
     msg_release(d);
     if (s->nm == NULL) {
         memcpy(d, s, sizeof(*d));
+        nm_props_hold(d->props);
         return 0;
     }
     nm_msg_t *nm = malloc(sizeof(*nm));
@@ -159,6 +166,7 @@ int zmq_msg_copy(zmq_msg_t *dest_, zmq_msg_t *src_)
     }
     msg_empty(d);
     d->nm = nm;
+    d->props = nm_props_hold(s->props);
     s->flags |= ZC_MSG_SHARED;
     d->flags = s->flags;
     return 0;
@@ -197,7 +205,7 @@ int zmq_msg_get(const zmq_msg_t *msg_, int property_)
     case ZMQ_MORE:
         return (m->flags & ZC_MSG_MORE) ? 1 : 0;
     case ZMQ_SRCFD:
-        return -1; /* the core does not tell which connection a message came from yet */
+        return nm_props_fd(m->props);
     case ZMQ_SHARED:
         return (m->flags & ZC_MSG_SHARED) ? 1 : 0;
     default:
@@ -215,10 +223,11 @@ int zmq_msg_set(zmq_msg_t *msg_, int property_, int optval_)
 
 const char *zmq_msg_gets(const zmq_msg_t *msg_, const char *property_)
 {
-    (void)msg_;
-    (void)property_;
-    errno = EINVAL; /* the core keeps no per-message metadata yet */
-    return NULL;
+    const zc_msg *m = msg_ofc(msg_);
+    const char *v = m != NULL ? nm_props_get(m->props, property_, NULL) : NULL;
+    if (v == NULL)
+        errno = EINVAL; /* as libzmq: no such property (or no properties at all) */
+    return v;
 }
 
 /* Takes back the last frame of zs->out after a failed send, into m's heap message (a
@@ -278,6 +287,7 @@ int zc_msg_recv(zmq_msg_t *msg, zc_sock *zs, int flags)
         msg_empty(m);
         return -ENOMEM;
     }
+    m->props = nm_props_hold(nm_msg_props(&zs->in)); /* zs->in keeps them to its next */
     zs->rcvmore = nm_msg_count(&zs->in) > 0;
     m->flags = zs->rcvmore ? ZC_MSG_MORE : 0;
     return size > INT32_MAX ? INT32_MAX : (int)size;

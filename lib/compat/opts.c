@@ -11,7 +11,7 @@
  *    MULTICAST_* of the multicast transports it lacks): accepted in libzmq's range, kept
  *    in the handle and read back, as libzmq does on tcp.  It changes no message's fate;
  *  - ZC_DEFAULT: an option that would change behaviour the core does not have yet
- *    (CONFLATE, ROUTER_HANDOVER, XPUB_MANUAL, SOCKS_PROXY, ...): reads back libzmq's
+ *    (ROUTER_RAW; PLAIN and ZAP until the security issue): reads back libzmq's
  *    default and accepts only that value, so a program is told (EINVAL) rather than
  *    silently given other behaviour;
  *  - ZC_SPECIAL: answered here (RCVMORE, EVENTS) or by the core read-only (FD, TYPE).
@@ -61,9 +61,10 @@ static const zc_opt zc_opts[] = {
     {ZMQ_RECONNECT_IVL_MAX, ZC_INT, ZC_NM, ZC_RW, NM_RECONNECT_IVL_MAX, 0, ZC_IMAX, 0, ZC_ANY},
     {ZMQ_IMMEDIATE, ZC_INT, ZC_NM, ZC_RW, NM_IMMEDIATE, 0, 1, 0, ZC_ANY},
     {ZMQ_ROUTING_ID, ZC_BYTES, ZC_NM, ZC_RW, NM_ROUTING_ID, 1, 255, 0, ZC_ANY},
-    {ZMQ_SUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_SUBSCRIBE, 0, ZC_IMAX, 0, T(ZMQ_SUB) | T(ZMQ_XSUB)},
+    {ZMQ_SUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_SUBSCRIBE, 0, ZC_IMAX, 0,
+     T(ZMQ_SUB) | T(ZMQ_XSUB) | T(ZMQ_XPUB)},
     {ZMQ_UNSUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_UNSUBSCRIBE, 0, ZC_IMAX, 0,
-     T(ZMQ_SUB) | T(ZMQ_XSUB)},
+     T(ZMQ_SUB) | T(ZMQ_XSUB) | T(ZMQ_XPUB)},
     {ZMQ_ROUTER_MANDATORY, ZC_INT, ZC_NM, ZC_W, NM_ROUTER_MANDATORY, 0, ZC_IMAX, 0, T(ZMQ_ROUTER)},
     {ZMQ_REQ_RELAXED, ZC_INT, ZC_NM, ZC_W, NM_REQ_RELAXED, 0, ZC_IMAX, 0, T(ZMQ_REQ)},
     {ZMQ_REQ_CORRELATE, ZC_INT, ZC_NM, ZC_W, NM_REQ_CORRELATE, 0, ZC_IMAX, 0, T(ZMQ_REQ)},
@@ -100,30 +101,34 @@ static const zc_opt zc_opts[] = {
     {ZMQ_CONNECT_TIMEOUT, ZC_INT, ZC_NM, ZC_RW, NM_CONNECT_TIMEOUT, 0, ZC_IMAX, 0, ZC_ANY},
     {ZMQ_TCP_MAXRT, ZC_INT, ZC_NM, ZC_RW, NM_TCP_MAXRT, 0, ZC_IMAX, 0, ZC_ANY},
     {ZMQ_IPV6, ZC_INT, ZC_NM, ZC_RW, NM_IPV6, 0, 1, 0, ZC_ANY},
-    /* behaviour the core does not have yet: libzmq's default only */
-    {ZMQ_CONFLATE, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
+    {ZMQ_CONFLATE, ZC_INT, ZC_NM, ZC_RW, NM_CONFLATE, 0, 1, 0, ZC_ANY},
+    /* what a bind listens on and who it takes: the application's descriptor, the
+     * networks (text) and the credentials (an id: a pid_t, uid_t or gid_t, an int's
+     * bytes) of the peers it accepts; an empty value clears that list */
+    {ZMQ_USE_FD, ZC_INT, ZC_NM, ZC_RW, NM_USE_FD, -1, ZC_IMAX, -1, ZC_ANY},
+    {ZMQ_TCP_ACCEPT_FILTER, ZC_BYTES, ZC_NM, ZC_W, NM_TCP_ACCEPT_FILTER, 0, 0, 0, ZC_ANY},
+    {ZMQ_IPC_FILTER_PID, ZC_BYTES, ZC_NM, ZC_W, NM_IPC_FILTER_PID, 0, 0, 0, ZC_ANY},
+    {ZMQ_IPC_FILTER_UID, ZC_BYTES, ZC_NM, ZC_W, NM_IPC_FILTER_UID, 0, 0, 0, ZC_ANY},
+    {ZMQ_IPC_FILTER_GID, ZC_BYTES, ZC_NM, ZC_W, NM_IPC_FILTER_GID, 0, 0, 0, ZC_ANY},
+    /* where tcp connects go through; NULL clears it, "" is refused (as libzmq) */
+    {ZMQ_SOCKS_PROXY, ZC_TEXT, ZC_NM, ZC_RW, NM_SOCKS_PROXY, 0, 0, 0, ZC_ANY},
     {ZMQ_INVERT_MATCHING, ZC_INT, ZC_NM, ZC_RW, NM_INVERT_MATCHING, 0, 1, 0,
      T(ZMQ_PUB) | T(ZMQ_XPUB) | T(ZMQ_SUB)},
     {ZMQ_PROBE_ROUTER, ZC_INT, ZC_NM, ZC_W, NM_PROBE_ROUTER, 0, ZC_IMAX, 0,
      T(ZMQ_ROUTER) | T(ZMQ_DEALER) | T(ZMQ_REQ)},
-    {ZMQ_ROUTER_HANDOVER, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_ROUTER)},
+    {ZMQ_ROUTER_HANDOVER, ZC_INT, ZC_NM, ZC_W, NM_ROUTER_HANDOVER, 0, 1, 0, T(ZMQ_ROUTER)},
+    /* behaviour the core does not have yet: libzmq's default only */
     {ZMQ_ROUTER_RAW, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_ROUTER)},
     {ZMQ_XPUB_NODROP, ZC_INT, ZC_NM, ZC_W, NM_XPUB_NODROP, 0, 1, 0, T(ZMQ_XPUB) | T(ZMQ_PUB)},
-    {ZMQ_XPUB_MANUAL, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 1, 0, T(ZMQ_XPUB)},
+    {ZMQ_XPUB_MANUAL, ZC_INT, ZC_NM, ZC_W, NM_XPUB_MANUAL, 0, 1, 0, T(ZMQ_XPUB)},
     {ZMQ_XPUB_VERBOSER, ZC_INT, ZC_NM, ZC_W, NM_XPUB_VERBOSER, 0, 1, 0, T(ZMQ_XPUB)},
     {ZMQ_STREAM_NOTIFY, ZC_INT, ZC_NM, ZC_W, NM_STREAM_NOTIFY, 0, 1, 1, T(ZMQ_STREAM)},
     {ZMQ_PLAIN_SERVER, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
-    {ZMQ_USE_FD, ZC_INT, ZC_DEFAULT, ZC_RW, 0, -1, ZC_IMAX, -1, ZC_ANY},
     {ZMQ_MECHANISM, ZC_INT, ZC_DEFAULT, ZC_R, 0, 0, 0, ZMQ_NULL, ZC_ANY},
     {ZMQ_THREAD_SAFE, ZC_INT, ZC_DEFAULT, ZC_R, 0, 0, 0, 0, ZC_ANY},
-    {ZMQ_IPC_FILTER_PID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
-    {ZMQ_IPC_FILTER_UID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
-    {ZMQ_IPC_FILTER_GID, ZC_INT, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_CONNECT_ROUTING_ID, ZC_BYTES, ZC_NM, ZC_W, NM_CONNECT_ROUTING_ID, 0, 0, 0,
      T(ZMQ_ROUTER) | T(ZMQ_STREAM)},
-    {ZMQ_TCP_ACCEPT_FILTER, ZC_BYTES, ZC_DEFAULT, ZC_W, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_XPUB_WELCOME_MSG, ZC_BYTES, ZC_NM, ZC_W, NM_XPUB_WELCOME_MSG, 0, 0, 0, T(ZMQ_XPUB)},
-    {ZMQ_SOCKS_PROXY, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_ZAP_DOMAIN, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_PLAIN_USERNAME, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_PLAIN_PASSWORD, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
@@ -179,7 +184,7 @@ static int opt_set_nm(zc_sock *zs, const zc_opt *o, const void *val, size_t len)
         return nm_sock_setopt(zs->nm, o->nm, len ? val : "", len);
     }
     if (o->vtype == ZC_TEXT) { /* libzmq takes the text with or without its NUL */
-        if (val == NULL && len > 0)
+        if ((val == NULL && len > 0) || (o->opt == ZMQ_SOCKS_PROXY && val != NULL && len == 0))
             return -EINVAL;
         size_t n = len > 0 && ((const char *)val)[len - 1] == '\0' ? len - 1 : len;
         return nm_sock_setopt(zs->nm, o->nm, n ? val : "", n);

@@ -157,6 +157,7 @@ int zc_sock_fill(zc_sock *zs, int flags)
         return 0;
     if (!zc_type_recvs(zs->type))
         return -ENOTSUP;
+    nm_msg_close(&zs->in); /* no frames left, but the last message's properties */
     return nm_sock_recv(zs->nm, &zs->in, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
 }
 

@@ -128,11 +128,42 @@ typedef struct nmi_opts {
     bool stream_notify;      /* STREAM: empty messages for connects and disconnects */
     bool invert_matching;    /* PUB/XPUB/SUB: deliver what does not match */
     bool xpub_nodrop;        /* PUB/XPUB: wait for a full subscriber, do not drop */
+    bool conflate;           /* keep only the newest message received per pipe */
+    bool xpub_manual;        /* XPUB: the application sets subscriptions */
+    int use_fd;              /* binds take this listening descriptor, -1 = none */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
 } nmi_opts;
 
 void nmi_opts_default(nmi_opts *o);
+
+/* ---- accept filters (filter.c) -------------------------------------------------- */
+
+/* One accept filter: a tcp network, or an id an ipc peer's credentials must show. */
+typedef struct nmi_filter {
+    int kind;         /* NM_TCP_ACCEPT_FILTER, NM_IPC_FILTER_UID, _GID or _PID */
+    int family;       /* tcp: AF_INET or AF_INET6 */
+    int bits;         /* tcp: prefix length */
+    uint8_t addr[16]; /* tcp: the network's address (4 or 16 bytes) */
+    uint32_t id;      /* ipc: the uid, gid or pid */
+} nmi_filter;
+
+/* A list of them: the socket's (application thread), copied by each bind (its
+ * listener's, I/O thread). */
+typedef struct nmi_filters {
+    nmi_filter *v; /* entries, heap */
+    int n;         /* how many (at most NM_FILTERS_MAX) */
+} nmi_filters;
+
+/* setopt of the four filter options: adds an entry, or clears that kind (empty value).
+ * 0, -EINVAL for a malformed value, -ENOMEM past NM_FILTERS_MAX. */
+int nmi_filters_set(nmi_filters *f, int opt, const void *val, size_t len);
+/* Copies src into *dst (empty: nothing allocated); 0 or -ENOMEM. */
+int nmi_filters_copy(nmi_filters *dst, const nmi_filters *src);
+void nmi_filters_fini(nmi_filters *f);
+/* Whether an accepted connection fd passes the filters of a tcp (ipc false) or ipc
+ * listener: true when no filter of that transport is set. */
+bool nmi_filters_pass(const nmi_filters *f, bool ipc, int fd);
 
 /* ---- pipe ------------------------------------------------------------------------ */
 
@@ -143,19 +174,33 @@ struct nmi_pipe {
     nmi_queue *out;         /* application -> peer (qbuf[1], or the inproc link's) */
     nmi_link *link;         /* inproc: the queues shared with the peer pipe, else NULL */
     nmi_pipe *_Atomic mate; /* inproc: the other socket's pipe (one reference), else NULL */
-    int sndhwm, rcvhwm;     /* limits, 0 = none */
-    atomic_int refs;        /* socket side + conn side */
-    atomic_int in_asleep;   /* application found `in` empty and waits for activation */
-    atomic_int out_asleep;  /* application found `out` full and waits for room */
-    atomic_int gone;        /* the conn detached: no more input, output is dropped */
-    atomic_int state;       /* enum nm_pipe_state */
-    nmi_sock *sock;         /* owner */
-    nmi_conn *conn;         /* the connection (one reference, for the pipe's life) */
+    /* Limits, 0 = none: the socket's SNDHWM and RCVHWM, which its thread stores again
+     * when they are set (they apply to existing pipes too, as in libzmq); the I/O thread
+     * reads rcvhwm, stats read both (relaxed).  An inproc pipe's send limit adds the
+     * peer's RCVHWM (peer_rcvhwm: -1 until the peer is there, then stored by the thread
+     * joining them or by the peer's, when it sets RCVHWM); nmi_pipe_sndhwm says. */
+    atomic_int sndhwm, rcvhwm, peer_rcvhwm;
+    atomic_int refs;       /* socket side + conn side */
+    atomic_int in_asleep;  /* application found `in` empty and waits for activation */
+    atomic_int out_asleep; /* application found `out` full and waits for room */
+    atomic_int gone;       /* the conn detached: no more input, output is dropped */
+    atomic_int state;      /* enum nm_pipe_state */
+    /* CONFLATE (a pipe of a PULL, SUB or DEALER): what the peer sends goes here instead
+     * of `in`, each message in place of the one still waiting, which is dropped.  The
+     * reader of the connection (inproc: the peer's sender, once joined) stores with an
+     * exchange, the application takes with an exchange (both seq_cst), then the
+     * in_asleep handshake of `in`.  An inproc `in` may still hold what the peer sent
+     * before the bind; the application takes the newest of it, unless `latest` has one. */
+    nmi_msg *_Atomic latest;
+    bool conflate;  /* set when the pipe is made, never changed */
+    nmi_sock *sock; /* owner */
+    nmi_conn *conn; /* the connection (one reference, for the pipe's life) */
     /* application thread only */
     int lb_idx, fq_idx;               /* positions in the protocol's load balancer / fair queue */
     bool attached;                    /* protocol knows this pipe */
     bool detached;                    /* NMI_CMD_DETACH seen: drop once `in` is drained */
     bool full_seen;                   /* the last push found the pipe full (one HWM hit) */
+    bool discard;                     /* disconnected: input is dropped unread (libzmq's) */
     uint64_t block_start;             /* when a sender started waiting on this pipe, 0 if not */
     TAILQ_ENTRY(nmi_pipe) sock_entry; /* in sock->pipes (application thread) */
     RB_ENTRY(nmi_pipe) rid_entry;     /* in a ROUTER's routing-id tree */
@@ -205,11 +250,24 @@ void nmi_pipe_wake_fenced(nmi_pipe *p);
  * a message now, so that nmi_pipe_push will not fail.  A full pipe counts its HWM hit
  * and asks for no NMI_CMD_OUT_READY. */
 bool nmi_pipe_room(nmi_pipe *p);
+/* Any thread: the number of messages `out` may hold, 0 = no limit. */
+int nmi_pipe_sndhwm(nmi_pipe *p);
+/* Application: the socket's SNDHWM and RCVHWM were set; its pipes take them. */
+void nmi_pipe_set_hwms(nmi_pipe *p, int sndhwm, int rcvhwm);
 /* Application: true if a write would not hit the HWM right now. */
 bool nmi_pipe_writable(nmi_pipe *p);
 /* Application: takes the next message; false when empty (the pipe will be announced by
  * NMI_CMD_IN_READY). */
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m);
+/* Any thread: messages received and not yet read (approximate, for statistics and for
+ * the application's "anything left?"). */
+uint64_t nmi_pipe_queued_in(nmi_pipe *p);
+/* True if a pipe of a socket of this type with these options conflates. */
+bool nmi_pipe_conflates(const nmi_opts *o, int type);
+/* The connection's reader (or an inproc peer's sender): m (emptied) becomes p->latest, replacing
+ * (and counting as dropped) the message waiting there; the caller then notifies
+ * (nmi_pipe_in_notify). */
+void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m);
 /* Counts a message dropped on this pipe and tells the monitor why: by the socket's
  * thread (nmi_pipe_drop) or on arrival, by the I/O thread (nmi_pipe_drop_in). */
 void nmi_pipe_drop(nmi_pipe *p, const char *why);
@@ -235,10 +293,16 @@ struct nmi_sock {
                    * creation under ctx->reg_lock, never changed) */
     /* Byte options that are the socket's, not copied to each connection (nmi_opts is):
      * application thread only. */
-    uint8_t connect_rid[255];   /* ROUTER, STREAM: the next connect's peer routing id */
-    uint8_t connect_rid_len;    /* 0 = none */
-    uint8_t welcome[255];       /* XPUB_WELCOME_MSG: the message for new subscribers */
-    uint8_t welcome_len;        /* 0 = none */
+    uint8_t connect_rid[255];     /* ROUTER, STREAM: the next connect's peer routing id */
+    uint8_t connect_rid_len;      /* 0 = none */
+    uint8_t welcome[255];         /* XPUB_WELCOME_MSG: the message for new subscribers */
+    uint8_t welcome_len;          /* 0 = none */
+    char socks_proxy[NMI_EP_MAX]; /* NM_SOCKS_PROXY: where tcp connects go through, "" = none */
+    /* ROUTER_HANDOVER: a new peer with a routing id in use takes it over (the holder's
+     * connection is closed) instead of being refused.  Written by the socket's thread
+     * (setopt), read relaxed by the I/O thread when a handshake ends: a handshake ending
+     * as it is set may see either value. */
+    atomic_bool router_handover;
     const nmi_proto_ops *proto; /* pattern behaviour */
     void *pdata;                /* protocol state */
     int type;                   /* enum nm_sock_type */
@@ -262,6 +326,7 @@ struct nmi_sock {
     pthread_mutex_t mon_lock;           /* guards mon (any thread may raise an event) */
     nm_sock_t *mon;                     /* the monitor's PAIR, or NULL */
     nmi_svc *svc;                       /* svc:// watches, binds, advertisements, or NULL */
+    nmi_filters filters;                /* accept filters for later binds (app thread) */
     uint8_t *rbuf;                      /* read buffer of direct reads (conn_direct.c), or NULL */
     bool has_prefetch;                  /* prefetch holds a received message (NM_POLLIN) */
     nmi_msg prefetch;                   /* taken by nm_poll to learn NM_POLLIN, given to recv */
@@ -361,7 +426,7 @@ struct nmi_proto_ops {
     void (*out_ready)(nmi_sock *s, nmi_pipe *p); /* pipe writable again */
     int (*send)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if it must wait */
     int (*recv)(nmi_sock *s, nmi_msg *m);        /* -EAGAIN if nothing */
-    /* Pattern-specific options (NM_SUBSCRIBE...); NULL when it has none. */
+    /* Pattern-specific options (NM_SUBSCRIBE, NM_UNSUBSCRIBE); NULL when it has none. */
     int (*setopt)(nmi_sock *s, int opt, const void *val, size_t len);
     /* True if a send would not block now (for NM_POLLOUT). */
     bool (*has_out)(nmi_sock *s);
@@ -377,7 +442,6 @@ const nmi_proto_ops *nmi_proto_find(int type);
 
 struct nmi_listener {
     nmi_pollable pollable;              /* listening descriptor */
-    nmi_listen_mark mark;               /* what listen left behind, for unlisten */
     nmi_sock *sock;                     /* owner */
     const nmi_transport_ops *tp;        /* transport */
     char endpoint[NMI_EP_MAX];          /* the endpoint really bound */
@@ -385,6 +449,9 @@ struct nmi_listener {
     TAILQ_HEAD(, nmi_conn) handshaking; /* accepted conns still in handshake, oldest first */
     int nhandshaking;                   /* their count (at most opts.handshake_max) */
     int64_t handshake_ns;               /* average time of the recent good handshakes */
+    nmi_filters filters;                /* the socket's accept filters when bound */
+    bool adopted;                       /* the descriptor was NM_USE_FD's: no path to remove */
+    uint64_t path_id;                   /* what identifies the file it bound (tp->unlisten) */
     LIST_ENTRY(nmi_listener) sock_entry;
 };
 
@@ -446,8 +513,7 @@ int nmi_inproc_bind(nmi_sock *s, const char *endpoint);
 int nmi_inproc_connect(nmi_sock *s, const char *endpoint);
 /* The context goes: every name and waiting connect is forgotten. */
 void nmi_inproc_fini(nmi_ctx *ctx);
-/* Application: the socket closes; its names are free for others at once, and what its
- * connects waiting for a bind queued stays for the binder (unless LINGER is 0). */
+/* Application: the socket closes; its names are free for others at once. */
 void nmi_inproc_unbind_all(nmi_sock *s);
 /* Application: frees one name s bound (links made through it stay); -ENOENT if none. */
 int nmi_inproc_unbind(nmi_sock *s, const char *endpoint);

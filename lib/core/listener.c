@@ -67,6 +67,15 @@ static void listener_refuse(nmi_listener *l, int fd)
     nmi_log(l->sock->ctx, NM_LOG_DEBUG, "listener", "%s: %s", l->endpoint, why);
 }
 
+/* Closes a connection its peer's address or credentials keep out (accept filters). */
+static void listener_filtered(nmi_listener *l, int fd)
+{
+    static const char why[] = "peer not allowed by the accept filters";
+    close(fd);
+    nmi_monitor(l->sock, NM_EVENT_ACCEPT_FAILED, EACCES, l->endpoint, why);
+    nmi_log(l->sock->ctx, NM_LOG_DEBUG, "listener", "%s: %s", l->endpoint, why);
+}
+
 /* Connections accepted per turn: a flood of connections must not keep the I/O thread
  * from the ones it has (each accepted one also reads what its peer sent). */
 #define LISTENER_BATCH 64
@@ -94,7 +103,9 @@ static void listener_cb(nmi_pollable *pl, unsigned events)
                         strerror(errno));
             return;
         }
-        if (listener_room(l))
+        if (!nmi_filters_pass(&l->filters, l->tp == &nmi_ipc_ops, fd))
+            listener_filtered(l, fd);
+        else if (listener_room(l))
             nmi_conn_accept(l, fd);
         else
             listener_refuse(l, fd);
@@ -115,6 +126,10 @@ nmi_listener *nmi_listener_new(nmi_sock *s, const nmi_transport_ops *tp, int fd,
     TAILQ_INIT(&l->handshaking);
     l->handshake_ns = LISTENER_HANDSHAKE_NS;
     strlcpy(l->endpoint, endpoint, sizeof(l->endpoint));
+    if (nmi_filters_copy(&l->filters, &s->filters) < 0) {
+        free(l);
+        return NULL;
+    }
     return l;
 }
 
@@ -160,8 +175,10 @@ void nmi_listener_close(nmi_listener *l)
         nmi_conn_handshake_end(c, false); /* they finish their handshakes without it */
     nmi_monitor(l->sock, NM_EVENT_CLOSED, 0, l->endpoint, "");
     nmi_poller_del(l->sock->io->pfd, &l->pollable);
-    l->tp->unlisten(l->endpoint, &l->mark); /* before the close (transport.h) */
     close(l->pollable.fd);
+    if (!l->adopted)
+        l->tp->unlisten(l->endpoint, l->path_id);
     LIST_REMOVE(l, sock_entry);
+    nmi_filters_fini(&l->filters);
     free(l);
 }

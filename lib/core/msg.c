@@ -175,6 +175,10 @@ void nmi_msg_clear(nmi_msg *m)
     m->more = NULL;
     m->cap = 0;
     m->n = 0;
+    if (m->meta != NULL) {
+        nmi_meta_release(m->meta, 1);
+        m->meta = NULL;
+    }
 }
 
 void nm_msg_init(nm_msg_t *m)
@@ -183,6 +187,7 @@ void nm_msg_init(nm_msg_t *m)
     im->n = 0;
     im->cap = 0;
     im->more = NULL;
+    im->meta = NULL;
 }
 
 void nm_msg_close(nm_msg_t *m)
@@ -324,6 +329,7 @@ int nm_msg_copy(nm_msg_t *dst, const nm_msg_t *src)
         if (sf->is_ref)
             atomic_fetch_add_explicit(&sf->u.ref.buf->refs, 1, memory_order_relaxed);
     }
+    d->meta = (nmi_meta *)nm_props_hold((const nm_props_t *)s->meta);
     return 0;
 }
 

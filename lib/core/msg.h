@@ -18,7 +18,7 @@
 
 #include "include/nomid.h"
 
-#define NMI_FRAME_INLINE 72
+#define NMI_FRAME_INLINE 64
 
 typedef struct nmi_buf {
     atomic_uint refs;          /* references from frames */
@@ -41,10 +41,24 @@ typedef struct nmi_frame {
     } u;
 } nmi_frame;
 
+/* The properties of the connection a message came from (meta.c): its descriptor,
+ * the peer's READY properties and its address, NUL-terminated, shared by reference
+ * between the connection and the messages it received.  Immutable once made, so any
+ * thread may read it; refs counts the holders (atomic). */
+typedef struct nmi_meta {
+    atomic_uint refs; /* holders: the connection's reference and credit, messages */
+    int fd;           /* the connection's descriptor (nm_props_fd) */
+    size_t len;       /* bytes in data */
+    /* Entries, each: name length (1 byte), name, NUL, value length (4 bytes, host
+     * order), value, NUL. */
+    uint8_t data[];
+} nmi_meta;
+
 typedef struct nmi_msg {
     uint32_t n;      /* number of frames */
     uint32_t cap;    /* slots in more[] */
     nmi_frame *more; /* frames 1..n-1 */
+    nmi_meta *meta;  /* one reference to the connection's properties, or NULL */
     nmi_frame first; /* frame 0 */
 } nmi_msg;
 
@@ -58,6 +72,16 @@ static inline nmi_msg *nmi_msg_of(nm_msg_t *m)
 static inline const nmi_msg *nmi_msg_ofc(const nm_msg_t *m)
 {
     return (const nmi_msg *)(const void *)m;
+}
+
+/* Moves *src into *dst (whose old contents are not released); src is left empty. */
+static inline void nmi_msg_move(nmi_msg *dst, nmi_msg *src)
+{
+    *dst = *src;
+    src->n = 0;
+    src->cap = 0;
+    src->more = NULL;
+    src->meta = NULL;
 }
 
 static inline nmi_frame *nmi_msg_frame(nmi_msg *m, size_t i)
@@ -86,7 +110,14 @@ uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap);
 /* Grows such a frame's storage to cap bytes, keeping the first `used` (the frame must
  * not be shared yet).  Returns the new storage, or NULL on ENOMEM (f unchanged). */
 uint8_t *nmi_frame_grow(nmi_frame *f, size_t used, size_t cap);
-/* Releases every frame; m becomes empty. */
+/* Releases every frame and the properties; m becomes empty. */
 void nmi_msg_clear(nmi_msg *m);
+
+/* Properties of a connection whose descriptor is fd: the peer's READY properties
+ * (ready[0..len), already validated by the codec; NULL for none) and, unless NULL or
+ * empty, its address as Peer-Address.  refs = 1; NULL on ENOMEM. */
+nmi_meta *nmi_meta_new(int fd, const uint8_t *ready, size_t len, const char *peer_addr);
+/* Drops n references (the last frees it). */
+void nmi_meta_release(nmi_meta *m, unsigned n);
 
 #endif

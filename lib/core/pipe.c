@@ -25,14 +25,16 @@ static nmi_pipe *pipe_alloc(nmi_sock *s, const char *endpoint)
     nmi_queue_init(&p->qbuf[1]);
     p->in = &p->qbuf[0];
     p->out = &p->qbuf[1];
-    p->sndhwm = s->opts.sndhwm;
-    p->rcvhwm = s->opts.rcvhwm;
+    atomic_init(&p->sndhwm, s->opts.sndhwm);
+    atomic_init(&p->rcvhwm, s->opts.rcvhwm);
+    atomic_init(&p->peer_rcvhwm, -1);
     atomic_init(&p->refs, 2);
     atomic_init(&p->in_asleep, 0);
     atomic_init(&p->out_asleep, 0);
     atomic_init(&p->gone, 0);
     atomic_init(&p->state, NM_PIPE_CONNECTING);
     atomic_init(&p->mate, NULL);
+    atomic_init(&p->latest, NULL);
     p->sock = s;
     p->lb_idx = p->fq_idx = -1;
     p->id = nmi_ctx_next_id(s->ctx);
@@ -60,9 +62,17 @@ nmi_pipe *nmi_pipe_new(nmi_sock *s, nmi_conn *c, const char *endpoint)
     nmi_pipe *p = pipe_alloc(s, endpoint);
     if (p != NULL) {
         p->conn = c;
+        p->conflate = nmi_pipe_conflates(&s->opts, s->type);
         atomic_fetch_add(&c->refs, 1);
     }
     return p;
+}
+
+bool nmi_pipe_conflates(const nmi_opts *o, int type)
+{
+    /* libzmq's CONFLATE types; of them, PUSH and PUB receive nothing but subscriptions,
+     * which are never conflated. */
+    return o->conflate && (type == NM_PULL || type == NM_SUB || type == NM_DEALER);
 }
 
 nmi_pipe *nmi_pipe_new_inproc(nmi_sock *s, nmi_link *link, int idx, const char *endpoint)
@@ -84,6 +94,11 @@ void nmi_pipe_release(nmi_pipe *p)
     nmi_pipe_unregister(p);
     nmi_queue_fini(&p->qbuf[0]);
     nmi_queue_fini(&p->qbuf[1]);
+    nmi_msg *latest = atomic_load(&p->latest);
+    if (latest != NULL) {
+        nmi_msg_clear(latest);
+        free(latest);
+    }
     if (p->conn != NULL)
         nmi_conn_release(p->conn);
     if (p->link != NULL)
@@ -91,14 +106,40 @@ void nmi_pipe_release(nmi_pipe *p)
     free(p);
 }
 
+int nmi_pipe_sndhwm(nmi_pipe *p)
+{
+    int own = atomic_load_explicit(&p->sndhwm, memory_order_relaxed);
+    int peer = atomic_load_explicit(&p->peer_rcvhwm, memory_order_relaxed);
+    if (p->link == NULL || peer < 0)
+        return own;
+    return own > 0 && peer > 0 ? own + peer : 0; /* libzmq's sum: one queue for two pipes */
+}
+
+void nmi_pipe_set_hwms(nmi_pipe *p, int sndhwm, int rcvhwm)
+{
+    atomic_store_explicit(&p->sndhwm, sndhwm, memory_order_relaxed);
+    atomic_store_explicit(&p->rcvhwm, rcvhwm, memory_order_relaxed);
+    nmi_pipe *mate = p->link != NULL ? atomic_load(&p->mate) : NULL;
+    if (mate != NULL) /* held by p: the peer's send limit counts our RCVHWM */
+        atomic_store_explicit(&mate->peer_rcvhwm, p->conflate ? 0 : rcvhwm, memory_order_relaxed);
+    /* A sender waiting for room (ours, or the inproc peer's) looks again: the limit may
+     * have grown.  The wakeups' own fences order them after the stores. */
+    nmi_pipe_out_notify(p);
+    if (mate != NULL) {
+        atomic_thread_fence(memory_order_seq_cst);
+        nmi_inproc_wake(p, NMI_CMD_OUT_READY);
+    }
+}
+
 static bool pipe_full(nmi_pipe *p)
 {
-    if (p->sndhwm <= 0)
+    int hwm = nmi_pipe_sndhwm(p);
+    if (hwm <= 0)
         return false;
     uint64_t pushed = atomic_load_explicit(&p->out->pushed, memory_order_relaxed);
-    if (pushed - p->out->popped_cache < (uint64_t)p->sndhwm)
+    if (pushed - p->out->popped_cache < (uint64_t)hwm)
         return false;
-    return nmi_queue_size_p(p->out) >= (uint64_t)p->sndhwm;
+    return nmi_queue_size_p(p->out) >= (uint64_t)hwm;
 }
 
 bool nmi_pipe_writable(nmi_pipe *p)
@@ -112,7 +153,8 @@ static void pipe_hit_hwm(nmi_pipe *p)
     if (!p->full_seen) {
         p->full_seen = true;
         atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
-        nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->sndhwm, p->endpoint, "send");
+        nmi_monitor(p->sock, NM_EVENT_HWM_REACHED, (uint32_t)nmi_pipe_sndhwm(p), p->endpoint,
+                    "send");
     }
 }
 
@@ -149,6 +191,14 @@ int nmi_pipe_wait_room(nmi_pipe *p)
 
 int nmi_pipe_push(nmi_pipe *p, nmi_msg *m)
 {
+    /* An inproc peer that conflates takes the message in place of its waiting one. */
+    nmi_pipe *mate = p->link != NULL ? atomic_load(&p->mate) : NULL;
+    if (mate != NULL && mate->conflate) {
+        if (atomic_load_explicit(&p->gone, memory_order_relaxed))
+            return -EPIPE;
+        nmi_pipe_conflate_in(mate, m);
+        return 0;
+    }
     int rc = nmi_pipe_wait_room(p);
     if (rc < 0)
         return rc;
@@ -189,7 +239,8 @@ int nmi_pipe_write(nmi_pipe *p, nmi_msg *m)
  * so one of the two sides sees the other. */
 static void pipe_resume_reader(nmi_pipe *p, nmi_conn *c)
 {
-    if (!atomic_load(&c->rpaused) || nmi_queue_count(p->in) > (uint64_t)(p->rcvhwm / 2))
+    int rcvhwm = atomic_load_explicit(&p->rcvhwm, memory_order_relaxed);
+    if (!atomic_load(&c->rpaused) || nmi_queue_count(p->in) > (uint64_t)(rcvhwm / 2))
         return;
     int zero = 0;
     if (atomic_compare_exchange_strong(&c->resume_posted, &zero, 1)) {
@@ -198,8 +249,94 @@ static void pipe_resume_reader(nmi_pipe *p, nmi_conn *c)
     }
 }
 
+uint64_t nmi_pipe_queued_in(nmi_pipe *p)
+{
+    return nmi_queue_count(p->in) +
+           (atomic_load_explicit(&p->latest, memory_order_relaxed) != NULL);
+}
+
+void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m)
+{
+    nmi_msg *box = malloc(sizeof(*box));
+    if (box == NULL) {
+        nmi_msg_clear(m);
+        nmi_pipe_drop_in(p, "out of memory");
+        return;
+    }
+    nmi_msg_move(box, m);
+    nmi_msg *old = atomic_exchange(&p->latest, box);
+    if (old != NULL) {
+        nmi_msg_clear(old);
+        free(old);
+        nmi_pipe_drop_in(p, "conflated");
+    }
+}
+
+/* CONFLATE, inproc: the newest of what the peer queued before it knew we conflate (sent
+ * before the bind), the others dropped; false if none. */
+static bool pipe_newest_queued(nmi_pipe *p, nmi_msg *m)
+{
+    bool have = false;
+    nmi_msg next;
+    while (p->link != NULL && nmi_queue_pop(p->in, &next)) {
+        if (have) {
+            nmi_msg_clear(m);
+            nmi_pipe_drop(p, "conflated"); /* drops_in is the peer sender's to count */
+        }
+        *m = next;
+        have = true;
+    }
+    if (have) { /* the writer may wait for room */
+        atomic_thread_fence(memory_order_seq_cst);
+        nmi_inproc_wake(p, NMI_CMD_OUT_READY);
+    }
+    return have;
+}
+
+/* CONFLATE: takes p->latest (newer than anything queued), with the sleep handshake of
+ * nmi_pipe_read. */
+static bool pipe_read_latest(nmi_pipe *p, nmi_msg *m)
+{
+    for (int turn = 0;; turn++) {
+        bool queued = pipe_newest_queued(p, m);
+        nmi_msg *box = atomic_exchange(&p->latest, NULL);
+        if (box != NULL) {
+            if (queued) {
+                nmi_msg_clear(m);
+                nmi_pipe_drop(p, "conflated");
+            }
+            *m = *box;
+            free(box);
+        }
+        if (box != NULL || queued) {
+            if (turn > 0) { /* found after the flag went up: take it down again */
+                int one = 1;
+                atomic_compare_exchange_strong(&p->in_asleep, &one, 0);
+            }
+            return true;
+        }
+        if (turn > 0)
+            return false;
+        atomic_store(&p->in_asleep, 1);
+    }
+}
+
+/* A disconnected pipe's input, dropped. */
+static void pipe_discard(nmi_pipe *p)
+{
+    nmi_msg m;
+    while (p->conflate ? pipe_read_latest(p, &m) : nmi_queue_pop(p->in, &m)) {
+        nmi_msg_clear(&m);
+        nmi_pipe_drop(p, "disconnected");
+    }
+}
+
 bool nmi_pipe_read(nmi_pipe *p, nmi_msg *m)
 {
+    if (p->discard)
+        pipe_discard(p);
+    if (p->conflate)
+        return pipe_read_latest(p, m);
     nmi_conn *c = p->conn;
     if (!nmi_queue_pop(p->in, m)) {
         atomic_store(&p->in_asleep, 1);

@@ -50,10 +50,7 @@ int nmi_queue_push(nmi_queue *q, nmi_msg *m)
         q->tail = c;
         q->tail_pos = 0;
     }
-    q->tail->slots[q->tail_pos++] = *m;
-    m->n = 0;
-    m->cap = 0;
-    m->more = NULL;
+    nmi_msg_move(&q->tail->slots[q->tail_pos++], m);
     uint64_t n = atomic_load_explicit(&q->pushed, memory_order_relaxed);
     atomic_store_explicit(&q->pushed, n + 1, memory_order_release);
     return 0;

@@ -80,9 +80,9 @@ void nmi_sock_process(nmi_sock *s)
             p->detached = true;
             if (!p->attached)
                 break;
-            if (nmi_queue_count(p->in) > 0 && s->proto->can_recv)
+            if (nmi_pipe_queued_in(p) > 0 && s->proto->can_recv)
                 s->proto->in_ready(s, p);
-            if ((nmi_queue_count(p->in) == 0 || !s->proto->can_recv) && sock_forget(s, p))
+            if ((nmi_pipe_queued_in(p) == 0 || !s->proto->can_recv) && sock_forget(s, p))
                 cmds[ndrop++].obj = p; /* released after the loop: later commands may name it */
             break;
         case NMI_CMD_IN_READY:
@@ -126,6 +126,7 @@ int nm_sock_new(nm_sock_t **sp, nm_ctx_t *ctxp, int type)
     nmi_cmdq_init(&s->cmds);
     atomic_init(&s->waiting, 0);
     atomic_init(&s->fd_mode, false);
+    atomic_init(&s->router_handover, false);
     atomic_init(&s->calls, 0);
     atomic_init(&s->term_told, false);
     atomic_init(&s->user, (uintptr_t)&nmi_thread_tag);
@@ -213,6 +214,7 @@ void nmi_sock_free(nmi_sock *s)
         nmi_sock_drop_pipe(s, p);
     s->proto->fini(s);
     nmi_svc_free(s);
+    nmi_filters_fini(&s->filters);
     nmi_ctx *ctx = s->ctx;
     pthread_mutex_lock(&ctx->reg_lock);
     TAILQ_REMOVE(&ctx->socks, s, reg_entry);
@@ -275,24 +277,30 @@ static int sock_bind(nmi_sock *s, const char *endpoint)
         return rc;
     }
     int rc = nmi_transport_find(endpoint, &tp, &rest);
-    if (rc == 0)
-        rc = tp->resolve(rest, true, &s->opts, &a);
+    bool adopt = s->opts.use_fd >= 0; /* NM_USE_FD: the application's descriptor */
     char bound[NMI_EP_MAX];
-    nmi_listen_mark mark;
-    if (rc == 0)
-        rc = tp->listen(&a, &s->opts, &fd, bound, sizeof(bound), &mark);
+    uint64_t path_id = 0;
+    if (rc == 0 && adopt)
+        rc = nmi_stream_adopt(tp, s->opts.use_fd, bound, sizeof(bound));
+    else if (rc == 0 && (rc = tp->resolve(rest, true, &s->opts, &a)) == 0)
+        rc = tp->listen(&a, &s->opts, &fd, bound, sizeof(bound), &path_id);
     if (rc < 0) {
         nmi_log(s->ctx, NM_LOG_DEBUG, "socket", "bind %s: %s", endpoint, nm_strerror(rc));
         nmi_monitor(s, NM_EVENT_BIND_FAILED, (uint32_t)-rc, endpoint, nm_strerror(rc));
         return rc;
     }
+    if (adopt)
+        fd = s->opts.use_fd;
     nmi_listener *l = nmi_listener_new(s, tp, fd, bound);
     if (l == NULL) {
-        tp->unlisten(bound, &mark);
-        close(fd);
+        if (!adopt) {
+            close(fd);
+            tp->unlisten(bound, path_id);
+        }
         return -ENOMEM;
     }
-    l->mark = mark;
+    l->adopted = adopt;
+    l->path_id = path_id;
     sock_add_endpoint(s, bound);
     nmi_svc_bound(s, endpoint, bound);
     nmi_monitor(s, NM_EVENT_LISTENING, (uint32_t)fd, bound, "");
@@ -316,6 +324,21 @@ static int sock_connect(nmi_sock *s, const char *endpoint)
     return rc;
 }
 
+/* As libzmq's zmq_disconnect: what the endpoint's connections sent and the application
+ * has not read is dropped at once (nmi_pipe_read); what it sent them still leaves,
+ * within LINGER.  (A svc:// instance that goes is not disconnected so: what it sent
+ * before is still delivered.) */
+static void sock_discard_input(nmi_sock *s, const char *endpoint)
+{
+    nmi_sock_process(s); /* pipes whose attach is pending too */
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &s->pipes, sock_entry)
+    {
+        if (p->conn != NULL && p->conn->connecter && strcmp(p->endpoint, endpoint) == 0)
+            p->discard = true;
+    }
+}
+
 static int sock_disconnect(nmi_sock *s, const char *endpoint)
 {
     if (endpoint == NULL || strlen(endpoint) >= NMI_EP_MAX)
@@ -325,8 +348,10 @@ static int sock_disconnect(nmi_sock *s, const char *endpoint)
         rc = nmi_inproc_disconnect(s, endpoint);
     else if (strncmp(endpoint, "svc://", 6) == 0)
         rc = nmi_svc_disconnect(s, endpoint + 6);
-    else
+    else {
+        sock_discard_input(s, endpoint);
         nmi_sock_disconnect_plain(s, endpoint);
+    }
     if (rc == 0)
         sock_remove_endpoint(s, endpoint);
     return rc;
@@ -388,14 +413,18 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
     const nmi_transport_ops *tp;
     const char *rest;
     nmi_addr a;
+    nmi_conn *c = NULL;
     int rc = nmi_transport_find(endpoint, &tp, &rest);
+    /* Through a SOCKS5 proxy: the conn connects to the proxy, and asks it for rest. */
+    bool socks = rc == 0 && tp == &nmi_tcp_ops && s->socks_proxy[0] != '\0';
     if (rc == 0)
-        rc = tp->resolve(rest, false, &s->opts, &a);
+        rc = tp->resolve(socks ? s->socks_proxy : rest, false, &s->opts, &a);
+    if (rc == 0 && socks)
+        rc = nmi_conn_new_socks(s, tp, &a, endpoint, rest, &c);
+    else if (rc == 0 && (c = nmi_conn_new_connect(s, tp, &a, endpoint)) == NULL)
+        rc = -ENOMEM;
     if (rc < 0)
         return rc;
-    nmi_conn *c = nmi_conn_new_connect(s, tp, &a, endpoint);
-    if (c == NULL)
-        return -ENOMEM;
     s->connect_rid_len = 0; /* CONNECT_ROUTING_ID names this connect only */
     if (c->pipe != NULL)
         nmi_sock_attach(s, c->pipe);
@@ -465,13 +494,13 @@ int nmi_sock_wait(nmi_sock *s, uint64_t deadline)
 /* Direct reads (conn_direct.c) use a buffer of this size per socket. */
 #define SOCK_RBUF_SIZE (64 * 1024)
 
-/* The connection a receive may read itself: the socket's only pipe's, when nothing is
- * queued on it and nobody else watches the socket (NM_FD). */
+/* The connection a receive may read itself: the socket's only pipe's (not a CONFLATE
+ * one), when nothing is queued on it and nobody else watches the socket (NM_FD). */
 static nmi_conn *sock_direct_conn(nmi_sock *s)
 {
     nmi_pipe *p = TAILQ_FIRST(&s->pipes);
     if (atomic_load_explicit(&s->fd_mode, memory_order_relaxed) || s->type == NM_STREAM ||
-        p == NULL || TAILQ_NEXT(p, sock_entry) != NULL || p->conn == NULL ||
+        p == NULL || TAILQ_NEXT(p, sock_entry) != NULL || p->conn == NULL || p->conflate ||
         nmi_queue_count(p->in) != 0)
         return NULL;
     if (s->rbuf == NULL && (s->rbuf = malloc(SOCK_RBUF_SIZE)) == NULL)
@@ -545,13 +574,8 @@ static void sock_account_blocked(nmi_sock *s, uint64_t ns)
     }
 }
 
-static int sock_send(nmi_sock *s, nm_msg_t *msg, int flags)
+static int sock_send_msg(nmi_sock *s, nmi_msg *m, int flags)
 {
-    nmi_msg *m = nmi_msg_of(msg);
-    if (!s->proto->can_send)
-        return -ENOTSUP;
-    if (m->n == 0)
-        return -EINVAL;
     bool nowait = (flags & NM_DONTWAIT) || s->opts.sndtimeo == 0;
     uint64_t deadline = 0;
     for (;;) {
@@ -588,6 +612,25 @@ static int sock_send_ready(nmi_sock *s, const void *head, size_t len, int flags)
         if ((rc = sock_wait(s, deadline)) < 0)
             return rc;
     }
+}
+
+/* The properties of where a message came from do not travel on with it (as in
+ * libzmq): a send that takes the message releases them, one that fails leaves them. */
+static int sock_send(nmi_sock *s, nm_msg_t *msg, int flags)
+{
+    nmi_msg *m = nmi_msg_of(msg);
+    if (!s->proto->can_send)
+        return -ENOTSUP;
+    if (m->n == 0)
+        return -EINVAL;
+    nmi_meta *meta = m->meta;
+    m->meta = NULL;
+    int rc = sock_send_msg(s, m, flags);
+    if (rc == 0)
+        nmi_meta_release(meta, 1);
+    else
+        m->meta = meta;
+    return rc;
 }
 
 static int sock_recv(nmi_sock *s, nm_msg_t *msg, int flags)

@@ -1,7 +1,9 @@
 /*
  * sockopt.c - socket options: defaults, nm_sock_setopt and nm_sock_getopt.
  *
- * Options apply to connections made after they are set, as in libzmq.  Integer options
+ * Options apply to connections made after they are set, as in libzmq, but for SNDHWM
+ * and RCVHWM, which existing pipes take too (as libzmq 4.3's), and the socket's own
+ * (ROUTER_HANDOVER, the XPUB and pattern ones), which apply at once.  Integer options
  * are rows of one table (the field they set, the range they take); the few that are
  * bytes, text or read-only are handled before it.
  */
@@ -40,6 +42,7 @@ void nmi_opts_default(nmi_opts *o)
     o->backlog = 1024; /* libzmq: 100; a burst of clients must not overflow it */
     o->keepalive_cnt = o->keepalive_idle = o->keepalive_intvl = -1;
     o->stream_notify = true;
+    o->use_fd = -1;
 }
 
 enum { OPT_INT, OPT_BOOL, OPT_INT64 };
@@ -97,6 +100,9 @@ static const sockopt_def sockopt_defs[] = {
     {NM_STREAM_NOTIFY, OPT_BOOL, offsetof(nmi_opts, stream_notify), INT_MIN, INT_MAX, NM_STREAM},
     OPT(NM_INVERT_MATCHING, OPT_BOOL, invert_matching, INT_MIN, INT_MAX),
     OPT(NM_XPUB_NODROP, OPT_BOOL, xpub_nodrop, INT_MIN, INT_MAX),
+    OPT(NM_CONFLATE, OPT_BOOL, conflate, INT_MIN, INT_MAX),
+    {NM_XPUB_MANUAL, OPT_BOOL, offsetof(nmi_opts, xpub_manual), INT_MIN, INT_MAX, NM_XPUB},
+    OPT(NM_USE_FD, OPT_INT, use_fd, -1, INT_MAX),
 };
 
 static const sockopt_def *sockopt_find(int opt)
@@ -105,6 +111,18 @@ static const sockopt_def *sockopt_find(int opt)
         if (sockopt_defs[i].opt == opt)
             return &sockopt_defs[i];
     return NULL;
+}
+
+/* SNDHWM and RCVHWM apply to the pipes the socket has, those whose attach is pending
+ * included. */
+static void sockopt_hwms_apply(nmi_sock *s)
+{
+    nmi_sock_process(s);
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &s->pipes, sock_entry)
+    {
+        nmi_pipe_set_hwms(p, s->opts.sndhwm, s->opts.rcvhwm);
+    }
 }
 
 static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
@@ -126,6 +144,14 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         *(rid ? &s->connect_rid_len : &s->welcome_len) = (uint8_t)len;
         return 0;
     }
+    if (opt == NM_SOCKS_PROXY) { /* text, or empty for none */
+        if ((val == NULL && len > 0) || len >= sizeof(s->socks_proxy) ||
+            (len > 0 && memchr(val, '\0', len) != NULL))
+            return -EINVAL;
+        memcpy(s->socks_proxy, val, len);
+        s->socks_proxy[len] = '\0';
+        return 0;
+    }
     if (opt == NM_BINDTODEVICE) { /* an interface name, or empty for none */
         if ((val == NULL && len > 0) || len >= sizeof(o->bindtodevice) ||
             (len > 0 && memchr(val, '\0', len) != NULL))
@@ -134,14 +160,28 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         o->bindtodevice[len] = '\0';
         return 0;
     }
+    if (opt >= NM_TCP_ACCEPT_FILTER && opt <= NM_IPC_FILTER_PID)
+        return nmi_filters_set(&s->filters, opt, val, len);
     if (opt == NM_SUBSCRIBE || opt == NM_UNSUBSCRIBE) {
         if (s->proto->setopt == NULL || (val == NULL && len > 0))
             return -EINVAL;
         return s->proto->setopt(s, opt, val, len);
     }
+    if (opt == NM_ROUTER_HANDOVER) { /* the socket's, read by its I/O thread */
+        int on;
+        if (val == NULL || len != sizeof(int) || s->type != NM_ROUTER)
+            return -EINVAL;
+        memcpy(&on, val, sizeof(on));
+        atomic_store_explicit(&s->router_handover, on != 0, memory_order_relaxed);
+        return 0;
+    }
     const sockopt_def *d = sockopt_find(opt);
     int v;
     if (d == NULL || val == NULL || len != sizeof(int) || (d->only >= 0 && d->only != s->type))
+        return -EINVAL;
+    /* libzmq's PUSH and PUB conflate what they send; nomid's conflates only what a socket
+     * receives: better told than given other behaviour. */
+    if (opt == NM_CONFLATE && (s->type == NM_PUSH || s->type == NM_PUB))
         return -EINVAL;
     memcpy(&v, val, sizeof(int));
     if (v < d->min || v > d->max)
@@ -153,6 +193,8 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
         *(int64_t *)field = v;
     else
         *(int *)field = v;
+    if (opt == NM_SNDHWM || opt == NM_RCVHWM)
+        sockopt_hwms_apply(s);
     return 0;
 }
 
@@ -161,8 +203,10 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
     nmi_opts *o = &s->opts;
     if (val == NULL || len == NULL)
         return -EINVAL;
-    if (opt == NM_LAST_ENDPOINT || opt == NM_BINDTODEVICE) {
-        const char *text = opt == NM_LAST_ENDPOINT ? s->last_ep : o->bindtodevice;
+    if (opt == NM_LAST_ENDPOINT || opt == NM_BINDTODEVICE || opt == NM_SOCKS_PROXY) {
+        const char *text = opt == NM_LAST_ENDPOINT ? s->last_ep
+                           : opt == NM_SOCKS_PROXY ? s->socks_proxy
+                                                   : o->bindtodevice;
         size_t n = strlen(text) + 1;
         if (*len < n)
             return -EINVAL;
@@ -189,6 +233,8 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
         v = nmi_sock_events(s);
     } else if (opt == NM_TYPE) {
         v = s->type;
+    } else if (opt == NM_ROUTER_HANDOVER) {
+        v = atomic_load_explicit(&s->router_handover, memory_order_relaxed);
     } else {
         const sockopt_def *d = sockopt_find(opt);
         if (d == NULL)

@@ -45,10 +45,12 @@ void nmi_conn_release(nmi_conn *c)
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     nmi_msg_clear(&c->cur);
+    nmi_conn_meta_drop(c);
     free(c->cmd_body);
     nmi_conn_out_reset(c);
     free(c->wbuf);
     free(c->connect_rid);
+    free(c->socks);
     pthread_mutex_destroy(&c->watch_lock);
     free(c);
 }
@@ -221,12 +223,12 @@ static void conn_stream_notify(nmi_conn *c)
 }
 
 /* Sends our greeting and READY at once, as RFC 37 allows for NULL. */
-static void conn_begin_handshake(nmi_conn *c)
+void nmi_conn_begin_handshake(nmi_conn *c)
 {
     c->handshake_at = 0; /* CONNECT_TIMEOUT's, if it was set */
     if (c->sock->proto->flags & NMI_PROTO_RAW) {
         c->tp->tune(c->pollable.fd, &c->opts);
-        if (nmi_conn_established(c, NULL, 0) == 0)
+        if (nmi_conn_established(c, NULL, 0, NULL, 0) == 0)
             conn_stream_notify(c);
         return;
     }
@@ -277,7 +279,7 @@ void nmi_conn_accept(nmi_listener *l, int fd)
     TAILQ_INSERT_TAIL(&l->handshaking, c, hs_entry);
     l->nhandshaking++;
     conn_watch_start(c, fd, false);
-    conn_begin_handshake(c);
+    nmi_conn_begin_handshake(c);
     /* A peer that sent its greeting and READY with its connect finishes its handshake
      * now, before the accept loop takes the next connection (HANDSHAKE_MAX counts the
      * ones still in handshake). */
@@ -363,6 +365,7 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
     if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe); /* what was received stays readable */
     nmi_msg_clear(&c->cur);
+    nmi_conn_meta_drop(c);
     c->cur_more_bytes = 0;
     free(c->cmd_body);
     c->cmd_body = NULL;
@@ -483,8 +486,18 @@ static void conn_event_cb(nmi_pollable *pl, unsigned events)
         c->connect_warned_at = 0;
         nmi_monitor(c->sock, NM_EVENT_CONNECTED, (uint32_t)pl->fd, c->endpoint, "");
         nmi_conn_watch(c, -1, 0);
-        conn_begin_handshake(c);
+        if (c->socks != NULL)
+            nmi_conn_socks_start(c);
+        else
+            nmi_conn_begin_handshake(c);
         st = atomic_load(&c->state);
+    }
+    if (st == NMI_CONN_SOCKS) {
+        if ((events & NMI_POLL_OUT) && c->wblocked)
+            nmi_conn_flush(c, true);
+        if (events & NMI_POLL_IN)
+            nmi_conn_socks_read(c);
+        return;
     }
     if (st < NMI_CONN_GREETING || st > NMI_CONN_ACTIVE)
         return;

@@ -26,20 +26,64 @@ void nmi_conn_printable(char *out, size_t cap, const uint8_t *in, size_t n)
     out[o] = '\0';
 }
 
-/* True if another live connection of this socket already uses routing id rid. */
-static bool conn_rid_taken(nmi_conn *c, const uint8_t *rid, size_t len)
+/* The other live connection of this socket that uses routing id rid, or NULL. */
+static nmi_conn *conn_rid_owner(nmi_conn *c, const uint8_t *rid, size_t len)
 {
     nmi_conn *o;
     LIST_FOREACH(o, &c->sock->conns, sock_entry)
     {
         if (o != c && o->pipe != NULL && atomic_load(&o->state) == NMI_CONN_ACTIVE &&
             o->pipe->rid_len == len && memcmp(o->pipe->rid, rid, len) == 0)
-            return true;
+            return o;
     }
-    return false;
+    return NULL;
 }
 
-int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
+/* Batches of references the reader takes to its connection's properties. */
+#define CONN_META_BATCH 1024u
+
+void nmi_conn_meta_give(nmi_conn *c, nmi_msg *m)
+{
+    if (c->meta == NULL)
+        return;
+    if (c->meta_credit == 0) {
+        atomic_fetch_add_explicit(&c->meta->refs, CONN_META_BATCH, memory_order_relaxed);
+        c->meta_credit = CONN_META_BATCH;
+    }
+    c->meta_credit--;
+    m->meta = c->meta;
+}
+
+void nmi_conn_meta_drop(nmi_conn *c)
+{
+    nmi_meta_release(c->meta, c->meta_credit + 1);
+    c->meta = NULL;
+    c->meta_credit = 0;
+}
+
+/* The numeric address of a tcp peer ("tcp://ADDR:PORT", "tcp://[ADDR]:PORT") into out,
+ * or "" for another transport. */
+static void conn_peer_address(const char *peer, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (strncmp(peer, "tcp://", 6) != 0)
+        return;
+    const char *a = peer + 6, *colon = strrchr(a, ':');
+    if (colon == NULL)
+        return;
+    size_t n = (size_t)(colon - a);
+    if (a[0] == '[' && n >= 2 && a[n - 1] == ']') {
+        a++;
+        n -= 2;
+    }
+    if (n < cap) {
+        memcpy(out, a, n);
+        out[n] = '\0';
+    }
+}
+
+int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len, const uint8_t *props,
+                         size_t props_len)
 {
     nmi_sock *s = c->sock;
     if (rid_len > NMI_RID_MAX) { /* the codec's limit; checked again where it is copied */
@@ -56,19 +100,34 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len)
         rid_len = c->connect_rid_len;
     }
     bool rid_used = s->proto->needs_rid && new_pipe && rid_len > 0;
-    /* Judged before the pipe exists: a pipe the socket never attached would be lost. */
-    const char *bad = !rid_used                         ? NULL
-                      : rid[0] == 0                     ? "peer identity starts with a zero byte"
-                      : conn_rid_taken(c, rid, rid_len) ? "peer identity already in use"
-                                                        : NULL;
+    /* Judged before the pipe exists: a pipe the socket never attached would be lost.  A
+     * routing id in use is refused, or with ROUTER_HANDOVER taken from its holder. */
+    nmi_conn *holder = rid_used && rid[0] != 0 ? conn_rid_owner(c, rid, rid_len) : NULL;
+    bool handover = atomic_load_explicit(&s->router_handover, memory_order_relaxed);
+    const char *bad = !rid_used                     ? NULL
+                      : rid[0] == 0                 ? "peer identity starts with a zero byte"
+                      : holder != NULL && !handover ? "peer identity already in use"
+                                                    : NULL;
     if (bad != NULL) {
         nmi_conn_reject(c, bad);
+        return -1;
+    }
+    char peer[NMI_EP_MAX], addr[NMI_EP_MAX];
+    c->tp->sock_name(c->pollable.fd, false, peer, sizeof(peer));
+    conn_peer_address(peer, addr, sizeof(addr));
+    nmi_conn_meta_drop(c); /* none: it went with the last connection */
+    if ((c->meta = nmi_meta_new(c->pollable.fd, props, props_len, addr)) == NULL) {
+        nmi_conn_reject(c, "out of memory");
         return -1;
     }
     if (new_pipe && (c->pipe = nmi_pipe_new(s, c, c->endpoint)) == NULL) {
         nmi_conn_reject(c, "out of memory");
         return -1;
     }
+    /* The holder's DETACH reaches the socket before our ATTACH: the router's tree then
+     * names the newcomer (router_attach). */
+    if (holder != NULL)
+        nmi_conn_broken(holder, "routing id handed over to a new peer");
     nmi_pipe *p = c->pipe;
     if (s->proto->needs_rid && new_pipe) {
         if (rid_used) {
@@ -129,7 +188,7 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
         nmi_conn_reject(c, why);
         return -1;
     }
-    return nmi_conn_established(c, r.identity, r.identity_len);
+    return nmi_conn_established(c, r.identity, r.identity_len, cmd->data, cmd->data_len);
 }
 
 /* A subscription or a cancel (either form) for a publisher counts against its peer's

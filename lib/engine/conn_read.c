@@ -38,15 +38,16 @@
 static void conn_queued(nmi_conn *c)
 {
     nmi_pipe *p = c->pipe;
-    if (p->rcvhwm <= 0 || nmi_queue_count(p->in) < (uint64_t)p->rcvhwm)
+    int hwm = atomic_load_explicit(&p->rcvhwm, memory_order_relaxed);
+    if (hwm <= 0 || nmi_queue_count(p->in) < (uint64_t)hwm)
         return;
     atomic_fetch_add_explicit(&p->hwm_hits, 1, memory_order_relaxed);
-    nmi_monitor(c->sock, NM_EVENT_HWM_REACHED, (uint32_t)p->rcvhwm, c->endpoint, "receive");
+    nmi_monitor(c->sock, NM_EVENT_HWM_REACHED, (uint32_t)hwm, c->endpoint, "receive");
     atomic_store(&c->rpaused, 1);
     /* The application may have drained the queue before it could see rpaused (it
      * looks again, after a fence, when it finds the queue empty). */
     atomic_thread_fence(memory_order_seq_cst);
-    if (nmi_queue_count(p->in) <= (uint64_t)(p->rcvhwm / 2))
+    if (nmi_queue_count(p->in) <= (uint64_t)(hwm / 2))
         atomic_store(&c->rpaused, 0);
 }
 
@@ -62,6 +63,7 @@ static void conn_stream_data(nmi_conn *c, const uint8_t *p, size_t n)
         return;
     }
     memcpy(d, p, n);
+    nmi_conn_meta_give(c, &m);
     nmi_count(&c->pipe->msgs_in, 1);
     nmi_count(&c->pipe->bytes_in, n);
     if (nmi_queue_push(c->pipe->in, &m) < 0)
@@ -116,8 +118,13 @@ static int conn_frame_done(nmi_conn *c)
             return -1;
         }
     }
+    nmi_conn_meta_give(c, &c->cur);
     nmi_count(&p->msgs_in, 1);
     nmi_count(&p->bytes_in, nm_msg_bytes((nm_msg_t *)&c->cur));
+    if (p->conflate) {
+        nmi_pipe_conflate_in(p, &c->cur); /* one message at most: no HWM */
+        return 0;
+    }
     if (nmi_queue_push(p->in, &c->cur) < 0) {
         nmi_msg_clear(&c->cur);
         nmi_pipe_drop_in(p, "out of memory");

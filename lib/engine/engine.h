@@ -19,6 +19,7 @@
 
 #include "core/core.h"
 #include "core/debug.h"
+#include "transport/socks.h"
 
 /* ---- connection (ZMTP engine) ---------------------------------------------------- */
 
@@ -29,9 +30,19 @@ enum nmi_reader {
     NMI_READER_APP, /* the socket's application thread (conn_direct.c) */
 };
 
+/* A connect through a SOCKS5 proxy (I/O thread): the request, and the reply so far. */
+typedef struct nmi_conn_socks {
+    uint8_t req[NMI_SOCKS_REQ_MAX];  /* the CONNECT request for the target */
+    size_t req_len;                  /* its length */
+    bool method_done;                /* the proxy took our method: the reply is next */
+    uint8_t in[NMI_SOCKS_REPLY_MAX]; /* the proxy's answer being read */
+    size_t in_len;                   /* bytes of it */
+} nmi_conn_socks;
+
 enum nmi_conn_state {
     NMI_CONN_WAIT,       /* waiting to reconnect */
     NMI_CONN_CONNECTING, /* non-blocking connect in progress */
+    NMI_CONN_SOCKS,      /* asking the SOCKS proxy for the connection (conn_socks.c) */
     NMI_CONN_GREETING,   /* exchanging greetings */
     NMI_CONN_READY,      /* waiting for the peer's READY */
     NMI_CONN_ACTIVE,     /* passing messages */
@@ -122,6 +133,7 @@ struct nmi_conn {
     char endpoint[NMI_EP_MAX];   /* endpoint text */
     nmi_opts opts;               /* copy of the socket's options at creation */
     nmi_pipe *pipe;              /* our pipe (one reference), or NULL */
+    nmi_conn_socks *socks;       /* connects through a SOCKS5 proxy (c->addr): or NULL */
     /* read side (I/O thread) */
     uint8_t greet[NMI_ZMTP_GREETING_SIZE]; /* peer greeting so far */
     size_t greet_len;                      /* bytes of it */
@@ -134,7 +146,15 @@ struct nmi_conn {
     size_t body_size, body_got;            /* its size and bytes read */
     size_t body_cap;                       /* bytes of storage behind body so far */
     nmi_msg cur;                           /* message being assembled */
-    uint64_t cur_more_bytes;               /* bytes of its frames with MORE (limits) */
+    /* The connection's properties, which every message it receives holds a reference
+     * to (meta.c).  Set by the I/O thread when the handshake completes and dropped when
+     * the connection goes, both while it holds the reader; read by whoever holds the
+     * reader (the application too, conn_direct.c).  The reader takes references in
+     * batches (meta_credit of them are paid for and not yet given to a message), so a
+     * message costs no locked instruction on the reading side. */
+    nmi_meta *meta;
+    unsigned meta_credit;       /* references held for the next messages (reader) */
+    uint64_t cur_more_bytes;    /* bytes of its frames with MORE (limits) */
     bool rheader;               /* a body was read directly: read the next header alone */
     uint8_t *cmd_body;          /* command frames are assembled here */
     atomic_int rpaused;         /* stopped reading: pipe->in over the HWM (table) */
@@ -187,6 +207,16 @@ struct nmi_conn {
  * NMI_CMD_CONNECT. */
 nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const nmi_addr *a,
                                const char *endpoint);
+/* Creates a connecting conn that reaches its endpoint's target through the SOCKS5 proxy
+ * at a (application thread); -EINVAL for a target a proxy cannot be asked for. */
+int nmi_conn_new_socks(nmi_sock *s, const nmi_transport_ops *tp, const nmi_addr *a,
+                       const char *endpoint, const char *target, nmi_conn **cp);
+/* I/O: the proxy connection is up: greet it (conn_socks.c). */
+void nmi_conn_socks_start(nmi_conn *c);
+/* I/O: the proxy's answers, as far as they have come. */
+void nmi_conn_socks_read(nmi_conn *c);
+/* I/O: sends our greeting and READY (the ZMTP handshake begins). */
+void nmi_conn_begin_handshake(nmi_conn *c);
 /* Creates a conn for an accepted descriptor and starts the handshake (I/O thread). */
 void nmi_conn_accept(nmi_listener *l, int fd);
 void nmi_conn_start(nmi_conn *c);            /* I/O: begin connecting */
@@ -216,8 +246,15 @@ void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
 int nmi_conn_command(nmi_conn *c, const uint8_t *body, size_t len);
 const char *nmi_conn_sub_count(nmi_conn *c, size_t prefix_len, bool cancel);
 void nmi_conn_printable(char *out, size_t cap, const uint8_t *in, size_t n);
-/* Handshake done: the pipe, the peer's routing id (rid_len 0: none). */
-int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len);
+/* Handshake done: the pipe, the peer's routing id (rid_len 0: none), the properties of
+ * its READY (props NULL: none). */
+int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len, const uint8_t *props,
+                         size_t props_len);
+/* Reader: gives m one reference to the connection's properties (none before the
+ * handshake). */
+void nmi_conn_meta_give(nmi_conn *c, nmi_msg *m);
+/* I/O thread holding the reader: the connection's properties go (it closes). */
+void nmi_conn_meta_drop(nmi_conn *c);
 void nmi_conn_read(nmi_conn *c); /* I/O: read and decode until EAGAIN (conn_read.c) */
 /* I/O: out of its listener's handshaking list; done: the handshake succeeded. */
 void nmi_conn_handshake_end(nmi_conn *c, bool done);

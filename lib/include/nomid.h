@@ -144,6 +144,32 @@ NM_EXPORT int nm_msg_copy(nm_msg_t *dst, const nm_msg_t *src);
 /* dst takes src's frames; src is left empty; dst must be empty. */
 NM_EXPORT void nm_msg_move(nm_msg_t *dst, nm_msg_t *src);
 
+/* ---- message properties ---------------------------------------------------------- */
+
+/* The properties of the connection a message came from, libzmq's message metadata.  A
+ * message received over tcp or ipc holds a reference to its connection's properties
+ * (made once per connection, shared by its messages and their copies, immutable); one
+ * made by the application or received over inproc holds none. */
+typedef struct nm_props nm_props_t;
+
+/* m's properties, or NULL: borrowed, valid while m holds them (until it is closed, or
+ * sent: a send releases them). */
+NM_EXPORT const nm_props_t *nm_msg_props(const nm_msg_t *m);
+/* A reference of the caller's own, for properties to outlive their message (p may be
+ * NULL: returns NULL).  Any thread. */
+NM_EXPORT const nm_props_t *nm_props_hold(const nm_props_t *p);
+/* Drops a reference taken with nm_props_hold; *pp is set to NULL (may be NULL). */
+NM_EXPORT void nm_props_release(const nm_props_t **pp);
+/* The value of property `name` (ASCII, case-insensitive), NUL-terminated (it may hold
+ * other NULs: its length is in *len, when len is not NULL), or NULL when the connection
+ * has no such property (or p is NULL).  The names: every property the peer announced
+ * in its handshake ("Socket-Type", "Identity", an application's "X-..."), "Routing-Id"
+ * (the same as "Identity"), and "Peer-Address" (tcp: the peer's numeric IP address). */
+NM_EXPORT const char *nm_props_get(const nm_props_t *p, const char *name, size_t *len);
+/* The connection's descriptor (libzmq's ZMQ_SRCFD), or -1 when p is NULL.  Only a
+ * name: it is closed with the connection, and the number may be reused after. */
+NM_EXPORT int nm_props_fd(const nm_props_t *p);
+
 /* ---- sockets --------------------------------------------------------------------- */
 
 enum nm_sock_type {
@@ -193,8 +219,9 @@ NM_EXPORT int nm_sock_connect(nm_sock_t *s, const char *endpoint);
  * -ENOTSUP for svc://. */
 NM_EXPORT int nm_sock_unbind(nm_sock_t *s, const char *endpoint);
 /* Undoes a connect (tcp, ipc, inproc, svc): its connections close after LINGER, and a
- * reconnecting one stops trying.  -ENOENT for a svc:// name the socket does not
- * follow or an inproc name it did not connect to. */
+ * reconnecting one stops trying; what they delivered and the application has not read
+ * is dropped (tcp, ipc, inproc), as libzmq's zmq_disconnect does.  -ENOENT for a svc://
+ * name the socket does not follow or an inproc name it did not connect to. */
 NM_EXPORT int nm_sock_disconnect(nm_sock_t *s, const char *endpoint);
 /* Advertises every tcp and ipc endpoint the socket has bound under service `name`
  * through the context's resolver; withdrawn when the socket closes.  -ENOTSUP without
@@ -225,7 +252,8 @@ NM_EXPORT int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, in
 /* Socket options.  Integer options take an int; NM_ROUTING_ID takes bytes (1..255);
  * NM_LAST_ENDPOINT is read-only text (NUL-terminated). Times are in milliseconds. */
 enum nm_sockopt {
-    NM_SNDHWM = 1,            /* int, messages per pipe, 0 = unlimited; default 1000 */
+    NM_SNDHWM = 1,            /* int, messages per pipe, 0 = unlimited; default 1000; applies
+                               * to the pipes the socket has too (inproc: + peer's RCVHWM) */
     NM_RCVHWM = 2,            /* int, as SNDHWM */
     NM_SNDTIMEO = 3,          /* int ms, -1 = block forever (default) */
     NM_RCVTIMEO = 4,          /* int ms, -1 = block forever (default) */
@@ -241,7 +269,7 @@ enum nm_sockopt {
     NM_LAST_ENDPOINT = 14,    /* read-only text */
     NM_TYPE = 15,             /* read-only int */
     NM_TCP_KEEPALIVE = 16,    /* int: -1 default, 0 off, 1 on */
-    NM_SUBSCRIBE = 17,        /* bytes (may be empty = everything): SUB, XSUB */
+    NM_SUBSCRIBE = 17,        /* bytes (may be empty = everything): SUB, XSUB; XPUB_MANUAL */
     NM_UNSUBSCRIBE = 18,      /* bytes: cancels one matching NM_SUBSCRIBE */
     NM_XPUB_VERBOSE = 19,     /* int bool: XPUB passes on every subscribe, not just new ones */
     NM_HEARTBEAT_IVL = 20,    /* int ms: send a PING this often, 0 = off (default) */
@@ -297,9 +325,47 @@ enum nm_sockopt {
                                  * subscribers that do NOT match it (set it on both ends) */
     NM_XPUB_NODROP = 49,        /* int bool (PUB, XPUB): a send to a full subscriber waits
                                  * (SNDTIMEO, -EAGAIN) instead of dropping for it */
+    NM_CONFLATE = 50,           /* int bool (PULL, SUB, DEALER): each connection keeps only
+                                 * the newest message received, in place of any still unread
+                                 * (counted as dropped; no receive HWM then); set before
+                                 * connecting or binding.  What the socket sends is not
+                                 * conflated (-EINVAL on PUSH and PUB); no effect on the
+                                 * other types, as in libzmq */
+    NM_ROUTER_HANDOVER = 51,    /* int bool (ROUTER): a peer announcing a routing id in use
+                                 * takes it over (the holder's connection is closed) instead
+                                 * of being refused; applies at once */
+    NM_XPUB_MANUAL = 52,        /* int bool (XPUB): subscriptions do not apply; each subscribe
+                                 * and cancel goes to the application, which sets what the
+                                 * subscriber of the last one it received gets with
+                                 * NM_SUBSCRIBE / NM_UNSUBSCRIBE on the XPUB; a subscriber
+                                 * that goes sends a cancel for each of its subscriptions */
+    /* Listening and accepting, libzmq's options of the same names. */
+    NM_USE_FD = 60,            /* int: the next binds (tcp, ipc) take this descriptor, bound
+                                * and listening already, instead of opening one (the
+                                * endpoint's address is not used: the bound endpoint is the
+                                * descriptor's); the listener closes it, and never removes
+                                * an ipc path it names.  -1 = none (default) */
+    NM_TCP_ACCEPT_FILTER = 61, /* text, write-only: "ADDR" or "ADDR/BITS" (numeric IPv4 or
+                                * IPv6, BITS a prefix length) adds a network that tcp binds
+                                * made afterwards accept connections from; with any, every
+                                * other peer is closed on accept.  Empty: clears them.  At
+                                * most NM_FILTERS_MAX (with the three below) */
+    NM_IPC_FILTER_UID = 62,    /* int, write-only: adds a user id that ipc binds made
+                                * afterwards accept (the peer's SO_PEERCRED); with any of
+                                * the three ipc filters set, a peer matching none is closed
+                                * on accept.  A NULL value of length 0 clears this list */
+    NM_IPC_FILTER_GID = 63,    /* int, write-only: adds a group id; the peer matches when its
+                                * group or one of its user's groups is listed.  As UID */
+    NM_IPC_FILTER_PID = 64,    /* int, write-only: adds a process id.  As UID */
+    NM_SOCKS_PROXY = 65,       /* text: "HOST:PORT" (or "SRC;HOST:PORT", as a tcp connect)
+                                * of a SOCKS5 proxy (RFC 1928, no authentication) that tcp
+                                * connects made afterwards go through: the endpoint's host
+                                * goes to the proxy as it is (a name is the proxy's to
+                                * resolve).  At most 127 bytes; "" = none (default) */
 };
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */
+#define NM_FILTERS_MAX       256 /* accept filters of one socket, all kinds together */
 
 NM_EXPORT int nm_sock_setopt(nm_sock_t *s, int opt, const void *val, size_t len);
 NM_EXPORT int nm_sock_getopt(nm_sock_t *s, int opt, void *val, size_t *len);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -116,6 +117,18 @@ size_t nmi_fd_queued(int fd)
 {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
+}
+
+int nmi_fd_peer_cred(int fd, uint32_t *uid, uint32_t *gid, uint32_t *pid)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        return -errno;
+    *uid = (uint32_t)cred.uid;
+    *gid = (uint32_t)cred.gid;
+    *pid = (uint32_t)cred.pid;
+    return 0;
 }
 
 atomic_bool nmi_barrier_asym;

@@ -33,6 +33,10 @@ static inline void nmi_barrier_fast(void)
 /* Bytes the kernel holds for reading on a stream descriptor (0 if it cannot tell). */
 size_t nmi_fd_queued(int fd);
 
+/* The credentials of a local (Unix-domain) stream peer, taken when it connected: 0,
+ * or a negative errno-style code where the OS cannot tell. */
+int nmi_fd_peer_cred(int fd, uint32_t *uid, uint32_t *gid, uint32_t *pid);
+
 /* A wakeable event: any thread may signal, one thread waits. */
 typedef struct nmi_signaler {
     int fd; /* eventfd, also usable in poll() */

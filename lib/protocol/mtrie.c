@@ -398,7 +398,7 @@ void nmi_mtrie_destroy(nmi_mtrie **tp)
     *tp = NULL;
 }
 
-int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
+static int mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe, bool once)
 {
     /* n: the deepest node whose prefix starts prefix; at is its length.  c: n's child
      * sharing m more bytes with prefix but not its whole label, which must split. */
@@ -418,6 +418,8 @@ int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
     mtrie_pipe *p = mtrie_pipe_find(t, pipe);
     bool known = p != NULL;
     if (c == NULL && at == len && known && mtrie_sub_find(n, p, &pos)) {
+        if (once)
+            return -EEXIST;
         if (n->subs[pos].count == UINT32_MAX)
             return -ENOMEM;
         n->subs[pos].count++;
@@ -483,6 +485,16 @@ int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
     return 1;
 }
 
+int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
+{
+    return mtrie_add(t, prefix, len, pipe, false);
+}
+
+int nmi_mtrie_add_once(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
+{
+    return mtrie_add(t, prefix, len, pipe, true);
+}
+
 int nmi_mtrie_rm(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
 {
     mtrie_node *n = mtrie_find(t, prefix, len);
@@ -501,7 +513,7 @@ int nmi_mtrie_rm(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe)
     return 1;
 }
 
-void nmi_mtrie_rm_pipe(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *arg)
+static void mtrie_rm_pipe(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *arg, bool each)
 {
     mtrie_pipe *p = mtrie_pipe_find(t, pipe);
     size_t depth = 0, pos;
@@ -515,7 +527,7 @@ void nmi_mtrie_rm_pipe(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *
         if (!mtrie_sub_find(n, p, &pos))
             continue;
         mtrie_sub_remove(t, n, pos);
-        if (n->nsubs == 0 && cb != NULL)
+        if ((each || n->nsubs == 0) && cb != NULL)
             cb(depth > 0 ? t->key : (const uint8_t *)"", depth, arg);
         if (p->nodes == 0) {
             while (n != t->root) {
@@ -527,6 +539,16 @@ void nmi_mtrie_rm_pipe(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *
         }
     }
     mtrie_pipe_free(t, p);
+}
+
+void nmi_mtrie_rm_pipe(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *arg)
+{
+    mtrie_rm_pipe(t, pipe, cb, arg, false);
+}
+
+void nmi_mtrie_rm_pipe_each(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *arg)
+{
+    mtrie_rm_pipe(t, pipe, cb, arg, true);
 }
 
 void nmi_mtrie_match(nmi_mtrie *t, const uint8_t *data, size_t len, nmi_mtrie_pipe_cb *cb,

@@ -25,6 +25,9 @@ void nmi_mtrie_destroy(nmi_mtrie **tp);
  * this exact prefix before (XPUB passes such "new" subscriptions on), 0 otherwise, or
  * -ENOMEM. */
 int nmi_mtrie_add(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe);
+/* The same, but a pipe holds a prefix at most once (libzmq's XPUB: a set of subscribers
+ * per prefix): -EEXIST, nothing changed, if pipe already holds it. */
+int nmi_mtrie_add_once(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe);
 
 /* Removes one subscription of `pipe` to prefix.  Returns 1 if no pipe is left with a
  * subscription to this exact prefix, 0 if some still are, -ENOENT if pipe had none. */
@@ -33,6 +36,9 @@ int nmi_mtrie_rm(nmi_mtrie *t, const uint8_t *prefix, size_t len, void *pipe);
 /* Removes every subscription of pipe; calls cb for each prefix that no pipe is then
  * subscribed to (cb may be NULL). */
 void nmi_mtrie_rm_pipe(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *arg);
+/* The same, calling cb for every prefix pipe was subscribed to (XPUB_MANUAL tells the
+ * application of each: it set its own subscriptions for them). */
+void nmi_mtrie_rm_pipe_each(nmi_mtrie *t, void *pipe, nmi_mtrie_prefix_cb *cb, void *arg);
 
 /* Calls cb once per pipe that has a subscription which is a prefix of data[0..len)
  * (the empty prefix matches everything).  cb must not change the trie. */

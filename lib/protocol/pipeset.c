@@ -131,7 +131,7 @@ int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from)
         ps_deactivate(fq, p);
         /* A detached pipe leaves once everything it brought is read.  (Not merely
          * `gone`: the conn still holds its reference until it posts NMI_CMD_DETACH.) */
-        if (p->detached && nmi_queue_count(p->in) == 0)
+        if (p->detached && nmi_pipe_queued_in(p) == 0)
             nmi_sock_drop_pipe(s, p);
     }
     return -EAGAIN;
@@ -160,6 +160,7 @@ int nmi_msg_append(nmi_msg *dst, nmi_msg *src)
         *f = *nmi_msg_frame(src, i);
     }
     free(src->more);
+    nmi_meta_release(src->meta, 1); /* dst's, if any, are those of the message */
     nm_msg_init((nm_msg_t *)src);
     return 0;
 }

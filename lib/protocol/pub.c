@@ -4,13 +4,18 @@
  *
  * Subscriptions arrive on each pipe's input as messages of 0x01 (or 0x00 to cancel)
  * followed by the prefix (the engine turns ZMTP 3.1 SUBSCRIBE/CANCEL commands into
- * this form) and are kept, counted per pipe, in an mtrie.  A subscriber whose pipe is
- * full misses the message, and the drop is counted on its pipe: a publisher never
- * blocks.  Copies share large frames; only the last subscriber takes the original.
- * XPUB also hands subscriptions to the application (new ones only, every one with
- * XPUB_VERBOSE) and passes on any other message a subscriber sends; while RCVHWM of
- * them wait for the application, subscribers' input waits in their pipes (whose
- * readers then stop at their own HWM), so a peer cannot grow that queue without bound.
+ * this form) and are kept in an mtrie, once per pipe as in libzmq (a subscriber sends
+ * every subscribe of its application and only the last cancel of a prefix).  A subscriber whose
+ * pipe is full misses the message, and the drop is counted on its pipe: a publisher never blocks.
+ * Copies share large frames; only the last subscriber takes the original. XPUB also hands
+ * subscriptions to the application (new ones only, every one with XPUB_VERBOSE) and passes on any
+ * other message a subscriber sends.  With XPUB_MANUAL it hands on every subscribe and cancel and
+ * keeps them aside (in `asked`, still counted against the subscriber's limits, and for telling the
+ * application of each when the subscriber goes); what subscribers receive is what the application
+ * sets with NM_SUBSCRIBE / NM_UNSUBSCRIBE for the subscriber of the last subscription it received
+ * (libzmq's contract).  While RCVHWM of them wait for the application, subscribers' input waits in
+ * their pipes (whose readers then stop at their own HWM), so a peer cannot grow that queue without
+ * bound.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,20 +24,34 @@
 #include "protocol/mtrie.h"
 #include "protocol/pipeset.h"
 
+/* XPUB: who sent a message of `up`, for XPUB_MANUAL. */
+typedef struct pub_from {
+    nmi_pipe *pipe; /* the subscriber, or NULL when gone (or for its goodbye cancels) */
+    bool sets;      /* a subscribe or cancel: receiving it makes `pipe` the last one */
+} pub_from;
+
 typedef struct pub_state {
     nmi_pipeset pipes;  /* every subscriber */
-    nmi_mtrie *subs;    /* their subscriptions */
+    nmi_mtrie *subs;    /* their subscriptions (XPUB_MANUAL: those the application set) */
+    nmi_mtrie *asked;   /* XPUB_MANUAL: the subscriptions subscribers sent */
+    nmi_pipe *last;     /* XPUB_MANUAL: whose subscription the application read last */
     nmi_pipe **matched; /* scratch: pipes matching the message being sent */
     size_t nmatched;    /* entries used */
     size_t cap_matched; /* entries allocated */
     nmi_queue up;       /* XPUB: messages from subscribers for the application */
+    pub_from *from;     /* XPUB: a ring, who sent each message of `up`, in its order */
+    size_t from_head;   /* the oldest entry */
+    size_t from_n;      /* entries used (= messages in `up`) */
+    size_t from_cap;    /* entries allocated */
     bool up_full;       /* XPUB: pipes were left unread because `up` was full */
 } pub_state;
 
 static int pub_init(nmi_sock *s)
 {
     pub_state *p = calloc(1, sizeof(*p));
-    if (p == NULL || (p->subs = nmi_mtrie_new()) == NULL) {
+    if (p == NULL || (p->subs = nmi_mtrie_new()) == NULL || (p->asked = nmi_mtrie_new()) == NULL) {
+        if (p != NULL)
+            nmi_mtrie_destroy(&p->subs);
         free(p);
         return -ENOMEM;
     }
@@ -47,13 +66,40 @@ static void pub_fini(nmi_sock *s)
     pub_state *p = s->pdata;
     nmi_pipeset_fini(&p->pipes);
     nmi_mtrie_destroy(&p->subs);
+    nmi_mtrie_destroy(&p->asked);
     nmi_queue_fini(&p->up);
+    free(p->from);
     free(p->matched);
     free(p);
 }
 
-/* XPUB: queues a subscription message (kind 1 or 0) for the application. */
-static void pub_tell_app(pub_state *p, uint8_t kind, const uint8_t *prefix, size_t len)
+/* XPUB: queues m for the application (m emptied, or cleared if it cannot be). */
+static void pub_up(pub_state *p, nmi_msg *m, nmi_pipe *from, bool sets)
+{
+    if (p->from_n == p->from_cap) {
+        size_t cap = p->from_cap ? p->from_cap * 2 : 16;
+        pub_from *a = reallocarray(NULL, cap, sizeof(*a));
+        if (a == NULL) {
+            nmi_msg_clear(m);
+            return;
+        }
+        for (size_t i = 0; i < p->from_n; i++)
+            a[i] = p->from[(p->from_head + i) % p->from_cap];
+        free(p->from);
+        p->from = a;
+        p->from_head = 0;
+        p->from_cap = cap;
+    }
+    if (nmi_queue_push(&p->up, m) < 0) {
+        nmi_msg_clear(m);
+        return;
+    }
+    p->from[(p->from_head + p->from_n++) % p->from_cap] = (pub_from){from, sets};
+}
+
+/* XPUB: queues a subscription message (kind 1 or 0) from `from` for the application. */
+static void pub_tell_app(pub_state *p, uint8_t kind, const uint8_t *prefix, size_t len,
+                         nmi_pipe *from)
 {
     nmi_msg m = {0};
     nmi_frame *f = nmi_msg_push_frame(&m);
@@ -64,14 +110,13 @@ static void pub_tell_app(pub_state *p, uint8_t kind, const uint8_t *prefix, size
     }
     d[0] = kind;
     memcpy(d + 1, prefix, len);
-    if (nmi_queue_push(&p->up, &m) < 0)
-        nmi_msg_clear(&m);
+    pub_up(p, &m, from, true);
 }
 
-/* XPUB: the last subscriber to a prefix has gone. */
+/* XPUB: the last subscriber to a prefix has gone (XPUB_MANUAL: a subscriber to it). */
 static void pub_unsub_cb(const uint8_t *prefix, size_t len, void *arg)
 {
-    pub_tell_app(arg, 0, prefix, len);
+    pub_tell_app(arg, 0, prefix, len, NULL);
 }
 
 /* The engine counted a subscription message against its subscriber's limits when it
@@ -102,26 +147,37 @@ static void pub_in_ready(nmi_sock *s, nmi_pipe *pipe)
         nmi_frame *f = &m.first;
         const uint8_t *d = nmi_frame_data(f);
         if (m.n != 1 || f->size == 0 || d[0] > 1) {
-            if (xpub && nmi_queue_push(&p->up, &m) == 0)
-                continue; /* XPUB passes other messages on */
-            nmi_msg_clear(&m);
+            if (xpub)
+                pub_up(p, &m, pipe, false); /* XPUB passes other messages on */
+            else
+                nmi_msg_clear(&m);
             continue;
         }
         size_t len = f->size - 1;
-        if (d[0] == 1) {
-            int rc = nmi_mtrie_add(p->subs, d + 1, len, pipe);
-            if (rc < 0)
+        if (xpub && s->opts.xpub_manual) { /* kept aside and handed on, each */
+            int rc = d[0] == 1 ? nmi_mtrie_add_once(p->asked, d + 1, len, pipe)
+                               : nmi_mtrie_rm(p->asked, d + 1, len, pipe);
+            if (d[0] == 0 || rc < 0)
                 pub_uncount(pipe, len);
+            if (d[0] == 0 && rc >= 0)
+                pub_uncount(pipe, len);
+            pub_tell_app(p, d[0], d + 1, len, pipe);
+        } else if (d[0] == 1) {
+            int rc = nmi_mtrie_add_once(p->subs, d + 1, len, pipe);
+            if (rc < 0)
+                pub_uncount(pipe, len); /* held already (-EEXIST), or no memory */
             bool verbose = s->opts.xpub_verbose || s->opts.xpub_verboser;
-            if (xpub && (rc == 1 || (rc == 0 && verbose)))
-                pub_tell_app(p, 1, d + 1, len);
+            if (xpub && (rc == 1 || ((rc == 0 || rc == -EEXIST) && verbose)))
+                pub_tell_app(p, 1, d + 1, len, pipe);
         } else {
+            /* As libzmq's: a cancel for a prefix the subscriber did not hold is passed on
+             * too (the application may be a proxy that forwarded it). */
             int rc = nmi_mtrie_rm(p->subs, d + 1, len, pipe);
             pub_uncount(pipe, len); /* the cancel itself */
             if (rc >= 0)
                 pub_uncount(pipe, len); /* and the subscription it removed */
-            if (xpub && (rc == 1 || (rc == 0 && s->opts.xpub_verboser)))
-                pub_tell_app(p, 0, d + 1, len);
+            if (xpub && (rc != 0 || s->opts.xpub_verboser))
+                pub_tell_app(p, 0, d + 1, len, pipe);
         }
         nmi_msg_clear(&m);
     }
@@ -145,7 +201,18 @@ static void pub_attach(nmi_sock *s, nmi_pipe *pipe)
 static void pub_detach(nmi_sock *s, nmi_pipe *pipe)
 {
     pub_state *p = s->pdata;
-    nmi_mtrie_rm_pipe(p->subs, pipe, s->type == NM_XPUB ? pub_unsub_cb : NULL, p);
+    for (size_t i = 0; i < p->from_n; i++) {
+        pub_from *f = &p->from[(p->from_head + i) % p->from_cap];
+        if (f->pipe == pipe)
+            f->pipe = NULL;
+    }
+    if (p->last == pipe)
+        p->last = NULL;
+    bool xpub = s->type == NM_XPUB, manual = xpub && s->opts.xpub_manual;
+    /* XPUB_MANUAL: a cancel for each subscription it had sent, for the application to
+     * undo its own; the subscriptions the application set for it go silently. */
+    nmi_mtrie_rm_pipe_each(p->asked, pipe, manual ? pub_unsub_cb : NULL, p);
+    nmi_mtrie_rm_pipe(p->subs, pipe, xpub && !manual ? pub_unsub_cb : NULL, p);
     nmi_pipeset_remove(&p->pipes, pipe);
 }
 
@@ -248,6 +315,11 @@ static int pub_recv(nmi_sock *s, nmi_msg *m)
     pub_state *p = s->pdata;
     if (!nmi_queue_pop(&p->up, m))
         return -EAGAIN;
+    pub_from f = p->from[p->from_head];
+    p->from_head = (p->from_head + 1) % p->from_cap;
+    p->from_n--;
+    if (f.sets)
+        p->last = f.pipe;
     /* Half drained: read the pipes left unread (they are not asleep, so nothing else
      * would announce them). */
     if (p->up_full && nmi_queue_count(&p->up) <= (uint64_t)s->opts.rcvhwm / 2) {
@@ -258,13 +330,31 @@ static int pub_recv(nmi_sock *s, nmi_msg *m)
     return 0;
 }
 
+/* XPUB_MANUAL: NM_SUBSCRIBE and NM_UNSUBSCRIBE set what the subscriber of the last
+ * subscription read receives (nothing when it has gone); -EINVAL without the option. */
+static int pub_setopt(nmi_sock *s, int opt, const void *val, size_t len)
+{
+    pub_state *p = s->pdata;
+    if (s->type != NM_XPUB || !s->opts.xpub_manual)
+        return -EINVAL;
+    if (p->last == NULL)
+        return 0;
+    if (opt == NM_UNSUBSCRIBE) {
+        nmi_mtrie_rm(p->subs, val, len, p->last);
+        return 0;
+    }
+    int rc = nmi_mtrie_add(p->subs, val, len, p->last);
+    return rc < 0 ? rc : 0;
+}
+
 /* PUB and XPUB differ in XPUB receiving subscriptions (pub_in_ready looks at the type). */
 #define PUB_OPS(sock_type, receives)                                                               \
     {                                                                                              \
         .type = (sock_type), .flags = NMI_PROTO_TAKES_SUBS, .can_send = true,                      \
         .can_recv = (receives), .init = pub_init, .fini = pub_fini, .attach = pub_attach,          \
         .detach = pub_detach, .in_ready = pub_in_ready, .out_ready = pub_out_ready,                \
-        .send = pub_send, .recv = pub_recv, .has_out = nmi_proto_never_blocks,                     \
+        .send = pub_send, .recv = pub_recv, .setopt = pub_setopt,                                  \
+        .has_out = nmi_proto_never_blocks,                                                         \
     }
 
 const nmi_proto_ops nmi_pub_ops = PUB_OPS(NM_PUB, false);

@@ -3,10 +3,12 @@
  * every sent message names its destination in its first frame (RFC 28).
  *
  * Routing ids come from the peer's Identity or are generated (0x00 + a 4-byte
- * counter, as libzmq does).  A message for an unknown or full peer is dropped and
- * counted, unless ROUTER_MANDATORY asks for -EHOSTUNREACH / -EAGAIN instead; a STREAM
- * always answers so, as libzmq's does.  A STREAM's own NM_ROUTING_ID reads back the id
- * it generated for its latest peer (libzmq's way for a connecter to learn it).
+ * counter, as libzmq does).  A peer announcing a routing id in use is refused, or
+ * with ROUTER_HANDOVER takes it over (conn_cmd.c).  A message for an unknown or full
+ * peer is dropped and counted, unless ROUTER_MANDATORY asks for -EHOSTUNREACH /
+ * -EAGAIN instead; a STREAM always answers so, as libzmq's does.  A STREAM's own
+ * NM_ROUTING_ID reads back the id it generated for its latest peer (libzmq's way for a
+ * connecter to learn it).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,10 +52,17 @@ static void router_fini(nmi_sock *s)
     free(r);
 }
 
+/* A pipe already holding p's routing id is on its way out (the I/O thread refuses a
+ * routing id in use, or hands it over and closes its holder): p takes its place in the
+ * tree; what the old one brought is still read, under the same routing id. */
 static void router_attach(nmi_sock *s, nmi_pipe *p)
 {
     router_state *r = s->pdata;
-    RB_INSERT(router_tree, &r->peers, p);
+    nmi_pipe *old = RB_INSERT(router_tree, &r->peers, p);
+    if (old != NULL) {
+        RB_REMOVE(router_tree, &r->peers, old);
+        RB_INSERT(router_tree, &r->peers, p);
+    }
     nmi_pipeset_add(&r->fq, p);
     /* A generated id (0x00 first; a peer's or CONNECT_ROUTING_ID's never is). */
     if ((s->proto->flags & NMI_PROTO_RAW) && p->rid_len > 0 && p->rid[0] == 0) {

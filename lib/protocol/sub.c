@@ -2,11 +2,14 @@
  * sub.c - SUB and XSUB: receive what publishers send for our subscriptions (RFC 29).
  *
  * Subscriptions are counted here (two NM_SUBSCRIBEs of a prefix need two
- * NM_UNSUBSCRIBEs); only the first subscribe and the last cancel of a prefix travel
- * upstream, as a message of 0x01/0x00 + prefix that the engine sends as SUBSCRIBE /
- * CANCEL to ZMTP 3.1 peers.  A pipe that attaches gets every live subscription.
- * Messages are also filtered here, since a publisher speaking an older protocol may
- * not filter.  XSUB takes subscriptions as messages and sends anything else upstream.
+ * NM_UNSUBSCRIBEs); every subscribe and the last cancel of a prefix travel upstream, as
+ * libzmq 4.3's do (an XPUB_VERBOSE publisher reports each subscribe; it holds a prefix
+ * once per subscriber, so one cancel undoes it), as a message of 0x01/0x00 + prefix
+ * that the engine sends as SUBSCRIBE / CANCEL to ZMTP 3.1 peers.  A pipe that attaches gets every
+ * live subscription. SUB also filters what it receives, since a publisher speaking an older
+ * protocol may not filter; XSUB does not (as libzmq's: an XPUB_MANUAL publisher sends what its
+ * application chose).  XSUB takes subscriptions as messages and sends anything else
+ * upstream.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -87,8 +90,8 @@ static sub_topic *sub_find(sub_state *p, const uint8_t *prefix, size_t len)
     return NULL;
 }
 
-/* Counts a subscribe (kind 1) or cancel (kind 0); tells publishers on the first
- * subscribe and the last cancel. */
+/* Counts a subscribe (kind 1) or cancel (kind 0); tells publishers of every subscribe
+ * and of the last cancel. */
 static int sub_change(sub_state *p, uint8_t kind, const uint8_t *prefix, size_t len)
 {
     sub_topic *t = sub_find(p, prefix, len);
@@ -107,6 +110,7 @@ static int sub_change(sub_state *p, uint8_t kind, const uint8_t *prefix, size_t 
         return -ENOMEM;
     if (t != NULL) {
         t->count++;
+        sub_tell_all(p, 1, prefix, len); /* for XPUB_VERBOSE upstream */
         return 0;
     }
     sub_topic *a = reallocarray(p->topics, p->ntopics + 1, sizeof(*a));
@@ -168,7 +172,7 @@ static int sub_recv(nmi_sock *s, nmi_msg *m)
     sub_state *p = s->pdata;
     for (;;) {
         int rc = nmi_fq_recv(s, &p->fq, m, NULL);
-        if (rc < 0)
+        if (rc < 0 || s->type == NM_XSUB) /* XSUB takes what comes, as libzmq's */
             return rc;
         bool wanted = false;
         nmi_mtrie_match(p->filter, nmi_frame_data(&m->first), m->first.size, sub_match_cb, &wanted);

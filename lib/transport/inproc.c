@@ -9,12 +9,6 @@
  * happens under ctx->inproc_lock, which also keeps the binder alive: a closing socket
  * takes its names off the list under that lock before it is closed.
  *
- * A connecter that closes before the bind, with messages queued on its early pipe and
- * a LINGER other than 0, leaves them for the binder, as libzmq does: its entry stays on
- * the list as an orphan holding the link (not the socket, which goes), and the bind
- * that takes it gets a pipe whose peer has already left, reads what is queued, and drops
- * it.  (A finite LINGER is not timed there: the context's end frees what no bind took.)
- *
  * Each pipe of a pair holds a reference to the other (mate), so either side may look at
  * the other's pipe for as long as it has its own.  The other side's socket is another
  * matter: it is freed once it has let go of its pipe.  So when a socket lets go of its
@@ -38,8 +32,11 @@ struct nmi_inproc_entry {
     bool bound;             /* a bind, not a waiting connect */
     nmi_opts opts;          /* the socket's options when it bound or connected */
     nmi_pipe *pipe;         /* waiting connect: its pipe, if made early */
-    nmi_link *orphan;       /* waiting connect whose socket closed (sock NULL): the link
-                             * holding what it sent, one reference */
+    /* A waiting connect whose socket closed with messages queued on its early pipe (sock
+     * and pipe are then NULL): the link holding them (one reference), for the next
+     * binder of the name to take, as libzmq's do, until `until` (0: forever) passes. */
+    nmi_link *orphan;
+    uint64_t until;
 };
 
 static atomic_uint inproc_next_rid = 1;
@@ -73,12 +70,6 @@ void nmi_link_release(nmi_link *l)
     free(l);
 }
 
-/* Libzmq adds the two sides' limits for inproc: one queue stands for both pipes. */
-static int inproc_hwm(int a, int b)
-{
-    return a > 0 && b > 0 ? a + b : 0;
-}
-
 /* A ROUTER names its inproc peer by the peer's routing id, or a generated one. */
 static void inproc_set_rid(nmi_pipe *p, const nmi_opts *peer_opts)
 {
@@ -104,30 +95,9 @@ static void inproc_hand(nmi_sock *caller, nmi_pipe *p)
         nmi_sock_post(p->sock, NMI_CMD_ATTACH, p);
 }
 
-/* Gives binder b what orphan connect o left (the file's header): a pipe whose peer has
- * left, detached at once so that it goes when read.  Holds inproc_lock. */
-static int inproc_join_orphan(nmi_sock *caller, const nmi_inproc_entry *b,
-                              const nmi_inproc_entry *o)
-{
-    nmi_pipe *pb = nmi_pipe_new_inproc(b->sock, o->orphan, 1, b->name);
-    if (pb == NULL)
-        return -ENOMEM;
-    inproc_set_rid(pb, &o->opts);
-    pthread_mutex_lock(&b->sock->ctx->reg_lock);
-    strlcpy(pb->peer, "inproc", sizeof(pb->peer));
-    pthread_mutex_unlock(&b->sock->ctx->reg_lock);
-    atomic_store(&pb->gone, 1);
-    atomic_store(&pb->state, NM_PIPE_CLOSED);
-    inproc_hand(caller, pb);
-    nmi_sock_post(b->sock, NMI_CMD_DETACH, pb);
-    return 0;
-}
-
 /* Joins connecter c (its pipe made early, or not) to binder b.  Holds inproc_lock. */
 static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_inproc_entry *c)
 {
-    if (c->orphan != NULL)
-        return inproc_join_orphan(caller, b, c);
     nmi_sock *bs = b->sock, *cs = c->sock;
     /* As libzmq, inproc joins any two types (a PAIR may feed a PULL); a pair ZMTP would
      * refuse is only worth a warning. */
@@ -142,6 +112,8 @@ static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_in
         inproc_link_discard(l);
         return -ENOMEM;
     }
+    if (c->pipe == NULL)
+        pc->conflate = nmi_pipe_conflates(&c->opts, cs->type);
     if ((pb = nmi_pipe_new_inproc(bs, l, 1, b->name)) == NULL) {
         if (c->pipe == NULL) {
             nmi_pipe_release(pc); /* both its references: nobody has it yet */
@@ -149,13 +121,18 @@ static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_in
         }
         return -ENOMEM;
     }
-    /* A pipe made early is already in its socket's hands (another thread): leave its
-     * HWM at its own SNDHWM rather than race with that thread. */
-    if (c->pipe == NULL) {
-        pc->sndhwm = inproc_hwm(c->opts.sndhwm, b->opts.rcvhwm);
+    /* Each send limit adds the peer's RCVHWM (nmi_pipe_sndhwm), a pipe made early (in
+     * its socket's hands already, on another thread) too: peer_rcvhwm is atomic; none
+     * when the peer conflates (it holds one message).  The binder's limits are those it
+     * had when it bound, as in libzmq. */
+    pb->conflate = nmi_pipe_conflates(&b->opts, bs->type);
+    nmi_pipe_set_hwms(pb, b->opts.sndhwm, b->opts.rcvhwm);
+    atomic_store_explicit(&pc->peer_rcvhwm, pb->conflate ? 0 : b->opts.rcvhwm,
+                          memory_order_relaxed);
+    atomic_store_explicit(&pb->peer_rcvhwm, pc->conflate ? 0 : atomic_load(&pc->rcvhwm),
+                          memory_order_relaxed);
+    if (c->pipe == NULL)
         inproc_set_rid(pc, &b->opts);
-    }
-    pb->sndhwm = inproc_hwm(b->opts.sndhwm, c->opts.rcvhwm);
     inproc_set_rid(pb, &c->opts);
     pthread_mutex_lock(&cs->ctx->reg_lock);
     strlcpy(pc->peer, "inproc", sizeof(pc->peer));
@@ -171,6 +148,35 @@ static int inproc_join(nmi_sock *caller, const nmi_inproc_entry *b, const nmi_in
     else
         nmi_pipe_in_notify(pb); /* messages may have queued before the bind */
     return 0;
+}
+
+/* Gives binder b the messages of an orphaned connect: a pipe whose peer has left. */
+static int inproc_adopt(nmi_sock *caller, const nmi_inproc_entry *b, nmi_inproc_entry *c)
+{
+    nmi_pipe *pb = nmi_pipe_new_inproc(b->sock, c->orphan, 1, b->name);
+    if (pb == NULL)
+        return -ENOMEM;
+    pb->conflate = nmi_pipe_conflates(&b->opts, b->sock->type);
+    nmi_pipe_set_hwms(pb, b->opts.sndhwm, b->opts.rcvhwm);
+    inproc_set_rid(pb, &c->opts);
+    pthread_mutex_lock(&b->sock->ctx->reg_lock);
+    strlcpy(pb->peer, "inproc", sizeof(pb->peer));
+    pthread_mutex_unlock(&b->sock->ctx->reg_lock);
+    atomic_store(&pb->gone, 1);
+    atomic_store(&pb->state, NM_PIPE_CLOSED);
+    inproc_hand(caller, pb);
+    nmi_sock_post(b->sock, NMI_CMD_DETACH, pb); /* read what it holds, then let go */
+    nmi_link_release(c->orphan);
+    c->orphan = NULL;
+    return 0;
+}
+
+/* Frees an entry, and the messages it kept if it is an orphan. */
+static void inproc_entry_free(nmi_inproc_entry *e)
+{
+    if (e->orphan != NULL)
+        nmi_link_release(e->orphan);
+    free(e);
 }
 
 static nmi_inproc_entry *inproc_entry_new(nmi_sock *s, const char *ep, bool bound)
@@ -203,16 +209,17 @@ int nmi_inproc_bind(nmi_sock *s, const char *endpoint)
         return -ENOMEM;
     }
     /* Join the connects that were waiting for this name. */
+    uint64_t now = nmi_clock_ns();
     for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
         nmi_inproc_entry *e = *ep;
-        /* A connect this binder cannot take (no memory) keeps waiting with its early
-         * pipe, as a tcp connecter keeps retrying: the next binder of the name may take
-         * it. */
-        if (!e->bound && strcmp(e->name, endpoint) == 0 && inproc_join(s, b, e) == 0) {
+        /* Orphans past their LINGER go, whatever their name.  A connect this binder
+         * cannot take (no memory) keeps waiting with its early pipe, as a tcp connecter
+         * keeps retrying: the next binder of the name may take it. */
+        bool expired = e->orphan != NULL && e->until != 0 && now > e->until;
+        if (expired || (!e->bound && strcmp(e->name, endpoint) == 0 &&
+                        (e->orphan != NULL ? inproc_adopt(s, b, e) : inproc_join(s, b, e)) == 0)) {
             *ep = e->next;
-            if (e->orphan != NULL)
-                nmi_link_release(e->orphan); /* the binder's pipe holds it now */
-            free(e);
+            inproc_entry_free(e);
         } else {
             ep = &e->next;
         }
@@ -244,6 +251,8 @@ int nmi_inproc_connect(nmi_sock *s, const char *endpoint)
         if (!s->opts.immediate && !s->proto->needs_rid) {
             nmi_link *l = inproc_link_new();
             c->pipe = l ? nmi_pipe_new_inproc(s, l, 0, endpoint) : NULL;
+            if (c->pipe != NULL)
+                c->pipe->conflate = nmi_pipe_conflates(&s->opts, s->type);
             if (c->pipe == NULL) {
                 if (l != NULL)
                     inproc_link_discard(l);
@@ -284,14 +293,16 @@ void nmi_inproc_unbind_all(nmi_sock *s)
     pthread_mutex_lock(&ctx->inproc_lock);
     for (nmi_inproc_entry **ep = &ctx->inproc; *ep != NULL;) {
         nmi_inproc_entry *e = *ep;
-        /* What a connect still waiting for its bind has queued stays for the binder
-         * (the file's header); this thread is the queue's only producer. */
-        if (e->sock == s && !e->bound && e->pipe != NULL && s->opts.linger != 0 &&
-            nmi_queue_count(e->pipe->out) > 0) {
+        /* Messages sent before any bind wait for one, within LINGER (the connecting side
+         * writes q[1]). */
+        if (e->sock == s && e->pipe != NULL && s->opts.linger != 0 &&
+            nmi_queue_count(&e->pipe->link->q[1]) > 0) {
             e->orphan = e->pipe->link;
             atomic_fetch_add(&e->orphan->refs, 1);
-            e->pipe = NULL;
+            e->until =
+                s->opts.linger > 0 ? nmi_clock_ns() + (uint64_t)s->opts.linger * 1000000u : 0;
             e->sock = NULL;
+            e->pipe = NULL;
             ep = &e->next;
         } else if (e->sock == s) {
             *ep = e->next;
@@ -374,9 +385,7 @@ void nmi_inproc_fini(nmi_ctx *ctx)
     while (ctx->inproc != NULL) {
         nmi_inproc_entry *e = ctx->inproc;
         ctx->inproc = e->next;
-        if (e->orphan != NULL)
-            nmi_link_release(e->orphan); /* what no bind took */
-        free(e);
+        inproc_entry_free(e);
     }
     pthread_mutex_unlock(&ctx->inproc_lock);
 }

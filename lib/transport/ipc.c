@@ -3,9 +3,8 @@
  * Linux's abstract namespace (ipc://@name: no file, gone with its last socket).
  *
  * As in libzmq, binding removes a stale socket file at the path first, closing the
- * listener removes the file (unless a later bind has replaced it with its own), and a bind to
- * ipc://\* takes a fresh path in a private temporary directory (named by the bound endpoint;
- * removed with the file).
+ * listener removes the file, and a bind to ipc://\* takes a fresh path in a private
+ * temporary directory (named by the bound endpoint; removed with the file).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,25 +50,50 @@ static int ipc_resolve(const char *addr, bool for_bind, const nmi_opts *o, nmi_a
     return 0;
 }
 
+/* The endpoint of a bound address of len bytes. */
+static void ipc_format(const struct sockaddr_un *sun, socklen_t len, char *ep, size_t cap)
+{
+    size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                   ? (size_t)len - offsetof(struct sockaddr_un, sun_path)
+                   : 0;
+    if (n > 0 && sun->sun_path[0] == '\0') /* abstract: the name after the NUL */
+        snprintf(ep, cap, "ipc://@%.*s", (int)(n - 1), sun->sun_path + 1);
+    else
+        snprintf(ep, cap, "ipc://%.*s", (int)strnlen(sun->sun_path, n), sun->sun_path);
+}
+
+/* What identifies the file at path now: its device and inode (0: none). */
+static uint64_t ipc_file_id(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return 0;
+    return (uint64_t)st.st_dev << 40 ^ (uint64_t)st.st_ino;
+}
+
 static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap,
-                      nmi_listen_mark *mark)
+                      uint64_t *idp)
 {
     const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
-    bool abstract = sun->sun_path[0] == '\0';
-    if (!abstract)
+    if (sun->sun_path[0] != '\0')
         unlink(sun->sun_path);
     int rc = nmi_stream_listen(a, o, fdp);
     if (rc < 0)
         return rc;
-    struct stat st;
-    *mark = (nmi_listen_mark){0, 0};
-    if (!abstract && stat(sun->sun_path, &st) == 0)
-        *mark = (nmi_listen_mark){(uint64_t)st.st_dev, (uint64_t)st.st_ino};
-    if (abstract) /* the name: after the leading NUL, up to the address's length */
-        snprintf(ep, cap, "ipc://@%.*s", (int)(a->len - offsetof(struct sockaddr_un, sun_path) - 1),
-                 sun->sun_path + 1);
-    else
-        snprintf(ep, cap, "ipc://%s", sun->sun_path);
+    ipc_format(sun, a->len, ep, cap);
+    *idp = sun->sun_path[0] != '\0' ? ipc_file_id(sun->sun_path) : 0;
+    return 0;
+}
+
+static int ipc_bound_name(int fd, char *ep, size_t cap)
+{
+    struct sockaddr_un sun;
+    socklen_t len = sizeof(sun);
+    if (getsockname(fd, (struct sockaddr *)&sun, &len) < 0)
+        return -errno;
+    if (sun.sun_family != AF_UNIX || len <= offsetof(struct sockaddr_un, sun_path) + 1)
+        return -EINVAL; /* not a Unix-domain socket, or not bound to a name */
+    ipc_format(&sun, len, ep, cap);
     return 0;
 }
 
@@ -79,15 +103,16 @@ static void ipc_tune(int fd, const nmi_opts *o)
     (void)o;
 }
 
-static void ipc_unlisten(const char *ep, const nmi_listen_mark *mark)
+/* The close of a listener runs on the I/O thread, after its socket's close returned:
+ * by then the application may have bound the path again, with a file that is not ours
+ * to remove. */
+static void ipc_unlisten(const char *ep, uint64_t id)
 {
     if (strncmp(ep, "ipc://", 6) != 0 || ep[6] == '@')
         return;
     const char *path = ep + 6;
-    struct stat st;
-    if (stat(path, &st) < 0 || (uint64_t)st.st_dev != mark->dev || (uint64_t)st.st_ino != mark->ino)
-        return; /* gone, or another bind's file now (transport.h) */
-    unlink(path);
+    if (ipc_file_id(path) == id)
+        unlink(path);
     /* ipc://\*'s directory: IPC_ANY_DIR + 6 characters + IPC_ANY_FILE, ours to remove. */
     size_t dir = strlen(IPC_ANY_DIR) + 6;
     if (strncmp(path, IPC_ANY_DIR, strlen(IPC_ANY_DIR)) == 0 && strlen(path) > dir &&
@@ -110,6 +135,7 @@ const nmi_transport_ops nmi_ipc_ops = {
     .scheme = "ipc",
     .resolve = ipc_resolve,
     .listen = ipc_listen,
+    .bound_name = ipc_bound_name,
     .connect = nmi_stream_connect,
     .tune = ipc_tune,
     .unlisten = ipc_unlisten,

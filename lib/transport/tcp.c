@@ -8,6 +8,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -93,8 +95,54 @@ static int tcp_resolve_one(const char *addr, bool any_host, bool any_port, bool 
     return 0;
 }
 
+/* A source given as an interface's name (libzmq's "tcp://eth0:5555;host:port"): the
+ * interface's first address of the family wanted, with port.  -ENODEV when no
+ * interface has that name (or that family). */
+static int tcp_resolve_nic(const char *src, bool ipv6, struct sockaddr_storage *ss, socklen_t *len)
+{
+    const char *colon = src[0] == '[' ? NULL : strrchr(src, ':');
+    if (colon == NULL || colon == src)
+        return -ENODEV;
+    char name[IF_NAMESIZE];
+    size_t n = (size_t)(colon - src);
+    if (n >= sizeof(name))
+        return -ENODEV;
+    memcpy(name, src, n);
+    name[n] = '\0';
+    long port = 0;
+    if (strcmp(colon + 1, "*") != 0) {
+        char *end;
+        port = strtol(colon + 1, &end, 10);
+        if (*end != '\0' || port < 0 || port > 65535)
+            return -EINVAL;
+    }
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) < 0)
+        return -ENODEV;
+    int rc = -ENODEV;
+    for (struct ifaddrs *i = ifs; i != NULL && rc < 0; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || strcmp(i->ifa_name, name) != 0)
+            continue;
+        int fam = i->ifa_addr->sa_family;
+        if (fam == AF_INET || (fam == AF_INET6 && ipv6)) {
+            size_t alen = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+            memset(ss, 0, sizeof(*ss));
+            memcpy(ss, i->ifa_addr, alen);
+            if (fam == AF_INET)
+                ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+            else
+                ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+            *len = (socklen_t)alen;
+            rc = 0;
+        }
+    }
+    freeifaddrs(ifs);
+    return rc;
+}
+
 /* HOST:PORT; to connect, also SRC;HOST:PORT (libzmq's source address: the connection
- * leaves from SRC, HOST or HOST:PORT, port 0 or * for any). */
+ * leaves from SRC, HOST or HOST:PORT, port 0 or * for any; HOST may also name an
+ * interface, which libzmq looks for first). */
 static int tcp_resolve(const char *addr, bool for_bind, const nmi_opts *o, nmi_addr *out)
 {
     memset(out, 0, sizeof(*out));
@@ -112,7 +160,9 @@ static int tcp_resolve(const char *addr, bool for_bind, const nmi_opts *o, nmi_a
     bool has_port = src[0] == '[' ? strstr(src, "]:") != NULL : strchr(src, ':') != NULL;
     if (!has_port)
         memcpy(src + n, ":0", 3); /* an address without a port: any port */
-    int rc = tcp_resolve_one(src, true, true, o->ipv6, &out->src, &out->srclen);
+    int rc = tcp_resolve_nic(src, o->ipv6, &out->src, &out->srclen);
+    if (rc == -ENODEV)
+        rc = tcp_resolve_one(src, true, true, o->ipv6, &out->src, &out->srclen);
     return rc < 0 ? rc : tcp_resolve_one(semi + 1, false, false, o->ipv6, &out->ss, &out->len);
 }
 
@@ -136,15 +186,27 @@ static void tcp_format(const struct sockaddr_storage *ss, char *buf, size_t cap)
 }
 
 static int tcp_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap,
-                      nmi_listen_mark *mark)
+                      uint64_t *idp)
 {
-    *mark = (nmi_listen_mark){0, 0};
+    *idp = 0;
     int rc = nmi_stream_listen(a, o, fdp);
     if (rc < 0)
         return rc;
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     getsockname(*fdp, (struct sockaddr *)&ss, &len);
+    tcp_format(&ss, ep, cap);
+    return 0;
+}
+
+static int tcp_bound_name(int fd, char *ep, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+        return -errno;
+    if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+        return -EINVAL;
     tcp_format(&ss, ep, cap);
     return 0;
 }
@@ -167,10 +229,10 @@ static void tcp_tune(int fd, const nmi_opts *o)
         setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &o->tcp_maxrt, sizeof(int));
 }
 
-static void tcp_unlisten(const char *ep, const nmi_listen_mark *mark)
+static void tcp_unlisten(const char *ep, uint64_t id)
 {
     (void)ep;
-    (void)mark;
+    (void)id;
 }
 
 static void tcp_sock_name(int fd, bool local, char *buf, size_t cap)
@@ -189,6 +251,7 @@ const nmi_transport_ops nmi_tcp_ops = {
     .scheme = "tcp",
     .resolve = tcp_resolve,
     .listen = tcp_listen,
+    .bound_name = tcp_bound_name,
     .connect = nmi_stream_connect,
     .tune = tcp_tune,
     .unlisten = tcp_unlisten,

@@ -98,3 +98,20 @@ int nmi_stream_connect(const nmi_addr *a, const nmi_opts *o, int *fdp)
     *fdp = fd;
     return 0;
 }
+
+int nmi_stream_adopt(const nmi_transport_ops *tp, int fd, char *ep, size_t cap)
+{
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+        return -errno;
+    if (!listening)
+        return -EINVAL;
+    int rc = tp->bound_name(fd, ep, cap);
+    if (rc < 0)
+        return rc;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+    return 0;
+}

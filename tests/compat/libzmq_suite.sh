@@ -54,24 +54,9 @@
 # it; on a library where a test hangs, each hang costs its 60 s alarm). About 4 minutes
 # in all the first time, 3 minutes after.
 #
-# For tests/run.sh, once lib/compat/ builds libzmq.so.5 (not wired in yet): a stage after
-# the Release build (build-release-check/), with DIR the directory that holds its
-# libzmq.so.5:
-#     stage libzmq-suite
-#     set +e
-#     bash tests/compat/libzmq_suite.sh --lib DIR --work "$BUILD/libzmq-suite" 2>&1 |
-#         tee "$BUILD/libzmq-suite.log"
-#     libzmq_suite_status=${PIPESTATUS[0]}
-#     set -e
-# then the last line (it starts with "libzmq suite:") in run.sh's summary, and exit with
-# libzmq_suite_status like the other stages. Add dpkg-dev to run.sh's PACKAGES (this
-# script installs what is missing itself otherwise). The drop-in must be a Release (or
-# plain debug) build: the test binaries are not built with ASan, so an ASan library
-# cannot load into them. The stage adds about 4 minutes to a fresh CI run (3 with the
-# work dir cached). A baseline run (no --lib) proves the harness itself and costs another
-# 3 minutes: worth running in CI too while the expectations file changes, since an
-# eligible test that stops passing on Debian's libzmq (a kernel or timing change) would
-# otherwise show up as a nomid failure.
+# tests/run.sh runs it as its stage libzmq-suite, with --lib the Release build's
+# lib/compat (the test binaries are not built with ASan, so an ASan library cannot load
+# into them), and repeats the last line, which names every difference, in its summary.
 #
 # By hand: as root, from the repository, `bash tests/compat/libzmq_suite.sh` proves the
 # harness on Debian's libzmq; `--lib DIR --only 'pair|reqrep'` runs a few tests on a
@@ -626,7 +611,10 @@ compare_and_summarise() {
         printf '  %s\n' "${diffs[@]}"
         status=1
     fi
-    echo "libzmq suite: $passed/${#ELIGIBLE[@]} passed, ${#diffs[@]} differences from the expectations," \
+    # One line that says it all (tests/run.sh repeats it in its summary): with the names.
+    local names=""
+    [ ${#diffs[@]} -gt 0 ] && names=" ($(printf '%s\n' "${diffs[@]}" | sed 's/: expected \([a-z]*\), got \([a-z]*\).*/ \1->\2/' | paste -sd, | sed 's/,/, /g'))"
+    echo "libzmq suite: $passed/${#ELIGIBLE[@]} passed, ${#diffs[@]} differences from the expectations$names," \
         "${#WRONG_LIB[@]} wrong-library runs; $([ $status -eq 0 ] && echo OK || echo FAILED)"
     return $status
 }

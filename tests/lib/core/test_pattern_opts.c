@@ -1,7 +1,8 @@
 /*
  * test_pattern_opts.c - the pattern options libzmq programs use, over tcp:
  * NM_XPUB_VERBOSER, NM_PROBE_ROUTER, NM_STREAM_NOTIFY, NM_CONNECT_ROUTING_ID,
- * NM_XPUB_WELCOME_MSG and NM_INVERT_MATCHING.
+ * NM_XPUB_WELCOME_MSG, NM_INVERT_MATCHING, NM_XPUB_NODROP, NM_CONFLATE,
+ * NM_ROUTER_HANDOVER, NM_XPUB_MANUAL, and XPUB_VERBOSE's report of repeated subscribes.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -166,13 +167,210 @@ static void test_xpub_nodrop(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+static void test_conflate(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *pull = tu_sock(ctx, NM_PULL), *push = tu_sock(ctx, NM_PUSH);
+    int v = -1;
+    TU_OK(nm_sock_setopt_int(pull, NM_CONFLATE, 1));
+    TU_OK(nm_sock_getopt_int(pull, NM_CONFLATE, &v));
+    assert_int_equal(v, 1);
+    TU_RC(nm_sock_setopt_int(push, NM_CONFLATE, 1), -EINVAL); /* sends are not conflated */
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(pull, ep, sizeof(ep));
+    TU_OK(nm_sock_connect(push, ep));
+    tu_wait_active(ctx, NM_PULL, 1);
+    for (int i = 0; i < 20; i++) {
+        char text[8];
+        snprintf(text, sizeof(text), "m%d", i);
+        tu_send_strs(push, 2, text, "x"); /* whole messages are kept, all their frames */
+    }
+    int64_t deadline = tu_now_ms() + TU_RCVTIMEO;
+    while (tu_totals_of(ctx, NM_PULL).drops < 19) { /* each replaced one is counted */
+        assert_true(tu_now_ms() < deadline);
+        tu_sleep_ms(5);
+    }
+    tu_totals t = tu_totals_of(ctx, NM_PULL);
+    assert_int_equal(t.drops, 19);
+    assert_int_equal(t.queued_in, 1);
+    tu_recv_strs(pull, 2, "m19", "x");
+    tu_recv_none(pull, 100);
+    tu_send_str(push, "next"); /* and the pipe goes on */
+    tu_recv_str(pull, "next");
+    nm_sock_close(&push);
+    nm_sock_close(&pull);
+    tu_ctx_destroy(&ctx);
+}
+
+/* inproc: the sender puts each message in place of the waiting one (its HWM does not
+ * apply); what it queued before the bind gives the newest of it. */
+static void test_conflate_inproc(void **state)
+{
+    (void)state;
+    for (int connect_first = 0; connect_first < 2; connect_first++) {
+        nm_ctx_t *ctx = tu_ctx();
+        nm_sock_t *pull = tu_sock(ctx, NM_PULL), *push = tu_sock(ctx, NM_PUSH);
+        TU_OK(nm_sock_setopt_int(pull, NM_CONFLATE, 1));
+        TU_OK(nm_sock_setopt_int(push, NM_SNDHWM, 2));
+        if (connect_first) {
+            TU_OK(nm_sock_connect(push, "inproc://conflate"));
+            tu_send_str(push, "early0");
+            tu_send_str(push, "early1");
+            TU_OK(nm_sock_bind(pull, "inproc://conflate"));
+            tu_recv_str(pull, "early1");
+        } else {
+            TU_OK(nm_sock_bind(pull, "inproc://conflate"));
+            TU_OK(nm_sock_connect(push, "inproc://conflate"));
+        }
+        for (int i = 0; i < 20; i++) {
+            char text[8];
+            snprintf(text, sizeof(text), "m%d", i);
+            TU_OK(nm_sock_send_bytes(push, text, strlen(text), NM_DONTWAIT));
+        }
+        tu_recv_str(pull, "m19");
+        tu_recv_none(pull, 50);
+        nm_sock_close(&push);
+        nm_sock_close(&pull);
+        tu_ctx_destroy(&ctx);
+    }
+}
+
+static void test_router_handover(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *router = tu_sock(ctx, NM_ROUTER), *d1 = tu_sock(ctx, NM_DEALER),
+              *d2 = tu_sock(ctx, NM_DEALER);
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(router, ep, sizeof(ep));
+    int v = -1;
+    TU_OK(nm_sock_setopt_int(router, NM_ROUTER_HANDOVER, 1)); /* after the bind: at once */
+    TU_OK(nm_sock_getopt_int(router, NM_ROUTER_HANDOVER, &v));
+    assert_int_equal(v, 1);
+    TU_RC(nm_sock_setopt_int(d1, NM_ROUTER_HANDOVER, 1), -EINVAL);
+    tu_set_id(d1, "X");
+    tu_set_id(d2, "X");
+    TU_OK(nm_sock_connect(d1, ep));
+    tu_send_str(d1, "one");
+    tu_recv_strs(router, 2, "X", "one");
+    TU_OK(nm_sock_connect(d2, ep));
+    tu_send_str(d2, "two");
+    tu_recv_strs(router, 2, "X", "two"); /* not refused */
+    tu_send_strs(router, 2, "X", "back");
+    tu_recv_str(d2, "back"); /* the newcomer holds the routing id */
+    tu_recv_none(d1, 200);
+    nm_sock_close(&d1);
+    nm_sock_close(&d2);
+    nm_sock_close(&router);
+    tu_ctx_destroy(&ctx);
+}
+
+static void test_xpub_manual(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *xpub = tu_sock(ctx, NM_XPUB), *xsub = tu_sock(ctx, NM_XSUB);
+    TU_RC(nm_sock_setopt(xpub, NM_SUBSCRIBE, "A", 1), -EINVAL); /* not without the option */
+    TU_OK(nm_sock_setopt_int(xpub, NM_XPUB_MANUAL, 1));
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(xpub, ep, sizeof(ep));
+    TU_OK(nm_sock_connect(xsub, ep));
+    tu_send_str(xsub, "\x01"
+                      "A");
+    tu_recv_str(xpub, "\x01"
+                      "A");
+    tu_send_str(xsub, "\x01"
+                      "A"); /* every one is handed on */
+    tu_recv_str(xpub, "\x01"
+                      "A");
+    TU_OK(nm_sock_setopt(xpub, NM_SUBSCRIBE, "B", 1)); /* for the subscriber of the last */
+    tu_send_str(xpub, "Ahello");
+    tu_send_str(xpub, "Bhello");
+    tu_recv_str(xsub, "Bhello"); /* what the application set, not what was asked */
+    tu_recv_none(xsub, 100);
+    TU_OK(nm_sock_setopt(xpub, NM_UNSUBSCRIBE, "B", 1));
+    tu_send_str(xsub, "\x01"
+                      "C");
+    tu_recv_str(xpub, "\x01"
+                      "C");
+    TU_OK(nm_sock_send_bytes(xsub,
+                             "\x00"
+                             "A",
+                             2, 0)); /* XSUB counts: the first stays */
+    tu_recv_none(xpub, 100);
+    TU_OK(nm_sock_send_bytes(xsub,
+                             "\x00"
+                             "A",
+                             2, 0));
+    nm_msg_t m;
+    tu_recv(xpub, &m);
+    tu_assert_frame_mem(&m, 0,
+                        "\x00"
+                        "A",
+                        2);
+    nm_msg_close(&m);
+    tu_send_str(xpub, "Bhello");
+    tu_recv_none(xsub, 100);
+    nm_sock_close(&xsub); /* a cancel for what it still asked for */
+    tu_recv(xpub, &m);
+    tu_assert_frame_mem(&m, 0,
+                        "\x00"
+                        "C",
+                        2);
+    nm_msg_close(&m);
+    TU_OK(nm_sock_setopt(xpub, NM_SUBSCRIBE, "D", 1)); /* its subscriber is gone: nothing */
+    tu_recv_none(xpub, 100);
+    nm_sock_close(&xpub);
+    tu_ctx_destroy(&ctx);
+}
+
+/* A SUB tells its publishers of every subscribe (and of the last cancel); an XPUB holds
+ * a prefix once per subscriber, so XPUB_VERBOSE reports repeats. */
+static void test_xpub_verbose_repeats(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *xpub = tu_sock(ctx, NM_XPUB), *sub = tu_sock(ctx, NM_SUB);
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(xpub, ep, sizeof(ep));
+    TU_OK(nm_sock_connect(sub, ep));
+    tu_subscribe(sub, "A");
+    tu_recv_str(xpub, "\x01"
+                      "A");
+    tu_subscribe(sub, "A");
+    tu_recv_none(xpub, 100);
+    TU_OK(nm_sock_setopt_int(xpub, NM_XPUB_VERBOSE, 1));
+    tu_subscribe(sub, "A");
+    tu_recv_str(xpub, "\x01"
+                      "A");
+    tu_unsubscribe(sub, "A");
+    tu_unsubscribe(sub, "A");
+    tu_recv_none(xpub, 100);
+    tu_unsubscribe(sub, "A"); /* the last: it goes upstream, and undoes the prefix */
+    nm_msg_t m;
+    tu_recv(xpub, &m);
+    tu_assert_frame_mem(&m, 0,
+                        "\x00"
+                        "A",
+                        2);
+    nm_msg_close(&m);
+    tu_totals t = tu_totals_of(ctx, NM_XPUB);
+    assert_int_equal(t.subscriptions, 0); /* the repeats were never kept */
+    nm_sock_close(&sub);
+    nm_sock_close(&xpub);
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_xpub_verboser),     cmocka_unit_test(test_probe_router),
-        cmocka_unit_test(test_stream_notify_off), cmocka_unit_test(test_connect_routing_id),
-        cmocka_unit_test(test_xpub_welcome_msg),  cmocka_unit_test(test_invert_matching),
-        cmocka_unit_test(test_xpub_nodrop),
+        cmocka_unit_test(test_xpub_verboser),        cmocka_unit_test(test_probe_router),
+        cmocka_unit_test(test_stream_notify_off),    cmocka_unit_test(test_connect_routing_id),
+        cmocka_unit_test(test_xpub_welcome_msg),     cmocka_unit_test(test_invert_matching),
+        cmocka_unit_test(test_xpub_nodrop),          cmocka_unit_test(test_conflate),
+        cmocka_unit_test(test_router_handover),      cmocka_unit_test(test_xpub_manual),
+        cmocka_unit_test(test_xpub_verbose_repeats), cmocka_unit_test(test_conflate_inproc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

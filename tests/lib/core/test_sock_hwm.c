@@ -5,7 +5,11 @@
  * sends with -EAGAIN (DONTWAIT) and after SNDTIMEO, leave the refused message with the
  * caller, show the blocked pipe in the statistics (hwm_hits, queued_out), and accept
  * sends again once the PULL drains.  An empty socket answers recv with -EAGAIN at once
- * under DONTWAIT and after RCVTIMEO otherwise.
+ * under DONTWAIT and after RCVTIMEO otherwise.  SNDHWM and RCVHWM set after connecting
+ * apply to the pipes the socket has; an inproc pipe's limit is the sum of the sender's
+ * SNDHWM and the receiver's RCVHWM (0 in either: none), a pipe made by a connect before
+ * the bind too; what such a pipe holds when its socket closes waits, within LINGER,
+ * for the next binder.
  */
 #include "testutil.h"
 
@@ -238,6 +242,119 @@ static void test_recv_timeout(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+/* Sends empty messages with DONTWAIT until the HWM refuses one (at most max). */
+static int fill(nm_sock_t *s, int max)
+{
+    int n = 0;
+    while (n < max && nm_sock_send_bytes(s, "", 0, NM_DONTWAIT) == 0)
+        n++;
+    return n;
+}
+
+static void test_hwm_change_existing_inproc(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *push = tu_sock(ctx, NM_PUSH), *pull = tu_sock(ctx, NM_PULL);
+    TU_OK(nm_sock_setopt_int(push, NM_SNDHWM, 1));
+    TU_OK(nm_sock_setopt_int(pull, NM_RCVHWM, 1));
+    TU_OK(nm_sock_bind(push, "inproc://hwm-change"));
+    TU_OK(nm_sock_connect(pull, "inproc://hwm-change"));
+    TU_OK(nm_sock_setopt_int(push, NM_SNDHWM, 5));
+    assert_int_equal(fill(push, 100), 6); /* 5 + the receiver's 1 */
+    TU_OK(nm_sock_setopt_int(pull, NM_RCVHWM, 3));
+    assert_int_equal(fill(push, 100), 2); /* 5 + 3 */
+    TU_OK(nm_sock_setopt_int(pull, NM_RCVHWM, 0));
+    assert_int_equal(fill(push, 100), 100); /* no limit */
+    nm_sock_close(&pull);
+    nm_sock_close(&push);
+    tu_ctx_destroy(&ctx);
+}
+
+typedef struct hwms {
+    int type;           /* the socket type whose pipe is looked at */
+    int sndhwm, rcvhwm; /* that pipe's, as the statistics show them */
+} hwms;
+
+static void hwms_cb(void *arg, const nm_sock_stats_t *sock, const nm_pipe_stats_t *st)
+{
+    hwms *h = arg;
+    if (sock->type == h->type) {
+        h->sndhwm = st->sndhwm;
+        h->rcvhwm = st->rcvhwm;
+    }
+}
+
+static void test_hwm_change_existing_tcp(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *push = tu_sock(ctx, NM_PUSH), *pull = tu_sock(ctx, NM_PULL);
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(pull, ep, sizeof(ep));
+    TU_OK(nm_sock_connect(push, ep));
+    tu_wait_active(ctx, NM_PULL, 1);
+    tu_wait_active(ctx, NM_PUSH, 1);
+    TU_OK(nm_sock_setopt_int(push, NM_SNDHWM, 77));
+    TU_OK(nm_sock_setopt_int(pull, NM_RCVHWM, 55));
+    hwms h = {.type = NM_PUSH};
+    TU_OK(nm_ctx_stats(ctx, NULL, hwms_cb, &h));
+    assert_int_equal(h.sndhwm, 77);
+    h.type = NM_PULL;
+    TU_OK(nm_ctx_stats(ctx, NULL, hwms_cb, &h));
+    assert_int_equal(h.rcvhwm, 55);
+    nm_sock_close(&pull);
+    nm_sock_close(&push);
+    tu_ctx_destroy(&ctx);
+}
+
+/* Connect first: the early pipe's limit takes the binder's RCVHWM when it binds. */
+static void test_hwm_inproc_connect_first(void **state)
+{
+    (void)state;
+    const int rcvhwms[] = {0, 1}, want[] = {1000, 2};
+    for (int i = 0; i < 2; i++) {
+        nm_ctx_t *ctx = tu_ctx();
+        nm_sock_t *push = tu_sock(ctx, NM_PUSH), *pull = tu_sock(ctx, NM_PULL);
+        TU_OK(nm_sock_setopt_int(push, NM_SNDHWM, 1));
+        TU_OK(nm_sock_connect(push, "inproc://hwm-early"));
+        TU_OK(nm_sock_setopt_int(pull, NM_RCVHWM, rcvhwms[i]));
+        TU_OK(nm_sock_bind(pull, "inproc://hwm-early"));
+        assert_int_equal(fill(push, 1000), want[i]);
+        nm_sock_close(&pull);
+        nm_sock_close(&push);
+        tu_ctx_destroy(&ctx);
+    }
+}
+
+/* Sent before any bind, then the connecter closes: the messages wait for the binder
+ * while the connecter lingers (forever; 50 ms, bound after 150), and are gone with it
+ * if not. */
+static void test_inproc_sent_before_bind_outlives_close(void **state)
+{
+    (void)state;
+    const int lingers[] = {-1, 0, 50};
+    for (int i = 0; i < 3; i++) {
+        nm_ctx_t *ctx = tu_ctx();
+        nm_sock_t *push = tu_sock(ctx, NM_PUSH), *pull = tu_sock(ctx, NM_PULL);
+        TU_OK(nm_sock_setopt_int(push, NM_LINGER, lingers[i]));
+        TU_OK(nm_sock_connect(push, "inproc://hwm-orphan"));
+        tu_send_str(push, "a");
+        tu_send_str(push, "b");
+        nm_sock_close(&push);
+        if (lingers[i] > 0)
+            tu_sleep_ms(3 * lingers[i]);
+        TU_OK(nm_sock_bind(pull, "inproc://hwm-orphan"));
+        if (lingers[i] < 0) {
+            tu_recv_str(pull, "a");
+            tu_recv_str(pull, "b");
+        }
+        tu_recv_none(pull, 50);
+        nm_sock_close(&pull);
+        tu_ctx_destroy(&ctx);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +362,10 @@ int main(void)
         cmocka_unit_test(test_hwm_small_messages),
         cmocka_unit_test(test_recv_dontwait_empty),
         cmocka_unit_test(test_recv_timeout),
+        cmocka_unit_test(test_hwm_change_existing_inproc),
+        cmocka_unit_test(test_hwm_change_existing_tcp),
+        cmocka_unit_test(test_hwm_inproc_connect_first),
+        cmocka_unit_test(test_inproc_sent_before_bind_outlives_close),
     };
     return cmocka_run_group_tests_name("sock_hwm", tests, NULL, NULL);
 }

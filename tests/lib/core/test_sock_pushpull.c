@@ -6,7 +6,8 @@
  * a zero-copy frame is freed exactly once after it went out; PUSH round-robins over
  * three PULLs in strict turn; PULL fair-queues three PUSHes (interleaved, all delivered,
  * each sender's order kept); long streams of small frames, and of frames around the
- * direct-read threshold, arrive whole and in order over tcp and ipc.
+ * direct-read threshold, arrive whole and in order over tcp and ipc; a disconnect drops
+ * what its connections sent and the application has not read (libzmq's).
  */
 #include "testutil.h"
 
@@ -361,13 +362,44 @@ static void test_large_frames(void **state)
     tu_tmpdir_remove(dir);
 }
 
+static void test_disconnect_drops_unread(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *pull = tu_sock(ctx, NM_PULL), *push = tu_sock(ctx, NM_PUSH);
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(push, ep, sizeof(ep));
+    TU_OK(nm_sock_connect(pull, ep));
+    tu_send_str(push, "old");
+    tu_wait_queued_in(ctx, NM_PULL, 1);
+    TU_OK(nm_sock_disconnect(pull, ep));
+    tu_recv_none(pull, 100);
+    TU_OK(nm_sock_connect(pull, ep)); /* a new connection brings new messages */
+    int64_t deadline = tu_now_ms() + TU_RCVTIMEO;
+    for (;;) { /* the PUSH has let go of the old one and has the new one */
+        int ev;
+        TU_OK(nm_sock_getopt_int(push, NM_EVENTS, &ev)); /* runs its commands */
+        tu_totals t = tu_totals_of(ctx, NM_PUSH);
+        if (t.npipes == 1 && t.nactive == 1)
+            break;
+        assert_true(tu_now_ms() < deadline);
+        tu_sleep_ms(5);
+    }
+    tu_send_str(push, "new");
+    tu_recv_str(pull, "new");
+    nm_sock_close(&push);
+    nm_sock_close(&pull);
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_send_success_empties), cmocka_unit_test(test_send_fail_no_peers),
-        cmocka_unit_test(test_send_fail_immediate),  cmocka_unit_test(test_zero_copy_send),
-        cmocka_unit_test(test_push_round_robin),     cmocka_unit_test(test_pull_fair_queue),
-        cmocka_unit_test(test_stream_in_order),      cmocka_unit_test(test_large_frames),
+        cmocka_unit_test(test_send_success_empties),    cmocka_unit_test(test_send_fail_no_peers),
+        cmocka_unit_test(test_send_fail_immediate),     cmocka_unit_test(test_zero_copy_send),
+        cmocka_unit_test(test_push_round_robin),        cmocka_unit_test(test_pull_fair_queue),
+        cmocka_unit_test(test_stream_in_order),         cmocka_unit_test(test_large_frames),
+        cmocka_unit_test(test_disconnect_drops_unread),
     };
     return cmocka_run_group_tests_name("sock_pushpull", tests, NULL, NULL);
 }

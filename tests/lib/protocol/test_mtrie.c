@@ -1,7 +1,8 @@
 /*
  * test_mtrie.c - unit tests for the publisher's subscription trie (lib/protocol/mtrie.c).
  *
- * Covers the counted add/rm return codes, empty and binary prefixes, prefix vs data
+ * Covers the counted add/rm return codes, add_once (a prefix held once per pipe) and
+ * rm_pipe_each, empty and binary prefixes, prefix vs data
  * length, one report per pipe however many of its prefixes match, wide fan-out nodes,
  * rm_pipe's reports, edges split and merged again in every order, 64 KiB prefixes, memory
  * that follows the bytes of the prefixes (not a node per byte), memory after heavy churn
@@ -1001,18 +1002,55 @@ static void test_differential_enomem(void **state)
     assert_true(alloc_refused > 1000);
 }
 
+/* add_once holds a prefix once per pipe (XPUB's sets); rm_pipe_each reports every
+ * prefix the pipe held, shared ones too (XPUB_MANUAL). */
+static void test_add_once_rm_pipe_each(void **state)
+{
+    (void)state;
+    nmi_mtrie *t = nmi_mtrie_new();
+    assert_non_null(t);
+    hits h;
+    reps r = {.n = 0};
+    assert_int_equal(nmi_mtrie_add_once(t, (const uint8_t *)"ab", 2, P(0)), 1);
+    assert_int_equal(nmi_mtrie_add_once(t, (const uint8_t *)"ab", 2, P(0)), -EEXIST);
+    assert_int_equal(nmi_mtrie_add_once(t, (const uint8_t *)"ab", 2, P(1)), 0);
+    assert_int_equal(nmi_mtrie_add_once(t, (const uint8_t *)"a", 1, P(0)), 1);
+    assert_int_equal(match(t, "abc", 3, &h), 2);
+    /* Held once: one cancel undoes it, and P(1) still holds "ab". */
+    assert_int_equal(rm(t, "ab", P(0)), 0);
+    assert_int_equal(rm(t, "ab", P(0)), -ENOENT);
+    assert_int_equal(add(t, "ab", P(0)), 0);
+    nmi_mtrie_rm_pipe_each(t, P(0), reps_cb, &r);
+    assert_int_equal(r.n, 2); /* "ab" though P(1) has it, and "a" */
+    assert_true(reps_has(&r, "ab", 2) && reps_has(&r, "a", 1));
+    assert_int_equal(nmi_mtrie_prefixes(t), 1);
+    assert_int_equal(match(t, "abc", 3, &h), 1);
+    assert_ptr_equal(h.pipe[0], P(1));
+    nmi_mtrie_destroy(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_add_rm_returns),      cmocka_unit_test(test_empty_prefix),
-        cmocka_unit_test(test_prefix_vs_data),      cmocka_unit_test(test_binary_prefixes),
-        cmocka_unit_test(test_one_report_per_pipe), cmocka_unit_test(test_many_pipes_one_prefix),
-        cmocka_unit_test(test_wide_nodes),          cmocka_unit_test(test_rm_pipe),
-        cmocka_unit_test(test_prefixes_count),      cmocka_unit_test(test_churn_memory),
-        cmocka_unit_test(test_range_trim),          cmocka_unit_test(test_split_merge),
-        cmocka_unit_test(test_long_prefixes),       cmocka_unit_test(test_memory_follows_bytes),
-        cmocka_unit_test(test_add_enomem),          cmocka_unit_test(test_merge_enomem),
-        cmocka_unit_test(test_differential),        cmocka_unit_test(test_differential_enomem),
+        cmocka_unit_test(test_add_rm_returns),
+        cmocka_unit_test(test_empty_prefix),
+        cmocka_unit_test(test_prefix_vs_data),
+        cmocka_unit_test(test_binary_prefixes),
+        cmocka_unit_test(test_one_report_per_pipe),
+        cmocka_unit_test(test_many_pipes_one_prefix),
+        cmocka_unit_test(test_wide_nodes),
+        cmocka_unit_test(test_rm_pipe),
+        cmocka_unit_test(test_prefixes_count),
+        cmocka_unit_test(test_churn_memory),
+        cmocka_unit_test(test_range_trim),
+        cmocka_unit_test(test_split_merge),
+        cmocka_unit_test(test_long_prefixes),
+        cmocka_unit_test(test_memory_follows_bytes),
+        cmocka_unit_test(test_add_enomem),
+        cmocka_unit_test(test_merge_enomem),
+        cmocka_unit_test(test_differential),
+        cmocka_unit_test(test_differential_enomem),
+        cmocka_unit_test(test_add_once_rm_pipe_each),
     };
     return cmocka_run_group_tests_name("mtrie", tests, NULL, NULL);
 }

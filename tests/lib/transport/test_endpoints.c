@@ -1,8 +1,8 @@
 /*
  * test_endpoints.c - the endpoint forms libzmq programs use beyond host:port: a bind to
- * tcp://HOST:* (any free port), a connect from a source address (tcp://SRC;HOST:PORT),
- * a bind to ipc://\* (a fresh private path, removed on close) and Linux's abstract
- * ipc://@name.
+ * tcp://HOST:* (any free port), a connect from a source address or interface
+ * (tcp://SRC;HOST:PORT), a bind to ipc://\* (a fresh private path, removed on close),
+ * Linux's abstract ipc://@name, and an ipc path bound again at once after a close.
  */
 #include <sys/stat.h>
 
@@ -60,7 +60,23 @@ static void test_tcp_source_address(void **state)
     assert_true(strncmp(peer, "tcp://127.0.0.2:", 16) == 0);
     nm_sock_close(&push);
 
+    /* A source named by its interface (libzmq's tcp://lo:PORT;HOST:PORT): lo's address
+     * and the port asked for. */
+    int sport = tu_free_tcp_port();
+    char want[64];
+    snprintf(src, sizeof(src), "tcp://lo:%d;%s", sport, ep + 6);
+    snprintf(want, sizeof(want), "tcp://127.0.0.1:%d", sport);
     push = tu_sock(ctx, NM_PUSH);
+    TU_OK(nm_sock_connect(push, src));
+    tu_send_str(push, "from lo");
+    tu_recv_strs(pull, 1, "from lo");
+    peer[0] = '\0';
+    nm_ctx_stats(ctx, NULL, peer_cb, peer);
+    assert_string_equal(peer, want);
+    nm_sock_close(&push);
+
+    push = tu_sock(ctx, NM_PUSH);
+    TU_RC(nm_sock_connect(push, "tcp://nosuchif0;127.0.0.1:5"), -EINVAL);
     TU_RC(nm_sock_connect(push, "tcp://;127.0.0.1:5"), -EINVAL);
     TU_RC(nm_sock_bind(push, "tcp://127.0.0.2;127.0.0.1:0"), -EINVAL); /* connect only */
     nm_sock_close(&push);
@@ -105,13 +121,36 @@ static void test_ipc_abstract(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+/* A path bound again at once after its socket closed: the old listener, closing later on
+ * the I/O thread, leaves the new file alone (libzmq's test_rebind_ipc). */
+static void test_ipc_rebind(void **state)
+{
+    (void)state;
+    char dir[64], ep[TU_EP_MAX];
+    tu_tmpdir(dir, sizeof(dir));
+    nm_ctx_t *ctx = tu_ctx();
+    for (int i = 0; i < 20; i++) {
+        nm_sock_t *old = tu_sock(ctx, NM_PULL);
+        tu_bind_ipc(old, dir, "again", ep, sizeof(ep));
+        nm_sock_close(&old);
+        nm_sock_t *pull = tu_sock(ctx, NM_PULL);
+        tu_bind_ipc(pull, dir, "again", ep, sizeof(ep));
+        tu_sleep_ms(20); /* the old listener's close has run by now */
+        struct stat st;
+        assert_int_equal(stat(ep + 6, &st), 0);
+        roundtrip(pull, ctx, ep);
+        nm_sock_close(&pull);
+    }
+    tu_ctx_destroy(&ctx);
+    tu_tmpdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tcp_any_port),
-        cmocka_unit_test(test_tcp_source_address),
-        cmocka_unit_test(test_ipc_any_path),
-        cmocka_unit_test(test_ipc_abstract),
+        cmocka_unit_test(test_tcp_any_port), cmocka_unit_test(test_tcp_source_address),
+        cmocka_unit_test(test_ipc_any_path), cmocka_unit_test(test_ipc_abstract),
+        cmocka_unit_test(test_ipc_rebind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
