@@ -76,9 +76,10 @@ int zc_msg_send(zmq_msg_t *msg, zc_sock *zs, int flags);
 int zc_msg_recv(zmq_msg_t *msg, zc_sock *zs, int flags);
 /* sock.c: makes sure zs->in holds a frame (receiving a message if needed). */
 int zc_sock_fill(zc_sock *zs, int flags);
-/* sock.c: sends zs->out as one message when the frame just added was the last; a first
- * frame sent with ZMQ_DONTWAIT fails with EAGAIN when the socket could not send now (a
- * blocking one waits for a peer, on the types that choose one with the first frame). */
+/* sock.c: sends zs->out as one message when the frame just added was the last; on the
+ * first of several, waits for the core to admit such a message (nm_sock_send_ready), so a
+ * send fails on the frame libzmq fails it on: pyzmq's async send_multipart, for one, tries
+ * the whole message with ZMQ_DONTWAIT and sends it all again after EAGAIN. */
 int zc_sock_flush(zc_sock *zs, int flags);
 
 #endif

@@ -29,8 +29,8 @@ static const zc_ctxopt zc_ctxopts[] = {
     {ZMQ_IPV6, offsetof(zc_ctx, ipv6), 0, 1},
     {ZMQ_BLOCKY, offsetof(zc_ctx, blocky), 0, 1},
     {ZMQ_MAX_MSGSZ, offsetof(zc_ctx, max_msgsz), 0, INT_MAX},
-    {ZMQ_THREAD_PRIORITY, offsetof(zc_ctx, thread_priority), -1, INT_MAX},
-    {ZMQ_THREAD_SCHED_POLICY, offsetof(zc_ctx, thread_sched), -1, INT_MAX},
+    {ZMQ_THREAD_PRIORITY, offsetof(zc_ctx, thread_priority), 0, INT_MAX},
+    {ZMQ_THREAD_SCHED_POLICY, offsetof(zc_ctx, thread_sched), 0, INT_MAX},
     {ZMQ_THREAD_NAME_PREFIX, offsetof(zc_ctx, thread_name_pfx), INT_MIN, INT_MAX},
 };
 

@@ -3,8 +3,9 @@
  * to nomid's options (nng's compat layer is the model).
  *
  * Each row says how libzmq passes the value (int, int64, uint64, bytes, text), whether
- * it may be set and read, the range libzmq accepts, the socket types it belongs to, and
- * where it goes:
+ * it may be set and read, the range libzmq accepts (its socket types take any value >= 0
+ * as true for their flags: REQ_*, ROUTER_MANDATORY, PROBE_ROUTER), the socket types it
+ * belongs to, and where it goes:
  *  - ZC_NM: a nomid option (nm_sock_setopt/getopt), the common case;
  *  - ZC_KEEP: an option for what nomid has no use for (AFFINITY; RATE, RECOVERY_IVL and
  *    MULTICAST_* of the multicast transports it lacks): accepted in libzmq's range, kept
@@ -64,9 +65,9 @@ static const zc_opt zc_opts[] = {
      T(ZMQ_SUB) | T(ZMQ_XSUB) | T(ZMQ_XPUB)},
     {ZMQ_UNSUBSCRIBE, ZC_BYTES, ZC_NM, ZC_W, NM_UNSUBSCRIBE, 0, ZC_IMAX, 0,
      T(ZMQ_SUB) | T(ZMQ_XSUB) | T(ZMQ_XPUB)},
-    {ZMQ_ROUTER_MANDATORY, ZC_INT, ZC_NM, ZC_W, NM_ROUTER_MANDATORY, 0, 1, 0, T(ZMQ_ROUTER)},
-    {ZMQ_REQ_RELAXED, ZC_INT, ZC_NM, ZC_W, NM_REQ_RELAXED, 0, 1, 0, T(ZMQ_REQ)},
-    {ZMQ_REQ_CORRELATE, ZC_INT, ZC_NM, ZC_W, NM_REQ_CORRELATE, 0, 1, 0, T(ZMQ_REQ)},
+    {ZMQ_ROUTER_MANDATORY, ZC_INT, ZC_NM, ZC_W, NM_ROUTER_MANDATORY, 0, ZC_IMAX, 0, T(ZMQ_ROUTER)},
+    {ZMQ_REQ_RELAXED, ZC_INT, ZC_NM, ZC_W, NM_REQ_RELAXED, 0, ZC_IMAX, 0, T(ZMQ_REQ)},
+    {ZMQ_REQ_CORRELATE, ZC_INT, ZC_NM, ZC_W, NM_REQ_CORRELATE, 0, ZC_IMAX, 0, T(ZMQ_REQ)},
     {ZMQ_MAXMSGSIZE, ZC_I64, ZC_NM, ZC_RW, NM_MAXMSGSIZE, -1, INT64_MAX, 0, ZC_ANY},
     {ZMQ_LAST_ENDPOINT, ZC_TEXT, ZC_NM, ZC_R, NM_LAST_ENDPOINT, 0, 0, 0, ZC_ANY},
     {ZMQ_TYPE, ZC_INT, ZC_NM, ZC_R, NM_TYPE, 0, 0, 0, ZC_ANY},
@@ -113,7 +114,7 @@ static const zc_opt zc_opts[] = {
     {ZMQ_SOCKS_PROXY, ZC_TEXT, ZC_NM, ZC_RW, NM_SOCKS_PROXY, 0, 0, 0, ZC_ANY},
     {ZMQ_INVERT_MATCHING, ZC_INT, ZC_NM, ZC_RW, NM_INVERT_MATCHING, 0, 1, 0,
      T(ZMQ_PUB) | T(ZMQ_XPUB) | T(ZMQ_SUB)},
-    {ZMQ_PROBE_ROUTER, ZC_INT, ZC_NM, ZC_W, NM_PROBE_ROUTER, 0, 1, 0,
+    {ZMQ_PROBE_ROUTER, ZC_INT, ZC_NM, ZC_W, NM_PROBE_ROUTER, 0, ZC_IMAX, 0,
      T(ZMQ_ROUTER) | T(ZMQ_DEALER) | T(ZMQ_REQ)},
     {ZMQ_ROUTER_HANDOVER, ZC_INT, ZC_NM, ZC_W, NM_ROUTER_HANDOVER, 0, 1, 0, T(ZMQ_ROUTER)},
     /* behaviour the core does not have yet: libzmq's default only */
@@ -227,7 +228,9 @@ int zc_setsockopt(zc_sock *zs, int opt, const void *val, size_t len)
     }
 }
 
-/* Writes an integer the way libzmq passes it. */
+/* Writes an integer the way libzmq passes it; the rest of a larger buffer is zeroed, as
+ * libzmq's socket-level options (RCVMORE, EVENTS, FD) do, so a program reading an int
+ * into an int64 sees the value. */
 static int opt_write(const zc_opt *o, int64_t v, void *val, size_t *len)
 {
     size_t n = o->vtype == ZC_INT ? sizeof(int) : sizeof(int64_t);
@@ -239,6 +242,7 @@ static int opt_write(const zc_opt *o, int64_t v, void *val, size_t *len)
     } else {
         memcpy(val, &v, n);
     }
+    memset((char *)val + n, 0, *len - n);
     *len = n;
     return 0;
 }

@@ -3,8 +3,10 @@
  * zmq_recv, zmq_msg_send/recv and their old names, zmq_sendiov/zmq_recviov.
  *
  * Each frame joins the socket's pending message (zc_sock.out) and the frame without
- * ZMQ_SNDMORE sends the lot as one nomid message (zc_sock_flush); a failed last frame is
- * taken back so the caller still owns it, as libzmq's contract says.  Received frames
+ * ZMQ_SNDMORE sends the lot as one nomid message (zc_sock_flush); the first frame of
+ * several waits for the core to admit the message, so a send fails on the frame libzmq
+ * fails it on.  A failed frame is taken back so the caller still owns it, as libzmq's
+ * contract says.  Received frames
  * come one by one out of zc_sock.in (zc_sock_fill).
  */
 #include <errno.h>
@@ -112,16 +114,19 @@ int zmq_sendiov(void *s_, struct iovec *iov_, size_t count_, int flags_)
         return -1;
     if (count_ == 0 || iov_ == NULL)
         return zc_errno(EINVAL);
+    /* As libzmq: every frame but the last takes ZMQ_SNDMORE, the last takes flags_
+     * without it (a caller passing ZMQ_SNDMORE still gets a whole message out). */
     int rc = 0;
     for (size_t i = 0; i < count_ && rc >= 0; i++) {
-        int more = i + 1 < count_ ? ZMQ_SNDMORE : 0;
-        rc = zmq_send(s_, iov_[i].iov_base, iov_[i].iov_len, flags_ | more);
+        int flags = i + 1 < count_ ? flags_ | ZMQ_SNDMORE : flags_ & ~ZMQ_SNDMORE;
+        rc = zmq_send(s_, iov_[i].iov_base, iov_[i].iov_len, flags);
     }
     return rc;
 }
 
 /* Receives up to *count_ frames of one message into buffers it allocates (the caller
- * frees each iov_base); *count_ becomes the number received.  Returns the byte total. */
+ * frees each iov_base); *count_ becomes the number received, which it also returns (as
+ * libzmq does, not the byte total). */
 int zmq_recviov(void *s_, struct iovec *iov_, size_t *count_, int flags_)
 {
     zc_sock *zs = zc_sock_of(s_);
@@ -129,7 +134,7 @@ int zmq_recviov(void *s_, struct iovec *iov_, size_t *count_, int flags_)
         return -1;
     if (count_ == NULL || *count_ == 0 || iov_ == NULL)
         return zc_errno(EINVAL);
-    size_t n = 0, total = 0;
+    size_t n = 0;
     do {
         int rc = zc_sock_fill(zs, flags_);
         if (rc < 0) {
@@ -138,16 +143,17 @@ int zmq_recviov(void *s_, struct iovec *iov_, size_t *count_, int flags_)
         }
         size_t size = nm_msg_size(&zs->in, 0);
         void *p = malloc(size ? size : 1);
-        if (p == NULL)
+        if (p == NULL) {
+            *count_ = n;
             return zc_errno(ENOMEM);
+        }
         memcpy(p, nm_msg_data(&zs->in, 0), size);
         nm_msg_pop_front(&zs->in);
         zs->rcvmore = nm_msg_count(&zs->in) > 0;
         iov_[n].iov_base = p;
         iov_[n].iov_len = size;
         n++;
-        total += size;
     } while (zs->rcvmore && n < *count_);
     *count_ = n;
-    return sendrecv_size(total);
+    return sendrecv_size(n);
 }

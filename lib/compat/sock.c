@@ -14,19 +14,14 @@
 
 #include "compat/compat.h"
 
-/* Which types may send and receive (libzmq answers ENOTSUP before queueing a frame),
- * and which choose their peer with the first frame of a message, so that a first frame
- * with ZMQ_SNDMORE already waits for a peer with room (SNDTIMEO, EAGAIN) as in libzmq,
- * rather than only the last. */
+/* Which types may send and receive (libzmq answers ENOTSUP before queueing a frame). */
 static const struct {
-    bool sends, recvs, picks_first;
+    bool sends, recvs;
 } zc_types[] = {
-    [ZMQ_PAIR] = {true, true, true},    [ZMQ_PUB] = {true, false, false},
-    [ZMQ_SUB] = {false, true, false},   [ZMQ_REQ] = {true, true, true},
-    [ZMQ_REP] = {true, true, false},    [ZMQ_DEALER] = {true, true, true},
-    [ZMQ_ROUTER] = {true, true, false}, [ZMQ_PULL] = {false, true, false},
-    [ZMQ_PUSH] = {true, false, true},   [ZMQ_XPUB] = {true, true, false},
-    [ZMQ_XSUB] = {true, true, false},   [ZMQ_STREAM] = {true, true, false},
+    [ZMQ_PAIR] = {true, true},   [ZMQ_PUB] = {true, false},  [ZMQ_SUB] = {false, true},
+    [ZMQ_REQ] = {true, true},    [ZMQ_REP] = {true, true},   [ZMQ_DEALER] = {true, true},
+    [ZMQ_ROUTER] = {true, true}, [ZMQ_PULL] = {false, true}, [ZMQ_PUSH] = {true, false},
+    [ZMQ_XPUB] = {true, true},   [ZMQ_XSUB] = {true, true},  [ZMQ_STREAM] = {true, true},
 };
 
 bool zc_type_sends(int type)
@@ -166,32 +161,17 @@ int zc_sock_fill(zc_sock *zs, int flags)
     return nm_sock_recv(zs->nm, &zs->in, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
 }
 
-/* libzmq decides at a message's first frame whether it can be sent: a non-blocking send
- * fails there with EAGAIN, and the frames after it are then always accepted.  Programs rely
- * on it: pyzmq's async send_multipart tries the whole message with DONTWAIT and sends it all
- * again after EAGAIN.  nomid sends a message whole at its last frame, so the first frame
- * asks whether the socket could send now: if not, a non-blocking send fails with EAGAIN,
- * and on the types that choose their peer with the first frame (zc_types) a blocking one
- * waits for a peer with room, up to SNDTIMEO, as libzmq's does. */
-static int sock_first_frame(zc_sock *zs, int flags)
-{
-    nm_pollitem_t it = {.sock = zs->nm, .events = NM_POLLOUT};
-    int timeo = 0, rc = nm_poll(&it, 1, 0);
-    if (rc != 0)
-        return rc < 0 ? rc : 0;
-    if (flags & ZMQ_DONTWAIT)
-        return -EAGAIN;
-    if (!zc_types[zs->type].picks_first)
-        return 0;
-    if ((rc = nm_sock_getopt_int(zs->nm, NM_SNDTIMEO, &timeo)) < 0)
-        return rc;
-    rc = timeo == 0 ? 0 : nm_poll(&it, 1, timeo);
-    return rc < 0 ? rc : rc == 0 ? -EAGAIN : 0;
-}
-
 int zc_sock_flush(zc_sock *zs, int flags)
 {
-    if (flags & ZMQ_SNDMORE)
-        return nm_msg_count(&zs->out) == 1 ? sock_first_frame(zs, flags) : 0;
-    return nm_sock_send(zs->nm, &zs->out, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
+    int nmflags = (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0;
+    /* A STREAM message is a routing id and one frame of bytes: libzmq ignores
+     * ZMQ_SNDMORE on the bytes, and the next frame names a peer again. */
+    bool last = !(flags & ZMQ_SNDMORE) || (zs->type == ZMQ_STREAM && nm_msg_count(&zs->out) == 2);
+    if (last)
+        return nm_sock_send(zs->nm, &zs->out, nmflags);
+    if (nm_msg_count(&zs->out) > 1)
+        return 0;
+    /* The first frame of a multipart message: libzmq admits or refuses the message
+     * here (EAGAIN, EFSM, ROUTER_MANDATORY's EHOSTUNREACH), and so does the core. */
+    return nm_sock_send_ready(zs->nm, nm_msg_data(&zs->out, 0), nm_msg_size(&zs->out, 0), nmflags);
 }

@@ -25,6 +25,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <bsd/sys/cdefs.h>
 #include <bsd/sys/queue.h>
@@ -370,9 +371,18 @@ void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint);
 
 /* ---- svc:// (svc.c; application thread unless said otherwise) -------------------- */
 
+/* A command to close a socket's conns to one endpoint (or a listener and its conns).
+ * Disconnect posts it and forgets it: the I/O thread frees it.  Unbind waits for it:
+ * the I/O thread, once the listener and its conns are closed, sets done under
+ * ctx->reg_lock and broadcasts reg_cond, and touches it no more; the unbinding thread
+ * waits there for done, then frees it.  So nothing arrives through a connection the
+ * unbind closed once the call has returned (libzmq's order, which direct reads in the
+ * application thread would otherwise overtake). */
 typedef struct nmi_disconnect {
     nmi_sock *sock;            /* whose conns */
     char endpoint[NMI_EP_MAX]; /* to which endpoint */
+    bool waited;               /* unbind: its poster waits for done, and frees it */
+    bool done;                 /* handled (ctx->reg_lock) */
 } nmi_disconnect;
 
 int nmi_svc_connect(nmi_sock *s, const char *name);    /* follow a service */
@@ -420,6 +430,10 @@ struct nmi_proto_ops {
     int (*setopt)(nmi_sock *s, int opt, const void *val, size_t len);
     /* True if a send would not block now (for NM_POLLOUT). */
     bool (*has_out)(nmi_sock *s);
+    /* nm_sock_send_ready: 0 if a message starting with frame head could be sent now,
+     * else the error send would give (-EAGAIN: wait for OUT_READY, which it asked
+     * for).  NULL: the pattern never refuses at that point (it drops instead). */
+    int (*send_ready)(nmi_sock *s, const void *head, size_t len);
 };
 
 const nmi_proto_ops *nmi_proto_find(int type);
@@ -445,7 +459,8 @@ nmi_listener *nmi_listener_new(nmi_sock *s, const nmi_transport_ops *tp, int fd,
                                const char *endpoint);
 void nmi_listener_start(nmi_listener *l); /* I/O thread */
 void nmi_listener_close(nmi_listener *l); /* I/O thread */
-/* I/O thread: NMI_CMD_UNBIND, closes d's listener and the conns it accepted; frees d. */
+/* I/O thread: NMI_CMD_UNBIND, closes d's listener and the conns it accepted, then tells
+ * the unbinding thread, which frees d. */
 void nmi_listener_unbind(nmi_disconnect *d);
 
 /* ---- I/O thread ------------------------------------------------------------------ */
@@ -556,6 +571,7 @@ enum nmi_ctx_state { NMI_CTX_ACTIVE = 0, NMI_CTX_SHUTDOWN, NMI_CTX_TERM };
 
 struct nmi_ctx {
     atomic_int state; /* enum nmi_ctx_state (table above; reg_lock to change) */
+    pid_t pid;        /* the process that made it (set once): see nmi_ctx_forked */
     /* The I/O threads: io[0] starts with the context, the others when NM_CTX_IO_THREADS
      * asks for them; each socket is given one for life (the least loaded of the first
      * io_used) and its listeners and connections run there.  Under reg_lock: the array,
@@ -566,7 +582,7 @@ struct nmi_ctx {
     int max_sockets;                 /* NM_CTX_MAX_SOCKETS */
     bool ipv6;                       /* NM_CTX_IPV6: new sockets' NM_IPV6 */
     pthread_mutex_t reg_lock;        /* sockets, their pipes, endpoints, log settings */
-    pthread_cond_t reg_cond;         /* signalled when a socket is freed */
+    pthread_cond_t reg_cond;         /* signalled when a socket is freed, or an unbind done */
     TAILQ_HEAD(, nmi_sock) socks;    /* every socket not yet freed */
     int nsocks;                      /* their count */
     atomic_uint_fast64_t next_id;    /* ids for sockets and pipes */
@@ -585,6 +601,10 @@ struct nmi_ctx {
 void nmi_log(nmi_ctx *ctx, int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 uint64_t nmi_ctx_next_id(nmi_ctx *ctx);
+/* True in a child process forked since the context was made: it has none of the
+ * context's threads (fork copies only the caller), and a lock may have been copied
+ * held, so closing and destroying only let go of what was inherited, taking no lock. */
+bool nmi_ctx_forked(const nmi_ctx *ctx);
 /* The I/O thread for a new socket: the least loaded of io[0..io_used).  reg_lock held. */
 nmi_io *nmi_ctx_pick_io(nmi_ctx *ctx);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -45,6 +46,7 @@ int nm_ctx_new(nm_ctx_t **ctxp)
     atomic_init(&ctx->next_id, 1);
     atomic_init(&ctx->log_level, -1);
     atomic_init(&ctx->state, NMI_CTX_ACTIVE);
+    ctx->pid = getpid();
     nmi_barrier_init();
     int rc = ctx_start_io(ctx, 1);
     if (rc < 0) {
@@ -120,11 +122,18 @@ static int ctx_shut(nmi_ctx *ctx, int to)
     return was;
 }
 
+bool nmi_ctx_forked(const nmi_ctx *ctx)
+{
+    return getpid() != ctx->pid;
+}
+
 int nm_ctx_shutdown(nm_ctx_t *ctxp)
 {
     nmi_ctx *ctx = (nmi_ctx *)ctxp;
     if (ctx == NULL)
         return -EINVAL;
+    if (nmi_ctx_forked(ctx))
+        return 0; /* nothing runs here to be woken */
     pthread_mutex_lock(&ctx->reg_lock);
     if (atomic_load(&ctx->state) == NMI_CTX_ACTIVE)
         ctx_shut(ctx, NMI_CTX_SHUTDOWN);
@@ -173,6 +182,8 @@ void nm_ctx_destroy(nm_ctx_t **ctxp)
     if (ctx == NULL)
         return;
     *ctxp = NULL;
+    if (nmi_ctx_forked(ctx))
+        return; /* the parent's: left as inherited (nmi_ctx_forked) */
     pthread_mutex_lock(&ctx->reg_lock);
     size_t ntaken = 0;
     nmi_sock **taken = NULL;

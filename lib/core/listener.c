@@ -162,7 +162,10 @@ void nmi_listener_unbind(nmi_disconnect *d)
         if (!c->connecter && !c->closing && strcmp(c->endpoint, d->endpoint) == 0)
             nmi_conn_close(c);
     }
-    free(d);
+    pthread_mutex_lock(&s->ctx->reg_lock); /* the unbinding thread waits (core.h) */
+    d->done = true;
+    pthread_cond_broadcast(&s->ctx->reg_cond);
+    pthread_mutex_unlock(&s->ctx->reg_lock);
 }
 
 void nmi_listener_close(nmi_listener *l)

@@ -2,10 +2,13 @@
  * proxy.c - nm_proxy: the forwarding device (zmq_proxy_steerable's shape).
  *
  * Messages read from one side are sent to the other, whole, in both directions; each
- * is first copied to the capture socket when there is one (never blocking it).  The
- * control socket takes PAUSE, RESUME, TERMINATE and STATISTICS; a REP control socket
- * gets an answer to every command (the statistics, or the command's own name) so its
- * peer's REQ can go on.
+ * is first copied to the capture socket when there is one.  As in libzmq, a side is
+ * read only while the other side and the capture socket have room: messages for a full
+ * or peerless destination wait in their own queue, and the proxy keeps serving its
+ * control socket and the other direction meanwhile.  (Within a batch the copy never
+ * blocks: one for a capture socket that filled up is dropped.)  The control socket
+ * takes PAUSE, RESUME, TERMINATE and STATISTICS; a REP control socket gets an answer to
+ * every command (the statistics, or the command's own name) so its peer's REQ can go on.
  *
  * The proxy is one call on each of its sockets for as long as it runs (nmi_sock_enter),
  * so nm_ctx_destroy never closes them under it; a shutdown ends it with NM_ETERM from
@@ -105,29 +108,61 @@ static int proxy_control(nm_sock_t *control, const proxy_side *side, bool *pause
     return stop;
 }
 
+/* What the proxy waits for (proxy_run): room on the sockets whose lack of it holds
+ * messages back, and messages on the sides not held back. */
+typedef struct proxy_wants {
+    bool held[2];  /* side i has messages it may not forward yet */
+    bool room[2];  /* wait for room on side i (its peer side is held for it) */
+    bool cap_room; /* wait for room on the capture socket */
+} proxy_wants;
+
 static int proxy_run(nm_sock_t *frontend, nm_sock_t *backend, nm_sock_t *capture,
                      nm_sock_t *control)
 {
     proxy_side side[2] = {{.sock = frontend}, {.sock = backend}};
-    nm_pollitem_t items[3] = {
-        {.sock = frontend, .events = NM_POLLIN},
-        {.sock = backend, .events = NM_POLLIN},
-        {.sock = control, .events = NM_POLLIN},
-    };
-    int nitems = control != NULL ? 3 : 2;
+    bool same = frontend == backend; /* one socket both ways: room is never asked */
+    int nsides = same ? 1 : 2;
+    proxy_wants w = {{false, false}, {false, false}, false};
     bool paused = false;
     for (;;) {
-        int rc = nm_poll(paused ? items + 2 : items, paused ? 1 : nitems, -1);
+        nm_pollitem_t wait[4];
+        int nw = 0;
+        for (int i = 0; i < nsides && !paused; i++)
+            wait[nw++] = (nm_pollitem_t){
+                .sock = side[i].sock,
+                .events = (short)((w.held[i] ? 0 : NM_POLLIN) | (w.room[i] ? NM_POLLOUT : 0))};
+        if (w.cap_room && !paused)
+            wait[nw++] = (nm_pollitem_t){.sock = capture, .events = NM_POLLOUT};
+        int ci = nw;
+        if (control != NULL)
+            wait[nw++] = (nm_pollitem_t){.sock = control, .events = NM_POLLIN};
+        int rc = nm_poll(wait, nw, -1);
         if (rc < 0)
             return rc;
-        if (control != NULL && (items[2].revents & NM_POLLIN) &&
+        if (control != NULL && (wait[ci].revents & NM_POLLIN) &&
             proxy_control(control, side, &paused))
             return 0;
         if (paused)
             continue;
-        for (int i = 0; i < 2; i++) {
-            if ((items[i].revents & NM_POLLIN) &&
-                (rc = proxy_forward(&side[i], &side[1 - i], capture)) < 0)
+        /* As libzmq, whose sends to the other side and to the capture socket block: a
+         * side's messages are read only while both have room.  Here nothing blocks, so a
+         * full or peerless destination holds messages in their queue while the proxy
+         * goes on serving its control socket and the other direction. */
+        nm_pollitem_t now[3] = {{.sock = frontend, .events = NM_POLLIN | NM_POLLOUT},
+                                {.sock = backend, .events = NM_POLLIN | NM_POLLOUT},
+                                {.sock = capture, .events = NM_POLLOUT}};
+        if ((rc = nm_poll(now, nsides, 0)) < 0 ||
+            (capture != NULL && (rc = nm_poll(now + 2, 1, 0)) < 0))
+            return rc;
+        bool cap_room = capture == NULL || (now[2].revents & NM_POLLOUT);
+        w = (proxy_wants){{false, false}, {false, false}, false};
+        for (int i = 0; i < nsides; i++) {
+            bool in = now[i].revents & NM_POLLIN;
+            bool dst_room = same || (now[1 - i].revents & NM_POLLOUT);
+            w.held[i] = in && !(dst_room && cap_room);
+            w.room[1 - i] |= in && !dst_room;
+            w.cap_room |= in && !cap_room;
+            if (in && !w.held[i] && (rc = proxy_forward(&side[i], &side[1 - i], capture)) < 0)
                 return rc;
         }
     }

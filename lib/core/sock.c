@@ -175,6 +175,8 @@ void nm_sock_close(nm_sock_t **sp)
     if (s == NULL)
         return;
     *sp = NULL;
+    if (nmi_ctx_forked(s->ctx))
+        return; /* the parent's: left as inherited (nmi_ctx_forked) */
     nmi_svc_close(s);
     nmi_inproc_unbind_all(s);
     pthread_mutex_lock(&s->ctx->reg_lock);
@@ -355,10 +357,11 @@ static int sock_disconnect(nmi_sock *s, const char *endpoint)
     return rc;
 }
 
-/* Posts cmd (NMI_CMD_DISCONNECT, NMI_CMD_UNBIND) for s's endpoint to its I/O thread. */
+/* Posts cmd (NMI_CMD_DISCONNECT, NMI_CMD_UNBIND) for s's endpoint to its I/O thread;
+ * an unbind then waits until it is done (core.h, nmi_disconnect). */
 static int sock_post_endpoint(nmi_sock *s, int cmd, const char *endpoint)
 {
-    nmi_disconnect *d = malloc(sizeof(*d));
+    nmi_disconnect *d = calloc(1, sizeof(*d));
     if (d == NULL) {
         nmi_log(s->ctx, NM_LOG_ERROR, "socket", "%s %s: out of memory",
                 cmd == NMI_CMD_UNBIND ? "unbind" : "disconnect", endpoint);
@@ -366,7 +369,16 @@ static int sock_post_endpoint(nmi_sock *s, int cmd, const char *endpoint)
     }
     d->sock = s;
     strlcpy(d->endpoint, endpoint, sizeof(d->endpoint));
-    nmi_io_post(s->io, cmd, d);
+    bool wait = d->waited = cmd == NMI_CMD_UNBIND;
+    nmi_io_post(s->io, cmd, d); /* a disconnect's d is the I/O thread's from here */
+    if (!wait)
+        return 0;
+    /* The I/O thread runs until every socket is freed, this one too: it will answer. */
+    pthread_mutex_lock(&s->ctx->reg_lock);
+    while (!d->done)
+        pthread_cond_wait(&s->ctx->reg_cond, &s->ctx->reg_lock);
+    pthread_mutex_unlock(&s->ctx->reg_lock);
+    free(d);
     return 0;
 }
 
@@ -582,6 +594,26 @@ static int sock_send_msg(nmi_sock *s, nmi_msg *m, int flags)
     }
 }
 
+/* sock_send's admission without the message: the same waits, the same errors. */
+static int sock_send_ready(nmi_sock *s, const void *head, size_t len, int flags)
+{
+    if (!s->proto->can_send)
+        return -ENOTSUP;
+    bool nowait = (flags & NM_DONTWAIT) || s->opts.sndtimeo == 0;
+    uint64_t deadline = 0;
+    for (;;) {
+        if (atomic_load_explicit(&s->cmds.pending, memory_order_relaxed))
+            nmi_sock_process(s);
+        int rc = s->proto->send_ready != NULL ? s->proto->send_ready(s, head, len) : 0;
+        if (rc != -EAGAIN || nowait)
+            return rc;
+        if (deadline == 0)
+            deadline = sock_deadline(s->opts.sndtimeo);
+        if ((rc = sock_wait(s, deadline)) < 0)
+            return rc;
+    }
+}
+
 /* The properties of where a message came from do not travel on with it (as in
  * libzmq): a send that takes the message releases them, one that fails leaves them. */
 static int sock_send(nmi_sock *s, nm_msg_t *msg, int flags)
@@ -659,6 +691,14 @@ int nm_sock_send(nm_sock_t *sp, nm_msg_t *msg, int flags)
 {
     nmi_sock *s = (nmi_sock *)sp;
     return NMI_SOCK_CALL(s, sock_send(s, msg, flags));
+}
+
+int nm_sock_send_ready(nm_sock_t *sp, const void *head, size_t len, int flags)
+{
+    nmi_sock *s = (nmi_sock *)sp;
+    if (s == NULL || (head == NULL && len > 0))
+        return -EINVAL;
+    return NMI_SOCK_CALL(s, sock_send_ready(s, head, len, flags));
 }
 
 int nm_sock_recv(nm_sock_t *sp, nm_msg_t *msg, int flags)

@@ -118,12 +118,18 @@ nmi_conn *nmi_conn_new_connect(nmi_sock *s, const nmi_transport_ops *tp, const n
     c->addr = *a;
     c->connecter = true;
     /* A publisher's pipe goes with its connection: the subscriber sends its
-     * subscriptions again to the next one, which must not find the old ones. */
-    c->keep_pipe =
-        !s->opts.immediate && !s->proto->needs_rid && !(s->proto->flags & NMI_PROTO_TAKES_SUBS);
+     * subscriptions again to the next one, which must not find the old ones.  A router
+     * learns its peer's routing id in the handshake, unless CONNECT_ROUTING_ID names
+     * the peer now: then, as in libzmq, messages for it queue from the connect on. */
+    c->keep_pipe = !s->opts.immediate && (!s->proto->needs_rid || c->connect_rid != NULL) &&
+                   !(s->proto->flags & NMI_PROTO_TAKES_SUBS);
     if (c->keep_pipe && (c->pipe = nmi_pipe_new(s, c, endpoint)) == NULL) {
         nmi_conn_release(c);
         return NULL;
+    }
+    if (c->keep_pipe && s->proto->needs_rid) {
+        memcpy(c->pipe->rid, c->connect_rid, c->connect_rid_len);
+        c->pipe->rid_len = (uint8_t)c->connect_rid_len;
     }
     return c;
 }
@@ -322,12 +328,17 @@ void nmi_conn_broken(nmi_conn *c, const char *why)
 }
 
 /* The connection is gone, because of the peer (rejected: a warning) or not (why, if
- * any, is logged as news); the monitor's DISCONNECTED event carries the reason. */
+ * any, is logged as news); the monitor's DISCONNECTED event carries the reason.  A
+ * connection the socket ends itself (close, disconnect, unbind, linger done, a STREAM
+ * application's empty message: why is NULL) gives no DISCONNECTED, as in libzmq, which
+ * reports only connections lost; nor, on a STREAM closed by its application, the empty
+ * message that tells of a peer gone, nor a reconnect. */
 static void conn_lost(nmi_conn *c, const char *why, bool rejected)
 {
     int st = atomic_load(&c->state);
     if (st == NMI_CONN_DEAD)
         return;
+    bool asked = c->close_requested; /* STREAM: the application closed it */
     if (rejected)
         nmi_conn_log(c, NM_LOG_WARN, "dropping connection: %s", why);
     else if (why != NULL)
@@ -346,9 +357,10 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
     }
     if (st == NMI_CONN_ACTIVE)
         c->sock->nlive--;
-    if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE)
-        nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)fd, c->endpoint, why ? why : "");
-    if (c->pipe != NULL && st == NMI_CONN_ACTIVE && (c->sock->proto->flags & NMI_PROTO_RAW))
+    if (st >= NMI_CONN_GREETING && st <= NMI_CONN_ACTIVE && why != NULL)
+        nmi_monitor(c->sock, NM_EVENT_DISCONNECTED, (uint32_t)fd, c->endpoint, why);
+    if (c->pipe != NULL && st == NMI_CONN_ACTIVE && (c->sock->proto->flags & NMI_PROTO_RAW) &&
+        !asked)
         conn_stream_notify(c);
     if (c->pipe != NULL)
         nmi_pipe_in_notify(c->pipe); /* what was received stays readable */
@@ -375,7 +387,7 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
 
     bool lingering =
         c->closing && c->pipe != NULL && c->linger_at != 0 && nmi_queue_count(c->pipe->out) > 0;
-    bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering);
+    bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering) && !asked;
     if (c->pipe != NULL && (!c->keep_pipe || !again))
         conn_detach_pipe(c);
     else if (c->pipe != NULL)
@@ -384,6 +396,12 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
         conn_schedule_reconnect(c);
     else
         conn_dead(c);
+}
+
+void nmi_conn_close_asked(nmi_conn *c)
+{
+    nmi_conn_log(c, NM_LOG_DEBUG, "%s", "connection closed by the application");
+    nmi_conn_broken(c, NULL);
 }
 
 void nmi_conn_close(nmi_conn *c)
@@ -434,7 +452,8 @@ void nmi_conn_timer(nmi_conn *c)
     if (c->linger_at != 0 && c->linger_at <= now) {
         c->linger_at = 0;
         c->reconnect_at = 0;
-        nmi_conn_broken(c, "linger expired");
+        nmi_conn_log(c, NM_LOG_DEBUG, "%s", "linger expired: dropping what is still queued");
+        nmi_conn_broken(c, NULL);
         return;
     }
     if (c->reconnect_at != 0 && c->reconnect_at <= now)

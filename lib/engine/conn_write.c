@@ -252,7 +252,7 @@ void nmi_conn_flush(nmi_conn *c, bool io_side)
             if (!io_side)
                 conn_handoff(c); /* only the I/O thread closes connections */
             else
-                nmi_conn_broken(c, "closed by the application");
+                nmi_conn_close_asked(c);
             return;
         }
         if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {

@@ -224,6 +224,7 @@ void nmi_conn_timer(nmi_conn *c);            /* I/O: its timer expired */
 void nmi_conn_flush_cmd(nmi_conn *c);        /* I/O: NMI_CMD_FLUSH */
 void nmi_conn_resume(nmi_conn *c);           /* I/O: NMI_CMD_RESUME */
 void nmi_conn_close(nmi_conn *c);            /* I/O: socket closing: linger then close */
+void nmi_conn_close_asked(nmi_conn *c);      /* I/O: STREAM: the application's close, written */
 void nmi_conn_disconnect(nmi_disconnect *d); /* I/O: NMI_CMD_DISCONNECT (frees d) */
 void nmi_conn_release(nmi_conn *c);
 /* Application: a message was queued on the conn's pipe; write it now or hand it on. */

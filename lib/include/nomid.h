@@ -83,7 +83,11 @@ NM_EXPORT int nm_ctx_shutdown(nm_ctx_t *ctx);
  *    socket after destroy has begun.
  *  - called after nm_ctx_shutdown (libzmq's zmq_ctx_term), it closes nothing itself and
  *    waits for every socket to be closed by its own thread, which learns of the end
- *    from the NM_ETERM of its next call; a socket nobody closes keeps it waiting. */
+ *    from the NM_ETERM of its next call; a socket nobody closes keeps it waiting.
+ * In a child process forked after nm_ctx_new, which has none of the context's threads,
+ * nm_sock_close, nm_ctx_shutdown and nm_ctx_destroy only let go of the parent's context
+ * and sockets (nothing of them is freed or sent), as libzmq lets a child do; nothing
+ * else may be called on them there. */
 NM_EXPORT void nm_ctx_destroy(nm_ctx_t **ctxp);
 /* Context options (int values), libzmq's zmq_ctx_set/zmq_ctx_get:
  *  NM_CTX_IO_THREADS: I/O threads, 1..64, default 1.  Each socket is given one for life,
@@ -234,6 +238,13 @@ NM_EXPORT int nm_sock_wait_peers(nm_sock_t *s, int n, int timeout_ms);
 NM_EXPORT int nm_sock_send(nm_sock_t *s, nm_msg_t *m, int flags);
 /* Receives one message into *m, which must be empty.  -EAGAIN as for send. */
 NM_EXPORT int nm_sock_recv(nm_sock_t *s, nm_msg_t *m, int flags);
+/* Waits as nm_sock_send would (NM_DONTWAIT, SNDTIMEO) until a message whose first frame
+ * is head[0..len) could be sent, and sends nothing: 0, or the error its send would give
+ * now (-EAGAIN; NM_EFSM on a REQ awaiting its reply or a REP owing none;
+ * -EHOSTUNREACH, or -EAGAIN for a full peer, on a ROUTER with NM_ROUTER_MANDATORY when
+ * head names no peer).  For APIs that hand a message over frame by frame (libzmq's
+ * drop-in), which report these errors on the first frame. */
+NM_EXPORT int nm_sock_send_ready(nm_sock_t *s, const void *head, size_t len, int flags);
 
 /* Convenience: send one single-frame message copied from data. */
 NM_EXPORT int nm_sock_send_bytes(nm_sock_t *s, const void *data, size_t size, int flags);

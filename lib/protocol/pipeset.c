@@ -93,6 +93,17 @@ int nmi_lb_send(nmi_pipeset *lb, nmi_msg *m, nmi_pipe **used)
     return -EAGAIN;
 }
 
+int nmi_lb_ready(nmi_pipeset *lb)
+{
+    while (lb->active > 0) {
+        nmi_pipe *p = lb->pipes[lb->cur];
+        if (nmi_pipe_wait_room(p) == 0)
+            return 0;
+        ps_deactivate(lb, p);
+    }
+    return -EAGAIN;
+}
+
 bool nmi_lb_has_out(nmi_pipeset *lb)
 {
     for (int i = 0; i < lb->active; i++)
@@ -214,4 +225,11 @@ int nmi_lbfq_recv(nmi_sock *s, nmi_msg *m)
 bool nmi_lbfq_has_out(nmi_sock *s)
 {
     return nmi_lb_has_out(&((nmi_lbfq *)s->pdata)->lb);
+}
+
+int nmi_lbfq_send_ready(nmi_sock *s, const void *head, size_t len)
+{
+    (void)head;
+    (void)len;
+    return nmi_lb_ready(&((nmi_lbfq *)s->pdata)->lb);
 }

@@ -27,6 +27,9 @@ void nmi_pipeset_activate(nmi_pipeset *ps, nmi_pipe *p);
 
 /* Load balancer: queues m on the next pipe with room; -EAGAIN if none has room. */
 int nmi_lb_send(nmi_pipeset *lb, nmi_msg *m, nmi_pipe **used);
+/* What nmi_lb_send would answer now, without a message: 0, or -EAGAIN with every full
+ * pipe deactivated and asking for OUT_READY, as failed sends leave them. */
+int nmi_lb_ready(nmi_pipeset *lb);
 /* Fair queue: takes the next message; -EAGAIN if none waits. */
 int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from);
 
@@ -50,6 +53,7 @@ void nmi_lbfq_out_ready(nmi_sock *s, nmi_pipe *p);
 int nmi_lbfq_send(nmi_sock *s, nmi_msg *m);
 int nmi_lbfq_recv(nmi_sock *s, nmi_msg *m);
 bool nmi_lbfq_has_out(nmi_sock *s);
+int nmi_lbfq_send_ready(nmi_sock *s, const void *head, size_t len);
 
 /* True if some active pipe of lb has room. */
 bool nmi_lb_has_out(nmi_pipeset *lb);
@@ -63,6 +67,7 @@ bool nmi_proto_never_blocks(nmi_sock *s);
         .init = nmi_lbfq_init, .fini = nmi_lbfq_fini, .attach = nmi_lbfq_attach,                   \
         .detach = nmi_lbfq_detach, .in_ready = nmi_lbfq_in_ready, .out_ready = nmi_lbfq_out_ready, \
         .send = nmi_lbfq_send, .recv = nmi_lbfq_recv, .has_out = nmi_lbfq_has_out,                 \
+        .send_ready = nmi_lbfq_send_ready,                                                         \
     }
 
 #endif

@@ -116,6 +116,13 @@ static bool rep_has_out(nmi_sock *s)
     return ((rep_state *)s->pdata)->sending;
 }
 
+static int rep_send_ready(nmi_sock *s, const void *head, size_t len)
+{
+    (void)head;
+    (void)len;
+    return rep_has_out(s) ? 0 : NM_EFSM; /* a reply never waits */
+}
+
 const nmi_proto_ops nmi_rep_ops = {
     .type = NM_REP,
     .flags = NMI_PROTO_ALTERNATES,
@@ -130,4 +137,5 @@ const nmi_proto_ops nmi_rep_ops = {
     .send = rep_send,
     .recv = rep_recv,
     .has_out = rep_has_out,
+    .send_ready = rep_send_ready,
 };

@@ -105,6 +105,16 @@ static bool req_has_out(nmi_sock *s)
     return (!r->expect_reply || s->opts.req_relaxed) && nmi_lb_has_out(&r->pipes.lb);
 }
 
+static int req_send_ready(nmi_sock *s, const void *head, size_t len)
+{
+    (void)head;
+    (void)len;
+    req_state *r = s->pdata;
+    if (r->expect_reply && !s->opts.req_relaxed)
+        return NM_EFSM;
+    return nmi_lb_ready(&r->pipes.lb);
+}
+
 const nmi_proto_ops nmi_req_ops = {
     .type = NM_REQ,
     .flags = NMI_PROTO_SENDS_RID | NMI_PROTO_ALTERNATES,
@@ -119,4 +129,5 @@ const nmi_proto_ops nmi_req_ops = {
     .send = req_send,
     .recv = req_recv,
     .has_out = req_has_out,
+    .send_ready = req_send_ready,
 };

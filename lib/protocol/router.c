@@ -6,7 +6,9 @@
  * counter, as libzmq does).  A peer announcing a routing id in use is refused, or
  * with ROUTER_HANDOVER takes it over (conn_cmd.c).  A message for an unknown or full
  * peer is dropped and counted, unless ROUTER_MANDATORY asks for -EHOSTUNREACH /
- * -EAGAIN instead.
+ * -EAGAIN instead; a STREAM always answers so, as libzmq's does.  A STREAM's own
+ * NM_ROUTING_ID reads back the id it generated for its latest peer (libzmq's way for a
+ * connecter to learn it).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,6 +64,17 @@ static void router_attach(nmi_sock *s, nmi_pipe *p)
         RB_INSERT(router_tree, &r->peers, p);
     }
     nmi_pipeset_add(&r->fq, p);
+    /* A generated id (0x00 first; a peer's or CONNECT_ROUTING_ID's never is). */
+    if ((s->proto->flags & NMI_PROTO_RAW) && p->rid_len > 0 && p->rid[0] == 0) {
+        memcpy(s->opts.routing_id, p->rid, p->rid_len);
+        s->opts.routing_id_len = p->rid_len;
+    }
+}
+
+/* Whether a send to a missing or full peer fails rather than drops. */
+static bool router_mandatory(const nmi_sock *s)
+{
+    return s->opts.router_mandatory || (s->proto->flags & NMI_PROTO_RAW);
 }
 
 static void router_detach(nmi_sock *s, nmi_pipe *p)
@@ -97,6 +110,27 @@ static int router_recv(nmi_sock *s, nmi_msg *m)
     return 0;
 }
 
+/* The peer named rid (len <= NMI_RID_MAX), or NULL; key is the caller's scratch. */
+static nmi_pipe *router_find(router_state *r, nmi_pipe *key, const void *rid, size_t len)
+{
+    key->rid_len = (uint8_t)len;
+    memcpy(key->rid, rid, len);
+    return RB_FIND(router_tree, &r->peers, key);
+}
+
+/* Only a mandatory router refuses a message for a missing or full peer (router_send). */
+static int router_send_ready(nmi_sock *s, const void *rid, size_t len)
+{
+    if (!router_mandatory(s) || len > NMI_RID_MAX)
+        return 0; /* a too long id fails when the message is sent */
+    nmi_pipe key;
+    nmi_pipe *p = router_find(s->pdata, &key, rid, len);
+    if (p == NULL || atomic_load(&p->gone))
+        return -EHOSTUNREACH;
+    int rc = nmi_pipe_wait_room(p); /* a full pipe asks for OUT_READY, as a send does */
+    return rc == -EPIPE ? -EHOSTUNREACH : rc;
+}
+
 static int router_send(nmi_sock *s, nmi_msg *m)
 {
     router_state *r = s->pdata;
@@ -107,11 +141,9 @@ static int router_send(nmi_sock *s, nmi_msg *m)
         return 0;
     }
     nmi_pipe key;
-    key.rid_len = (uint8_t)m->first.size;
-    memcpy(key.rid, nmi_frame_data(&m->first), key.rid_len);
-    nmi_pipe *p = RB_FIND(router_tree, &r->peers, &key);
+    nmi_pipe *p = router_find(r, &key, nmi_frame_data(&m->first), m->first.size);
     if (p == NULL || atomic_load(&p->gone)) {
-        if (s->opts.router_mandatory)
+        if (router_mandatory(s))
             return -EHOSTUNREACH;
         nmi_msg_clear(m);
         return 0;
@@ -120,7 +152,7 @@ static int router_send(nmi_sock *s, nmi_msg *m)
     int rc = nmi_pipe_write(p, m);
     if (rc == 0)
         return 0;
-    if (s->opts.router_mandatory) {
+    if (router_mandatory(s)) {
         nm_msg_prepend((nm_msg_t *)m, key.rid, key.rid_len);
         return rc == -EPIPE ? -EHOSTUNREACH : rc;
     }
@@ -136,6 +168,7 @@ static int router_send(nmi_sock *s, nmi_msg *m)
         .needs_rid = true, .init = router_init, .fini = router_fini, .attach = router_attach,      \
         .detach = router_detach, .in_ready = router_in_ready, .out_ready = router_out_ready,       \
         .send = router_send, .recv = router_recv, .has_out = nmi_proto_never_blocks,               \
+        .send_ready = router_send_ready,                                                           \
     }
 
 const nmi_proto_ops nmi_router_ops = ROUTER_OPS(NM_ROUTER, NMI_PROTO_SENDS_RID);

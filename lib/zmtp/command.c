@@ -91,10 +91,10 @@ int nmi_zmtp_pong_encode(uint8_t *out, size_t cap, const uint8_t *ctx, size_t ct
 int nmi_zmtp_ping_parse(const uint8_t *data, size_t len, uint16_t *ttl_ds, const uint8_t **ctx,
                         size_t *ctx_len)
 {
-    if (len < 2 || len - 2 > CMD_PING_CTX_MAX)
+    if (len < 2)
         return -EPROTO;
     *ttl_ds = (uint16_t)nmi_zmtp_get_be(data, 2);
     *ctx = data + 2;
-    *ctx_len = len - 2;
+    *ctx_len = len - 2 > CMD_PING_CTX_MAX ? CMD_PING_CTX_MAX : len - 2;
     return 0;
 }

@@ -125,8 +125,9 @@ int nmi_zmtp_error_encode(uint8_t *out, size_t cap, const char *reason);
 int nmi_zmtp_ping_encode(uint8_t *out, size_t cap, uint16_t ttl_ds, const uint8_t *ctx,
                          size_t ctx_len);
 int nmi_zmtp_pong_encode(uint8_t *out, size_t cap, const uint8_t *ctx, size_t ctx_len);
-/* Parses PING data (after the name): TTL and context; -EPROTO if shorter than 2 bytes or
- * the context is over 16 bytes. */
+/* Parses PING data (after the name): TTL and context; -EPROTO if shorter than 2 bytes.
+ * A context over RFC 37's 16 bytes is cut to its first 16, as libzmq does (the PONG
+ * echoes those). */
 int nmi_zmtp_ping_parse(const uint8_t *data, size_t len, uint16_t *ttl_ds, const uint8_t **ctx,
                         size_t *ctx_len);
 

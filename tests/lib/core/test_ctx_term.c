@@ -13,9 +13,12 @@
  * within LINGER; a blocked thread's other, idle socket is left to it (it closes both)
  * while the destroying thread's own is closed for it; after an explicit nm_ctx_shutdown, destroy
  * closes nothing itself and waits for every socket (libzmq's zmq_ctx_term); LINGER bounds how long
- * destroy waits for messages nobody takes.
+ * destroy waits for messages nobody takes.  In a child forked while the context runs,
+ * closing its sockets and destroying it return at once (the child has none of its
+ * threads), and the parent's context goes on unharmed.
  */
 #include <stdatomic.h>
+#include <sys/wait.h>
 
 #include "testutil.h"
 
@@ -475,6 +478,35 @@ static void test_destroy_linger_bound(void **state)
     assert_true(took < 3000);
 }
 
+static void test_forked_child_lets_go(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *pull = tu_sock(ctx, NM_PULL), *push = tu_sock(ctx, NM_PUSH);
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(pull, ep, sizeof(ep));
+    TU_OK(nm_sock_connect(push, ep));
+    tu_send_str(push, "before");
+    tu_recv_str(pull, "before");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* no cmocka here: the exit status says it all */
+        alarm(5);   /* a hang dies of SIGALRM */
+        nm_sock_close(&pull);
+        nm_sock_close(&push);
+        int rc = nm_ctx_shutdown(ctx);
+        nm_ctx_destroy(&ctx);
+        _exit(rc == 0 && pull == NULL && push == NULL && ctx == NULL ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    tu_send_str(push, "after"); /* the parent's sockets are untouched */
+    tu_recv_str(pull, "after");
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_destroy_after_shutdown_waits),
         cmocka_unit_test(test_destroy_leaves_worker_sockets),
         cmocka_unit_test(test_destroy_linger_bound),
+        cmocka_unit_test(test_forked_child_lets_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

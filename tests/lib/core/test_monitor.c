@@ -7,7 +7,8 @@
  * goes; a connecting socket reports CONNECTED (maybe after CONNECT_DELAYED) and
  * HANDSHAKE_SUCCEEDED, or CONNECT_RETRIED while nobody listens; a peer that sends
  * garbage instead of a ZMTP greeting, or asks for an unknown security mechanism, gives
- * HANDSHAKE_FAILED with a reason.  The event
+ * HANDSHAKE_FAILED with a reason.  A connection the socket ends itself (disconnect,
+ * close) is not reported DISCONNECTED, as in libzmq: that event means lost.  The event
  * mask filters, and stopping the monitor says MONITOR_STOPPED.
  *
  * Order is checked only where it is causal (accept before handshake, handshake before
@@ -172,6 +173,32 @@ static void test_monitor_event_mask(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+/* Ending its own connections: nm_sock_disconnect, then closing the socket, give no
+ * DISCONNECTED (nor CONNECT_RETRIED); closing stops the monitor. */
+static void test_monitor_own_end(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *pull = tu_sock(ctx, NM_PULL);
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(pull, ep, sizeof(ep));
+    nm_sock_t *push = tu_sock(ctx, NM_PUSH);
+    TU_OK(nm_sock_setopt_int(push, NM_LINGER, 0));
+    nm_sock_t *mon = tu_mon_open(ctx, push, "mon-own", NM_EVENT_ALL);
+    TU_OK(nm_sock_connect(push, ep));
+    tu_mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, NULL);
+    TU_OK(nm_sock_disconnect(push, ep));
+    tu_recv_none(mon, 200);
+
+    TU_OK(nm_sock_connect(push, ep));
+    tu_mon_expect(mon, NM_EVENT_HANDSHAKE_SUCCEEDED, NULL);
+    nm_sock_close(&push);
+    tu_mon_event ev;
+    assert_int_equal(tu_mon_next(mon, &ev, 3000), 1);
+    assert_int_equal(ev.event, NM_EVENT_MONITOR_STOPPED);
+    tu_ctx_destroy(&ctx);
+}
+
 /* Stopping: MONITOR_STOPPED, and later activity publishes nothing. */
 static void test_monitor_stop(void **state)
 {
@@ -202,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_monitor_handshake_bad_mechanism),
         cmocka_unit_test(test_monitor_event_mask),
         cmocka_unit_test(test_monitor_stop),
+        cmocka_unit_test(test_monitor_own_end),
     };
     return cmocka_run_group_tests_name("monitor", tests, NULL, NULL);
 }

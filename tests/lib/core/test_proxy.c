@@ -6,7 +6,10 @@
  * forwarded; PAUSE stops forwarding until RESUME; STATISTICS answers with 8 frames of
  * 8 bytes (frontend msgs in, bytes in, msgs out, bytes out, then the backend's) that
  * match the traffic; TERMINATE makes nm_proxy return 0.  A PULL/PUSH streamer shows that
- * a proxy between one-way sockets forwards only the way messages can go.
+ * a proxy between one-way sockets forwards only the way messages can go.  A PUSH
+ * backend with no peer yet leaves the frontend's messages unread (as libzmq) while the
+ * proxy still answers its control socket, and they flow once a peer connects; so does a
+ * capture PUSH with no peer (libzmq blocks on it), and then every message is copied.
  *
  * The sockets handed to nm_proxy are used by the proxy thread alone until it has been
  * joined.  Control commands are handled in order, so a STATISTICS reply also proves
@@ -217,12 +220,100 @@ static void test_proxy_streamer(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+/* PULL frontend, PUSH backend that has no peer: nothing is read from the frontend,
+ * STATISTICS and TERMINATE are still served, and a peer that connects gets the lot. */
+static void test_proxy_no_room(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    proxy_run p = {0};
+    p.frontend = tu_sock(ctx, NM_PULL);
+    p.backend = tu_sock(ctx, NM_PUSH);
+    p.control = tu_sock(ctx, NM_PAIR);
+    TU_OK(nm_sock_bind(p.frontend, "inproc://noroom-in"));
+    TU_OK(nm_sock_bind(p.backend, "inproc://noroom-out"));
+    TU_OK(nm_sock_bind(p.control, "inproc://noroom-control"));
+    nm_sock_t *src = tu_sock(ctx, NM_PUSH);
+    nm_sock_t *ctl = tu_sock(ctx, NM_PAIR);
+    TU_OK(nm_sock_connect(src, "inproc://noroom-in"));
+    TU_OK(nm_sock_connect(ctl, "inproc://noroom-control"));
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, proxy_main, &p), 0);
+
+    for (int i = 0; i < 3; i++)
+        tu_send_str(src, "held");
+    tu_sleep_ms(100);
+    proxy_stats st = get_stats(ctl);
+    assert_int_equal(st.fe_msgs_in, 0);
+    assert_int_equal(st.be_msgs_out, 0);
+
+    nm_sock_t *dst = tu_sock(ctx, NM_PULL);
+    TU_OK(nm_sock_connect(dst, "inproc://noroom-out"));
+    for (int i = 0; i < 3; i++)
+        tu_recv_str(dst, "held");
+    st = get_stats(ctl);
+    assert_int_equal(st.fe_msgs_in, 3);
+    assert_int_equal(st.be_msgs_out, 3);
+
+    /* Held again (the peer left), and TERMINATE still ends the proxy at once. */
+    nm_sock_close(&dst);
+    tu_sleep_ms(100);
+    tu_send_str(src, "stuck");
+    int64_t t0 = tu_now_ms();
+    tu_send_str(ctl, "TERMINATE");
+    tu_join(th, TU_RCVTIMEO);
+    assert_true(tu_now_ms() - t0 < 2000);
+    TU_OK(p.rc);
+    tu_ctx_destroy(&ctx);
+}
+
+/* A capture PUSH without a peer holds the frontend's messages back, as libzmq (whose
+ * capture send blocks) does; once a peer takes the copies, every message goes through
+ * and is copied. */
+static void test_proxy_capture_room(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    proxy_run p = {0};
+    p.frontend = tu_sock(ctx, NM_PULL);
+    p.backend = tu_sock(ctx, NM_PUSH);
+    p.capture = tu_sock(ctx, NM_PUSH);
+    p.control = tu_sock(ctx, NM_PAIR);
+    TU_OK(nm_sock_bind(p.frontend, "inproc://caproom-in"));
+    TU_OK(nm_sock_bind(p.backend, "inproc://caproom-out"));
+    TU_OK(nm_sock_bind(p.capture, "inproc://caproom-cap"));
+    TU_OK(nm_sock_bind(p.control, "inproc://caproom-control"));
+    nm_sock_t *src = tu_sock(ctx, NM_PUSH), *dst = tu_sock(ctx, NM_PULL);
+    nm_sock_t *ctl = tu_sock(ctx, NM_PAIR);
+    TU_OK(nm_sock_connect(src, "inproc://caproom-in"));
+    TU_OK(nm_sock_connect(dst, "inproc://caproom-out"));
+    TU_OK(nm_sock_connect(ctl, "inproc://caproom-control"));
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, proxy_main, &p), 0);
+    tu_send_str(src, "a");
+    tu_send_str(src, "b");
+    tu_recv_none(dst, 100);
+    proxy_stats st = get_stats(ctl);
+    assert_int_equal(st.fe_msgs_in, 0);
+
+    nm_sock_t *cap = tu_sock(ctx, NM_PULL);
+    TU_OK(nm_sock_connect(cap, "inproc://caproom-cap"));
+    tu_recv_str(dst, "a");
+    tu_recv_str(dst, "b");
+    tu_recv_str(cap, "a");
+    tu_recv_str(cap, "b");
+    tu_send_str(ctl, "TERMINATE");
+    tu_join(th, TU_RCVTIMEO);
+    TU_OK(p.rc);
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_proxy_steered),
-        cmocka_unit_test(test_proxy_terminate_idle),
-        cmocka_unit_test(test_proxy_streamer),
+        cmocka_unit_test(test_proxy_steered),      cmocka_unit_test(test_proxy_terminate_idle),
+        cmocka_unit_test(test_proxy_streamer),     cmocka_unit_test(test_proxy_no_room),
+        cmocka_unit_test(test_proxy_capture_room),
     };
     return cmocka_run_group_tests_name("proxy", tests, NULL, NULL);
 }

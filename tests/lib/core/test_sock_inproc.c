@@ -7,7 +7,9 @@
  * threads; zero-copy frames arrive with their original data pointer and are freed once,
  * when the receiver lets go; names are private to a context, unique while bound, and
  * free again once the binder is closed; one binder takes many connecters; the pipe is
- * bounded by the HWMs.
+ * bounded by the HWMs.  A connecter closed before the bind leaves what it sent for the
+ * binder, as libzmq does (not with LINGER 0), also from threads of their own; a context
+ * ended with such messages unbound frees them.
  */
 #include "testutil.h"
 
@@ -465,6 +467,80 @@ static void test_inproc_hwm(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+typedef struct early_sender {
+    nm_ctx_t *ctx; /* shared; the thread's socket is its own */
+    int id;        /* what it sends */
+    int rc;        /* 0 once connected, sent and closed */
+} early_sender;
+
+static void *early_main(void *arg)
+{
+    early_sender *e = arg;
+    nm_sock_t *push = NULL;
+    char buf[16];
+    snprintf(buf, sizeof(buf), "from-%d", e->id);
+    e->rc = nm_sock_new(&push, e->ctx, NM_PUSH);
+    if (e->rc == 0)
+        e->rc = nm_sock_connect(push, "inproc://early-threads");
+    if (e->rc == 0)
+        e->rc = nm_sock_send_bytes(push, buf, strlen(buf), 0);
+    nm_sock_close(&push);
+    return NULL;
+}
+
+static void test_inproc_closed_before_bind(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *push = tu_sock(ctx, NM_PUSH), *zero = tu_sock(ctx, NM_PUSH); /* LINGER 0 */
+    TU_OK(nm_sock_setopt_int(push, NM_LINGER, -1));
+    TU_OK(nm_sock_connect(push, "inproc://early"));
+    TU_OK(nm_sock_connect(zero, "inproc://early"));
+    tu_send_str(push, "one");
+    tu_send_strs(push, 2, "two", "parts");
+    tu_send_str(zero, "dropped");
+    nm_sock_close(&push);
+    nm_sock_close(&zero);
+    tu_sleep_ms(50); /* both sockets are freed by now */
+    nm_sock_t *pull = tu_sock(ctx, NM_PULL);
+    TU_OK(nm_sock_bind(pull, "inproc://early"));
+    tu_recv_str(pull, "one");
+    tu_recv_strs(pull, 2, "two", "parts");
+    tu_recv_none(pull, 50);
+
+    /* Threads that connect, send and close while the binder may or may not be there. */
+    enum { N = 16 };
+    early_sender es[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        es[i] = (early_sender){.ctx = ctx, .id = i, .rc = 1};
+        assert_int_equal(pthread_create(&th[i], NULL, early_main, &es[i]), 0);
+    }
+    nm_sock_t *sink = tu_sock(ctx, NM_PULL);
+    TU_OK(nm_sock_bind(sink, "inproc://early-threads"));
+    bool seen[N] = {false};
+    for (int i = 0; i < N; i++) {
+        nm_msg_t m;
+        tu_recv(sink, &m);
+        int id = atoi((const char *)nm_msg_data(&m, 0) + 5);
+        assert_true(id >= 0 && id < N && !seen[id]);
+        seen[id] = true;
+        nm_msg_close(&m);
+    }
+    for (int i = 0; i < N; i++) {
+        tu_join(th[i], TU_RCVTIMEO);
+        TU_OK(es[i].rc);
+    }
+
+    /* Left unbound: the context's end frees them (ASan would tell otherwise). */
+    nm_sock_t *last = tu_sock(ctx, NM_PUSH);
+    TU_OK(nm_sock_setopt_int(last, NM_LINGER, 1000));
+    TU_OK(nm_sock_connect(last, "inproc://never"));
+    tu_send_str(last, "never read");
+    nm_sock_close(&last);
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_inproc_many_connecters),
         cmocka_unit_test(test_inproc_threads),
         cmocka_unit_test(test_inproc_hwm),
+        cmocka_unit_test(test_inproc_closed_before_bind),
     };
     return cmocka_run_group_tests_name("sock_inproc", tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  * a generated 5-byte id starting with 0x00; it replies by routing id; an unknown id is
  * dropped silently, or refused with -EHOSTUNREACH under ROUTER_MANDATORY (the message
  * staying with the caller).  Also DEALER-DEALER, ROUTER-ROUTER with identities,
- * REQ-ROUTER ([id, "", body]) and DEALER-REP (["", body] <-> [body]).
+ * REQ-ROUTER ([id, "", body]) and DEALER-REP (["", body] <-> [body]).  A ROUTER that
+ * connects with NM_CONNECT_ROUTING_ID may address that peer at once, as in libzmq: the
+ * messages wait for the connection.
  */
 #include "testutil.h"
 
@@ -254,13 +256,40 @@ static void test_dealer_rep_envelope(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+static void test_router_connect_rid_early(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *client = tu_sock(ctx, NM_ROUTER);
+    tu_set_id(client, "client");
+    TU_OK(nm_sock_setopt_int(client, NM_ROUTER_MANDATORY, 1));
+    TU_OK(nm_sock_setopt_int(client, NM_RECONNECT_IVL, 20));
+    TU_OK(nm_sock_setopt(client, NM_CONNECT_ROUTING_ID, "srv", 3));
+    char ep[TU_EP_MAX];
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", tu_free_tcp_port());
+    TU_OK(nm_sock_connect(client, ep));
+    TU_OK(nm_sock_send_ready(client, "srv", 3, NM_DONTWAIT)); /* nobody listens yet */
+    tu_send_strs(client, 2, "srv", "early");
+    TU_RC(nm_sock_send_ready(client, "other", 5, NM_DONTWAIT), -EHOSTUNREACH);
+    nm_sock_t *server = tu_sock(ctx, NM_ROUTER);
+    TU_OK(nm_sock_bind(server, ep));
+    tu_recv_strs(server, 2, "client", "early");
+    tu_send_strs(server, 2, "client", "late");
+    tu_recv_strs(client, 2, "srv", "late");
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_router_sees_routing_id), cmocka_unit_test(test_router_generated_ids),
-        cmocka_unit_test(test_router_unknown_id),      cmocka_unit_test(test_dealer_dealer),
-        cmocka_unit_test(test_router_router),          cmocka_unit_test(test_req_router_envelope),
+        cmocka_unit_test(test_router_sees_routing_id),
+        cmocka_unit_test(test_router_generated_ids),
+        cmocka_unit_test(test_router_unknown_id),
+        cmocka_unit_test(test_dealer_dealer),
+        cmocka_unit_test(test_router_router),
+        cmocka_unit_test(test_req_router_envelope),
         cmocka_unit_test(test_dealer_rep_envelope),
+        cmocka_unit_test(test_router_connect_rid_early),
     };
     return cmocka_run_group_tests_name("sock_router", tests, NULL, NULL);
 }

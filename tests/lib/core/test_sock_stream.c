@@ -1,8 +1,10 @@
 /*
  * test_sock_stream.c - STREAM sockets: raw TCP with routing ids.  A plain TCP client
  * connects: the socket reports [id, ""]; bytes it sends arrive as [id, data]; [id, data]
- * sent back arrives as raw bytes; [id, ""] closes the connection; the client's close is
- * reported as [id, ""] again.
+ * sent back arrives as raw bytes; [id, ""] closes the connection, and as in libzmq the
+ * socket that closed it is told nothing more; the client's own close is reported as
+ * [id, ""] again.  As in libzmq, NM_ROUTING_ID reads back the id given to the latest
+ * peer, and a message for an unknown id fails with -EHOSTUNREACH.
  */
 #include "testutil.h"
 
@@ -52,16 +54,65 @@ static void test_stream_server(void **state)
     assert_int_equal(read(fd, buf, sizeof(buf)), 9);
     assert_memory_equal(buf, "raw reply", 9);
 
-    /* [id, ""] closes the connection from our side. */
+    uint8_t own[256];
+    size_t ownlen = sizeof(own);
+    TU_OK(nm_sock_getopt(s, NM_ROUTING_ID, own, &ownlen));
+    assert_int_equal(ownlen, idlen); /* the id it gave its latest peer */
+    assert_memory_equal(own, id, idlen);
+    TU_OK(nm_msg_add(&m, "\0nope", 5));
+    TU_OK(nm_msg_add(&m, "x", 1));
+    TU_RC(nm_sock_send(s, &m, NM_DONTWAIT), -EHOSTUNREACH);
+    TU_RC(nm_sock_send_ready(s, "\0nope", 5, NM_DONTWAIT), -EHOSTUNREACH);
+    nm_msg_close(&m);
+
+    /* [id, ""] closes the connection from our side: no [id, ""] comes back. */
     TU_OK(nm_msg_add(&m, id, idlen));
     TU_OK(nm_msg_add(&m, "", 0));
     TU_OK(nm_sock_send(s, &m, 0));
     assert_int_equal(read(fd, buf, sizeof(buf)), 0);
     close(fd);
-    tu_recv(s, &m);
-    tu_assert_frame_mem(&m, 0, id, idlen);
-    assert_int_equal(nm_msg_size(&m, 1), 0); /* disconnected */
+    tu_recv_none(s, 200);
+    tu_ctx_destroy(&ctx);
+}
+
+/* A STREAM connecting to a STREAM: each reads back the other's id as its own
+ * NM_ROUTING_ID; the connecter closes with [id, ""] and is not told of it (nor does it
+ * reconnect), while the binder is. */
+static void test_stream_to_stream(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *server = tu_sock(ctx, NM_STREAM), *client = tu_sock(ctx, NM_STREAM);
+    TU_OK(nm_sock_setopt_int(client, NM_RECONNECT_IVL, 50));
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(server, ep, sizeof(ep));
+    TU_OK(nm_sock_connect(client, ep));
+    nm_msg_t m;
+    tu_recv(server, &m); /* connected */
     nm_msg_close(&m);
+    tu_recv(client, &m);
+    assert_int_equal(nm_msg_size(&m, 1), 0);
+    uint8_t id[256];
+    size_t idlen = sizeof(id);
+    TU_OK(nm_sock_getopt(client, NM_ROUTING_ID, id, &idlen));
+    tu_assert_frame_mem(&m, 0, id, idlen);
+    nm_msg_close(&m);
+
+    TU_OK(nm_msg_add(&m, id, idlen));
+    TU_OK(nm_msg_add(&m, "GET /", 5));
+    TU_OK(nm_sock_send(client, &m, 0));
+    tu_recv(server, &m);
+    tu_assert_frame(&m, 1, "GET /");
+    nm_msg_close(&m);
+
+    TU_OK(nm_msg_add(&m, id, idlen));
+    TU_OK(nm_msg_add(&m, "", 0));
+    TU_OK(nm_sock_send(client, &m, 0));
+    tu_recv(server, &m);
+    assert_int_equal(nm_msg_size(&m, 1), 0); /* the binder is told */
+    nm_msg_close(&m);
+    tu_recv_none(client, 300); /* the connecter is not, and did not reconnect */
+    tu_recv_none(server, 50);
     tu_ctx_destroy(&ctx);
 }
 
@@ -92,6 +143,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_server),
         cmocka_unit_test(test_stream_peer_closes),
+        cmocka_unit_test(test_stream_to_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
