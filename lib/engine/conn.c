@@ -215,10 +215,12 @@ void nmi_conn_start(nmi_conn *c)
 static void conn_stream_notify(nmi_conn *c)
 {
     nmi_msg m = {0};
-    if (!c->opts.stream_notify || c->pipe == NULL || nmi_msg_push_frame(&m) == NULL ||
-        nmi_queue_push(c->pipe->in, &m) < 0)
+    if (!c->opts.stream_notify || c->pipe == NULL || nmi_msg_push_frame(&m) == NULL)
+        return;
+    nmi_conn_meta_give(c, &m); /* its Peer-Address, as libzmq's */
+    if (nmi_queue_push(c->pipe->in, &m) < 0)
         nmi_msg_clear(&m);
-    else if (c->pipe != NULL)
+    else
         nmi_pipe_in_notify(c->pipe);
 }
 
