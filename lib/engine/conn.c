@@ -340,7 +340,6 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
     int st = atomic_load(&c->state);
     if (st == NMI_CONN_DEAD)
         return;
-    bool asked = c->close_requested; /* STREAM: the application closed it */
     if (rejected)
         nmi_conn_log(c, NM_LOG_WARN, "dropping connection: %s", why);
     else if (why != NULL)
@@ -348,6 +347,8 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
     atomic_store(&c->state, NMI_CONN_WAIT);
     nmi_conn_handshake_end(c, false);
     nmi_conn_take_writer(c);
+    /* STREAM: the application closed it (the writer's flag: read once we are it). */
+    bool asked = c->close_requested;
     bool took_reader = nmi_conn_claim_reader(c);
     int fd = c->pollable.fd; /* the monitor reports the descriptor that was closed */
     if (c->pollable.fd >= 0) {

@@ -172,7 +172,8 @@ struct nmi_conn {
     bool io_owns;                       /* the I/O thread holds wowner (table) */
     atomic_int handoff;                 /* wowner handed to the I/O thread (table) */
     bool wblocked;                      /* kernel buffer full: waiting for POLL_OUT */
-    bool close_requested;               /* STREAM: close once the output before it is written */
+    bool close_requested;               /* STREAM: close once the output before it is written
+                                         * (the writer's: read and reset holding the writer role) */
     uint8_t *wbuf;                      /* encode buffer (lazily allocated) */
     size_t wbuf_len;                    /* bytes encoded in wbuf */
     size_t wbuf_cap;                    /* its size */

@@ -21,6 +21,16 @@
 #include "core/core.h"
 #include "transport/transport.h"
 
+/* A port: a number 0..65535, or "*" (0, any free port); -1 if neither. */
+static long tcp_port(const char *s)
+{
+    if (strcmp(s, "*") == 0)
+        return 0;
+    char *end;
+    long port = strtol(s, &end, 10);
+    return end == s || *end != '\0' || port < 0 || port > 65535 ? -1 : port;
+}
+
 /* Resolves HOST:PORT into *ss: HOST numeric, "*" (any, when any is allowed) or a name
  * resolved once; PORT a number or "*" (0, any free port) where allowed. */
 static int tcp_resolve_one(const char *addr, bool any_host, bool any_port, bool ipv6,
@@ -43,13 +53,9 @@ static int tcp_resolve_one(const char *addr, bool any_host, bool any_port, bool 
     memcpy(host, h, hlen);
     host[hlen] = '\0';
 
-    long port = 0;
-    if (strcmp(colon + 1, "*") != 0) {
-        char *end;
-        port = strtol(colon + 1, &end, 10);
-        if (*end != '\0' || port < 0 || port > 65535)
-            return -EINVAL;
-    }
+    long port = tcp_port(colon + 1);
+    if (port < 0)
+        return -EINVAL;
     if (port == 0 && !any_port)
         return -EINVAL;
 
@@ -85,7 +91,7 @@ static int tcp_resolve_one(const char *addr, bool any_host, bool any_port, bool 
                              .ai_flags = flags,
                              .ai_family = ipv6 || numeric6 ? AF_UNSPEC : AF_INET};
     struct addrinfo *res;
-    char pbuf[8];
+    char pbuf[24];
     snprintf(pbuf, sizeof(pbuf), "%ld", port);
     if (getaddrinfo(host, pbuf, &hints, &res) != 0 || res == NULL)
         return -EINVAL;
@@ -109,13 +115,9 @@ static int tcp_resolve_nic(const char *src, bool ipv6, struct sockaddr_storage *
         return -ENODEV;
     memcpy(name, src, n);
     name[n] = '\0';
-    long port = 0;
-    if (strcmp(colon + 1, "*") != 0) {
-        char *end;
-        port = strtol(colon + 1, &end, 10);
-        if (*end != '\0' || port < 0 || port > 65535)
-            return -EINVAL;
-    }
+    long port = tcp_port(colon + 1);
+    if (port < 0)
+        return -EINVAL;
     struct ifaddrs *ifs;
     if (getifaddrs(&ifs) < 0)
         return -ENODEV;
