@@ -209,6 +209,13 @@ else
 fi
 
 # ---- summary: ctest's own closing line comes last, for whoever reads the log ----
+# ctest_result LOG: ctest's closing line, then the name of every test that failed.
+ctest_result() {
+    { grep -E 'tests passed|tests failed' "$1" || echo "no ctest result"; } | tail -n 1 | tr -d '\n'
+    { sed -n '/The following tests FAILED:/,$p' "$1" | grep -E '^[[:space:]]+[0-9]+ - ' || true; } |
+        sed -E 's/^[[:space:]]+[0-9]+ - / /' | tr -d '\n'
+    echo
+}
 stage ""
 echo
 echo "== summary"
@@ -217,9 +224,9 @@ echo "fuzz:  $fuzz_result"
 echo "docker: $docker_result"
 echo "libzmq suite: $(grep -E '^libzmq suite:' "$BUILD/libzmq-suite.log" | tail -n 1 | cut -d: -f2-)"
 echo "pyzmq suite: $(grep -E '^target:' "$BUILD/pyzmq-suite.log" | tail -n 1)"
-echo "tsan:  $(grep -E 'tests passed|tests failed' build-tsan/ctest.log | tail -n 1)"
+echo "tsan:  $(ctest_result build-tsan/ctest.log)"
 echo "hostile (release): $(grep -E '^[0-9]+ passed, [0-9]+ failed' build-release-check/hostile.log | tail -n 1)"
-grep -E 'tests passed|tests failed' "$BUILD/ctest.log" | tail -n 1 || echo "ctest exited $ctest_status"
+ctest_result "$BUILD/ctest.log"
 if [ "$ctest_status" -ne 0 ]; then
     exit "$ctest_status"
 fi

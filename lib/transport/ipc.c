@@ -5,8 +5,18 @@
  * As in libzmq, binding removes a stale socket file at the path first, closing the
  * listener removes the file, and a bind to ipc://\* takes a fresh path in a private
  * temporary directory (named by the bound endpoint; removed with the file).
+ *
+ * A listener closes on its I/O thread after its socket's close returned, so the
+ * application may have bound the same path again by then.  Which listener owns the file
+ * at a path is kept in ipc_files (process-wide, under ipc_files_lock: binds and closes
+ * of every context's I/O threads and application threads change it, each holding the
+ * lock from its unlink to its record): a bind records itself as the path's owner with a
+ * fresh generation, and a close removes the file only while it is still the owner and
+ * the file is still the one it made (another process may have replaced it).  The file's
+ * device and inode alone cannot tell: a new file often reuses the old one's inode.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,18 +81,66 @@ static uint64_t ipc_file_id(const char *path)
     return (uint64_t)st.st_dev << 40 ^ (uint64_t)st.st_ino;
 }
 
+/* A path this process bound, and which bind owns it now (see the top of the file). */
+typedef struct ipc_file {
+    LIST_ENTRY(ipc_file) entry;
+    uint64_t gen;     /* the owning bind's generation: its listener's path_id */
+    uint64_t file_id; /* ipc_file_id of the file that bind made */
+    char path[];
+} ipc_file;
+
+static pthread_mutex_t ipc_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static LIST_HEAD(, ipc_file) ipc_files = LIST_HEAD_INITIALIZER(ipc_files);
+static uint64_t ipc_files_gen;
+
+/* Under ipc_files_lock: path's record, or NULL. */
+static ipc_file *ipc_file_find(const char *path)
+{
+    ipc_file *f;
+    LIST_FOREACH(f, &ipc_files, entry)
+    {
+        if (strcmp(f->path, path) == 0)
+            return f;
+    }
+    return NULL;
+}
+
 static int ipc_listen(const nmi_addr *a, const nmi_opts *o, int *fdp, char *ep, size_t cap,
                       uint64_t *idp)
 {
     const struct sockaddr_un *sun = (const struct sockaddr_un *)&a->ss;
-    if (sun->sun_path[0] != '\0')
-        unlink(sun->sun_path);
-    int rc = nmi_stream_listen(a, o, fdp);
-    if (rc < 0)
+    const char *path = sun->sun_path;
+    *idp = 0;
+    if (path[0] == '\0') { /* abstract: no file */
+        int rc = nmi_stream_listen(a, o, fdp);
+        if (rc == 0)
+            ipc_format(sun, a->len, ep, cap);
         return rc;
-    ipc_format(sun, a->len, ep, cap);
-    *idp = sun->sun_path[0] != '\0' ? ipc_file_id(sun->sun_path) : 0;
-    return 0;
+    }
+    size_t n = strlen(path) + 1;
+    ipc_file *mine = malloc(sizeof(*mine) + n);
+    if (mine == NULL)
+        return -ENOMEM;
+    memcpy(mine->path, path, n);
+    pthread_mutex_lock(&ipc_files_lock);
+    unlink(path);
+    int rc = nmi_stream_listen(a, o, fdp);
+    if (rc == 0) {
+        ipc_file *old = ipc_file_find(path);
+        if (old != NULL) { /* its listener is closing: the file is ours now */
+            LIST_REMOVE(old, entry);
+            free(old);
+        }
+        mine->gen = *idp = ++ipc_files_gen;
+        mine->file_id = ipc_file_id(path);
+        LIST_INSERT_HEAD(&ipc_files, mine, entry);
+        mine = NULL;
+    }
+    pthread_mutex_unlock(&ipc_files_lock);
+    free(mine);
+    if (rc == 0)
+        ipc_format(sun, a->len, ep, cap);
+    return rc;
 }
 
 static int ipc_bound_name(int fd, char *ep, size_t cap)
@@ -103,16 +161,24 @@ static void ipc_tune(int fd, const nmi_opts *o)
     (void)o;
 }
 
-/* The close of a listener runs on the I/O thread, after its socket's close returned:
- * by then the application may have bound the path again, with a file that is not ours
- * to remove. */
+/* Removes the file the bind of generation id made, if that bind still owns the path. */
 static void ipc_unlisten(const char *ep, uint64_t id)
 {
-    if (strncmp(ep, "ipc://", 6) != 0 || ep[6] == '@')
+    if (strncmp(ep, "ipc://", 6) != 0 || ep[6] == '@' || id == 0)
         return;
     const char *path = ep + 6;
-    if (ipc_file_id(path) == id)
-        unlink(path);
+    pthread_mutex_lock(&ipc_files_lock);
+    ipc_file *f = ipc_file_find(path);
+    bool owner = f != NULL && f->gen == id;
+    if (owner) {
+        if (ipc_file_id(path) == f->file_id)
+            unlink(path);
+        LIST_REMOVE(f, entry);
+        free(f);
+    }
+    pthread_mutex_unlock(&ipc_files_lock);
+    if (!owner)
+        return;
     /* ipc://\*'s directory: IPC_ANY_DIR + 6 characters + IPC_ANY_FILE, ours to remove. */
     size_t dir = strlen(IPC_ANY_DIR) + 6;
     if (strncmp(path, IPC_ANY_DIR, strlen(IPC_ANY_DIR)) == 0 && strlen(path) > dir &&

@@ -28,8 +28,8 @@ typedef struct nmi_transport_ops {
     /* Parses the part after "scheme://"; -EINVAL if malformed. */
     int (*resolve)(const char *addr, bool for_bind, const struct nmi_opts *o, nmi_addr *out);
     /* Binds and listens (backlog, buffers, device from o); writes the endpoint really
-     * bound into ep[0..cap), and into *idp what identifies the file it made (ipc: its
-     * device and inode; 0 when none), for unlisten. */
+     * bound into ep[0..cap), and into *idp what identifies the file it made (ipc: the
+     * bind's generation, ipc.c; 0 when none), for unlisten. */
     int (*listen)(const nmi_addr *a, const struct nmi_opts *o, int *fdp, char *ep, size_t cap,
                   uint64_t *idp);
     /* Writes the endpoint a listening descriptor is bound to into ep[0..cap) (a
