@@ -15,10 +15,13 @@
  *    caller's buffer (nm_msg_add_zc) and zmq_msg_copy shares the buffer (nm_msg_copy),
  *    as libzmq's do.
  * Sending appends the frame to the socket's pending message (zc_sock.out); the frame
- * without ZMQ_SNDMORE sends them all as one nomid message.  Receiving takes a whole
- * message into zc_sock.in and hands its frames out one by one with ZMQ_RCVMORE.
+ * without ZMQ_SNDMORE sends them all as one nomid message (a heap frame sent alone goes
+ * as its own nm_msg_t, without the detour).  Heap messages come from a per-thread spare
+ * (msg_alloc), so a send or receive loop does not allocate one per message.  Receiving takes a
+ * whole message into zc_sock.in and hands its frames out one by one with ZMQ_RCVMORE.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,24 +66,80 @@ static void msg_empty(zc_msg *m)
     m->len = 0;
 }
 
+/* Each thread keeps one empty heap message spare, so the loop that builds a message
+ * and sends it, or receives into one, allocates nothing in steady state.  Only its own
+ * thread touches msg_spare; a thread-specific value (set once per thread) frees it when
+ * the thread exits. */
+/* initial-exec: no __tls_get_addr call per message; a few bytes of the static TLS that
+ * the C library keeps for libraries loaded later (dlopen, as Python does). */
+#define MSG_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
+static MSG_TLS nm_msg_t *msg_spare;
+static MSG_TLS bool msg_spare_registered;
+static pthread_key_t msg_spare_key;
+static pthread_once_t msg_spare_once = PTHREAD_ONCE_INIT;
+static bool msg_spare_ok;
+
+static void msg_spare_exit(void *unused)
+{
+    (void)unused;
+    free(msg_spare);
+    msg_spare = NULL;
+    msg_spare_registered = false; /* a later free registers again, and is freed again */
+}
+
+static void msg_spare_init(void)
+{
+    msg_spare_ok = pthread_key_create(&msg_spare_key, msg_spare_exit) == 0;
+}
+
+/* True if this thread may keep a spare (its exit will free it). */
+static bool msg_spare_usable(void)
+{
+    if (!msg_spare_registered) {
+        pthread_once(&msg_spare_once, msg_spare_init);
+        msg_spare_registered =
+            msg_spare_ok && pthread_setspecific(msg_spare_key, &msg_spare_registered) == 0;
+    }
+    return msg_spare_registered;
+}
+
+/* An empty heap message, or NULL. */
+static nm_msg_t *msg_alloc(void)
+{
+    nm_msg_t *nm = msg_spare;
+    if (nm != NULL) {
+        msg_spare = NULL;
+        return nm;
+    }
+    nm = malloc(sizeof(*nm));
+    if (nm != NULL)
+        nm_msg_init(nm);
+    return nm;
+}
+
+static void msg_free(nm_msg_t *nm)
+{
+    if (nm == NULL)
+        return;
+    nm_msg_close(nm);
+    if (msg_spare == NULL && msg_spare_usable())
+        msg_spare = nm;
+    else
+        free(nm);
+}
+
 static void msg_release(zc_msg *m)
 {
     nm_props_release(&m->props);
-    if (m->nm != NULL) {
-        nm_msg_close(m->nm);
-        free(m->nm);
-        m->nm = NULL;
-    }
+    msg_free(m->nm);
+    m->nm = NULL;
 }
 
 /* A heap message for m (empty), or NULL. */
 static nm_msg_t *msg_heap(zc_msg *m)
 {
     msg_empty(m);
-    m->nm = malloc(sizeof(*m->nm));
-    if (m->nm != NULL)
-        nm_msg_init(m->nm);
-    return m->nm;
+    return m->nm = msg_alloc();
 }
 
 int zmq_msg_init(zmq_msg_t *msg_)
@@ -158,9 +217,9 @@ int zmq_msg_copy(zmq_msg_t *dest_, zmq_msg_t *src_)
         nm_props_hold(d->props);
         return 0;
     }
-    nm_msg_t *nm = malloc(sizeof(*nm));
+    nm_msg_t *nm = msg_alloc();
     if (nm == NULL || nm_msg_copy(nm, s->nm) < 0) {
-        free(nm);
+        msg_free(nm);
         msg_empty(d);
         return zc_errno(ENOMEM);
     }
@@ -252,15 +311,25 @@ int zc_msg_send(zmq_msg_t *msg, zc_sock *zs, int flags)
         return -EFAULT;
     if (!zc_type_sends(zs->type))
         return -ENOTSUP;
-    size_t size = zmq_msg_size(msg);
-    int rc = m->nm != NULL ? nm_msg_move_frame(&zs->out, m->nm, 0)
+    size_t size = m->nm != NULL ? nm_msg_size(m->nm, 0) : m->len;
+    int rc;
+    if (m->nm != NULL && nm_msg_count(&zs->out) == 0 && !(flags & ZMQ_SNDMORE) &&
+        zs->type != ZMQ_STREAM) {
+        /* A whole one-frame message: its heap message goes as it is (the core leaves it
+         * unchanged on failure, and empty, ready for reuse, on success). */
+        rc = nm_sock_send(zs->nm, m->nm, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
+        if (rc < 0)
+            return rc;
+    } else {
+        rc = m->nm != NULL ? nm_msg_move_frame(&zs->out, m->nm, 0)
                            : nm_msg_add(&zs->out, m->inl, m->len);
-    if (rc < 0)
-        return rc;
-    rc = zc_sock_flush(zs, flags);
-    if (rc < 0) {
-        msg_take_back(zs, m->nm);
-        return rc;
+        if (rc < 0)
+            return rc;
+        rc = zc_sock_flush(zs, flags);
+        if (rc < 0) {
+            msg_take_back(zs, m->nm);
+            return rc;
+        }
     }
     msg_release(m);
     msg_empty(m);
@@ -276,6 +345,12 @@ int zc_msg_recv(zmq_msg_t *msg, zc_sock *zs, int flags)
     if (rc < 0)
         return rc;
     size_t size = nm_msg_size(&zs->in, 0);
+    /* Received into again and again (the common loop), a message keeps its reference to
+     * the connection's properties while they serve. */
+    const nm_props_t *props = nm_msg_props(&zs->in);
+    const nm_props_t *held = m->props == props ? props : NULL;
+    if (held != NULL)
+        m->props = NULL;
     msg_release(m);
     msg_empty(m);
     if (size <= ZC_MSG_INLINE) {
@@ -285,9 +360,10 @@ int zc_msg_recv(zmq_msg_t *msg, zc_sock *zs, int flags)
     } else if (msg_heap(m) == NULL || nm_msg_move_frame(m->nm, &zs->in, 0) < 0) {
         msg_release(m);
         msg_empty(m);
+        nm_props_release(&held);
         return -ENOMEM;
     }
-    m->props = nm_props_hold(nm_msg_props(&zs->in)); /* zs->in keeps them to its next */
+    m->props = held != NULL ? held : nm_props_hold(props); /* zs->in keeps them to its next */
     zs->rcvmore = nm_msg_count(&zs->in) > 0;
     m->flags = zs->rcvmore ? ZC_MSG_MORE : 0;
     return size > INT32_MAX ? INT32_MAX : (int)size;

@@ -26,7 +26,10 @@
 #   BENCH_DROPIN=dir             the directory of nomid's libzmq.so.5 (default: the one
 #                                the Release build makes); rows "on the drop-in" run
 #                                unchanged libzmq programs (zmq_bench, pyzmq_bench.py)
-#                                with it first on LD_LIBRARY_PATH in the nomid column
+#                                with it first on LD_LIBRARY_PATH in the nomid column;
+#                                the C rows also run `nomid bench` (nomid's own API) in
+#                                each turn, for a second table: drop-in / API, the median
+#                                of the turns' ratios
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -155,6 +158,7 @@ one-way µs (lower is better)|%.2f|no|py"
 
 failures=0
 table=()
+api_table=()
 for r in "${!ROWS[@]}"; do
     IFS='|' read -r label kind transport size count extra key metric fmt has_raw via \
         <<<"${ROWS[$r]}"
@@ -163,38 +167,57 @@ for r in "${!ROWS[@]}"; do
         log "$label: skipped (no drop-in libzmq.so.5 in $DROPIN)"
         continue
     fi
-    declare -a nomid_vals=() zmq_vals=() raw_vals=()
+    declare -a nomid_vals=() zmq_vals=() raw_vals=() api_vals=() pair_ratios=()
     for ((run = 1; run <= RUNS; run++)); do
         line="$label run $run/$RUNS:"
-        for tool in nomid libzmq raw; do
-            uses "$tool" || continue
-            [[ $tool == raw && $has_raw != yes ]] && continue
+        dropin_v="" api_v=""
+        # api: on a C drop-in row, nomid's own API (nomid bench) in the same turn, so that
+        # the drop-in is also compared with what the program would get rewritten.
+        for tool in nomid libzmq raw api; do
+            case $tool in
+            raw) [[ $has_raw == yes ]] && uses raw || continue ;;
+            api) [[ $via == zmq ]] && uses nomid || continue ;;
+            *) uses "$tool" || continue ;;
+            esac
             # A fresh endpoint per run: the kernel picks tcp ports, ipc paths are unique.
             case $transport in
             tcp) ep="tcp://127.0.0.1:0" ;;
             inproc) ep="inproc://bench" ;; # two threads of one process
             *) ep="ipc://$tmp/$tool-$r-$run.sock" ;;
             esac
-            v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$key" "$via")
+            if [[ $tool == api ]]; then
+                v=$(run_one nomid "$kind" "$ep" "$size" "$count" "$extra" "$key")
+            else
+                v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$key" "$via")
+            fi
             if [[ -z $v ]]; then
                 failures=$((failures + 1))
             elif [[ $tool == nomid ]]; then
                 nomid_vals+=("$v")
+                dropin_v=$v
             elif [[ $tool == libzmq ]]; then
                 zmq_vals+=("$v")
+            elif [[ $tool == api ]]; then
+                api_vals+=("$v")
+                api_v=$v
             else
                 raw_vals+=("$v")
             fi
             line+=" $tool=${v:-FAIL}"
         done
         log "$line"
+        [[ -n $dropin_v && -n $api_v ]] && pair_ratios+=("$(ratio "$dropin_v" "$api_v")")
     done
     n=$(median "$fmt" "${nomid_vals[@]}")
     z=$(median "$fmt" "${zmq_vals[@]}")
     w=-
     [[ $has_raw == yes ]] && w=$(median "$fmt" "${raw_vals[@]}")
     table+=("| $label | $metric | $n | $z | $w | $(ratio "$n" "$z") | $(ratio "$n" "$w") |")
-    unset nomid_vals zmq_vals raw_vals
+    if ((${#api_vals[@]} > 0)); then
+        api_table+=("| $label | $metric | $n | $(median "$fmt" "${api_vals[@]}") |\
+ $(median %.2f "${pair_ratios[@]}") (${#pair_ratios[@]} pairs) |")
+    fi
+    unset nomid_vals zmq_vals raw_vals api_vals pair_ratios
 done
 
 model=$(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
@@ -202,6 +225,14 @@ echo "| row | metric | nomid (median of $RUNS) | libzmq (median of $RUNS) |" \
     "raw TCP (median of $RUNS) | nomid / libzmq | nomid / raw |"
 echo "|---|---|---:|---:|---:|---:|---:|"
 printf '%s\n' "${table[@]}"
+echo
+if ((${#api_table[@]} > 0)); then
+    echo
+    echo "| C program on the drop-in | metric | zmq_bench on the drop-in | nomid bench (nomid's API) |" \
+        "drop-in / API (median of the runs' ratios) |"
+    echo "|---|---|---:|---:|---:|"
+    printf '%s\n' "${api_table[@]}"
+fi
 echo
 echo "Ratios: above 1 is better for msg/s and MB/s; below 1 is better for µs and bytes/conn."
 echo "Raw TCP: tests/bench/raw_bench.c, plain sockets (AF_UNIX for ipc) carrying the same" \
