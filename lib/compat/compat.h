@@ -59,9 +59,23 @@ int zc_errno(int e);
 
 /* sock.c: the live socket behind a handle, or NULL with errno ENOTSOCK. */
 zc_sock *zc_sock_of(void *s);
-/* sock.c: whether the socket type may send / receive (for ENOTSUP). */
-bool zc_type_sends(int type);
-bool zc_type_recvs(int type);
+/* sock.c: which types may send and receive (libzmq answers ENOTSUP before queueing a
+ * frame), by ZMQ_* type. */
+typedef struct zc_type_caps {
+    bool sends, recvs;
+} zc_type_caps;
+extern const zc_type_caps zc_types[ZMQ_STREAM + 1];
+
+static inline bool zc_type_sends(int type)
+{
+    return zc_types[type].sends;
+}
+
+static inline bool zc_type_recvs(int type)
+{
+    return zc_types[type].recvs;
+}
+
 /* sock.c: readiness as ZMQ_EVENTS: the core's, plus POLLIN for frames held here. */
 int zc_sock_events(zc_sock *zs, int *events);
 

@@ -14,25 +14,12 @@
 
 #include "compat/compat.h"
 
-/* Which types may send and receive (libzmq answers ENOTSUP before queueing a frame). */
-static const struct {
-    bool sends, recvs;
-} zc_types[] = {
+const zc_type_caps zc_types[ZMQ_STREAM + 1] = {
     [ZMQ_PAIR] = {true, true},   [ZMQ_PUB] = {true, false},  [ZMQ_SUB] = {false, true},
     [ZMQ_REQ] = {true, true},    [ZMQ_REP] = {true, true},   [ZMQ_DEALER] = {true, true},
     [ZMQ_ROUTER] = {true, true}, [ZMQ_PULL] = {false, true}, [ZMQ_PUSH] = {true, false},
     [ZMQ_XPUB] = {true, true},   [ZMQ_XSUB] = {true, true},  [ZMQ_STREAM] = {true, true},
 };
-
-bool zc_type_sends(int type)
-{
-    return zc_types[type].sends;
-}
-
-bool zc_type_recvs(int type)
-{
-    return zc_types[type].recvs;
-}
 
 zc_sock *zc_sock_of(void *s)
 {

@@ -25,6 +25,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <bsd/sys/cdefs.h>
@@ -272,6 +274,18 @@ void nmi_pipe_conflate_in(nmi_pipe *p, nmi_msg *m);
  * thread (nmi_pipe_drop) or on arrival, by the I/O thread (nmi_pipe_drop_in). */
 void nmi_pipe_drop(nmi_pipe *p, const char *why);
 void nmi_pipe_drop_in(nmi_pipe *p, const char *why);
+
+/* Zeroed memory for a struct with cache-line-aligned members (_Alignas(64): queues,
+ * pipes, links), starting on a line as its padding assumes; calloc's 16-byte alignment
+ * would let two threads' fields share a line again, by chance, run by run. */
+static inline void *nmi_calloc_lines(size_t size)
+{
+    size = (size + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, size);
+    if (p != NULL)
+        memset(p, 0, size);
+    return p;
+}
 
 /* Adds n to a counter only one thread writes: a relaxed load and store, readable by
  * statistics from any thread. */
@@ -614,8 +628,12 @@ static inline bool nmi_ctx_live(const nmi_ctx *ctx)
     return atomic_load_explicit(&ctx->state, memory_order_relaxed) == NMI_CTX_ACTIVE;
 }
 
-/* Its address names the calling thread (nmi_sock.user); defined in ctx.c. */
-extern _Thread_local char nmi_thread_tag;
+/* Its address names the calling thread (nmi_sock.user); defined in ctx.c.  Every call
+ * reads it: initial-exec spares shared builds (libnomid.so, libzmq.so.5) a
+ * __tls_get_addr call each time, for one byte of the static TLS the C library keeps for
+ * libraries loaded later. */
+#define NMI_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+extern NMI_TLS char nmi_thread_tag;
 
 /* Application: ends a public call on s, returning rc (an NM_ETERM is remembered). */
 static inline int nmi_sock_leave(nmi_sock *s, int rc)

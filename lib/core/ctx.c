@@ -141,7 +141,7 @@ int nm_ctx_shutdown(nm_ctx_t *ctxp)
     return 0;
 }
 
-_Thread_local char nmi_thread_tag;
+NMI_TLS char nmi_thread_tag;
 
 /* True if a thread is inside a call on s or was told of the end (calls before
  * term_told: see the state table in core.h). */

@@ -18,7 +18,7 @@
 
 static nmi_pipe *pipe_alloc(nmi_sock *s, const char *endpoint)
 {
-    nmi_pipe *p = calloc(1, sizeof(*p));
+    nmi_pipe *p = nmi_calloc_lines(sizeof(*p));
     if (p == NULL)
         return NULL;
     nmi_queue_init(&p->qbuf[0]);

@@ -48,7 +48,7 @@ typedef struct pub_state {
 
 static int pub_init(nmi_sock *s)
 {
-    pub_state *p = calloc(1, sizeof(*p));
+    pub_state *p = nmi_calloc_lines(sizeof(*p));
     if (p == NULL || (p->subs = nmi_mtrie_new()) == NULL || (p->asked = nmi_mtrie_new()) == NULL) {
         if (p != NULL)
             nmi_mtrie_destroy(&p->subs);

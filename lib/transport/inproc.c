@@ -43,7 +43,7 @@ static atomic_uint inproc_next_rid = 1;
 
 static nmi_link *inproc_link_new(void)
 {
-    nmi_link *l = calloc(1, sizeof(*l));
+    nmi_link *l = nmi_calloc_lines(sizeof(*l));
     if (l == NULL)
         return NULL;
     nmi_queue_init(&l->q[0]);
