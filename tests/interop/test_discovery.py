@@ -2,11 +2,13 @@
 """Discovery from the command line, on loopback: `nomid node --service` advertises an
 endpoint owned by a libzmq program, `nomid resolve` finds it by name and a pyzmq SUB
 connects to what it printed; --watch follows a clean exit (goodbye) and a kill -9
-(expiry); fleets and fleet keys keep nodes apart; bad arguments exit 2.  Each test uses
+(expiry); fleets and fleet keys keep nodes apart; nodes without --name take the host
+name; bad arguments exit 2.  Each test uses
 its own fleet name so tests running side by side on the same beacon port never meet."""
 
 import os
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -125,6 +127,26 @@ def fleet_key_keeps_unsigned_nodes_out(t):
         r.expect_no_more_output()
     finally:
         os.unlink(key)
+
+
+@test
+def nodes_without_a_name_take_the_host_name(t):
+    # `peers` and the page show a node's name: without --name a node takes the host
+    # name and a cat node HOST/cat-PID, never "-" or a bare id.
+    fl = fleet('noname')
+    host = socket.gethostname()
+    node(t, fl)
+    cat = t.nomid('cat', 'rep', '--bind', 'svc://noname.echo', '--echo', '--fleet', fl,
+                  '--beacon-interval', IVL)
+    want = [' %s 127.0.0.1 alive' % host, ' %s/cat-%d 127.0.0.1 alive' % (host, cat.p.pid)]
+    deadline = time.monotonic() + 10
+    while True:
+        peers = t.nomid('peers', '--fleet', fl, '--timeout', '0.5')
+        peers.expect_exit(0)
+        lines = peers.rest()
+        if all(any(w in line for line in lines) for w in want):
+            break
+        check(time.monotonic() < deadline, 'peers did not show %s: %s' % (want, lines))
 
 
 @test

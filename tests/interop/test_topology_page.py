@@ -166,7 +166,7 @@ def run_fleet(t, lan):
               '--interval', str(1 / RATE), '--name', 'camera')
     url = wait_admin(pub, START_WAIT)
     subs = [cat(0, 'sub', '--connect', 'svc://cam', '--name', 'viewer-1'),
-            cat(0, 'sub', '--connect', 'svc://cam'),  # unnamed: shown by its host's address
+            cat(0, 'sub', '--connect', 'svc://cam'),  # no --name: named HOST/cat-PID by default
             cat(1, 'sub', '--connect', 'svc://cam', '--name', 'viewer-2')]
     for s in subs:
         wait_admin(s, START_WAIT)
