@@ -125,14 +125,15 @@ set -e
 
 # ---- ThreadSanitizer: the threaded tests again, on a TSan build ----
 # Every unit test (the core's threads, the agent's, the admin's) and the interop tests
-# whose nomid processes run the most threads at once.
+# whose nomid processes run the most threads at once, and the drop-in's own test (its
+# context ends while other threads block in calls).
 stage tsan
 cmake -S . -B build-tsan -DNOMID_TSAN=ON -DCMAKE_BUILD_TYPE=Debug -DNOMID_WERROR=ON >/dev/null
 cmake --build build-tsan -j2
 set +e
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir build-tsan --output-on-failure -j2 \
-    -R '^unit\.|^interop\.test_(svc|pubsub|admin|reconnect|heartbeat|proxy)$' 2>&1 |
+    -R '^unit\.|^interop\.test_(svc|pubsub|admin|reconnect|heartbeat|proxy)$|^compat\.test_dropin$' 2>&1 |
     tee build-tsan/ctest.log
 tsan_status=${PIPESTATUS[0]}
 set -e

@@ -20,6 +20,7 @@
  * (msg_alloc), so a send or receive loop does not allocate one per message.  Receiving takes a
  * whole message into zc_sock.in and hands its frames out one by one with ZMQ_RCVMORE.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -117,21 +118,30 @@ static nm_msg_t *msg_alloc(void)
     return nm;
 }
 
-static void msg_free(nm_msg_t *nm)
+/* Keeps an empty heap message as the spare, or frees it. */
+static void msg_recycle(nm_msg_t *nm)
 {
-    if (nm == NULL)
-        return;
-    nm_msg_close(nm);
+    assert(nm_msg_count(nm) == 0 && nm_msg_props(nm) == NULL);
     if (msg_spare == NULL && msg_spare_usable())
         msg_spare = nm;
     else
         free(nm);
 }
 
+static void msg_free(nm_msg_t *nm)
+{
+    if (nm == NULL)
+        return;
+    nm_msg_close(nm);
+    msg_recycle(nm);
+}
+
 static void msg_release(zc_msg *m)
 {
-    nm_props_release(&m->props);
-    msg_free(m->nm);
+    if (m->props != NULL)
+        nm_props_release(&m->props);
+    if (m->nm != NULL)
+        msg_free(m->nm);
     m->nm = NULL;
 }
 
@@ -140,6 +150,15 @@ static nm_msg_t *msg_heap(zc_msg *m)
 {
     msg_empty(m);
     return m->nm = msg_alloc();
+}
+
+/* The properties of the connection m came from: its own reference, or those its heap
+ * message carries (a message received whole keeps them there). */
+static const nm_props_t *msg_props(const zc_msg *m)
+{
+    if (m->props != NULL)
+        return m->props;
+    return m->nm != NULL ? nm_msg_props(m->nm) : NULL;
 }
 
 int zmq_msg_init(zmq_msg_t *msg_)
@@ -264,7 +283,7 @@ int zmq_msg_get(const zmq_msg_t *msg_, int property_)
     case ZMQ_MORE:
         return (m->flags & ZC_MSG_MORE) ? 1 : 0;
     case ZMQ_SRCFD:
-        return nm_props_fd(m->props);
+        return nm_props_fd(msg_props(m));
     case ZMQ_SHARED:
         return (m->flags & ZC_MSG_SHARED) ? 1 : 0;
     default:
@@ -283,7 +302,7 @@ int zmq_msg_set(zmq_msg_t *msg_, int property_, int optval_)
 const char *zmq_msg_gets(const zmq_msg_t *msg_, const char *property_)
 {
     const zc_msg *m = msg_ofc(msg_);
-    const char *v = m != NULL ? nm_props_get(m->props, property_, NULL) : NULL;
+    const char *v = m != NULL ? nm_props_get(msg_props(m), property_, NULL) : NULL;
     if (v == NULL)
         errno = EINVAL; /* as libzmq: no such property (or no properties at all) */
     return v;
@@ -320,6 +339,8 @@ int zc_msg_send(zmq_msg_t *msg, zc_sock *zs, int flags)
         rc = nm_sock_send(zs->nm, m->nm, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
         if (rc < 0)
             return rc;
+        msg_recycle(m->nm); /* empty: frame and properties went with it */
+        m->nm = NULL;
     } else {
         rc = m->nm != NULL ? nm_msg_move_frame(&zs->out, m->nm, 0)
                            : nm_msg_add(&zs->out, m->inl, m->len);
@@ -336,14 +357,48 @@ int zc_msg_send(zmq_msg_t *msg, zc_sock *zs, int flags)
     return size > INT32_MAX ? INT32_MAX : (int)size;
 }
 
+/* A new message, straight into a heap message: one frame of over ZC_MSG_INLINE bytes
+ * (the common case) becomes m's own, properties and all (msg_props): 1; anything else
+ * waits in zs->in: 0; or a negative error, m unchanged. */
+static int msg_recv_whole(zc_msg *m, zc_sock *zs, int flags)
+{
+    if (!zc_type_recvs(zs->type))
+        return -ENOTSUP;
+    nm_msg_t *nm = msg_alloc();
+    if (nm == NULL)
+        return -ENOMEM;
+    int rc = nm_sock_recv(zs->nm, nm, (flags & ZMQ_DONTWAIT) ? NM_DONTWAIT : 0);
+    if (rc < 0) {
+        msg_free(nm);
+        return rc;
+    }
+    if (nm_msg_count(nm) == 1 && nm_msg_size(nm, 0) > ZC_MSG_INLINE) {
+        msg_release(m);
+        msg_empty(m);
+        m->nm = nm;
+        zs->rcvmore = false;
+        return 1;
+    }
+    nm_msg_close(&zs->in); /* no frames left, but the last message's properties */
+    nm_msg_move(&zs->in, nm);
+    msg_free(nm);
+    return 0;
+}
+
 int zc_msg_recv(zmq_msg_t *msg, zc_sock *zs, int flags)
 {
     zc_msg *m = msg_of(msg);
     if (m == NULL)
         return -EFAULT;
-    int rc = zc_sock_fill(zs, flags);
-    if (rc < 0)
-        return rc;
+    if (nm_msg_count(&zs->in) == 0) {
+        int rc = msg_recv_whole(m, zs, flags);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            size_t size = nm_msg_size(m->nm, 0);
+            return size > INT32_MAX ? INT32_MAX : (int)size;
+        }
+    }
     size_t size = nm_msg_size(&zs->in, 0);
     /* Received into again and again (the common loop), a message keeps its reference to
      * the connection's properties while they serve. */

@@ -72,8 +72,10 @@ int zmq_close(void *s_)
     zs->tag = ZC_DEAD_TAG;
     nm_msg_close(&zs->out); /* an unfinished multipart message is dropped, as libzmq does */
     nm_msg_close(&zs->in);
-    nm_sock_close(&zs->nm);
+    /* The count first: once the core's socket is closed, a zmq_ctx_term waiting for it
+     * in another thread may free the context. */
     atomic_fetch_sub(&zs->ctx->nsocks, 1);
+    nm_sock_close(&zs->nm);
     free(zs);
     return 0;
 }
