@@ -5,20 +5,20 @@
  * libzmq's message is one frame with a MORE flag; nomid's nm_msg_t is a whole multipart
  * message.  A zmq_msg_t (zc_msg below) holds either
  *  - up to ZC_MSG_INLINE bytes inline (no allocation: the common small frame), or
- *  - a heap nm_msg_t with exactly one frame.
- * and, either way, a reference to the properties of the connection it came from
- * (nm_props_t: ZMQ_SRCFD, zmq_msg_gets), taken when it is received and shared by its
- * copies.  A received frame larger than that moves
- *    into it with nm_msg_move_frame, so its bytes are never copied: the frame's
- *    refcounted buffer (read straight from the wire by the core) changes hands, and
- *    goes back out the same way when the message is sent.  zmq_msg_init_data wraps the
- *    caller's buffer (nm_msg_add_zc) and zmq_msg_copy shares the buffer (nm_msg_copy),
- *    as libzmq's do.
+ *  - a heap nm_msg_t with exactly one frame,
+ * and the properties of the connection it came from (nm_props_t: ZMQ_SRCFD,
+ * zmq_msg_gets): a reference of its own, or those its heap message carries (msg_props).
+ * A frame's bytes are never copied: a received large frame's refcounted buffer (read
+ * straight from the wire by the core) changes hands, and goes back out the same way when
+ * the message is sent; zmq_msg_init_data wraps the caller's buffer (nm_msg_add_zc) and
+ * zmq_msg_copy shares the buffer (nm_msg_copy), as libzmq's do.
  * Sending appends the frame to the socket's pending message (zc_sock.out); the frame
  * without ZMQ_SNDMORE sends them all as one nomid message (a heap frame sent alone goes
- * as its own nm_msg_t, without the detour).  Heap messages come from a per-thread spare
- * (msg_alloc), so a send or receive loop does not allocate one per message.  Receiving takes a
- * whole message into zc_sock.in and hands its frames out one by one with ZMQ_RCVMORE.
+ * as its own nm_msg_t, without the detour).  Receiving takes a new message into a heap
+ * message: one large frame stays there as the zmq_msg_t's own (msg_recv_whole);
+ * otherwise the message waits in zc_sock.in, whose frames are handed out one by one with
+ * ZMQ_RCVMORE.  Heap messages come from a per-thread spare (msg_alloc), so a send or
+ * receive loop does not allocate one per message.
  */
 #include <assert.h>
 #include <errno.h>
@@ -70,9 +70,8 @@ static void msg_empty(zc_msg *m)
 /* Each thread keeps one empty heap message spare, so the loop that builds a message
  * and sends it, or receives into one, allocates nothing in steady state.  Only its own
  * thread touches msg_spare; a thread-specific value (set once per thread) frees it when
- * the thread exits. */
-/* initial-exec: no __tls_get_addr call per message; a few bytes of the static TLS that
- * the C library keeps for libraries loaded later (dlopen, as Python does). */
+ * the thread exits.  initial-exec: no __tls_get_addr call per message, for a few bytes of
+ * the static TLS the C library keeps for libraries loaded later (dlopen, as Python's). */
 #define MSG_TLS __attribute__((tls_model("initial-exec"))) _Thread_local
 static MSG_TLS nm_msg_t *msg_spare;
 static MSG_TLS bool msg_spare_registered;
