@@ -411,7 +411,11 @@ void nmi_conn_close(nmi_conn *c)
 {
     c->closing = true;
     int linger = c->opts.linger;
-    bool queued = c->pipe != NULL && nmi_queue_count(c->pipe->out) > 0;
+    /* What LINGER waits for: messages still queued, and those already encoded that the
+     * kernel has not taken yet (a writer blocked on a full socket buffer).  The writer's
+     * output is read holding the writer role. */
+    nmi_conn_take_writer(c);
+    bool queued = (c->pipe != NULL && nmi_queue_count(c->pipe->out) > 0) || c->iov_at < c->niov;
     if (linger == 0 || !queued) {
         nmi_conn_broken(c, NULL);
         return;
@@ -420,10 +424,8 @@ void nmi_conn_close(nmi_conn *c)
         c->linger_at = nmi_clock_ns() + (uint64_t)linger * 1000000u;
         nmi_conn_timers_update(c);
     }
-    if (atomic_load(&c->state) == NMI_CONN_ACTIVE) {
-        nmi_conn_take_writer(c);
+    if (atomic_load(&c->state) == NMI_CONN_ACTIVE)
         nmi_conn_flush(c, true);
-    }
 }
 
 void nmi_conn_disconnect(nmi_disconnect *d)

@@ -3,7 +3,8 @@
  * follows the bytes a peer sends rather than the sizes it claims, and the limits on
  * multipart messages, subscriptions and handshakes, each hit by a raw TCP peer speaking
  * ZMTP by hand.  Past a limit only that connection goes, with a reason on the monitor
- * and a count in the socket's statistics; the socket goes on serving others.
+ * and a count in the socket's statistics; the socket goes on serving others.  And,
+ * with the same raw peer, that closing with LINGER keeps what the kernel had not taken.
  */
 #include "../core/testutil.h"
 
@@ -44,10 +45,9 @@ static void lim_command(int fd, const char *name, const void *data, size_t len)
     lim_frame(fd, 0x04, body, 1 + nlen + len);
 }
 
-/* Connects to port and completes a NULL handshake as a `type` peer of ZMTP 3.minor. */
-static int lim_peer(int port, const char *type, int minor)
+/* Completes a NULL handshake on fd as a `type` peer of ZMTP 3.minor. */
+static void lim_handshake(int fd, const char *type, int minor)
 {
-    int fd = tu_raw_connect(port);
     uint8_t g[64] = {0xff, [9] = 0x7f, [10] = 3, [11] = (uint8_t)minor, [12] = 'N', 'U', 'L', 'L'};
     tu_raw_send(fd, g, sizeof(g));
     uint8_t prop[64];
@@ -61,6 +61,13 @@ static int lim_peer(int port, const char *type, int minor)
     uint8_t ready[256];
     assert_int_equal(peer[64], 0x04); /* READY: a short command */
     assert_int_equal(tu_raw_recv(fd, ready, peer[65], LIM_WAIT), peer[65]);
+}
+
+/* Connects to port and completes a NULL handshake as a `type` peer of ZMTP 3.minor. */
+static int lim_peer(int port, const char *type, int minor)
+{
+    int fd = tu_raw_connect(port);
+    lim_handshake(fd, type, minor);
     return fd;
 }
 
@@ -482,6 +489,64 @@ static void test_handshake_commands_bounded(void **state)
     lim_close(&f);
 }
 
+/* Closing with LINGER keeps what the writer encoded and the kernel has not taken yet,
+ * not only what is still queued: messages queued before the handshake all go into the
+ * writer's first batch, the peer does not read, the queue is empty when the socket
+ * closes, and the peer must still get every message. */
+static void test_linger_keeps_encoded_output(void **state)
+{
+    (void)state;
+    enum { N = 400, SIZE = 64 };
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    assert_int_equal(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sin);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+    char ep[64];
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", ntohs(sin.sin_port));
+
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *push = tu_sock(ctx, NM_PUSH);
+    TU_OK(nm_sock_setopt_int(push, NM_SNDBUF, 4096));
+    TU_OK(nm_sock_setopt_int(push, NM_LINGER, -1));
+    TU_OK(nm_sock_connect(push, ep));
+    int fd = accept(lfd, NULL, NULL);
+    assert_true(fd >= 0);
+    char body[SIZE];
+    for (int i = 0; i < N; i++) { /* queued: the connection is still in its handshake */
+        memset(body, 'a' + i % 26, sizeof(body));
+        nm_msg_t m;
+        nm_msg_init(&m);
+        TU_OK(nm_msg_add(&m, body, sizeof(body)));
+        TU_OK(nm_sock_send(push, &m, 0));
+    }
+    lim_handshake(fd, "PULL", 1);
+    tu_sleep_ms(100); /* the writer takes all N in one batch; the kernel takes part */
+    nm_sock_close(&push);
+
+    int got = 0;
+    for (;;) {
+        uint8_t h[9];
+        int rc = tu_raw_recv(fd, h, 2, LIM_WAIT);
+        if (rc == 0)
+            break; /* closed: all of it, or what the close kept */
+        assert_int_equal(rc, 2);
+        assert_int_equal(h[0], 0); /* one-frame data messages */
+        assert_int_equal(h[1], SIZE);
+        assert_int_equal(tu_raw_recv(fd, body, SIZE, LIM_WAIT), SIZE);
+        assert_int_equal(body[SIZE - 1], 'a' + got % 26);
+        got++;
+    }
+    assert_int_equal(got, N);
+    close(fd);
+    close(lfd);
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_handshake_max),
         cmocka_unit_test(test_handshake_ivl),
         cmocka_unit_test(test_handshake_commands_bounded),
+        cmocka_unit_test(test_linger_keeps_encoded_output),
     };
     return cmocka_run_group_tests_name("limits", tests, NULL, NULL);
 }
