@@ -1,6 +1,6 @@
 /*
  * util.c - the calls of libzmq's API that need no socket: versions, zmq_has, Z85,
- * the CURVE key helpers (answering as a libzmq built without CURVE), atomic counters,
+ * the CURVE key helpers, atomic counters,
  * stopwatch, sleep and threads.  Timers are in timers.c.
  */
 #include <errno.h>
@@ -46,76 +46,46 @@ int zmq_has(const char *capability_)
     return 0;
 }
 
-/* ---- Z85 (ZeroMQ RFC 32): 4 bytes <-> 5 characters of an 85-letter alphabet ---------- */
-
-static const char zc_z85_enc[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                 ".-:+=^!/*?&<>()[]{}@%$#";
+/* ---- Z85 and CURVE keys: the core's --------------------------------------------------- */
 
 char *zmq_z85_encode(char *dest_, const uint8_t *data_, size_t size_)
 {
-    if (dest_ == NULL || (data_ == NULL && size_ > 0) || size_ % 4 != 0) {
+    char *r = nm_z85_encode(dest_, data_, size_);
+    if (r == NULL)
         errno = EINVAL;
-        return NULL;
-    }
-    size_t o = 0;
-    for (size_t i = 0; i < size_; i += 4) {
-        uint32_t v = (uint32_t)data_[i] << 24 | (uint32_t)data_[i + 1] << 16 |
-                     (uint32_t)data_[i + 2] << 8 | data_[i + 3];
-        for (int k = 4; k >= 0; k--) {
-            dest_[o + (size_t)k] = zc_z85_enc[v % 85];
-            v /= 85;
-        }
-        o += 5;
-    }
-    dest_[o] = '\0';
-    return dest_;
-}
-
-static int z85_value(char c)
-{
-    const char *p = c ? strchr(zc_z85_enc, c) : NULL;
-    return p ? (int)(p - zc_z85_enc) : -1;
+    return r;
 }
 
 uint8_t *zmq_z85_decode(uint8_t *dest_, const char *string_)
 {
-    size_t n = string_ ? strlen(string_) : 1;
-    if (dest_ == NULL || n % 5 != 0) {
+    uint8_t *r = nm_z85_decode(dest_, string_);
+    if (r == NULL)
         errno = EINVAL;
-        return NULL;
-    }
-    for (size_t i = 0, o = 0; i < n; i += 5, o += 4) {
-        uint64_t v = 0;
-        for (int k = 0; k < 5; k++) {
-            int d = z85_value(string_[i + (size_t)k]);
-            if (d < 0) {
-                errno = EINVAL;
-                return NULL;
-            }
-            v = v * 85 + (uint64_t)d;
-        }
-        if (v > UINT32_MAX) {
-            errno = EINVAL;
-            return NULL;
-        }
-        for (int k = 3; k >= 0; k--, v >>= 8)
-            dest_[o + (size_t)k] = (uint8_t)v;
-    }
-    return dest_;
+    return r;
 }
 
 int zmq_curve_keypair(char *z85_public_key_, char *z85_secret_key_)
 {
-    (void)z85_public_key_;
-    (void)z85_secret_key_;
-    return zc_errno(ENOTSUP); /* as libzmq built without CURVE */
+    uint8_t pub[32], sec[32];
+    int rc = nm_curve_keypair(pub, sec);
+    if (rc < 0)
+        return zc_errno(-rc);
+    nm_z85_encode(z85_public_key_, pub, sizeof(pub));
+    nm_z85_encode(z85_secret_key_, sec, sizeof(sec));
+    return 0;
 }
 
 int zmq_curve_public(char *z85_public_key_, const char *z85_secret_key_)
 {
-    (void)z85_public_key_;
-    (void)z85_secret_key_;
-    return zc_errno(ENOTSUP);
+    uint8_t pub[32], sec[32];
+    if (z85_secret_key_ == NULL || strlen(z85_secret_key_) != 40 ||
+        nm_z85_decode(sec, z85_secret_key_) == NULL)
+        return zc_errno(EINVAL);
+    int rc = nm_curve_public(pub, sec);
+    if (rc < 0)
+        return zc_errno(-rc);
+    nm_z85_encode(z85_public_key_, pub, sizeof(pub));
+    return 0;
 }
 
 /* ---- atomic counters ---------------------------------------------------------------- */

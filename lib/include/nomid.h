@@ -362,7 +362,39 @@ enum nm_sockopt {
                                 * connects made afterwards go through: the endpoint's host
                                 * goes to the proxy as it is (a name is the proxy's to
                                 * resolve).  At most 127 bytes; "" = none (default) */
+    /* Security, libzmq's options of the same names: PLAIN (RFC 24), CURVE (RFC 25 over RFC
+     * 26) and ZAP (RFC 27).  Connections and binds made afterwards take them.  The last
+     * option that names a mechanism chooses it (NM_MECHANISM tells which): PLAIN_SERVER 1
+     * or PLAIN_USERNAME / PLAIN_PASSWORD (a client) choose PLAIN; CURVE_SERVER 1 or any
+     * CURVE key choose CURVE (CURVE_SERVERKEY makes this side the client); PLAIN_SERVER 0,
+     * CURVE_SERVER 0 or a NULL username or password of length 0 choose NULL. */
+    NM_MECHANISM = 70,          /* read-only int: enum nm_mechanism */
+    NM_PLAIN_SERVER = 71,       /* int bool: a PLAIN server (asks ZAP about each client) */
+    NM_PLAIN_USERNAME = 72,     /* text, 1..255 bytes: a PLAIN client's user name */
+    NM_PLAIN_PASSWORD = 73,     /* text, 1..255 bytes: its password */
+    NM_CURVE_SERVER = 74,       /* int bool: a CURVE server (needs CURVE_SECRETKEY) */
+    NM_CURVE_PUBLICKEY = 75,    /* 32 bytes or 40 Z85 characters: this side's long-term
+                                 * public key (a client's; a server needs only its secret) */
+    NM_CURVE_SECRETKEY = 76,    /* 32 bytes or 40 Z85: this side's long-term secret key */
+    NM_CURVE_SERVERKEY = 77,    /* 32 bytes or 40 Z85: the server's public key (client) */
+    NM_ZAP_DOMAIN = 78,         /* text, 0..255 bytes: the domain ZAP requests name; a NULL
+                                 * server with a domain asks ZAP too */
+    NM_ZAP_ENFORCE_DOMAIN = 79, /* int bool: without a ZAP handler, refuse clients that
+                                 * would have been asked (default 0: accept them) */
 };
+
+/* Security mechanisms (NM_MECHANISM), libzmq's numbers. */
+enum nm_mechanism { NM_MECH_NULL = 0, NM_MECH_PLAIN = 1, NM_MECH_CURVE = 2 };
+
+/* Z85 (ZeroMQ RFC 32): encodes size bytes (a multiple of 4) as size * 5 / 4 characters
+ * and a NUL into dest; decodes text (a multiple of 5 characters) into dest.  NULL on a
+ * size or a character that does not fit. */
+NM_EXPORT char *nm_z85_encode(char *dest, const uint8_t *data, size_t size);
+NM_EXPORT uint8_t *nm_z85_decode(uint8_t *dest, const char *text);
+/* A new CURVE key pair, each 32 bytes (libsodium's crypto_box: Curve25519).  0. */
+NM_EXPORT int nm_curve_keypair(uint8_t public_key[32], uint8_t secret_key[32]);
+/* The public key of a secret key. */
+NM_EXPORT int nm_curve_public(uint8_t public_key[32], const uint8_t secret_key[32]);
 
 #define NM_BUSY_POLL_DEFAULT 200 /* us: covers a round trip on loopback */
 #define NM_FILTERS_MAX       256 /* accept filters of one socket, all kinds together */
@@ -415,12 +447,40 @@ enum nm_event {
     NM_EVENT_DISCONNECTED = 0x0200,
     NM_EVENT_MONITOR_STOPPED = 0x0400,
     NM_EVENT_HANDSHAKE_SUCCEEDED = 0x1000,
-    NM_EVENT_HANDSHAKE_FAILED = 0x2000, /* value: errno-style code; detail: the reason */
+    NM_EVENT_HANDSHAKE_FAILED_NO_DETAIL = 0x0800, /* a handshake failed (detail: why) */
+    NM_EVENT_HANDSHAKE_FAILED = 0x2000, /* the peer broke ZMTP: value NM_PROTOCOL_ERROR_*,
+                                         * detail the reason (libzmq's ..._PROTOCOL) */
+    NM_EVENT_HANDSHAKE_FAILED_AUTH = 0x4000, /* ZAP refused the peer: value the status
+                                              * code (300, 400, 500) */
     /* nomid's own events, on bits libzmq leaves unused by nomid (0x0100 is libzmq's
      * CLOSE_FAILED, which nomid never raises), so every event fits the uint16 field. */
     NM_EVENT_DROPPED = 0x0100,     /* a message was dropped on a pipe (detail: why) */
     NM_EVENT_HWM_REACHED = 0x8000, /* a pipe became full (value: its HWM) */
     NM_EVENT_ALL = 0xffff,
+};
+
+/* Values of NM_EVENT_HANDSHAKE_FAILED: what the peer got wrong (libzmq's numbers). */
+enum nm_protocol_error {
+    NM_PROTOCOL_ERROR_ZMTP_UNSPECIFIED = 0x10000000,
+    NM_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND = 0x10000001,
+    NM_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE = 0x10000002,
+    NM_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE = 0x10000003,
+    NM_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED = 0x10000011,
+    NM_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE = 0x10000012,
+    NM_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO = 0x10000013,
+    NM_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE = 0x10000014,
+    NM_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR = 0x10000015,
+    NM_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY = 0x10000016,
+    NM_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME = 0x10000017,
+    NM_PROTOCOL_ERROR_ZMTP_INVALID_METADATA = 0x10000018,
+    NM_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC = 0x11000001,
+    NM_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH = 0x11000002,
+    NM_PROTOCOL_ERROR_ZAP_UNSPECIFIED = 0x20000000,
+    NM_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY = 0x20000001,
+    NM_PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID = 0x20000002,
+    NM_PROTOCOL_ERROR_ZAP_BAD_VERSION = 0x20000003,
+    NM_PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE = 0x20000004,
+    NM_PROTOCOL_ERROR_ZAP_INVALID_METADATA = 0x20000005,
 };
 
 /* Publishes the socket's events (mask `events`) on a PAIR socket bound at endpoint

@@ -471,9 +471,13 @@ static void test_helpers(void **state)
     assert_null(zmq_z85_encode(text, raw, 7));
     assert_int_equal(zmq_has("ipc"), 1);
     assert_int_equal(zmq_has("curve"), 0);
-    char pk[41], sk[41];
-    assert_int_equal(zmq_curve_keypair(pk, sk), -1);
-    assert_int_equal(errno, ENOTSUP);
+    char pk[41], sk[41], pk2[41];
+    assert_int_equal(zmq_curve_keypair(pk, sk), 0);
+    assert_int_equal(strlen(pk), 40);
+    assert_int_equal(zmq_curve_public(pk2, sk), 0);
+    assert_string_equal(pk2, pk);
+    assert_int_equal(zmq_curve_public(pk2, "short"), -1);
+    assert_int_equal(errno, EINVAL);
     void *cnt = zmq_atomic_counter_new();
     assert_int_equal(zmq_atomic_counter_inc(cnt), 0);
     assert_int_equal(zmq_atomic_counter_inc(cnt), 1);
