@@ -11,12 +11,11 @@
  *    MULTICAST_* of the multicast transports it lacks): accepted in libzmq's range, kept
  *    in the handle and read back, as libzmq does on tcp.  It changes no message's fate;
  *  - ZC_DEFAULT: an option that would change behaviour the core does not have yet
- *    (ROUTER_RAW; PLAIN and ZAP until the security issue): reads back libzmq's
- *    default and accepts only that value, so a program is told (EINVAL) rather than
- *    silently given other behaviour;
+ *    (ROUTER_RAW): reads back libzmq's default and accepts only that value, so a
+ *    program is told (EINVAL) rather than silently given other behaviour;
  *  - ZC_SPECIAL: answered here (RCVMORE, EVENTS) or by the core read-only (FD, TYPE).
- * Numbers not in the table (CURVE and GSSAPI ones: this build has neither, as a libzmq
- * built without them; VMCI; draft options) fail with EINVAL, as in libzmq.
+ * Numbers not in the table (GSSAPI ones: this build has none, as a libzmq built without
+ * it; VMCI; draft options) fail with EINVAL, as in libzmq.
  */
 #include <errno.h>
 #include <limits.h>
@@ -25,9 +24,12 @@
 
 #include "compat/compat.h"
 
-enum { ZC_INT, ZC_I64, ZC_U64, ZC_BYTES, ZC_TEXT }; /* how the value is passed */
-enum { ZC_NM, ZC_KEEP, ZC_DEFAULT, ZC_SPECIAL };    /* where it goes */
-enum { ZC_R = 1, ZC_W = 2, ZC_RW = 3 };             /* access */
+/* How the value is passed; ZC_RAW: to the core as it is (the security options, whose
+ * forms the core takes as libzmq does: a key of 32 bytes or 40 Z85 characters, a NULL
+ * user name that clears the mechanism). */
+enum { ZC_INT, ZC_I64, ZC_U64, ZC_BYTES, ZC_TEXT, ZC_RAW };
+enum { ZC_NM, ZC_KEEP, ZC_DEFAULT, ZC_SPECIAL }; /* where it goes */
+enum { ZC_R = 1, ZC_W = 2, ZC_RW = 3 };          /* access */
 
 typedef struct zc_opt {
     int opt;          /* ZMQ_* */
@@ -82,7 +84,6 @@ static const zc_opt zc_opts[] = {
     {ZMQ_RCVMORE, ZC_INT, ZC_SPECIAL, ZC_R, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_EVENTS, ZC_INT, ZC_SPECIAL, ZC_R, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_IPV4ONLY, ZC_INT, ZC_SPECIAL, ZC_RW, 0, 0, 1, 1, ZC_ANY}, /* deprecated: !IPV6 */
-    {ZC_DRAFT_ZAP_ENFORCE_DOMAIN, ZC_INT, ZC_KEEP, ZC_RW, 15, 0, 1, 0, ZC_ANY},
     {ZC_DRAFT_LOOPBACK_FASTPATH, ZC_INT, ZC_KEEP, ZC_RW, 16, 0, 1, 0, ZC_ANY},
     {ZC_DRAFT_MULTICAST_LOOP, ZC_INT, ZC_KEEP, ZC_RW, 17, 0, 1, 1, ZC_ANY},
     /* tuning the core does not have yet: kept, read back, not applied */
@@ -123,16 +124,22 @@ static const zc_opt zc_opts[] = {
     {ZMQ_XPUB_MANUAL, ZC_INT, ZC_NM, ZC_W, NM_XPUB_MANUAL, 0, 1, 0, T(ZMQ_XPUB)},
     {ZMQ_XPUB_VERBOSER, ZC_INT, ZC_NM, ZC_W, NM_XPUB_VERBOSER, 0, 1, 0, T(ZMQ_XPUB)},
     {ZMQ_STREAM_NOTIFY, ZC_INT, ZC_NM, ZC_W, NM_STREAM_NOTIFY, 0, 1, 1, T(ZMQ_STREAM)},
-    {ZMQ_PLAIN_SERVER, ZC_INT, ZC_DEFAULT, ZC_RW, 0, 0, 1, 0, ZC_ANY},
-    {ZMQ_MECHANISM, ZC_INT, ZC_DEFAULT, ZC_R, 0, 0, 0, ZMQ_NULL, ZC_ANY},
     {ZMQ_THREAD_SAFE, ZC_INT, ZC_DEFAULT, ZC_R, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_CONNECT_ROUTING_ID, ZC_BYTES, ZC_NM, ZC_W, NM_CONNECT_ROUTING_ID, 0, 0, 0,
      T(ZMQ_ROUTER) | T(ZMQ_STREAM)},
     {ZMQ_XPUB_WELCOME_MSG, ZC_BYTES, ZC_NM, ZC_W, NM_XPUB_WELCOME_MSG, 0, 0, 0, T(ZMQ_XPUB)},
-    {ZMQ_ZAP_DOMAIN, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
-    {ZMQ_PLAIN_USERNAME, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
-    {ZMQ_PLAIN_PASSWORD, ZC_TEXT, ZC_DEFAULT, ZC_RW, 0, 0, 0, 0, ZC_ANY},
     {ZMQ_BINDTODEVICE, ZC_TEXT, ZC_NM, ZC_RW, NM_BINDTODEVICE, 0, 0, 0, ZC_ANY},
+    /* security: the mechanism, its credentials and ZAP */
+    {ZMQ_MECHANISM, ZC_INT, ZC_NM, ZC_R, NM_MECHANISM, 0, 0, 0, ZC_ANY},
+    {ZMQ_PLAIN_SERVER, ZC_INT, ZC_NM, ZC_RW, NM_PLAIN_SERVER, 0, 1, 0, ZC_ANY},
+    {ZMQ_PLAIN_USERNAME, ZC_RAW, ZC_NM, ZC_RW, NM_PLAIN_USERNAME, 0, 0, 0, ZC_ANY},
+    {ZMQ_PLAIN_PASSWORD, ZC_RAW, ZC_NM, ZC_RW, NM_PLAIN_PASSWORD, 0, 0, 0, ZC_ANY},
+    {ZMQ_CURVE_SERVER, ZC_INT, ZC_NM, ZC_RW, NM_CURVE_SERVER, 0, 1, 0, ZC_ANY},
+    {ZMQ_CURVE_PUBLICKEY, ZC_RAW, ZC_NM, ZC_RW, NM_CURVE_PUBLICKEY, 0, 0, 0, ZC_ANY},
+    {ZMQ_CURVE_SECRETKEY, ZC_RAW, ZC_NM, ZC_RW, NM_CURVE_SECRETKEY, 0, 0, 0, ZC_ANY},
+    {ZMQ_CURVE_SERVERKEY, ZC_RAW, ZC_NM, ZC_RW, NM_CURVE_SERVERKEY, 0, 0, 0, ZC_ANY},
+    {ZMQ_ZAP_DOMAIN, ZC_RAW, ZC_NM, ZC_RW, NM_ZAP_DOMAIN, 0, 0, 0, ZC_ANY},
+    {ZC_DRAFT_ZAP_ENFORCE_DOMAIN, ZC_INT, ZC_NM, ZC_RW, NM_ZAP_ENFORCE_DOMAIN, 0, 1, 0, ZC_ANY},
 };
 
 #define ZC_NOPTS (sizeof(zc_opts) / sizeof(zc_opts[0]))
@@ -178,6 +185,8 @@ static int opt_read(const zc_opt *o, const void *val, size_t len, int64_t *v)
 
 static int opt_set_nm(zc_sock *zs, const zc_opt *o, const void *val, size_t len)
 {
+    if (o->vtype == ZC_RAW)
+        return nm_sock_setopt(zs->nm, o->nm, val, len);
     if (o->vtype == ZC_BYTES) {
         if (o->nm == NM_ROUTING_ID && (len < 1 || len > 255))
             return -EINVAL;
@@ -249,7 +258,7 @@ static int opt_write(const zc_opt *o, int64_t v, void *val, size_t *len)
 
 static int opt_get_nm(zc_sock *zs, const zc_opt *o, void *val, size_t *len)
 {
-    if (o->vtype == ZC_BYTES || o->vtype == ZC_TEXT)
+    if (o->vtype == ZC_BYTES || o->vtype == ZC_TEXT || o->vtype == ZC_RAW)
         return nm_sock_getopt(zs->nm, o->nm, val, len);
     int v;
     int rc = nm_sock_getopt_int(zs->nm, o->nm, &v);

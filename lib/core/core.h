@@ -94,6 +94,36 @@ size_t nmi_cmdq_take(nmi_cmdq *q, nmi_cmd **out);
 
 /* ---- options --------------------------------------------------------------------- */
 
+/* A socket's security settings (sec.c).  Immutable once shared: the socket holds one
+ * reference (nmi_opts.sec), and every listener and connection made while they were
+ * current holds one through its copy of the options (taken where the copy is made,
+ * dropped where it is freed, on whichever thread that is).  The socket's thread, setting
+ * an option, changes them in place only while it holds the one reference, and otherwise
+ * makes its own copy first: no other thread ever sees them change.  NULL in nmi_opts
+ * means the defaults (NULL mechanism, no ZAP domain). */
+typedef struct nmi_sec {
+    atomic_int refs;
+    int mechanism;              /* enum nm_mechanism */
+    bool as_server;             /* PLAIN or CURVE server */
+    bool zap_enforce;           /* ZAP_ENFORCE_DOMAIN */
+    uint8_t curve_public[32];   /* CURVE: our long-term public key */
+    uint8_t curve_secret[32];   /* our long-term secret key */
+    uint8_t curve_server[32];   /* client: the server's public key */
+    uint8_t user_len, pass_len; /* PLAIN client credentials */
+    char user[255], pass[255];
+    uint8_t domain_len; /* ZAP domain */
+    char domain[255];
+} nmi_sec;
+
+nmi_sec *nmi_sec_ref(nmi_sec *sec); /* NULL stays NULL */
+void nmi_sec_release(nmi_sec *sec);
+/* The security options (NM_MECHANISM .. NM_ZAP_ENFORCE_DOMAIN) on the socket's settings
+ * *sp (application thread); -ENOENT for any other option. */
+int nmi_sec_setopt(nmi_sec **sp, int opt, const void *val, size_t len);
+int nmi_sec_getopt(const nmi_sec *sec, int opt, void *val, size_t *len);
+/* libsodium ready for use (keys.c): 0, or -ENOSYS. */
+int nmi_sodium_init(void);
+
 typedef struct nmi_opts {
     int sndhwm, rcvhwm;      /* messages per pipe, 0 = unlimited */
     int sndtimeo, rcvtimeo;  /* ms, -1 = forever */
@@ -135,6 +165,7 @@ typedef struct nmi_opts {
     int use_fd;              /* binds take this listening descriptor, -1 = none */
     uint8_t routing_id[255]; /* announced Identity */
     uint8_t routing_id_len;  /* 0 = none */
+    nmi_sec *sec;            /* security settings (one reference), NULL = defaults */
 } nmi_opts;
 
 void nmi_opts_default(nmi_opts *o);
@@ -335,16 +366,17 @@ struct nmi_sock {
     atomic_bool term_told;   /* a call returned NM_ETERM: its user will close it */
     atomic_uintptr_t user;   /* the thread that last entered a call (nmi_thread_tag) */
     uint64_t last_direct_ns; /* when this socket's thread last wrote a conn itself */
-    atomic_uint_fast64_t peers_dropped; /* conns dropped by nmi_conn_reject (I/O thread) */
-    atomic_int mon_events;              /* events the monitor wants (0 = none) */
-    pthread_mutex_t mon_lock;           /* guards mon (any thread may raise an event) */
-    nm_sock_t *mon;                     /* the monitor's PAIR, or NULL */
-    nmi_svc *svc;                       /* svc:// watches, binds, advertisements, or NULL */
-    nmi_filters filters;                /* accept filters for later binds (app thread) */
-    uint8_t *rbuf;                      /* read buffer of direct reads (conn_direct.c), or NULL */
-    bool has_prefetch;                  /* prefetch holds a received message (NM_POLLIN) */
-    nmi_msg prefetch;                   /* taken by nm_poll to learn NM_POLLIN, given to recv */
-    TAILQ_HEAD(, nmi_pipe) pipes;       /* attached pipes (application thread) */
+    atomic_uint_fast64_t peers_dropped;     /* conns dropped by nmi_conn_reject (I/O thread) */
+    atomic_uint_fast64_t handshakes_failed; /* of those, in their handshake (I/O thread) */
+    atomic_int mon_events;                  /* events the monitor wants (0 = none) */
+    pthread_mutex_t mon_lock;               /* guards mon (any thread may raise an event) */
+    nm_sock_t *mon;                         /* the monitor's PAIR, or NULL */
+    nmi_svc *svc;                           /* svc:// watches, binds, advertisements, or NULL */
+    nmi_filters filters;                    /* accept filters for later binds (app thread) */
+    uint8_t *rbuf;                /* read buffer of direct reads (conn_direct.c), or NULL */
+    bool has_prefetch;            /* prefetch holds a received message (NM_POLLIN) */
+    nmi_msg prefetch;             /* taken by nm_poll to learn NM_POLLIN, given to recv */
+    TAILQ_HEAD(, nmi_pipe) pipes; /* attached pipes (application thread) */
     /* I/O thread only */
     LIST_HEAD(, nmi_listener) listeners; /* bound endpoints */
     LIST_HEAD(, nmi_conn) conns;         /* connections, connecting ones included */

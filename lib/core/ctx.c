@@ -268,6 +268,7 @@ int nm_ctx_stats(nm_ctx_t *ctxp, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pi
         ss.type = s->type;
         ss.nendpoints = s->nendpoints;
         ss.peers_dropped = atomic_load_explicit(&s->peers_dropped, memory_order_relaxed);
+        ss.handshakes_failed = atomic_load_explicit(&s->handshakes_failed, memory_order_relaxed);
         for (int i = 0; i < s->nendpoints; i++)
             strlcpy(ss.endpoints[i], s->endpoints[i], sizeof(ss.endpoints[i]));
         nmi_pipe *p;

@@ -123,10 +123,12 @@ nmi_listener *nmi_listener_new(nmi_sock *s, const nmi_transport_ops *tp, int fd,
     l->sock = s;
     l->tp = tp;
     l->opts = s->opts;
+    nmi_sec_ref(l->opts.sec);
     TAILQ_INIT(&l->handshaking);
     l->handshake_ns = LISTENER_HANDSHAKE_NS;
     strlcpy(l->endpoint, endpoint, sizeof(l->endpoint));
     if (nmi_filters_copy(&l->filters, &s->filters) < 0) {
+        nmi_sec_release(l->opts.sec);
         free(l);
         return NULL;
     }
@@ -180,5 +182,6 @@ void nmi_listener_close(nmi_listener *l)
         l->tp->unlisten(l->endpoint, l->path_id);
     LIST_REMOVE(l, sock_entry);
     nmi_filters_fini(&l->filters);
+    nmi_sec_release(l->opts.sec);
     free(l);
 }

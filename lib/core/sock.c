@@ -215,6 +215,7 @@ void nmi_sock_free(nmi_sock *s)
     s->proto->fini(s);
     nmi_svc_free(s);
     nmi_filters_fini(&s->filters);
+    nmi_sec_release(s->opts.sec);
     nmi_ctx *ctx = s->ctx;
     pthread_mutex_lock(&ctx->reg_lock);
     TAILQ_REMOVE(&ctx->socks, s, reg_entry);

@@ -162,6 +162,9 @@ static int sockopt_set(nmi_sock *s, int opt, const void *val, size_t len)
     }
     if (opt >= NM_TCP_ACCEPT_FILTER && opt <= NM_IPC_FILTER_PID)
         return nmi_filters_set(&s->filters, opt, val, len);
+    int rc = nmi_sec_setopt(&o->sec, opt, val, len);
+    if (rc != -ENOENT)
+        return rc;
     if (opt == NM_SUBSCRIBE || opt == NM_UNSUBSCRIBE) {
         if (s->proto->setopt == NULL || (val == NULL && len > 0))
             return -EINVAL;
@@ -214,6 +217,9 @@ static int sockopt_get(nmi_sock *s, int opt, void *val, size_t *len)
         *len = n;
         return 0;
     }
+    int rc = nmi_sec_getopt(o->sec, opt, val, len);
+    if (rc != -ENOENT)
+        return rc;
     if (opt == NM_ROUTING_ID) {
         if (*len < o->routing_id_len)
             return -EINVAL;

@@ -35,6 +35,7 @@ static nmi_conn *conn_new(nmi_sock *s, const nmi_transport_ops *tp, const char *
     c->io_owns = true;
     c->tp = tp;
     c->opts = *opts;
+    nmi_sec_ref(c->opts.sec);
     c->ivl = opts->reconnect_ivl;
     strlcpy(c->endpoint, endpoint, sizeof(c->endpoint));
     return c;
@@ -46,11 +47,13 @@ void nmi_conn_release(nmi_conn *c)
         return;
     nmi_msg_clear(&c->cur);
     nmi_conn_meta_drop(c);
+    nmi_conn_mech_end(c, false);
     free(c->cmd_body);
     nmi_conn_out_reset(c);
     free(c->wbuf);
     free(c->connect_rid);
     free(c->socks);
+    nmi_sec_release(c->opts.sec);
     pthread_mutex_destroy(&c->watch_lock);
     free(c);
 }
@@ -64,15 +67,22 @@ void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg)
 
 static void conn_lost(nmi_conn *c, const char *why, bool rejected);
 
-/* Drops a connection that broke the protocol or our limits: a warning, not an info. */
-void nmi_conn_reject(nmi_conn *c, const char *why)
+void nmi_conn_fail(nmi_conn *c, int event, uint32_t value, const char *why)
 {
     if (atomic_load(&c->state) == NMI_CONN_DEAD)
         return;
     nmi_count(&c->sock->peers_dropped, 1);
-    if (atomic_load(&c->state) != NMI_CONN_ACTIVE)
-        nmi_monitor(c->sock, NM_EVENT_HANDSHAKE_FAILED, EPROTO, c->endpoint, why);
+    if (atomic_load(&c->state) != NMI_CONN_ACTIVE) {
+        nmi_count(&c->sock->handshakes_failed, 1);
+        nmi_monitor(c->sock, event, value, c->endpoint, why);
+    }
     conn_lost(c, why, true);
+}
+
+/* Drops a connection that broke the protocol or our limits: a warning, not an info. */
+void nmi_conn_reject(nmi_conn *c, const char *why)
+{
+    nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED, NM_PROTOCOL_ERROR_ZMTP_UNSPECIFIED, why);
 }
 
 /* ---- timers ---------------------------------------------------------------------- */
@@ -224,7 +234,22 @@ static void conn_stream_notify(nmi_conn *c)
         nmi_pipe_in_notify(c->pipe);
 }
 
-/* Sends our greeting and READY at once, as RFC 37 allows for NULL. */
+size_t nmi_conn_our_props(nmi_conn *c, nmi_zmtp_prop props[2])
+{
+    const char *tname = nmi_zmtp_type_name(c->sock->type);
+    props[0] = (nmi_zmtp_prop){.name = "Socket-Type",
+                               .name_len = 11,
+                               .value = (const uint8_t *)tname,
+                               .value_len = strlen(tname)};
+    props[1] = (nmi_zmtp_prop){.name = "Identity",
+                               .name_len = 8,
+                               .value = c->opts.routing_id,
+                               .value_len = c->opts.routing_id_len};
+    return c->sock->proto->flags & NMI_PROTO_SENDS_RID ? 2 : 1;
+}
+
+/* Sends our greeting; with NULL, our READY too, as RFC 37 allows (PLAIN and CURVE start
+ * their handshakes when the peer's greeting has come: conn_mech.c). */
 void nmi_conn_begin_handshake(nmi_conn *c)
 {
     c->handshake_at = 0; /* CONNECT_TIMEOUT's, if it was set */
@@ -234,22 +259,20 @@ void nmi_conn_begin_handshake(nmi_conn *c)
             conn_stream_notify(c);
         return;
     }
+    static const char *const names[] = {
+        [NM_MECH_NULL] = "NULL", [NM_MECH_PLAIN] = "PLAIN", [NM_MECH_CURVE] = "CURVE"};
+    nmi_sec *sec = c->opts.sec;
+    int mech = sec != NULL ? sec->mechanism : NM_MECH_NULL;
     uint8_t buf[NMI_ZMTP_GREETING_SIZE + 512];
-    nmi_zmtp_greeting_encode(buf, "NULL", !c->connecter);
-    const char *tname = nmi_zmtp_type_name(c->sock->type);
-    nmi_zmtp_prop props[2] = {
-        {.name = "Socket-Type",
-         .name_len = 11,
-         .value = (const uint8_t *)tname,
-         .value_len = strlen(tname)},
-        {.name = "Identity",
-         .name_len = 8,
-         .value = c->opts.routing_id,
-         .value_len = c->opts.routing_id_len},
-    };
-    size_t nprops = c->sock->proto->flags & NMI_PROTO_SENDS_RID ? 2 : 1;
-    int n = nmi_zmtp_ready_encode(buf + NMI_ZMTP_GREETING_SIZE,
+    nmi_zmtp_greeting_encode(buf, names[mech],
+                             mech == NM_MECH_NULL ? !c->connecter : sec->as_server);
+    int n = 0;
+    if (mech == NM_MECH_NULL) {
+        nmi_zmtp_prop props[2];
+        size_t nprops = nmi_conn_our_props(c, props);
+        n = nmi_zmtp_ready_encode(buf + NMI_ZMTP_GREETING_SIZE,
                                   sizeof(buf) - NMI_ZMTP_GREETING_SIZE, props, nprops);
+    }
     atomic_store(&c->state, NMI_CONN_GREETING);
     /* A peer that never completes the handshake is dropped after HANDSHAKE_IVL, so
      * silent connections cannot pile up. */
@@ -369,6 +392,7 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
         nmi_pipe_in_notify(c->pipe); /* what was received stays readable */
     nmi_msg_clear(&c->cur);
     nmi_conn_meta_drop(c);
+    nmi_conn_mech_end(c, false); /* both roles are ours: the box's nonces too */
     c->cur_more_bytes = 0;
     free(c->cmd_body);
     c->cmd_body = NULL;

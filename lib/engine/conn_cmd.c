@@ -161,7 +161,7 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len, const 
      * queue is the application's to fill), ahead of anything queued. */
     static const uint8_t probe[2] = {0, 0};
     if (c->opts.probe_router && !(s->proto->flags & NMI_PROTO_RAW) &&
-        nmi_conn_out_bytes(c, probe, sizeof(probe)) < 0) {
+        nmi_conn_out_frame(c, probe, sizeof(probe)) < 0) {
         nmi_conn_reject(c, "out of memory");
         return -1;
     }
@@ -169,12 +169,12 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len, const 
     return atomic_load(&c->state) == NMI_CONN_ACTIVE ? 0 : -1;
 }
 
-static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
+int nmi_conn_peer_ready(nmi_conn *c, const uint8_t *props, size_t len)
 {
     nmi_zmtp_ready r;
     const char *bad;
-    if (nmi_zmtp_ready_parse(cmd->data, cmd->data_len, &r, &bad) < 0) {
-        nmi_conn_reject(c, bad);
+    if (nmi_zmtp_ready_parse(props, len, &r, &bad) < 0) {
+        nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED, NM_PROTOCOL_ERROR_ZMTP_INVALID_METADATA, bad);
         return -1;
     }
     if (r.type < 0 || !nmi_zmtp_types_compatible(c->sock->type, r.type)) {
@@ -188,7 +188,7 @@ static int conn_ready(nmi_conn *c, const nmi_zmtp_cmd *cmd)
         nmi_conn_reject(c, why);
         return -1;
     }
-    return nmi_conn_established(c, r.identity, r.identity_len, cmd->data, cmd->data_len);
+    return nmi_conn_established(c, r.identity, r.identity_len, props, len);
 }
 
 /* A subscription or a cancel (either form) for a publisher counts against its peer's
@@ -239,7 +239,7 @@ static int conn_subscription(nmi_conn *c, const nmi_zmtp_cmd *cmd)
     return 0;
 }
 
-int nmi_conn_command(nmi_conn *c, const uint8_t *body, size_t len)
+int nmi_conn_command(nmi_conn *c, uint8_t *body, size_t len)
 {
     nmi_zmtp_cmd cmd;
     if (nmi_zmtp_cmd_parse(body, len, &cmd) < 0) {
@@ -254,15 +254,23 @@ int nmi_conn_command(nmi_conn *c, const uint8_t *body, size_t len)
             rlen = 0;
         nmi_conn_printable(reason, sizeof(reason), cmd.data + 1, rlen);
         snprintf(why, sizeof(why), "peer sent ERROR: %s", reason);
+        /* A server's ZAP handler refused us: its status code, as libzmq reports it. */
+        if (st == NMI_CONN_READY && rlen == 3 && reason[0] >= '3' && reason[0] <= '5' &&
+            reason[1] == '0' && reason[2] == '0')
+            nmi_monitor(c->sock, NM_EVENT_HANDSHAKE_FAILED_AUTH, (uint32_t)(reason[0] - '0') * 100,
+                        c->endpoint, why);
         nmi_conn_broken(c, why);
         return -1;
     }
+    if (st == NMI_CONN_READY && c->mech != NULL)
+        return nmi_conn_mech_command(c, body, len);
     if (st == NMI_CONN_READY) {
         if (!nmi_zmtp_cmd_is(&cmd, "READY")) {
-            nmi_conn_reject(c, "expected READY");
+            nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED, NM_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND,
+                          "expected READY");
             return -1;
         }
-        return conn_ready(c, &cmd);
+        return nmi_conn_peer_ready(c, cmd.data, cmd.data_len);
     }
     if (nmi_zmtp_cmd_is(&cmd, "READY")) {
         nmi_conn_reject(c, "READY after the handshake");

@@ -32,6 +32,9 @@
 /* Commands other than READY and subscriptions are small (PING, PONG, ERROR); unknown
  * ones, which RFC 37 says to ignore, may not be larger than this. */
 #define CONN_CMD_SMALL (64 * 1024)
+/* In cur_flags, beside the wire's: a CURVE MESSAGE, opened when complete (its body is
+ * kept and grows as a command's). */
+#define CONN_SEALED 0x80
 
 /* A message was queued on pipe->in: at the receive HWM the reader pauses (the
  * application resumes it with NMI_CMD_RESUME once it has taken half). */
@@ -95,17 +98,9 @@ static bool conn_is_sub_msg(nmi_msg *m)
     return m->n == 1 && m->first.size > 0 && nmi_frame_data(&m->first)[0] <= 1;
 }
 
-/* A frame's body is complete. */
-static int conn_frame_done(nmi_conn *c)
+/* A data frame is complete in c->cur (its flags in c->cur_flags). */
+static int conn_data_done(nmi_conn *c)
 {
-    c->in_body = false;
-    if (c->cur_flags & NMI_ZMTP_COMMAND) {
-        uint8_t *body = c->cmd_body;
-        c->cmd_body = NULL;
-        int rc = nmi_conn_command(c, body, c->body_size);
-        free(body);
-        return rc;
-    }
     if (c->cur_flags & NMI_ZMTP_MORE)
         return 0;
     c->cur_more_bytes = 0;
@@ -159,6 +154,74 @@ static const char *conn_multipart_over(nmi_conn *c, const nmi_zmtp_header *h)
     return NULL;
 }
 
+/* A CURVE MESSAGE is complete: open it, then it is the command or the data frame it
+ * holds, within the same limits as one in clear. */
+static int conn_sealed_done(nmi_conn *c)
+{
+    uint8_t *body = c->cmd_body, flags, *data;
+    c->cmd_body = NULL;
+    size_t n;
+    const char *why;
+    uint32_t code;
+    int rc = nmi_curve_open(c->box, body, c->body_size, &flags, &data, &n, &why, &code);
+    nmi_zmtp_header h = {.flags = flags, .size = n};
+    if (rc == 0 && (flags & NMI_ZMTP_COMMAND)) {
+        rc = n <= conn_cmd_max(c) ? nmi_conn_command(c, data, n) : -1;
+        why = rc < 0 && n > conn_cmd_max(c) ? "command frame too large" : NULL;
+    } else if (rc == 0) {
+        why = c->opts.maxmsgsize >= 0 && n > (uint64_t)c->opts.maxmsgsize
+                  ? "frame larger than MAXMSGSIZE"
+                  : conn_multipart_over(c, &h);
+        nmi_frame *f = why == NULL ? nmi_msg_push_frame(&c->cur) : NULL;
+        uint8_t *d = f != NULL ? nmi_frame_alloc(f, n) : NULL;
+        if (why == NULL && d == NULL) {
+            if (f != NULL)
+                c->cur.n--;
+            why = "out of memory for a frame";
+        }
+        if (why == NULL) {
+            memcpy(d, data, n);
+            if (flags & NMI_ZMTP_MORE)
+                c->cur_more_bytes += n;
+            c->cur_flags = flags;
+            rc = conn_data_done(c);
+        }
+    }
+    free(body);
+    if (why != NULL)
+        nmi_conn_reject(c, why);
+    return why != NULL ? -1 : rc;
+}
+
+/* A frame's body is complete. */
+static int conn_frame_done(nmi_conn *c)
+{
+    c->in_body = false;
+    if (c->cur_flags & CONN_SEALED)
+        return conn_sealed_done(c);
+    if (c->cur_flags & NMI_ZMTP_COMMAND) {
+        uint8_t *body = c->cmd_body;
+        c->cmd_body = NULL;
+        int rc = nmi_conn_command(c, body, c->body_size);
+        free(body);
+        return rc;
+    }
+    return conn_data_done(c);
+}
+
+/* The largest frame on the wire: MAXMSGSIZE (-1: none); with CURVE, a MESSAGE holding
+ * such a frame or the largest command. */
+static int64_t conn_frame_max(nmi_conn *c)
+{
+    if (c->box == NULL || c->opts.maxmsgsize < 0)
+        return c->opts.maxmsgsize;
+    uint64_t cmd = conn_cmd_max(c), data = (uint64_t)c->opts.maxmsgsize;
+    uint64_t most = cmd > data ? cmd : data;
+    return most >= (uint64_t)INT64_MAX - NMI_CURVE_MSG_OVERHEAD
+               ? -1
+               : (int64_t)(most + NMI_CURVE_MSG_OVERHEAD);
+}
+
 /* Storage for a data frame's body: all of it, or (a large one) what has arrived. */
 static uint8_t *conn_body_alloc(nmi_conn *c, uint64_t size, size_t in_hand)
 {
@@ -186,7 +249,7 @@ static int conn_body_grow(nmi_conn *c, size_t need)
     size_t room = c->body_cap - c->body_got;
     if (room >= need && room > 0)
         return 0;
-    bool cmd = c->cur_flags & NMI_ZMTP_COMMAND;
+    bool cmd = c->cur_flags & (NMI_ZMTP_COMMAND | CONN_SEALED);
     size_t cap = c->body_cap * (cmd ? 2 : 4);
     cap = cap > c->body_got + need ? cap : c->body_got + need;
     cap = cap < c->body_size ? cap : c->body_size;
@@ -211,8 +274,10 @@ static int conn_frame_begin(nmi_conn *c, const nmi_zmtp_header *h, size_t in_han
     c->cur_flags = h->flags;
     c->body_size = h->size;
     c->body_got = 0;
-    if (h->flags & NMI_ZMTP_COMMAND) {
-        if (h->size > conn_cmd_max(c)) {
+    if (c->box != NULL) /* CURVE: every frame is a MESSAGE */
+        c->cur_flags = CONN_SEALED;
+    if (c->cur_flags & (NMI_ZMTP_COMMAND | CONN_SEALED)) {
+        if (c->box == NULL && h->size > conn_cmd_max(c)) {
             nmi_conn_reject(c, "command frame too large");
             return -1;
         }
@@ -253,7 +318,7 @@ static ssize_t conn_header(nmi_conn *c, const uint8_t *p, size_t n)
         avail = old + take;
     }
     nmi_zmtp_header h;
-    int rc = nmi_zmtp_header_decode(hp, avail, c->opts.maxmsgsize, &h);
+    int rc = nmi_zmtp_header_decode(hp, avail, conn_frame_max(c), &h);
     if (rc < 0) {
         conn_fail(c, rc == -EMSGSIZE ? "frame larger than MAXMSGSIZE" : "malformed frame");
         return -1;
@@ -298,16 +363,8 @@ ssize_t nmi_conn_decode(nmi_conn *c, const uint8_t *p, size_t n)
             }
             if (rc == 0)
                 continue;
-            if (strcmp(g.mechanism, "NULL") != 0) {
-                char name[4 * 20 + 1], why[sizeof(name) + 40];
-                nmi_conn_printable(name, sizeof(name), (const uint8_t *)g.mechanism,
-                                   strlen(g.mechanism));
-                snprintf(why, sizeof(why), "unsupported security mechanism %s", name);
-                nmi_conn_reject(c, why);
+            if (nmi_conn_greeted(c, &g) < 0)
                 return -1;
-            }
-            c->peer_minor = g.minor;
-            atomic_store(&c->state, NMI_CONN_READY);
             continue;
         }
         if (st != NMI_CONN_READY && st != NMI_CONN_ACTIVE)

@@ -78,20 +78,52 @@ void nmi_conn_out_reset(nmi_conn *c)
     c->wbuf_len = c->wseg = 0;
 }
 
-/* Encoded size of m's headers and copied bodies, and how many bodies go by iov. */
-static size_t conn_msg_copy_bytes(nmi_msg *m, int *nlarge)
+/* Encoded size of m's headers and copied bodies, and how many bodies go by iov (none
+ * with CURVE: every frame is sealed into wbuf). */
+static size_t conn_msg_copy_bytes(nmi_conn *c, nmi_msg *m, int *nlarge)
 {
-    size_t bytes = 0;
+    size_t bytes = 0, copy_max = c->box != NULL ? SIZE_MAX : CONN_COPY_MAX;
     *nlarge = 0;
     for (uint32_t i = 0; i < m->n; i++) {
         nmi_frame *f = nmi_msg_frame(m, i);
-        bytes += NMI_ZMTP_MAX_HEADER + 16; /* 16: room for a SUBSCRIBE command's name */
-        if (f->size <= CONN_COPY_MAX)
+        bytes += NMI_CURVE_MSG_OVERHEAD + 16; /* 16: room for a SUBSCRIBE command's name */
+        if (f->size <= copy_max)
             bytes += f->size;
         else
             (*nlarge)++;
     }
     return bytes;
+}
+
+/* Appends one frame to wbuf: a header and the body, or with CURVE both sealed in a
+ * MESSAGE.  The body may already be in wbuf, at NMI_CURVE_MSG_OVERHEAD past the end
+ * or further (it is moved into place). */
+static void conn_put_frame(nmi_conn *c, uint8_t flags, const uint8_t *data, size_t len)
+{
+    uint8_t *out = c->wbuf + c->wbuf_len;
+    if (c->box != NULL) {
+        c->wbuf_len += nmi_curve_seal(c->box, out, flags, data, len);
+        return;
+    }
+    size_t h = nmi_zmtp_header_encode(out, flags, len);
+    memmove(out + h, data, len);
+    c->wbuf_len += h + len;
+}
+
+int nmi_conn_out_frame(nmi_conn *c, const uint8_t *frame, size_t n)
+{
+    if (c->box == NULL)
+        return nmi_conn_out_bytes(c, frame, n);
+    nmi_zmtp_header h;
+    int hl = nmi_zmtp_header_decode(frame, n, -1, &h);
+    if (c->niov >= CONN_IOV_MAX || hl <= 0 || h.size != n - (size_t)hl)
+        return -ENOBUFS;
+    int rc = conn_wbuf_reserve(c, n + NMI_CURVE_MSG_OVERHEAD);
+    if (rc < 0)
+        return rc;
+    conn_put_frame(c, h.flags, frame + hl, (size_t)h.size);
+    conn_seg_close(c);
+    return 0;
 }
 
 /* Appends one message's frames to the output; bodies over CONN_COPY_MAX by reference
@@ -110,11 +142,11 @@ static bool conn_encode_sub(nmi_conn *c, nmi_msg *m)
         return false;
     const char *name = d[0] ? "SUBSCRIBE" : "CANCEL";
     size_t nlen = strlen(name), plen = f->size - 1;
-    c->wbuf_len += nmi_zmtp_header_encode(c->wbuf + c->wbuf_len, NMI_ZMTP_COMMAND, 1 + nlen + plen);
-    c->wbuf[c->wbuf_len++] = (uint8_t)nlen;
-    memcpy(c->wbuf + c->wbuf_len, name, nlen);
-    memcpy(c->wbuf + c->wbuf_len + nlen, d + 1, plen);
-    c->wbuf_len += nlen + plen;
+    uint8_t *body = c->wbuf + c->wbuf_len + NMI_CURVE_MSG_OVERHEAD; /* moved into place */
+    body[0] = (uint8_t)nlen;
+    memcpy(body + 1, name, nlen);
+    memcpy(body + 1 + nlen, d + 1, plen);
+    conn_put_frame(c, NMI_ZMTP_COMMAND, body, 1 + nlen + plen);
     return true;
 }
 
@@ -127,6 +159,10 @@ static bool conn_encode_msg(nmi_conn *c, nmi_msg *m, bool copy_all)
     for (uint32_t i = 0; i < m->n; i++) {
         nmi_frame *f = nmi_msg_frame(m, i);
         uint8_t flags = i + 1 < m->n ? NMI_ZMTP_MORE : 0;
+        if (c->box != NULL) {
+            conn_put_frame(c, flags, nmi_frame_data(f), f->size);
+            continue;
+        }
         if (!raw)
             c->wbuf_len += nmi_zmtp_header_encode(c->wbuf + c->wbuf_len, flags, f->size);
         if (f->size <= CONN_COPY_MAX || copy_all) {
@@ -152,7 +188,7 @@ static bool conn_encode(nmi_conn *c)
     while (c->wbuf_len < CONN_WBUF_FILL && c->nheld < CONN_HELD_MAX &&
            (m = nmi_queue_peek(p->out)) != NULL) {
         int nlarge;
-        size_t need = conn_msg_copy_bytes(m, &nlarge);
+        size_t need = conn_msg_copy_bytes(c, m, &nlarge);
         bool copy_all = false;
         if (c->niov + 2 * nlarge + 1 > CONN_IOV_MAX) {
             if (c->niov > 0)

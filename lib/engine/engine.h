@@ -6,6 +6,7 @@
  *                  timers, losing the peer, closing with linger
  *   conn_read.c    input: greeting, frames into messages on the pipe, limits
  *   conn_cmd.c     commands: READY (the handshake's end), subscriptions, PING, ERROR
+ *   conn_mech.c    PLAIN and CURVE handshakes (zmtp/mech.h), CURVE's boxes on the wire
  *   conn_write.c   output: batching frames into large writes, direct writes
  *   conn_direct.c  an application thread reading its connection itself
  *   heartbeat.c    PING/PONG and TTLs
@@ -20,6 +21,7 @@
 #include "core/core.h"
 #include "core/debug.h"
 #include "transport/socks.h"
+#include "zmtp/mech.h"
 
 /* ---- connection (ZMTP engine) ---------------------------------------------------- */
 
@@ -134,6 +136,14 @@ struct nmi_conn {
     nmi_opts opts;               /* copy of the socket's options at creation */
     nmi_pipe *pipe;              /* our pipe (one reference), or NULL */
     nmi_conn_socks *socks;       /* connects through a SOCKS5 proxy (c->addr): or NULL */
+    /* Security.  mech: a PLAIN or CURVE handshake under way (I/O thread; made when the
+     * peer's greeting names our mechanism, freed when the handshake ends).  box: a CURVE
+     * connection's traffic keys, set by the I/O thread before the connection becomes
+     * ACTIVE and freed when it is lost (holding both roles); its send nonce is the
+     * writer's, its receive nonce the reader's, and the reader is always the I/O thread
+     * (no direct reads: conn_direct.c). */
+    nmi_mech *mech;
+    nmi_curve_box *box;
     /* read side (I/O thread) */
     uint8_t greet[NMI_ZMTP_GREETING_SIZE]; /* peer greeting so far */
     size_t greet_len;                      /* bytes of it */
@@ -244,9 +254,26 @@ void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
  * connection was dropped; a subscription or cancel of prefix_len bytes counted against
  * the peer's limits (the reason it goes past one, or NULL); peer bytes escaped for a
  * log line. */
-int nmi_conn_command(nmi_conn *c, const uint8_t *body, size_t len);
+int nmi_conn_command(nmi_conn *c, uint8_t *body, size_t len);
 const char *nmi_conn_sub_count(nmi_conn *c, size_t prefix_len, bool cancel);
 void nmi_conn_printable(char *out, size_t cap, const uint8_t *in, size_t n);
+/* Security (conn_mech.c, I/O thread).  The peer's greeting has come: 0, or -1 if the
+ * connection was dropped (another mechanism).  A handshake command for the mechanism.
+ * The peer's properties at the end of any handshake (type check, then established).
+ * The mechanism's state goes (the connection is lost or established). */
+int nmi_conn_greeted(nmi_conn *c, const nmi_zmtp_greeting *g);
+/* Our properties (Socket-Type, and Identity where the type sends one): how many. */
+size_t nmi_conn_our_props(nmi_conn *c, nmi_zmtp_prop props[2]);
+int nmi_conn_mech_command(nmi_conn *c, uint8_t *body, size_t len);
+int nmi_conn_peer_ready(nmi_conn *c, const uint8_t *props, size_t len);
+void nmi_conn_mech_end(nmi_conn *c, bool keep_box);
+/* The handshake failed: the monitor's event (HANDSHAKE_FAILED with an
+ * NM_PROTOCOL_ERROR_*, _AUTH with a ZAP status, _NO_DETAIL), a warning, the connection
+ * dropped. */
+void nmi_conn_fail(nmi_conn *c, int event, uint32_t value, const char *why);
+/* The writer: one complete frame (header and body, as the codec's encoders write them)
+ * queued as it is, or sealed in a CURVE MESSAGE. */
+int nmi_conn_out_frame(nmi_conn *c, const uint8_t *frame, size_t n);
 /* Handshake done: the pipe, the peer's routing id (rid_len 0: none), the properties of
  * its READY (props NULL: none). */
 int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len, const uint8_t *props,

@@ -38,7 +38,7 @@ static void hb_send(nmi_conn *c, const uint8_t *frame, int len)
         return;
     nmi_conn_take_writer(c);
     NMI_ASSERT(c->io_owns && atomic_load(&c->wowner) == 1);
-    if (nmi_conn_out_bytes(c, frame, (size_t)len) < 0)
+    if (nmi_conn_out_frame(c, frame, (size_t)len) < 0)
         nmi_log(c->sock->ctx, NM_LOG_DEBUG, "zmtp", "%s: no room for a heartbeat", c->endpoint);
     nmi_conn_flush(c, true);
 }

@@ -448,10 +448,10 @@ enum nm_event {
     NM_EVENT_MONITOR_STOPPED = 0x0400,
     NM_EVENT_HANDSHAKE_SUCCEEDED = 0x1000,
     NM_EVENT_HANDSHAKE_FAILED_NO_DETAIL = 0x0800, /* a handshake failed (detail: why) */
-    NM_EVENT_HANDSHAKE_FAILED = 0x2000, /* the peer broke ZMTP: value NM_PROTOCOL_ERROR_*,
-                                         * detail the reason (libzmq's ..._PROTOCOL) */
-    NM_EVENT_HANDSHAKE_FAILED_AUTH = 0x4000, /* ZAP refused the peer: value the status
-                                              * code (300, 400, 500) */
+    NM_EVENT_HANDSHAKE_FAILED = 0x2000,           /* the peer broke ZMTP: value NM_PROTOCOL_ERROR_*,
+                                                   * detail the reason (libzmq's ..._PROTOCOL) */
+    NM_EVENT_HANDSHAKE_FAILED_AUTH = 0x4000,      /* ZAP refused the peer: value the status
+                                                   * code (300, 400, 500) */
     /* nomid's own events, on bits libzmq leaves unused by nomid (0x0100 is libzmq's
      * CLOSE_FAILED, which nomid never raises), so every event fits the uint16 field. */
     NM_EVENT_DROPPED = 0x0100,     /* a message was dropped on a pipe (detail: why) */
@@ -540,7 +540,9 @@ typedef struct nm_sock_stats {
     char endpoints[8][128]; /* first bound/connected endpoints */
     int nendpoints;
     int npipes;
-    uint64_t peers_dropped; /* connections dropped for breaking the protocol or a limit */
+    uint64_t peers_dropped;     /* connections dropped for breaking the protocol or a limit */
+    uint64_t handshakes_failed; /* of those, dropped in their handshake (a wrong key or
+                                 * password, a ZAP refusal, another mechanism...) */
 } nm_sock_stats_t;
 
 /* Calls sock_cb once per socket, then pipe_cb once per pipe of that socket, while

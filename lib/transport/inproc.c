@@ -188,6 +188,7 @@ static nmi_inproc_entry *inproc_entry_new(nmi_sock *s, const char *ep, bool boun
     e->sock = s;
     e->bound = bound;
     e->opts = s->opts;
+    e->opts.sec = NULL; /* inproc has no security mechanism (as libzmq's) */
     return e;
 }
 

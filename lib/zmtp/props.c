@@ -5,6 +5,7 @@
  * value.  Parsing is bounds-checked at every step because the bytes come from the peer.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "zmtp/zmtp.h"
@@ -29,7 +30,7 @@ static bool props_name_eq(const char *a, size_t alen, const char *b)
 }
 
 /* Names are taken with strlen (name_len is ignored on encode, as documented). */
-int nmi_zmtp_ready_encode(uint8_t *out, size_t cap, const nmi_zmtp_prop *props, size_t nprops)
+static int props_size(const nmi_zmtp_prop *props, size_t nprops, size_t *size)
 {
     size_t data_len = 0;
     for (size_t i = 0; i < nprops; i++) {
@@ -43,11 +44,18 @@ int nmi_zmtp_ready_encode(uint8_t *out, size_t cap, const nmi_zmtp_prop *props, 
             return -ENOBUFS;
         data_len += plen;
     }
+    *size = data_len;
+    return 0;
+}
 
-    int off = nmi_zmtp_cmd_start(out, cap, "READY", data_len);
-    if (off < 0)
-        return off;
-    size_t pos = (size_t)off;
+int nmi_zmtp_props_encode(uint8_t *out, size_t cap, const nmi_zmtp_prop *props, size_t nprops)
+{
+    size_t size, pos = 0;
+    int rc = props_size(props, nprops, &size);
+    if (rc < 0)
+        return rc;
+    if (size > cap || size > INT_MAX)
+        return -ENOBUFS;
     for (size_t i = 0; i < nprops; i++) {
         size_t nlen = strlen(props[i].name);
         out[pos++] = (uint8_t)nlen;
@@ -60,6 +68,19 @@ int nmi_zmtp_ready_encode(uint8_t *out, size_t cap, const nmi_zmtp_prop *props, 
         pos += props[i].value_len;
     }
     return (int)pos;
+}
+
+int nmi_zmtp_ready_encode(uint8_t *out, size_t cap, const nmi_zmtp_prop *props, size_t nprops)
+{
+    size_t size;
+    int rc = props_size(props, nprops, &size);
+    if (rc < 0)
+        return rc;
+    int off = nmi_zmtp_cmd_start(out, cap, "READY", size);
+    if (off < 0)
+        return off;
+    rc = nmi_zmtp_props_encode(out + off, cap - (size_t)off, props, nprops);
+    return rc < 0 ? rc : off + rc;
 }
 
 int nmi_zmtp_prop_next(const uint8_t *data, size_t len, size_t *off, nmi_zmtp_prop *p)

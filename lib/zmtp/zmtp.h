@@ -90,6 +90,10 @@ typedef struct nmi_zmtp_prop {
  * is empty or longer than 255 bytes. */
 int nmi_zmtp_ready_encode(uint8_t *out, size_t cap, const nmi_zmtp_prop *props, size_t nprops);
 
+/* Writes just the properties (the data of READY, or of PLAIN's and CURVE's INITIATE
+ * and READY) into out[0..cap).  Their length, or -ENOBUFS / -EINVAL as above. */
+int nmi_zmtp_props_encode(uint8_t *out, size_t cap, const nmi_zmtp_prop *props, size_t nprops);
+
 /* Iterates the properties in a command's data: call with *off = 0; returns 1 with *p
  * filled and *off advanced, 0 at the end, -EPROTO if a property runs past the data or
  * has an empty name. */
