@@ -5,22 +5,23 @@
  *
  * The format is ZPL (ZeroMQ RFC 4) as CZMQ's zconfig reads and writes it:
  *
- *     #   ****  Generated on 2026-12-05 15:40:12 UTC by nomid  ****
+ *     #   ****  Generated on 2026-12-05 15:45:32 UTC by nomid  ****
  *     #   ZeroMQ CURVE **Secret** Certificate
  *     #   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.
  *
  *     metadata
  *         name = "camera-front"
  *     curve
- *         public-key = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
- *         secret-key = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+ *         public-key = "g9OuuyrfqVyAVY%/DL#CqKt&PG.[9PbEr8%e=3hr"
+ *         secret-key = "U[XOCt+PVb5BFSoX}97.2K&7$*1>a/CBEkJXD56r"
  *
  * A line is blank, a comment (`#` after optional spaces), or an indentation of 4 spaces
  * per level (never tabs), a name (letters, digits and `$-_@.&+/`, not starting or ending
  * with `/`), then optionally `=` and a value: "quoted", 'quoted' (up to the first
  * matching quote, no escapes) or bare (up to a `#`, trailing spaces dropped); a `#`
  * comment may follow.  A level is at most one deeper than the line before.  Trailing
- * spaces and a CR before the newline are ignored; other control bytes are refused.
+ * spaces and a CR before the newline are ignored; control bytes in a value, and a NUL
+ * anywhere, are refused.
  *
  * A certificate has a `curve` section with `public-key` (40 Z85 characters, 32 bytes)
  * and, in a secret certificate, `secret-key`, whose public key must be `public-key`;

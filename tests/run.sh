@@ -33,6 +33,7 @@ PACKAGES=(
     build-essential cmake pkg-config        # the build
     libbsd-dev libcmocka-dev                # lists/trees/strlcpy; unit tests
     libzmq3-dev python3-zmq                 # real ZeroMQ peers for the interop tests
+    libczmq-dev                             # CZMQ's zcert: test_keygen's certificates
     libmicrohttpd-dev libjansson-dev        # admin endpoint
     libsodium-dev libcurl4-openssl-dev      # signed beacons; etcd backend
     libavahi-client-dev                     # DNS-SD backend

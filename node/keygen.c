@@ -1,0 +1,139 @@
+/*
+ * keygen.c - `nomid keygen NAME`: a new CURVE key pair written as a CZMQ certificate
+ * pair (NAME with the public key, NAME_secret with both, mode 0600), and
+ * `nomid keygen --print FILE`: what a certificate file holds, checked as a node would
+ * check it (the secret key is never printed).  The format and its limits are
+ * discovery/cert.h's.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "cert.h"
+#include "commands.h"
+#include "log.h"
+#include "nomid.h"
+
+static void keygen_usage(FILE *f)
+{
+    fputs("usage: nomid keygen NAME [--force] [--meta NAME=VALUE]...\n"
+          "       nomid keygen --print FILE\n\n"
+          "Writes a new CURVE key pair as a certificate pair in CZMQ's format (zcert):\n"
+          "NAME holds the public key (give it to peers), NAME_secret both keys (mode\n"
+          "0600, keep it).  Prints the public key (Z85) and the two paths.\n"
+          "--print reads a certificate and prints its public key, whether it holds the\n"
+          "secret key (never printed) and its metadata.\n\n"
+          "  --force                replace existing files\n"
+          "  --meta NAME=VALUE      a metadata pair (repeatable), as CZMQ's zcert_set_meta\n"
+          "  --print FILE           print a certificate instead of writing one\n",
+          f);
+}
+
+static int keygen_print(const char *path)
+{
+    nmd_cert c;
+    char err[512];
+    int rc = nmd_cert_load(&c, path, err, sizeof(err));
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "keygen", "%s", err);
+        return NODE_EXIT_USAGE;
+    }
+    char z85[NMD_CERT_Z85_LEN + 1];
+    nm_z85_encode(z85, c.public_key, NMD_CERT_KEY_LEN);
+    printf("public-key %s\n", z85);
+    printf("secret-key %s\n", c.has_secret ? "present" : "absent");
+    for (int i = 0; i < c.nmeta; i++)
+        printf("meta %s %s\n", c.meta[i].name, c.meta[i].value);
+    nmd_cert_wipe(&c);
+    return NODE_EXIT_OK;
+}
+
+/* --meta NAME=VALUE into c. */
+static int keygen_meta(nmd_cert *c, char *arg)
+{
+    char *eq = strchr(arg, '=');
+    if (eq != NULL)
+        *eq = '\0';
+    int rc = eq != NULL ? nmd_cert_set_meta(c, arg, eq + 1) : -EINVAL;
+    if (eq != NULL)
+        *eq = '=';
+    if (rc == -ENOSPC)
+        log_msg(NM_LOG_ERROR, "keygen", "more than %d --meta pairs", NMD_CERT_META_MAX);
+    else if (rc < 0)
+        log_msg(NM_LOG_ERROR, "keygen",
+                "--meta '%s': expected NAME=VALUE, NAME of letters, digits and $-_@.&+/ (at "
+                "most %d bytes), VALUE of at most %d bytes without control characters, not "
+                "both ' and \"",
+                arg, NMD_CERT_META_NAME_MAX, NMD_CERT_META_VALUE_MAX);
+    return rc < 0 ? NODE_EXIT_USAGE : NODE_EXIT_OK;
+}
+
+int keygen_main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"force", no_argument, NULL, 'f'},
+        {"meta", required_argument, NULL, 'm'},
+        {"print", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    nmd_cert c;
+    int rc = nmd_cert_generate(&c);
+    if (rc < 0) {
+        log_msg(NM_LOG_ERROR, "keygen", "cannot make a key pair: %s", nm_strerror(rc));
+        return NODE_EXIT_FAIL;
+    }
+    bool force = false, meta = false;
+    const char *print = NULL;
+    int opt;
+    opterr = 0;
+    optind = 1;
+    rc = NODE_EXIT_OK;
+    while (rc == NODE_EXIT_OK && (opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        if (opt == 'h') {
+            keygen_usage(stdout);
+            nmd_cert_wipe(&c);
+            return NODE_EXIT_OK;
+        } else if (opt == 'f') {
+            force = true;
+        } else if (opt == 'm') {
+            meta = true;
+            rc = keygen_meta(&c, optarg);
+        } else if (opt == 'p') {
+            print = optarg;
+        } else {
+            log_msg(NM_LOG_ERROR, "keygen", "unknown or incomplete option '%s'", argv[optind - 1]);
+            keygen_usage(stderr);
+            rc = NODE_EXIT_USAGE;
+        }
+    }
+    if (rc == NODE_EXIT_OK && print != NULL && (force || meta || optind != argc)) {
+        log_msg(NM_LOG_ERROR, "keygen", "--print takes one FILE and no other argument");
+        rc = NODE_EXIT_USAGE;
+    } else if (rc == NODE_EXIT_OK && print == NULL && optind + 1 != argc) {
+        log_msg(NM_LOG_ERROR, "keygen", "one certificate NAME is needed");
+        keygen_usage(stderr);
+        rc = NODE_EXIT_USAGE;
+    }
+    if (rc != NODE_EXIT_OK || print != NULL) {
+        nmd_cert_wipe(&c);
+        return rc != NODE_EXIT_OK ? rc : keygen_print(print);
+    }
+    const char *name = argv[optind];
+    char err[512];
+    rc = nmd_cert_save(&c, name, force, err, sizeof(err));
+    if (rc < 0) {
+        nmd_cert_wipe(&c);
+        log_msg(NM_LOG_ERROR, "keygen", "%s", err);
+        return rc == -EEXIST || rc == -ENAMETOOLONG ? NODE_EXIT_USAGE : NODE_EXIT_FAIL;
+    }
+    char z85[NMD_CERT_Z85_LEN + 1];
+    nm_z85_encode(z85, c.public_key, NMD_CERT_KEY_LEN);
+    nmd_cert_wipe(&c);
+    printf("public-key %s\n", z85);
+    printf("public %s\n", name);
+    printf("secret %s" NMD_CERT_SECRET_SUFFIX "\n", name);
+    return NODE_EXIT_OK;
+}
