@@ -28,6 +28,8 @@
  * and an optional `metadata` section of name = value pairs (CZMQ's zcert_set_meta).
  * Other sections and names are ignored; a second public-key, secret-key or metadata
  * name is an error.  A public file is NAME, its secret twin NAME_secret (mode 0600).
+ * (CZMQ saving a certificate it loaded from a public file writes a secret key of 40
+ * '0's, zero bytes: that is refused like any key that is not the public key's.)
  *
  * Limits (everything read is hostile: a violation is an error naming file and line):
  * NMD_CERT_FILE_MAX bytes per file, NMD_CERT_LINE_MAX per line, NMD_CERT_META_MAX

@@ -79,22 +79,16 @@ int keygen_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    nmd_cert c;
-    int rc = nmd_cert_generate(&c);
-    if (rc < 0) {
-        log_msg(NM_LOG_ERROR, "keygen", "cannot make a key pair: %s", nm_strerror(rc));
-        return NODE_EXIT_FAIL;
-    }
+    nmd_cert c = {0}; /* the metadata from --meta; the keys come last */
     bool force = false, meta = false;
     const char *print = NULL;
     int opt;
     opterr = 0;
     optind = 1;
-    rc = NODE_EXIT_OK;
+    int rc = NODE_EXIT_OK;
     while (rc == NODE_EXIT_OK && (opt = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         if (opt == 'h') {
             keygen_usage(stdout);
-            nmd_cert_wipe(&c);
             return NODE_EXIT_OK;
         } else if (opt == 'f') {
             force = true;
@@ -117,10 +111,17 @@ int keygen_main(int argc, char **argv)
         keygen_usage(stderr);
         rc = NODE_EXIT_USAGE;
     }
-    if (rc != NODE_EXIT_OK || print != NULL) {
-        nmd_cert_wipe(&c);
+    if (rc != NODE_EXIT_OK || print != NULL)
         return rc != NODE_EXIT_OK ? rc : keygen_print(print);
+    nmd_cert keys;
+    if ((rc = nmd_cert_generate(&keys)) < 0) {
+        log_msg(NM_LOG_ERROR, "keygen", "cannot make a key pair: %s", nm_strerror(rc));
+        return NODE_EXIT_FAIL;
     }
+    memcpy(c.public_key, keys.public_key, NMD_CERT_KEY_LEN);
+    memcpy(c.secret_key, keys.secret_key, NMD_CERT_KEY_LEN);
+    c.has_secret = true;
+    nmd_cert_wipe(&keys);
     const char *name = argv[optind];
     char err[512];
     rc = nmd_cert_save(&c, name, force, err, sizeof(err));

@@ -95,7 +95,7 @@ def czmq_reads_what_nomid_writes(t):
     path = os.path.join(d, 'camera')
     meta = {'name': 'camera front', 'email': 'ops@example.org', 'note': 'a # is fine'}
     key = keygen(path, *('%s=%s' % kv for kv in meta.items()))
-    eq(stat.S_IMODE(os.stat(path + '_secret').st_mode), 0o600, 'mode of the secret file')
+    eq(oct(stat.S_IMODE(os.stat(path + '_secret').st_mode)), '0o600', 'mode of the secret file')
 
     # zcert_load of NAME reads NAME_secret: both keys, each belonging to the other.
     out, got_meta = fields(czmq('load', path).stdout)
