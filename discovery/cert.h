@@ -34,13 +34,14 @@
  * Limits (everything read is hostile: a violation is an error naming file and line):
  * NMD_CERT_FILE_MAX bytes per file, NMD_CERT_LINE_MAX per line, NMD_CERT_META_MAX
  * metadata pairs with names of at most NMD_CERT_META_NAME_MAX bytes and values of at
- * most NMD_CERT_META_VALUE_MAX; NMD_CERT_DIR_MAX entries in a directory of certificates.
+ * most NMD_CERT_META_VALUE_MAX; NMD_CERT_DIR_MAX entries in a directory of certificates
+ * and its subdirectories, NMD_CERT_DIR_DEPTH levels deep.
  *
  * Where nomid differs from CZMQ: nmd_cert_load reads exactly the file it is given
- * (zcert_load prefers NAME_secret when it exists); a directory is read one level deep
- * (zcertstore also descends into subdirectories); hidden files are skipped; values are
- * written with ' quotes when they hold a " (zcert_save writes "a"b", which zconfig
- * cannot read back).
+ * (zcert_load prefers NAME_secret when it exists); a directory's symbolic links to
+ * directories are not followed; values are written with ' quotes when they hold a "
+ * (zcert_save writes "a"b", which zconfig cannot read back).  As in CZMQ, a directory's
+ * hidden entries and its *_secret files are skipped and subdirectories are searched.
  */
 #ifndef NMD_CERT_H
 #define NMD_CERT_H
@@ -56,7 +57,8 @@
 #define NMD_CERT_META_MAX       16        /* metadata pairs kept */
 #define NMD_CERT_META_NAME_MAX  63        /* bytes of a metadata name */
 #define NMD_CERT_META_VALUE_MAX 255       /* bytes of a metadata value */
-#define NMD_CERT_DIR_MAX        1024      /* entries of a certificate directory */
+#define NMD_CERT_DIR_MAX        1024      /* entries of a certificate directory, in all */
+#define NMD_CERT_DIR_DEPTH      8         /* levels of subdirectories searched */
 #define NMD_CERT_SECRET_SUFFIX  "_secret" /* NAME_secret holds both keys */
 
 /* One metadata pair: a ZPL name and a value without control bytes. */
@@ -113,11 +115,12 @@ typedef struct nmd_cert_list {
 /* Called for each entry of the directory that is not loaded, with its path and why. */
 typedef void nmd_cert_skip_cb(void *arg, const char *path, const char *reason);
 
-/* Appends to l every regular, non-hidden file of dir not ending in _secret that parses as a
- * certificate, secret keys dropped (CZMQ's certificate store).  Anything else is passed
- * to skip_cb (may be NULL) and skipped, so is a file whose public key an earlier one
- * had.  Returns the count loaded (0 is not an error), or a negative code (dir
- * unreadable, over NMD_CERT_DIR_MAX entries, out of memory) with err set. */
+/* Appends to l every regular, non-hidden file of dir and its subdirectories not ending
+ * in _secret that parses as a certificate, secret keys dropped (CZMQ's certificate
+ * store), in name order, a subdirectory's files where its name sorts.  Anything else is
+ * passed to skip_cb (may be NULL) and skipped, so is a file whose public key an earlier
+ * one had.  Returns the count loaded (0 is not an error), or a negative code (dir
+ * unreadable, over NMD_CERT_DIR_MAX entries in all, out of memory) with err set. */
 int nmd_cert_dir_load(nmd_cert_list *l, const char *dir, nmd_cert_skip_cb *skip_cb, void *arg,
                       char *err, size_t errsz);
 /* Whether the list holds this public key. */

@@ -1,14 +1,15 @@
 /*
  * keygen.c - `nomid keygen NAME`: a new CURVE key pair written as a CZMQ certificate
  * pair (NAME with the public key, NAME_secret with both, mode 0600), and
- * `nomid keygen --print FILE`: what a certificate file holds, checked as a node would
- * check it (the secret key is never printed).  The format and its limits are
- * discovery/cert.h's.
+ * `nomid keygen --print FILE|DIR`: what a certificate file, or a directory of them (an
+ * allow list), holds, checked as a node would check it (a secret key is never printed).
+ * The format and its limits are discovery/cert.h's.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 #include "cert.h"
@@ -19,20 +20,59 @@
 static void keygen_usage(FILE *f)
 {
     fputs("usage: nomid keygen NAME [--force] [--meta NAME=VALUE]...\n"
-          "       nomid keygen --print FILE\n\n"
+          "       nomid keygen --print FILE|DIR\n\n"
           "Writes a new CURVE key pair as a certificate pair in CZMQ's format (zcert):\n"
           "NAME holds the public key (give it to peers), NAME_secret both keys (mode\n"
           "0600, keep it).  Prints the public key (Z85) and the two paths.\n"
           "--print reads a certificate and prints its public key, whether it holds the\n"
-          "secret key (never printed) and its metadata.\n\n"
+          "secret key (never printed) and its metadata; given a directory, it does so for\n"
+          "each certificate an allow list would take from it (CZMQ's certificate store),\n"
+          "naming on stderr what it skips (exit 3 when it takes none).\n\n"
           "  --force                replace existing files\n"
           "  --meta NAME=VALUE      a metadata pair (repeatable), as CZMQ's zcert_set_meta\n"
-          "  --print FILE           print a certificate instead of writing one\n",
+          "  --print FILE|DIR       print a certificate (or a directory of them) instead of\n"
+          "                         writing one\n",
           f);
+}
+
+/* What a node reads from one certificate; never its secret key. */
+static void keygen_show(const nmd_cert *c)
+{
+    char z85[NMD_CERT_Z85_LEN + 1];
+    nm_z85_encode(z85, c->public_key, NMD_CERT_KEY_LEN);
+    printf("public-key %s\n", z85);
+    printf("secret-key %s\n", c->has_secret ? "present" : "absent");
+    for (int i = 0; i < c->nmeta; i++)
+        printf("meta %s %s\n", c->meta[i].name, c->meta[i].value);
+}
+
+static void keygen_skip_cb(void *arg, const char *path, const char *reason)
+{
+    (void)arg;
+    log_msg(NM_LOG_WARN, "keygen", "skipping %s: %s", path, reason);
+}
+
+/* A directory of certificates, as an allow list reads it. */
+static int keygen_print_dir(const char *dir)
+{
+    nmd_cert_list l = {0};
+    char err[512];
+    int n = nmd_cert_dir_load(&l, dir, keygen_skip_cb, NULL, err, sizeof(err));
+    if (n < 0)
+        log_msg(NM_LOG_ERROR, "keygen", "%s", err);
+    else if (n == 0)
+        log_msg(NM_LOG_ERROR, "keygen", "%s: no certificate", dir);
+    for (int i = 0; i < l.n; i++)
+        keygen_show(&l.certs[i]);
+    nmd_cert_list_fini(&l);
+    return n < 0 ? NODE_EXIT_USAGE : n == 0 ? NODE_EXIT_TIMEOUT : NODE_EXIT_OK;
 }
 
 static int keygen_print(const char *path)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return keygen_print_dir(path);
     nmd_cert c;
     char err[512];
     int rc = nmd_cert_load(&c, path, err, sizeof(err));
@@ -40,12 +80,7 @@ static int keygen_print(const char *path)
         log_msg(NM_LOG_ERROR, "keygen", "%s", err);
         return NODE_EXIT_USAGE;
     }
-    char z85[NMD_CERT_Z85_LEN + 1];
-    nm_z85_encode(z85, c.public_key, NMD_CERT_KEY_LEN);
-    printf("public-key %s\n", z85);
-    printf("secret-key %s\n", c.has_secret ? "present" : "absent");
-    for (int i = 0; i < c.nmeta; i++)
-        printf("meta %s %s\n", c.meta[i].name, c.meta[i].value);
+    keygen_show(&c);
     nmd_cert_wipe(&c);
     return NODE_EXIT_OK;
 }
@@ -104,7 +139,7 @@ int keygen_main(int argc, char **argv)
         }
     }
     if (rc == NODE_EXIT_OK && print != NULL && (force || meta || optind != argc)) {
-        log_msg(NM_LOG_ERROR, "keygen", "--print takes one FILE and no other argument");
+        log_msg(NM_LOG_ERROR, "keygen", "--print takes one FILE or DIR and no other argument");
         rc = NODE_EXIT_USAGE;
     } else if (rc == NODE_EXIT_OK && print == NULL && optind + 1 != argc) {
         log_msg(NM_LOG_ERROR, "keygen", "one certificate NAME is needed");

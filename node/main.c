@@ -35,7 +35,8 @@ static void main_usage(FILE *f)
           "\n"
           "  keygen NAME [--force] [--meta NAME=VALUE]...\n"
           "                        a CURVE key pair as CZMQ certificates NAME, NAME_secret\n"
-          "  keygen --print FILE    print a certificate's public key and metadata\n\n"
+          "  keygen --print FILE|DIR\n"
+          "                        print a certificate's (or an allow list's) keys, metadata\n\n"
           "  nomid COMMAND --help  options of one command\n"
           "  nomid --version       print the version\n",
           f);

@@ -5,7 +5,8 @@
  * file; the ZPL forms CZMQ accepts (comments, quotes, bare values, CRLF, odd spaces,
  * other sections); hostile input (wrong key lengths, bad Z85, mismatched keys, missing
  * sections, bad indentation, NUL and control bytes, every limit at and past its bound,
- * huge and non-regular files); and directories of certificates with what they skip.
+ * huge and non-regular files); and directories of certificates (subdirectories, links,
+ * depth and entry limits) with what they skip.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -508,12 +509,12 @@ static void test_load_files(void **state)
 }
 
 static int nskipped;
-static char skipped[16][512];
+static char skipped[32][512];
 
 static void skip_cb(void *arg, const char *path, const char *reason)
 {
     (void)arg;
-    if (nskipped < 16)
+    if (nskipped < 32)
         snprintf(skipped[nskipped++], sizeof(skipped[0]), "%s: %s", strrchr(path, '/') + 1, reason);
 }
 
@@ -522,36 +523,47 @@ static void test_dir(void **state)
     (void)state;
     char dir[64], path[300];
     tmpdir(dir, sizeof(dir));
-    nmd_cert a, b;
+    nmd_cert a, b, d, e;
     assert_int_equal(nmd_cert_generate(&a), 0);
     assert_int_equal(nmd_cert_set_meta(&a, "name", "alice"), 0);
     assert_int_equal(nmd_cert_generate(&b), 0);
+    assert_int_equal(nmd_cert_generate(&d), 0);
+    assert_int_equal(nmd_cert_generate(&e), 0);
     snprintf(path, sizeof(path), "%s/alice", dir);
     assert_int_equal(nmd_cert_save(&a, path, false, err, sizeof(err)), 0); /* + _secret */
     snprintf(path, sizeof(path), "%s/bob.key", dir);
     assert_int_equal(nmd_cert_save(&b, path, false, err, sizeof(err)), 0);
     snprintf(path, sizeof(path), "%s/bob.key_secret", dir);
-    char copy[1024];
-    snprintf(copy, sizeof(copy), "cp '%s' '%s/charlie'; cp '%s/alice' '%s/alice-again'", path, dir,
-             dir, dir);
-    assert_int_equal(system(copy), 0); /* a secret file under a public name; a duplicate */
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && cp bob.key_secret charlie && cp alice alice-again && mkdir sub team "
+             "&& mkdir -p zdeep/1/2/3/4/5/6/7/8 && ln -s team link",
+             dir);
+    assert_int_equal(system(cmd), 0); /* a secret file under a public name; a duplicate */
+    snprintf(path, sizeof(path), "%s/team/dave", dir);
+    assert_int_equal(nmd_cert_save(&d, path, false, err, sizeof(err)), 0);
+    snprintf(path, sizeof(path), "%s/zdeep/1/2/3/4/5/6/7/eve", dir); /* 8 levels down */
+    assert_int_equal(nmd_cert_save(&e, path, false, err, sizeof(err)), 0);
+    snprintf(path, sizeof(path), "%s/zdeep/1/2/3/4/5/6/7/8/frank", dir); /* 9: too deep */
+    write_file(path, czmq_secret, strlen(czmq_secret));
     snprintf(path, sizeof(path), "%s/.hidden", dir);
     write_file(path, czmq_secret, strlen(czmq_secret));
     snprintf(path, sizeof(path), "%s/README", dir);
     write_file(path, "certificates of the fleet\n", 26);
-    snprintf(path, sizeof(path), "%s/sub", dir);
-    assert_int_equal(mkdir(path, 0700), 0);
     snprintf(path, sizeof(path), "%s/dangling", dir);
     assert_int_equal(symlink("/nonexistent/x", path), 0);
 
     nmd_cert_list l = {0};
     nskipped = 0;
-    assert_int_equal(nmd_cert_dir_load(&l, dir, skip_cb, NULL, err, sizeof(err)), 2);
-    assert_int_equal(l.n, 2);
-    /* Sorted by name: alice, then bob.key; charlie (bob's secret file) is a duplicate. */
+    assert_int_equal(nmd_cert_dir_load(&l, dir, skip_cb, NULL, err, sizeof(err)), 4);
+    assert_int_equal(l.n, 4);
+    /* In name order: alice, bob.key, team/dave, zdeep/.../eve; charlie (bob's secret
+     * file) is a duplicate. */
     assert_memory_equal(l.certs[0].public_key, a.public_key, 32);
     assert_string_equal(nmd_cert_meta_get(&l.certs[0], "name"), "alice");
     assert_memory_equal(l.certs[1].public_key, b.public_key, 32);
+    assert_memory_equal(l.certs[2].public_key, d.public_key, 32);
+    assert_memory_equal(l.certs[3].public_key, e.public_key, 32);
     for (int i = 0; i < l.n; i++)
         assert_false(l.certs[i].has_secret);
     static const uint8_t zero[32];
@@ -560,7 +572,7 @@ static void test_dir(void **state)
     assert_true(nmd_cert_list_has(&l, b.public_key));
     uint8_t other[32];
     assert_non_null(nm_z85_decode(other, CZMQ_PUBLIC));
-    assert_false(nmd_cert_list_has(&l, other)); /* only in the hidden file */
+    assert_false(nmd_cert_list_has(&l, other)); /* only in the hidden and deep files */
 
     static const char *const want[] = {
         ".hidden: a hidden file",
@@ -570,16 +582,20 @@ static void test_dir(void **state)
         "bob.key_secret: a secret certificate",
         "charlie: the same public key as a certificate before it",
         "dangling: cannot be read",
-        "sub: a directory (not searched)",
+        "link: a link to a directory (not followed)",
+        "dave_secret: a secret certificate",
+        "8: a directory deeper than 8 levels (not searched)",
+        "eve_secret: a secret certificate",
     };
-    assert_int_equal(nskipped, 8);
-    for (int i = 0; i < 8; i++)
+    enum { NWANT = sizeof(want) / sizeof(want[0]) };
+    assert_int_equal(nskipped, NWANT);
+    for (int i = 0; i < NWANT; i++)
         if (strncmp(skipped[i], want[i], strlen(want[i])) != 0)
             fail_msg("skip %d: '%s', want '%s'", i, skipped[i], want[i]);
 
     /* Appends; fini empties. */
     assert_int_equal(nmd_cert_dir_load(&l, dir, NULL, NULL, err, sizeof(err)), 0);
-    assert_int_equal(l.n, 2);
+    assert_int_equal(l.n, 4);
     nmd_cert_list_fini(&l);
     assert_int_equal(l.n, 0);
     assert_null(l.certs);
@@ -591,7 +607,8 @@ static void test_dir(void **state)
     snprintf(path, sizeof(path), "%s/README", dir);
     assert_int_equal(nmd_cert_dir_load(&l, path, NULL, NULL, err, sizeof(err)), -ENOTDIR);
 
-    /* The entry limit: NMD_CERT_DIR_MAX pass, one more does not. */
+    /* The entry limit: NMD_CERT_DIR_MAX pass, one more does not, subdirectories'
+     * entries included. */
     snprintf(path, sizeof(path), "%s/sub", dir);
     for (int i = 0; i < NMD_CERT_DIR_MAX; i++) {
         char f[400];
@@ -599,11 +616,12 @@ static void test_dir(void **state)
         write_file(f, "", 0);
     }
     assert_int_equal(nmd_cert_dir_load(&l, path, NULL, NULL, err, sizeof(err)), 0);
+    assert_int_equal(nmd_cert_dir_load(&l, dir, NULL, NULL, err, sizeof(err)), -EFBIG);
+    assert_non_null(strstr(err, "more than 1024 entries (subdirectories included)"));
     char f[400];
     snprintf(f, sizeof(f), "%s/one-more", path);
     write_file(f, "", 0);
     assert_int_equal(nmd_cert_dir_load(&l, path, NULL, NULL, err, sizeof(err)), -EFBIG);
-    assert_non_null(strstr(err, "more than 1024 entries"));
     nmd_cert_list_fini(&l);
     rm_rf(dir);
 }

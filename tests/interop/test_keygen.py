@@ -4,8 +4,9 @@
 zcert_load the pair nomid wrote (and a store of it with zcertstore) and must see the key
 nomid printed, a secret key whose public key is that key, and the metadata; CZMQ's
 zcert_save writes pairs that `nomid keygen --print` must read with the same keys and
-metadata.  Also: no overwrite without --force, modes, and hostile files refused with
-the file and line named."""
+metadata; a certificate store of both is read alike by zcertstore and `nomid keygen
+--print DIR`.  Also: no overwrite without --force, modes, and hostile files refused
+with the file and line named."""
 
 import atexit
 import os
@@ -44,8 +45,11 @@ def czmq_bin():
 
 
 def run(*args, code=0):
+    """Runs a command; its exit code must be code (None: any)."""
     p = subprocess.run(list(args), capture_output=True, text=True, timeout=30)
-    eq(p.returncode, code, '%s exit code (stderr: %s)' % (' '.join(args), p.stderr.strip()))
+    if code is not None:
+        eq(p.returncode, code, '%s exit code (stderr: %s)' % (' '.join(args),
+                                                               p.stderr.strip()))
     check(not SANITIZER_RE.search(p.stderr), 'a sanitizer report: %s' % p.stderr)
     return p
 
@@ -153,6 +157,32 @@ def nomid_reads_what_czmq_writes(t):
 
 
 @test
+def allow_lists_agree_with_zcertstore(t):
+    """A store of nomid's and CZMQ's certificates, a subdirectory, a hidden one and a
+    stray file: `nomid keygen --print DIR` takes exactly the keys zcertstore finds."""
+    d = fresh('store')
+    os.mkdir(os.path.join(d, 'team'))
+    keys = {keygen(os.path.join(d, 'n1'), 'name=n1'): 'n1',
+            keygen(os.path.join(d, 'team', 'n2'), 'name=n2'): 'n2'}
+    for rel in ('c1', 'team/c2', '.hidden'):
+        out, _ = fields(czmq('save', os.path.join(d, rel), 'name=' + rel).stdout)
+        keys[out['public-key']] = rel
+    with open(os.path.join(d, 'README'), 'w') as f:
+        f.write('the fleet\'s certificates\n')
+    found = {k for k in keys if czmq('store', d, k, code=None).returncode == 0}
+    eq(sorted(keys[k] for k in found), ['c1', 'n1', 'n2', 'team/c2'], 'what zcertstore finds')
+    p = nomid('keygen', '--print', d)
+    taken = [line.split()[1] for line in p.stdout.splitlines() if line.startswith('public-key')]
+    eq(sorted(keys.get(k, k) for k in taken), sorted(keys[k] for k in found),
+       'what nomid takes from the store')
+    check('README: line 1:' in p.stderr, 'the stray file named: %s' % p.stderr)
+    shutil.rmtree(os.path.join(d, 'team'))
+    for name in ('n1', 'n1_secret', 'c1', 'c1_secret', 'README'):
+        os.unlink(os.path.join(d, name))
+    nomid('keygen', '--print', d, code=3)
+
+
+@test
 def keys_agree_over_many_pairs(t):
     """Z85 edge cases come with particular keys: ten pairs each way."""
     d = fresh('many')
@@ -203,7 +233,11 @@ def hostile_files_and_arguments(t):
         check(path + msg in p.stderr, '%s: %r' % (name, p.stderr))
         eq(p.stdout, '', 'stdout for a refused file')
     nomid('keygen', '--print', os.path.join(d, 'missing'), code=2)
-    nomid('keygen', '--print', d, code=2)
+    # The same files as an allow list: each skipped with its reason, none taken.
+    p = nomid('keygen', '--print', d, code=3)
+    for name, _, msg in cases:
+        msg = re.sub(r'^:(\d+):', r': line \1:', msg)
+        check('skipping %s/%s%s' % (d, name, msg) in p.stderr, '%s: %r' % (name, p.stderr))
     nomid('keygen', code=2)
     nomid('keygen', 'a', 'b', code=2)
     nomid('keygen', os.path.join(d, 'x'), '--meta', 'no-equals', code=2)
