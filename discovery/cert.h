@@ -98,7 +98,8 @@ int nmd_cert_load(nmd_cert *c, const char *path, char *err, size_t errsz);
 
 /* The file text of c: the public certificate, or with secret (needs has_secret) the
  * secret one.  Writes at most cap bytes and a NUL into buf; the length it needs (without
- * the NUL), or a negative code. */
+ * the NUL), or a negative code: -EINVAL also for a metadata value holding both ' and "
+ * (which a bare value in a file may; no ZPL quoting holds it). */
 int nmd_cert_format(const nmd_cert *c, bool secret, char *buf, size_t cap);
 /* Writes path (public, mode 0644 less the umask) and path_secret (mode 0600), each
  * through a temporary file renamed into place; c must have its secret key.  Without

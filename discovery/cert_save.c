@@ -63,6 +63,9 @@ int nmd_cert_format(const nmd_cert *c, bool secret, char *buf, size_t cap)
 {
     if (secret && !c->has_secret)
         return -EINVAL;
+    for (int i = 0; i < c->nmeta; i++)
+        if (strchr(c->meta[i].value, '"') != NULL && strchr(c->meta[i].value, '\'') != NULL)
+            return -EINVAL; /* a bare value read from a file may hold both: no quote fits */
     cert_out o = {.buf = buf, .cap = cap};
     char stamp[64] = "";
     time_t now = time(NULL);
@@ -196,8 +199,11 @@ int nmd_cert_save(const nmd_cert *c, const char *path, bool force, char *err, si
     int len = nmd_cert_format(c, true, text, sizeof(text));
     if (len < 0 || (size_t)len >= sizeof(text)) {
         sodium_memzero(text, sizeof(text));
-        snprintf(err, errsz, "%s: the certificate does not fit a file", path);
-        return -EFBIG;
+        if (len == -EINVAL)
+            snprintf(err, errsz, "%s: a metadata value holds both ' and \"", path);
+        else
+            snprintf(err, errsz, "%s: the certificate does not fit a file", path);
+        return len == -EINVAL ? -EINVAL : -EFBIG;
     }
     /* The secret file first: a public file alone would name a key nobody holds. */
     int rc = cert_write_file(secret_path, text, (size_t)len, 0600, force, err, errsz);

@@ -151,6 +151,7 @@ FUZZ_TARGETS=(
     "dnssd_txt|discovery/dnssd_txt.c discovery/nodeid.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd -lsodium"
     "admin_route|admin/route.c admin/assets.c build-test/generated/admin_assets.c|"
     "engine|tests/fuzz/engine_harness.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd -lsodium -lpthread"
+    "cert|discovery/cert.c discovery/cert_save.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd -lsodium -lpthread"
 )
 FUZZ_SECONDS=${NOMID_FUZZ_SECONDS:-45}
 fuzz_status=0

@@ -161,6 +161,17 @@ static void test_zpl_forms(void **state)
     assert_string_equal(nmd_cert_meta_get(&c, "dollar$-_@.&+/x"), "it\"s");
     assert_null(nmd_cert_meta_get(&c, "nested"));
 
+    /* A bare value may hold both quotes; no quoting can write it back. */
+    assert_int_equal(parse(&c, "curve\n    public-key = \"" CZMQ_PUBLIC "\"\n"
+                               "    secret-key = \"" CZMQ_SECRET "\"\n"
+                               "metadata\n    motto = it's \"odd\"\n"),
+                     0);
+    assert_string_equal(nmd_cert_meta_get(&c, "motto"), "it's \"odd\"");
+    char buf[1024];
+    assert_int_equal(nmd_cert_format(&c, false, buf, sizeof(buf)), -EINVAL);
+    assert_int_equal(nmd_cert_save(&c, "/nonexistent/x", false, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "/nonexistent/x: a metadata value holds both ' and \"");
+
     /* No newline at the end. */
     assert_int_equal(parse(&c, "curve\n    public-key = \"" CZMQ_PUBLIC "\""), 0);
     /* A bare key holding '#' is cut there, as zconfig does: wrong length. */
