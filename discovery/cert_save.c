@@ -182,18 +182,30 @@ int nmd_cert_save(const nmd_cert *c, const char *path, bool force, char *err, si
     }
     char secret_path[PATH_MAX];
     int n = snprintf(secret_path, sizeof(secret_path), "%s" NMD_CERT_SECRET_SUFFIX, path);
-    if (path[0] == '\0' || n < 0 || (size_t)n >= sizeof(secret_path) - 16) {
-        snprintf(err, errsz, "%s: not a usable file name", path);
+    if (n < 0 || (size_t)n >= sizeof(secret_path) - 16) {
+        snprintf(err, errsz, "%s: path too long", path);
         return -ENAMETOOLONG;
     }
+    const char *slash = strrchr(path, '/');
+    const char *base = slash != NULL ? slash + 1 : path;
+    if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+        snprintf(err, errsz, "'%s' is not a file name", path);
+        return -EINVAL;
+    }
+    /* Both checked before either is written, so a refusal writes nothing. */
+    const char *paths[] = {path, secret_path};
     struct stat st;
-    if (!force) {
-        const char *paths[] = {path, secret_path};
-        for (int i = 0; i < 2; i++)
-            if (lstat(paths[i], &st) == 0) {
-                snprintf(err, errsz, "%s exists (--force replaces it)", paths[i]);
-                return -EEXIST;
-            }
+    for (int i = 0; i < 2; i++) {
+        if (lstat(paths[i], &st) != 0)
+            continue;
+        if (!force) {
+            snprintf(err, errsz, "%s exists (--force replaces it)", paths[i]);
+            return -EEXIST;
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+            snprintf(err, errsz, "%s exists and is not a file", paths[i]);
+            return -EEXIST;
+        }
     }
     char text[4 * NMD_CERT_LINE_MAX + NMD_CERT_META_MAX * 400];
     int len = nmd_cert_format(c, true, text, sizeof(text));

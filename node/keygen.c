@@ -163,7 +163,8 @@ int keygen_main(int argc, char **argv)
     if (rc < 0) {
         nmd_cert_wipe(&c);
         log_msg(NM_LOG_ERROR, "keygen", "%s", err);
-        return rc == -EEXIST || rc == -ENAMETOOLONG ? NODE_EXIT_USAGE : NODE_EXIT_FAIL;
+        return rc == -EEXIST || rc == -ENAMETOOLONG || rc == -EINVAL ? NODE_EXIT_USAGE
+                                                                     : NODE_EXIT_FAIL;
     }
     char z85[NMD_CERT_Z85_LEN + 1];
     nm_z85_encode(z85, c.public_key, NMD_CERT_KEY_LEN);

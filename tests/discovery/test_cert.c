@@ -478,6 +478,17 @@ static void test_save_load(void **state)
     assert_int_equal(nmd_cert_save(&c2, path, false, err, sizeof(err)), -ENOENT);
     assert_non_null(strstr(err, "cannot create"));
 
+    /* Not a file name; a directory in the way even with force: nothing written. */
+    static const char *const names[] = {"", "/", "x/", ".", "x/..", "/tmp/."};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        assert_int_equal(nmd_cert_save(&c2, names[i], true, err, sizeof(err)), -EINVAL);
+    snprintf(path, sizeof(path), "%s/node", dir);
+    snprintf(text, sizeof(text), "%s/d", dir);
+    assert_int_equal(mkdir(text, 0700), 0);
+    assert_int_equal(nmd_cert_save(&c2, text, true, err, sizeof(err)), -EEXIST);
+    assert_non_null(strstr(err, "/d exists and is not a file"));
+    assert_int_equal(rmdir(text), 0);
+
     /* Only the two files are left: no temporary one. */
     snprintf(text, sizeof(text), "test $(ls -A '%s' | wc -l) = 2", dir);
     assert_int_equal(system(text), 0);
