@@ -102,8 +102,10 @@ int nmd_cert_load(nmd_cert *c, const char *path, char *err, size_t errsz);
  * (which a bare value in a file may; no ZPL quoting holds it). */
 int nmd_cert_format(const nmd_cert *c, bool secret, char *buf, size_t cap);
 /* Writes path (public, mode 0644 less the umask) and path_secret (mode 0600), each
- * through a temporary file renamed into place; c must have its secret key.  Without
- * force, -EEXIST (and nothing written) when either exists.  0 or negative, err says why. */
+ * through a hidden temporary file in the same directory moved into place; c must have
+ * its secret key.  0 or negative, err says why; nothing is written on -EEXIST (without
+ * force, either exists; with force, either is a directory or another non-file) or
+ * -EINVAL (no secret key; path ends in "/", "." or ".."). */
 int nmd_cert_save(const nmd_cert *c, const char *path, bool force, char *err, size_t errsz);
 
 /* Certificates of a directory (an allow list), sorted by file name. */
