@@ -20,4 +20,7 @@ int resolve_main(int argc, char **argv);
 /* nomid peers [--timeout SEC] */
 int peers_main(int argc, char **argv);
 
+/* nomid keygen NAME [--force] [--meta NAME=VALUE]... / nomid keygen --print FILE|DIR */
+int keygen_main(int argc, char **argv);
+
 #endif /* NODE_COMMANDS_H */

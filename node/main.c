@@ -31,7 +31,12 @@ static void main_usage(FILE *f)
           "                        run a node: beacon its services on the LAN\n"
           "  resolve NAME [--wait N | --watch] [--timeout SEC] [--verbose]\n"
           "                        print the endpoints of a service found by name\n"
-          "  peers [--timeout SEC]  print the nodes seen\n\n"
+          "  peers [--timeout SEC]  print the nodes seen\n"
+          "\n"
+          "  keygen NAME [--force] [--meta NAME=VALUE]...\n"
+          "                        a CURVE key pair as CZMQ certificates NAME, NAME_secret\n"
+          "  keygen --print FILE|DIR\n"
+          "                        print a certificate's (or an allow list's) keys, metadata\n\n"
           "  nomid COMMAND --help  options of one command\n"
           "  nomid --version       print the version\n",
           f);
@@ -69,6 +74,8 @@ int main(int argc, char **argv)
         return resolve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "peers") == 0)
         return peers_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "keygen") == 0)
+        return keygen_main(argc - 1, argv + 1);
 
     log_msg(NM_LOG_ERROR, "nomid", "unknown command '%s'", cmd);
     main_usage(stderr);

@@ -33,6 +33,7 @@ PACKAGES=(
     build-essential cmake pkg-config        # the build
     libbsd-dev libcmocka-dev                # lists/trees/strlcpy; unit tests
     libzmq3-dev python3-zmq                 # real ZeroMQ peers for the interop tests
+    libczmq-dev                             # CZMQ's zcert: test_keygen's certificates
     libmicrohttpd-dev libjansson-dev        # admin endpoint
     libsodium-dev libcurl4-openssl-dev      # signed beacons; etcd backend
     libavahi-client-dev                     # DNS-SD backend
@@ -150,6 +151,7 @@ FUZZ_TARGETS=(
     "dnssd_txt|discovery/dnssd_txt.c discovery/nodeid.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd -lsodium"
     "admin_route|admin/route.c admin/assets.c build-test/generated/admin_assets.c|"
     "engine|tests/fuzz/engine_harness.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd -lsodium -lpthread"
+    "cert|discovery/cert.c discovery/cert_save.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd -lsodium -lpthread"
 )
 FUZZ_SECONDS=${NOMID_FUZZ_SECONDS:-45}
 fuzz_status=0
