@@ -34,7 +34,7 @@ static const struct {
     const char *name;
     int has;
 } zc_caps[] = {
-    {"ipc", 1},    {"pgm", 0},   {"tipc", 0}, {"norm", 0}, {"curve", 0},
+    {"ipc", 1},    {"pgm", 0},   {"tipc", 0}, {"norm", 0}, {"curve", 1},
     {"gssapi", 0}, {"draft", 0}, {"ws", 0},   {"wss", 0},  {"vmci", 0},
 };
 

@@ -371,8 +371,9 @@ struct nmi_sock {
     atomic_int mon_events;                  /* events the monitor wants (0 = none) */
     pthread_mutex_t mon_lock;               /* guards mon (any thread may raise an event) */
     nm_sock_t *mon;                         /* the monitor's PAIR, or NULL */
-    nmi_svc *svc;                           /* svc:// watches, binds, advertisements, or NULL */
-    nmi_filters filters;                    /* accept filters for later binds (app thread) */
+    struct nmi_zap *zap;          /* asking ZAP about peers (engine/zap.c; I/O thread), or NULL */
+    nmi_svc *svc;                 /* svc:// watches, binds, advertisements, or NULL */
+    nmi_filters filters;          /* accept filters for later binds (app thread) */
     uint8_t *rbuf;                /* read buffer of direct reads (conn_direct.c), or NULL */
     bool has_prefetch;            /* prefetch holds a received message (NM_POLLIN) */
     nmi_msg prefetch;             /* taken by nm_poll to learn NM_POLLIN, given to recv */
@@ -557,6 +558,8 @@ void nmi_link_release(nmi_link *l);
 /* inproc:// endpoints of a context (transport/inproc.c). */
 int nmi_inproc_bind(nmi_sock *s, const char *endpoint);
 int nmi_inproc_connect(nmi_sock *s, const char *endpoint);
+/* True while some socket of ctx is bound at endpoint (any thread). */
+bool nmi_inproc_bound(nmi_ctx *ctx, const char *endpoint);
 /* The context goes: every name and waiting connect is forgotten. */
 void nmi_inproc_fini(nmi_ctx *ctx);
 /* Application: the socket closes; its names are free for others at once. */

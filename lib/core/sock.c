@@ -206,6 +206,7 @@ void nmi_sock_free(nmi_sock *s)
 {
     NMI_ASSERT(atomic_load(&s->calls) == 0); /* never freed under a caller */
     nmi_monitor_stop(s);
+    nmi_zap_free(s);
     nmi_sock_process(s);
     if (s->has_prefetch)
         nmi_msg_clear(&s->prefetch);

@@ -267,7 +267,7 @@ void nmi_conn_begin_handshake(nmi_conn *c)
     nmi_zmtp_greeting_encode(buf, names[mech],
                              mech == NM_MECH_NULL ? !c->connecter : sec->as_server);
     int n = 0;
-    if (mech == NM_MECH_NULL) {
+    if (mech == NM_MECH_NULL && (sec == NULL || sec->domain_len == 0)) { /* no ZAP to wait for */
         nmi_zmtp_prop props[2];
         size_t nprops = nmi_conn_our_props(c, props);
         n = nmi_zmtp_ready_encode(buf + NMI_ZMTP_GREETING_SIZE,

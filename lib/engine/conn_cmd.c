@@ -63,8 +63,10 @@ void nmi_conn_meta_drop(nmi_conn *c)
 
 /* The numeric address of a tcp peer ("tcp://ADDR:PORT", "tcp://[ADDR]:PORT") into out,
  * or "" for another transport. */
-static void conn_peer_address(const char *peer, char *out, size_t cap)
+void nmi_conn_peer_address(nmi_conn *c, char *out, size_t cap)
 {
+    char peer[NMI_EP_MAX];
+    c->tp->sock_name(c->pollable.fd, false, peer, sizeof(peer));
     out[0] = '\0';
     if (strncmp(peer, "tcp://", 6) != 0)
         return;
@@ -112,9 +114,8 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len, const 
         nmi_conn_reject(c, bad);
         return -1;
     }
-    char peer[NMI_EP_MAX], addr[NMI_EP_MAX];
-    c->tp->sock_name(c->pollable.fd, false, peer, sizeof(peer));
-    conn_peer_address(peer, addr, sizeof(addr));
+    char addr[NMI_EP_MAX];
+    nmi_conn_peer_address(c, addr, sizeof(addr));
     nmi_conn_meta_drop(c); /* none: it went with the last connection */
     if ((c->meta = nmi_meta_new(c->pollable.fd, props, props_len, addr)) == NULL) {
         nmi_conn_reject(c, "out of memory");

@@ -5,9 +5,10 @@
  * handshake the MESSAGE boxes every frame travels in (sealed by the writer,
  * conn_write.c; opened by the reader, conn_read.c).
  *
- * A server asks ZAP about each client before it answers; with no handler bound at
- * inproc://zeromq.zap.01 it does what libzmq 4.3 does: CURVE accepts (unless
- * ZAP_ENFORCE_DOMAIN), PLAIN refuses.
+ * A server asks ZAP about each client before it answers (zap.c), and so does a NULL
+ * socket with a ZAP domain; with no handler bound at inproc://zeromq.zap.01 each does
+ * what libzmq 4.3 does: CURVE and NULL accept (unless ZAP_ENFORCE_DOMAIN), PLAIN
+ * refuses.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ static const char *const conn_mech_names[] = {
 
 void nmi_conn_mech_end(nmi_conn *c, bool keep_box)
 {
+    nmi_zap_forget(c);
     if (c->mech != NULL) {
         nmi_mech_fini(c->mech);
         free(c->mech);
@@ -48,8 +50,8 @@ static int conn_mech_send(nmi_conn *c, const uint8_t *out, size_t n)
     return atomic_load(&c->state) == NMI_CONN_DEAD ? -1 : 0;
 }
 
-/* The handshake is over: CURVE's keys stay for the traffic, the peer's properties make
- * the connection. */
+/* The handshake is over: CURVE's keys stay for the traffic; the peer's properties,
+ * with what ZAP said of it, make the connection. */
 static int conn_mech_done(nmi_conn *c)
 {
     nmi_mech *m = c->mech;
@@ -61,12 +63,19 @@ static int conn_mech_done(nmi_conn *c)
         }
         *c->box = m->box;
     }
-    uint8_t *meta = m->peer_meta;
-    size_t len = m->peer_meta_len;
-    m->peer_meta = NULL;
+    size_t len = m->peer_meta_len + m->zap_props_len;
+    uint8_t *props = malloc(len ? len : 1);
+    if (props == NULL) {
+        nmi_conn_reject(c, "out of memory");
+        return -1;
+    }
+    memcpy(props, m->peer_meta, m->peer_meta_len);
+    if (m->zap_props_len > 0)
+        memcpy(props + m->peer_meta_len, m->zap_props, m->zap_props_len);
     nmi_conn_mech_end(c, true);
-    int rc = nmi_conn_peer_ready(c, meta, len);
-    free(meta);
+    /* The peer's own properties decide its type and identity (they come first). */
+    int rc = nmi_conn_peer_ready(c, props, len);
+    free(props);
     return rc;
 }
 
@@ -86,22 +95,49 @@ static int conn_mech_failed(nmi_conn *c, int rc)
 /* What a step returned: send its output, then go on. */
 static int conn_mech_next(nmi_conn *c, int rc, const uint8_t *out, size_t n);
 
-/* A server's question for ZAP. */
+/* Whether this server asks ZAP: PLAIN always; CURVE unless ZAP_ENFORCE_DOMAIN is set
+ * without a domain (encryption without authentication); NULL with a domain. */
+static bool conn_zap_wanted(const nmi_sec *sec)
+{
+    return sec->mechanism == NM_MECH_PLAIN || sec->domain_len > 0 ||
+           (sec->mechanism == NM_MECH_CURVE && !sec->zap_enforce);
+}
+
+/* A server's question for ZAP, or libzmq's answer when no handler is bound: CURVE and
+ * NULL accept unless ZAP_ENFORCE_DOMAIN, PLAIN refuses. */
 static int conn_mech_zap(nmi_conn *c)
 {
     nmi_mech *m = c->mech;
     nmi_sec *sec = c->opts.sec;
-    uint8_t out[NMI_MECH_OUT_MAX];
-    size_t n;
-    int status = 0;
-    /* No handler (this context binds none): libzmq's answers. */
-    if (m->mechanism == NM_MECH_PLAIN || sec->zap_enforce) {
-        nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED_NO_DETAIL, EFAULT,
-                      "no ZAP handler to ask about this client (inproc://zeromq.zap.01)");
+    const char *why = NULL;
+    if (conn_zap_wanted(sec) && nmi_zap_handler_bound(c->sock->ctx)) {
+        if (nmi_zap_ask(c, &m->zap) == 0) /* nmi_conn_zap_reply goes on (maybe done) */
+            return atomic_load(&c->state) == NMI_CONN_DEAD ? -1 : 0;
+        why = "cannot ask the ZAP handler";
+    } else if (conn_zap_wanted(sec) && (m->mechanism == NM_MECH_PLAIN || sec->zap_enforce)) {
+        why = "no ZAP handler (inproc://zeromq.zap.01) to ask about this peer";
+    }
+    if (why != NULL) {
+        nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED_NO_DETAIL, EFAULT, why);
         return -1;
     }
-    int rc = nmi_mech_zap_done(m, status, out, &n);
+    uint8_t out[NMI_MECH_OUT_MAX];
+    size_t n;
+    int rc = nmi_mech_zap_done(m, 0, NULL, 0, out, &n);
     return conn_mech_next(c, rc, out, n);
+}
+
+void nmi_conn_zap_reply(nmi_conn *c, int status, const uint8_t *props, size_t len, uint32_t code,
+                        const char *why)
+{
+    if (why != NULL) {
+        nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED, code, why);
+        return;
+    }
+    uint8_t out[NMI_MECH_OUT_MAX];
+    size_t n;
+    int rc = nmi_mech_zap_done(c->mech, status, props, len, out, &n);
+    conn_mech_next(c, rc, out, n);
 }
 
 static int conn_mech_next(nmi_conn *c, int rc, const uint8_t *out, size_t n)
@@ -115,6 +151,19 @@ static int conn_mech_next(nmi_conn *c, int rc, const uint8_t *out, size_t n)
     if (rc == NMI_MECH_ZAP)
         return conn_mech_zap(c);
     return rc == NMI_MECH_DONE ? conn_mech_done(c) : 0;
+}
+
+/* NULL with a ZAP domain and no handler to ask: our READY, late. */
+static int conn_null_ready(nmi_conn *c)
+{
+    nmi_zmtp_prop props[2];
+    uint8_t ready[NMI_MECH_OUT_MAX];
+    int n = nmi_zmtp_ready_encode(ready, sizeof(ready), props, nmi_conn_our_props(c, props));
+    if (n < 0) {
+        nmi_conn_reject(c, "cannot encode READY");
+        return -1;
+    }
+    return conn_mech_send(c, ready, (size_t)n);
 }
 
 int nmi_conn_greeted(nmi_conn *c, const nmi_zmtp_greeting *g)
@@ -131,8 +180,16 @@ int nmi_conn_greeted(nmi_conn *c, const nmi_zmtp_greeting *g)
     }
     c->peer_minor = g->minor;
     atomic_store(&c->state, NMI_CONN_READY);
-    if (ours == NM_MECH_NULL)
+    if (ours == NM_MECH_NULL && (sec == NULL || sec->domain_len == 0))
         return 0; /* our READY went with the greeting */
+    if (ours == NM_MECH_NULL && !nmi_zap_handler_bound(c->sock->ctx)) {
+        if (sec->zap_enforce) {
+            nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED_NO_DETAIL, EFAULT,
+                          "no ZAP handler (inproc://zeromq.zap.01) to ask about this peer");
+            return -1;
+        }
+        return conn_null_ready(c); /* no handler: NULL as without a domain */
+    }
     nmi_zmtp_prop props[2];
     uint8_t meta[512];
     int mlen = nmi_zmtp_props_encode(meta, sizeof(meta), props, nmi_conn_our_props(c, props));

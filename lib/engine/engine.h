@@ -144,6 +144,8 @@ struct nmi_conn {
      * (no direct reads: conn_direct.c). */
     nmi_mech *mech;
     nmi_curve_box *box;
+    uint64_t zap_id;                 /* waiting for ZAP's answer to this request, 0 = not */
+    TAILQ_ENTRY(nmi_conn) zap_entry; /* in sock->zap->waiting while zap_id != 0 */
     /* read side (I/O thread) */
     uint8_t greet[NMI_ZMTP_GREETING_SIZE]; /* peer greeting so far */
     size_t greet_len;                      /* bytes of it */
@@ -267,6 +269,21 @@ size_t nmi_conn_our_props(nmi_conn *c, nmi_zmtp_prop props[2]);
 int nmi_conn_mech_command(nmi_conn *c, uint8_t *body, size_t len);
 int nmi_conn_peer_ready(nmi_conn *c, const uint8_t *props, size_t len);
 void nmi_conn_mech_end(nmi_conn *c, bool keep_box);
+/* ZAP's answer for c (zap.c): the status and what it said of the peer (properties), or
+ * code (NM_PROTOCOL_ERROR_*) with why when the reply was malformed. */
+void nmi_conn_zap_reply(nmi_conn *c, int status, const uint8_t *props, size_t len, uint32_t code,
+                        const char *why);
+/* The peer's numeric address ("" but for tcp), as ZAP and the Peer-Address property
+ * give it. */
+void nmi_conn_peer_address(nmi_conn *c, char *out, size_t cap);
+/* ZAP (zap.c, the socket's I/O thread): whether a handler is bound; ask it about c's
+ * peer (0: c waits for nmi_conn_zap_reply, which may have come before the return;
+ * < 0: the question could not be asked);
+ * c no longer waits (lost); the socket's ZAP client goes (nmi_sock_free). */
+bool nmi_zap_handler_bound(nmi_ctx *ctx);
+int nmi_zap_ask(nmi_conn *c, const nmi_mech_zap *q);
+void nmi_zap_forget(nmi_conn *c);
+void nmi_zap_free(nmi_sock *s);
 /* The handshake failed: the monitor's event (HANDSHAKE_FAILED with an
  * NM_PROTOCOL_ERROR_*, _AUTH with a ZAP status, _NO_DETAIL), a warning, the connection
  * dropped. */

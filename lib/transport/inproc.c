@@ -231,6 +231,16 @@ int nmi_inproc_bind(nmi_sock *s, const char *endpoint)
     return 0;
 }
 
+bool nmi_inproc_bound(nmi_ctx *ctx, const char *endpoint)
+{
+    pthread_mutex_lock(&ctx->inproc_lock);
+    nmi_inproc_entry *b = ctx->inproc;
+    while (b != NULL && !(b->bound && strcmp(b->name, endpoint) == 0))
+        b = b->next;
+    pthread_mutex_unlock(&ctx->inproc_lock);
+    return b != NULL;
+}
+
 int nmi_inproc_connect(nmi_sock *s, const char *endpoint)
 {
     nmi_ctx *ctx = s->ctx;

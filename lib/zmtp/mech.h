@@ -42,7 +42,7 @@ enum { NMI_MECH_MORE = 0, NMI_MECH_ZAP = 1, NMI_MECH_DONE = 2 };
 
 /* Our side: which mechanism, which role, its credentials, our metadata. */
 typedef struct nmi_mech_conf {
-    int mechanism; /* NM_MECH_PLAIN or NM_MECH_CURVE */
+    int mechanism; /* NM_MECH_PLAIN, NM_MECH_CURVE, or NM_MECH_NULL asking ZAP */
     bool as_server;
     const uint8_t *curve_public, *curve_secret; /* our long-term keys */
     const uint8_t *curve_server;                /* client: the server's public key */
@@ -70,14 +70,18 @@ typedef struct nmi_mech_zap {
 } nmi_mech_zap;
 
 typedef struct nmi_mech {
-    int mechanism;
+    int mechanism; /* NM_MECH_NULL: a NULL handshake that asks ZAP (a ZAP domain is set) */
     bool server;
     int state;          /* the mechanism's own */
     const char *why;    /* on failure */
     uint32_t code;      /* on failure: NM_PROTOCOL_ERROR_*, or the ZAP status code */
     uint8_t *peer_meta; /* the peer's properties (heap), once DONE */
     size_t peer_meta_len;
-    nmi_mech_zap zap;  /* after NMI_MECH_ZAP */
+    nmi_mech_zap zap;   /* after NMI_MECH_ZAP */
+    uint8_t *zap_props; /* what ZAP said of the peer (User-Id, its metadata), as
+                         * properties (heap), once accepted */
+    size_t zap_props_len;
+    bool peer_ready;   /* NULL: the peer's READY came before ZAP's answer */
     uint8_t meta[512]; /* ours */
     size_t meta_len;
     /* PLAIN */
@@ -93,15 +97,18 @@ typedef struct nmi_mech {
     nmi_curve_box box;
 } nmi_mech;
 
-/* Starts m (any memory) for cf; -EINVAL for an unusable configuration (a CURVE client
- * without the server's key, metadata over 512 bytes), -ENOSYS without libsodium. */
+/* Starts m (any memory) for cf; -EINVAL for an unusable configuration (metadata over
+ * 512 bytes), -ENOSYS without libsodium. */
 int nmi_mech_init(nmi_mech *m, const nmi_mech_conf *cf);
 /* Frees what m holds (keys are wiped). */
 void nmi_mech_fini(nmi_mech *m);
 int nmi_mech_step(nmi_mech *m, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
-/* status: the handler's ("200" accepted; 300, 400, 500 refused), or 0 when there is no
- * handler and the server accepts as libzmq does. */
-int nmi_mech_zap_done(nmi_mech *m, int status, uint8_t *out, size_t *out_len);
+/* status: the handler's (200 accepted; 300, 400, 500 refused: an ERROR with the code to
+ * send, none for 300, a temporary failure), or 0 when there is no handler and the server
+ * accepts as libzmq does.  props: what the handler said of the peer, as properties
+ * (copied). */
+int nmi_mech_zap_done(nmi_mech *m, int status, const uint8_t *props, size_t props_len, uint8_t *out,
+                      size_t *out_len);
 
 /* CURVE traffic.  Seal: one frame (wire flags MORE / COMMAND) as a MESSAGE frame in
  * out (room for len + NMI_CURVE_MSG_OVERHEAD); returns its length.  Open: a MESSAGE
@@ -112,7 +119,7 @@ size_t nmi_curve_seal(nmi_curve_box *b, uint8_t *out, uint8_t flags, const uint8
 int nmi_curve_open(nmi_curve_box *b, uint8_t *body, size_t len, uint8_t *flags, uint8_t **data,
                    size_t *dlen, const char **why, uint32_t *code);
 
-/* Internal to the mechanisms (plain.c, curve.c). */
+/* Internal to the mechanisms (mech.c for NULL, plain.c, curve.c). */
 int nmi_plain_step(nmi_mech *m, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
 int nmi_plain_zap_done(nmi_mech *m, uint8_t *out, size_t *out_len);
 int nmi_curve_step(nmi_mech *m, const uint8_t *in, size_t len, uint8_t *out, size_t *out_len);
