@@ -138,9 +138,14 @@ static void io_close_sock(nmi_io *io, nmi_sock *s)
     nmi_listener *l;
     while ((l = LIST_FIRST(&s->listeners)) != NULL)
         nmi_listener_close(l);
+    /* LINGER is the socket's at its close, as in libzmq, not what it was when each
+     * connection began (the application let go of the socket with this command). */
     nmi_conn *c, *next;
     LIST_FOREACH_SAFE(c, &s->conns, sock_entry, next)
-    nmi_conn_close(c);
+    {
+        c->opts.linger = s->opts.linger;
+        nmi_conn_close(c);
+    }
 }
 
 /* Runs expired timers; returns ms until the next one (-1 = none). */

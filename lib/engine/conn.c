@@ -79,6 +79,14 @@ void nmi_conn_fail(nmi_conn *c, int event, uint32_t value, const char *why)
     conn_lost(c, why, true);
 }
 
+void nmi_conn_lost_io(nmi_conn *c, int err, const char *why)
+{
+    int st = atomic_load(&c->state);
+    if (st == NMI_CONN_GREETING || st == NMI_CONN_READY) /* as libzmq: errno says how */
+        nmi_monitor(c->sock, NM_EVENT_HANDSHAKE_FAILED_NO_DETAIL, (uint32_t)err, c->endpoint, why);
+    nmi_conn_broken(c, why);
+}
+
 /* Drops a connection that broke the protocol or our limits: a warning, not an info. */
 void nmi_conn_reject(nmi_conn *c, const char *why)
 {
@@ -414,7 +422,11 @@ static void conn_lost(nmi_conn *c, const char *why, bool rejected)
 
     bool lingering =
         c->closing && c->pipe != NULL && c->linger_at != 0 && nmi_queue_count(c->pipe->out) > 0;
-    bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering) && !asked;
+    bool again = c->connecter && c->opts.reconnect_ivl >= 0 && (!c->closing || lingering) &&
+                 !asked && !c->refused;
+    if (c->connecter && c->refused)
+        nmi_conn_log(c, NM_LOG_WARN, "%s",
+                     "not connecting again: the server refused this socket's credentials");
     if (c->pipe != NULL && (!c->keep_pipe || !again))
         conn_detach_pipe(c);
     else if (c->pipe != NULL)

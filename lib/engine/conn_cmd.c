@@ -255,11 +255,14 @@ int nmi_conn_command(nmi_conn *c, uint8_t *body, size_t len)
             rlen = 0;
         nmi_conn_printable(reason, sizeof(reason), cmd.data + 1, rlen);
         snprintf(why, sizeof(why), "peer sent ERROR: %s", reason);
-        /* A server's ZAP handler refused us: its status code, as libzmq reports it. */
+        /* A server's ZAP handler refused us: its status code, as libzmq reports it.  A
+         * handshake the server ended is not tried again (as libzmq: it would fail
+         * again). */
         if (st == NMI_CONN_READY && rlen == 3 && reason[0] >= '3' && reason[0] <= '5' &&
             reason[1] == '0' && reason[2] == '0')
             nmi_monitor(c->sock, NM_EVENT_HANDSHAKE_FAILED_AUTH, (uint32_t)(reason[0] - '0') * 100,
                         c->endpoint, why);
+        c->refused = st == NMI_CONN_READY;
         nmi_conn_broken(c, why);
         return -1;
     }

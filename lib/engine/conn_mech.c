@@ -85,6 +85,7 @@ static int conn_mech_failed(nmi_conn *c, int rc)
     nmi_mech *m = c->mech;
     char why[160];
     snprintf(why, sizeof(why), "%s handshake failed: %s", conn_mech_names[m->mechanism], m->why);
+    c->refused = true; /* it would fail again (a connecter stops, as libzmq's) */
     if (rc == -EACCES)
         nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED_AUTH, m->code, why);
     else
@@ -175,6 +176,7 @@ int nmi_conn_greeted(nmi_conn *c, const nmi_zmtp_greeting *g)
         nmi_conn_printable(name, sizeof(name), (const uint8_t *)g->mechanism, strlen(g->mechanism));
         snprintf(why, sizeof(why), "peer's security mechanism %s is not ours (%s)", name,
                  conn_mech_names[ours]);
+        c->refused = true;
         nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED, NM_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH, why);
         return -1;
     }
@@ -196,6 +198,7 @@ int nmi_conn_greeted(nmi_conn *c, const nmi_zmtp_greeting *g)
     nmi_mech_conf cf = {
         .mechanism = ours,
         .as_server = sec->as_server,
+        .curve_public = sec->curve_public,
         .curve_secret = sec->curve_secret,
         .curve_server = sec->curve_server,
         .user = sec->user,

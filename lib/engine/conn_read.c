@@ -478,14 +478,14 @@ static void conn_read_loop(nmi_conn *c)
         size_t asked;
         ssize_t n = nmi_conn_read_some(c, io->rbuf, io->rbuf_size, &direct, &asked);
         if (n == 0) {
-            nmi_conn_broken(c, "peer closed the connection");
+            nmi_conn_lost_io(c, EPIPE, "peer closed the connection");
             return;
         }
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                nmi_conn_broken(c, strerror(errno));
+                nmi_conn_lost_io(c, errno, strerror(errno));
             break;
         }
         if (c->ping_at != 0 || c->peer_ttl_ms != 0)

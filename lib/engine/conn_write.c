@@ -276,7 +276,7 @@ void nmi_conn_flush(nmi_conn *c, bool io_side)
                 c->wblocked = true;
                 nmi_conn_watch(c, -1, 1);
             } else if (rc != -EAGAIN) {
-                nmi_conn_broken(c, strerror(-rc));
+                nmi_conn_lost_io(c, -rc, strerror(-rc));
             }
             return;
         }

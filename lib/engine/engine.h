@@ -210,6 +210,7 @@ struct nmi_conn {
     uint32_t connect_fails;          /* failed connects since the last one that worked */
     uint64_t connect_warned_at;      /* when that was last logged as a warning, 0 = never */
     bool closing;                    /* socket closed: flush then go */
+    bool refused; /* its security handshake failed: not connected again (as libzmq) */
     nmi_listener *listener;          /* accepted and still in handshake: its listener */
     TAILQ_ENTRY(nmi_conn) hs_entry;  /* in listener->handshaking */
     uint64_t accepted_at;            /* when it was accepted (clock ns) */
@@ -250,6 +251,9 @@ void nmi_conn_take_writer(nmi_conn *c);         /* I/O: become the writer, waiti
 int nmi_conn_out_bytes(nmi_conn *c, const void *p, size_t n); /* owner: queue raw bytes */
 void nmi_conn_out_reset(nmi_conn *c);                         /* owner: drop pending output */
 void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection lost */
+/* I/O: the descriptor failed (err: errno, EPIPE when the peer closed); in the handshake
+ * the monitor hears HANDSHAKE_FAILED_NO_DETAIL with err, as libzmq's. */
+void nmi_conn_lost_io(nmi_conn *c, int err, const char *why);
 void nmi_conn_reject(nmi_conn *c, const char *why);           /* I/O: drop a misbehaving peer */
 void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
 /* Commands (conn_cmd.c, I/O thread): one command frame's body, 0 or -1 if the

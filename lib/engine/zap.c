@@ -132,8 +132,25 @@ static void zap_reply(nmi_zap *z, nm_msg_t *m)
     free(props);
 }
 
+static void zap_close_dealer(nmi_zap *z);
+
+/* True while the DEALER has a pipe to the handler (this thread is its only user). */
+static bool zap_connected(nmi_zap *z)
+{
+    nmi_pipe *p;
+    TAILQ_FOREACH(p, &((nmi_sock *)z->dealer)->pipes, sock_entry)
+    {
+        if (!p->detached)
+            return true;
+    }
+    return false;
+}
+
 /* Takes every reply there is.  The DEALER's pipe wakes its reader only once the reader
- * has found it empty, so this also runs after each question. */
+ * has found it empty, so this also runs after each question.  When the handler goes,
+ * the DEALER goes too (the next question finds the next handler); questions it left
+ * unanswered stay unanswered, as in libzmq: those handshakes end when their peers leave
+ * or HANDSHAKE_IVL passes. */
 static void zap_read(nmi_zap *z)
 {
     nm_msg_t m;
@@ -142,6 +159,13 @@ static void zap_read(nmi_zap *z)
         zap_reply(z, &m);
         nm_msg_close(&m);
     }
+    if (z->dealer == NULL || zap_connected(z))
+        return;
+    zap_close_dealer(z);
+    if (!TAILQ_EMPTY(&z->waiting))
+        nmi_log(z->sock->ctx, NM_LOG_WARN, "zap",
+                "the ZAP handler went without answering: its handshakes wait for "
+                "HANDSHAKE_IVL");
 }
 
 static void zap_cb(nmi_pollable *p, unsigned events)

@@ -190,9 +190,11 @@ static int curve_server_initiate(nmi_mech *m, uint8_t *in, size_t len)
     uint8_t vouch[64], vnonce[24];
     memcpy(m->peer_pub, plain, 32);
     curve_long_nonce(vnonce, "VOUCH---", plain + 32);
-    if (crypto_box_open_easy(vouch, plain + 48, 80, vnonce, m->peer_pub, m->cn_sec) != 0 ||
-        sodium_memcmp(vouch, m->peer_cn, 32) != 0 || sodium_memcmp(vouch + 32, m->pub, 32) != 0)
-        return nmi_mech_fail(m, "INITIATE's vouch does not hold",
+    if (crypto_box_open_easy(vouch, plain + 48, 80, vnonce, m->peer_pub, m->cn_sec) != 0)
+        return nmi_mech_fail(m, "INITIATE's vouch does not open (a client key not its own?)",
+                             NM_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC);
+    if (sodium_memcmp(vouch, m->peer_cn, 32) != 0 || sodium_memcmp(vouch + 32, m->pub, 32) != 0)
+        return nmi_mech_fail(m, "INITIATE's vouch names other keys",
                              NM_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE);
     if (nmi_mech_keep_meta(m, plain + 128, plen - 128) < 0)
         return -EPROTO;

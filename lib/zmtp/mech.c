@@ -35,10 +35,14 @@ int nmi_mech_init(nmi_mech *m, const nmi_mech_conf *cf)
         return 0;
     }
     memcpy(m->sec, cf->curve_secret, NMI_CURVE_KEY);
-    /* A server needs only its secret key; a client's public key must be its secret's. */
-    crypto_scalarmult_base(m->pub, m->sec);
-    if (!m->server)
+    /* A server needs only its secret key.  A client sends the public key it was given,
+     * as libzmq's does: one that is not its secret's fails at the server. */
+    if (m->server) {
+        crypto_scalarmult_base(m->pub, m->sec);
+    } else {
+        memcpy(m->pub, cf->curve_public, NMI_CURVE_KEY);
         memcpy(m->peer_pub, cf->curve_server, NMI_CURVE_KEY);
+    }
     crypto_box_keypair(m->cn_pub, m->cn_sec);
     m->box.server = m->server;
     m->box.send_nonce = 1;
