@@ -48,6 +48,8 @@ PACKAGES=(
     python3-gevent python3-numpy cython3 python3-dev
     docker.io docker-compose                # tests/docker: a private dockerd; Compose 1.29
     debootstrap curl                        # ... its base image (no Docker Hub); HTTP checks
+    libgnutls28-dev                         # admin over HTTPS: checks its certificate and key
+    openssl tcpdump                         # test_admin_https: its certificates; a capture
 )
 # Node.js and npm drive Chromium (tests/browser, playwright-core): Debian's, only when npm
 # is missing, since a NodeSource nodejs (which bundles npm) conflicts with Debian's npm.
