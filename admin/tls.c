@@ -22,7 +22,7 @@
 
 #include "tls.h"
 
-int nma_tls_supported(void)
+bool nma_tls_supported(void)
 {
     return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
 }

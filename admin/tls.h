@@ -8,6 +8,7 @@
 #ifndef NMA_TLS_H
 #define NMA_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +25,7 @@ typedef struct nma_tls {
 } nma_tls;
 
 /* Whether this libmicrohttpd can serve HTTPS (built with GnuTLS). */
-int nma_tls_supported(void);
+bool nma_tls_supported(void);
 
 /* Reads and checks cert_path and key_path into t: each a PEM file of at most
  * NMA_TLS_FILE_MAX bytes, the key unencrypted and the one of the (first) certificate.
