@@ -9,7 +9,8 @@ with the public key hash from beacons signed with the fleet key (no CA), never w
 hash no fleet key vouched for; a forged beacon signed with the key whose hash is not
 the server's key is refused, and one with the right hash is fetched (so the hash is
 really compared).  Every refusal shows as the peer's admin_error in the topology and in
-the log.  All on loopback, each fleet its own name."""
+the log.  On loopback, each fleet its own name, but for one fleet of two network
+namespaces whose link is captured while nodes fetch each other's summaries."""
 
 import base64
 import hashlib
@@ -29,6 +30,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
+from lan import Lan  # noqa: E402
 from nmtest import check, eq, free_tcp_port, test, main, wait_admin  # noqa: E402
 
 IVL = '0.2'
@@ -50,7 +52,7 @@ class Certs:
     127.0.0.1 signed by the first, each with its own key (srv1.pem/srv1.key,
     srv2.pem/srv2.key); the token and fleet key files too."""
 
-    def __init__(self):
+    def __init__(self, ips=('127.0.0.1',)):
         self.dir = tempfile.mkdtemp(prefix='nomid-tls-')
         d = self.dir
         ec = ('-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes')
@@ -58,7 +60,8 @@ class Certs:
             openssl('req', '-x509', *ec, '-keyout', ca + '.key', '-out', ca + '.pem', '-days',
                     '2', '-subj', '/CN=nomid test %s' % ca, cwd=d)
         with open(os.path.join(d, 'ext.cnf'), 'w') as f:
-            f.write('subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n')
+            f.write('subjectAltName=%s\nbasicConstraints=CA:FALSE\n'
+                    % ','.join('IP:' + ip for ip in ips))
         for srv in ('srv1', 'srv2'):
             openssl('req', *ec, '-keyout', srv + '.key', '-out', srv + '.csr', '-subj',
                     '/CN=nomid test node', cwd=d)
@@ -225,18 +228,19 @@ def bad_files_stop_the_node_naming_them(t):
 
 
 class Capture:
-    """tcpdump on loopback, TCP port `port`, written to a file until stop()."""
+    """tcpdump on interface dev (in network namespace netns, or here), TCP port `port`,
+    written to a file until stop()."""
 
-    def __init__(self, port, path):
+    def __init__(self, port, path, dev='lo', netns=None):
         self.path = path
+        prefix = ['ip', 'netns', 'exec', netns] if netns else []
         # --immediate-mode: each packet at once (not a ring block a second later), so
         # what came before stop() is in the file.
-        self.p = subprocess.Popen(['tcpdump', '-i', 'lo', '--immediate-mode', '-U', '-s', '0',
-                                   '-w', path,
-                                   'tcp port %d' % port], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE)
-        line = self.p.stderr.readline().decode()  # "listening on lo, ..." once it captures
-        check('listening on lo' in line, 'tcpdump did not start: %r' % line)
+        self.p = subprocess.Popen(prefix + ['tcpdump', '-i', dev, '--immediate-mode', '-U', '-s',
+                                            '0', '-w', path, 'tcp port %d' % port],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        line = self.p.stderr.readline().decode()  # "listening on DEV, ..." once it captures
+        check('listening on ' + dev in line, 'tcpdump did not start: %r' % line)
 
     def stop(self):
         time.sleep(0.5)  # the last packets reach the file (-U writes each at once)
@@ -276,6 +280,67 @@ def the_token_is_not_on_the_wire(t):
               % (len(caps['https']), len(caps['http'])), flush=True)
     finally:
         c.close()
+
+
+@test(limit=120)
+def fetches_across_a_link_carry_no_token_in_clear(t):
+    """Two hosts (network namespaces on a bridge, tests/interop/lan.py), a node on each
+    with admin on its LAN address behind the fleet's token: the first node's topology
+    fetch of the second's summary crosses the link.  A capture on the second host's
+    link holds the token when the fleet's admin is plain HTTP (the control) and not when
+    it is HTTPS, where the fetch verifies the certificate, issued for both hosts'
+    addresses, with the CA."""
+    check(shutil.which('tcpdump') is not None, 'tcpdump is needed (tests/run.sh installs it)')
+    lan = Lan(2, 'tls')
+    c = Certs(ips=(lan.addr(0), lan.addr(1)))
+    try:
+        h1, h2 = lan.hosts
+        caps = {}
+        for mode in ('http', 'https'):
+            fl = fleet('link-' + mode)
+            tls = (c.https('srv1') + ('--admin-tls-ca', c.path('ca.pem'))
+                   if mode == 'https' else ())
+            common = ('--interface', 'eth0', '--fleet', fl, '--beacon-interval', IVL,
+                      '--admin-token-file', c.path('token')) + tls
+            b_port, a_port = free_tcp_port(), free_tcp_port()
+            cap = Capture(b_port, c.path('link-%s.pcap' % mode), dev='eth0', netns=h2)
+            try:
+                b = t.nomid_in(h2, 'cat', 'pub', '--bind', 'tcp://%s:0' % lan.addr(1), '-d', 'x',
+                               '--interval', '0.2', '--name', 'b', '--admin',
+                               '%s:%d' % (lan.addr(1), b_port), *common)
+                b_url = wait_admin(b)
+                a = t.nomid_in(h1, 'node', '--name', 'a', '--admin',
+                               '%s:%d' % (lan.addr(0), a_port), *common)
+                a_url = wait_admin(a)
+                eq((a_url, b_url), ('%s://%s:%d/' % (mode, lan.addr(0), a_port),
+                                    '%s://%s:%d/' % (mode, lan.addr(1), b_port)), 'admin URLs')
+
+                def fetched():
+                    p = subprocess.run(['ip', 'netns', 'exec', h1, 'curl', '-sS', '--max-time',
+                                        '5', '--cacert', c.path('ca.pem'), '-H',
+                                        'Authorization: Bearer ' + TOKEN,
+                                        a_url + 'api/v1/topology'], capture_output=True,
+                                       timeout=15)
+                    nodes = {n['name']: n for n in json.loads(p.stdout or b'{}').get('nodes', [])}
+                    n = nodes.get('b')
+                    return n if n and n['admin_error'] is None and n['sockets'] else None
+                n = until('b fetched by a across the link over %s' % mode, fetched)
+                eq(n['admin'], b_url, 'b\'s admin URL in a\'s topology')
+            finally:
+                caps[mode] = cap.stop()
+            a.stop_expect(0)
+            b.stop_expect(0)
+        check(TOKEN.encode() in caps['http'],
+              'the control: the token is in the capture of a plain HTTP fetch (%d bytes)'
+              % len(caps['http']))
+        check(b'\x16\x03' in caps['https'], 'the HTTPS capture holds a TLS handshake')
+        check(TOKEN.encode() not in caps['https'],
+              'the token is in the capture of an HTTPS fetch across the link')
+        print('link capture: %d bytes of HTTPS fetches (no token), %d of HTTP (token seen)'
+              % (len(caps['https']), len(caps['http'])), flush=True)
+    finally:
+        c.close()
+        lan.close()
 
 
 @test(limit=120)
