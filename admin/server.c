@@ -307,21 +307,22 @@ static int server_copy_tls(nma_server *s, const nma_config *cfg)
 
 static struct MHD_Daemon *server_daemon(nma_server *s)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
-    if (s->tls.cert == NULL)
-        return MHD_start_daemon(flags, 0, NULL, NULL, server_handler, s, MHD_OPTION_LISTEN_SOCKET,
-                                s->fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)ADMIN_CONNECTIONS,
-                                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ADMIN_PER_IP,
-                                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,
-                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)ADMIN_MEMORY,
-                                MHD_OPTION_END);
-    return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, server_handler, s,
-                            MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)ADMIN_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            (unsigned)ADMIN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)ADMIN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                            (size_t)ADMIN_MEMORY, MHD_OPTION_HTTPS_MEM_CERT, s->tls.cert,
-                            MHD_OPTION_HTTPS_MEM_KEY, s->tls.key, MHD_OPTION_END);
+    bool https = s->tls.cert != NULL;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_LISTEN_SOCKET, s->fd, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, ADMIN_CONNECTIONS, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, ADMIN_PER_IP, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_TIMEOUT_S, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, ADMIN_MEMORY, NULL},
+        /* Over HTTP the list ends here. */
+        {https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls.cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls.key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_POLL | (https ? MHD_USE_TLS : 0),
+                            0, NULL, NULL, server_handler, s, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
 }
 
 static void server_free(nma_server *s)

@@ -173,6 +173,14 @@ def https_with_its_certificate_and_token(t):
         eq(rc, 60, 'curl exit code with the system CAs only')
         rc, _, _ = curl(url.replace('https://', 'http://') + 'healthz')
         check(rc != 0, 'plain HTTP to the HTTPS port must fail (curl exit %d)' % rc)
+        # Hostile bytes: a TLS record header with garbage, a handshake that stops
+        # half-way; the endpoint goes on serving.
+        port = int(url.rsplit(':', 1)[1].strip('/'))
+        for junk in (b'\x16\x03\x01\xff\xff' + os.urandom(512), b'\x16\x03\x01\x02\x00\x01',
+                     os.urandom(4096)):
+            with socket.create_connection(('127.0.0.1', port), timeout=5) as sk:
+                sk.sendall(junk)
+        eq(curl(url + 'healthz', *ca)[:2], (0, 200), 'healthz after hostile bytes')
         # The token, as over HTTP.
         eq(curl(url + 'api/v1/node', *ca)[1], 401, 'no token over https')
         eq(curl(url + 'api/v1/node', *ca, token='x' * 20)[1], 401, 'a wrong token over https')
