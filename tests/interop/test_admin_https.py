@@ -170,7 +170,8 @@ def https_with_its_certificate_and_token(t):
         rc, _, _ = curl(url + 'healthz', '--cacert', c.path('ca2.pem'))
         eq(rc, 60, 'curl exit code with another CA (60: certificate not verified)')
         rc, _, _ = curl(url + 'healthz')
-        eq(rc, 60, 'curl exit code with the system CAs only')
+        check(rc in (60, 77), 'curl exit code with the system CAs only (60: not verified, 77: '
+              'no system CA bundle): %d' % rc)
         rc, _, _ = curl(url.replace('https://', 'http://') + 'healthz')
         check(rc != 0, 'plain HTTP to the HTTPS port must fail (curl exit %d)' % rc)
         # Hostile bytes: a TLS record header with garbage, a handshake that stops
