@@ -69,7 +69,7 @@ enum disc_opt_code {
     "  --beacon-expiry N      missed intervals before a node is gone (default 3)\n"                \
     "  --discovery B          beacon, dnssd or etcd=URL (repeatable; default beacon)\n"            \
     "  --etcd-prefix P        etcd keys live under P (default /nomid/)\n"                          \
-    "  --admin ADDR:PORT|off  the admin endpoint (HTTP, read-only)\n"                              \
+    "  --admin ADDR:PORT|off  the admin endpoint (HTTP or HTTPS, read-only)\n"                     \
     "  --admin-token-file F   bearer token for admin (needed beyond loopback)\n"                   \
     "  --admin-tls-cert F     serve admin over HTTPS with F's PEM certificate\n"                   \
     "  --admin-tls-key F      ... and F's PEM private key (give both)\n"                           \
