@@ -1,8 +1,9 @@
 /*
  * server.c - the admin endpoint's HTTP side (see admin.h): the listening socket (the
  * configured port or, when asked, the next free one), libmicrohttpd with a thread per
- * connection (an event stream blocks its thread) and limits against hostile clients,
- * then per request: method, token, route, query, and the view it names.
+ * connection (an event stream blocks its thread), HTTPS when given a certificate (tls.c),
+ * and limits against hostile clients, then per request: method, token, route, query,
+ * and the view it names.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -105,8 +106,9 @@ static int server_listen(nma_server *s, struct sockaddr_storage *ss, socklen_t l
                                 ? (const void *)&((struct sockaddr_in *)ss)->sin_addr
                                 : (const void *)&((struct sockaddr_in6 *)ss)->sin6_addr;
             inet_ntop(ss->ss_family, a, host, sizeof(host));
+            const char *scheme = s->tls.cert != NULL ? "https" : "http";
             snprintf(s->url, sizeof(s->url),
-                     ss->ss_family == AF_INET6 ? "http://[%s]:%u/" : "http://%s:%u/", host,
+                     ss->ss_family == AF_INET6 ? "%s://[%s]:%u/" : "%s://%s:%u/", scheme, host,
                      s->port);
             return 0;
         }
@@ -280,6 +282,56 @@ void nma_cond_init(pthread_cond_t *c)
     pthread_condattr_destroy(&ca);
 }
 
+/* Copies the certificate, key and CA bundle the server keeps. */
+static int server_copy_tls(nma_server *s, const nma_config *cfg)
+{
+    if (cfg->tls != NULL) {
+        if (!nma_tls_supported())
+            return -ENOTSUP;
+        s->tls = *cfg->tls;
+        s->tls.cert = strdup(cfg->tls->cert);
+        s->tls.key = strdup(cfg->tls->key);
+        s->tls.key_size = s->tls.key != NULL ? strlen(s->tls.key) + 1 : 0;
+        if (s->tls.cert == NULL || s->tls.key == NULL)
+            return -ENOMEM;
+    }
+    if (cfg->ca != NULL) {
+        if ((s->ca = malloc(cfg->ca_len + 1)) == NULL)
+            return -ENOMEM;
+        memcpy(s->ca, cfg->ca, cfg->ca_len);
+        s->ca[cfg->ca_len] = '\0';
+        s->ca_len = cfg->ca_len;
+    }
+    return 0;
+}
+
+static struct MHD_Daemon *server_daemon(nma_server *s)
+{
+    bool https = s->tls.cert != NULL;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_LISTEN_SOCKET, s->fd, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, ADMIN_CONNECTIONS, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, ADMIN_PER_IP, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, ADMIN_TIMEOUT_S, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, ADMIN_MEMORY, NULL},
+        /* Over HTTP the list ends here. */
+        {https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls.cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls.key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                                MHD_USE_POLL | (https ? MHD_USE_TLS : 0),
+                            0, NULL, NULL, server_handler, s, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+}
+
+static void server_free(nma_server *s)
+{
+    nma_tls_fini(&s->tls);
+    free(s->ca);
+    free(s);
+}
+
 int nma_start(nma_server **sp, const nma_config *cfg)
 {
     struct sockaddr_storage ss;
@@ -298,32 +350,26 @@ int nma_start(nma_server **sp, const nma_config *cfg)
     s->started_ns = nm_clock_ns();
     if (cfg->token != NULL)
         strlcpy(s->token, cfg->token, sizeof(s->token));
-    int rc = server_listen(s, &ss, len, cfg->next_free);
+    int rc = server_copy_tls(s, cfg);
+    if (rc == 0)
+        rc = server_listen(s, &ss, len, cfg->next_free);
     if (rc == 0)
         rc = nma_events_start(s);
     if (rc == 0)
         rc = nma_topology_start(s);
-    if (rc == 0) {
-        s->mhd = MHD_start_daemon(
-            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL, 0, NULL,
-            NULL, server_handler, s, MHD_OPTION_LISTEN_SOCKET, s->fd, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)ADMIN_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)ADMIN_PER_IP,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)ADMIN_TIMEOUT_S,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)ADMIN_MEMORY, MHD_OPTION_END);
-        if (s->mhd == NULL)
-            rc = -ENOMEM;
-    }
+    if (rc == 0 && (s->mhd = server_daemon(s)) == NULL)
+        rc = -ENOMEM;
     if (rc < 0) {
         nma_topology_stop(s);
         nma_events_stop(s);
         nma_events_free(s);
         if (s->fd >= 0)
             close(s->fd);
-        free(s);
+        server_free(s);
         return rc;
     }
     if (s->agent != NULL)
-        nmd_agent_set_admin_port(s->agent, s->port);
+        nmd_agent_set_admin(s->agent, s->port, s->tls.cert != NULL ? s->tls.pin : NULL);
     *sp = s;
     return 0;
 }
@@ -333,6 +379,11 @@ const char *nma_url(const nma_server *s)
     return s->url;
 }
 
+const uint8_t *nma_tls_pin(const nma_server *s)
+{
+    return s->tls.cert != NULL ? s->tls.pin : NULL;
+}
+
 void nma_stop(nma_server **sp)
 {
     nma_server *s = *sp;
@@ -340,10 +391,10 @@ void nma_stop(nma_server **sp)
         return;
     *sp = NULL;
     if (s->agent != NULL)
-        nmd_agent_set_admin_port(s->agent, 0);
+        nmd_agent_set_admin(s->agent, 0, NULL);
     nma_events_stop(s);      /* ends the event streams, so their threads can finish */
     MHD_stop_daemon(s->mhd); /* closes the listening socket too */
     nma_events_free(s);
     nma_topology_stop(s);
-    free(s);
+    server_free(s);
 }

@@ -20,10 +20,13 @@ struct nma_server {
     nm_ctx_t *ctx;          /* sockets shown, or NULL */
     nmd_agent *agent;       /* discovery shown, or NULL */
     char token[256];        /* bearer token, "" = none */
-    char url[96];           /* "http://127.0.0.1:7070/" */
+    char url[96];           /* "http://127.0.0.1:7070/" (https://...) */
     uint16_t port;          /* the port it listens on */
     int fd;                 /* the listening socket (libmicrohttpd closes it) */
     struct MHD_Daemon *mhd; /* the HTTP server */
+    nma_tls tls;            /* HTTPS certificate and key (copies; tls.cert NULL: HTTP) */
+    char *ca;               /* CA bundle for peers' certificates (PEM), or NULL */
+    size_t ca_len;          /* its length */
     uint64_t started_ns;    /* for uptime */
     nma_events *events;     /* the event stream (events.c) */
     nma_topology *topo;     /* peers' summaries (topology.c) */
@@ -51,8 +54,10 @@ json_t *nma_summary_of(nma_server *s, json_t *node);
  * the summary carries), as JSON arrays (views.c). */
 json_t *nma_peers_json(nma_server *s);
 json_t *nma_sockets_json(nma_server *s, bool compact);
-/* The admin URL of a peer at addr (as beacons give it) and port, into out[cap]. */
-void nma_peer_url(const char *addr, uint16_t port, const char *path, char *out, size_t cap);
+/* The admin URL of a peer at addr (as beacons give it) and port, http or (tls) https,
+ * into out[cap]. */
+void nma_peer_url(const char *addr, uint16_t port, bool tls, const char *path, char *out,
+                  size_t cap);
 
 /* topology.c */
 int nma_topology_start(nma_server *s);

@@ -11,8 +11,10 @@
  * pair of addresses and become one edge, from the connecting node to the accepting
  * one, carrying the fuller queue and the drops of both, and the traffic counted at one
  * end with the age of that count (the page turns two reads into msg/s and bytes/s).
+ * A peer whose summary cannot be fetched (peer_fetch.c: unreachable, refused, or an
+ * HTTPS certificate that fails verification) shows why in its node's admin_error, and
+ * the log says it once per change.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,11 @@
 
 #include <bsd/string.h>
 
-#include "server_int.h"
+#include "dlog.h"
+#include "peer_fetch.h"
 
-#define TOPO_PERIOD_MS  1000          /* between two rounds of fetches */
-#define TOPO_TIMEOUT_MS 500           /* per fetch */
-#define TOPO_BODY_MAX   (1024 * 1024) /* largest summary accepted */
-#define TOPO_INTEREST_S 10            /* fetch for this long after a topology request */
+#define TOPO_PERIOD_MS  1000 /* between two rounds of fetches */
+#define TOPO_INTEREST_S 10   /* fetch for this long after a topology request */
 
 struct nma_topology {
     pthread_t thread;     /* the fetching thread */
@@ -35,87 +36,57 @@ struct nma_topology {
     uint64_t wanted_ns;   /* when the topology was last asked for (0: never) */
     json_t *summaries;    /* node id -> its last summary */
     json_t *fetched;      /* node id -> when its summary arrived (nm_clock_ns) */
+    json_t *errors;       /* node id -> why its last fetch failed */
 };
 
 /* ---- fetching ---- */
 
-typedef struct topo_body {
-    char *buf;  /* what arrived */
-    size_t len; /* its length */
-    bool over;  /* more than TOPO_BODY_MAX */
-} topo_body;
-
-static size_t topo_write_cb(char *data, size_t size, size_t n, void *arg)
+/* Notes peer t's fetch error (NULL: it worked) in errors, logging a change. */
+static void topo_note(json_t *errors, json_t *before, const nma_fetch_target *t, const char *err)
 {
-    topo_body *b = arg;
-    size_t add = size * n;
-    if (b->len + add > TOPO_BODY_MAX) {
-        b->over = true;
-        return 0; /* aborts the transfer */
+    const char *was = json_string_value(json_object_get(before, t->id));
+    if (err != NULL) {
+        json_object_set_new(errors, t->id, json_string(err));
+        if (was == NULL || strcmp(was, err) != 0)
+            nmd_log(NM_LOG_WARN, "admin", "topology: cannot fetch the summary of %s (%s) at %s: %s",
+                    t->name, t->id, t->url, err);
+    } else if (was != NULL) {
+        nmd_log(NM_LOG_INFO, "admin", "topology: %s (%s) at %s answers again", t->name, t->id,
+                t->url);
     }
-    char *p = realloc(b->buf, b->len + add + 1);
-    if (p == NULL)
-        return 0;
-    memcpy(p + b->len, data, add);
-    b->buf = p;
-    b->len += add;
-    p[b->len] = '\0';
-    return add;
-}
-
-/* GETs url's summary; a JSON object or NULL. */
-static json_t *topo_fetch(CURL *curl, const char *url, struct curl_slist *headers)
-{
-    topo_body b = {0};
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)TOPO_TIMEOUT_MS);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, topo_write_cb);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    long status = 0;
-    json_t *j = NULL;
-    if (curl_easy_perform(curl) == CURLE_OK &&
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
-        b.buf != NULL)
-        j = json_loadb(b.buf, b.len, 0, NULL);
-    free(b.buf);
-    if (j != NULL && (!json_is_object(j) || !json_is_array(json_object_get(j, "sockets")))) {
-        json_decref(j);
-        j = NULL;
-    }
-    return j;
 }
 
 /* One round: every peer's summary, then forget those of peers gone. */
 static void topo_round(nma_server *s, CURL *curl, struct curl_slist *headers)
 {
     nma_topology *t = s->topo;
-    json_t *peers = nma_peers_json(s), *fresh = json_object(), *when = json_object();
-    size_t i;
-    json_t *p;
-    json_array_foreach(peers, i, p)
-    {
-        const char *id = json_string_value(json_object_get(p, "id"));
-        const char *admin = json_string_value(json_object_get(p, "admin"));
-        if (id == NULL || admin == NULL || json_object_get(fresh, id) != NULL)
-            continue;
-        char url[256];
-        snprintf(url, sizeof(url), "%sapi/v1/summary", admin);
-        json_t *sum = topo_fetch(curl, url, headers);
+    json_t *fresh = json_object(), *when = json_object(), *errors = json_object();
+    nma_fetch_target *targets;
+    size_t n = nma_fetch_targets(s, &targets);
+    pthread_mutex_lock(&t->lock);
+    json_t *before = json_incref(t->errors);
+    pthread_mutex_unlock(&t->lock);
+    for (size_t i = 0; i < n; i++) {
+        nma_fetch_target *p = &targets[i];
+        if (json_object_get(fresh, p->id) != NULL || json_object_get(errors, p->id) != NULL)
+            continue; /* seen through a second interface */
+        char err[CURL_ERROR_SIZE + 64];
+        json_t *sum = nma_fetch_summary(s, curl, p, headers, err, sizeof(err));
+        topo_note(errors, before, p, sum != NULL ? NULL : err);
         if (sum != NULL) {
-            json_object_set_new(fresh, id, sum);
-            json_object_set_new(when, id, json_integer((json_int_t)nm_clock_ns()));
+            json_object_set_new(fresh, p->id, sum);
+            json_object_set_new(when, p->id, json_integer((json_int_t)nm_clock_ns()));
         }
     }
-    json_decref(peers);
+    free(targets);
+    json_decref(before);
     pthread_mutex_lock(&t->lock);
     json_decref(t->summaries);
     json_decref(t->fetched);
+    json_decref(t->errors);
     t->summaries = fresh;
     t->fetched = when;
+    t->errors = errors;
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -163,6 +134,7 @@ int nma_topology_start(nma_server *s)
     nma_cond_init(&t->cond);
     t->summaries = json_object();
     t->fetched = json_object();
+    t->errors = json_object();
     s->topo = t;
     if (s->agent == NULL)
         return 0; /* no peers: nothing to fetch */
@@ -186,6 +158,7 @@ void nma_topology_stop(nma_server *s)
         pthread_join(t->thread, NULL);
     json_decref(t->summaries);
     json_decref(t->fetched);
+    json_decref(t->errors);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);
     free(t);
@@ -377,10 +350,11 @@ json_t *nma_view_topology(nma_server *s)
         }
         free(t);
     }
-    json_array_append_new(nodes, json_pack("{s:s, s:O?, s:s, s:o, s:s, s:o, s:o}", "id", self_id,
-                                           "name", json_object_get(node, "name"), "state", "self",
-                                           "addresses", topo_self_addresses(s), "admin", s->url,
-                                           "services", own, "sockets", topo_sockets(self)));
+    json_array_append_new(nodes,
+                          json_pack("{s:s, s:O?, s:s, s:o, s:s, s:n, s:o, s:o}", "id", self_id,
+                                    "name", json_object_get(node, "name"), "state", "self",
+                                    "addresses", topo_self_addresses(s), "admin", s->url,
+                                    "admin_error", "services", own, "sockets", topo_sockets(self)));
     /* Its peers, with their summaries when fetched. */
     json_t *peers = nma_peers_json(s), *p;
     size_t i;
@@ -400,11 +374,12 @@ json_t *nma_view_topology(nma_server *s)
         json_int_t at = json_integer_value(json_object_get(s->topo->fetched, id));
         if (at > 0 && now >= (uint64_t)at)
             json_object_set_new(ages, id, json_real((double)(now - (uint64_t)at) / 1e9));
-        json_array_append_new(nodes, json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "id", id,
-                                               "name", json_object_get(p, "name"), "state",
-                                               json_object_get(p, "state"), "addresses",
+        json_array_append_new(nodes, json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}",
+                                               "id", id, "name", json_object_get(p, "name"),
+                                               "state", json_object_get(p, "state"), "addresses",
                                                json_object_get(p, "addresses"), "admin",
-                                               json_object_get(p, "admin"), "services",
+                                               json_object_get(p, "admin"), "admin_error",
+                                               json_object_get(s->topo->errors, id), "services",
                                                json_object_get(p, "services"), "sockets",
                                                topo_sockets(json_object_get(summaries, id))));
     }

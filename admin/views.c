@@ -16,7 +16,8 @@
 
 static const char *const pipe_states[] = {"connecting", "active", "closed"};
 
-void nma_peer_url(const char *addr, uint16_t port, const char *path, char *out, size_t cap)
+void nma_peer_url(const char *addr, uint16_t port, bool tls, const char *path, char *out,
+                  size_t cap)
 {
     char host[160];
     if (strchr(addr, ':') == NULL) {
@@ -35,7 +36,7 @@ void nma_peer_url(const char *addr, uint16_t port, const char *path, char *out, 
         host[n++] = ']';
         host[n] = '\0';
     }
-    snprintf(out, cap, "http://%s:%u%s", host, port, path);
+    snprintf(out, cap, "%s://%s:%u%s", tls ? "https" : "http", host, port, path);
 }
 
 /* ---- numbers ---- */
@@ -106,7 +107,7 @@ static void view_peer_cb(void *arg, const nmd_peer *p)
         json_array_append_new(svcs, view_service(&p->services[i]));
     json_t *admin = json_null();
     if (p->admin_port != 0) {
-        nma_peer_url(p->addr, p->admin_port, "/", url, sizeof(url));
+        nma_peer_url(p->addr, p->admin_port, p->admin_tls, "/", url, sizeof(url));
         admin = json_string(url);
     }
     json_t *seen = p->last_seen_ns != 0 && v->now >= p->last_seen_ns

@@ -72,6 +72,8 @@ struct nmd_agent {
     uint32_t incarnation;                    /* our restart counter */
     uint32_t seq;                            /* last beacon sequence number */
     uint16_t admin_port;                     /* announced in beacons (0 = none) */
+    bool admin_tls;                          /* ... serving HTTPS */
+    uint8_t admin_pin[NMD_PIN_SIZE];         /* ... with this key hash */
     bool stop;                               /* leave the loop */
     nmd_agent_stats stats;                   /* counters */
     agent_droplog droplog[4];                /* per enum agent_drop_kind, under lock */
@@ -197,6 +199,8 @@ static void agent_send(nmd_agent *a, bool goodbye)
         size_t n = agent_table_for(a, &a->udp[i], table);
         b.ctl_port = a->srv[i].port;
         b.admin_port = a->admin_port;
+        b.admin_tls = a->admin_tls && a->admin_port != 0;
+        memcpy(b.admin_pin, a->admin_pin, sizeof(b.admin_pin));
         int len = nmd_beacon_encode(&b, table, n, a->cfg.key ? a->key : NULL, a->cfg.keylen, out,
                                     sizeof(out));
         if (len > 0 && nmd_udp_send(&a->udp[i], out, (size_t)len) == 0) {
@@ -724,10 +728,13 @@ void nmd_agent_forget(nmd_agent *a, int backend)
     pthread_mutex_unlock(&a->lock);
 }
 
-void nmd_agent_set_admin_port(nmd_agent *a, uint16_t port)
+void nmd_agent_set_admin(nmd_agent *a, uint16_t port, const uint8_t *pin)
 {
     pthread_mutex_lock(&a->lock);
     a->admin_port = port;
+    a->admin_tls = pin != NULL;
+    if (pin != NULL)
+        memcpy(a->admin_pin, pin, sizeof(a->admin_pin));
     pthread_mutex_unlock(&a->lock);
     agent_wake(a);
 }

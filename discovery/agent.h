@@ -100,8 +100,9 @@ int nmd_agent_add(nmd_agent *a, int backend, const uint8_t id[16], const char *n
 int nmd_agent_del(nmd_agent *a, int backend, const uint8_t id[16], const nmd_service *svc);
 void nmd_agent_forget(nmd_agent *a, int backend);
 
-/* Announces this node's admin endpoint port in its beacons (0: none). */
-void nmd_agent_set_admin_port(nmd_agent *a, uint16_t port);
+/* Announces this node's admin endpoint in its beacons: its port (0: none) and, when it
+ * serves HTTPS, pin: the SHA-256 of its certificate's public key (NULL: plain HTTP). */
+void nmd_agent_set_admin(nmd_agent *a, uint16_t port, const uint8_t *pin);
 
 /* Counters for statistics and tests. */
 typedef struct nmd_agent_stats {

@@ -164,7 +164,8 @@ int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntab
     if (cap > NMD_BEACON_MAX)
         cap = NMD_BEACON_MAX;
     size_t mac = key != NULL ? NMD_MAC_SIZE : 0;
-    size_t len = BEACON_FIXED + fl + nl;
+    size_t pin = b->admin_tls ? NMD_PIN_SIZE : 0;
+    size_t len = BEACON_FIXED + fl + nl + pin;
     if (len + mac > cap)
         return -ENOBUFS;
     size_t k = 0;
@@ -183,6 +184,8 @@ int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntab
         flags |= NMD_FLAG_SIGNED;
     if (k == ntable)
         flags |= NMD_FLAG_COMPLETE;
+    if (b->admin_tls)
+        flags |= NMD_FLAG_ADMIN_TLS;
     uint8_t digest[NMD_DIGEST_SIZE];
     beacon_digest(table, ntable, digest);
 
@@ -204,6 +207,7 @@ int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntab
     beacon_put8(&w, (unsigned)k);
     for (size_t i = 0; i < k; i++)
         beacon_svc_put(&w, &table[i]);
+    beacon_putn(&w, b->admin_pin, pin);
     if (key != NULL) {
         nmd_mac(out, len, key, keylen, w.p);
         w.p += NMD_MAC_SIZE;
@@ -306,6 +310,8 @@ static int beacon_parse(beacon_rd *r, nmd_beacon *b)
             return -EPROTO;
         s->type = type;
     }
+    if (b->admin_tls && !beacon_getn(r, b->admin_pin, NMD_PIN_SIZE))
+        return -EPROTO;
     if (r->p != r->end)
         return -EPROTO;
     if (b->complete) {
@@ -340,10 +346,15 @@ int nmd_beacon_decode(const uint8_t *in, size_t n, const uint8_t *key, size_t ke
     size_t body;
     if ((rc = nmd_mac_check(in, n, 6, flags & NMD_FLAG_SIGNED, key, keylen, &body)) < 0)
         return rc;
-    if ((flags & ~(NMD_FLAG_GOODBYE | NMD_FLAG_SIGNED | NMD_FLAG_COMPLETE)) != 0)
+    if ((flags & ~(NMD_FLAG_GOODBYE | NMD_FLAG_SIGNED | NMD_FLAG_COMPLETE | NMD_FLAG_ADMIN_TLS)) !=
+        0)
         return -EPROTO;
     b->goodbye = (flags & NMD_FLAG_GOODBYE) != 0;
     b->complete = (flags & NMD_FLAG_COMPLETE) != 0;
+    b->admin_tls = (flags & NMD_FLAG_ADMIN_TLS) != 0;
     beacon_rd r = {in + 6, in + body};
-    return beacon_parse(&r, b);
+    if ((rc = beacon_parse(&r, b)) < 0)
+        return rc;
+    b->authentic = key != NULL; /* nmd_mac_check refused it otherwise */
+    return 0;
 }

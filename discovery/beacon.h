@@ -23,11 +23,13 @@
 #define NMD_DIGEST_SIZE    8
 #define NMD_MAC_SIZE       32 /* HMAC-SHA256 */
 #define NMD_KEY_MIN        32 /* shortest fleet key accepted */
+#define NMD_PIN_SIZE       32 /* SHA-256 of the admin certificate's public key (SPKI) */
 
 /* Flag bits of byte 5. */
-#define NMD_FLAG_GOODBYE  0x01
-#define NMD_FLAG_SIGNED   0x02
-#define NMD_FLAG_COMPLETE 0x04
+#define NMD_FLAG_GOODBYE   0x01
+#define NMD_FLAG_SIGNED    0x02
+#define NMD_FLAG_COMPLETE  0x04
+#define NMD_FLAG_ADMIN_TLS 0x08 /* admin is HTTPS; its key's hash follows the services */
 
 typedef struct nmd_service {
     char name[129];     /* service name, 1..128 bytes, NUL-terminated */
@@ -45,24 +47,29 @@ typedef struct nmd_beacon {
     char name[65];                        /* node name, 0..64 bytes */
     uint16_t ctl_port;                    /* control port */
     uint16_t admin_port;                  /* admin port */
+    bool admin_tls;                       /* the admin endpoint serves HTTPS */
+    uint8_t admin_pin[NMD_PIN_SIZE];      /* with admin_tls: SHA-256 of its certificate's
+                                           * SubjectPublicKeyInfo (DER) */
+    bool authentic;                       /* decoded: its MAC was checked with a fleet key
+                                           * (only then may admin_pin be trusted) */
     uint8_t digest[8];                    /* nmd_table_digest() of the whole table */
     uint16_t nservices;                   /* services in the whole table */
     uint8_t ninline;                      /* services carried in this beacon */
     nmd_service services[NMD_INLINE_MAX]; /* the first ninline services of the table */
 } nmd_beacon;
 
-/* Encodes a beacon with the header fields of b (b->services, ninline, nservices, complete
- * and digest are ignored) and as many leading services of table as fit in cap (at most
- * NMD_BEACON_MAX) and NMD_INLINE_MAX.  Signs when key is not NULL (keylen >= 32).
- * Returns the length written, -EINVAL for a bad field or argument, -ENOBUFS when cap
- * cannot hold the header (and MAC). */
+/* Encodes a beacon with the header fields of b (b->services, ninline, nservices, complete,
+ * digest and authentic are ignored; admin_pin is carried when admin_tls) and as many
+ * leading services of table as fit in cap (at most NMD_BEACON_MAX) and NMD_INLINE_MAX.
+ * Signs when key is not NULL (keylen >= 32).  Returns the length written, -EINVAL for a
+ * bad field or argument, -ENOBUFS when cap cannot hold the header (and MAC). */
 int nmd_beacon_encode(const nmd_beacon *b, const nmd_service *table, size_t ntable,
                       const uint8_t *key, size_t keylen, uint8_t *out, size_t cap);
 
 /* Decodes in[0..n) into *b (contents unspecified on error).  Returns 0, -EPROTO for a
  * malformed datagram, -EPROTONOSUPPORT for another version, -EACCES when key is given
  * and the beacon is unsigned or its MAC is wrong, -EINVAL for bad arguments.  Without a
- * key a signed beacon is accepted unchecked. */
+ * key a signed beacon is accepted unchecked; b->authentic says whether a key checked it. */
 int nmd_beacon_decode(const uint8_t *in, size_t n, const uint8_t *key, size_t keylen,
                       nmd_beacon *b);
 

@@ -193,6 +193,11 @@ int nmd_registry_beacon(nmd_registry *r, const nmd_beacon *b, const char *src_ad
     p->last_seen_ns = now_ns;
     p->ctl_port = b->ctl_port;
     p->admin_port = b->admin_port;
+    p->admin_tls = b->admin_tls;
+    /* A hash from a beacon nobody authenticated could be anyone's: peers verify the
+     * admin certificate with it only when the fleet key vouched for it. */
+    p->admin_pin_ok = b->admin_tls && b->authentic;
+    memcpy(p->admin_pin, b->admin_pin, NMD_PIN_SIZE);
     strlcpy(p->name, b->name, sizeof(p->name));
     strlcpy(p->addr, src_addr, sizeof(p->addr));
     if (fresh)

@@ -53,6 +53,9 @@ typedef struct nmd_peer {
     char addr[64];                   /* address its beacons come from */
     uint16_t ctl_port;               /* where its full service table can be fetched */
     uint16_t admin_port;             /* its admin endpoint */
+    bool admin_tls;                  /* ... serves HTTPS */
+    bool admin_pin_ok;               /* admin_pin came in a beacon checked with the fleet key */
+    uint8_t admin_pin[NMD_PIN_SIZE]; /* SHA-256 of its admin certificate's public key */
     int state;                       /* enum nmd_peer_state */
     uint64_t last_seen_ns;           /* when its last beacon arrived */
     uint8_t digest[NMD_DIGEST_SIZE]; /* digest of its table, as announced */

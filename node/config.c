@@ -62,6 +62,12 @@ static const config_key config_keys[] = {
     {"admin", CONFIG_STRING, DISC_OPT_ADMIN, "\"ADDR:PORT\" (e.g. \"127.0.0.1:7070\") or \"off\""},
     {"admin_token_file", CONFIG_PATH, DISC_OPT_ADMIN_TOKEN,
      "a file holding the admin token, 16 to 255 printable bytes without spaces"},
+    {"admin_tls_cert", CONFIG_PATH, DISC_OPT_ADMIN_TLS_CERT,
+     "a PEM certificate file for the admin endpoint's HTTPS"},
+    {"admin_tls_key", CONFIG_PATH, DISC_OPT_ADMIN_TLS_KEY,
+     "the PEM private key file of admin_tls_cert"},
+    {"admin_tls_ca", CONFIG_PATH, DISC_OPT_ADMIN_TLS_CA,
+     "a PEM file of CA certificates for peers' HTTPS admin endpoints"},
     {"services", CONFIG_SERVICES, 0,
      "an array of \"NAME=TYPE@ENDPOINT\" strings or {\"name\", \"type\", \"endpoint\"} "
      "objects"},
@@ -326,7 +332,7 @@ int node_config_load(const char *path, disc_opts *o, node_service *svcs, int *ns
             log_msg(NM_LOG_ERROR, "config",
                     "%s: unknown key \"%s\" (known: name, fleet, interfaces, fleet_key_file, "
                     "beacon_interval, beacon_expiry, discovery, etcd_prefix, admin, "
-                    "admin_token_file, services)",
+                    "admin_token_file, admin_tls_cert, admin_tls_key, admin_tls_ca, services)",
                     path, key);
             rc = -EINVAL;
             break;

@@ -122,6 +122,17 @@ static int disc_admin(disc_opts *d, const char *arg)
     return 1;
 }
 
+/* --admin-tls-cert/-key/-ca FILE: the name, read when admin starts (admin_run.c). */
+static int disc_tls_file(char *dst, size_t cap, const char *flag, const char *arg)
+{
+    if (arg[0] == '\0' || strlcpy(dst, arg, cap) >= cap) {
+        log_msg(NM_LOG_ERROR, "admin", "%s '%s': a file name under %zu bytes", flag, arg, cap);
+        dst[0] = '\0';
+        return -1;
+    }
+    return 1;
+}
+
 int disc_opt(disc_opts *d, int code, const char *arg)
 {
     nmd_agent_config *c = &d->cfg;
@@ -171,6 +182,12 @@ int disc_opt(disc_opts *d, int code, const char *arg)
         return disc_admin(d, arg);
     case DISC_OPT_ADMIN_TOKEN:
         return disc_token_file(d, arg);
+    case DISC_OPT_ADMIN_TLS_CERT:
+        return disc_tls_file(d->tls_cert, sizeof(d->tls_cert), "--admin-tls-cert", arg);
+    case DISC_OPT_ADMIN_TLS_KEY:
+        return disc_tls_file(d->tls_key, sizeof(d->tls_key), "--admin-tls-key", arg);
+    case DISC_OPT_ADMIN_TLS_CA:
+        return disc_tls_file(d->tls_ca, sizeof(d->tls_ca), "--admin-tls-ca", arg);
     case DISC_OPT_ETCD_PREFIX:
         if (arg[0] != '/' ||
             strlcpy(c->etcd_prefix, arg, sizeof(c->etcd_prefix)) >= sizeof(c->etcd_prefix)) {

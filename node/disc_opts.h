@@ -1,7 +1,8 @@
 /*
  * disc_opts.h - the discovery flags shared by `nomid node`, `resolve` and `peers`
  * (DESIGN.md): --interface, --fleet, --fleet-key-file, --beacon-interval,
- * --beacon-expiry, --discovery, --etcd-prefix, --name, --admin, --admin-token-file.  Each command
+ * --beacon-expiry, --discovery, --etcd-prefix, --name, --admin, --admin-token-file,
+ * --admin-tls-cert, --admin-tls-key, --admin-tls-ca.  Each command
  * lists DISC_LONG_OPTIONS in its getopt table and hands unknown option codes to disc_opt().
  */
 #ifndef NODE_DISC_OPTS_H
@@ -24,6 +25,9 @@ enum disc_opt_code {
     DISC_OPT_ETCD_PREFIX,
     DISC_OPT_ADMIN,
     DISC_OPT_ADMIN_TOKEN,
+    DISC_OPT_ADMIN_TLS_CERT,
+    DISC_OPT_ADMIN_TLS_KEY,
+    DISC_OPT_ADMIN_TLS_CA,
 };
 
 /* The options every command that runs discovery takes (node, cat, resolve, peers). */
@@ -36,8 +40,11 @@ enum disc_opt_code {
         {"discovery", required_argument, NULL, DISC_OPT_BACKEND},                                  \
         {"etcd-prefix", required_argument, NULL, DISC_OPT_ETCD_PREFIX},                            \
         {"admin", required_argument, NULL, DISC_OPT_ADMIN},                                        \
+        {"admin-token-file", required_argument, NULL, DISC_OPT_ADMIN_TOKEN},                       \
+        {"admin-tls-cert", required_argument, NULL, DISC_OPT_ADMIN_TLS_CERT},                      \
+        {"admin-tls-key", required_argument, NULL, DISC_OPT_ADMIN_TLS_KEY},                        \
     {                                                                                              \
-        "admin-token-file", required_argument, NULL, DISC_OPT_ADMIN_TOKEN                          \
+        "admin-tls-ca", required_argument, NULL, DISC_OPT_ADMIN_TLS_CA                             \
     }
 /* --name: only for the commands that announce themselves (node, cat); resolve and peers
  * only listen, so nobody would see a name. */
@@ -62,8 +69,13 @@ enum disc_opt_code {
     "  --beacon-expiry N      missed intervals before a node is gone (default 3)\n"                \
     "  --discovery B          beacon, dnssd or etcd=URL (repeatable; default beacon)\n"            \
     "  --etcd-prefix P        etcd keys live under P (default /nomid/)\n"                          \
-    "  --admin ADDR:PORT|off  the admin endpoint (HTTP, read-only)\n"                              \
-    "  --admin-token-file F   bearer token for admin (needed beyond loopback)\n"
+    "  --admin ADDR:PORT|off  the admin endpoint (HTTP or HTTPS, read-only)\n"                     \
+    "  --admin-token-file F   bearer token for admin (needed beyond loopback)\n"                   \
+    "  --admin-tls-cert F     serve admin over HTTPS with F's PEM certificate\n"                   \
+    "  --admin-tls-key F      ... and F's PEM private key (give both)\n"                           \
+    "  --admin-tls-ca F       check peers' HTTPS admin certificates against F's PEM\n"             \
+    "                         CA certificates (without it: against the key hash\n"                 \
+    "                         in their beacons, trusted only with a fleet key)\n"
 #define DISC_HELP_NAME "  --name NAME            this node's name (default: the host name)\n"
 
 /* Discovery settings being parsed, and the key file's bytes. */
@@ -74,6 +86,9 @@ typedef struct disc_opts {
     char admin[64];       /* --admin ADDR:PORT; "" = the command's default */
     bool admin_off;       /* --admin off */
     char token[256];      /* --admin-token-file's bytes (a string), or "" */
+    char tls_cert[1024];  /* --admin-tls-cert FILE, or "" */
+    char tls_key[1024];   /* --admin-tls-key FILE, or "" */
+    char tls_ca[1024];    /* --admin-tls-ca FILE, or "" */
 } disc_opts;
 
 void disc_opts_init(disc_opts *d);

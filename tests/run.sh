@@ -48,6 +48,8 @@ PACKAGES=(
     python3-gevent python3-numpy cython3 python3-dev
     docker.io docker-compose                # tests/docker: a private dockerd; Compose 1.29
     debootstrap curl                        # ... its base image (no Docker Hub); HTTP checks
+    libgnutls28-dev                         # admin over HTTPS: checks its certificate and key
+    openssl tcpdump                         # test_admin_https: its certificates; a capture
 )
 # Node.js and npm drive Chromium (tests/browser, playwright-core): Debian's, only when npm
 # is missing, since a NodeSource nodejs (which bundles npm) conflicts with Debian's npm.
@@ -134,7 +136,7 @@ cmake --build build-tsan -j2
 set +e
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir build-tsan --output-on-failure -j2 \
-    -R '^unit\.|^interop\.test_(svc|pubsub|admin|reconnect|heartbeat|proxy)$|^compat\.test_dropin$' 2>&1 |
+    -R '^unit\.|^interop\.test_(svc|pubsub|admin|admin_https|reconnect|heartbeat|proxy)$|^compat\.test_dropin$' 2>&1 |
     tee build-tsan/ctest.log
 tsan_status=${PIPESTATUS[0]}
 set -e

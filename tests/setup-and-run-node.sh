@@ -16,6 +16,7 @@ PACKAGES=(
     build-essential cmake pkg-config        # the build
     libbsd-dev                              # lists, trees, strlcpy
     libmicrohttpd-dev libjansson-dev        # admin endpoint
+    libgnutls28-dev                         # ... over HTTPS (checks its certificate and key)
     libsodium-dev libcurl4-openssl-dev      # signed beacons; etcd backend
     libavahi-client-dev                     # DNS-SD backend
 )

@@ -170,6 +170,7 @@
             state: str(n.state) || 'alive',
             addresses: Array.isArray(n.addresses) ? n.addresses.map(str).filter(Boolean) : [],
             admin: typeof n.admin === 'string' ? n.admin : null,
+            adminError: typeof n.admin_error === 'string' ? n.admin_error : null,
             services: Array.isArray(n.services) ? n.services.filter(Boolean) : [],
             sockets: Array.isArray(n.sockets) ? n.sockets.filter(Boolean) : [],
         }));
@@ -473,6 +474,9 @@
         }
         if (isSelf) lines.push({ text: 'this node', cls: 'node-note' });
         else if (n.state !== 'alive') lines.push({ text: n.state, cls: 'node-note' });
+        // Its summary could not be fetched (refused, unreachable, a certificate that
+        // failed verification): its sockets and connections are not known.
+        if (n.adminError) lines.push({ text: 'admin not fetched', cls: 'node-note node-error' });
         n.services.slice(0, MAX_SERVICES).forEach((s) => lines.push({
             text: truncate(str(s.name) + (s.type ? ' · ' + str(s.type) : ''), NAME_MAX + 4), cls: 'node-service' }));
         if (n.services.length > MAX_SERVICES)
@@ -1047,6 +1051,7 @@
         row(dl, 'state', n.id === topo.self ? 'self (this node)' : n.state);
         row(dl, 'addresses', list(n.addresses));
         row(dl, 'admin', n.admin ? adminLink(n.admin) : 'not announced');
+        if (n.adminError) row(dl, 'admin error', n.adminError);
         row(dl, 'services', list(n.services.map((s) =>
             str(s.name) + ' · ' + str(s.type) + ' · ' + str(s.endpoint))));
         row(dl, 'sockets', list(n.sockets.map((s) =>

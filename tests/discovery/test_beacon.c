@@ -249,6 +249,60 @@ static void test_layout(void **state)
     assert_memory_equal(buf + OFF_SVC, "\x05svc.0\x00\x13tcp://10.0.0.0:6000", 27);
 }
 
+/* The optional admin TLS field: flag bit 3 and the key hash after the last service (before
+ * the MAC); absent, the bytes are those of a beacon from before the field; cut short or
+ * left without its flag, malformed; trusted (authentic) only when a key checked it. */
+static void test_admin_tls(void **state)
+{
+    (void)state;
+    nmd_beacon b, got;
+    uint8_t plain[NMD_BEACON_MAX], buf[NMD_BEACON_MAX];
+    make_beacon(&b);
+    int n0 = nmd_beacon_encode(&b, table, 1, NULL, 0, plain, sizeof(plain));
+    for (int i = 0; i < NMD_PIN_SIZE; i++)
+        b.admin_pin[i] = (uint8_t)(0x40 + i);
+    /* Without admin_tls the hash is not carried: the same bytes as before the field. */
+    assert_int_equal(nmd_beacon_encode(&b, table, 1, NULL, 0, buf, sizeof(buf)), n0);
+    assert_memory_equal(buf, plain, (size_t)n0);
+    assert_int_equal(nmd_beacon_decode(plain, (size_t)n0, NULL, 0, &got), 0);
+    assert_false(got.admin_tls);
+    assert_false(got.authentic);
+    b.admin_tls = true;
+    int n = nmd_beacon_encode(&b, table, 1, NULL, 0, buf, sizeof(buf));
+    assert_int_equal(n, n0 + NMD_PIN_SIZE);
+    assert_int_equal(buf[OFF_FLAGS], NMD_FLAG_COMPLETE | NMD_FLAG_ADMIN_TLS);
+    assert_memory_equal(buf + n0, b.admin_pin, NMD_PIN_SIZE);
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, NULL, 0, &got), 0);
+    assert_true(got.admin_tls);
+    assert_false(got.authentic);
+    assert_memory_equal(got.admin_pin, b.admin_pin, NMD_PIN_SIZE);
+    check_services(&got, table, 1);
+    /* Cut short, or the flag without its field (and the field without its flag). */
+    for (int cut = 1; cut <= NMD_PIN_SIZE; cut++)
+        assert_int_equal(nmd_beacon_decode(buf, (size_t)(n - cut), NULL, 0, &got), -EPROTO);
+    buf[OFF_FLAGS] &= (uint8_t)~NMD_FLAG_ADMIN_TLS;
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, NULL, 0, &got), -EPROTO);
+    plain[OFF_FLAGS] |= NMD_FLAG_ADMIN_TLS;
+    assert_int_equal(nmd_beacon_decode(plain, (size_t)n0, NULL, 0, &got), -EPROTO);
+    /* Signed: authentic with the key, not without it; a changed hash fails the MAC. */
+    n = nmd_beacon_encode(&b, table, 1, key1, 32, buf, sizeof(buf));
+    assert_int_equal(n, n0 + NMD_PIN_SIZE + NMD_MAC_SIZE);
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, key1, 32, &got), 0);
+    assert_true(got.admin_tls && got.authentic);
+    assert_memory_equal(got.admin_pin, b.admin_pin, NMD_PIN_SIZE);
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, NULL, 0, &got), 0);
+    assert_true(got.admin_tls && !got.authentic);
+    buf[n0 + 3] ^= 1;
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, key1, 32, &got), -EACCES);
+    /* The hash counts against the datagram's size: in n0 + 31 bytes the service that
+     * fitted without it no longer does. */
+    n = nmd_beacon_encode(&b, table, 1, NULL, 0, buf, (size_t)n0 + NMD_PIN_SIZE - 1);
+    assert_int_equal(n, OFF_SVC + NMD_PIN_SIZE);
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, NULL, 0, &got), 0);
+    assert_true(got.admin_tls && got.ninline == 0 && got.nservices == 1 && !got.complete);
+    assert_memory_equal(got.admin_pin, b.admin_pin, NMD_PIN_SIZE);
+}
+
 static void test_digest(void **state)
 {
     (void)state;
@@ -310,7 +364,7 @@ static void test_bad_magic_version_flags(void **state)
         assert_int_equal(nmd_beacon_decode(buf, 6, key1, 32, &got), -EPROTONOSUPPORT);
     }
     buf[4] = 1;
-    for (int bit = 3; bit < 8; bit++) {
+    for (int bit = 3; bit < 8; bit++) { /* bit 3 (ADMIN_TLS) without its field, or reserved */
         buf[OFF_FLAGS] ^= (uint8_t)(1u << bit);
         assert_int_equal(nmd_beacon_decode(buf, (size_t)n, NULL, 0, &got), -EPROTO);
         buf[OFF_FLAGS] ^= (uint8_t)(1u << bit);
@@ -549,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_exact_fit),
         cmocka_unit_test(test_overflow_size),
         cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_admin_tls),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_bad_magic_version_flags),

@@ -249,12 +249,47 @@ static void test_backends_merge(void **state)
     nmd_registry_destroy(&r);
 }
 
+static void pin_cb(void *arg, const nmd_peer *p)
+{
+    *(nmd_peer *)arg = *p;
+}
+
+/* A peer's admin key hash is kept, and marked trusted only from an authentic beacon; a
+ * later beacon without the field (admin back on plain HTTP) clears it. */
+static void test_admin_pin(void **state)
+{
+    (void)state;
+    nmd_registry *r = nmd_registry_new(record_cb, NULL);
+    nmd_peer got;
+    nmd_beacon b = beacon(7, 1, 1, NULL, 0, true);
+    b.admin_port = 7443;
+    b.admin_tls = true;
+    memset(b.admin_pin, 0xab, sizeof(b.admin_pin));
+    assert_int_equal(feed(r, b, 0, NULL), 1); /* unsigned, or no key to check it */
+    assert_int_equal(nmd_registry_peers(r, pin_cb, &got), 1);
+    assert_true(got.admin_tls);
+    assert_false(got.admin_pin_ok);
+    assert_memory_equal(got.admin_pin, b.admin_pin, NMD_PIN_SIZE);
+    b.seq = 2;
+    b.authentic = true;
+    assert_int_equal(feed(r, b, MS, NULL), 1);
+    nmd_registry_peers(r, pin_cb, &got);
+    assert_true(got.admin_tls && got.admin_pin_ok);
+    b.seq = 3;
+    b.admin_tls = false;
+    assert_int_equal(feed(r, b, 2 * MS, NULL), 1);
+    nmd_registry_peers(r, pin_cb, &got);
+    assert_false(got.admin_tls || got.admin_pin_ok);
+    nmd_registry_destroy(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peer_lifecycle),    cmocka_unit_test(test_goodbye_and_restart),
         cmocka_unit_test(test_service_changes),   cmocka_unit_test(test_large_table_fetch),
         cmocka_unit_test(test_backend_instances), cmocka_unit_test(test_backends_merge),
+        cmocka_unit_test(test_admin_pin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

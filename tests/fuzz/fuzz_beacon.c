@@ -4,7 +4,8 @@
  * The input is decoded without a key and with a fixed 32-byte key.  Whenever a decode
  * succeeds, the result is re-encoded (its inline services as the table, signed with the
  * same key) and decoded again; every field must survive, and an unsigned COMPLETE beacon
- * must re-encode to the very same bytes.  Any mismatch aborts, which libFuzzer reports.
+ * must re-encode to the very same bytes (the optional admin key hash included).  Any
+ * mismatch aborts, which libFuzzer reports.
  *
  * Build (from the repository root):
  *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib/include -Idiscovery
@@ -68,6 +69,11 @@ static void fuzz_round_trip(const uint8_t *data, size_t size, const uint8_t *key
     FUZZ_CHECK(again.goodbye == b.goodbye && again.complete);
     FUZZ_CHECK(strcmp(again.fleet, b.fleet) == 0 && strcmp(again.name, b.name) == 0);
     FUZZ_CHECK(again.ctl_port == b.ctl_port && again.admin_port == b.admin_port);
+    /* The admin TLS flag and key hash (optional field) survive, and only a key makes a
+     * beacon authentic. */
+    FUZZ_CHECK(b.authentic == (key != NULL) && again.authentic == (key != NULL));
+    FUZZ_CHECK(again.admin_tls == b.admin_tls);
+    FUZZ_CHECK(!b.admin_tls || memcmp(again.admin_pin, b.admin_pin, NMD_PIN_SIZE) == 0);
     FUZZ_CHECK(again.ninline == b.ninline && again.nservices == b.ninline);
     for (size_t i = 0; i < b.ninline; i++) {
         FUZZ_CHECK(strcmp(again.services[i].name, b.services[i].name) == 0);

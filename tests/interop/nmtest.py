@@ -288,10 +288,11 @@ _used_ports = set()
 
 
 def wait_admin(p, timeout=15):
-    """Waits for a nomid process's `admin http://...` line on stderr; returns the URL."""
+    """Waits for a nomid process's `admin http://...` (or https) line on stderr; returns
+    the URL."""
     deadline = time.monotonic() + timeout
     while True:
-        m = re.search(r'^admin (http://\S+)$', p.stderr_text(), re.M)
+        m = re.search(r'^admin (https?://\S+)$', p.stderr_text(), re.M)
         if m:
             return m.group(1)
         check(p.poll() is None, 'nomid %s exited (%s) before printing its admin URL: %s'
