@@ -145,7 +145,8 @@ set -e
 stage fuzz
 # target|sources|libraries
 FUZZ_TARGETS=(
-    "zmtp|lib/zmtp/*.c|"
+    "zmtp|lib/zmtp/*.c|-lsodium"
+    "mech|lib/zmtp/*.c|-lsodium"
     "socks|lib/transport/socks.c|"
     "beacon|discovery/beacon.c|-lsodium"
     "table|discovery/table.c discovery/beacon.c|-lsodium"

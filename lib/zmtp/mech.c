@@ -27,11 +27,13 @@ int nmi_mech_init(nmi_mech *m, const nmi_mech_conf *cf)
     m->meta_len = cf->meta_len;
     if (cf->mechanism == NM_MECH_NULL)
         return 0;
-    if (cf->mechanism == NM_MECH_PLAIN) {
-        memcpy(m->user, cf->user, cf->user_len);
-        memcpy(m->pass, cf->pass, cf->pass_len);
-        m->user_len = cf->user_len;
-        m->pass_len = cf->pass_len;
+    if (cf->mechanism == NM_MECH_PLAIN) { /* a client's credentials */
+        if (!m->server) {
+            memcpy(m->user, cf->user, cf->user_len);
+            memcpy(m->pass, cf->pass, cf->pass_len);
+            m->user_len = cf->user_len;
+            m->pass_len = cf->pass_len;
+        }
         return 0;
     }
     memcpy(m->sec, cf->curve_secret, NMI_CURVE_KEY);
