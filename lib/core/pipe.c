@@ -29,7 +29,9 @@ static nmi_pipe *pipe_alloc(nmi_sock *s, const char *endpoint)
     atomic_init(&p->rcvhwm, s->opts.rcvhwm);
     atomic_init(&p->peer_rcvhwm, -1);
     atomic_init(&p->refs, 2);
-    atomic_init(&p->in_asleep, 0);
+    /* The application has not looked at a new pipe yet: its first message wakes it
+     * (a socket watched through NM_FD has no other way to hear of it). */
+    atomic_init(&p->in_asleep, 1);
     atomic_init(&p->out_asleep, 0);
     atomic_init(&p->gone, 0);
     atomic_init(&p->state, NM_PIPE_CONNECTING);

@@ -19,7 +19,7 @@ pyzmq's backend loads libzmq.so.5 dynamically; see that script for usage. This d
 - compares with an expectations file (--expect; format at the top of
   tests/compat/pyzmq-expected.txt), or rewrites one column of it (--update);
 - prints counts per result, the time taken, and on the drop-in the issue's target
-  (share of the libzmq-passing, non-security tests that pass).
+  (share of the libzmq-passing tests that pass).
 
 Exit status: 0 when every result is as expected (without --expect: nothing failed), 1
 when a result differs or a test is missing, 2 when the harness itself could not run the
@@ -41,8 +41,7 @@ PYTHON = "/usr/bin/python3"  # Debian's, where python3-zmq lives (never a pyenv 
 RESULTS = ("pass", "fail", "error", "skip", "xfail", "xpass", "timeout", "crash")
 # Results that count as "this test did not work" when no expectations are given.
 BAD = {"fail", "error", "xpass", "timeout", "crash"}
-SECURITY_FILES = {"test_auth.py", "test_security.py"}
-TARGET = 0.97  # issue 13: of the eligible non-security tests, 97% pass on nomid
+TARGET = 0.97  # issue 13: of the eligible tests, 97% pass on nomid
 
 DEFAULT_HEADER = """\
 # pyzmq's own tests (Debian python3-zmq) on libzmq and on nomid's libzmq.so.5.
@@ -62,8 +61,6 @@ DEFAULT_HEADER = """\
 #          that is flaky on libzmq too), `any` accepts every result (not judged yet).
 # REASON   the rest of the line; required whenever NOMID is not `pass`. It starts with a
 #          category word and a colon:
-#            security:  PLAIN/CURVE/ZAP, not judged until the security issue lands
-#                       (excluded from the target, as issue 13 says)
 #            skip:      pytest skips it on both libraries (the text is pytest's reason)
 #            libzmq:    does not pass on real libzmq either (not eligible)
 #            flaky:     changes result between runs on real libzmq
@@ -76,8 +73,8 @@ DEFAULT_HEADER = """\
 # stay inside it, and rewrites NOMID/REASON only where they were generated from
 # libzmq's result (none, skip:, libzmq:, flaky:) and no longer fit it.
 #
-# Target (issue 13): of the eligible tests outside `security:`, at least 97% pass on
-# nomid; the run prints the share.
+# Target (issue 13): of the eligible tests, at least 97% pass on nomid (PLAIN, CURVE
+# and ZAP included since issue 14); the run prints the share.
 """
 
 
@@ -156,12 +153,6 @@ def _sort_key(test_id):
 def _category(reason):
     word = reason.split(":", 1)[0] if ":" in reason else ""
     return word.strip()
-
-
-def _is_security(test_id):
-    path = test_id.split("::")[0]
-    # test_asyncio.py re-runs test_auth's classes under asyncio (…Authentication).
-    return path in SECURITY_FILES or "Authentication::" in test_id
 
 
 # ---------------------------------------------------------------- one run of the suite
@@ -466,7 +457,7 @@ def update(expect, runs, column):
             if row is None:
                 row = expect.rows[test_id] = {"libzmq": "any", "nomid": result, "reason": ""}
             elif _accepts(row["nomid"], result):
-                continue  # already accepted: `any` (security:) and flaky sets stay
+                continue  # already accepted: `any` and flaky sets stay
             row["nomid"] = result
             if result != "pass" and not row["reason"]:
                 row["reason"] = "TODO: " + (message or "explain why")
@@ -480,7 +471,7 @@ def update(expect, runs, column):
         row["libzmq"] = result
         # NOMID and REASON follow libzmq's result while they are the generated kind
         # (no reason, skip:, libzmq:, flaky:) and no longer fit it; hand-written reasons
-        # (security:, quirk:, later:, ...) and ones that still fit stay as they are.
+        # (quirk:, later:, ...) and ones that still fit stay as they are.
         default = _default_nomid(test_id, result, message, flaky, len(runs))
         kind, want = _category(row["reason"]), _category(default[1])
         if not row["nomid"] or (kind in ("", "skip", "libzmq", "flaky") and kind != want):
@@ -489,8 +480,6 @@ def update(expect, runs, column):
 
 
 def _default_nomid(test_id, result, message, flaky, nruns):
-    if _is_security(test_id):
-        return "any", "security: PLAIN/CURVE/ZAP; not judged until the security issue lands"
     if test_id in flaky:
         bad = sum(1 for r in flaky[test_id] if r != "pass")
         return result, "flaky: %d of %d runs on real libzmq were not pass" % (bad, nruns)
@@ -502,17 +491,15 @@ def _default_nomid(test_id, result, message, flaky, nruns):
 
 
 def target_line(expect, runs):
-    """Issue 13's measure: eligible (libzmq pass), non-security tests passing here."""
-    eligible = [i for i, row in expect.rows.items()
-                if row["libzmq"] == "pass" and not _is_security(i)
-                and _category(row["reason"]) != "security"]
+    """Issue 13's measure: eligible (libzmq pass) tests passing here."""
+    eligible = [i for i, row in expect.rows.items() if row["libzmq"] == "pass"]
     lines = []
     for run in runs:
         ran = [i for i in eligible if i in run.results]
         passed = [i for i in ran if run.results[i] == "pass"]
         if ran:
             share = len(passed) / len(ran)
-            lines.append("target: %d of %d eligible non-security tests pass (%.1f%%, goal %d%%) %s"
+            lines.append("target: %d of %d eligible tests pass (%.1f%%, goal %d%%) %s"
                          % (len(passed), len(ran), 100 * share, TARGET * 100,
                             "met" if share >= TARGET else "NOT met"))
     return lines
