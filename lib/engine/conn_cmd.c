@@ -240,9 +240,27 @@ static int conn_subscription(nmi_conn *c, const nmi_zmtp_cmd *cmd)
     return 0;
 }
 
+/* libzmq 4.3's PLAIN server names its ERROR "\x5eRROR" (in its source "\x05ERROR", a hex
+ * escape that took the E along); its PLAIN client reads that, and so does ours. */
+static bool conn_plain_error_431(nmi_conn *c, const uint8_t *body, size_t len)
+{
+    return c->mech != NULL && c->mech->mechanism == NM_MECH_PLAIN && !c->mech->server && len >= 6 &&
+           memcmp(body, "\x5eRROR", 5) == 0;
+}
+
 int nmi_conn_command(nmi_conn *c, uint8_t *body, size_t len)
 {
     nmi_zmtp_cmd cmd;
+    uint8_t fixed[1 + 5 + 1 + 255];
+    if (conn_plain_error_431(c, body, len) && len - 5 <= sizeof(fixed) - 6) {
+        memcpy(fixed,
+               "\x05"
+               "ERROR",
+               6);
+        memcpy(fixed + 6, body + 5, len - 5);
+        body = fixed;
+        len++;
+    }
     if (nmi_zmtp_cmd_parse(body, len, &cmd) < 0) {
         nmi_conn_reject(c, "malformed command");
         return -1;
