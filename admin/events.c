@@ -106,6 +106,8 @@ static void ev_socket_cb(void *arg, const nm_event_info_t *ev)
         kind = "disconnected";
         break;
     case NM_EVENT_HANDSHAKE_FAILED:
+    case NM_EVENT_HANDSHAKE_FAILED_AUTH:
+    case NM_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         kind = "handshake_failed";
         break;
     case NM_EVENT_HWM_REACHED:

@@ -129,6 +129,9 @@ char *nma_metrics_text(nma_server *s, size_t *len)
          "subscriptions"},
         {"peers_dropped_total", "counter",
          "Connections dropped for breaking the protocol or a limit.", "peers_dropped"},
+        {"handshakes_failed_total", "counter",
+         "Connections dropped in their handshake (wrong keys, ZAP refusals...).",
+         "handshakes_failed"},
     };
     for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
         char name[64];

@@ -263,9 +263,11 @@ static void view_sock_cb(void *arg, const nm_sock_stats_t *st)
     json_t *eps = json_array();
     for (int i = 0; i < st->nendpoints; i++)
         json_array_append_new(eps, json_string(st->endpoints[i]));
-    v->cur = json_pack("{s:I, s:s, s:o, s:[], s:I, s:I, s:I}", "id", (json_int_t)st->id, "type",
-                       type ? type : "?", "endpoints", eps, "pipes", "drops", (json_int_t)0,
-                       "queued", (json_int_t)0, "peers_dropped", (json_int_t)st->peers_dropped);
+    v->cur = json_pack("{s:I, s:s, s:o, s:[], s:I, s:I, s:I, s:I}", "id", (json_int_t)st->id,
+                       "type", type ? type : "?", "endpoints", eps, "pipes", "drops",
+                       (json_int_t)0, "queued", (json_int_t)0, "peers_dropped",
+                       (json_int_t)st->peers_dropped, "handshakes_failed",
+                       (json_int_t)st->handshakes_failed);
     json_array_append_new(v->list, v->cur);
 }
 
