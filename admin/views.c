@@ -264,10 +264,9 @@ static void view_sock_cb(void *arg, const nm_sock_stats_t *st)
     for (int i = 0; i < st->nendpoints; i++)
         json_array_append_new(eps, json_string(st->endpoints[i]));
     v->cur = json_pack("{s:I, s:s, s:o, s:[], s:I, s:I, s:I, s:I}", "id", (json_int_t)st->id,
-                       "type", type ? type : "?", "endpoints", eps, "pipes", "drops",
-                       (json_int_t)0, "queued", (json_int_t)0, "peers_dropped",
-                       (json_int_t)st->peers_dropped, "handshakes_failed",
-                       (json_int_t)st->handshakes_failed);
+                       "type", type ? type : "?", "endpoints", eps, "pipes", "drops", (json_int_t)0,
+                       "queued", (json_int_t)0, "peers_dropped", (json_int_t)st->peers_dropped,
+                       "handshakes_failed", (json_int_t)st->handshakes_failed);
     json_array_append_new(v->list, v->cur);
 }
 
@@ -284,12 +283,16 @@ static void view_pipe_cb(void *arg, const nm_sock_stats_t *sock, const nm_pipe_s
                           (json_int_t)st->queued_in, "queued_out", (json_int_t)st->queued_out,
                           "sndhwm", (json_int_t)st->sndhwm, "rcvhwm", (json_int_t)st->rcvhwm,
                           "drops", (json_int_t)st->drops, "hwm_hits", (json_int_t)st->hwm_hits);
-    /* The counters go to the summary too: the topology page's rates come from them. */
+    /* The counters go to the summary too: the topology page's rates come from them; and
+     * the security of the connection, which the page marks. */
+    static const char *const mechs[] = {"NULL", "PLAIN", "CURVE"};
+    const char *mech = st->mechanism >= 0 && st->mechanism <= 2 ? mechs[st->mechanism] : "?";
     if (p != NULL)
         json_object_update_new(
-            p, json_pack("{s:I, s:I, s:I, s:I}", "msgs_in", (json_int_t)st->msgs_in, "msgs_out",
-                         (json_int_t)st->msgs_out, "bytes_in", (json_int_t)st->bytes_in,
-                         "bytes_out", (json_int_t)st->bytes_out));
+            p, json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "msgs_in", (json_int_t)st->msgs_in,
+                         "msgs_out", (json_int_t)st->msgs_out, "bytes_in", (json_int_t)st->bytes_in,
+                         "bytes_out", (json_int_t)st->bytes_out, "mechanism", mech, "peer_key",
+                         st->peer_key, "user_id", st->user_id));
     if (p != NULL && !v->compact)
         json_object_update_new(p, json_pack("{s:o, s:I}", "blocked",
                                             nma_json_real((double)st->blocked_ns / 1e9),

@@ -244,6 +244,11 @@ struct nmi_pipe {
     char endpoint[NMI_EP_MAX]; /* the endpoint it came from */
     char peer[NMI_EP_MAX];     /* peer address, set on connection (under ctx->reg_lock) */
     char local[NMI_EP_MAX];    /* our address on that connection (likewise) */
+    /* Its connection's security, set with peer (under ctx->reg_lock): the mechanism, the
+     * peer's CURVE key (all zeros: none), the User-Id ZAP gave it ("": none). */
+    uint8_t mechanism;
+    uint8_t peer_key[32];
+    char user_id[64];
     /* Counters, grouped by the thread that writes them so that a publisher counting
      * drops does not fight the I/O thread for a cache line.  Single-writer counters
      * are bumped with nmi_count (no locked instruction). */

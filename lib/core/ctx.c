@@ -286,6 +286,11 @@ int nm_ctx_stats(nm_ctx_t *ctxp, nm_sock_stats_cb *sock_cb, nm_pipe_stats_cb *pi
             strlcpy(ps.endpoint, p->endpoint, sizeof(ps.endpoint));
             strlcpy(ps.peer, p->peer, sizeof(ps.peer));
             strlcpy(ps.local, p->local, sizeof(ps.local));
+            ps.mechanism = p->mechanism;
+            static const uint8_t no_key[32];
+            if (memcmp(p->peer_key, no_key, sizeof(no_key)) != 0)
+                nm_z85_encode(ps.peer_key, p->peer_key, sizeof(p->peer_key));
+            strlcpy(ps.user_id, p->user_id, sizeof(ps.user_id));
             /* inproc: the connecting side's pipe reads link queue 0 */
             ps.outgoing =
                 p->conn != NULL ? p->conn->connecter : p->link != NULL && p->in == &p->link->q[0];

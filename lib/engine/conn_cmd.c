@@ -142,9 +142,16 @@ int nmi_conn_established(nmi_conn *c, const uint8_t *rid, size_t rid_len, const 
             p->rid_len = sizeof(rid);
         }
     }
+    size_t ulen = 0;
+    const char *user = nm_props_get((const nm_props_t *)c->meta, "User-Id", &ulen);
     pthread_mutex_lock(&s->ctx->reg_lock);
     c->tp->sock_name(c->pollable.fd, false, p->peer, sizeof(p->peer));
     c->tp->sock_name(c->pollable.fd, true, p->local, sizeof(p->local));
+    p->mechanism = (uint8_t)(c->opts.sec != NULL ? c->opts.sec->mechanism : NM_MECH_NULL);
+    memcpy(p->peer_key, c->peer_key, sizeof(p->peer_key));
+    ulen = user == NULL ? 0 : ulen < sizeof(p->user_id) ? ulen : sizeof(p->user_id) - 1;
+    memcpy(p->user_id, user != NULL ? user : "", ulen);
+    p->user_id[ulen] = '\0';
     pthread_mutex_unlock(&s->ctx->reg_lock);
     atomic_store(&p->state, NM_PIPE_ACTIVE);
     s->nlive++;

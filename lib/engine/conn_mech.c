@@ -34,6 +34,7 @@ void nmi_conn_mech_end(nmi_conn *c, bool keep_box)
         sodium_memzero(c->box, sizeof(*c->box));
         free(c->box);
         c->box = NULL;
+        memset(c->peer_key, 0, sizeof(c->peer_key));
     }
 }
 
@@ -62,6 +63,7 @@ static int conn_mech_done(nmi_conn *c)
             return -1;
         }
         *c->box = m->box;
+        memcpy(c->peer_key, m->peer_pub, sizeof(c->peer_key));
     }
     size_t len = m->peer_meta_len + m->zap_props_len;
     uint8_t *props = malloc(len ? len : 1);

@@ -144,6 +144,7 @@ struct nmi_conn {
      * (no direct reads: conn_direct.c). */
     nmi_mech *mech;
     nmi_curve_box *box;
+    uint8_t peer_key[32]; /* CURVE: the peer's long-term key, for its pipe (I/O thread) */
     uint64_t zap_id;                 /* waiting for ZAP's answer to this request, 0 = not */
     TAILQ_ENTRY(nmi_conn) zap_entry; /* in sock->zap->waiting while zap_id != 0 */
     /* read side (I/O thread) */

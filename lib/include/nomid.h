@@ -526,6 +526,9 @@ typedef struct nm_pipe_stats {
     uint32_t subscriptions;       /* PUB/XPUB: the subscriber's subscriptions (counted) */
     uint64_t hwm_hits;            /* times the pipe was found full */
     uint64_t blocked_ns;          /* time senders spent blocked on this pipe */
+    int mechanism;                /* enum nm_mechanism of its connection (inproc: NULL) */
+    char peer_key[41];            /* CURVE: the peer's long-term public key, Z85; else "" */
+    char user_id[64];             /* the User-Id ZAP gave the peer (cut to 63 bytes), or "" */
 } nm_pipe_stats_t;
 
 enum nm_pipe_state {

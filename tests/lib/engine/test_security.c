@@ -100,6 +100,32 @@ static void zap_stop(zap_handler *z)
     nm_sock_close(&z->rep);
 }
 
+/* The pipe whose peer has a CURVE key (nm_ctx_stats): its mechanism (-1: no such
+ * pipe) and the user id ZAP gave its peer. */
+typedef struct pipe_sec {
+    char peer_key[41];
+    int mechanism;
+    char user_id[64];
+} pipe_sec;
+
+static void pipe_sec_cb(void *arg, const nm_sock_stats_t *sock, const nm_pipe_stats_t *st)
+{
+    (void)sock;
+    pipe_sec *ps = arg;
+    if (strcmp(st->peer_key, ps->peer_key) != 0)
+        return;
+    ps->mechanism = st->mechanism;
+    memcpy(ps->user_id, st->user_id, sizeof(ps->user_id));
+}
+
+static pipe_sec pipe_sec_of(nm_ctx_t *ctx, const uint8_t key[32])
+{
+    pipe_sec ps = {.mechanism = -1};
+    nm_z85_encode(ps.peer_key, key, 32);
+    TU_OK(nm_ctx_stats(ctx, NULL, pipe_sec_cb, &ps));
+    return ps;
+}
+
 /* ---- tests ----------------------------------------------------------------------- */
 
 static void test_options(void **state)
@@ -282,6 +308,14 @@ static void test_curve_zap(void **state)
     assert_memory_equal(role, "camera", 6);
     assert_non_null(nm_props_get(nm_msg_props(&m), "Socket-Type", &len));
     nm_msg_close(&m);
+    /* Each side's pipe names the mechanism and the other side's key; the server's, the
+     * user id ZAP gave the client. */
+    pipe_sec ps = pipe_sec_of(ctx, k.cpub);
+    assert_int_equal(ps.mechanism, NM_MECH_CURVE);
+    assert_string_equal(ps.user_id, "curve-client");
+    ps = pipe_sec_of(ctx, k.spub);
+    assert_int_equal(ps.mechanism, NM_MECH_CURVE);
+    assert_string_equal(ps.user_id, "");
 
     TU_OK(nm_sock_connect(bad, ep));
     tu_mon_event ev;
