@@ -28,7 +28,7 @@ mkdir -p "$APP"
 echo "== install: the core alone (Release)"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DNOMID_WERROR=ON -DNOMID_DISCOVERY=OFF \
     -DNOMID_ADMIN=OFF -DNOMID_TESTS=OFF >"$WORK/configure.log"
-for dep in SODIUM CURL JANSSON AVAHI MHD; do
+for dep in CURL JANSSON AVAHI MHD; do  # libsodium is the core's own (CURVE)
     if grep -q "^${dep}_FOUND" "$BUILD/CMakeCache.txt"; then
         fail "a core-only build looked for $dep"
     fi
@@ -66,13 +66,16 @@ echo "== install: README's example, built from the installed files"
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig
 # shellcheck disable=SC2046  # pkg-config's output is a list of flags
 cc "$APP/app.c" $(pkg-config --cflags --libs nomid) -o "$APP/app-shared"
-LD_LIBRARY_PATH=$LIBDIR ldd "$APP/app-shared" | grep -q "$LIBDIR/libnomid.so" || fail "app-shared does not load $LIBDIR's libnomid"
+# ldd's output is taken whole: grep -q leaving early would fail the pipe (pipefail).
+deps=$(LD_LIBRARY_PATH=$LIBDIR ldd "$APP/app-shared")
+grep -q "$LIBDIR/libnomid.so" <<<"$deps" || fail "app-shared does not load $LIBDIR's libnomid"
 check_app "pkg-config (libnomid.so)" "$APP/app-shared"
 # shellcheck disable=SC2046
 cc "$APP/app.c" $(pkg-config --cflags nomid) "$LIBDIR/libnomid.a" \
     $(pkg-config --static --libs-only-other --libs-only-l nomid | sed 's/-lnomid//') \
     -o "$APP/app-static"
-if LD_LIBRARY_PATH=$LIBDIR ldd "$APP/app-static" | grep -q libnomid; then fail "app-static loads libnomid.so"; fi
+deps=$(LD_LIBRARY_PATH=$LIBDIR ldd "$APP/app-static")
+if grep -q libnomid <<<"$deps"; then fail "app-static loads libnomid.so"; fi
 check_app "pkg-config --static (libnomid.a)" "$APP/app-static"
 
 cat >"$APP/CMakeLists.txt" <<'CMAKE'
