@@ -208,8 +208,14 @@ static void eh_parse_command(eh_state *st, const uint8_t *p, size_t n)
     const char *name = (const char *)p + 1;
     r->peer_cmds++;
 #define EH_IS(lit) (nl == sizeof(lit) - 1 && memcmp(name, lit, nl) == 0)
-    if (!r->peer_ready && !EH_IS("READY") && !EH_IS("ERROR")) {
+    bool secured = st->b2 & EH_B2_SECURITY;
+    bool handshake = EH_IS("HELLO") || EH_IS("WELCOME") || EH_IS("INITIATE");
+    if (!r->peer_ready && !EH_IS("READY") && !EH_IS("ERROR") && !(secured && handshake)) {
         eh_bad(st, "command before READY");
+        return;
+    }
+    if (handshake && (r->peer_ready || !secured)) {
+        eh_bad(st, "a security handshake command outside a PLAIN or CURVE handshake");
         return;
     }
     if (EH_IS("READY")) {
@@ -245,7 +251,10 @@ static void eh_parse(eh_state *st)
         if (!st->greeted) {
             if (avail < 64)
                 break;
-            if (p[0] != 0xff || p[9] != 0x7f || p[10] != 3 || memcmp(p + 12, "NULL", 5) != 0) {
+            static const char *const mechs[] = {"NULL", "CURVE", "PLAIN", "NULL"};
+            const char *mech = mechs[(st->b2 & EH_B2_SECURITY) >> 2];
+            if (p[0] != 0xff || p[9] != 0x7f || p[10] != 3 ||
+                memcmp(p + 12, mech, strlen(mech) + 1) != 0) {
                 eh_bad(st, "bad greeting");
                 break;
             }
@@ -498,6 +507,41 @@ static void eh_write(eh_state *st, const uint8_t *p, size_t n)
 
 /* ---- set-up ---------------------------------------------------------------------- */
 
+/* The security the input asks for.  The keys are fixed (the secret key is 32 bytes of
+ * 0x01; its public key is what a seed would need to open its boxes). */
+static void eh_security(eh_state *st)
+{
+    nm_sock_t *s = st->s;
+    bool server = !(st->b0 & EH_B0_CONNECT);
+    uint8_t secret[32], public[32];
+    memset(secret, 1, sizeof(secret));
+    switch ((st->b2 & EH_B2_SECURITY) >> 2) {
+    case 1:
+        nm_curve_public(public, secret);
+        if (server) {
+            nm_sock_setopt_int(s, NM_CURVE_SERVER, 1);
+        } else {
+            nm_sock_setopt(s, NM_CURVE_SERVERKEY, public, 32);
+            nm_sock_setopt(s, NM_CURVE_PUBLICKEY, public, 32);
+        }
+        nm_sock_setopt(s, NM_CURVE_SECRETKEY, secret, 32);
+        break;
+    case 2:
+        if (server) {
+            nm_sock_setopt_int(s, NM_PLAIN_SERVER, 1);
+        } else {
+            nm_sock_setopt(s, NM_PLAIN_USERNAME, "admin", 5);
+            nm_sock_setopt(s, NM_PLAIN_PASSWORD, "secret", 6);
+        }
+        break;
+    case 3:
+        nm_sock_setopt(s, NM_ZAP_DOMAIN, "fuzz", 4);
+        break;
+    default:
+        break;
+    }
+}
+
 static void eh_setopts(eh_state *st)
 {
     nm_sock_t *s = st->s;
@@ -519,6 +563,7 @@ static void eh_setopts(eh_state *st)
         nm_sock_setopt_int(s, NM_MAXMSGSIZE, 64);
     if (st->b1 & EH_B1_RID)
         nm_sock_setopt(s, NM_ROUTING_ID, "nomid-id", 8);
+    eh_security(st);
     switch (st->type) {
     case NM_SUB:
         nm_sock_setopt(s, NM_SUBSCRIBE, "a", variant ? 1 : 0);

@@ -32,7 +32,10 @@
  *                     (a second PAIR peer, a ROUTER identity already in use, two pipes)
  *           bit 1     heartbeat timeout: HEARTBEAT_TIMEOUT 1 ms, and the run waits up to
  *                     15 ms for nomid to drop the silent peer
- *           bits 2-7  unused
+ *           bits 2-3  security: 1 CURVE (nomid binds: a server with a fixed key pair;
+ *                     nomid connects: a client of that key), 2 PLAIN (server without a
+ *                     ZAP handler, or client admin/secret), 3 NULL with a ZAP domain
+ *           bits 4-7  unused
  *   bytes 3.. what the peer sends: greeting, READY, frames (or raw bytes for STREAM).
  */
 #ifndef ENGINE_HARNESS_H
@@ -56,6 +59,7 @@
 #define EH_B1_RID       0x80
 #define EH_B2_TWIN      0x01
 #define EH_B2_HB_WAIT   0x02
+#define EH_B2_SECURITY  0x0c /* 1 << 2 CURVE, 2 << 2 PLAIN, 3 << 2 NULL with a ZAP domain */
 
 /* How patient a run is. */
 typedef struct eh_opts {

@@ -22,14 +22,14 @@ NAMES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH",
 
 
 def header(t, connect=False, hb=False, small_hwm=False, maxmsg=False, chunks=None, app=False,
-           early=False, variant=False, rid=False, twin=False, hb_wait=False):
+           early=False, variant=False, rid=False, twin=False, hb_wait=False, security=0):
     """The three configuration bytes; chunks=None writes the input at once, chunks=k in
     chunks of 1..2^k bytes."""
     b0 = t | (0x10 if connect else 0) | (0x20 if hb else 0) | (0x40 if small_hwm else 0) \
         | (0x80 if maxmsg else 0)
     b1 = (0 if chunks is None else 0x08 | chunks) | (0x10 if app else 0) | (0x20 if early else 0) \
         | (0x40 if variant else 0) | (0x80 if rid else 0)
-    b2 = (0x01 if twin else 0) | (0x02 if hb_wait else 0)
+    b2 = (0x01 if twin else 0) | (0x02 if hb_wait else 0) | (security << 2)
     return bytes([b0, b1, b2])
 
 
@@ -163,6 +163,19 @@ SEEDS = {
     + b"".join(command(b"SUBSCRIBE", b"topic-%d" % i) for i in range(400)),
     "xpub-long-prefix-zmtp30": header(XPUB, variant=True) + hello(SUB, minor=0)
     + msg(b"\x01" + b"p" * 1000) + msg(b"\x00" + b"p" * 1000),
+    # ---- security mechanisms (header security=: 1 CURVE, 2 PLAIN, 3 NULL with ZAP) ----
+    "curve-server-bad-hello": header(DEALER, security=1)
+    + greeting(mech=b"CURVE") + command(b"HELLO", b"\x01\x00" + bytes(192)),
+    "curve-server-short-hello": header(DEALER, security=1, chunks=2)
+    + greeting(mech=b"CURVE") + command(b"HELLO", b"\x01\x00" + bytes(20)),
+    "curve-client-bad-welcome": header(DEALER, connect=True, security=1)
+    + greeting(mech=b"CURVE", server=1) + command(b"WELCOME", bytes(160)),
+    "plain-server-hello": header(REP, security=2)
+    + greeting(mech=b"PLAIN") + command(b"HELLO", b"\x05admin\x06secret"),
+    "plain-client-error": header(REQ, connect=True, security=2)
+    + greeting(mech=b"PLAIN", server=1) + command(b"WELCOME") + b"\x04\x09\x5eRROR\x03400",
+    "null-zap-domain": header(PULL, security=3) + hello(PUSH) + msg(b"x"),
+    "mechanism-mismatch": header(PAIR, security=1) + hello(PAIR) + msg(b"x"),
     # ---- regression: the pre-authentication overflow of the security report ----
     "regress-identity-4000": header(ROUTER) + hello(ROUTER, b"A" * 4000) + msg(b"x"),
 }
