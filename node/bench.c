@@ -8,6 +8,10 @@
  * when a call times out (every ~100 ms), to notice signals and a dead peer.  The
  * fan-out shape (`nomid bench fanout ...`) lives in bench_fanout.c, the idle-connections
  * shape (`nomid bench idle ...`) in bench_idle.c.
+ *
+ * With --curve both sides use CURVE: this process makes a server and a client key pair
+ * before it forks (or starts the thread), so each side already holds the keys it needs;
+ * the binding side is the CURVE server.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -43,6 +47,9 @@ struct bench_args {
     size_t size;          /* SIZE: bytes per message */
     long long count;      /* COUNT: messages (thr) or round trips (lat) */
     int spin_us;          /* lat SPIN_US: NM_BUSY_POLL of both sides; -1 = default */
+    bool curve;           /* --curve: both sides use CURVE, with the keys below */
+    uint8_t server_pub[32], server_sec[32]; /* the binding side's long-term key pair */
+    uint8_t client_pub[32], client_sec[32]; /* the connecting side's */
 };
 
 /* Outcome of a step; mapped to an exit code once at the end. */
@@ -75,8 +82,8 @@ static atomic_bool bench_abort;
 
 static void bench_usage(FILE *f)
 {
-    fputs("usage: nomid bench thr|lat ENDPOINT SIZE COUNT\n"
-          "       nomid bench lat ENDPOINT SIZE COUNT SPIN_US\n"
+    fputs("usage: nomid bench thr|lat [--curve] ENDPOINT SIZE COUNT\n"
+          "       nomid bench lat [--curve] ENDPOINT SIZE COUNT SPIN_US\n"
           "       nomid bench fanout ENDPOINT SIZE COUNT SUBS\n"
           "       nomid bench idle ENDPOINT N\n"
           "\n"
@@ -87,6 +94,10 @@ static void bench_usage(FILE *f)
           "       each side spins before it sleeps (NM_BUSY_POLL; default 200, 0 = never)\n"
           "\n"
           "The two sides run as two processes (two threads for inproc://).\n"
+          "\n"
+          "  --curve  thr and lat over tcp or ipc: both sides use CURVE (RFC 25/26) with key\n"
+          "           pairs made for the run, the binding side as the CURVE server;\n"
+          "           without it, NULL\n"
           "\n"
           "  fanout  PUB binds ENDPOINT (tcp or ipc); SUBS subscriber processes subscribe\n"
           "       to everything; COUNT messages of SIZE bytes are published as fast as\n"
@@ -101,6 +112,22 @@ static void bench_usage(FILE *f)
           f);
 }
 
+/* Takes --curve out of argv[2..] (it may stand anywhere after the mode); true if given. */
+static bool bench_take_curve(int *argc, char **argv)
+{
+    bool found = false;
+    int n = *argc > 0 ? 1 : 0;
+
+    for (int i = n; i < *argc; i++) {
+        if (i >= 2 && strcmp(argv[i], "--curve") == 0)
+            found = true;
+        else
+            argv[n++] = argv[i];
+    }
+    *argc = n;
+    return found;
+}
+
 static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
 {
     long long size;
@@ -109,6 +136,7 @@ static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
         bench_usage(stdout);
         return BENCH_STOP;
     }
+    a->curve = bench_take_curve(&argc, argv);
     bool lat = argc >= 2 && strcmp(argv[1], "lat") == 0;
     if (argc != 5 && !(lat && argc == 6)) {
         log_msg(NM_LOG_ERROR, "bench", "expected 4 arguments%s, got %d", lat ? " (or 5)" : "",
@@ -138,7 +166,26 @@ static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
         log_msg(NM_LOG_ERROR, "bench", "COUNT '%s' is not a count of at least 1", argv[4]);
         return BENCH_USAGE;
     }
+    if (a->curve && (nm_curve_keypair(a->server_pub, a->server_sec) < 0 ||
+                     nm_curve_keypair(a->client_pub, a->client_sec) < 0)) {
+        log_msg(NM_LOG_ERROR, "bench", "cannot make CURVE keys");
+        return BENCH_FAIL;
+    }
     return BENCH_OK;
+}
+
+/* --curve: the binding side (server) needs its secret key; the connecting side (client)
+ * its key pair and the server's public key.  Set before bind / connect. */
+static int bench_sock_curve(nm_sock_t *s, bool server, const struct bench_args *a)
+{
+    if (server) {
+        int rc = nm_sock_setopt_int(s, NM_CURVE_SERVER, 1);
+        return rc < 0 ? rc : nm_sock_setopt(s, NM_CURVE_SECRETKEY, a->server_sec, 32);
+    }
+    int rc = nm_sock_setopt(s, NM_CURVE_SERVERKEY, a->server_pub, 32);
+    if (rc >= 0)
+        rc = nm_sock_setopt(s, NM_CURVE_PUBLICKEY, a->client_pub, 32);
+    return rc < 0 ? rc : nm_sock_setopt(s, NM_CURVE_SECRETKEY, a->client_sec, 32);
 }
 
 /* True when the loop at iteration i should stop because a signal arrived. */
@@ -348,8 +395,10 @@ static enum bench_rc bench_lat_request(nm_sock_t *s, const struct bench_args *a,
     return BENCH_OK;
 }
 
-/* Sets the ~100 ms timeouts that let the loops notice signals and a dead peer. */
-static int bench_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type, const struct bench_args *a)
+/* Sets the ~100 ms timeouts that let the loops notice signals and a dead peer, and
+ * --curve's keys (server: the binding side). */
+static int bench_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type, bool server,
+                          const struct bench_args *a)
 {
     int rc = nm_sock_new(sp, ctx, type);
     if (rc < 0) {
@@ -364,6 +413,11 @@ static int bench_sock_new(nm_sock_t **sp, nm_ctx_t *ctx, int type, const struct 
         rc = nm_sock_setopt_int(*sp, NM_BUSY_POLL, a->spin_us);
     if (rc < 0) {
         log_msg(NM_LOG_ERROR, "bench", "cannot set socket timeouts: %s", nm_strerror(rc));
+        nm_sock_close(sp);
+        return rc;
+    }
+    if (a->curve && (rc = bench_sock_curve(*sp, server, a)) < 0) {
+        log_msg(NM_LOG_ERROR, "bench", "cannot set CURVE keys: %s", nm_strerror(rc));
         nm_sock_close(sp);
     }
     return rc;
@@ -385,7 +439,7 @@ static enum bench_rc bench_peer_run(struct bench_peer *p)
         nm_ctx_set_log(ctx, log_stderr_cb, NULL, NM_LOG_WARN);
     }
     enum bench_rc rc = BENCH_FAIL;
-    if (bench_sock_new(&s, ctx, p->args->lat ? NM_REQ : NM_PUSH, p->args) >= 0) {
+    if (bench_sock_new(&s, ctx, p->args->lat ? NM_REQ : NM_PUSH, false, p->args) >= 0) {
         int err = nm_sock_connect(s, p->endpoint);
         char why[256];
         if (err < 0)
@@ -545,7 +599,7 @@ static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx, struct
     bool threaded = w.child < 0;
     nm_sock_t *s = NULL;
 
-    if (bench_sock_new(&s, ctx, a->lat ? NM_REP : NM_PULL, a) < 0)
+    if (bench_sock_new(&s, ctx, a->lat ? NM_REP : NM_PULL, true, a) < 0)
         return BENCH_FAIL;
     enum bench_rc rc = bench_bind(s, a->endpoint, peer_ep, sizeof peer_ep);
     peer.endpoint = peer_ep;

@@ -55,10 +55,13 @@ typedef struct nmi_mech_conf {
 /* A CURVE connection's traffic keys and nonces.  The writer owns send_nonce, the reader
  * recv_nonce; the key is fixed once the handshake is done. */
 typedef struct nmi_curve_box {
-    uint8_t key[32];     /* crypto_box_beforenm of the short-term keys */
-    bool server;         /* our MESSAGE nonces say S, the peer's C (or the other way) */
-    uint64_t send_nonce; /* the next one we use */
-    uint64_t recv_nonce; /* the last one the peer used: the next must be larger */
+    uint8_t key[32];      /* crypto_box_beforenm of the short-term keys */
+    uint8_t send_sub[32]; /* XSalsa20's subkey for our MESSAGE nonces: HSalsa20 of key and
+                           * their fixed 16-byte prefix; made with key */
+    uint8_t recv_sub[32]; /* the same for the peer's MESSAGE nonces */
+    bool server;          /* our MESSAGE nonces say S, the peer's C (or the other way) */
+    uint64_t send_nonce;  /* the next one we use */
+    uint64_t recv_nonce;  /* the last one the peer used: the next must be larger */
 } nmi_curve_box;
 
 /* What a server asks ZAP about: the mechanism's credentials. */

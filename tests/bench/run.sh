@@ -6,7 +6,9 @@
 # kernel allows), both with the same command shapes and output; then for every row runs
 # the tools alternately BENCH_RUNS times and reports the medians.  Rows without a raw
 # equivalent (inproc, fan-out) show "-" there.  The idle row measures the ROUTER
-# process's resident-memory growth per idle connection (`nomid bench idle`).
+# process's resident-memory growth per idle connection (`nomid bench idle`).  The CURVE
+# rows run both libraries with --curve (both ends CURVE) and, in the same turns, the same
+# shape with NULL, for a second table: what CURVE costs each library against NULL.
 # Not part of the test suite: numbers flake on shared machines.
 #
 # Environment (all optional):
@@ -76,13 +78,14 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run_one TOOL KIND ENDPOINT SIZE COUNT EXTRA KEY: prints KEY's value, or nothing on
+# run_one TOOL KIND ENDPOINT SIZE COUNT EXTRA KEY VIA SEC: prints KEY's value, or nothing on
 # failure.  SIZE may be empty (idle: ENDPOINT N); EXTRA is a further argument (fanout:
 # SUBS; lat: nomid's SPIN_US), or empty.
 # VIA: empty for nomid's own API; zmq or py for a libzmq program (zmq_bench, or
 # pyzmq_bench.py through Debian's pyzmq) that the nomid column runs on the drop-in.
+# SEC: curve for both ends on CURVE (--curve), empty for NULL.
 run_one() {
-    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 extra=$6 key=$7 via=${8:-} out
+    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 extra=$6 key=$7 via=${8:-} sec=${9:-} out
     local -a cmd
     case $tool/$via in
     nomid/) cmd=("$NOMID" bench) ;;
@@ -97,6 +100,7 @@ run_one() {
     cmd+=("$count")
     # lat's EXTRA is nomid's spin (SPIN_US): libzmq and raw sockets have none to turn off.
     [[ -n $extra && ($kind != lat || $tool == nomid) ]] && cmd+=("$extra")
+    [[ $sec == curve ]] && cmd+=(--curve)
     local status=0
     out=$(timeout -k 5 "$RUN_TIMEOUT" "${cmd[@]}" 2>"$tmp/stderr") || status=$?
     if [[ $status -ne 0 ]]; then
@@ -133,13 +137,16 @@ if ((IDLE_CONNS % 1000 == 0)); then
 fi
 
 # Rows: label | kind | transport | size | count | extra argument | key | metric | format |
-# raw (yes: raw_bench has this shape) | via (run_one; rows with a via need the drop-in)
+# raw (yes: raw_bench has this shape) | via (run_one; rows with a via need the drop-in) |
+# sec (curve: both ends CURVE, each tool also run with NULL in the same turns)
 ROWS=(
     "tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|yes"
     "tcp thr 64 KiB|thr|tcp|65536|$THR_LARGE_COUNT||MB_per_s|MB/s (higher is better)|%.1f|yes"
     "tcp lat 64 B|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|yes"
     "tcp lat 64 B, nomid without spin|lat|tcp|64|$LAT_COUNT|0|one_way_us|\
 one-way µs (lower is better)|%.2f|yes"
+    "tcp thr 64 B, CURVE|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|no||curve"
+    "tcp lat 64 B, CURVE|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|no||curve"
     "ipc lat 64 B|lat|ipc|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|yes"
     "inproc thr 64 B|thr|inproc|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|no"
     "pub fan-out $FANOUT_SUBS subs 64 B|fanout|tcp|64|$FANOUT_COUNT|$FANOUT_SUBS|delivered_msgs_per_s|\
@@ -159,8 +166,10 @@ one-way µs (lower is better)|%.2f|no|py"
 failures=0
 table=()
 api_table=()
+curve_table=()
+curve_notes=()
 for r in "${!ROWS[@]}"; do
-    IFS='|' read -r label kind transport size count extra key metric fmt has_raw via \
+    IFS='|' read -r label kind transport size count extra key metric fmt has_raw via sec \
         <<<"${ROWS[$r]}"
     [[ -z ${BENCH_ROWS:-} || $label == *"$BENCH_ROWS"* ]] || continue
     if [[ -n $via && ! -e $DROPIN/libzmq.so.5 ]]; then
@@ -168,15 +177,19 @@ for r in "${!ROWS[@]}"; do
         continue
     fi
     declare -a nomid_vals=() zmq_vals=() raw_vals=() api_vals=() pair_ratios=()
+    declare -a nomid_null_vals=() zmq_null_vals=() nomid_sec_ratios=() zmq_sec_ratios=()
+    declare -a sec_pair_ratios=()
     for ((run = 1; run <= RUNS; run++)); do
         line="$label run $run/$RUNS:"
-        dropin_v="" api_v=""
+        dropin_v="" api_v="" zmq_v="" nomid_null_v="" zmq_null_v=""
         # api: on a C drop-in row, nomid's own API (nomid bench) in the same turn, so that
         # the drop-in is also compared with what the program would get rewritten.
-        for tool in nomid libzmq raw api; do
+        # nomid_null, libzmq_null: on a CURVE row, the same shape with NULL in the same turn.
+        for tool in nomid libzmq raw api nomid_null libzmq_null; do
             case $tool in
             raw) [[ $has_raw == yes ]] && uses raw || continue ;;
             api) [[ $via == zmq ]] && uses nomid || continue ;;
+            *_null) [[ $sec == curve ]] && uses "${tool%_null}" || continue ;;
             *) uses "$tool" || continue ;;
             esac
             # A fresh endpoint per run: the kernel picks tcp ports, ipc paths are unique.
@@ -187,8 +200,10 @@ for r in "${!ROWS[@]}"; do
             esac
             if [[ $tool == api ]]; then
                 v=$(run_one nomid "$kind" "$ep" "$size" "$count" "$extra" "$key")
+            elif [[ $tool == *_null ]]; then
+                v=$(run_one "${tool%_null}" "$kind" "$ep" "$size" "$count" "$extra" "$key" "$via")
             else
-                v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$key" "$via")
+                v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$key" "$via" "$sec")
             fi
             if [[ -z $v ]]; then
                 failures=$((failures + 1))
@@ -197,6 +212,13 @@ for r in "${!ROWS[@]}"; do
                 dropin_v=$v
             elif [[ $tool == libzmq ]]; then
                 zmq_vals+=("$v")
+                zmq_v=$v
+            elif [[ $tool == nomid_null ]]; then
+                nomid_null_vals+=("$v")
+                nomid_null_v=$v
+            elif [[ $tool == libzmq_null ]]; then
+                zmq_null_vals+=("$v")
+                zmq_null_v=$v
             elif [[ $tool == api ]]; then
                 api_vals+=("$v")
                 api_v=$v
@@ -207,6 +229,11 @@ for r in "${!ROWS[@]}"; do
         done
         log "$line"
         [[ -n $dropin_v && -n $api_v ]] && pair_ratios+=("$(ratio "$dropin_v" "$api_v")")
+        [[ -n $dropin_v && -n $nomid_null_v ]] &&
+            nomid_sec_ratios+=("$(ratio "$dropin_v" "$nomid_null_v")")
+        [[ -n $zmq_v && -n $zmq_null_v ]] && zmq_sec_ratios+=("$(ratio "$zmq_v" "$zmq_null_v")")
+        [[ $sec == curve && -n $dropin_v && -n $zmq_v ]] &&
+            sec_pair_ratios+=("$(ratio "$dropin_v" "$zmq_v")")
     done
     n=$(median "$fmt" "${nomid_vals[@]}")
     z=$(median "$fmt" "${zmq_vals[@]}")
@@ -217,7 +244,29 @@ for r in "${!ROWS[@]}"; do
         api_table+=("| $label | $metric | $n | $(median "$fmt" "${api_vals[@]}") |\
  $(median %.2f "${pair_ratios[@]}") (${#pair_ratios[@]} pairs) |")
     fi
+    if [[ $sec == curve ]]; then
+        nr=$(median %.2f "${nomid_sec_ratios[@]}")
+        zr=$(median %.2f "${zmq_sec_ratios[@]}")
+        range=$(printf '%s\n' "${sec_pair_ratios[@]}" | sed '/^$/d' | sort -g | sed -n '1p;$p' |
+            paste -sd '~' -)
+        curve_table+=("| $label | $metric | $n | $(median "$fmt" "${nomid_null_vals[@]}") | $nr |\
+ $z | $(median "$fmt" "${zmq_null_vals[@]}") | $zr | $(median %.2f "${sec_pair_ratios[@]}")\
+ (${range:-n/a}) |")
+        for lib in nomid libzmq; do
+            rr=$nr
+            [[ $lib == libzmq ]] && rr=$zr
+            [[ $rr == n/a ]] && continue
+            if [[ $kind == thr ]]; then
+                curve_notes+=("$lib: CURVE keeps $(awk -v r="$rr" 'BEGIN { printf "%.0f", r * 100 }')%\
+ of NULL throughput (costs $(awk -v r="$rr" 'BEGIN { printf "%.0f", (1 - r) * 100 }')%).")
+            else
+                curve_notes+=("$lib: CURVE latency is $(awk -v r="$rr" 'BEGIN { printf "%.0f", r * 100 }')%\
+ of NULL's (adds $(awk -v r="$rr" 'BEGIN { printf "%.0f", (r - 1) * 100 }')%).")
+            fi
+        done
+    fi
     unset nomid_vals zmq_vals raw_vals api_vals pair_ratios
+    unset nomid_null_vals zmq_null_vals nomid_sec_ratios zmq_sec_ratios sec_pair_ratios
 done
 
 model=$(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
@@ -232,6 +281,19 @@ if ((${#api_table[@]} > 0)); then
         "drop-in / API (median of the runs' ratios) |"
     echo "|---|---|---:|---:|---:|"
     printf '%s\n' "${api_table[@]}"
+fi
+if ((${#curve_table[@]} > 0)); then
+    echo
+    echo "| CURVE against NULL, same turns | metric | nomid CURVE | nomid NULL |" \
+        "nomid CURVE / NULL | libzmq CURVE | libzmq NULL | libzmq CURVE / NULL |" \
+        "nomid / libzmq, CURVE (turns: median (range)) |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${curve_table[@]}"
+    echo
+    echo "CURVE / NULL and the last column are medians of the turns' own ratios; CURVE and" \
+        "NULL columns are medians of $RUNS. CURVE: both ends CURVE (RFC 25/26), key pairs" \
+        "made for each run."
+    printf '%s\n' "${curve_notes[@]}"
 fi
 echo
 echo "Ratios: above 1 is better for msg/s and MB/s; below 1 is better for µs and bytes/conn."

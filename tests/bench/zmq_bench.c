@@ -9,7 +9,9 @@
  * (PUSH, REQ) with its own context.  For inproc:// the other side is a thread sharing
  * the context instead.  thr times at the receiver from the first message to the last
  * and prints `msgs_per_s=N MB_per_s=M` (MB = 10^6 bytes); lat times all round trips at
- * the requester and prints `one_way_us=X` (elapsed / round trips / 2).
+ * the requester and prints `one_way_us=X` (elapsed / round trips / 2).  With --curve
+ * (anywhere after thr or lat) both sides use CURVE: the server and client key pairs are
+ * made before the fork, the binding side being the CURVE server.
  *
  * fanout: SUBS subscriber processes are forked before any context exists; the PUB
  * binds, hands each its endpoint over a pipe, sends a two-frame "hello" every 10 ms
@@ -74,6 +76,9 @@ struct zb_args {
     size_t size;          /* SIZE: bytes per message */
     long long count;      /* COUNT: messages (thr, fanout) or round trips (lat) */
     int subs;             /* SUBS (fanout) */
+    bool curve;           /* --curve (thr, lat): both sides use CURVE, with these keys */
+    char server_pub[41], server_sec[41]; /* Z85: the binding side's key pair */
+    char client_pub[41], client_sec[41]; /* the connecting side's */
 };
 
 /* The inproc peer thread. */
@@ -99,7 +104,7 @@ static int zb_fail(const char *what)
 static int zb_usage(const char *problem)
 {
     fprintf(stderr,
-            "ERROR zmq_bench: %s\nusage: zmq_bench thr|lat ENDPOINT SIZE COUNT\n"
+            "ERROR zmq_bench: %s\nusage: zmq_bench thr|lat [--curve] ENDPOINT SIZE COUNT\n"
             "       zmq_bench fanout ENDPOINT SIZE COUNT SUBS\n"
             "       zmq_bench idle ENDPOINT N\n",
             problem);
@@ -204,6 +209,20 @@ static int zb_lat_request(void *s, const struct zb_args *a)
     return 0;
 }
 
+/* --curve: the server (binding side) needs its secret key, the client its key pair and
+ * the server's public key; set before bind / connect. */
+static int zb_curve(void *s, bool server, const struct zb_args *a)
+{
+    int one = 1;
+
+    if (server)
+        return zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+               zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, a->server_sec, 40) != 0;
+    return zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, a->server_pub, 40) != 0 ||
+           zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, a->client_pub, 40) != 0 ||
+           zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, a->client_sec, 40) != 0;
+}
+
 /* The child (or, for inproc, a thread sharing shared_ctx): connects and runs the
  * sending side. */
 static int zb_peer(const struct zb_args *a, const char *endpoint, void *shared_ctx)
@@ -215,6 +234,8 @@ static int zb_peer(const struct zb_args *a, const char *endpoint, void *shared_c
     int rc = 1;
     if (s == NULL)
         rc = zb_fail("socket");
+    else if (a->curve && zb_curve(s, false, a) != 0)
+        rc = zb_fail("CURVE options");
     else if (zmq_connect(s, endpoint) != 0)
         rc = zb_fail(endpoint);
     else
@@ -251,6 +272,17 @@ static int zb_parse(struct zb_args *a, int argc, char **argv)
     memset(a, 0, sizeof *a);
     if (argc < 2)
         return zb_usage("expected a benchmark");
+    if (strcmp(argv[1], "thr") == 0 || strcmp(argv[1], "lat") == 0) {
+        /* --curve may stand anywhere after the benchmark's name: take it out. */
+        int n = 2;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--curve") == 0)
+                a->curve = true;
+            else
+                argv[n++] = argv[i];
+        }
+        argc = n;
+    }
     a->idle = strcmp(argv[1], "idle") == 0;
     if (a->idle) {
         if (argc != 4)
@@ -280,6 +312,9 @@ static int zb_parse(struct zb_args *a, int argc, char **argv)
     a->subs = (int)subs;
     if (a->fanout && strncmp(a->endpoint, "inproc://", 9) == 0)
         return zb_usage("fanout runs its subscribers as processes: give tcp:// or ipc://");
+    if (a->curve && (zmq_curve_keypair(a->server_pub, a->server_sec) != 0 ||
+                     zmq_curve_keypair(a->client_pub, a->client_sec) != 0))
+        return zb_fail("zmq_curve_keypair");
     return 0;
 }
 
@@ -703,6 +738,8 @@ int main(int argc, char **argv)
     void *s = zmq_socket(ctx, a.lat ? ZMQ_REP : ZMQ_PULL);
     if (s == NULL)
         return zb_fail("socket");
+    if (a.curve && zb_curve(s, true, &a) != 0)
+        return zb_fail("CURVE options");
     if (zmq_bind(s, a.endpoint) != 0)
         return zb_fail(a.endpoint);
     if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
