@@ -210,11 +210,13 @@ int nmi_conn_greeted(nmi_conn *c, const nmi_zmtp_greeting *g)
         .meta = meta,
         .meta_len = mlen > 0 ? (size_t)mlen : 0,
     };
-    c->mech = malloc(sizeof(*c->mech));
-    if (c->mech == NULL || mlen < 0 || nmi_mech_init(c->mech, &cf) < 0) {
-        nmi_conn_reject(c, c->mech == NULL ? "out of memory" : "cannot start the handshake");
+    nmi_mech *m = mlen >= 0 ? malloc(sizeof(*m)) : NULL;
+    if (m == NULL || nmi_mech_init(m, &cf) < 0) {
+        free(m);
+        nmi_conn_reject(c, "cannot start the handshake");
         return -1;
     }
+    c->mech = m;
     uint8_t out[NMI_MECH_OUT_MAX];
     size_t n;
     int rc = nmi_mech_step(c->mech, NULL, 0, out, &n);
