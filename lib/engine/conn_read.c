@@ -164,11 +164,11 @@ static int conn_sealed_done(nmi_conn *c)
     const char *why;
     uint32_t code;
     int rc = nmi_curve_open(c->box, body, c->body_size, &flags, &data, &n, &why, &code);
-    nmi_zmtp_header h = {.flags = flags, .size = n};
     if (rc == 0 && (flags & NMI_ZMTP_COMMAND)) {
         rc = n <= conn_cmd_max(c) ? nmi_conn_command(c, data, n) : -1;
         why = rc < 0 && n > conn_cmd_max(c) ? "command frame too large" : NULL;
     } else if (rc == 0) {
+        nmi_zmtp_header h = {.flags = flags, .size = n};
         why = c->opts.maxmsgsize >= 0 && n > (uint64_t)c->opts.maxmsgsize
                   ? "frame larger than MAXMSGSIZE"
                   : conn_multipart_over(c, &h);
