@@ -610,6 +610,17 @@ def send(s, frames, what='message'):
             socket_kind(s), what, s.getsockopt(zmq.SNDTIMEO) / 1000.0))
 
 
+def until(what, fn, timeout=10, period=0.1):
+    """fn()'s first true value, asked every period seconds; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        check(time.monotonic() < deadline, 'timed out waiting for %s' % what)
+        time.sleep(period)
+
+
 def pump_lines(p, send_round, n, timeout=WAIT, period=0.02):
     """Calls send_round() every `period` seconds until nomid printed n more lines on
     stdout, and returns them: for publishers, which drop what they send before the

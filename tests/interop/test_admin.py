@@ -20,7 +20,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 import zmq  # noqa: E402
 
-from nmtest import check, eq, free_tcp_port, test, main, wait_admin  # noqa: E402
+from nmtest import check, eq, free_tcp_port, test, main, until, wait_admin  # noqa: E402
 
 IVL = '0.2'
 
@@ -47,15 +47,6 @@ def get_json(url, token=None):
     check(headers['Content-Type'].startswith('application/json'), 'content type of %s' % url)
     return json.loads(body)
 
-
-def until(what, fn, timeout=10):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        check(time.monotonic() < deadline, 'timed out waiting for %s' % what)
-        time.sleep(0.1)
 
 
 def raw(port, data, timeout=5):

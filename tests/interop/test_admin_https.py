@@ -31,7 +31,7 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from lan import Lan  # noqa: E402
-from nmtest import check, eq, free_tcp_port, test, main, wait_admin  # noqa: E402
+from nmtest import check, eq, free_tcp_port, test, main, until, wait_admin  # noqa: E402
 
 IVL = '0.2'
 TOKEN = 'https-test-token-0123456789'
@@ -125,15 +125,6 @@ def topology(url, c):
     return {n['name']: n for n in json.loads(body)['nodes']}
 
 
-def until(what, fn, timeout=20):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        check(time.monotonic() < deadline, 'timed out waiting for %s' % what)
-        time.sleep(0.2)
-
 
 def peer_state(url, c, name, want_error):
     """Waits until url's topology shows peer `name` fetched (its summary's sockets, no
@@ -149,7 +140,7 @@ def peer_state(url, c, name, want_error):
     try:
         return until('%s in the topology of %s %s' % (name, url, 'fetched' if want_error is None
                                                         else 'with error ' + repr(want_error)),
-                     look)
+                     look, timeout=20)
     except Exception:
         print('topology of %s: %s' % (url, json.dumps(topology(url, c).get(name))), flush=True)
         raise
@@ -333,7 +324,7 @@ def fetches_across_a_link_carry_no_token_in_clear(t):
                     nodes = {n['name']: n for n in json.loads(p.stdout or b'{}').get('nodes', [])}
                     n = nodes.get('b')
                     return n if n and n['admin_error'] is None and n['sockets'] else None
-                n = until('b fetched by a across the link over %s' % mode, fetched)
+                n = until('b fetched by a across the link over %s' % mode, fetched, timeout=20)
                 eq(n['admin'], b_url, 'b\'s admin URL in a\'s topology')
             finally:
                 caps[mode] = cap.stop()

@@ -31,7 +31,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 import zmq  # noqa: E402
 
-from nmtest import (REPO, Fail, check, eq, free_tcp_port, main, short, test,  # noqa: E402
+from nmtest import (REPO, Fail, check, eq, free_tcp_port, main, short, test, until,  # noqa: E402
                     wait_admin)
 
 API_MD = os.path.join(REPO, 'admin', 'API.md')
@@ -243,15 +243,6 @@ def get_json(url):
     return body
 
 
-def until(what, fn, timeout=20):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        check(time.monotonic() < deadline, 'timed out waiting for %s' % what)
-        time.sleep(0.1)
-
 
 class EventReader:
     """Reads an admin endpoint's event stream on a thread: [(kind, data text)]."""
@@ -351,7 +342,7 @@ def every_documented_field_and_nothing_else(t):
         # (disconnected), the node leaves the fleet (service_down, peer_down).
         until('connected, hwm_reached, dropped and handshake_failed events',
               lambda: {'connected', 'hwm_reached', 'dropped', 'handshake_failed',
-                       'peer_up', 'service_up'} <= stream.kinds())
+                       'peer_up', 'service_up'} <= stream.kinds(), timeout=20)
         subnode.stop_expect(0)
         node.stop_expect(0)
         deadline = time.monotonic() + 20
