@@ -145,7 +145,7 @@ struct nmi_conn {
     nmi_mech *mech;
     nmi_curve_box *box;
     uint8_t peer_key[32]; /* CURVE: the peer's long-term key, for its pipe (I/O thread) */
-    uint64_t zap_id;                 /* waiting for ZAP's answer to this request, 0 = not */
+    uint64_t zap_id;      /* waiting for ZAP's answer to this request, 0 = not */
     TAILQ_ENTRY(nmi_conn) zap_entry; /* in sock->zap->waiting while zap_id != 0 */
     /* read side (I/O thread) */
     uint8_t greet[NMI_ZMTP_GREETING_SIZE]; /* peer greeting so far */
@@ -197,22 +197,22 @@ struct nmi_conn {
     int nheld;                          /* entries in held */
     atomic_uint_fast64_t last_write_ns; /* end of the last write() */
     /* timers and lists (I/O thread) */
-    uint64_t timer_at;               /* earliest of the two below, 0 = none (nmi_io_timer_set) */
-    uint64_t reconnect_at;           /* when to connect again, 0 = none */
-    uint64_t linger_at;              /* when closing gives up on queued output, 0 = none */
-    uint64_t handshake_at;           /* when an unfinished handshake gives up, 0 = none */
-    uint64_t ping_at;                /* when to send the next PING, 0 = heartbeats off */
-    uint64_t hb_deadline;            /* no traffic since our PING by then: peer is dead */
-    uint64_t ttl_deadline;           /* the peer's PING TTL: silence until then is allowed */
-    uint32_t peer_ttl_ms;            /* TTL the peer asked for, 0 = none */
-    int ivl;                         /* current reconnect interval (ms) */
-    uint8_t *connect_rid;            /* CONNECT_ROUTING_ID for this connect (malloc'd), or NULL */
-    uint8_t connect_rid_len;         /* its length */
-    uint32_t connect_fails;          /* failed connects since the last one that worked */
-    uint64_t connect_warned_at;      /* when that was last logged as a warning, 0 = never */
-    bool closing;                    /* socket closed: flush then go */
-    bool refused; /* its security handshake failed: not connected again (as libzmq) */
-    nmi_listener *listener;          /* accepted and still in handshake: its listener */
+    uint64_t timer_at;          /* earliest of the two below, 0 = none (nmi_io_timer_set) */
+    uint64_t reconnect_at;      /* when to connect again, 0 = none */
+    uint64_t linger_at;         /* when closing gives up on queued output, 0 = none */
+    uint64_t handshake_at;      /* when an unfinished handshake gives up, 0 = none */
+    uint64_t ping_at;           /* when to send the next PING, 0 = heartbeats off */
+    uint64_t hb_deadline;       /* no traffic since our PING by then: peer is dead */
+    uint64_t ttl_deadline;      /* the peer's PING TTL: silence until then is allowed */
+    uint32_t peer_ttl_ms;       /* TTL the peer asked for, 0 = none */
+    int ivl;                    /* current reconnect interval (ms) */
+    uint8_t *connect_rid;       /* CONNECT_ROUTING_ID for this connect (malloc'd), or NULL */
+    uint8_t connect_rid_len;    /* its length */
+    uint32_t connect_fails;     /* failed connects since the last one that worked */
+    uint64_t connect_warned_at; /* when that was last logged as a warning, 0 = never */
+    bool closing;               /* socket closed: flush then go */
+    bool refused;               /* its security handshake failed: not connected again (as libzmq) */
+    nmi_listener *listener;     /* accepted and still in handshake: its listener */
     TAILQ_ENTRY(nmi_conn) hs_entry;  /* in listener->handshaking */
     uint64_t accepted_at;            /* when it was accepted (clock ns) */
     LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */
@@ -255,7 +255,7 @@ void nmi_conn_broken(nmi_conn *c, const char *why);           /* I/O: connection
 /* I/O: the descriptor failed (err: errno, EPIPE when the peer closed); in the handshake
  * the monitor hears HANDSHAKE_FAILED_NO_DETAIL with err, as libzmq's. */
 void nmi_conn_lost_io(nmi_conn *c, int err, const char *why);
-void nmi_conn_reject(nmi_conn *c, const char *why);           /* I/O: drop a misbehaving peer */
+void nmi_conn_reject(nmi_conn *c, const char *why); /* I/O: drop a misbehaving peer */
 void nmi_conn_log(nmi_conn *c, int level, const char *fmt, const char *arg);
 /* Commands (conn_cmd.c, I/O thread): one command frame's body, 0 or -1 if the
  * connection was dropped; a subscription or cancel of prefix_len bytes counted against
