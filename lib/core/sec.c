@@ -60,7 +60,7 @@ static int sec_key(uint8_t key[32], const void *val, size_t len)
     return nm_z85_decode(key, text) != NULL ? 0 : -EINVAL;
 }
 
-/* Text of 1..255 bytes into a field (or, with clear, none). */
+/* Text of 1..255 bytes into a field. */
 static int sec_text(char *field, uint8_t *flen, const void *val, size_t len)
 {
     if (val == NULL || len == 0 || len > 255)

@@ -267,12 +267,10 @@ void nmi_conn_begin_handshake(nmi_conn *c)
             conn_stream_notify(c);
         return;
     }
-    static const char *const names[] = {
-        [NM_MECH_NULL] = "NULL", [NM_MECH_PLAIN] = "PLAIN", [NM_MECH_CURVE] = "CURVE"};
     nmi_sec *sec = c->opts.sec;
     int mech = sec != NULL ? sec->mechanism : NM_MECH_NULL;
     uint8_t buf[NMI_ZMTP_GREETING_SIZE + 512];
-    nmi_zmtp_greeting_encode(buf, names[mech],
+    nmi_zmtp_greeting_encode(buf, nmi_mech_name(mech),
                              mech == NM_MECH_NULL ? !c->connecter : sec->as_server);
     int n = 0;
     if (mech == NM_MECH_NULL && (sec == NULL || sec->domain_len == 0)) { /* no ZAP to wait for */

@@ -19,9 +19,6 @@
 
 #include "engine/engine.h"
 
-static const char *const conn_mech_names[] = {
-    [NM_MECH_NULL] = "NULL", [NM_MECH_PLAIN] = "PLAIN", [NM_MECH_CURVE] = "CURVE"};
-
 void nmi_conn_mech_end(nmi_conn *c, bool keep_box)
 {
     nmi_zap_forget(c);
@@ -86,7 +83,7 @@ static int conn_mech_failed(nmi_conn *c, int rc)
 {
     nmi_mech *m = c->mech;
     char why[160];
-    snprintf(why, sizeof(why), "%s handshake failed: %s", conn_mech_names[m->mechanism], m->why);
+    snprintf(why, sizeof(why), "%s handshake failed: %s", nmi_mech_name(m->mechanism), m->why);
     c->refused = true; /* it would fail again (a connecter stops, as libzmq's) */
     if (rc == -EACCES)
         nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED_AUTH, m->code, why);
@@ -173,11 +170,11 @@ int nmi_conn_greeted(nmi_conn *c, const nmi_zmtp_greeting *g)
 {
     nmi_sec *sec = c->opts.sec;
     int ours = sec != NULL ? sec->mechanism : NM_MECH_NULL;
-    if (strcmp(g->mechanism, conn_mech_names[ours]) != 0) {
+    if (strcmp(g->mechanism, nmi_mech_name(ours)) != 0) {
         char name[4 * 20 + 1], why[sizeof(name) + 64];
         nmi_conn_printable(name, sizeof(name), (const uint8_t *)g->mechanism, strlen(g->mechanism));
         snprintf(why, sizeof(why), "peer's security mechanism %s is not ours (%s)", name,
-                 conn_mech_names[ours]);
+                 nmi_mech_name(ours));
         c->refused = true;
         nmi_conn_fail(c, NM_EVENT_HANDSHAKE_FAILED, NM_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH, why);
         return -1;

@@ -78,6 +78,12 @@ void nmi_conn_out_reset(nmi_conn *c)
     c->wbuf_len = c->wseg = 0;
 }
 
+/* What a frame adds to its body on the wire: a header, or with CURVE a sealed MESSAGE. */
+static size_t conn_frame_overhead(const nmi_conn *c)
+{
+    return c->box != NULL ? NMI_CURVE_MSG_OVERHEAD : NMI_ZMTP_MAX_HEADER;
+}
+
 /* Encoded size of m's headers and copied bodies, and how many bodies go by iov (none
  * with CURVE: every frame is sealed into wbuf). */
 static size_t conn_msg_copy_bytes(nmi_conn *c, nmi_msg *m, int *nlarge)
@@ -86,7 +92,7 @@ static size_t conn_msg_copy_bytes(nmi_conn *c, nmi_msg *m, int *nlarge)
     *nlarge = 0;
     for (uint32_t i = 0; i < m->n; i++) {
         nmi_frame *f = nmi_msg_frame(m, i);
-        bytes += NMI_CURVE_MSG_OVERHEAD + 16; /* 16: room for a SUBSCRIBE command's name */
+        bytes += conn_frame_overhead(c) + 16; /* 16: room for a SUBSCRIBE command's name */
         if (f->size <= copy_max)
             bytes += f->size;
         else
@@ -96,8 +102,8 @@ static size_t conn_msg_copy_bytes(nmi_conn *c, nmi_msg *m, int *nlarge)
 }
 
 /* Appends one frame to wbuf: a header and the body, or with CURVE both sealed in a
- * MESSAGE.  The body may already be in wbuf, at NMI_CURVE_MSG_OVERHEAD past the end
- * or further (it is moved into place). */
+ * MESSAGE.  The body may already be in wbuf, at conn_frame_overhead() past the end or
+ * further (it is moved into place). */
 static void conn_put_frame(nmi_conn *c, uint8_t flags, const uint8_t *data, size_t len)
 {
     uint8_t *out = c->wbuf + c->wbuf_len;
@@ -126,8 +132,6 @@ int nmi_conn_out_frame(nmi_conn *c, const uint8_t *frame, size_t n)
     return 0;
 }
 
-/* Appends one message's frames to the output; bodies over CONN_COPY_MAX by reference
- * unless `copy_all`.  Returns true if the message must be held until written. */
 /* A SUB or XSUB's subscription (one frame starting 0x01, or 0x00 to cancel) goes to a
  * ZMTP 3.1 peer as a SUBSCRIBE or CANCEL command; 3.0 peers get the data frame as is.
  * Returns true if m was written as a command. */
@@ -142,7 +146,7 @@ static bool conn_encode_sub(nmi_conn *c, nmi_msg *m)
         return false;
     const char *name = d[0] ? "SUBSCRIBE" : "CANCEL";
     size_t nlen = strlen(name), plen = f->size - 1;
-    uint8_t *body = c->wbuf + c->wbuf_len + NMI_CURVE_MSG_OVERHEAD; /* moved into place */
+    uint8_t *body = c->wbuf + c->wbuf_len + conn_frame_overhead(c); /* moved into place */
     body[0] = (uint8_t)nlen;
     memcpy(body + 1, name, nlen);
     memcpy(body + 1 + nlen, d + 1, plen);
@@ -150,6 +154,8 @@ static bool conn_encode_sub(nmi_conn *c, nmi_msg *m)
     return true;
 }
 
+/* Appends one message's frames to the output; bodies over CONN_COPY_MAX by reference
+ * unless `copy_all`.  Returns true if the message must be held until written. */
 static bool conn_encode_msg(nmi_conn *c, nmi_msg *m, bool copy_all)
 {
     if (conn_encode_sub(c, m))

@@ -211,8 +211,8 @@ struct nmi_conn {
     uint32_t connect_fails;     /* failed connects since the last one that worked */
     uint64_t connect_warned_at; /* when that was last logged as a warning, 0 = never */
     bool closing;               /* socket closed: flush then go */
-    bool refused;               /* its security handshake failed: not connected again (as libzmq) */
-    nmi_listener *listener;     /* accepted and still in handshake: its listener */
+    bool refused;           /* I/O thread: the server ended its handshake: not connected again */
+    nmi_listener *listener; /* accepted and still in handshake: its listener */
     TAILQ_ENTRY(nmi_conn) hs_entry;  /* in listener->handshaking */
     uint64_t accepted_at;            /* when it was accepted (clock ns) */
     LIST_ENTRY(nmi_conn) sock_entry; /* in sock->conns */

@@ -13,6 +13,13 @@
 #include "zmtp/mech.h"
 #include "zmtp/zmtp_int.h"
 
+const char *nmi_mech_name(int mechanism)
+{
+    static const char *const names[] = {
+        [NM_MECH_NULL] = "NULL", [NM_MECH_PLAIN] = "PLAIN", [NM_MECH_CURVE] = "CURVE"};
+    return mechanism >= NM_MECH_NULL && mechanism <= NM_MECH_CURVE ? names[mechanism] : "?";
+}
+
 int nmi_mech_init(nmi_mech *m, const nmi_mech_conf *cf)
 {
     memset(m, 0, sizeof(*m));

@@ -100,6 +100,8 @@ typedef struct nmi_mech {
     nmi_curve_box box;
 } nmi_mech;
 
+/* The mechanism's name in a greeting ("NULL", "PLAIN", "CURVE") for enum nm_mechanism. */
+const char *nmi_mech_name(int mechanism);
 /* Starts m (any memory) for cf; -EINVAL for an unusable configuration (metadata over
  * 512 bytes), -ENOSYS without libsodium. */
 int nmi_mech_init(nmi_mech *m, const nmi_mech_conf *cf);
