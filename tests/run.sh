@@ -35,7 +35,7 @@ PACKAGES=(
     libzmq3-dev python3-zmq                 # real ZeroMQ peers for the interop tests
     libczmq-dev                             # CZMQ's zcert: test_keygen's certificates
     libmicrohttpd-dev libjansson-dev        # admin endpoint
-    libsodium-dev libcurl4-openssl-dev      # signed beacons; etcd backend
+    libsodium-dev libcurl4-openssl-dev      # CURVE and signed beacons; etcd backend
     libavahi-client-dev                     # DNS-SD backend
     clang-14 libclang-rt-14-dev             # fuzz targets (libFuzzer + sanitizers)
     iproute2 procps                         # network namespaces (ip) and their sysctls
