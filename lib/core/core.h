@@ -121,6 +121,10 @@ void nmi_sec_release(nmi_sec *sec);
  * *sp (application thread); -ENOENT for any other option. */
 int nmi_sec_setopt(nmi_sec **sp, int opt, const void *val, size_t len);
 int nmi_sec_getopt(const nmi_sec *sec, int opt, void *val, size_t *len);
+/* New settings (one reference) for a CURVE connection to the server with public key
+ * server_key: sec's key pair (or, without one, a pair made now), the rest as sec.  NULL
+ * when memory runs out. */
+nmi_sec *nmi_sec_curve_client(const nmi_sec *sec, const uint8_t server_key[32]);
 /* libsodium ready for use (keys.c): 0, or -ENOSYS. */
 int nmi_sodium_init(void);
 
@@ -418,7 +422,9 @@ int nmi_sock_wait(nmi_sock *s, uint64_t deadline);
 int nmi_sock_wait_in(nmi_sock *s, uint64_t deadline);
 /* Application: connect / disconnect a tcp or ipc endpoint without listing it among the
  * socket's endpoints (svc:// instances). */
-int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint);
+/* server_key: a CURVE server's public key to connect to with CURVE (svc.c), or NULL for
+ * the socket's own settings. */
+int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint, const uint8_t *server_key);
 void nmi_sock_disconnect_plain(nmi_sock *s, const char *endpoint);
 
 /* ---- svc:// (svc.c; application thread unless said otherwise) -------------------- */

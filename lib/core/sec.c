@@ -190,3 +190,23 @@ int nmi_sec_getopt(const nmi_sec *sec, int opt, void *val, size_t *len)
     }
     return sec_get_bytes(val, len, &v, sizeof(v), false);
 }
+
+nmi_sec *nmi_sec_curve_client(const nmi_sec *sec, const uint8_t server_key[32])
+{
+    static const uint8_t none[32];
+    nmi_sec *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    if (sec != NULL)
+        *c = *sec;
+    atomic_init(&c->refs, 1);
+    c->mechanism = NM_MECH_CURVE;
+    c->as_server = false;
+    memcpy(c->curve_server, server_key, 32);
+    if (sodium_memcmp(c->curve_secret, none, 32) == 0 &&
+        nm_curve_keypair(c->curve_public, c->curve_secret) < 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}

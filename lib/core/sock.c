@@ -320,7 +320,7 @@ static int sock_connect(nmi_sock *s, const char *endpoint)
     else if (strncmp(endpoint, "svc://", 6) == 0)
         rc = endpoint[6] == '\0' ? -EINVAL : nmi_svc_connect(s, endpoint + 6);
     else
-        rc = nmi_sock_connect_plain(s, endpoint);
+        rc = nmi_sock_connect_plain(s, endpoint, NULL);
     if (rc == 0)
         sock_add_endpoint(s, endpoint);
     return rc;
@@ -410,13 +410,17 @@ static int sock_unbind(nmi_sock *s, const char *endpoint)
     return rc;
 }
 
-int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
+int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint, const uint8_t *server_key)
 {
     const nmi_transport_ops *tp;
     const char *rest;
     nmi_addr a;
     nmi_conn *c = NULL;
+    nmi_sec *sec = NULL;
     int rc = nmi_transport_find(endpoint, &tp, &rest);
+    if (rc == 0 && server_key != NULL &&
+        (sec = nmi_sec_curve_client(s->opts.sec, server_key)) == NULL)
+        rc = -ENOMEM;
     /* Through a SOCKS5 proxy: the conn connects to the proxy, and asks it for rest. */
     bool socks = rc == 0 && tp == &nmi_tcp_ops && s->socks_proxy[0] != '\0';
     if (rc == 0)
@@ -425,8 +429,14 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint)
         rc = nmi_conn_new_socks(s, tp, &a, endpoint, rest, &c);
     else if (rc == 0 && (c = nmi_conn_new_connect(s, tp, &a, endpoint)) == NULL)
         rc = -ENOMEM;
-    if (rc < 0)
+    if (rc < 0) {
+        nmi_sec_release(sec);
         return rc;
+    }
+    if (sec != NULL) { /* this connection's own settings (it has not started) */
+        nmi_sec_release(c->opts.sec);
+        c->opts.sec = sec;
+    }
     s->connect_rid_len = 0; /* CONNECT_ROUTING_ID names this connect only */
     if (c->pipe != NULL)
         nmi_sock_attach(s, c->pipe);

@@ -31,9 +31,11 @@ struct nm_svc_watch {
 
 /* One report, on its way to the socket's thread. */
 typedef struct svc_update {
-    uint64_t watch;            /* nm_svc_watch.id */
-    int type;                  /* the instance's socket type */
-    bool up;                   /* came (true) or went */
+    uint64_t watch; /* nm_svc_watch.id */
+    int type;       /* the instance's socket type */
+    bool up;        /* came (true) or went */
+    bool has_key;   /* a CURVE server: key is its public key */
+    uint8_t key[32];
     char endpoint[NMI_EP_MAX]; /* where it is */
 } svc_update;
 
@@ -95,6 +97,12 @@ void nm_ctx_set_resolver(nm_ctx_t *ctxp, const nm_resolver_t *r)
 
 void nm_svc_update(nm_svc_watch_t *w, const char *endpoint, int type, bool up)
 {
+    nm_svc_update_key(w, endpoint, type, up, NULL);
+}
+
+void nm_svc_update_key(nm_svc_watch_t *w, const char *endpoint, int type, bool up,
+                       const uint8_t *curve_key)
+{
     svc_update *u = malloc(sizeof(*u));
     if (u == NULL || strlen(endpoint) >= sizeof(u->endpoint)) {
         nmi_log(w->s->ctx, NM_LOG_WARN, "svc", "%s: instance %s dropped (%s)", w->name, endpoint,
@@ -105,6 +113,9 @@ void nm_svc_update(nm_svc_watch_t *w, const char *endpoint, int type, bool up)
     u->watch = w->id;
     u->type = type;
     u->up = up;
+    u->has_key = curve_key != NULL;
+    if (u->has_key)
+        memcpy(u->key, curve_key, sizeof(u->key));
     strlcpy(u->endpoint, endpoint, sizeof(u->endpoint));
     nmi_sock_post(w->s, NMI_CMD_SVC, u);
 }
@@ -155,7 +166,7 @@ void nmi_svc_apply(nmi_sock *s, void *obj)
         bool first = svc_users(v, u->endpoint) == 0;
         v->conns[v->nconns].watch = u->watch;
         strlcpy(v->conns[v->nconns++].endpoint, u->endpoint, NMI_EP_MAX);
-        int rc = first ? nmi_sock_connect_plain(s, u->endpoint) : 0;
+        int rc = first ? nmi_sock_connect_plain(s, u->endpoint, u->has_key ? u->key : NULL) : 0;
         if (rc < 0) {
             nmi_log(s->ctx, NM_LOG_WARN, "svc", "cannot connect to %s: %s", u->endpoint,
                     nm_strerror(rc));

@@ -585,6 +585,13 @@ NM_EXPORT void nm_ctx_set_resolver(nm_ctx_t *ctx, const nm_resolver_t *r);
 /* An instance of the watched service (socket type `type`) at endpoint came up, or
  * went (up false).  Instances whose type cannot talk to the socket are ignored. */
 NM_EXPORT void nm_svc_update(nm_svc_watch_t *w, const char *endpoint, int type, bool up);
+/* The same for an instance that is a CURVE server with public key curve_key (32 bytes;
+ * NULL: none, as nm_svc_update): the socket connects to it with CURVE, with this key as
+ * the server's and its own NM_CURVE_PUBLICKEY / NM_CURVE_SECRETKEY as its pair (a socket
+ * without a secret key gets a pair made for that connection, which a server with an
+ * allow list refuses).  The resolver passes only keys it trusts. */
+NM_EXPORT void nm_svc_update_key(nm_svc_watch_t *w, const char *endpoint, int type, bool up,
+                                 const uint8_t *curve_key);
 
 /* ---- clock ----------------------------------------------------------------------- */
 

@@ -152,6 +152,59 @@ static void test_follow_instances(void **state)
 }
 
 /* Closing a socket unwatches; updates still queued for it are dropped. */
+/* An instance reported with a CURVE key is connected with CURVE: to a CURVE server
+ * with that key, with the socket's own pair, or a pair made for it. */
+static void test_instance_with_key(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = ctx_with_resolver();
+    uint8_t spub[32], ssec[32], cpub[32], csec[32], other[32], junk[32];
+    TU_OK(nm_curve_keypair(spub, ssec));
+    TU_OK(nm_curve_keypair(cpub, csec));
+    TU_OK(nm_curve_keypair(other, junk));
+    nm_sock_t *srv = tu_sock(ctx, NM_REP);
+    TU_OK(nm_sock_setopt_int(srv, NM_CURVE_SERVER, 1));
+    TU_OK(nm_sock_setopt(srv, NM_CURVE_SECRETKEY, ssec, 32));
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(srv, ep, sizeof(ep));
+
+    /* A socket with its own pair; then one without (a pair is made for it). */
+    for (int own = 1; own >= 0; own--) {
+        nm_sock_t *req = tu_sock(ctx, NM_REQ);
+        if (own) {
+            TU_OK(nm_sock_setopt(req, NM_CURVE_PUBLICKEY, cpub, 32));
+            TU_OK(nm_sock_setopt(req, NM_CURVE_SECRETKEY, csec, 32));
+        }
+        TU_OK(nm_sock_connect(req, "svc://api"));
+        nm_svc_update_key(tr.w, ep, NM_REP, true, spub);
+        tu_send_str(req, "hello");
+        tu_recv_str(srv, "hello");
+        tu_send_str(srv, "world");
+        tu_recv_str(req, "world");
+        int mech;
+        TU_OK(nm_sock_getopt_int(req, NM_MECHANISM, &mech));
+        assert_int_equal(mech, own ? NM_MECH_CURVE : NM_MECH_NULL); /* the socket's own */
+        nm_sock_close(&req);
+    }
+
+    /* Another key: the server cannot open the HELLO; nothing passes. */
+    nm_sock_t *req = tu_sock(ctx, NM_REQ);
+    TU_OK(nm_sock_connect(req, "svc://api"));
+    nm_svc_update_key(tr.w, ep, NM_REP, true, other);
+    tu_send_str(req, "hello");
+    tu_recv_none(srv, 300);
+    /* And without a key, a NULL connection to a CURVE server is refused too. */
+    nm_sock_t *plain = tu_sock(ctx, NM_REQ);
+    TU_OK(nm_sock_connect(plain, "svc://api"));
+    nm_svc_update(tr.w, ep, NM_REP, true);
+    tu_send_str(plain, "hello");
+    tu_recv_none(srv, 300);
+    nm_sock_close(&plain);
+    nm_sock_close(&req);
+    nm_sock_close(&srv);
+    tu_ctx_destroy(&ctx);
+}
+
 static void test_close_unwatches(void **state)
 {
     (void)state;
@@ -263,9 +316,10 @@ static void test_disconnect_tcp(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_resolver),     cmocka_unit_test(test_follow_instances),
-        cmocka_unit_test(test_close_unwatches), cmocka_unit_test(test_bind_advertises),
-        cmocka_unit_test(test_bind_hosts),      cmocka_unit_test(test_disconnect_tcp),
+        cmocka_unit_test(test_no_resolver),       cmocka_unit_test(test_follow_instances),
+        cmocka_unit_test(test_instance_with_key), cmocka_unit_test(test_close_unwatches),
+        cmocka_unit_test(test_bind_advertises),   cmocka_unit_test(test_bind_hosts),
+        cmocka_unit_test(test_disconnect_tcp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
