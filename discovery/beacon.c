@@ -74,7 +74,7 @@ static size_t beacon_svc_size(const nmd_service *s)
         return 0;
     if (s->type < 0 || s->type > NMD_TYPE_MAX)
         return 0;
-    return 1 + nl + 1 + 1 + el;
+    return 1 + nl + 1 + 1 + el + (s->has_key ? NMD_SVC_KEY_SIZE : 0);
 }
 
 /* Writes one service already checked by beacon_svc_size(). */
@@ -83,9 +83,11 @@ static void beacon_svc_put(beacon_wr *w, const nmd_service *s)
     size_t nl = strlen(s->name), el = strlen(s->endpoint);
     beacon_put8(w, (unsigned)nl);
     beacon_putn(w, s->name, nl);
-    beacon_put8(w, (unsigned)s->type);
+    beacon_put8(w, (unsigned)s->type | (s->has_key ? NMD_SVC_KEYED : 0));
     beacon_put8(w, (unsigned)el);
     beacon_putn(w, s->endpoint, el);
+    if (s->has_key)
+        beacon_putn(w, s->curve_key, NMD_SVC_KEY_SIZE);
 }
 
 /* Entries that could not be encoded (out-of-range fields) are skipped rather than read
@@ -95,7 +97,7 @@ static void beacon_digest(const nmd_service *table, size_t n, uint8_t out[8])
 {
     crypto_generichash_state st;
     uint8_t h[crypto_generichash_BYTES];
-    uint8_t buf[1 + NMD_SVC_NAME_MAX + 1 + 1 + NMD_ENDPOINT_MAX];
+    uint8_t buf[NMD_SERVICE_MAX];
 
     crypto_generichash_init(&st, NULL, 0, sizeof(h));
     for (size_t i = 0; table != NULL && i < n; i++) {
@@ -264,6 +266,21 @@ static bool beacon_getstr(beacon_rd *r, char *dst, size_t min, size_t max)
     return true;
 }
 
+/* Reads one service (as beacon_svc_put writes it); false when malformed or cut short. */
+static bool beacon_svc_get(beacon_rd *r, nmd_service *s)
+{
+    uint8_t type;
+    if (!beacon_getstr(r, s->name, 1, NMD_SVC_NAME_MAX) || !beacon_get8(r, &type) ||
+        (type & ~NMD_SVC_KEYED) > NMD_TYPE_MAX ||
+        !beacon_getstr(r, s->endpoint, 1, NMD_ENDPOINT_MAX))
+        return false;
+    s->type = type & ~NMD_SVC_KEYED;
+    s->has_key = type & NMD_SVC_KEYED;
+    if (!s->has_key)
+        memset(s->curve_key, 0, sizeof(s->curve_key));
+    return !s->has_key || beacon_getn(r, s->curve_key, NMD_SVC_KEY_SIZE);
+}
+
 size_t nmd_service_size(const nmd_service *s)
 {
     return s != NULL ? beacon_svc_size(s) : 0;
@@ -281,11 +298,8 @@ int nmd_service_decode(const uint8_t *in, size_t n, nmd_service *s)
     if (in == NULL || s == NULL)
         return -EPROTO;
     beacon_rd r = {in, in + n};
-    uint8_t type;
-    if (!beacon_getstr(&r, s->name, 1, NMD_SVC_NAME_MAX) || !beacon_get8(&r, &type) ||
-        type > NMD_TYPE_MAX || !beacon_getstr(&r, s->endpoint, 1, NMD_ENDPOINT_MAX))
+    if (!beacon_svc_get(&r, s))
         return -EPROTO;
-    s->type = type;
     return (int)(r.p - in);
 }
 
@@ -293,7 +307,7 @@ int nmd_service_decode(const uint8_t *in, size_t n, nmd_service *s)
  * been checked. */
 static int beacon_parse(beacon_rd *r, nmd_beacon *b)
 {
-    uint8_t k, type;
+    uint8_t k;
     if (!beacon_getn(r, b->node_id, 16) || !beacon_get32(r, &b->incarnation) ||
         !beacon_get32(r, &b->seq) || !beacon_getstr(r, b->fleet, 1, NMD_FLEET_MAX) ||
         !beacon_getstr(r, b->name, 0, NMD_NAME_MAX) || !beacon_get16(r, &b->ctl_port) ||
@@ -303,13 +317,9 @@ static int beacon_parse(beacon_rd *r, nmd_beacon *b)
     if (k > NMD_INLINE_MAX || k > b->nservices || (b->complete != (k == b->nservices)))
         return -EPROTO;
     b->ninline = k;
-    for (size_t i = 0; i < k; i++) {
-        nmd_service *s = &b->services[i];
-        if (!beacon_getstr(r, s->name, 1, NMD_SVC_NAME_MAX) || !beacon_get8(r, &type) ||
-            type > NMD_TYPE_MAX || !beacon_getstr(r, s->endpoint, 1, NMD_ENDPOINT_MAX))
+    for (size_t i = 0; i < k; i++)
+        if (!beacon_svc_get(r, &b->services[i]))
             return -EPROTO;
-        s->type = type;
-    }
     if (b->admin_tls && !beacon_getn(r, b->admin_pin, NMD_PIN_SIZE))
         return -EPROTO;
     if (r->p != r->end)

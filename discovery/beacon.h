@@ -32,9 +32,11 @@
 #define NMD_FLAG_ADMIN_TLS 0x08 /* admin is HTTPS; its key's hash follows the services */
 
 typedef struct nmd_service {
-    char name[129];     /* service name, 1..128 bytes, NUL-terminated */
-    int type;           /* enum nm_sock_type, 0..11 */
-    char endpoint[201]; /* endpoint to connect to, 1..200 bytes, NUL-terminated */
+    char name[129];        /* service name, 1..128 bytes, NUL-terminated */
+    int type;              /* enum nm_sock_type, 0..11 */
+    char endpoint[201];    /* endpoint to connect to, 1..200 bytes, NUL-terminated */
+    bool has_key;          /* a CURVE server: curve_key is its public key */
+    uint8_t curve_key[32]; /* trusted only from an authenticated record */
 } nmd_service;
 
 typedef struct nmd_beacon {
@@ -94,7 +96,9 @@ void nmd_table_digest(const nmd_service *table, size_t n, uint8_t out[8]);
  * out of range; nmd_service_encode() writes a service that size accepted to out, which
  * must hold that many bytes, and returns the count.  nmd_service_decode() reads one from
  * in[0..n) and returns the bytes it took, or -EPROTO when malformed or cut short. */
-#define NMD_SERVICE_MAX (3 + NMD_SVC_NAME_MAX + NMD_ENDPOINT_MAX)
+#define NMD_SERVICE_MAX  (3 + NMD_SVC_NAME_MAX + NMD_ENDPOINT_MAX + NMD_SVC_KEY_SIZE)
+#define NMD_SVC_KEY_SIZE 32   /* a CURVE server's public key after the endpoint */
+#define NMD_SVC_KEYED    0x80 /* in the type byte: a key follows the endpoint */
 size_t nmd_service_size(const nmd_service *s);
 size_t nmd_service_encode(const nmd_service *s, uint8_t *out);
 int nmd_service_decode(const uint8_t *in, size_t n, nmd_service *s);
