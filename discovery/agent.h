@@ -36,6 +36,8 @@ typedef struct nmd_agent_config {
     const char *group;                 /* IPv4 multicast group (default NMD_UDP_GROUP) */
     bool passive;                      /* only listen (nomid resolve, nomid peers) */
     bool beacon;                       /* use beacons (default true) */
+    bool trust_unsigned_keys;          /* keep services' CURVE keys from records the fleet
+                                        * key did not authenticate (default false) */
     struct {
         const nmd_backend_ops *ops;   /* dnssd, etcd */
         const char *arg;              /* what followed '=' (the etcd URL), or NULL */

@@ -20,6 +20,7 @@
 #include "args.h"
 #include "cat.h"
 #include "cat_input.h"
+#include "curve.h"
 #include "dlog.h"
 #include "endpoint.h"
 #include "commands.h"
@@ -41,6 +42,7 @@ struct cat {
     nm_sock_t *sock;          /* the one socket */
     nmd_agent *agent;         /* the embedded node's discovery, or NULL */
     nma_server *admin;        /* its admin endpoint (--admin), or NULL */
+    nmd_zap_allow *zap;       /* --curve-allow's ZAP handler, or NULL */
     uint64_t last_ns;         /* start or last message sent/received, for --timeout */
     uint64_t start_ns;        /* when the socket was attached */
     bool svc_reported;        /* cat_svc_report warned already */
@@ -308,6 +310,8 @@ static enum cat_rc cat_open(struct cat *c)
     }
     nm_ctx_set_log(c->ctx, log_stderr_cb, NULL, o->log_level);
     enum cat_rc r = cat_needs_node(o) ? cat_start_node(c) : CAT_OK;
+    if (r == CAT_OK && curve_start(&o->disc, c->ctx, &c->zap) < 0)
+        r = CAT_USAGE;
     if (r != CAT_OK)
         return r;
     rc = nm_sock_new(&c->sock, c->ctx, o->type);
@@ -316,7 +320,10 @@ static enum cat_rc cat_open(struct cat *c)
                 nm_strerror(rc));
         return CAT_USAGE;
     }
-    r = cat_set_options(c);
+    bool binds = false;
+    for (int i = 0; i < o->neps; i++)
+        binds |= o->eps[i].bind;
+    r = curve_apply(&o->disc, c->sock, binds) < 0 ? CAT_FAIL : cat_set_options(c);
     for (int i = 0; r == CAT_OK && i < o->neps; i++)
         r = cat_attach(c, &o->eps[i]);
     if (r == CAT_OK && o->advertise != NULL &&
@@ -405,6 +412,7 @@ static void cat_close(struct cat *c, enum cat_rc rc)
         nm_sock_setopt_int(c->sock, NM_LINGER, 0);
     if (c->sock != NULL)
         nm_sock_close(&c->sock);
+    nmd_zap_allow_stop(&c->zap);
     nma_stop(&c->admin);
     nmd_agent_stop(&c->agent);
     if (c->ctx != NULL)

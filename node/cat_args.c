@@ -60,6 +60,7 @@ static const struct option cat_longopts[] = {
     {"help", no_argument, NULL, 'h'},
     DISC_LONG_OPTIONS,
     DISC_NAME_OPTION,
+    DISC_CURVE_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -96,7 +97,9 @@ static void cat_usage(FILE *f)
           "instance of NAME; --bind svc://NAME listens on a free port of each --interface's\n"
           "address, 127.0.0.1 by default, and advertises it) or --admin, cat runs a node\n"
           "(discovery, and admin when asked), configured with:\n" DISC_HELP
-          "  --name NAME            this node's name (default: HOST/cat-PID)\n\n"
+          "  --name NAME            this node's name (default: HOST/cat-PID)\n" DISC_HELP_CURVE
+          "  (with --curve-cert, --connect takes svc:// names only: discovery gives\n"
+          "  their servers' keys)\n\n"
           "pub and xpub send like push (default once): a PUB drops what it sends before a\n"
           "subscriber has connected and subscribed (the slow joiner), so send repeatedly\n"
           "with --interval.  xpub without a message receives and prints the subscriptions\n"
@@ -313,6 +316,12 @@ static enum cat_rc cat_check(const struct cat_opts *o)
         binds |= o->eps[i].bind && strncmp(o->eps[i].endpoint, "inproc://", 9) != 0;
     if (o->advertise != NULL && !binds)
         return cat_bad("--advertise needs a tcp or ipc --bind");
+    for (int i = 0; o->disc.has_cert && i < o->neps; i++)
+        if (!o->eps[i].bind && strncmp(o->eps[i].endpoint, "svc://", 6) != 0 &&
+            strncmp(o->eps[i].endpoint, "inproc://", 9) != 0)
+            return cat_bad("--curve-cert: --connect %s needs its server's key; connect to a "
+                           "svc:// name, whose key discovery gives",
+                           o->eps[i].endpoint);
     return CAT_OK;
 }
 

@@ -68,6 +68,10 @@ static const config_key config_keys[] = {
      "the PEM private key file of admin_tls_cert"},
     {"admin_tls_ca", CONFIG_PATH, DISC_OPT_ADMIN_TLS_CA,
      "a PEM file of CA certificates for peers' HTTPS admin endpoints"},
+    {"curve_cert", CONFIG_PATH, DISC_OPT_CURVE_CERT,
+     "a CURVE secret certificate file (NAME_secret of nomid keygen)"},
+    {"curve_allow", CONFIG_PATH, DISC_OPT_CURVE_ALLOW,
+     "a directory of the CURVE certificates admitted"},
     {"services", CONFIG_SERVICES, 0,
      "an array of \"NAME=TYPE@ENDPOINT\" strings or {\"name\", \"type\", \"endpoint\"} "
      "objects"},

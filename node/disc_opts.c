@@ -133,6 +133,36 @@ static int disc_tls_file(char *dst, size_t cap, const char *flag, const char *ar
     return 1;
 }
 
+/* --curve-cert FILE: a secret certificate, read now so a bad one stops the command. */
+static int disc_curve_cert(disc_opts *d, const char *path)
+{
+    char err[512];
+    int rc = nmd_cert_load(&d->cert, path, err, sizeof(err));
+    if (rc < 0 || !d->cert.has_secret) {
+        if (rc < 0)
+            log_msg(NM_LOG_ERROR, "curve", "--curve-cert: %s", err);
+        else
+            log_msg(NM_LOG_ERROR, "curve", "--curve-cert %s: no secret key (give NAME_secret)",
+                    path);
+        nmd_cert_wipe(&d->cert);
+        return -1;
+    }
+    d->has_cert = true;
+    return 1;
+}
+
+/* --curve-allow DIR: the name, read when the command starts (curve.c). */
+static int disc_curve_allow(disc_opts *d, const char *dir)
+{
+    if (dir[0] == '\0' || strlcpy(d->allow, dir, sizeof(d->allow)) >= sizeof(d->allow)) {
+        log_msg(NM_LOG_ERROR, "curve", "--curve-allow '%s': a directory name under %zu bytes", dir,
+                sizeof(d->allow));
+        d->allow[0] = '\0';
+        return -1;
+    }
+    return 1;
+}
+
 int disc_opt(disc_opts *d, int code, const char *arg)
 {
     nmd_agent_config *c = &d->cfg;
@@ -188,6 +218,13 @@ int disc_opt(disc_opts *d, int code, const char *arg)
         return disc_tls_file(d->tls_key, sizeof(d->tls_key), "--admin-tls-key", arg);
     case DISC_OPT_ADMIN_TLS_CA:
         return disc_tls_file(d->tls_ca, sizeof(d->tls_ca), "--admin-tls-ca", arg);
+    case DISC_OPT_CURVE_CERT:
+        return disc_curve_cert(d, arg);
+    case DISC_OPT_CURVE_ALLOW:
+        return disc_curve_allow(d, arg);
+    case DISC_OPT_CURVE_TRUST:
+        c->trust_unsigned_keys = true;
+        return 1;
     case DISC_OPT_ETCD_PREFIX:
         if (arg[0] != '/' ||
             strlcpy(c->etcd_prefix, arg, sizeof(c->etcd_prefix)) >= sizeof(c->etcd_prefix)) {

@@ -2,8 +2,10 @@
  * disc_opts.h - the discovery flags shared by `nomid node`, `resolve` and `peers`
  * (DESIGN.md): --interface, --fleet, --fleet-key-file, --beacon-interval,
  * --beacon-expiry, --discovery, --etcd-prefix, --name, --admin, --admin-token-file,
- * --admin-tls-cert, --admin-tls-key, --admin-tls-ca.  Each command
- * lists DISC_LONG_OPTIONS in its getopt table and hands unknown option codes to disc_opt().
+ * --admin-tls-cert, --admin-tls-key, --admin-tls-ca; and for the commands that open
+ * sockets (node, cat) --curve-cert, --curve-allow, --curve-trust-unsigned-keys.  Each
+ * command lists DISC_LONG_OPTIONS in its getopt table and hands unknown option codes to
+ * disc_opt().
  */
 #ifndef NODE_DISC_OPTS_H
 #define NODE_DISC_OPTS_H
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "cert.h"
 
 enum disc_opt_code {
     DISC_OPT_IFACE = 0x1000,
@@ -28,6 +31,9 @@ enum disc_opt_code {
     DISC_OPT_ADMIN_TLS_CERT,
     DISC_OPT_ADMIN_TLS_KEY,
     DISC_OPT_ADMIN_TLS_CA,
+    DISC_OPT_CURVE_CERT,
+    DISC_OPT_CURVE_ALLOW,
+    DISC_OPT_CURVE_TRUST,
 };
 
 /* The options every command that runs discovery takes (node, cat, resolve, peers). */
@@ -76,6 +82,22 @@ enum disc_opt_code {
     "  --admin-tls-ca F       check peers' HTTPS admin certificates against F's PEM\n"             \
     "                         CA certificates (without it: against the key hash\n"                 \
     "                         in their beacons, trusted only with a fleet key)\n"
+/* The certificate flags (node, cat). */
+#define DISC_CURVE_OPTIONS                                                                         \
+    {"curve-cert", required_argument, NULL, DISC_OPT_CURVE_CERT},                                  \
+        {"curve-allow", required_argument, NULL, DISC_OPT_CURVE_ALLOW},                            \
+    {                                                                                              \
+        "curve-trust-unsigned-keys", no_argument, NULL, DISC_OPT_CURVE_TRUST                       \
+    }
+#define DISC_HELP_CURVE                                                                            \
+    "  --curve-cert F         this node's CURVE certificate (F_secret of nomid keygen,\n"          \
+    "                         CZMQ's format): its services are CURVE servers with\n"              \
+    "                         it, their key travels in discovery, and svc://\n"                   \
+    "                         connections use CURVE with the key found there\n"                   \
+    "  --curve-allow DIR      admit only CURVE clients whose certificate is in DIR\n"             \
+    "                         (read again when it changes)\n"                                     \
+    "  --curve-trust-unsigned-keys  use service keys from records the fleet key did\n"           \
+    "                         not authenticate (default: ignored)\n"
 #define DISC_HELP_NAME "  --name NAME            this node's name (default: the host name)\n"
 
 /* Discovery settings being parsed, and the key file's bytes. */
@@ -89,6 +111,9 @@ typedef struct disc_opts {
     char tls_cert[1024];  /* --admin-tls-cert FILE, or "" */
     char tls_key[1024];   /* --admin-tls-key FILE, or "" */
     char tls_ca[1024];    /* --admin-tls-ca FILE, or "" */
+    nmd_cert cert;        /* --curve-cert's certificate (with its secret key) */
+    bool has_cert;        /* ... was given */
+    char allow[1024];     /* --curve-allow DIR, or "" */
 } disc_opts;
 
 void disc_opts_init(disc_opts *d);

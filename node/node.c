@@ -14,6 +14,7 @@
 #include "args.h"
 #include "commands.h"
 #include "config.h"
+#include "curve.h"
 #include "disc_opts.h"
 #include "log.h"
 #include "nomid.h"
@@ -27,6 +28,7 @@ static const struct option node_longs[] = {
     {"help", no_argument, NULL, 'h'},
     DISC_LONG_OPTIONS,
     DISC_NAME_OPTION,
+    DISC_CURVE_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
@@ -42,7 +44,9 @@ static void node_usage(FILE *f)
           "  --service NAME=TYPE@ENDPOINT  advertise an endpoint (repeatable); TYPE is a\n"
           "                         lowercase socket type; a wildcard host (tcp://*:5555)\n"
           "                         is announced with each interface's address\n" DISC_HELP
-              DISC_HELP_NAME,
+              DISC_HELP_NAME DISC_HELP_CURVE
+          "  (a certified node's --service entries carry its key: the programs behind\n"
+          "  them serve CURVE with its certificate and admit --curve-allow's holders)\n",
           f);
 }
 
@@ -132,6 +136,8 @@ int node_main(int argc, char **argv)
     if (parsed != NODE_EXIT_OK)
         return parsed < 0 ? NODE_EXIT_OK : parsed;
     disc_default_name(&o, NULL);
+    if (curve_check(&o) < 0)
+        return NODE_EXIT_USAGE;
     nmd_agent *a = NULL;
     int rc = nmd_agent_start(&a, &o.cfg);
     if (rc < 0) {

@@ -5,7 +5,9 @@ every namespace (and with them their links), also after a failure.  IPv6 link-lo
 addresses come up without duplicate address detection, so they are usable at once."""
 
 import os
+import signal
 import subprocess
+import time
 
 
 def _ip(*args, check=True):
@@ -60,3 +62,29 @@ class Lan:
         for ns in reversed(self._made):
             _ip('netns', 'del', ns, check=False)
         self._made = []
+
+
+class Capture:
+    """tcpdump on interface dev (in network namespace netns, or here) of the packets
+    filter (a pcap expression) selects, written to the file path until stop(), which
+    returns the file's bytes."""
+
+    def __init__(self, path, filter, dev='lo', netns=None):
+        self.path = path
+        prefix = ['ip', 'netns', 'exec', netns] if netns else []
+        # --immediate-mode: each packet at once (not a ring block a second later), so
+        # what came before stop() is in the file.
+        self.p = subprocess.Popen(prefix + ['tcpdump', '-i', dev, '--immediate-mode', '-U', '-s',
+                                            '0', '-w', path, filter],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        line = self.p.stderr.readline().decode()  # "listening on DEV, ..." once it captures
+        if 'listening on ' + dev not in line:
+            self.p.kill()
+            raise RuntimeError('tcpdump did not start: %r' % line)
+
+    def stop(self):
+        time.sleep(0.5)  # the last packets reach the file (-U writes each at once)
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait(10)
+        with open(self.path, 'rb') as f:
+            return f.read()

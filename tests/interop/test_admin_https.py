@@ -19,18 +19,16 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from lan import Lan  # noqa: E402
+from lan import Capture, Lan  # noqa: E402
 from nmtest import check, eq, free_tcp_port, test, main, until, wait_admin  # noqa: E402
 
 IVL = '0.2'
@@ -227,29 +225,6 @@ def bad_files_stop_the_node_naming_them(t):
         c.close()
 
 
-class Capture:
-    """tcpdump on interface dev (in network namespace netns, or here), TCP port `port`,
-    written to a file until stop()."""
-
-    def __init__(self, port, path, dev='lo', netns=None):
-        self.path = path
-        prefix = ['ip', 'netns', 'exec', netns] if netns else []
-        # --immediate-mode: each packet at once (not a ring block a second later), so
-        # what came before stop() is in the file.
-        self.p = subprocess.Popen(prefix + ['tcpdump', '-i', dev, '--immediate-mode', '-U', '-s',
-                                            '0', '-w', path, 'tcp port %d' % port],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        line = self.p.stderr.readline().decode()  # "listening on DEV, ..." once it captures
-        check('listening on ' + dev in line, 'tcpdump did not start: %r' % line)
-
-    def stop(self):
-        time.sleep(0.5)  # the last packets reach the file (-U writes each at once)
-        self.p.send_signal(signal.SIGINT)
-        self.p.wait(10)
-        with open(self.path, 'rb') as f:
-            return f.read()
-
-
 @test(limit=90)
 def the_token_is_not_on_the_wire(t):
     check(shutil.which('tcpdump') is not None, 'tcpdump is needed (tests/run.sh installs it)')
@@ -263,7 +238,7 @@ def the_token_is_not_on_the_wire(t):
         for what, url, extra in (('https', s_url, ('--cacert', c.path('ca.pem'))),
                                  ('http', p_url, ())):
             port = int(url.rsplit(':', 1)[1].strip('/'))
-            cap = Capture(port, c.path(what + '.pcap'))
+            cap = Capture(c.path(what + '.pcap'), 'tcp port %d' % port)
             try:
                 eq(curl(url + 'api/v1/node', *extra, token=TOKEN)[:2], (0, 200),
                    'an authorized request over %s' % what)
@@ -303,7 +278,8 @@ def fetches_across_a_link_carry_no_token_in_clear(t):
             common = ('--interface', 'eth0', '--fleet', fl, '--beacon-interval', IVL,
                       '--admin-token-file', c.path('token')) + tls
             b_port, a_port = free_tcp_port(), free_tcp_port()
-            cap = Capture(b_port, c.path('link-%s.pcap' % mode), dev='eth0', netns=h2)
+            cap = Capture(c.path('link-%s.pcap' % mode), 'tcp port %d' % b_port, dev='eth0',
+                          netns=h2)
             try:
                 b = t.nomid_in(h2, 'cat', 'pub', '--bind', 'tcp://%s:0' % lan.addr(1), '-d', 'x',
                                '--interval', '0.2', '--name', 'b', '--admin',
