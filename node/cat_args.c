@@ -61,6 +61,7 @@ static const struct option cat_longopts[] = {
     DISC_LONG_OPTIONS,
     DISC_NAME_OPTION,
     DISC_CURVE_OPTIONS,
+    DISC_CURVE_TRUST_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -98,8 +99,9 @@ static void cat_usage(FILE *f)
           "address, 127.0.0.1 by default, and advertises it) or --admin, cat runs a node\n"
           "(discovery, and admin when asked), configured with:\n" DISC_HELP
           "  --name NAME            this node's name (default: HOST/cat-PID)\n" DISC_HELP_CURVE
-          "  (with --curve-cert, --connect takes svc:// names only: discovery gives\n"
-          "  their servers' keys)\n\n"
+              DISC_HELP_CURVE_TRUST
+          "  (with --curve-cert, --connect takes svc:// names only, whose servers'\n"
+          "  keys discovery gives)\n\n"
           "pub and xpub send like push (default once): a PUB drops what it sends before a\n"
           "subscriber has connected and subscribed (the slow joiner), so send repeatedly\n"
           "with --interval.  xpub without a message receives and prints the subscriptions\n"

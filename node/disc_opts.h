@@ -82,22 +82,24 @@ enum disc_opt_code {
     "  --admin-tls-ca F       check peers' HTTPS admin certificates against F's PEM\n"             \
     "                         CA certificates (without it: against the key hash\n"                 \
     "                         in their beacons, trusted only with a fleet key)\n"
-/* The certificate flags (node, cat). */
+/* The certificate flags (node, cat); only cat, which connects, takes the third. */
 #define DISC_CURVE_OPTIONS                                                                         \
     {"curve-cert", required_argument, NULL, DISC_OPT_CURVE_CERT},                                  \
-        {"curve-allow", required_argument, NULL, DISC_OPT_CURVE_ALLOW},                            \
+    {                                                                                              \
+        "curve-allow", required_argument, NULL, DISC_OPT_CURVE_ALLOW                               \
+    }
+#define DISC_CURVE_TRUST_OPTION                                                                    \
     {                                                                                              \
         "curve-trust-unsigned-keys", no_argument, NULL, DISC_OPT_CURVE_TRUST                       \
     }
 #define DISC_HELP_CURVE                                                                            \
-    "  --curve-cert F         this node's CURVE certificate (F_secret of nomid keygen,\n"          \
-    "                         CZMQ's format): its services are CURVE servers with\n"              \
-    "                         it, their key travels in discovery, and svc://\n"                   \
-    "                         connections use CURVE with the key found there\n"                   \
-    "  --curve-allow DIR      admit only CURVE clients whose certificate is in DIR\n"             \
-    "                         (read again when it changes)\n"                                     \
-    "  --curve-trust-unsigned-keys  use service keys from records the fleet key did\n"           \
-    "                         not authenticate (default: ignored)\n"
+    "  --curve-cert F         this node's CURVE certificate (NAME_secret of nomid\n"               \
+    "                         keygen, CZMQ's format): its services are CURVE servers\n"            \
+    "                         with it, and their key travels in discovery\n"                       \
+    "  --curve-allow DIR      admit only CURVE clients whose certificate is in DIR\n"
+#define DISC_HELP_CURVE_TRUST                                                                      \
+    "  --curve-trust-unsigned-keys  use service keys from records no fleet key\n"                  \
+    "                         authenticated (default: such keys are ignored)\n"
 #define DISC_HELP_NAME "  --name NAME            this node's name (default: the host name)\n"
 
 /* Discovery settings being parsed, and the key file's bytes. */

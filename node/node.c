@@ -46,7 +46,8 @@ static void node_usage(FILE *f)
           "                         is announced with each interface's address\n" DISC_HELP
               DISC_HELP_NAME DISC_HELP_CURVE
           "  (a certified node's --service entries carry its key: the programs behind\n"
-          "  them serve CURVE with its certificate and admit --curve-allow's holders)\n",
+          "  them serve CURVE with its certificate and admit --curve-allow's holders;\n"
+          "  the node checks the directory at start)\n",
           f);
 }
 
