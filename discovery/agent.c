@@ -560,7 +560,8 @@ void nmd_agent_stop(nmd_agent **ap)
     agent_free(a);
 }
 
-int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint)
+int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint,
+                        const uint8_t *curve_key)
 {
     if (strlen(name) == 0 || strlen(name) > NMD_SVC_NAME_MAX || strlen(endpoint) == 0 ||
         strlen(endpoint) > NMD_ENDPOINT_MAX || type < 0 || type > NMD_TYPE_MAX)
@@ -577,6 +578,9 @@ int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *en
     strlcpy(s->name, name, sizeof(s->name));
     strlcpy(s->endpoint, endpoint, sizeof(s->endpoint));
     s->type = type;
+    s->has_key = curve_key != NULL;
+    if (s->has_key)
+        memcpy(s->curve_key, curve_key, sizeof(s->curve_key));
     a->table_gen++;
     pthread_mutex_unlock(&a->lock);
     agent_table_changed(a);

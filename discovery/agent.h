@@ -57,8 +57,11 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg);
 /* Says goodbye, stops the thread, frees everything.  *ap is set to NULL. */
 void nmd_agent_stop(nmd_agent **ap);
 
-/* Advertises (or withdraws) a service instance; the next beacon carries the change. */
-int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint);
+/* Advertises (or withdraws) a service instance; the next beacon carries the change.
+ * curve_key: the instance is a CURVE server with this public key (32 bytes, carried in
+ * its table entry), or NULL. */
+int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint,
+                        const uint8_t *curve_key);
 int nmd_agent_withdraw(nmd_agent *a, const char *name, const char *endpoint);
 
 /* The hosts a svc:// bind listens on: the address of each interface the agent

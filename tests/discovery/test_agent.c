@@ -75,7 +75,7 @@ static void test_resolve_and_goodbye(void **state)
     (void)state;
     nmd_agent *pub = start("pub", "default", NULL);
     nmd_agent *sub = start("sub", "default", NULL);
-    assert_int_equal(nmd_agent_advertise(pub, "camera.front", 1, "tcp://*:5555"), 0);
+    assert_int_equal(nmd_agent_advertise(pub, "camera.front", 1, "tcp://*:5555", NULL), 0);
     assert_true(wait_resolve(sub, "camera.front", 1, 2000) >= 0);
     assert_string_equal(last_ep, "tcp://127.0.0.1:5555");
     assert_int_equal(nmd_agent_peers(sub, NULL, NULL), 1);
@@ -95,8 +95,8 @@ static void test_fleets_are_separate(void **state)
     nmd_agent *other = start("other", "fleet-b", NULL);
     nmd_agent *mine = start("mine", "fleet-a", NULL);
     nmd_agent *peer = start("peer", "fleet-a", NULL);
-    assert_int_equal(nmd_agent_advertise(other, "svc", 1, "tcp://127.0.0.1:1"), 0);
-    assert_int_equal(nmd_agent_advertise(peer, "svc", 1, "tcp://127.0.0.1:2"), 0);
+    assert_int_equal(nmd_agent_advertise(other, "svc", 1, "tcp://127.0.0.1:1", NULL), 0);
+    assert_int_equal(nmd_agent_advertise(peer, "svc", 1, "tcp://127.0.0.1:2", NULL), 0);
     assert_true(wait_resolve(mine, "svc", 1, 2000) >= 0);
     usleep(400000); /* several more intervals: the other fleet still never shows */
     assert_int_equal(nmd_agent_resolve(mine, "svc", remember_cb, NULL), 1);
@@ -114,8 +114,8 @@ static void test_fleet_key(void **state)
     nmd_agent *signer = start("signer", "keyed", key);
     nmd_agent *plain = start("plain", "keyed", NULL);
     nmd_agent *checker = start("checker", "keyed", key);
-    assert_int_equal(nmd_agent_advertise(signer, "s", 1, "tcp://127.0.0.1:1"), 0);
-    assert_int_equal(nmd_agent_advertise(plain, "s", 1, "tcp://127.0.0.1:2"), 0);
+    assert_int_equal(nmd_agent_advertise(signer, "s", 1, "tcp://127.0.0.1:1", NULL), 0);
+    assert_int_equal(nmd_agent_advertise(plain, "s", 1, "tcp://127.0.0.1:2", NULL), 0);
     assert_true(wait_resolve(checker, "s", 1, 2000) >= 0);
     usleep(400000);
     assert_int_equal(nmd_agent_resolve(checker, "s", remember_cb, NULL), 1);
@@ -141,7 +141,7 @@ static void test_large_table_is_fetched(void **state)
     for (int i = 0; i < 300; i++) {
         snprintf(name, sizeof(name), "%s.service.%03d", i % 2 ? "a-rather-long-name" : "s", i);
         snprintf(ep, sizeof(ep), "tcp://*:%d", 10000 + i);
-        assert_int_equal(nmd_agent_advertise(big, name, 7, ep), 0);
+        assert_int_equal(nmd_agent_advertise(big, name, 7, ep, NULL), 0);
     }
     assert_true(wait_resolve(reader, "a-rather-long-name.service.299", 1, 3000) >= 0);
     assert_string_equal(last_ep, "tcp://127.0.0.1:10299");
@@ -160,7 +160,7 @@ static void test_large_table_is_fetched(void **state)
 static void *advertise_later(void *arg)
 {
     usleep(300000);
-    nmd_agent_advertise(arg, "late", 1, "tcp://127.0.0.1:9");
+    nmd_agent_advertise(arg, "late", 1, "tcp://127.0.0.1:9", NULL);
     return NULL;
 }
 
@@ -191,7 +191,7 @@ static void test_broadcast(void **state)
     nmd_agent *a = start("a", "bcast", NULL);
     nmd_agent *b = start("b", "bcast", NULL);
     iface = NULL;
-    assert_int_equal(nmd_agent_advertise(a, "cam", 1, "tcp://*:5555"), 0);
+    assert_int_equal(nmd_agent_advertise(a, "cam", 1, "tcp://*:5555", NULL), 0);
     assert_true(wait_resolve(b, "cam", 1, 2000) >= 0);
     assert_string_equal(last_ep, "tcp://127.0.0.1:5555");
     nmd_agent_stop(&a);
