@@ -28,6 +28,7 @@
 #include "fetcher.h"
 #include "iface.h"
 #include "nomid.h"
+#include "trust.h"
 #include "udp.h"
 
 /* Most descriptors the agent polls: beacon sockets, the eventfd, table servers and
@@ -58,6 +59,7 @@ struct nmd_agent {
     uint64_t enc_gen[NMD_IFACE_MAX];         /* table_gen it was made from */
     uint64_t table_gen;                      /* grows with every change of our table */
     nmd_fetcher fetcher;                     /* peers' tables being fetched */
+    nmd_trust trust;                         /* drops unauthenticated keys (own lock) */
     uint8_t key[256];                        /* copy of the fleet key */
     int wake;                                /* eventfd: stop or table changed */
     pthread_t thread;                        /* the agent thread */
@@ -305,6 +307,8 @@ static void agent_receive(nmd_agent *a, nmd_udp *u, uint64_t now)
             continue; /* our own, looped back */
         for (int i = 0; zone != NULL && i < b.ninline; i++)
             nmd_iface_zone(b.services[i].endpoint, sizeof(b.services[i].endpoint), zone);
+        nmd_trust_filter(&a->trust, NMD_BACKEND_BEACON, b.node_id, src, b.authentic, b.services,
+                         b.ninline);
         bool fetch;
         if (nmd_registry_beacon(a->reg, &b, src, now, &fetch) == 0)
             a->stats.dropped++; /* a replay, or the same beacon on a second interface */
@@ -314,12 +318,15 @@ static void agent_receive(nmd_agent *a, nmd_udp *u, uint64_t now)
     }
 }
 
-/* A peer's whole table arrived (fetcher.h). */
+/* A peer's whole table arrived (fetcher.h): checked with the fleet key when there is
+ * one (the fetcher refuses unsigned tables then), so authentic exactly then. */
 static void agent_fetched(void *arg, const nmd_table_msg *m, const char *dev)
 {
     nmd_agent *a = arg;
     for (size_t i = 0; dev[0] != '\0' && i < m->n; i++)
         nmd_iface_zone(m->services[i].endpoint, sizeof(m->services[i].endpoint), dev);
+    nmd_trust_filter(&a->trust, NMD_BACKEND_BEACON, m->node_id, "its table", a->cfg.key != NULL,
+                     m->services, m->n);
     pthread_mutex_lock(&a->lock);
     nmd_registry_set_table(a->reg, m->node_id, m->digest, m->services, m->n);
     pthread_mutex_unlock(&a->lock);
@@ -437,6 +444,7 @@ static void agent_free(nmd_agent *a)
     if (a->wake >= 0)
         close(a->wake);
     nmd_registry_destroy(&a->reg);
+    nmd_trust_fini(&a->trust);
     free(a->services);
     free(a->listeners);
     pthread_cond_destroy(&a->changed);
@@ -469,6 +477,7 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
         return -ENOMEM;
     a->cfg = *cfg;
     a->wake = -1;
+    nmd_trust_init(&a->trust, cfg->trust_unsigned_keys);
     pthread_mutex_init(&a->lock, NULL);
     pthread_condattr_t ca; /* nmd_agent_wait's deadlines are on the monotonic clock */
     pthread_condattr_init(&ca);
@@ -560,7 +569,8 @@ void nmd_agent_stop(nmd_agent **ap)
     agent_free(a);
 }
 
-int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint)
+int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint,
+                        const uint8_t *curve_key)
 {
     if (strlen(name) == 0 || strlen(name) > NMD_SVC_NAME_MAX || strlen(endpoint) == 0 ||
         strlen(endpoint) > NMD_ENDPOINT_MAX || type < 0 || type > NMD_TYPE_MAX)
@@ -577,6 +587,9 @@ int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *en
     strlcpy(s->name, name, sizeof(s->name));
     strlcpy(s->endpoint, endpoint, sizeof(s->endpoint));
     s->type = type;
+    s->has_key = curve_key != NULL;
+    if (s->has_key)
+        memcpy(s->curve_key, curve_key, sizeof(s->curve_key));
     a->table_gen++;
     pthread_mutex_unlock(&a->lock);
     agent_table_changed(a);
@@ -726,6 +739,12 @@ void nmd_agent_forget(nmd_agent *a, int backend)
     pthread_mutex_lock(&a->lock);
     nmd_registry_forget(a->reg, backend);
     pthread_mutex_unlock(&a->lock);
+}
+
+void nmd_agent_filter_keys(nmd_agent *a, int backend, const uint8_t id[16], const char *src,
+                           bool authentic, nmd_service *svcs, size_t n)
+{
+    nmd_trust_filter(&a->trust, backend, id, src, authentic, svcs, n);
 }
 
 void nmd_agent_set_admin(nmd_agent *a, uint16_t port, const uint8_t *pin)

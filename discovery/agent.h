@@ -36,8 +36,8 @@ typedef struct nmd_agent_config {
     const char *group;                 /* IPv4 multicast group (default NMD_UDP_GROUP) */
     bool passive;                      /* only listen (nomid resolve, nomid peers) */
     bool beacon;                       /* use beacons (default true) */
-    bool trust_unsigned_keys;          /* keep services' CURVE keys from records the fleet
-                                        * key did not authenticate (default false) */
+    bool trust_unsigned_keys;          /* use CURVE keys from records no fleet key checked
+                                        * (default false: such keys are dropped, trust.h) */
     struct {
         const nmd_backend_ops *ops;   /* dnssd, etcd */
         const char *arg;              /* what followed '=' (the etcd URL), or NULL */
@@ -59,8 +59,11 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg);
 /* Says goodbye, stops the thread, frees everything.  *ap is set to NULL. */
 void nmd_agent_stop(nmd_agent **ap);
 
-/* Advertises (or withdraws) a service instance; the next beacon carries the change. */
-int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint);
+/* Advertises (or withdraws) a service instance; the next beacon carries the change.
+ * curve_key: the instance is a CURVE server with this public key (32 bytes, carried in
+ * its table entry), or NULL. */
+int nmd_agent_advertise(nmd_agent *a, const char *name, int type, const char *endpoint,
+                        const uint8_t *curve_key);
 int nmd_agent_withdraw(nmd_agent *a, const char *name, const char *endpoint);
 
 /* The hosts a svc:// bind listens on: the address of each interface the agent
@@ -101,6 +104,12 @@ int nmd_agent_add(nmd_agent *a, int backend, const uint8_t id[16], const char *n
                   const char *addr, const nmd_service *svc);
 int nmd_agent_del(nmd_agent *a, int backend, const uint8_t id[16], const nmd_service *svc);
 void nmd_agent_forget(nmd_agent *a, int backend);
+/* Drops the CURVE keys of svcs[0..n), which came from peer (backend, id) at src, unless
+ * authentic (a fleet key checked their record) or the agent trusts unsigned keys;
+ * logged once per peer (trust.h).  Backends call it before nmd_agent_add and keep what
+ * it leaves, for nmd_agent_del.  Safe from any thread. */
+void nmd_agent_filter_keys(nmd_agent *a, int backend, const uint8_t id[16], const char *src,
+                           bool authentic, nmd_service *svcs, size_t n);
 
 /* Announces this node's admin endpoint in its beacons: its port (0: none) and, when it
  * serves HTTPS, pin: the SHA-256 of its certificate's public key (NULL: plain HTTP). */

@@ -4,8 +4,10 @@
  * Peers live in an array searched by id: fleets are tens to hundreds of nodes and a
  * lookup per beacon is cheap next to the datagram itself.  A peer's services change
  * as a whole (a new inline list or a fetched table); the registry compares old and new
- * and reports only the instances that really appeared or went, and of those only the
- * ones no other peer (another backend's view of the same node) still offers.
+ * and reports only the instances that really appeared, went or changed.  What readers
+ * see of an instance offered by several peers (backends) is the first entry in peer
+ * order; peers keep their order when one is removed, so that choice only changes when
+ * an entry does, and every change of it is reported (registry_report).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -63,30 +65,11 @@ static bool registry_same_instance(const nmd_service *a, const nmd_service *b)
     return strcmp(a->name, b->name) == 0 && strcmp(a->endpoint, b->endpoint) == 0;
 }
 
-/* True if a peer in r->peers[0..upto) other than `except` offers instance s. */
-static bool registry_offered(nmd_registry *r, size_t upto, const nmd_peer *except,
-                             const nmd_service *s)
-{
-    for (size_t i = 0; i < upto; i++) {
-        const nmd_peer *p = &r->peers[i];
-        for (size_t k = 0; p != except && k < p->nservices; k++)
-            if (registry_same_instance(&p->services[k], s))
-                return true;
-    }
-    return false;
-}
-
-/* Reports an instance of p up or down unless another peer offers it too. */
-static void registry_emit_instance(nmd_registry *r, int ev, const nmd_peer *p, const nmd_service *s)
-{
-    if (!registry_offered(r, r->npeers, p, s))
-        registry_emit(r, ev, p, s);
-}
-
+/* Same entry: the same instance, socket type and CURVE key (or both without). */
 static bool registry_same(const nmd_service *a, const nmd_service *b)
 {
-    return a->type == b->type && strcmp(a->name, b->name) == 0 &&
-           strcmp(a->endpoint, b->endpoint) == 0;
+    return registry_same_instance(a, b) && a->type == b->type && a->has_key == b->has_key &&
+           (!a->has_key || memcmp(a->curve_key, b->curve_key, sizeof(a->curve_key)) == 0);
 }
 
 static bool registry_has(const nmd_service *t, size_t n, const nmd_service *s)
@@ -95,6 +78,62 @@ static bool registry_has(const nmd_service *t, size_t n, const nmd_service *s)
         if (registry_same(&t[i], s))
             return true;
     return false;
+}
+
+/* What readers see of s's instance: the first entry offering it, in peer order (p's
+ * services taken as ps[0..pn) when p is not NULL), or NULL; *owner is its peer. */
+static const nmd_service *registry_visible(const nmd_registry *r, const nmd_service *s,
+                                           const nmd_peer *p, const nmd_service *ps, size_t pn,
+                                           const nmd_peer **owner)
+{
+    for (size_t i = 0; i < r->npeers; i++) {
+        const nmd_peer *q = &r->peers[i];
+        const nmd_service *t = q == p ? ps : q->services;
+        size_t n = q == p ? pn : q->nservices;
+        for (size_t k = 0; k < n; k++) {
+            if (registry_same_instance(&t[k], s)) {
+                *owner = q;
+                return &t[k];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Reports how what readers see of s's instance changed from before (offered by peer bp;
+ * NULL: nothing) to what the registry holds now: up, down, or down and up again when
+ * the entry seen differs (another type or key, so connections follow the new key). */
+static void registry_report(nmd_registry *r, const nmd_service *s, const nmd_service *before,
+                            const nmd_peer *bp)
+{
+    const nmd_peer *ap = NULL;
+    const nmd_service *after = registry_visible(r, s, NULL, NULL, 0, &ap);
+    if (before != NULL && after != NULL && registry_same(before, after))
+        return;
+    if (before != NULL)
+        registry_emit(r, NMD_EV_SERVICE_DOWN, bp, before);
+    if (after != NULL)
+        registry_emit(r, NMD_EV_SERVICE_UP, ap, after);
+}
+
+/* Whether a[0..na) has an entry of s's instance that b[0..nb) lacks: that instance's
+ * change is reported once, with the first such entry. */
+static bool registry_went(const nmd_service *a, size_t na, const nmd_service *b, size_t nb,
+                          const nmd_service *s)
+{
+    for (size_t i = 0; i < na; i++)
+        if (registry_same_instance(&a[i], s) && !registry_has(b, nb, &a[i]))
+            return true;
+    return false;
+}
+
+/* Reports the change of s's instance now that p's services replaced old[0..nold). */
+static void registry_changed(nmd_registry *r, const nmd_peer *p, const nmd_service *old,
+                             size_t nold, const nmd_service *s)
+{
+    const nmd_peer *bp = NULL;
+    const nmd_service *before = registry_visible(r, s, p, old, nold, &bp);
+    registry_report(r, s, before, bp);
 }
 
 /* Replaces p's services with table[0..n), reporting what went and what came. */
@@ -110,11 +149,12 @@ static int registry_set_services(nmd_registry *r, nmd_peer *p, const nmd_service
     p->services = copy;
     p->nservices = n;
     for (size_t i = 0; i < nold; i++)
-        if (!registry_has(copy, n, &old[i]))
-            registry_emit_instance(r, NMD_EV_SERVICE_DOWN, p, &old[i]);
+        if (!registry_has(copy, n, &old[i]) && !registry_went(old, i, copy, n, &old[i]))
+            registry_changed(r, p, old, nold, &old[i]);
     for (size_t i = 0; i < n; i++)
-        if (!registry_has(old, nold, &copy[i]))
-            registry_emit_instance(r, NMD_EV_SERVICE_UP, p, &copy[i]);
+        if (!registry_has(old, nold, &copy[i]) && !registry_went(old, nold, copy, n, &copy[i]) &&
+            !registry_went(copy, i, old, nold, &copy[i]))
+            registry_changed(r, p, old, nold, &copy[i]);
     free(old);
     return 0;
 }
@@ -124,12 +164,17 @@ static int registry_add_service(nmd_registry *r, nmd_peer *p, const nmd_service 
 {
     if (registry_has(p->services, p->nservices, svc))
         return 0;
+    const nmd_peer *bp = NULL;
+    const nmd_service *before = registry_visible(r, svc, NULL, NULL, 0, &bp);
+    nmd_service was;
+    if (before != NULL)
+        was = *before; /* before may point into p->services, moved by the realloc */
     nmd_service *t = reallocarray(p->services, p->nservices + 1, sizeof(*t));
     if (t == NULL)
         return -ENOMEM;
     p->services = t;
     t[p->nservices++] = *svc;
-    registry_emit_instance(r, NMD_EV_SERVICE_UP, p, svc);
+    registry_report(r, svc, before != NULL ? &was : NULL, bp);
     return 1;
 }
 
@@ -146,7 +191,11 @@ static void registry_remove(nmd_registry *r, nmd_peer *p)
 {
     registry_set_services(r, p, NULL, 0);
     registry_emit(r, NMD_EV_PEER_DOWN, p, NULL);
-    *p = r->peers[--r->npeers];
+    /* The peers after it move up, in order: which entry readers see of an instance
+     * offered twice depends on that order, and must not change behind their back. */
+    size_t i = (size_t)(p - r->peers);
+    memmove(p, p + 1, (r->npeers - i - 1) * sizeof(*p));
+    r->npeers--;
 }
 
 static nmd_peer *registry_add(nmd_registry *r, int backend, const uint8_t id[16])
@@ -256,9 +305,10 @@ int nmd_registry_del(nmd_registry *r, int backend, const uint8_t id[16], const n
     for (size_t i = 0; p != NULL && i < p->nservices; i++) {
         if (!registry_same(&p->services[i], svc))
             continue;
-        nmd_service gone = p->services[i];
+        const nmd_peer *bp = NULL;
+        nmd_service gone = p->services[i], was = *registry_visible(r, &gone, NULL, NULL, 0, &bp);
         p->services[i] = p->services[--p->nservices];
-        registry_emit_instance(r, NMD_EV_SERVICE_DOWN, p, &gone);
+        registry_report(r, &gone, &was, bp);
         if (p->nservices == 0)
             registry_remove(r, p);
         return 1;
@@ -270,7 +320,7 @@ void nmd_registry_forget(nmd_registry *r, int backend)
 {
     for (size_t i = 0; i < r->npeers;) {
         if (r->peers[i].backend == backend)
-            registry_remove(r, &r->peers[i]); /* the last peer moved into slot i */
+            registry_remove(r, &r->peers[i]); /* the next peer moved into slot i */
         else
             i++;
     }
@@ -286,7 +336,7 @@ void nmd_registry_tick(nmd_registry *r, uint64_t now_ns, uint64_t interval_ns, i
         }
         uint64_t quiet = now_ns > p->last_seen_ns ? now_ns - p->last_seen_ns : 0;
         if (quiet > (uint64_t)expiry * interval_ns) {
-            registry_remove(r, p); /* the last peer moved into slot i */
+            registry_remove(r, p); /* the next peer moved into slot i */
             continue;
         }
         p->state = quiet > interval_ns + interval_ns / 2 ? NMD_PEER_SILENT : NMD_PEER_ALIVE;
@@ -300,9 +350,10 @@ size_t nmd_registry_resolve(nmd_registry *r, const char *name, nmd_instance_cb *
     for (size_t i = 0; i < r->npeers; i++) {
         nmd_peer *p = &r->peers[i];
         for (size_t k = 0; k < p->nservices; k++) {
+            const nmd_peer *owner;
             if (strcmp(p->services[k].name, name) != 0 ||
-                registry_offered(r, i, NULL, &p->services[k]))
-                continue; /* not asked for, or reported by an earlier peer */
+                registry_visible(r, &p->services[k], NULL, NULL, 0, &owner) != &p->services[k])
+                continue; /* not asked for, or another entry is the one seen */
             n++;
             if (cb != NULL)
                 cb(arg, p, &p->services[k]);

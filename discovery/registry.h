@@ -7,7 +7,16 @@
  * etcd is two peers.  Beacon peers age with time (silent, then gone); the other backends
  * say themselves when an instance leaves.  An instance (service name + endpoint) is
  * reported up when the first backend announces it and down when the last one loses it,
- * so readers see each instance once.  It is plain data with the time passed in, so it
+ * so readers see each instance once.
+ *
+ * The socket type and CURVE key are part of an entry's identity, not of the instance's:
+ * an instance is seen with the entry of the first peer (in peer order) offering it, and
+ * when that entry changes (the same endpoint announced with another key or type, by the
+ * same peer or because the peer seen went and another offers it differently) the
+ * instance is reported down with the old entry and up with the new one, so the core
+ * drops its connection and connects again with the new key.  A peer's entry that only
+ * differs in its key from another's is one entry of each (nmd_registry_del must be
+ * given the key it was added with).  It is plain data with the time passed in, so it
  * is tested without sockets or clocks, and it is not thread-safe: the discovery agent
  * owns it.  Every change a reader may care about is reported through one callback, in
  * the order it happens.

@@ -25,7 +25,8 @@ static void resolver_event(void *arg, int ev, const nmd_peer *p, const nmd_servi
     (void)p;
     if (s != NULL && (ev == NMD_EV_SERVICE_UP || ev == NMD_EV_SERVICE_DOWN) &&
         strcmp(s->name, rw->name) == 0)
-        nm_svc_update(rw->w, s->endpoint, s->type, ev == NMD_EV_SERVICE_UP);
+        nm_svc_update_key(rw->w, s->endpoint, s->type, ev == NMD_EV_SERVICE_UP,
+                          s->has_key ? s->curve_key : NULL);
 }
 
 static void resolver_replay(void *arg, const nmd_peer *p, const nmd_service *s)
@@ -61,9 +62,10 @@ static void resolver_unwatch_cb(void *arg, nm_svc_watch_t *w, void *cookie)
     free(cookie);
 }
 
-static int resolver_advertise_cb(void *arg, const char *name, int type, const char *endpoint)
+static int resolver_advertise_cb(void *arg, const char *name, int type, const char *endpoint,
+                                 const uint8_t *curve_key)
 {
-    return nmd_agent_advertise(arg, name, type, endpoint);
+    return nmd_agent_advertise(arg, name, type, endpoint, curve_key);
 }
 
 static void resolver_withdraw_cb(void *arg, const char *name, const char *endpoint)

@@ -125,6 +125,9 @@ int nmi_sec_getopt(const nmi_sec *sec, int opt, void *val, size_t *len);
  * server_key: sec's key pair (or, without one, a pair made now), the rest as sec.  NULL
  * when memory runs out. */
 nmi_sec *nmi_sec_curve_client(const nmi_sec *sec, const uint8_t server_key[32]);
+/* A CURVE server's public key, derived from its secret key (what its handshake proves),
+ * into pub: true when sec is a CURVE server with a secret key, else false. */
+bool nmi_sec_server_key(const nmi_sec *sec, uint8_t pub[32]);
 /* libsodium ready for use (keys.c): 0, or -ENOSYS. */
 int nmi_sodium_init(void);
 

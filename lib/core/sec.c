@@ -210,3 +210,12 @@ nmi_sec *nmi_sec_curve_client(const nmi_sec *sec, const uint8_t server_key[32])
     }
     return c;
 }
+
+bool nmi_sec_server_key(const nmi_sec *sec, uint8_t pub[32])
+{
+    static const uint8_t none[32];
+    if (sec == NULL || sec->mechanism != NM_MECH_CURVE || !sec->as_server ||
+        sodium_memcmp(sec->curve_secret, none, 32) == 0)
+        return false;
+    return crypto_scalarmult_base(pub, sec->curve_secret) == 0;
+}

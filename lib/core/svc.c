@@ -31,11 +31,11 @@ struct nm_svc_watch {
 
 /* One report, on its way to the socket's thread. */
 typedef struct svc_update {
-    uint64_t watch; /* nm_svc_watch.id */
-    int type;       /* the instance's socket type */
-    bool up;        /* came (true) or went */
-    bool has_key;   /* a CURVE server: key is its public key */
-    uint8_t key[32];
+    uint64_t watch;            /* nm_svc_watch.id */
+    int type;                  /* the instance's socket type */
+    bool up;                   /* came (true) or went */
+    bool has_key;              /* a CURVE server: key is its public key */
+    uint8_t key[32];           /* that key (only with has_key) */
     char endpoint[NMI_EP_MAX]; /* where it is */
 } svc_update;
 
@@ -254,14 +254,18 @@ bool nmi_svc_unbound(nmi_sock *s, const char *endpoint, char *got, size_t cap)
     return true;
 }
 
-/* Advertises one endpoint under name and remembers it for withdrawal. */
+/* Advertises one endpoint under name, with the socket's CURVE server key as it is now,
+ * and remembers it for withdrawal. */
 static int svc_advertise(nmi_sock *s, const char *name, const char *endpoint)
 {
     nmi_ctx *ctx = s->ctx;
     nmi_svc *v = s->svc;
     if (!svc_grow(&v->ads, v->nads, sizeof(*v->ads)))
         return -ENOMEM;
-    int rc = ctx->resolver.advertise(ctx->resolver.arg, name, s->type, endpoint);
+    uint8_t key[32];
+    bool keyed = nmi_sec_server_key(s->opts.sec, key);
+    int rc =
+        ctx->resolver.advertise(ctx->resolver.arg, name, s->type, endpoint, keyed ? key : NULL);
     if (rc == 0) {
         strlcpy(v->ads[v->nads].name, name, NMI_EP_MAX);
         strlcpy(v->ads[v->nads++].endpoint, endpoint, NMI_EP_MAX);

@@ -225,7 +225,9 @@ NM_EXPORT int nm_sock_unbind(nm_sock_t *s, const char *endpoint);
 NM_EXPORT int nm_sock_disconnect(nm_sock_t *s, const char *endpoint);
 /* Advertises every tcp and ipc endpoint the socket has bound under service `name`
  * through the context's resolver; withdrawn when the socket closes.  -ENOTSUP without
- * a resolver, -ENOENT when nothing is bound. */
+ * a resolver, -ENOENT when nothing is bound.  A CURVE server (NM_CURVE_SERVER with its
+ * NM_CURVE_SECRETKEY) is advertised with its public key, as a svc:// bind is: the key
+ * the socket has at this call (or at the bind), not one set later. */
 NM_EXPORT int nm_sock_advertise(nm_sock_t *s, const char *name);
 /* Waits until the socket has at least n connected peers (handshakes done), the answer
  * to the slow-joiner problem: a publisher waits for its subscribers, a svc:// client
@@ -569,7 +571,11 @@ typedef struct nm_resolver {
     /* 0 or -errno; *cookie (NULL before) is handed back to unwatch. */
     int (*watch)(void *arg, const char *name, nm_svc_watch_t *w, void **cookie);
     void (*unwatch)(void *arg, nm_svc_watch_t *w, void *cookie); /* no updates after it */
-    int (*advertise)(void *arg, const char *name, int type, const char *endpoint);
+    /* curve_key: the instance is a CURVE server with this public key (32 bytes; the one
+     * of the socket's NM_CURVE_SECRETKEY when the endpoint was bound or advertised, a
+     * later change is not seen), or NULL: not a CURVE server. */
+    int (*advertise)(void *arg, const char *name, int type, const char *endpoint,
+                     const uint8_t *curve_key);
     void (*withdraw)(void *arg, const char *name, const char *endpoint);
     /* The hosts a svc:// bind listens on, those the resolver announces on ("127.0.0.1",
      * "[fe80::1%eth0]"): at most max written to hosts[], the count returned.  Optional:

@@ -2,8 +2,10 @@
  * test_agent.c - discovery agents in one process, beaconing on loopback every 100 ms:
  * a service advertised on a wildcard host is resolved with the interface's address; a
  * stopped agent's goodbye removes it at once; other fleets and, with a fleet key,
- * unsigned nodes stay invisible.  TTL 1 multicast with IP_MULTICAST_IF 127.0.0.1: no
- * datagram leaves the host.
+ * unsigned nodes stay invisible; a CURVE server's svc:// bind reaches another node's
+ * svc:// client with its key only when the fleet key vouches for it (or that node
+ * trusts unsigned keys), and the two talk over CURVE through it.  TTL 1 multicast with
+ * IP_MULTICAST_IF 127.0.0.1: no datagram leaves the host.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "resolver.h"
 
 #define MS 1000000ull
 
@@ -27,6 +30,7 @@ static uint16_t test_port(void)
 }
 
 static const char *iface; /* --interface for start(); NULL = the default, loopback */
+static bool trust;        /* trust_unsigned_keys for start() */
 
 static nmd_agent *start(const char *name, const char *fleet, const uint8_t *key)
 {
@@ -40,18 +44,23 @@ static nmd_agent *start(const char *name, const char *fleet, const uint8_t *key)
     cfg.port = test_port();
     cfg.key = key;
     cfg.keylen = key ? 32 : 0;
+    cfg.trust_unsigned_keys = trust;
     nmd_agent *a = NULL;
     assert_int_equal(nmd_agent_start(&a, &cfg), 0);
     return a;
 }
 
 static char last_ep[256];
+static bool last_has_key;    /* the last instance resolved had a CURVE key */
+static uint8_t last_key[32]; /* ... this one */
 
 static void remember_cb(void *arg, const nmd_peer *p, const nmd_service *s)
 {
     (void)arg;
     (void)p;
     snprintf(last_ep, sizeof(last_ep), "%s", s->endpoint);
+    last_has_key = s->has_key;
+    memcpy(last_key, s->curve_key, sizeof(last_key));
 }
 
 /* Polls until `name` resolves to `want` instances on a, within ms; returns elapsed ms. */
@@ -75,7 +84,7 @@ static void test_resolve_and_goodbye(void **state)
     (void)state;
     nmd_agent *pub = start("pub", "default", NULL);
     nmd_agent *sub = start("sub", "default", NULL);
-    assert_int_equal(nmd_agent_advertise(pub, "camera.front", 1, "tcp://*:5555"), 0);
+    assert_int_equal(nmd_agent_advertise(pub, "camera.front", 1, "tcp://*:5555", NULL), 0);
     assert_true(wait_resolve(sub, "camera.front", 1, 2000) >= 0);
     assert_string_equal(last_ep, "tcp://127.0.0.1:5555");
     assert_int_equal(nmd_agent_peers(sub, NULL, NULL), 1);
@@ -95,8 +104,8 @@ static void test_fleets_are_separate(void **state)
     nmd_agent *other = start("other", "fleet-b", NULL);
     nmd_agent *mine = start("mine", "fleet-a", NULL);
     nmd_agent *peer = start("peer", "fleet-a", NULL);
-    assert_int_equal(nmd_agent_advertise(other, "svc", 1, "tcp://127.0.0.1:1"), 0);
-    assert_int_equal(nmd_agent_advertise(peer, "svc", 1, "tcp://127.0.0.1:2"), 0);
+    assert_int_equal(nmd_agent_advertise(other, "svc", 1, "tcp://127.0.0.1:1", NULL), 0);
+    assert_int_equal(nmd_agent_advertise(peer, "svc", 1, "tcp://127.0.0.1:2", NULL), 0);
     assert_true(wait_resolve(mine, "svc", 1, 2000) >= 0);
     usleep(400000); /* several more intervals: the other fleet still never shows */
     assert_int_equal(nmd_agent_resolve(mine, "svc", remember_cb, NULL), 1);
@@ -114,8 +123,8 @@ static void test_fleet_key(void **state)
     nmd_agent *signer = start("signer", "keyed", key);
     nmd_agent *plain = start("plain", "keyed", NULL);
     nmd_agent *checker = start("checker", "keyed", key);
-    assert_int_equal(nmd_agent_advertise(signer, "s", 1, "tcp://127.0.0.1:1"), 0);
-    assert_int_equal(nmd_agent_advertise(plain, "s", 1, "tcp://127.0.0.1:2"), 0);
+    assert_int_equal(nmd_agent_advertise(signer, "s", 1, "tcp://127.0.0.1:1", NULL), 0);
+    assert_int_equal(nmd_agent_advertise(plain, "s", 1, "tcp://127.0.0.1:2", NULL), 0);
     assert_true(wait_resolve(checker, "s", 1, 2000) >= 0);
     usleep(400000);
     assert_int_equal(nmd_agent_resolve(checker, "s", remember_cb, NULL), 1);
@@ -141,7 +150,7 @@ static void test_large_table_is_fetched(void **state)
     for (int i = 0; i < 300; i++) {
         snprintf(name, sizeof(name), "%s.service.%03d", i % 2 ? "a-rather-long-name" : "s", i);
         snprintf(ep, sizeof(ep), "tcp://*:%d", 10000 + i);
-        assert_int_equal(nmd_agent_advertise(big, name, 7, ep), 0);
+        assert_int_equal(nmd_agent_advertise(big, name, 7, ep, NULL), 0);
     }
     assert_true(wait_resolve(reader, "a-rather-long-name.service.299", 1, 3000) >= 0);
     assert_string_equal(last_ep, "tcp://127.0.0.1:10299");
@@ -160,7 +169,7 @@ static void test_large_table_is_fetched(void **state)
 static void *advertise_later(void *arg)
 {
     usleep(300000);
-    nmd_agent_advertise(arg, "late", 1, "tcp://127.0.0.1:9");
+    nmd_agent_advertise(arg, "late", 1, "tcp://127.0.0.1:9", NULL);
     return NULL;
 }
 
@@ -183,6 +192,93 @@ static void test_wait_for_instances(void **state)
     nmd_agent_stop(&b);
 }
 
+/* Sends text on s; true when it went within the socket's SNDTIMEO. */
+static bool send_str(nm_sock_t *s, const char *text)
+{
+    nm_msg_t m;
+    nm_msg_init(&m);
+    assert_int_equal(nm_msg_add(&m, text, strlen(text)), 0);
+    bool ok = nm_sock_send(s, &m, 0) == 0;
+    nm_msg_close(&m);
+    return ok;
+}
+
+/* True when s receives text within its RCVTIMEO. */
+static bool recv_str(nm_sock_t *s, const char *text)
+{
+    nm_msg_t m;
+    nm_msg_init(&m);
+    bool ok = nm_sock_recv(s, &m, 0) == 0 && nm_msg_count(&m) == 1 &&
+              nm_msg_size(&m, 0) == strlen(text) &&
+              memcmp(nm_msg_data(&m, 0), text, strlen(text)) == 0;
+    nm_msg_close(&m);
+    return ok;
+}
+
+static nm_sock_t *sock_on(nm_ctx_t *ctx, int type)
+{
+    nm_sock_t *s = NULL;
+    assert_int_equal(nm_sock_new(&s, ctx, type), 0);
+    assert_int_equal(nm_sock_setopt_int(s, NM_RCVTIMEO, 1500), 0);
+    assert_int_equal(nm_sock_setopt_int(s, NM_SNDTIMEO, 1500), 0);
+    assert_int_equal(nm_sock_setopt_int(s, NM_LINGER, 0), 0);
+    return s;
+}
+
+/* One node's REP, a CURVE server, binds svc://api; another node's REQ connects to
+ * svc://api.  The key reaches the client's registry when want_key, and the request
+ * then passes over CURVE; without it the server refuses the NULL connection. */
+static void keyed_case(const char *fleet, const uint8_t *fleet_key, bool trust_unsigned,
+                       bool want_key)
+{
+    uint8_t pub[32], sec[32];
+    assert_int_equal(nm_curve_keypair(pub, sec), 0);
+    trust = trust_unsigned;
+    nmd_agent *sa = start("server", fleet, fleet_key), *ca = start("client", fleet, fleet_key);
+    trust = false;
+    nm_ctx_t *sctx = NULL, *cctx = NULL;
+    assert_int_equal(nm_ctx_new(&sctx), 0);
+    assert_int_equal(nm_ctx_new(&cctx), 0);
+    nmd_resolver_attach(sa, sctx);
+    nmd_resolver_attach(ca, cctx);
+    nm_sock_t *rep = sock_on(sctx, NM_REP), *req = sock_on(cctx, NM_REQ);
+    assert_int_equal(nm_sock_setopt_int(rep, NM_CURVE_SERVER, 1), 0);
+    assert_int_equal(nm_sock_setopt(rep, NM_CURVE_SECRETKEY, sec, 32), 0);
+    assert_int_equal(nm_sock_bind(rep, "svc://api"), 0);
+    assert_true(wait_resolve(ca, "api", 1, 2000) >= 0);
+    assert_int_equal(last_has_key, want_key);
+    if (want_key)
+        assert_memory_equal(last_key, pub, 32);
+    assert_int_equal(nm_sock_connect(req, "svc://api"), 0);
+    assert_true(send_str(req, "ping"));
+    if (want_key) {
+        assert_true(recv_str(rep, "ping"));
+        assert_true(send_str(rep, "pong"));
+        assert_true(recv_str(req, "pong"));
+    } else {
+        assert_int_equal(nm_sock_setopt_int(rep, NM_RCVTIMEO, 500), 0);
+        assert_false(recv_str(rep, "ping"));
+    }
+    nm_sock_close(&req);
+    nm_sock_close(&rep);
+    nm_ctx_destroy(&cctx);
+    nm_ctx_destroy(&sctx);
+    nmd_agent_stop(&ca);
+    nmd_agent_stop(&sa);
+}
+
+/* A CURVE server's key travels with its instance when the fleet key signs the beacons;
+ * without a fleet key it is dropped, unless the receiving node trusts unsigned keys. */
+static void test_keyed_service(void **state)
+{
+    (void)state;
+    uint8_t key[32];
+    memset(key, 0x3c, sizeof(key));
+    keyed_case("curve-signed", key, false, true);
+    keyed_case("curve-plain", NULL, false, false);
+    keyed_case("curve-trusted", NULL, true, true);
+}
+
 /* IPv4 broadcast on loopback (127.255.255.255) reaches every node of the host. */
 static void test_broadcast(void **state)
 {
@@ -191,7 +287,7 @@ static void test_broadcast(void **state)
     nmd_agent *a = start("a", "bcast", NULL);
     nmd_agent *b = start("b", "bcast", NULL);
     iface = NULL;
-    assert_int_equal(nmd_agent_advertise(a, "cam", 1, "tcp://*:5555"), 0);
+    assert_int_equal(nmd_agent_advertise(a, "cam", 1, "tcp://*:5555", NULL), 0);
     assert_true(wait_resolve(b, "cam", 1, 2000) >= 0);
     assert_string_equal(last_ep, "tcp://127.0.0.1:5555");
     nmd_agent_stop(&a);
@@ -227,7 +323,7 @@ int main(void)
         cmocka_unit_test(test_resolve_and_goodbye), cmocka_unit_test(test_fleets_are_separate),
         cmocka_unit_test(test_fleet_key),           cmocka_unit_test(test_large_table_is_fetched),
         cmocka_unit_test(test_broadcast),           cmocka_unit_test(test_wait_for_instances),
-        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_bad_config),          cmocka_unit_test(test_keyed_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,9 @@ static void make_service(nmd_service *s, int i)
     snprintf(s->name, sizeof(s->name), "svc.%d", i);
     s->type = i % 12;
     snprintf(s->endpoint, sizeof(s->endpoint), "tcp://10.0.0.%d:%d", i % 250, 6000 + i);
+    s->has_key = i % 4 == 2; /* a CURVE server now and then */
+    for (int k = 0; s->has_key && k < NMD_SVC_KEY_SIZE; k++)
+        s->curve_key[k] = (uint8_t)(i + k);
 }
 
 static nmd_service table[BIG_TABLE];
@@ -86,6 +89,8 @@ static void check_services(const nmd_beacon *got, const nmd_service *t, size_t k
         assert_string_equal(got->services[i].name, t[i].name);
         assert_int_equal(got->services[i].type, t[i].type);
         assert_string_equal(got->services[i].endpoint, t[i].endpoint);
+        assert_int_equal(got->services[i].has_key, t[i].has_key);
+        assert_memory_equal(got->services[i].curve_key, t[i].curve_key, NMD_SVC_KEY_SIZE);
     }
 }
 
@@ -247,6 +252,59 @@ static void test_layout(void **state)
     assert_memory_equal(buf + OFF_DIGEST, dig, 8);
     assert_memory_equal(buf + OFF_TOTAL, "\x00\x01\x01", 3);
     assert_memory_equal(buf + OFF_SVC, "\x05svc.0\x00\x13tcp://10.0.0.0:6000", 27);
+}
+
+/* A keyed service: bit 7 of the type byte, the 32 key bytes right after the endpoint
+ * (and counted in the digest); a type above 11 with the bit, a key cut short, or a key
+ * where an unkeyed entry ends, are malformed; an unkeyed entry decodes with a zero key. */
+static void test_keyed_service(void **state)
+{
+    (void)state;
+    nmd_beacon b, got;
+    uint8_t buf[NMD_BEACON_MAX], dig[8];
+    make_beacon(&b);
+    nmd_service s = table[0];
+    s.has_key = true;
+    memset(s.curve_key, 0xc5, NMD_SVC_KEY_SIZE);
+    assert_int_equal(nmd_service_size(&s), 3 + 5 + 19 + 32);
+    int n = nmd_beacon_encode(&b, &s, 1, NULL, 0, buf, sizeof(buf));
+    assert_int_equal(n, OFF_SVC + 27 + 32);
+    assert_memory_equal(buf + OFF_SVC, "\x05svc.0\x80\x13tcp://10.0.0.0:6000", 27);
+    for (int k = 0; k < NMD_SVC_KEY_SIZE; k++)
+        assert_int_equal(buf[OFF_SVC + 27 + k], 0xc5);
+    nmd_table_digest(&s, 1, dig);
+    assert_memory_equal(buf + OFF_DIGEST, dig, 8);
+    nmd_table_digest(table, 1, dig);
+    assert_memory_not_equal(buf + OFF_DIGEST, dig, 8); /* the key is in the digest */
+    memset(&got, 0xff, sizeof(got));
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, NULL, 0, &got), 0);
+    check_services(&got, &s, 1);
+    assert_false(got.authentic);
+    /* Type 12 with the bit; the key cut short (the length field says so too). */
+    buf[OFF_SVC + 6] = 0x80 | 12;
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, NULL, 0, &got), -EPROTO);
+    buf[OFF_SVC + 6] = 0x80;
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n - 1, NULL, 0, &got), -EPROTO);
+    nmd_service d;
+    assert_int_equal(nmd_service_decode(buf + OFF_SVC, 59, &d), 59);
+    assert_true(d.has_key);
+    assert_memory_equal(d.curve_key, s.curve_key, NMD_SVC_KEY_SIZE);
+    for (size_t k = 27; k < 59; k++)
+        assert_int_equal(nmd_service_decode(buf + OFF_SVC, k, &d), -EPROTO);
+    /* The bit cleared: the key bytes are left over. */
+    buf[OFF_SVC + 6] = 0;
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, NULL, 0, &got), -EPROTO);
+    memset(&d, 0xff, sizeof(d));
+    assert_int_equal(nmd_service_decode(buf + OFF_SVC, 59, &d), 27);
+    assert_false(d.has_key);
+    uint8_t zero[NMD_SVC_KEY_SIZE] = {0};
+    assert_memory_equal(d.curve_key, zero, NMD_SVC_KEY_SIZE);
+    /* Signed: the HMAC covers the key. */
+    n = nmd_beacon_encode(&b, &s, 1, key1, 32, buf, sizeof(buf));
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, key1, 32, &got), 0);
+    assert_true(got.authentic && got.services[0].has_key);
+    buf[OFF_SVC + 27 + 5] ^= 1;
+    assert_int_equal(nmd_beacon_decode(buf, (size_t)n, key1, 32, &got), -EACCES);
 }
 
 /* The optional admin TLS field: flag bit 3 and the key hash after the last service (before
@@ -603,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_exact_fit),
         cmocka_unit_test(test_overflow_size),
         cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_keyed_service),
         cmocka_unit_test(test_admin_tls),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_truncation),

@@ -28,9 +28,12 @@ static void record_cb(void *arg, int ev, const nmd_peer *p, const nmd_service *s
                        : ev == NMD_EV_PEER_DOWN  ? "down"
                        : ev == NMD_EV_SERVICE_UP ? "svc+"
                                                  : "svc-";
+    char key[8] = ""; /* " k" and the key's first byte, for a keyed service */
+    if (s != NULL && s->has_key)
+        snprintf(key, sizeof(key), " k%02x", s->curve_key[0]);
     if (nevents < 64)
-        snprintf(events[nevents], sizeof(events[0]), "%s %s%s%s%s%s", what, p->name, s ? " " : "",
-                 s ? s->name : "", s ? " " : "", s ? s->endpoint : "");
+        snprintf(events[nevents], sizeof(events[0]), "%s %s%s%s%s%s%s", what, p->name, s ? " " : "",
+                 s ? s->name : "", s ? " " : "", s ? s->endpoint : "", key);
     nevents++; /* counted even past what is kept as text */
 }
 
@@ -249,6 +252,78 @@ static void test_backends_merge(void **state)
     nmd_registry_destroy(&r);
 }
 
+static nmd_service keyed(const char *name, const char *ep, uint8_t k)
+{
+    nmd_service s = svc(name, ep);
+    s.has_key = true;
+    memset(s.curve_key, k, sizeof(s.curve_key));
+    return s;
+}
+
+static void key_cb(void *arg, const nmd_peer *p, const nmd_service *s)
+{
+    (void)p;
+    *(int *)arg = s->has_key ? s->curve_key[0] : -1;
+}
+
+/* The key is part of an entry: the same endpoint with another key is reported down and
+ * up again, whether one peer changed it (in a whole table or in a partial one completed
+ * by a fetch) or the peer seen went and another offers it with another key; a second
+ * peer with the same key changes nothing; resolve gives the entry seen. */
+static void test_key_changes(void **state)
+{
+    (void)state;
+    reset_events();
+    nmd_registry *r = nmd_registry_new(record_cb, NULL);
+    nmd_service k1[] = {keyed("cam", "tcp://10.0.0.1:1", 0x11)};
+    nmd_service k2[] = {keyed("cam", "tcp://10.0.0.1:1", 0x22)};
+    nmd_service k3 = keyed("cam", "tcp://10.0.0.1:1", 0x33), plain = svc("cam", "tcp://10.0.0.1:1");
+    assert_int_equal(feed(r, beacon(1, 1, 1, k1, 1, true), 0, NULL), 1);
+    expect_events(2, "up n1", "svc+ n1 cam tcp://10.0.0.1:1 k11");
+    assert_int_equal(feed(r, beacon(1, 1, 2, k2, 1, true), 0, NULL), 1);
+    expect_events(2, "svc- n1 cam tcp://10.0.0.1:1 k11", "svc+ n1 cam tcp://10.0.0.1:1 k22");
+    /* Partial: the new key comes inline next to the old, the fetch settles it. */
+    nmd_service two[] = {k1[0], svc("imu", "tcp://10.0.0.1:2")};
+    nmd_beacon b = beacon(1, 1, 3, two, 2, false);
+    b.ninline = 1;
+    bool fetch = false;
+    assert_int_equal(feed(r, b, 0, &fetch), 1);
+    assert_true(fetch);
+    expect_events(0);
+    assert_int_equal(nmd_registry_set_table(r, b.node_id, b.digest, two, 2), 1);
+    expect_events(3, "svc- n1 cam tcp://10.0.0.1:1 k22", "svc+ n1 cam tcp://10.0.0.1:1 k11",
+                  "svc+ n1 imu tcp://10.0.0.1:2");
+    /* Other backends: the same key changes nothing, another is kept in reserve. */
+    uint8_t id5[16] = {5}, id6[16] = {6};
+    assert_int_equal(nmd_registry_add(r, NMD_BACKEND_ETCD, id5, "n5", "10.0.0.1", &k1[0]), 1);
+    assert_int_equal(nmd_registry_add(r, NMD_BACKEND_DNSSD, id6, "n6", "10.0.0.1", &k3), 1);
+    assert_int_equal(nmd_registry_add(r, NMD_BACKEND_DNSSD, id6, "n6", "10.0.0.1", &plain), 1);
+    expect_events(2, "up n5", "up n6");
+    int seen = 0;
+    assert_int_equal(nmd_registry_resolve(r, "cam", key_cb, &seen), 1);
+    assert_int_equal(seen, 0x11);
+    /* The beacon peer leaves: etcd's entry (same key) is seen now, nothing to report. */
+    b = beacon(1, 1, 4, NULL, 0, true);
+    b.goodbye = true;
+    assert_int_equal(feed(r, b, 0, NULL), 1);
+    expect_events(2, "svc- n1 imu tcp://10.0.0.1:2", "down n1");
+    /* etcd's goes: DNS-SD's first entry, with its other key, takes over. */
+    assert_int_equal(nmd_registry_del(r, NMD_BACKEND_ETCD, id5, &k3), 0); /* not its key */
+    assert_int_equal(nmd_registry_del(r, NMD_BACKEND_ETCD, id5, &k1[0]), 1);
+    expect_events(3, "svc- n5 cam tcp://10.0.0.1:1 k11", "svc+ n6 cam tcp://10.0.0.1:1 k33",
+                  "down n5");
+    assert_int_equal(nmd_registry_resolve(r, "cam", key_cb, &seen), 1);
+    assert_int_equal(seen, 0x33);
+    /* Then its unkeyed entry. */
+    assert_int_equal(nmd_registry_del(r, NMD_BACKEND_DNSSD, id6, &k3), 1);
+    expect_events(2, "svc- n6 cam tcp://10.0.0.1:1 k33", "svc+ n6 cam tcp://10.0.0.1:1");
+    assert_int_equal(nmd_registry_resolve(r, "cam", key_cb, &seen), 1);
+    assert_int_equal(seen, -1);
+    nmd_registry_forget(r, NMD_BACKEND_DNSSD);
+    expect_events(2, "svc- n6 cam tcp://10.0.0.1:1", "down n6");
+    nmd_registry_destroy(&r);
+}
+
 static void pin_cb(void *arg, const nmd_peer *p)
 {
     *(nmd_peer *)arg = *p;
@@ -289,7 +364,7 @@ int main(void)
         cmocka_unit_test(test_peer_lifecycle),    cmocka_unit_test(test_goodbye_and_restart),
         cmocka_unit_test(test_service_changes),   cmocka_unit_test(test_large_table_fetch),
         cmocka_unit_test(test_backend_instances), cmocka_unit_test(test_backends_merge),
-        cmocka_unit_test(test_admin_pin),
+        cmocka_unit_test(test_admin_pin),         cmocka_unit_test(test_key_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

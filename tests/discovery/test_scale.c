@@ -42,7 +42,7 @@ static void test_fifty_nodes_converge(void **state)
         assert_int_equal(nmd_agent_start(&agents[i], &cfg), 0);
         char ep[64];
         snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", 10000 + i);
-        assert_int_equal(nmd_agent_advertise(agents[i], "scale.svc", 1, ep), 0);
+        assert_int_equal(nmd_agent_advertise(agents[i], "scale.svc", 1, ep, NULL), 0);
     }
     long converged = -1;
     while (elapsed_ms(&t0) < 10000) {

@@ -27,8 +27,9 @@ static const uint8_t other_key[32] = "fedcba9876543210fedcba9876543210";
 static const uint8_t node[16] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
                                  0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf};
 
-/* A table of n services with varied names, types and endpoints; fat ones have the
- * longest name and endpoint allowed (331 bytes encoded). */
+/* A table of n services with varied names, types and endpoints, every third with a
+ * CURVE key; fat ones have the longest name and endpoint allowed and a key (363 bytes
+ * encoded, NMD_SERVICE_MAX). */
 static nmd_service *make_table_of(size_t n, bool fat)
 {
     nmd_service *t = calloc(n > 0 ? n : 1, sizeof(*t));
@@ -38,6 +39,9 @@ static nmd_service *make_table_of(size_t n, bool fat)
         t[i].type = (int)(i % (NMD_TYPE_MAX + 1));
         snprintf(t[i].endpoint, sizeof(t[i].endpoint), "tcp://10.%zu.%zu.%zu:%zu", i / 65536,
                  i / 256 % 256, i % 256, 1024 + i);
+        t[i].has_key = fat || i % 3 == 1;
+        for (size_t k = 0; t[i].has_key && k < NMD_SVC_KEY_SIZE; k++)
+            t[i].curve_key[k] = (uint8_t)(i * 31 + k);
         if (fat) {
             size_t nl = strlen(t[i].name), el = strlen(t[i].endpoint);
             memset(t[i].name + nl, 'n', NMD_SVC_NAME_MAX - nl);
@@ -59,6 +63,8 @@ static void assert_same_table(const nmd_service *a, const nmd_service *b, size_t
         assert_string_equal(a[i].name, b[i].name);
         assert_int_equal(a[i].type, b[i].type);
         assert_string_equal(a[i].endpoint, b[i].endpoint);
+        assert_int_equal(a[i].has_key, b[i].has_key);
+        assert_memory_equal(a[i].curve_key, b[i].curve_key, NMD_SVC_KEY_SIZE);
     }
 }
 
@@ -146,6 +152,23 @@ static void test_service_helpers(void **state)
     s.type = -1;
     assert_int_equal(nmd_service_size(&s), 0);
     assert_int_equal(nmd_service_size(NULL), 0);
+    /* Keyed: bit 7 of the type byte and 32 bytes after the endpoint. */
+    s.type = 5;
+    s.has_key = true;
+    memset(s.curve_key, 0x5a, sizeof(s.curve_key));
+    assert_int_equal(nmd_service_size(&s), 5 + NMD_SVC_KEY_SIZE);
+    assert_int_equal(nmd_service_encode(&s, buf), 5 + NMD_SVC_KEY_SIZE);
+    assert_int_equal(buf[2], NMD_SVC_KEYED | 5);
+    assert_int_equal(nmd_service_decode(buf, 5 + NMD_SVC_KEY_SIZE, &d), 5 + NMD_SVC_KEY_SIZE);
+    assert_true(d.has_key);
+    assert_int_equal(d.type, 5);
+    assert_memory_equal(d.curve_key, s.curve_key, NMD_SVC_KEY_SIZE);
+    for (size_t k = 0; k < 5 + NMD_SVC_KEY_SIZE; k++)
+        assert_int_equal(nmd_service_decode(buf, k, &d), -EPROTO);
+    buf[2] = NMD_SVC_KEYED | (NMD_TYPE_MAX + 1);
+    assert_int_equal(nmd_service_decode(buf, 5 + NMD_SVC_KEY_SIZE, &d), -EPROTO);
+    buf[2] = 0x40 | 5; /* bits 4-6 stay reserved: a type above 11 */
+    assert_int_equal(nmd_service_decode(buf, 5 + NMD_SVC_KEY_SIZE, &d), -EPROTO);
 }
 
 static void test_bad_encode(void **state)

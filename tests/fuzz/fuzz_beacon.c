@@ -47,6 +47,9 @@ static void fuzz_check_strings(const nmd_beacon *b)
         FUZZ_CHECK(nl >= 1 && nl <= NMD_SVC_NAME_MAX);
         FUZZ_CHECK(el >= 1 && el <= NMD_ENDPOINT_MAX);
         FUZZ_CHECK(s->type >= 0 && s->type <= NMD_TYPE_MAX);
+        /* An entry without a key decodes with a zeroed one. */
+        for (size_t k = 0; !s->has_key && k < NMD_SVC_KEY_SIZE; k++)
+            FUZZ_CHECK(s->curve_key[k] == 0);
     }
 }
 
@@ -79,6 +82,9 @@ static void fuzz_round_trip(const uint8_t *data, size_t size, const uint8_t *key
         FUZZ_CHECK(strcmp(again.services[i].name, b.services[i].name) == 0);
         FUZZ_CHECK(again.services[i].type == b.services[i].type);
         FUZZ_CHECK(strcmp(again.services[i].endpoint, b.services[i].endpoint) == 0);
+        FUZZ_CHECK(again.services[i].has_key == b.services[i].has_key);
+        FUZZ_CHECK(memcmp(again.services[i].curve_key, b.services[i].curve_key,
+                          NMD_SVC_KEY_SIZE) == 0);
     }
     if (b.complete) {
         FUZZ_CHECK(again.nservices == b.nservices);

@@ -46,6 +46,9 @@ static void fuzz_check_services(const nmd_table_msg *m)
         FUZZ_CHECK(nl >= 1 && nl <= NMD_SVC_NAME_MAX);
         FUZZ_CHECK(el >= 1 && el <= NMD_ENDPOINT_MAX);
         FUZZ_CHECK(s->type >= 0 && s->type <= NMD_TYPE_MAX);
+        /* An entry without a key decodes with a zeroed one. */
+        for (size_t k = 0; !s->has_key && k < NMD_SVC_KEY_SIZE; k++)
+            FUZZ_CHECK(s->curve_key[k] == 0);
     }
 }
 
@@ -74,6 +77,9 @@ static void fuzz_round_trip(const uint8_t *data, size_t size, const uint8_t *key
         FUZZ_CHECK(strcmp(again.services[i].name, m.services[i].name) == 0);
         FUZZ_CHECK(again.services[i].type == m.services[i].type);
         FUZZ_CHECK(strcmp(again.services[i].endpoint, m.services[i].endpoint) == 0);
+        FUZZ_CHECK(again.services[i].has_key == m.services[i].has_key);
+        FUZZ_CHECK(memcmp(again.services[i].curve_key, m.services[i].curve_key,
+                          NMD_SVC_KEY_SIZE) == 0);
     }
     /* Signed input decoded without a key re-encodes unsigned, so only compare bytes
      * when the signedness is the same. */

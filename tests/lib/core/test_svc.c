@@ -21,6 +21,8 @@ typedef struct test_resolver {
     int watches;            /* watch calls */
     int unwatches;          /* unwatch calls (with the right cookie) */
     char ads[4][TU_EP_MAX]; /* "name type endpoint" per advertise */
+    bool keyed[4];          /* ... whether it came with a CURVE key */
+    uint8_t keys[4][32];    /* ... and that key */
     int nads;
     int withdrawn; /* withdraw calls */
 } test_resolver;
@@ -47,11 +49,16 @@ static void tr_unwatch(void *arg, nm_svc_watch_t *w, void *cookie)
         tr.unwatches++;
 }
 
-static int tr_advertise(void *arg, const char *name, int type, const char *endpoint)
+static int tr_advertise(void *arg, const char *name, int type, const char *endpoint,
+                        const uint8_t *curve_key)
 {
     (void)arg;
-    if (tr.nads < 4)
-        snprintf(tr.ads[tr.nads++], TU_EP_MAX, "%s %s %s", name, nm_sock_type_name(type), endpoint);
+    if (tr.nads >= 4)
+        return 0;
+    tr.keyed[tr.nads] = curve_key != NULL;
+    if (curve_key != NULL)
+        memcpy(tr.keys[tr.nads], curve_key, 32);
+    snprintf(tr.ads[tr.nads++], TU_EP_MAX, "%s %s %s", name, nm_sock_type_name(type), endpoint);
     return 0;
 }
 
@@ -242,6 +249,7 @@ static void test_bind_advertises(void **state)
     TU_OK(nm_sock_advertise(rep, "echo"));
     snprintf(want, sizeof(want), "echo rep %s", ep);
     assert_string_equal(tr.ads[1], want);
+    assert_false(tr.keyed[0] || tr.keyed[1]); /* NULL sockets: no key */
     TU_RC(nm_sock_advertise(rep, ""), -EINVAL);
 
     /* A REQ finds the REP through the resolver. */
@@ -259,6 +267,44 @@ static void test_bind_advertises(void **state)
     nm_sock_close(&rep);
     assert_int_equal(tr.withdrawn, 2);
     nm_sock_close(&req);
+    tu_ctx_destroy(&ctx);
+}
+
+/* A CURVE server's svc:// bind and nm_sock_advertise carry the public key of its secret
+ * key as it is at that call (a later key is not seen by earlier advertisements); a
+ * CURVE client, or a server without a secret key, advertises none. */
+static void test_advertises_curve_key(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = ctx_with_resolver();
+    uint8_t pub[32], sec[32], pub2[32], sec2[32];
+    TU_OK(nm_curve_keypair(pub, sec));
+    TU_OK(nm_curve_keypair(pub2, sec2));
+    nm_sock_t *srv = tu_sock(ctx, NM_REP);
+    TU_OK(nm_sock_setopt_int(srv, NM_CURVE_SERVER, 1));
+    TU_OK(nm_sock_bind(srv, "svc://api"));                    /* no secret key yet: no key */
+    TU_OK(nm_sock_setopt(srv, NM_CURVE_PUBLICKEY, pub2, 32)); /* not what is advertised */
+    TU_OK(nm_sock_setopt(srv, NM_CURVE_SECRETKEY, sec, 32));
+    TU_OK(nm_sock_bind(srv, "svc://api"));
+    TU_OK(nm_sock_setopt(srv, NM_CURVE_SECRETKEY, sec2, 32));
+    TU_OK(nm_sock_advertise(srv, "api2")); /* both endpoints, with the new key */
+    assert_int_equal(tr.nads, 4);
+    assert_false(tr.keyed[0]);
+    assert_true(tr.keyed[1] && tr.keyed[2] && tr.keyed[3]);
+    assert_memory_equal(tr.keys[1], pub, 32);
+    assert_memory_equal(tr.keys[2], pub2, 32);
+    assert_memory_equal(tr.keys[3], pub2, 32);
+
+    /* A CURVE client is no server to connect to with a key. */
+    nm_sock_t *cli = tu_sock(ctx, NM_REQ);
+    TU_OK(nm_sock_setopt(cli, NM_CURVE_SERVERKEY, pub, 32));
+    TU_OK(nm_sock_setopt(cli, NM_CURVE_SECRETKEY, sec2, 32));
+    tr.nads = 0;
+    TU_OK(nm_sock_bind(cli, "svc://cli"));
+    assert_int_equal(tr.nads, 1);
+    assert_false(tr.keyed[0]);
+    nm_sock_close(&cli);
+    nm_sock_close(&srv);
     tu_ctx_destroy(&ctx);
 }
 
@@ -319,7 +365,7 @@ int main(void)
         cmocka_unit_test(test_no_resolver),       cmocka_unit_test(test_follow_instances),
         cmocka_unit_test(test_instance_with_key), cmocka_unit_test(test_close_unwatches),
         cmocka_unit_test(test_bind_advertises),   cmocka_unit_test(test_bind_hosts),
-        cmocka_unit_test(test_disconnect_tcp),
+        cmocka_unit_test(test_disconnect_tcp),    cmocka_unit_test(test_advertises_curve_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
