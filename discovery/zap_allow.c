@@ -93,7 +93,7 @@ static const char *zap_decide(nmd_zap_allow *z, const nm_msg_t *m, const char **
     if (!zap_frame_is(m, 5, "CURVE") || nm_msg_count(m) != ZAP_FRAMES + 1 ||
         nm_msg_size(m, 6) != NMD_CERT_KEY_LEN) {
         zap_frame_text(m, 5, mech, sizeof(mech));
-        nmd_log(NM_LOG_INFO, "zap", "refused a %s client from %s: only CURVE keys in %s", mech,
+        nmd_log(NM_LOG_WARN, "zap", "refused a %s client from %s: only CURVE keys in %s", mech,
                 addr, z->dir);
         *text = "only CURVE clients with a certificate";
         return "400";
@@ -108,7 +108,7 @@ static const char *zap_decide(nmd_zap_allow *z, const nm_msg_t *m, const char **
     const nmd_cert *c = zap_find(z, key);
     nm_z85_encode(z85, key, NMD_CERT_KEY_LEN);
     if (c == NULL) {
-        nmd_log(NM_LOG_INFO, "zap", "refused CURVE client %s from %s: no certificate in %s", z85,
+        nmd_log(NM_LOG_WARN, "zap", "refused CURVE client %s from %s: no certificate in %s", z85,
                 addr, z->dir);
         *text = "no certificate for this key";
         return "400";

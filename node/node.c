@@ -146,7 +146,8 @@ int node_main(int argc, char **argv)
         return rc == -ENODEV ? NODE_EXIT_USAGE : NODE_EXIT_FAIL;
     }
     for (int i = 0; i < nservices; i++)
-        nmd_agent_advertise(a, services[i].name, services[i].type, services[i].endpoint, NULL);
+        nmd_agent_advertise(a, services[i].name, services[i].type, services[i].endpoint,
+                            o.has_cert ? o.cert.public_key : NULL);
     nma_server *admin;
     if ((rc = admin_run(&admin, &o, true, NULL, a)) != NODE_EXIT_OK) {
         nmd_agent_stop(&a);
