@@ -89,6 +89,7 @@ typedef struct disc_opts {
     char tls_cert[1024];  /* --admin-tls-cert FILE, or "" */
     char tls_key[1024];   /* --admin-tls-key FILE, or "" */
     char tls_ca[1024];    /* --admin-tls-ca FILE, or "" */
+    char curve_key[41];   /* this node's CURVE public key (Z85; admin shows it), or "" */
 } disc_opts;
 
 void disc_opts_init(disc_opts *d);
