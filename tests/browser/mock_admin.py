@@ -9,9 +9,9 @@ at steady rates, and GET /api/v1/events (Server-Sent Events).  Three fleets:
 subscribers, one unnamed, on 127.0.0.1, a subscriber on 127.0.0.2, plus a connection
 to a peer discovery does not know, full and dropping; the shape of
 tests/interop/test_topology_page.py's fleet); --fleet keyed: the same with CURVE keys
-(three nodes have a certificate, two connections use CURVE, the subscriber on 127.0.0.2
-connects without (NULL) and the one to the unknown peer uses PLAIN: those two are
-unencrypted); --fleet big: a robot of 20 processes (two of them unnamed), a laptop of 3
+(the subscriber on 127.0.0.2 has a certificate but connects without CURVE (NULL), the
+connection to the unknown peer uses PLAIN: those two are unencrypted; the other two use
+CURVE, so that the fleet still has keys when that subscriber is gone); --fleet big: a robot of 20 processes (two of them unnamed), a laptop of 3
 (this node) and a base station, 27 connections.  The small and big fleets have no keys
 (every connection NULL).
 POST /mock/remove?node=NAME makes a node go silent and then disappear (with a
@@ -142,7 +142,7 @@ SMALL = {
 
 # The small fleet with keys: 'keys' names the nodes with a CURVE certificate,
 # 'mechanisms' the connections' (by index) when not NULL.
-KEYED = dict(SMALL, keys={'cam', 'viewer-1', '_viewer'}, mechanisms={0: 'CURVE', 1: 'CURVE', 3: 'PLAIN'})
+KEYED = dict(SMALL, keys={'viewer-2'}, mechanisms={0: 'CURVE', 1: 'CURVE', 3: 'PLAIN'})
 
 ROBOT, LAPTOP, BASE = '10.1.0.1', '10.1.0.2', '10.1.0.3'
 BIG = {
@@ -279,15 +279,19 @@ def check_args(kind, artifacts, suffix):
                 '--hosts', '%s=20,%s=3,%s=1' % (ROBOT, LAPTOP, BASE),
                 '--msg-rate', '200', '--history-of', node_id('dashboard'),
                 '--unencrypted', 'none']
-    # Unencrypted in the keyed fleet: every connection not over CURVE.
-    plain = [edge_id(e[0], k) for k, e in enumerate(KEYED['edges'])
-             if KEYED['mechanisms'].get(k) != 'CURVE'] if kind == 'keyed' else []
+    # Unencrypted in the keyed fleet: every connection not over CURVE, before and after
+    # viewer-2 is removed (then no node has a key: the CURVE connections make it keyed).
+    def plain(gone=()):
+        return ','.join(edge_id(e[0], k) for k, e in enumerate(KEYED['edges'])
+                        if KEYED['mechanisms'].get(k) != 'CURVE' and e[0] not in gone
+                        and e[1] not in gone) if kind == 'keyed' else 'none'
     name = 'mock-keyed' if kind == 'keyed' else 'mock-topology'
     return ['--screenshot', os.path.join(artifacts, '%s%s.png' % (name, suffix)),
             '--nodes', '4', '--edges', '3', '--hosts', '127.0.0.1=3,127.0.0.2=1',
-            '--msg-rate', '10:3', '--unencrypted', ','.join(plain) or 'none',
+            '--msg-rate', '10:3', '--unencrypted', plain(),
             '--after-nodes', '3', '--after-screenshot',
-            os.path.join(artifacts, '%s%s-after.png' % (name, suffix))]
+            os.path.join(artifacts, '%s%s-after.png' % (name, suffix)),
+            '--after-unencrypted', plain(gone=('viewer-2',))]
 
 
 def check(srv, token, artifacts, kind='small'):

@@ -7,7 +7,8 @@
  *   node topology.mjs --url URL --screenshot PNG --nodes N [--edges M]
  *                     [--hosts ADDR=N,ADDR=N...] [--msg-rate R[:K]] [--history-of ID]
  *                     [--unencrypted none|ID,ID...]
- *                     [--after-nodes K --after-screenshot PNG] [--timeout SEC]
+ *                     [--after-nodes K --after-screenshot PNG [--after-unencrypted none|ID,...]]
+ *                     [--timeout SEC]
  *
  * Opens URL, waits until the page shows N `.node` elements and at least M `.edge`
  * elements (and checks the test hooks, the status line, and that every node is called
@@ -25,7 +26,8 @@
  * saves a screenshot and prints `screenshot PATH`.
  * With --after-nodes it then prints `ready-to-kill`, waits for one line on stdin (the
  * caller has made a node go away), waits until K `.node` elements remain without the
- * page being reloaded, and saves the second screenshot.  Prints `ok` and exits 0, or
+ * page being reloaded, checks the marks of unencrypted connections again as
+ * --after-unencrypted says, and saves the second screenshot.  Prints `ok` and exits 0, or
  * `FAIL: why` with what the page showed and exits 1.
  */
 import { once } from 'node:events';
@@ -48,6 +50,7 @@ const { values: opt } = parseArgs({
         'msg-rate': { type: 'string' },
         'history-of': { type: 'string' },
         unencrypted: { type: 'string' },
+        'after-unencrypted': { type: 'string' },
         'after-nodes': { type: 'string' },
         'after-screenshot': { type: 'string' },
         timeout: { type: 'string', default: '20' },
@@ -68,8 +71,10 @@ const wantHosts = opt.hosts ? new Map(opt.hosts.split(',').map((h) => {
     return [addr, Number(n)];
 })) : null;
 const [wantRate, wantRateEdges] = opt['msg-rate'] ? opt['msg-rate'].split(':').map(Number).concat([1]) : [null, 0];
-const wantPlain = opt.unencrypted === undefined ? null
-    : opt.unencrypted === 'none' ? [] : opt.unencrypted.split(',').filter(Boolean);
+// Edge ids an --unencrypted option lists (none: []), or null when not given.
+const idList = (v) => v === undefined ? null : v === 'none' ? [] : v.split(',').filter(Boolean);
+const wantPlain = idList(opt.unencrypted);
+const afterPlain = idList(opt['after-unencrypted']);
 const HISTORY_SAMPLES = 3;
 
 class Fail extends Error {}
@@ -249,8 +254,8 @@ async function edgeDetails(page, id) {
     });
 }
 
-// Unencrypted connections are marked as --unencrypted says, and only those.
-async function checkUnencrypted(page) {
+// Unencrypted connections are marked as `wantPlain` (edge ids) says, and only those.
+async function checkUnencrypted(page, wantPlain) {
     const want = new Set(wantPlain);
     try {
         await page.waitForFunction((want) => {
@@ -349,7 +354,7 @@ async function drive(page, pageErrors, navigationCount) {
             s.edges[0].id, { timeout: 5000 });
     }
     if (wantRate !== null) await waitRates(page);
-    if (wantPlain !== null) await checkUnencrypted(page);
+    if (wantPlain !== null) await checkUnencrypted(page, wantPlain);
     const selfId = s.ids[s.states.indexOf('self')];
     await page.locator(`.node[data-node-id="${selfId}"] circle.node-dot`).click({ timeout: 5000 });
     await page.waitForFunction((id) => document.getElementById('details').textContent.includes(id),
@@ -377,6 +382,7 @@ async function drive(page, pageErrors, navigationCount) {
         const still = await page.evaluate(() => window.__nomidMark);
         check(still === mark && navigationCount() === firstNav,
             `the page was reloaded (navigations ${navigationCount()}, was ${firstNav}; mark ${still})`);
+        if (afterPlain !== null) await checkUnencrypted(page, afterPlain);
         check(pageErrors.length === 0, 'errors in the page: ' + pageErrors.join('; '));
         if (opt['after-screenshot']) await shoot(page, opt['after-screenshot']);
     }

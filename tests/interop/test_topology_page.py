@@ -21,10 +21,12 @@ nodes, the rates the mock's counters grow at, a history, and none of its NULL
 connections marked (no keys); its screenshot is how the page reads with a fleet of that
 size.
 
-page_marks_unencrypted_connections: the page over mock_admin.py's keyed fleet (nodes
-with CURVE keys, two connections over CURVE, one NULL tcp connection and one PLAIN):
+page_marks_unencrypted_connections: the page over mock_admin.py's keyed fleet (a node
+with a CURVE key, two connections over CURVE, one NULL tcp connection and one PLAIN):
 exactly the NULL and the PLAIN connection are marked unencrypted (style, label, details,
-legend, status line), the CURVE ones are not.
+legend, status line), the CURVE ones are not; once the node with the key is gone (and
+its NULL connection with it), the CURVE connections alone keep the fleet keyed and the
+PLAIN one stays marked.
 
 The screenshots go to <build dir>/artifacts/ (topology.png, topology-after.png,
 mock-fleet.png, mock-keyed.png, mock-keyed-after.png; the paths are printed).  Needs
