@@ -67,9 +67,9 @@
     const VIEW_MARGIN = 20;   // around everything
     const LABEL_FONT_W = 6.3; // about what an edge label character takes (11px sans)
     const LABEL_LINE_H = 13;  // one line of an edge label
-    const MECH_CURVE = 'CURVE'; // the one mechanism that encrypts
-    const UNENCRYPTED = 'unencrypted'; // the mark on a connection without it, in a fleet with keys
-    const WARN_SEP = ' · ';
+
+    const MECH_CURVE = 'CURVE';        // the one mechanism that encrypts
+    const UNENCRYPTED = 'unencrypted'; // on a connection without it, in a fleet with keys
 
     const $ = (id) => document.getElementById(id);
     const svg = $('graph');
@@ -688,7 +688,7 @@
     function edgeLabel(e) {
         const fill = pct(e.fill) + (e.drops > 0 ? ' · ' + shortNumber(e.drops) + ' dropped' : '');
         const lines = e.rate ? [msgRateText(e.rate.msgs), byteRateText(e.rate.bytes) + ' · ' + fill] : [fill];
-        if (e.unencrypted) lines[0] = UNENCRYPTED + WARN_SEP + lines[0];
+        if (e.unencrypted) lines[0] = UNENCRYPTED + ' · ' + lines[0];
         return lines;
     }
 
