@@ -17,26 +17,29 @@
 #include "nomid.h"
 #include "tls.h"
 
-#define NMA_DEFAULT_ADDR "127.0.0.1:7070"
+#define NMA_DEFAULT_ADDR  "127.0.0.1:7070"
+#define NMA_CURVE_KEY_LEN 40 /* a CURVE public key in Z85 */
 
 typedef struct nma_config {
-    const char *addr;   /* "127.0.0.1:7070", "[::1]:7070", "0.0.0.0:7070" */
-    bool next_free;     /* the port is taken: try the next ones (up to 100 more) */
-    const char *token;  /* bearer token every request must carry, or NULL */
-    nm_ctx_t *ctx;      /* the sockets shown, or NULL */
-    nmd_agent *agent;   /* the discovery shown, or NULL */
-    const nma_tls *tls; /* serve HTTPS with this certificate and key (copied), or NULL */
-    const char *ca;     /* PEM bundle peers' HTTPS certificates are checked against, */
-    size_t ca_len;      /* or NULL (nma_tls_ca_load); copied */
+    const char *addr;         /* "127.0.0.1:7070", "[::1]:7070", "0.0.0.0:7070" */
+    bool next_free;           /* the port is taken: try the next ones (up to 100 more) */
+    const char *token;        /* bearer token every request must carry, or NULL */
+    nm_ctx_t *ctx;            /* the sockets shown, or NULL */
+    nmd_agent *agent;         /* the discovery shown, or NULL */
+    const nma_tls *tls;       /* serve HTTPS with this certificate and key (copied), or NULL */
+    const char *ca;           /* PEM bundle peers' HTTPS certificates are checked against, */
+    size_t ca_len;            /* or NULL (nma_tls_ca_load); copied */
+    const char *curve_public; /* this node's CURVE public key (Z85, 40 characters: the */
+                              /* API's curve_key), or NULL: no certificate; copied */
 } nma_config;
 
 typedef struct nma_server nma_server;
 
 /* Starts serving.  -EACCES when the address is not loopback and there is no token,
  * -EADDRINUSE when the port (and, with next_free, the next ones) is taken, -EINVAL for
- * a bad address, -ENOTSUP for HTTPS from a libmicrohttpd without TLS, other -errno.  The
- * agent learns the admin port and, with HTTPS, the certificate's key hash (for its
- * beacons). */
+ * a bad address or a curve_public that is not 40 characters, -ENOTSUP for HTTPS from a
+ * libmicrohttpd without TLS, other -errno.  The agent learns the admin port and, with
+ * HTTPS, the certificate's key hash (for its beacons). */
 int nma_start(nma_server **sp, const nma_config *cfg);
 /* "http://127.0.0.1:7070/" (https with a certificate) */
 const char *nma_url(const nma_server *s);

@@ -337,7 +337,8 @@ int nma_start(nma_server **sp, const nma_config *cfg)
     struct sockaddr_storage ss;
     socklen_t len;
     if (server_addr(cfg->addr != NULL ? cfg->addr : NMA_DEFAULT_ADDR, &ss, &len) < 0 ||
-        (cfg->token != NULL && strlen(cfg->token) >= sizeof(((nma_server *)0)->token)))
+        (cfg->token != NULL && strlen(cfg->token) >= sizeof(((nma_server *)0)->token)) ||
+        (cfg->curve_public != NULL && strlen(cfg->curve_public) != NMA_CURVE_KEY_LEN))
         return -EINVAL;
     if (!server_loopback(&ss) && (cfg->token == NULL || cfg->token[0] == '\0'))
         return -EACCES;
@@ -350,6 +351,8 @@ int nma_start(nma_server **sp, const nma_config *cfg)
     s->started_ns = nm_clock_ns();
     if (cfg->token != NULL)
         strlcpy(s->token, cfg->token, sizeof(s->token));
+    if (cfg->curve_public != NULL)
+        strlcpy(s->curve_key, cfg->curve_public, sizeof(s->curve_key));
     int rc = server_copy_tls(s, cfg);
     if (rc == 0)
         rc = server_listen(s, &ss, len, cfg->next_free);

@@ -27,6 +27,7 @@ struct nma_server {
     nma_tls tls;            /* HTTPS certificate and key (copies; tls.cert NULL: HTTP) */
     char *ca;               /* CA bundle for peers' certificates (PEM), or NULL */
     size_t ca_len;          /* its length */
+    char curve_key[41];     /* own CURVE public key (Z85, NMA_CURVE_KEY_LEN), "" = none */
     uint64_t started_ns;    /* for uptime */
     nma_events *events;     /* the event stream (events.c) */
     nma_topology *topo;     /* peers' summaries (topology.c) */

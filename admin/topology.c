@@ -206,13 +206,18 @@ static json_t *topo_edge(const char *from, json_t *sock, json_t *p, const char *
                                                                 : topo_int(fuller, "rcvhwm"),
         "drops", topo_int(p, "drops") + (q ? topo_int(q, "drops") : 0), "hwm_hits",
         topo_int(p, "hwm_hits") + (q ? topo_int(q, "hwm_hits") : 0));
-    /* Traffic both ways as p's end counted it (the page turns two reads into rates). */
+    /* Traffic both ways as p's end counted it (the page turns two reads into rates), and
+     * the security mechanism the two ends agreed on (a node of a version before
+     * mechanisms reports none: the other end's, or null). */
+    json_t *mech = json_object_get(p, "mechanism");
+    if (mech == NULL && q != NULL)
+        mech = json_object_get(q, "mechanism");
     if (e != NULL)
         json_object_update_new(e,
-                               json_pack("{s:I, s:I, s:o}", "msgs",
+                               json_pack("{s:I, s:I, s:o, s:O?}", "msgs",
                                          topo_int(p, "msgs_in") + topo_int(p, "msgs_out"), "bytes",
                                          topo_int(p, "bytes_in") + topo_int(p, "bytes_out"), "age",
-                                         nma_json_real(age)));
+                                         nma_json_real(age), "mechanism", mech));
     return e;
 }
 
@@ -350,11 +355,11 @@ json_t *nma_view_topology(nma_server *s)
         }
         free(t);
     }
-    json_array_append_new(nodes,
-                          json_pack("{s:s, s:O?, s:s, s:o, s:s, s:n, s:o, s:o}", "id", self_id,
-                                    "name", json_object_get(node, "name"), "state", "self",
-                                    "addresses", topo_self_addresses(s), "admin", s->url,
-                                    "admin_error", "services", own, "sockets", topo_sockets(self)));
+    json_array_append_new(nodes, json_pack("{s:s, s:O?, s:s, s:o, s:s, s:n, s:s, s:o, s:o}", "id",
+                                           self_id, "name", json_object_get(node, "name"), "state",
+                                           "self", "addresses", topo_self_addresses(s), "admin",
+                                           s->url, "admin_error", "curve_key", s->curve_key,
+                                           "services", own, "sockets", topo_sockets(self)));
     /* Its peers, with their summaries when fetched. */
     json_t *peers = nma_peers_json(s), *p;
     size_t i;
@@ -374,14 +379,16 @@ json_t *nma_view_topology(nma_server *s)
         json_int_t at = json_integer_value(json_object_get(s->topo->fetched, id));
         if (at > 0 && now >= (uint64_t)at)
             json_object_set_new(ages, id, json_real((double)(now - (uint64_t)at) / 1e9));
-        json_array_append_new(nodes, json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}",
-                                               "id", id, "name", json_object_get(p, "name"),
-                                               "state", json_object_get(p, "state"), "addresses",
-                                               json_object_get(p, "addresses"), "admin",
-                                               json_object_get(p, "admin"), "admin_error",
-                                               json_object_get(s->topo->errors, id), "services",
-                                               json_object_get(p, "services"), "sockets",
-                                               topo_sockets(json_object_get(summaries, id))));
+        /* Its CURVE key as its summary says: null until one is fetched. */
+        json_t *key = json_object_get(json_object_get(summaries, id), "curve_key");
+        json_array_append_new(
+            nodes,
+            json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "id", id, "name",
+                      json_object_get(p, "name"), "state", json_object_get(p, "state"), "addresses",
+                      json_object_get(p, "addresses"), "admin", json_object_get(p, "admin"),
+                      "admin_error", json_object_get(s->topo->errors, id), "curve_key", key,
+                      "services", json_object_get(p, "services"), "sockets",
+                      topo_sockets(json_object_get(summaries, id))));
     }
     pthread_mutex_unlock(&s->topo->lock);
     json_t *j = json_pack("{s:s, s:o, s:o}", "self", self_id, "nodes", nodes, "edges",

@@ -55,9 +55,9 @@ char *nma_json_text(const json_t *j)
 
 json_t *nma_view_node(nma_server *s)
 {
-    json_t *j =
-        json_pack("{s:s, s:o, s:s}", "version", nm_version(NULL, NULL, NULL), "uptime",
-                  nma_json_real((double)(nm_clock_ns() - s->started_ns) / 1e9), "admin", s->url);
+    json_t *j = json_pack("{s:s, s:o, s:s, s:s}", "version", nm_version(NULL, NULL, NULL), "uptime",
+                          nma_json_real((double)(nm_clock_ns() - s->started_ns) / 1e9), "admin",
+                          s->url, "curve_key", s->curve_key);
     if (j == NULL || s->agent == NULL)
         return j;
     const nmd_agent_config *cfg = nmd_agent_cfg(s->agent);
@@ -320,8 +320,9 @@ json_t *nma_view_sockets(nma_server *s, const nma_query *q)
 
 json_t *nma_summary_of(nma_server *s, json_t *node)
 {
-    return json_pack("{s:O?, s:O?, s:o}", "id", json_object_get(node, "id"), "name",
-                     json_object_get(node, "name"), "sockets", nma_sockets_json(s, true));
+    return json_pack("{s:O?, s:O?, s:O?, s:o}", "id", json_object_get(node, "id"), "name",
+                     json_object_get(node, "name"), "curve_key", json_object_get(node, "curve_key"),
+                     "sockets", nma_sockets_json(s, true));
 }
 
 json_t *nma_view_summary(nma_server *s)

@@ -66,6 +66,7 @@ int admin_run(nma_server **sp, const disc_opts *o, bool on_by_default, nm_ctx_t 
         .tls = https ? &tls : NULL,
         .ca = ca,
         .ca_len = ca_len,
+        .curve_public = o->curve_key[0] != '\0' ? o->curve_key : NULL,
     };
     rc = nma_start(sp, &cfg);
     nma_tls_fini(&tls); /* the server keeps its own copies */

@@ -148,6 +148,7 @@ static int disc_curve_cert(disc_opts *d, const char *path)
         return -1;
     }
     d->has_cert = true;
+    nm_z85_encode(d->curve_key, d->cert.public_key, NMD_CERT_KEY_LEN);
     return 1;
 }
 

@@ -116,6 +116,7 @@ typedef struct disc_opts {
     nmd_cert cert;        /* --curve-cert's certificate (with its secret key) */
     bool has_cert;        /* ... was given */
     char allow[1024];     /* --curve-allow DIR, or "" */
+    char curve_key[41];   /* cert's public key in Z85 (admin shows it), or "" */
 } disc_opts;
 
 void disc_opts_init(disc_opts *d);

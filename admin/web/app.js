@@ -12,6 +12,12 @@
  * short history (the last few minutes of rate, fill and drops) of every node and
  * connection is kept in fixed-length rings and drawn as sparklines in the details.
  *
+ * In a fleet that has keys (a node reports a CURVE key, or a connection uses CURVE),
+ * every connection that does not use CURVE (NULL or PLAIN) is marked unencrypted: a
+ * dashed stripe over its line and "unencrypted" on its label.  A fleet without keys
+ * gets no such marks.  The topology's edges are connections between processes (tcp;
+ * the API leaves out inproc and ipc pipes), so every edge is a candidate.
+ *
  * It stays live without reloading: every Server-Sent Event on api/v1/events triggers a
  * refetch (coalesced over 200 ms), and it also refetches every 2 s in case events are
  * lost.  `#token=XYZ` in the page URL is sent as `Authorization: Bearer XYZ` (admin
@@ -21,8 +27,10 @@
  * Test hooks (tests/browser/topology.mjs): `.host[data-host]` (the box) and
  * `.host-members[data-host]` (holding that host's `.node`s),
  * `.node[data-node-id][data-state]`, `.edge[data-edge-id][data-from][data-to]` with
- * `data-msg-rate` / `data-byte-rate` once a rate is known, `svg.spark[data-series]
- * [data-samples]` in the details, `#status` ("3 nodes, 2 edges").
+ * `data-msg-rate` / `data-byte-rate` once a rate is known, `data-mechanism` and the
+ * class `unencrypted` on an edge marked so, `#legend-unencrypted` (shown in a fleet
+ * with keys), `svg.spark[data-series][data-samples]` in the details, `#status` ("3
+ * nodes, 2 edges").
  * No dependencies, no requests but the API's; all text from the API goes through
  * textContent, never innerHTML.
  */
@@ -59,6 +67,9 @@
     const VIEW_MARGIN = 20;   // around everything
     const LABEL_FONT_W = 6.3; // about what an edge label character takes (11px sans)
     const LABEL_LINE_H = 13;  // one line of an edge label
+
+    const MECH_CURVE = 'CURVE';        // the one mechanism that encrypts
+    const UNENCRYPTED = 'unencrypted'; // on a connection without it, in a fleet with keys
 
     const $ = (id) => document.getElementById(id);
     const svg = $('graph');
@@ -173,6 +184,7 @@
             adminError: typeof n.admin_error === 'string' ? n.admin_error : null,
             services: Array.isArray(n.services) ? n.services.filter(Boolean) : [],
             sockets: Array.isArray(n.sockets) ? n.sockets.filter(Boolean) : [],
+            curveKey: str(n.curve_key), // '': none, or not known yet
         }));
         const edges = (Array.isArray(data.edges) ? data.edges : [])
             .filter((e) => e && typeof e.from === 'string')
@@ -193,8 +205,15 @@
                 msgs: typeof e.msgs === 'number' ? e.msgs : null, // null: an older node
                 bytes: num(e.bytes),
                 age: Math.max(0, num(e.age)),
+                mechanism: typeof e.mechanism === 'string' ? e.mechanism : null, // null: not reported
             }));
-        return { self: str(data.self), nodes, edges };
+        // A fleet has keys when a node has a CURVE certificate or a connection uses
+        // CURVE; then a connection without CURVE is unencrypted where it should not be.
+        // Without keys nothing is marked: a fleet that never set up security gets no
+        // alarm on every line.
+        const keyed = nodes.some((n) => n.curveKey !== '') || edges.some((e) => e.mechanism === MECH_CURVE);
+        for (const e of edges) e.unencrypted = keyed && e.mechanism !== null && e.mechanism !== MECH_CURVE;
+        return { self: str(data.self), nodes, edges, keyed };
     }
 
     async function refresh() {
@@ -596,6 +615,7 @@
 
         drawnEdges = drawEdges(t, pos, hosts, hostOf);
         $('empty').hidden = t.nodes.length > 0;
+        $('legend-unencrypted').hidden = !t.keyed;
         showDetails();
     }
 
@@ -663,17 +683,20 @@
     }
 
     // The words on an edge, in two short lines: its traffic, then its bytes beside its
-    // fill (and drops when there are any).
+    // fill (and drops when there are any); the first begins with UNENCRYPTED when the
+    // connection is (a line more would crowd out other labels).
     function edgeLabel(e) {
         const fill = pct(e.fill) + (e.drops > 0 ? ' · ' + shortNumber(e.drops) + ' dropped' : '');
-        return e.rate ? [msgRateText(e.rate.msgs), byteRateText(e.rate.bytes) + ' · ' + fill] : [fill];
+        const lines = e.rate ? [msgRateText(e.rate.msgs), byteRateText(e.rate.bytes) + ' · ' + fill] : [fill];
+        if (e.unencrypted) lines[0] = UNENCRYPTED + ' · ' + lines[0];
+        return lines;
     }
 
     // Which labels matter most: the selected edge's, then those of edges dropping, then
-    // of fuller queues, then of busier connections.
+    // of unencrypted ones, then of fuller queues, then of busier connections.
     function labelRank(x, y) {
         const key = (s) => [isSelected('edge', s.e.id) ? 1 : 0, s.e.drops > 0 ? 1 : 0,
-            s.e.fill >= 0.5 ? s.e.fill : 0, s.e.rate ? s.e.rate.msgs : -1];
+            s.e.unencrypted ? 1 : 0, s.e.fill >= 0.5 ? s.e.fill : 0, s.e.rate ? s.e.rate.msgs : -1];
         const a = key(x), b = key(y);
         for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return b[i] - a[i];
         return byString(x.e.id, y.e.id);
@@ -712,7 +735,7 @@
                 }
             }
             const p = spot || s.g.at(0.5);
-            s.label = { lines, x: p.x, y: p.y, w, h, hidden: !spot };
+            s.label = { lines, x: p.x, y: p.y, w, h, hidden: !spot, warn: s.e.unencrypted };
             if (spot) taken.push(box(spot));
         }
     }
@@ -852,10 +875,12 @@
         const colour = active ? fillClass(e.fill) : 'inactive';
         const idle = !e.rate || e.rate.msgs === 0;
         el.setAttribute('class', 'edge ' + colour + (e.drops > 0 ? ' drops' : '') + (idle ? ' idle' : '') +
-            (label.hidden ? ' label-hidden' : '') + (isSelected('edge', e.id) ? ' selected' : ''));
+            (e.unencrypted ? ' unencrypted' : '') + (label.hidden ? ' label-hidden' : '') +
+            (isSelected('edge', e.id) ? ' selected' : ''));
         el.setAttribute('data-from', e.from);
         el.setAttribute('data-to', e.to === null ? '' : e.to);
         el.setAttribute('data-state', e.state);
+        el.setAttribute('data-mechanism', e.mechanism === null ? '' : e.mechanism);
         setRateHooks(el, e.rate);
         const words = label.lines.join(' · ');
         el.setAttribute('aria-label', e.type + ' connection to ' + e.endpoint + ', ' + words);
@@ -865,6 +890,8 @@
         svgEl('path', { d: g.d, class: 'edge-hit' }, el); // a wide invisible stroke to click
         svgEl('path', { d: g.d, class: 'edge-line ' + colour + (e.drops > 0 ? ' drops' : ''),
             'marker-end': 'url(#arrow-' + colour + ')' }, el);
+        // Unencrypted: a dashed stripe over the line, which keeps its fill colour.
+        if (e.unencrypted) svgEl('path', { d: g.d, class: 'edge-plain' }, el);
         drawEdgeLabel(el, label, colour);
         svgEl('title', {}, el).textContent = e.type + ' → ' + (e.peer_type || '?') + '  ' + e.endpoint + '\n' + words;
     }
@@ -876,7 +903,14 @@
             height: label.h.toFixed(1), rx: '4', class: 'edge-label-card ' + colour }, box);
         const text = svgEl('text', { y: (-((label.lines.length - 1) * LABEL_LINE_H) / 2 + 4).toFixed(1) }, box);
         label.lines.forEach((l, i) => {
-            svgEl('tspan', { x: '0', dy: i === 0 ? '0' : String(LABEL_LINE_H), class: i === 0 && label.lines.length > 1 ? 'edge-rate' : '' }, text).textContent = l;
+            const cls = i === 0 && label.lines.length > 1 ? 'edge-rate' : '';
+            const at = { x: '0', dy: i === 0 ? '0' : String(LABEL_LINE_H) };
+            if (i === 0 && label.warn) { // UNENCRYPTED in its own colour, then the rest
+                svgEl('tspan', Object.assign({ class: 'edge-warn' }, at), text).textContent = UNENCRYPTED;
+                svgEl('tspan', { class: cls }, text).textContent = l.slice(UNENCRYPTED.length);
+                return;
+            }
+            svgEl('tspan', Object.assign({ class: cls }, at), text).textContent = l;
         });
     }
 
@@ -925,6 +959,10 @@
             : 'polling every 2 s');
         const me = topo && topo.nodes.find((n) => n.id === topo.self);
         if (me) parts.push('this node: ' + displayName(me));
+        if (topo && topo.keyed) {
+            const plain = topo.edges.filter((e) => e.unencrypted).length;
+            parts.push(plain ? plural(plain, 'connection') + ' unencrypted' : 'every connection encrypted');
+        }
         detail.textContent = parts.join(' · ');
     }
 
@@ -1052,13 +1090,16 @@
         row(dl, 'addresses', list(n.addresses));
         row(dl, 'admin', n.admin ? adminLink(n.admin) : 'not announced');
         if (n.adminError) row(dl, 'admin error', n.adminError);
+        row(dl, 'CURVE key', n.curveKey || 'none');
         row(dl, 'services', list(n.services.map((s) =>
             str(s.name) + ' · ' + str(s.type) + ' · ' + str(s.endpoint))));
         row(dl, 'sockets', list(n.sockets.map((s) =>
             '#' + str(s.id) + ' ' + str(s.type) + ' ' +
             (Array.isArray(s.endpoints) ? s.endpoints.map(str).join(', ') : ''))));
-        const conns = topo.edges.filter((e) => e.from === n.id || e.to === n.id).length;
-        row(dl, 'connections', conns);
+        const mine = topo.edges.filter((e) => e.from === n.id || e.to === n.id);
+        const plain = mine.filter((e) => e.unencrypted).length;
+        row(dl, 'connections', mine.length + (plain ? ' (' + plain + ' unencrypted)' : ''))
+            .className = plain ? 'bad' : '';
         box.appendChild(dl);
         htmlEl('h4', 'Traffic of its connections', box);
         const st = nodeStats.get(n.id);
@@ -1072,6 +1113,9 @@
         row(dl, 'socket', '#' + str(e.socket) + ' ' + e.type + (e.peer_type ? ' → ' + e.peer_type : ''));
         row(dl, 'endpoint', e.endpoint);
         row(dl, 'state', e.state);
+        row(dl, 'security', e.mechanism === null ? 'not reported'
+            : e.unencrypted ? UNENCRYPTED + ' (' + e.mechanism + ') in a fleet with keys' : e.mechanism)
+            .className = e.unencrypted ? 'bad' : '';
         row(dl, 'rate', e.rate ? msgRateText(e.rate.msgs) + ', ' + byteRateText(e.rate.bytes)
             : e.msgs === null ? 'not reported' : 'measuring…');
         row(dl, 'messages', e.msgs === null ? null : e.msgs + ' (' + e.bytes + ' bytes)');

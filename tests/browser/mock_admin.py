@@ -4,24 +4,29 @@ page (admin/web/) without building nomid.  A development tool, not a ctest.
 
 It serves admin/web/* as the real server does (/, /app.js, /style.css), a canned
 GET /api/v1/topology whose queue fills move with time and whose traffic counters grow
-at steady rates, and GET /api/v1/events (Server-Sent Events).  Two fleets:
+at steady rates, and GET /api/v1/events (Server-Sent Events).  Three fleets:
 --fleet small (the default): four nodes on two hosts (a publisher "cam" and two
 subscribers, one unnamed, on 127.0.0.1, a subscriber on 127.0.0.2, plus a connection
 to a peer discovery does not know, full and dropping; the shape of
-tests/interop/test_topology_page.py's fleet); --fleet big: a robot of 20 processes
-(two of them unnamed), a laptop of 3 (this node) and a base station, 27 connections.
+tests/interop/test_topology_page.py's fleet); --fleet keyed: the same with CURVE keys
+(the subscriber on 127.0.0.2 has a certificate but connects without CURVE (NULL), the
+connection to the unknown peer uses PLAIN: those two are unencrypted; the other two use
+CURVE, so that the fleet still has keys when that subscriber is gone); --fleet big: a robot of 20 processes (two of them unnamed), a laptop of 3
+(this node) and a base station, 27 connections.  The small and big fleets have no keys
+(every connection NULL).
 POST /mock/remove?node=NAME makes a node go silent and then disappear (with a
 peer_down event), as a killed node does.  With --token T every /api/ request needs
 `Authorization: Bearer T`.
 
-  python3 tests/browser/mock_admin.py [--port 8080] [--fleet big]  # then open the URL
-  python3 tests/browser/mock_admin.py --check [--token T] [--fleet big]
+  python3 tests/browser/mock_admin.py [--port 8080] [--fleet keyed|big]  # then open the URL
+  python3 tests/browser/mock_admin.py --check [--token T] [--fleet keyed|big]
 
 --check serves on a free port, runs tests/browser/topology.mjs (Chromium through
 playwright-core, `npm ci --prefix tests/browser` first) with the hosts and rates the
 fleet must show, removes "viewer-2" when the script asks (small fleet), and exits with
 the script's status; the screenshots go to --artifacts (default build/artifacts/:
-mock-topology.png and mock-topology-after.png, or mock-fleet.png).
+mock-topology.png and mock-topology-after.png, mock-keyed.png and mock-keyed-after.png,
+or mock-fleet.png).
 """
 
 import argparse
@@ -47,6 +52,15 @@ ASSETS = {'/': ('index.html', 'text/html; charset=utf-8'),
 
 def node_id(name):
     return hashlib.md5(name.encode()).hexdigest()  # 32 hex digits, like a real id
+
+
+def curve_key(name):
+    """40 characters of the Z85 alphabet, like a real CURVE public key."""
+    return hashlib.sha1(name.encode()).hexdigest()
+
+
+def edge_id(frm, k):
+    return '%s:%d' % (node_id(frm), 10 + k)
 
 
 class Fleet:
@@ -81,7 +95,7 @@ class Fleet:
             self.fetches += 1
             gone, silent = set(self.gone), set(self.silent)
         t = time.monotonic() - self.t0
-        spec = SMALL if self.kind == 'small' else BIG
+        spec = FLEETS[self.kind]
         nodes = []
         for i, (name, host, services) in enumerate(spec['nodes']):
             if name in gone:
@@ -90,6 +104,7 @@ class Fleet:
             nodes.append({'id': node_id(name), 'name': '' if name.startswith('_') else name,
                           'state': state, 'addresses': [host],
                           'admin': 'http://%s:%d/' % (host, 7070 + i),
+                          'curve_key': curve_key(name) if name in spec.get('keys', ()) else '',
                           'services': [{'name': n, 'type': ty, 'endpoint': 'tcp://%s:%d' %
                                         (host, 5000 + i)} for n, ty in services],
                           'sockets': [{'id': 1, 'type': ty, 'endpoints': []}
@@ -102,12 +117,13 @@ class Fleet:
             f = min(1.0, fill[0] + fill[1] * wave)
             drops = int(rate * t / 10) if f >= 0.95 else 0
             ep = 'tcp://%s:%d' % (to[1:], 6000) if to.startswith('?') else 'tcp://x:%d' % (5000 + k)
-            edges.append({'id': '%s:%d' % (node_id(frm), 10 + k), 'from': node_id(frm),
+            edges.append({'id': edge_id(frm, k), 'from': node_id(frm),
                           'to': None if to.startswith('?') else node_id(to), 'socket': 1,
                           'type': typ, 'peer_type': peer, 'endpoint': ep, 'state': 'active',
                           'fill': round(f, 3), 'queued': int(f * 1000), 'hwm': 1000,
                           'drops': drops, 'hwm_hits': drops // 3,
-                          'msgs': int(rate * t), 'bytes': int(rate * t) * size, 'age': 0.0})
+                          'msgs': int(rate * t), 'bytes': int(rate * t) * size, 'age': 0.0,
+                          'mechanism': spec.get('mechanisms', {}).get(k, 'NULL')})
         return {'self': node_id(spec['self']), 'nodes': nodes, 'edges': edges}
 
 
@@ -123,6 +139,10 @@ SMALL = {
               ('viewer-2', 'cam', 'sub', 'pub', 10, 64, (0.55, 0.3)),
               ('cam', '?10.0.0.9', 'push', 'pull', 50, 100, (0.97, 0))],
 }
+
+# The small fleet with keys: 'keys' names the nodes with a CURVE certificate,
+# 'mechanisms' the connections' (by index) when not NULL.
+KEYED = dict(SMALL, keys={'viewer-2'}, mechanisms={0: 'CURVE', 1: 'CURVE', 3: 'PLAIN'})
 
 ROBOT, LAPTOP, BASE = '10.1.0.1', '10.1.0.2', '10.1.0.3'
 BIG = {
@@ -169,6 +189,9 @@ BIG = {
         ('_c', 'base-station', 'dealer', 'router', 1, 50, (0.0, 0.0)),
     ],
 }
+
+
+FLEETS = {'small': SMALL, 'keyed': KEYED, 'big': BIG}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -254,11 +277,21 @@ def check_args(kind, artifacts, suffix):
         return ['--screenshot', os.path.join(artifacts, 'mock-fleet%s.png' % suffix),
                 '--nodes', '24', '--edges', str(len(BIG['edges'])),
                 '--hosts', '%s=20,%s=3,%s=1' % (ROBOT, LAPTOP, BASE),
-                '--msg-rate', '200', '--history-of', node_id('dashboard')]
-    return ['--screenshot', os.path.join(artifacts, 'mock-topology%s.png' % suffix),
+                '--msg-rate', '200', '--history-of', node_id('dashboard'),
+                '--unencrypted', 'none']
+    # Unencrypted in the keyed fleet: every connection not over CURVE, before and after
+    # viewer-2 is removed (then no node has a key: the CURVE connections make it keyed).
+    def plain(gone=()):
+        return ','.join(edge_id(e[0], k) for k, e in enumerate(KEYED['edges'])
+                        if KEYED['mechanisms'].get(k) != 'CURVE' and e[0] not in gone
+                        and e[1] not in gone) if kind == 'keyed' else 'none'
+    name = 'mock-keyed' if kind == 'keyed' else 'mock-topology'
+    return ['--screenshot', os.path.join(artifacts, '%s%s.png' % (name, suffix)),
             '--nodes', '4', '--edges', '3', '--hosts', '127.0.0.1=3,127.0.0.2=1',
-            '--msg-rate', '10:3', '--after-nodes', '3', '--after-screenshot',
-            os.path.join(artifacts, 'mock-topology%s-after.png' % suffix)]
+            '--msg-rate', '10:3', '--unencrypted', plain(),
+            '--after-nodes', '3', '--after-screenshot',
+            os.path.join(artifacts, '%s%s-after.png' % (name, suffix)),
+            '--after-unencrypted', plain(gone=('viewer-2',))]
 
 
 def check(srv, token, artifacts, kind='small'):
@@ -287,7 +320,7 @@ def main():
     ap.add_argument('--port', type=int, default=8080)
     ap.add_argument('--token', help='require this bearer token on /api/')
     ap.add_argument('--check', action='store_true', help='run topology.mjs against the mock')
-    ap.add_argument('--fleet', choices=('small', 'big'), default='small')
+    ap.add_argument('--fleet', choices=sorted(FLEETS), default='small')
     ap.add_argument('--artifacts', default=os.path.join(REPO, 'build', 'artifacts'))
     a = ap.parse_args()
     srv = serve(0 if a.check else a.port, a.token, a.fleet)

@@ -6,7 +6,9 @@
  *
  *   node topology.mjs --url URL --screenshot PNG --nodes N [--edges M]
  *                     [--hosts ADDR=N,ADDR=N...] [--msg-rate R[:K]] [--history-of ID]
- *                     [--after-nodes K --after-screenshot PNG] [--timeout SEC]
+ *                     [--unencrypted none|ID,ID...]
+ *                     [--after-nodes K --after-screenshot PNG [--after-unencrypted none|ID,...]]
+ *                     [--timeout SEC]
  *
  * Opens URL, waits until the page shows N `.node` elements and at least M `.edge`
  * elements (and checks the test hooks, the status line, and that every node is called
@@ -14,12 +16,18 @@
  * that the page draws exactly those host boxes, each titled with its address and
  * holding (in the DOM and on the screen) that many nodes.  Clicks an edge and checks
  * the details panel; with --msg-rate, waits until at least K (default 1) edges show a
- * rate within -40 %/+50 % of R msg/s on their label.  Clicks the self node (or node ID),
+ * rate within -40 %/+50 % of R msg/s on their label.  With --unencrypted, checks the
+ * marks of unencrypted connections: `none` (a fleet without keys) wants no edge marked
+ * and no legend entry; a list of edge ids (a fleet with keys) wants exactly those edges
+ * marked (class, dashed stripe, "unencrypted" on the label and in the details), every
+ * other edge unmarked (its details naming CURVE), the legend entry shown and the count
+ * in the status line.  Clicks the self node (or node ID),
  * waits until its details show a history of at least 3 samples with traffic in it,
  * saves a screenshot and prints `screenshot PATH`.
  * With --after-nodes it then prints `ready-to-kill`, waits for one line on stdin (the
  * caller has made a node go away), waits until K `.node` elements remain without the
- * page being reloaded, and saves the second screenshot.  Prints `ok` and exits 0, or
+ * page being reloaded, checks the marks of unencrypted connections again as
+ * --after-unencrypted says, and saves the second screenshot.  Prints `ok` and exits 0, or
  * `FAIL: why` with what the page showed and exits 1.
  */
 import { once } from 'node:events';
@@ -41,6 +49,8 @@ const { values: opt } = parseArgs({
         hosts: { type: 'string' },
         'msg-rate': { type: 'string' },
         'history-of': { type: 'string' },
+        unencrypted: { type: 'string' },
+        'after-unencrypted': { type: 'string' },
         'after-nodes': { type: 'string' },
         'after-screenshot': { type: 'string' },
         timeout: { type: 'string', default: '20' },
@@ -48,7 +58,7 @@ const { values: opt } = parseArgs({
 });
 if (!opt.url || !opt.screenshot || !opt.nodes) {
     console.error('usage: node topology.mjs --url URL --screenshot PNG --nodes N [--edges M] ' +
-        '[--hosts ADDR=N,...] [--msg-rate R[:K]] [--history-of ID] ' +
+        '[--hosts ADDR=N,...] [--msg-rate R[:K]] [--history-of ID] [--unencrypted none|ID,...] ' +
         '[--after-nodes K --after-screenshot PNG] [--timeout SEC]');
     process.exit(2);
 }
@@ -61,6 +71,10 @@ const wantHosts = opt.hosts ? new Map(opt.hosts.split(',').map((h) => {
     return [addr, Number(n)];
 })) : null;
 const [wantRate, wantRateEdges] = opt['msg-rate'] ? opt['msg-rate'].split(':').map(Number).concat([1]) : [null, 0];
+// Edge ids an --unencrypted option lists (none: []), or null when not given.
+const idList = (v) => v === undefined ? null : v === 'none' ? [] : v.split(',').filter(Boolean);
+const wantPlain = idList(opt.unencrypted);
+const afterPlain = idList(opt['after-unencrypted']);
 const HISTORY_SAMPLES = 3;
 
 class Fail extends Error {}
@@ -219,6 +233,70 @@ async function waitHistory(page, id) {
         check(series.includes(want), `no ${want} sparkline in the details (${series})`);
 }
 
+// What the page shows of one edge: its marks and the words on its label.
+async function edgeMarks(page) {
+    return page.evaluate(() => [...document.querySelectorAll('.edge')].map((e) => ({
+        id: e.getAttribute('data-edge-id'), mechanism: e.getAttribute('data-mechanism'),
+        marked: e.classList.contains('unencrypted'), stripe: !!e.querySelector('.edge-plain'),
+        label: e.querySelector('.edge-label')?.textContent ?? '',
+    })));
+}
+
+// The details panel of edge `id`, clicked open.
+async function edgeDetails(page, id) {
+    await page.locator(`.edge[data-edge-id="${id}"]`).dispatchEvent('click');
+    await page.waitForFunction((id) => document.getElementById('details').textContent.includes(id), id,
+        { timeout: 5000 });
+    return page.evaluate(() => {
+        const dts = [...document.querySelectorAll('#details dt')];
+        const dt = dts.find((d) => d.textContent === 'security');
+        return dt ? dt.nextElementSibling.textContent : null;
+    });
+}
+
+// Unencrypted connections are marked as `wantPlain` (edge ids) says, and only those.
+async function checkUnencrypted(page, wantPlain) {
+    const want = new Set(wantPlain);
+    try {
+        await page.waitForFunction((want) => {
+            const got = [...document.querySelectorAll('.edge.unencrypted')].map((e) => e.getAttribute('data-edge-id'));
+            return got.length === want.length && want.every((id) => got.includes(id));
+        }, wantPlain, { timeout });
+    } catch (e) {
+        throw new Fail(`edges marked unencrypted: want ${JSON.stringify(wantPlain)}; the edges show ` +
+            JSON.stringify(await edgeMarks(page)));
+    }
+    const marks = await edgeMarks(page);
+    for (const m of marks) {
+        const bad = want.has(m.id);
+        check(m.stripe === bad, `edge ${m.id} (${m.mechanism}) ${bad ? 'has no' : 'has a'} dashed stripe: ${JSON.stringify(m)}`);
+        check(/unencrypted/.test(m.label) === bad,
+            `edge ${m.id} (${m.mechanism}) is labelled ${JSON.stringify(m.label)}, want ${bad ? '' : 'no '}"unencrypted"`);
+        if (bad) check(m.mechanism !== 'CURVE', `edge ${m.id} over CURVE is marked unencrypted`);
+    }
+    const legend = await page.evaluate(() => {
+        const li = document.getElementById('legend-unencrypted');
+        return li ? { shown: li.getBoundingClientRect().height > 0, text: li.textContent } : null;
+    });
+    check(legend !== null, 'no #legend-unencrypted in the legend');
+    check(legend.shown === want.size > 0, `the legend entry ${JSON.stringify(legend.text)} is ` +
+        `${legend.shown ? 'shown' : 'hidden'} in a fleet ${want.size ? 'with' : 'without'} keys`);
+    const detail = await page.evaluate(() => document.getElementById('status-detail').textContent);
+    check(/unencrypted/.test(detail) === want.size > 0, `status detail ${JSON.stringify(detail)}`);
+    if (want.size) {
+        check(detail.includes(want.size + ' connection'), `status detail ${JSON.stringify(detail)} does not count ` +
+            `${want.size} unencrypted connections`);
+        const marked = marks.find((m) => want.has(m.id));
+        const text = await edgeDetails(page, marked.id);
+        check(/^unencrypted \((NULL|PLAIN)\)/.test(text ?? ''), `the details of ${marked.id} say security ${JSON.stringify(text)}`);
+        const curve = marks.find((m) => m.mechanism === 'CURVE');
+        check(curve, `no edge over CURVE to check: ${JSON.stringify(marks)}`);
+        const curveText = await edgeDetails(page, curve.id);
+        check(curveText === 'CURVE', `the details of ${curve.id} say security ${JSON.stringify(curveText)}, want "CURVE"`);
+    }
+    console.log('unencrypted ' + (want.size ? [...want].join(',') : 'none') + ' of ' + marks.length + ' edges');
+}
+
 async function shoot(page, path) {
     mkdirSync(dirname(path), { recursive: true });
     await page.waitForTimeout(500); // let fades finish
@@ -276,6 +354,7 @@ async function drive(page, pageErrors, navigationCount) {
             s.edges[0].id, { timeout: 5000 });
     }
     if (wantRate !== null) await waitRates(page);
+    if (wantPlain !== null) await checkUnencrypted(page, wantPlain);
     const selfId = s.ids[s.states.indexOf('self')];
     await page.locator(`.node[data-node-id="${selfId}"] circle.node-dot`).click({ timeout: 5000 });
     await page.waitForFunction((id) => document.getElementById('details').textContent.includes(id),
@@ -303,6 +382,7 @@ async function drive(page, pageErrors, navigationCount) {
         const still = await page.evaluate(() => window.__nomidMark);
         check(still === mark && navigationCount() === firstNav,
             `the page was reloaded (navigations ${navigationCount()}, was ${firstNav}; mark ${still})`);
+        if (afterPlain !== null) await checkUnencrypted(page, afterPlain);
         check(pageErrors.length === 0, 'errors in the page: ' + pageErrors.join('; '));
         if (opt['after-screenshot']) await shoot(page, opt['after-screenshot']);
     }

@@ -10,20 +10,29 @@ headless Chromium (through playwright-core, inside host 1's namespace) over the
 publisher's page until it shows 4 nodes and 3 edges, the three processes of host 1 in
 one host box and the one of host 2 in another, every node called by a name or its
 host's address, each connection at about 10 msg/s on its label, and a history in the
-publisher's details; it saves a screenshot, then, after host 2's subscriber is killed
-with SIGKILL, waits until the page shows 3 nodes without being reloaded, and saves a
-second one.
+publisher's details, and no connection marked unencrypted (a fleet without CURVE
+keys: its nodes report no key and NULL connections); it saves a screenshot, then,
+after host 2's subscriber is killed with SIGKILL, waits until the page shows 3 nodes
+without being reloaded, and saves a second one.
 
 page_draws_a_big_fleet: the page over tests/browser/mock_admin.py's big fleet (a robot
 of 20 processes, a laptop of 3, a base station): 3 host boxes holding 20, 3 and 1
-nodes, the rates the mock's counters grow at, a history; its screenshot is how the page
-reads with a fleet of that size.
+nodes, the rates the mock's counters grow at, a history, and none of its NULL
+connections marked (no keys); its screenshot is how the page reads with a fleet of that
+size.
+
+page_marks_unencrypted_connections: the page over mock_admin.py's keyed fleet (a node
+with a CURVE key, two connections over CURVE, one NULL tcp connection and one PLAIN):
+exactly the NULL and the PLAIN connection are marked unencrypted (style, label, details,
+legend, status line), the CURVE ones are not; once the node with the key is gone (and
+its NULL connection with it), the CURVE connections alone keep the fleet keyed and the
+PLAIN one stays marked.
 
 The screenshots go to <build dir>/artifacts/ (topology.png, topology-after.png,
-mock-fleet.png; the paths are printed).  Needs /usr/bin/chromium and
-tests/browser/node_modules (`npm ci --prefix tests/browser`), which tests/run.sh
-installs, and root (network namespaces); without them the file says SKIP and exits 0,
-unless NOMID_REQUIRE_BROWSER is set (run.sh sets it), when it fails.
+mock-fleet.png, mock-keyed.png, mock-keyed-after.png; the paths are printed).  Needs
+/usr/bin/chromium and tests/browser/node_modules (`npm ci --prefix tests/browser`),
+which tests/run.sh installs, and root (network namespaces); without them the file says
+SKIP and exits 0, unless NOMID_REQUIRE_BROWSER is set (run.sh sets it), when it fails.
 """
 
 import os
@@ -177,7 +186,7 @@ def run_fleet(t, lan):
     script = Script(['--url', url + '#token=' + token, '--screenshot', shots[0],
                      '--nodes', '4', '--edges', '3',
                      '--hosts', '%s=3,%s=1' % (lan.addr(0), lan.addr(1)),
-                     '--msg-rate', '%d:3' % RATE,
+                     '--msg-rate', '%d:3' % RATE, '--unencrypted', 'none',
                      '--after-nodes', '3', '--after-screenshot', shots[1], '--timeout', '30'],
                     prefix=('ip', 'netns', 'exec', lan.hosts[0]))
     try:
@@ -193,19 +202,30 @@ def run_fleet(t, lan):
     check_shots(shots)
 
 
-@test(limit=200)
-def page_draws_a_big_fleet(t):
+def run_mock(kind, shots):
+    """mock_admin.py --check over fleet `kind`; its screenshots must be `shots`."""
     gaps = missing()
     check(not gaps, 'the browser test needs %s (NOMID_REQUIRE_BROWSER is set)' % ', '.join(gaps))
-    shot = fresh(os.path.join(artifacts_dir(), 'mock-fleet.png'))
+    for s in shots:
+        fresh(s)
     p = subprocess.run([sys.executable, os.path.join(BROWSER_DIR, 'mock_admin.py'), '--check',
-                        '--fleet', 'big', '--artifacts', artifacts_dir()],
+                        '--fleet', kind, '--artifacts', artifacts_dir()],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        timeout=SCRIPT_WAIT, start_new_session=True)
     for line in p.stdout.splitlines():
         print('  ' + line, flush=True)
-    check(p.returncode == 0, 'mock_admin.py --check --fleet big exited %d' % p.returncode)
-    check_shots([shot])
+    check(p.returncode == 0, 'mock_admin.py --check --fleet %s exited %d' % (kind, p.returncode))
+    check_shots(shots)
+
+
+@test(limit=200)
+def page_draws_a_big_fleet(t):
+    run_mock('big', [os.path.join(artifacts_dir(), 'mock-fleet.png')])
+
+
+@test(limit=200)
+def page_marks_unencrypted_connections(t):
+    run_mock('keyed', [os.path.join(artifacts_dir(), 'mock-keyed%s.png' % s) for s in ('', '-after')])
 
 
 if __name__ == '__main__':
