@@ -5,7 +5,8 @@ the three public certificates, one fleet key; nobody sets a server key anywhere.
 
 - A publisher on h1 binds svc://telemetry with --curve-cert and --curve-allow; a
   subscriber on h2 with its own certificate connects to svc://telemetry and receives:
-  the server key came in h1's signed beacon.
+  the server key came in h1's signed beacon.  h1's admin endpoint shows its key and
+  the subscriber's pipe: CURVE, h2's key, User-Id h2 (its certificate's name).
 - A libzmq program (pyzmq REP on h3, zmq.auth's ThreadAuthenticator on the same allow
   directory, h3's certificate) behind `nomid node --service cmd=rep@... --curve-cert`
   answers h2's `nomid cat req --connect svc://cmd`.
@@ -18,6 +19,7 @@ the three public certificates, one fleet key; nobody sets a server key anywhere.
   while a cleartext control stream (no certificates) is, so the capture really sees
   the payloads' link."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -63,8 +65,10 @@ class Fleet:
         self.dir = tempfile.mkdtemp(prefix='nomid-fleet-')
         self.allow = os.path.join(self.dir, 'allow')
         os.mkdir(self.allow)
+        self.keys = {}
         for name in ('h1', 'h2', 'h3', 'stranger'):
             p = t.nomid('keygen', self.cert(name), '--meta', 'name=' + name)
+            self.keys[name] = p.line().split()[1]  # "public-key Z85"
             p.expect_exit(0)
             if name != 'stranger':
                 shutil.copy(self.cert(name), self.allow)
@@ -75,6 +79,9 @@ class Fleet:
     def cert(self, name):
         # NAME.key: pyzmq's authenticator reads only *.key files of a directory.
         return os.path.join(self.dir, name + '.key')
+
+    def public(self, name):
+        return self.keys[name]
 
     def secret(self, name):
         return ['--curve-cert', self.cert(name) + '_secret']
@@ -112,11 +119,21 @@ def svc_connections_are_encrypted_and_strangers_refused(t):
         cap = Capture(os.path.join(fl.dir, 'bridge.pcap'), 'tcp', dev='br0', netns=lan.bridge_ns)
 
         pub = t.nomid_in(h1, 'cat', 'pub', '--bind', 'svc://telemetry', '-d', SECRET, '--interval',
-                         '0.05', *fl.secret('h1'), '--curve-allow', fl.allow, *fl.disc())
+                         '0.05', *fl.secret('h1'), '--curve-allow', fl.allow, *fl.disc(),
+                         '--admin', '127.0.0.1:7070')
         pub.wait_bound()
         sub = t.nomid_in(h2, 'cat', 'sub', '--connect', 'svc://telemetry', *fl.secret('h2'),
                          *fl.disc())
         receives(sub, SECRET)
+        # h1's admin endpoint: its key, and the subscriber's pipe over CURVE, named h2.
+        summary = json.loads(subprocess.run(
+            ['ip', 'netns', 'exec', h1, 'curl', '-sf', 'http://127.0.0.1:7070/api/v1/summary'],
+            check=True, capture_output=True, text=True).stdout)
+        eq(summary['curve_key'], fl.public('h1'), "h1's curve_key")
+        pipes = [p for s in summary['sockets'] for p in s['pipes']
+                 if p['peer'] and p['endpoint'].startswith('tcp://')]
+        eq([(p['mechanism'], p['peer_key'], p['user_id']) for p in pipes],
+           [('CURVE', fl.public('h2'), 'h2')], "h1's pipes: mechanism, peer key, User-Id")
 
         # Strangers: no certificate, and a certificate the allow directory lacks.
         refusals = lambda: [line for line in pub.err if line and 'refused CURVE client' in line]
