@@ -477,7 +477,7 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
         return -ENOMEM;
     a->cfg = *cfg;
     a->wake = -1;
-    nmd_trust_init(&a->trust, cfg->trust_unsigned_keys);
+    nmd_trust_init(&a->trust, cfg->trust_unsigned_keys, cfg->key != NULL);
     pthread_mutex_init(&a->lock, NULL);
     pthread_condattr_t ca; /* nmd_agent_wait's deadlines are on the monotonic clock */
     pthread_condattr_init(&ca);
@@ -490,8 +490,10 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
         strlcpy(a->backend_args[i], cfg->backends[i].arg, sizeof(a->backend_args[i]));
         a->cfg.backends[i].arg = a->backend_args[i];
     }
-    if (cfg->key != NULL)
+    if (cfg->key != NULL) {
         memcpy(a->key, cfg->key, cfg->keylen);
+        a->cfg.key = a->key; /* backends read it through nmd_agent_cfg, any time */
+    }
     if (a->cfg.nifaces == 0) {
         a->cfg.ifaces[0] = "127.0.0.1"; /* never onto a network unless told to */
         a->cfg.nifaces = 1;

@@ -68,8 +68,7 @@ static bool registry_same_instance(const nmd_service *a, const nmd_service *b)
 /* Same entry: the same instance, socket type and CURVE key (or both without). */
 static bool registry_same(const nmd_service *a, const nmd_service *b)
 {
-    return registry_same_instance(a, b) && a->type == b->type && a->has_key == b->has_key &&
-           (!a->has_key || memcmp(a->curve_key, b->curve_key, sizeof(a->curve_key)) == 0);
+    return nmd_service_same(a, b);
 }
 
 static bool registry_has(const nmd_service *t, size_t n, const nmd_service *s)
