@@ -7,7 +7,8 @@
  * so every peer is given an endpoint it can reach on the link it heard us on.
  * Datagrams that do not decode, belong to another fleet, lack a valid signature when a
  * key is set, or are replays, are dropped and counted; each kind is logged, rate-limited,
- * saying which it is.
+ * saying which it is.  CURVE keys in beacons and tables no fleet key authenticated are
+ * dropped before the registry sees them (trust.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
