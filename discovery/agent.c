@@ -7,7 +7,8 @@
  * so every peer is given an endpoint it can reach on the link it heard us on.
  * Datagrams that do not decode, belong to another fleet, lack a valid signature when a
  * key is set, or are replays, are dropped and counted; each kind is logged, rate-limited,
- * saying which it is.
+ * saying which it is.  CURVE keys in beacons and tables no fleet key authenticated are
+ * dropped before the registry sees them (trust.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -477,7 +478,7 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
         return -ENOMEM;
     a->cfg = *cfg;
     a->wake = -1;
-    nmd_trust_init(&a->trust, cfg->trust_unsigned_keys);
+    nmd_trust_init(&a->trust, cfg->trust_unsigned_keys, cfg->key != NULL);
     pthread_mutex_init(&a->lock, NULL);
     pthread_condattr_t ca; /* nmd_agent_wait's deadlines are on the monotonic clock */
     pthread_condattr_init(&ca);
@@ -490,8 +491,10 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
         strlcpy(a->backend_args[i], cfg->backends[i].arg, sizeof(a->backend_args[i]));
         a->cfg.backends[i].arg = a->backend_args[i];
     }
-    if (cfg->key != NULL)
+    if (cfg->key != NULL) {
         memcpy(a->key, cfg->key, cfg->keylen);
+        a->cfg.key = a->key; /* backends read it through nmd_agent_cfg, any time */
+    }
     if (a->cfg.nifaces == 0) {
         a->cfg.ifaces[0] = "127.0.0.1"; /* never onto a network unless told to */
         a->cfg.nifaces = 1;

@@ -36,8 +36,8 @@ typedef struct nmd_agent_config {
     const char *group;                 /* IPv4 multicast group (default NMD_UDP_GROUP) */
     bool passive;                      /* only listen (nomid resolve, nomid peers) */
     bool beacon;                       /* use beacons (default true) */
-    bool trust_unsigned_keys;          /* use CURVE keys from records no fleet key checked
-                                        * (default false: such keys are dropped, trust.h) */
+    bool trust_unsigned_keys;          /* without a fleet key, use the CURVE keys of records
+                                        * anyway (default false: dropped, trust.h) */
     struct {
         const nmd_backend_ops *ops;   /* dnssd, etcd */
         const char *arg;              /* what followed '=' (the etcd URL), or NULL */
@@ -105,7 +105,8 @@ int nmd_agent_add(nmd_agent *a, int backend, const uint8_t id[16], const char *n
 int nmd_agent_del(nmd_agent *a, int backend, const uint8_t id[16], const nmd_service *svc);
 void nmd_agent_forget(nmd_agent *a, int backend);
 /* Drops the CURVE keys of svcs[0..n), which came from peer (backend, id) at src, unless
- * authentic (a fleet key checked their record) or the agent trusts unsigned keys;
+ * authentic (the fleet key checked their record) or, without a fleet key, the agent
+ * trusts unsigned keys;
  * logged once per peer (trust.h).  Backends call it before nmd_agent_add and keep what
  * it leaves, for nmd_agent_del.  Safe from any thread. */
 void nmd_agent_filter_keys(nmd_agent *a, int backend, const uint8_t id[16], const char *src,

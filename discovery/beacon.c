@@ -293,6 +293,35 @@ size_t nmd_service_encode(const nmd_service *s, uint8_t *out)
     return (size_t)(w.p - out);
 }
 
+bool nmd_service_same(const nmd_service *a, const nmd_service *b)
+{
+    return a->type == b->type && a->has_key == b->has_key && strcmp(a->name, b->name) == 0 &&
+           strcmp(a->endpoint, b->endpoint) == 0 &&
+           (!a->has_key || memcmp(a->curve_key, b->curve_key, sizeof(a->curve_key)) == 0);
+}
+
+bool nmd_record_mac(const uint8_t node[16], const nmd_service *svc, const uint8_t *key,
+                    size_t keylen, uint8_t mac[NMD_MAC_SIZE])
+{
+    uint8_t buf[4 + 1 + 16 + NMD_SERVICE_MAX];
+    size_t n = beacon_svc_size(svc);
+    if (n == 0)
+        return false;
+    memcpy(buf, NMD_RECORD_MAGIC, 4);
+    buf[4] = 1;
+    memcpy(buf + 5, node, 16);
+    nmd_service_encode(svc, buf + 21);
+    nmd_mac(buf, 21 + n, key, keylen, mac);
+    return true;
+}
+
+bool nmd_record_mac_ok(const uint8_t node[16], const nmd_service *svc, const uint8_t *key,
+                       size_t keylen, const uint8_t mac[NMD_MAC_SIZE])
+{
+    uint8_t want[NMD_MAC_SIZE];
+    return nmd_record_mac(node, svc, key, keylen, want) && crypto_verify_32(want, mac) == 0;
+}
+
 int nmd_service_decode(const uint8_t *in, size_t n, nmd_service *s)
 {
     if (in == NULL || s == NULL)

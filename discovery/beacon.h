@@ -102,5 +102,18 @@ void nmd_table_digest(const nmd_service *table, size_t n, uint8_t out[8]);
 size_t nmd_service_size(const nmd_service *s);
 size_t nmd_service_encode(const nmd_service *s, uint8_t *out);
 int nmd_service_decode(const uint8_t *in, size_t n, nmd_service *s);
+/* The same entry: name, type, endpoint, and the same CURVE key or neither has one. */
+bool nmd_service_same(const nmd_service *a, const nmd_service *b);
+
+/* The MAC of one service record published outside beacons and tables (an etcd value, a
+ * DNS-SD TXT record; BEACON.md, "Signed service records"): HMAC-SHA256 under the fleet
+ * key over "NMDR", the version byte 1, the node id and the entry encoded as in a beacon.
+ * nmd_record_mac() returns false (mac untouched) when svc has a field out of range;
+ * nmd_record_mac_ok() says whether mac is that MAC (compared in constant time). */
+#define NMD_RECORD_MAGIC "NMDR"
+bool nmd_record_mac(const uint8_t node[16], const nmd_service *svc, const uint8_t *key,
+                    size_t keylen, uint8_t mac[NMD_MAC_SIZE]);
+bool nmd_record_mac_ok(const uint8_t node[16], const nmd_service *svc, const uint8_t *key,
+                       size_t keylen, const uint8_t mac[NMD_MAC_SIZE]);
 
 #endif

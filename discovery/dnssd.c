@@ -115,12 +115,6 @@ struct nmd_backend {
 
 static void dnssd_client_cb(AvahiClient *c, AvahiClientState state, void *arg);
 
-static bool dnssd_same(const nmd_service *a, const nmd_service *b)
-{
-    return a->type == b->type && strcmp(a->name, b->name) == 0 &&
-           strcmp(a->endpoint, b->endpoint) == 0;
-}
-
 /* ---- interfaces ---- */
 
 /* Resolves one --interface value (a name, or an address of the interface) into f. */
@@ -227,6 +221,8 @@ static void dnssd_pub_add(nmd_backend *b, dnssd_pub *p)
     memcpy(t.node, b->id, sizeof(t.node));
     strlcpy(t.fleet, b->fleet, sizeof(t.fleet));
     strlcpy(t.node_name, b->node_name, sizeof(t.node_name));
+    const nmd_agent_config *cfg = nmd_agent_cfg(b->agent);
+    t.has_mac = cfg->key != NULL && nmd_record_mac(t.node, &t.svc, cfg->key, cfg->keylen, t.mac);
     uint8_t wire[NMD_DNSSD_TXT_MAX];
     int len = nmd_dnssd_txt_encode(&t, wire, sizeof(wire));
     AvahiStringList *txt = NULL;
@@ -288,7 +284,7 @@ static void dnssd_sync(nmd_backend *b)
     for (ssize_t i = 0; i < n; i++) {
         TAILQ_FOREACH(p, &b->pubs, link)
         {
-            if (!p->keep && dnssd_same(&p->svc, &table[i]))
+            if (!p->keep && nmd_service_same(&p->svc, &table[i]))
                 break;
         }
         if (p == NULL && (p = calloc(1, sizeof(*p))) != NULL) {
@@ -324,7 +320,7 @@ static void dnssd_unreport(nmd_backend *b, dnssd_seen *s)
     LIST_FOREACH(o, &b->seen, link)
     {
         if (o->reported && memcmp(o->node, s->node, sizeof(s->node)) == 0 &&
-            dnssd_same(&o->svc, &s->svc))
+            nmd_service_same(&o->svc, &s->svc))
             return;
     }
     nmd_agent_del(b->agent, NMD_BACKEND_DNSSD, s->node, &s->svc);
@@ -338,6 +334,16 @@ static void dnssd_host(const AvahiAddress *a, AvahiIfIndex index, char *out, siz
     if (a->proto == AVAHI_PROTO_INET6 && a->data.ipv6.address[0] == 0xfe &&
         (a->data.ipv6.address[1] & 0xc0) == 0x80 && if_indextoname((unsigned)index, ifname))
         snprintf(out + strlen(out), cap - strlen(out), "%%%s", ifname);
+}
+
+/* Keeps t's CURVE key only when its mac checks with the fleet key (over the endpoint
+ * as the record has it), or without a fleet key when the agent trusts unsigned keys. */
+static void dnssd_check_key(nmd_backend *b, nmd_dnssd_txt *t, const char *host)
+{
+    const nmd_agent_config *cfg = nmd_agent_cfg(b->agent);
+    bool ok = cfg->key != NULL && t->has_mac &&
+              nmd_record_mac_ok(t->node, &t->svc, cfg->key, cfg->keylen, t->mac);
+    nmd_agent_filter_keys(b->agent, NMD_BACKEND_DNSSD, t->node, host, ok, &t->svc, 1);
 }
 
 /* A resolver found s (again): check its TXT record and report what it offers. */
@@ -367,10 +373,12 @@ static void dnssd_found(nmd_backend *b, dnssd_seen *s, const AvahiAddress *a, Av
     }
     char host[AVAHI_ADDRESS_STR_MAX + IF_NAMESIZE + 2], bracketed[sizeof(host) + 2];
     dnssd_host(a, s->index, host, sizeof(host));
+    dnssd_check_key(b, &t, host);
     snprintf(bracketed, sizeof(bracketed), strchr(host, ':') ? "[%s]" : "%s", host);
     nmd_service svc = t.svc;
     nmd_agent_endpoint_for(t.svc.endpoint, bracketed, svc.endpoint, sizeof(svc.endpoint));
-    if (s->reported && memcmp(s->node, t.node, sizeof(t.node)) == 0 && dnssd_same(&s->svc, &svc))
+    if (s->reported && memcmp(s->node, t.node, sizeof(t.node)) == 0 &&
+        nmd_service_same(&s->svc, &svc))
         return;
     dnssd_unreport(b, s);
     if (nmd_agent_add(b->agent, NMD_BACKEND_DNSSD, t.node, t.node_name, host, &svc) >= 0) {

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "dnssd_txt.h"
 #include "nodeid.h"
 #include "nomid.h"
@@ -26,11 +28,13 @@ enum dnssd_key {
     DNSSD_NODE,
     DNSSD_FLEET,
     DNSSD_NODENAME,
+    DNSSD_CK,
+    DNSSD_MAC,
     DNSSD_NKEYS,
 };
 
 static const char *const dnssd_keys[DNSSD_NKEYS] = {
-    "txtvers", "name", "type", "ep", "node", "fleet", "nodename",
+    "txtvers", "name", "type", "ep", "node", "fleet", "nodename", "ck", "mac",
 };
 
 /* Where a key's first occurrence is in the record. */
@@ -81,15 +85,21 @@ int nmd_dnssd_txt_encode(const nmd_dnssd_txt *t, uint8_t *out, size_t cap)
         strstr(t->svc.endpoint, "://") == NULL || !dnssd_text_ok(t->fleet, 1, NMD_FLEET_MAX) ||
         !dnssd_text_ok(t->node_name, 0, NMD_NAME_MAX))
         return -EINVAL;
-    char node[33];
+    char node[33], ck[41], mac[2 * NMD_MAC_SIZE + 1];
     nmd_id_hex(t->node, node);
+    if (t->svc.has_key && nm_z85_encode(ck, t->svc.curve_key, NMD_SVC_KEY_SIZE) == NULL)
+        return -EINVAL;
+    if (t->has_mac)
+        sodium_bin2hex(mac, sizeof(mac), t->mac, NMD_MAC_SIZE);
     size_t off = 0;
     bool ok =
         dnssd_put(out, cap, &off, "txtvers", "1") &&
         dnssd_put(out, cap, &off, "name", t->svc.name) && dnssd_put(out, cap, &off, "type", type) &&
         dnssd_put(out, cap, &off, "ep", t->svc.endpoint) &&
         dnssd_put(out, cap, &off, "node", node) && dnssd_put(out, cap, &off, "fleet", t->fleet) &&
-        (t->node_name[0] == '\0' || dnssd_put(out, cap, &off, "nodename", t->node_name));
+        (t->node_name[0] == '\0' || dnssd_put(out, cap, &off, "nodename", t->node_name)) &&
+        (!t->svc.has_key || dnssd_put(out, cap, &off, "ck", ck)) &&
+        (!t->has_mac || dnssd_put(out, cap, &off, "mac", mac));
     return ok ? (int)off : -ENOBUFS;
 }
 
@@ -123,6 +133,31 @@ static bool dnssd_get_type(const dnssd_value *v, int *type)
         }
     }
     return false;
+}
+
+/* ck: absent, or 40 Z85 characters (a CURVE key) into svc. */
+static bool dnssd_get_ck(const dnssd_value *v, nmd_service *svc)
+{
+    char z85[41];
+    svc->has_key = v->seen;
+    if (!v->seen)
+        return true;
+    if (!v->has_value || v->len != 40)
+        return false;
+    memcpy(z85, v->at, 40);
+    z85[40] = '\0';
+    return nm_z85_decode(svc->curve_key, z85) != NULL;
+}
+
+/* mac: absent, or 64 hex digits into t. */
+static bool dnssd_get_mac(const dnssd_value *v, nmd_dnssd_txt *t)
+{
+    size_t n = 0;
+    t->has_mac = v->seen;
+    return !v->seen || (v->has_value && v->len == 2 * NMD_MAC_SIZE &&
+                        sodium_hex2bin(t->mac, sizeof(t->mac), (const char *)v->at, v->len, NULL,
+                                       &n, NULL) == 0 &&
+                        n == NMD_MAC_SIZE);
 }
 
 /* Splits the record into the first occurrence of each known key. */
@@ -184,6 +219,10 @@ int nmd_dnssd_txt_decode(const uint8_t *in, size_t n, nmd_dnssd_txt *t, const ch
         *why = "fleet missing, empty, too long or not text";
     else if (!dnssd_get_text(&v[DNSSD_NODENAME], 0, NMD_NAME_MAX, t->node_name))
         *why = "nodename too long or not text";
+    else if (!dnssd_get_ck(&v[DNSSD_CK], &t->svc))
+        *why = "ck not a CURVE key (40 Z85 characters)";
+    else if (!dnssd_get_mac(&v[DNSSD_MAC], t))
+        *why = "mac not 64 hex digits";
     else {
         *why = NULL;
         return 0;

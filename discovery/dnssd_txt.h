@@ -6,7 +6,13 @@
  * keys lowercase and at most 9 bytes, `txtvers=1` first:
  *
  *   txtvers=1  name=SERVICE  type=SOCKET-TYPE  ep=ENDPOINT  node=ID  fleet=FLEET
- *   [nodename=NODE-NAME]
+ *   [nodename=NODE-NAME]  [ck=CURVE-KEY]  [mac=MAC]
+ *
+ * ck is a CURVE server's public key in Z85 (40 characters), mac the record's
+ * HMAC-SHA256 under the fleet key as 64 lowercase hex digits (nmd_record_mac of
+ * beacon.h, over node, name, type, ep as written here, and key; BEACON.md, "Signed
+ * service records"): a reader uses ck only when mac checks.  Either malformed makes the
+ * record malformed.
  *
  * type is the lowercase socket type (nm_sock_type_name), node the node id as 32 hex
  * digits, ep the endpoint as advertised: a wildcard host (tcp://\*:5555) is kept and
@@ -37,6 +43,8 @@ typedef struct nmd_dnssd_txt {
     uint8_t node[16];                 /* id of the node offering it */
     char fleet[NMD_FLEET_MAX + 1];    /* its fleet */
     char node_name[NMD_NAME_MAX + 1]; /* its node's name; "" when not given */
+    bool has_mac;                     /* mac was given (decoded) or is to be written */
+    uint8_t mac[NMD_MAC_SIZE];        /* ... its bytes (unchecked by the codec) */
 } nmd_dnssd_txt;
 
 /* Encodes t in wire form into out.  Returns the length, -EINVAL for a field that could

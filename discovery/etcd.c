@@ -216,7 +216,9 @@ static ssize_t etcd_wanted(nmd_backend *b, etcd_pub **out)
             continue; /* cannot happen with the agent's limits */
         etcd_pub *p = &(*out)[k];
         p->key = strdup(key);
-        p->value = nmd_etcd_value_encode(&s, b->id, cfg->name, b->host);
+        uint8_t mac[NMD_MAC_SIZE];
+        bool sign = cfg->key != NULL && nmd_record_mac(b->id, &s, cfg->key, cfg->keylen, mac);
+        p->value = nmd_etcd_value_encode(&s, b->id, cfg->name, b->host, sign ? mac : NULL);
         if (p->key == NULL || p->value == NULL) {
             free(p->key);
             free(p->value);

@@ -8,8 +8,12 @@
  * Layout: one key per advertised instance,
  *     <prefix><fleet>/<service name>/<node id hex>/<8 hex digits of FNV-1a(endpoint)>
  * holding {"name", "type" (lowercase socket type), "endpoint", "node" (32 hex digits),
- * "node_name", "addr"}, attached to the node's lease.  Any program may write such a
- * key: "name", "type" and "endpoint" are required, the rest optional.
+ * "node_name", "addr"}, and for a CURVE server "curve_key" (its public key, 40 Z85
+ * characters), and with a fleet key "mac" (64 hex digits: nmd_record_mac of beacon.h
+ * over node, name, type, endpoint and key), attached to the node's lease.  Any program
+ * may write such a key: "name", "type" and "endpoint" are required, the rest optional.
+ * A reader uses "curve_key" only when "mac" checks with its fleet key (agent.h,
+ * nmd_agent_filter_keys; the record itself is kept, without the key, when it does not).
  */
 #ifndef NMD_ETCD_H
 #define NMD_ETCD_H
@@ -29,11 +33,13 @@
 
 /* One service instance as stored in etcd (the decoded value). */
 typedef struct nmd_etcd_value {
-    nmd_service svc;                  /* name, type, endpoint */
+    nmd_service svc;                  /* name, type, endpoint, CURVE key ("curve_key") */
     uint8_t node[16];                 /* node id */
     bool has_node;                    /* "node" was given (else node is zero) */
     char node_name[NMD_NAME_MAX + 1]; /* "node_name", or "" */
     char addr[NMD_ETCD_ADDR_MAX + 1]; /* "addr", or "" */
+    bool has_mac;                     /* "mac" was given */
+    uint8_t mac[NMD_MAC_SIZE];        /* ... its bytes (unchecked: the reader checks) */
 } nmd_etcd_value;
 
 /* One key-value of a range response or a watch event, base64 decoded. */
@@ -47,10 +53,11 @@ typedef struct nmd_etcd_kv {
 
 /* ---- values and keys (etcd_json.c) ---- */
 
-/* The JSON text stored for svc (endpoint already rewritten) of node `node`; malloc'd,
- * NULL on -ENOMEM or a service that does not fit. */
+/* The JSON text stored for svc (endpoint already rewritten) of node `node`, with its
+ * CURVE key when it has one and mac ("mac", nmd_record_mac) unless NULL; malloc'd, NULL
+ * on -ENOMEM or a service that does not fit. */
 char *nmd_etcd_value_encode(const nmd_service *svc, const uint8_t node[16], const char *node_name,
-                            const char *addr);
+                            const char *addr, const uint8_t *mac);
 /* Decodes a value: 0, or -EPROTO (not a JSON object, a field missing, of the wrong type,
  * too long or out of range).  Never trusts its input. */
 int nmd_etcd_value_decode(const char *text, size_t len, nmd_etcd_value *out);

@@ -29,8 +29,24 @@ static uint32_t etcd_fnv1a(const char *s)
     return h;
 }
 
+/* Adds "curve_key" (Z85) when svc has a key and "mac" (hex) when mac is not NULL to o:
+ * false when memory runs out. */
+static bool etcd_put_key_mac(json_t *o, const nmd_service *svc, const uint8_t *mac)
+{
+    char z85[41], hex[2 * NMD_MAC_SIZE + 1];
+    if (svc->has_key && (nm_z85_encode(z85, svc->curve_key, NMD_SVC_KEY_SIZE) == NULL ||
+                         json_object_set_new(o, "curve_key", json_string(z85)) < 0))
+        return false;
+    if (mac != NULL) {
+        sodium_bin2hex(hex, sizeof(hex), mac, NMD_MAC_SIZE);
+        if (json_object_set_new(o, "mac", json_string(hex)) < 0)
+            return false;
+    }
+    return true;
+}
+
 char *nmd_etcd_value_encode(const nmd_service *svc, const uint8_t node[16], const char *node_name,
-                            const char *addr)
+                            const char *addr, const uint8_t *mac)
 {
     const char *type = nm_sock_type_name(svc->type);
     if (type == NULL)
@@ -40,8 +56,10 @@ char *nmd_etcd_value_encode(const nmd_service *svc, const uint8_t node[16], cons
     json_t *o =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", svc->name, "type", type, "endpoint",
                   svc->endpoint, "node", id, "node_name", node_name, "addr", addr);
-    if (o == NULL)
+    if (o == NULL || !etcd_put_key_mac(o, svc, mac)) {
+        json_decref(o);
         return NULL;
+    }
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (text != NULL && strlen(text) > NMD_ETCD_VALUE_MAX) {
@@ -90,6 +108,27 @@ static int etcd_type(const json_t *o, int *type)
     return 0;
 }
 
+/* "curve_key" (40 Z85 characters) into svc, and "mac" (64 hex digits) into out, when
+ * present: 0, or -EPROTO when one is malformed. */
+static int etcd_key_mac(const json_t *o, nmd_etcd_value *out)
+{
+    char z85[41], hex[2 * NMD_MAC_SIZE + 1];
+    int r = etcd_field(o, "curve_key", z85, sizeof(z85), false);
+    if (r == -EPROTO ||
+        (r == 0 && (strlen(z85) != 40 || nm_z85_decode(out->svc.curve_key, z85) == NULL)))
+        return -EPROTO;
+    out->svc.has_key = r == 0;
+    r = etcd_field(o, "mac", hex, sizeof(hex), false);
+    size_t n = 0;
+    if (r == -EPROTO || (r == 0 && (strlen(hex) != 2 * NMD_MAC_SIZE ||
+                                    sodium_hex2bin(out->mac, sizeof(out->mac), hex, strlen(hex),
+                                                   NULL, &n, NULL) != 0 ||
+                                    n != NMD_MAC_SIZE)))
+        return -EPROTO;
+    out->has_mac = r == 0;
+    return 0;
+}
+
 int nmd_etcd_value_decode(const char *text, size_t len, nmd_etcd_value *out)
 {
     memset(out, 0, sizeof(*out));
@@ -111,7 +150,7 @@ int nmd_etcd_value_decode(const char *text, size_t len, nmd_etcd_value *out)
     if (r == -EPROTO)
         goto done;
     r = etcd_field(o, "addr", out->addr, sizeof(out->addr), true);
-    if (r == -EPROTO)
+    if (r == -EPROTO || etcd_key_mac(o, out) < 0)
         goto done;
     rc = 0;
 done:

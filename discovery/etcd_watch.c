@@ -78,8 +78,8 @@ static bool watch_offered(nmd_etcd_watch *w, const watch_entry *e)
     watch_entry *o;
     RB_FOREACH(o, watch_tree, &w->keys)
     {
-        if (o != e && o->live && memcmp(o->node, e->node, 16) == 0 && o->svc.type == e->svc.type &&
-            strcmp(o->svc.name, e->svc.name) == 0 && strcmp(o->svc.endpoint, e->svc.endpoint) == 0)
+        if (o != e && o->live && memcmp(o->node, e->node, 16) == 0 &&
+            nmd_service_same(&o->svc, &e->svc))
             return true;
     }
     return false;
@@ -145,6 +145,17 @@ static void watch_endpoint_host(const char *ep, char *out, size_t cap)
     }
 }
 
+/* Keeps v's CURVE key only when its "mac" checks with the fleet key (over the node id
+ * the value names: a value without "node" cannot be signed), or without a fleet key
+ * when the agent trusts unsigned keys (nmd_agent_filter_keys). */
+static void watch_check_key(nmd_etcd_watch *w, const char *key, nmd_etcd_value *v)
+{
+    const nmd_agent_config *cfg = nmd_agent_cfg(w->agent);
+    bool ok = cfg->key != NULL && v->has_node && v->has_mac &&
+              nmd_record_mac_ok(v->node, &v->svc, cfg->key, cfg->keylen, v->mac);
+    nmd_agent_filter_keys(w->agent, NMD_BACKEND_ETCD, v->node, key, ok, &v->svc, 1);
+}
+
 /* A key was put (or is in a range): report what it now holds. */
 static void watch_put(nmd_etcd_watch *w, const nmd_etcd_kv *kv)
 {
@@ -173,8 +184,9 @@ static void watch_put(nmd_etcd_watch *w, const nmd_etcd_kv *kv)
                            NULL, 0);
     if (v.addr[0] == '\0')
         watch_endpoint_host(v.svc.endpoint, v.addr, sizeof(v.addr));
-    if (e != NULL && e->live && memcmp(e->node, v.node, 16) == 0 && e->svc.type == v.svc.type &&
-        strcmp(e->svc.name, v.svc.name) == 0 && strcmp(e->svc.endpoint, v.svc.endpoint) == 0) {
+    watch_check_key(w, kv->key, &v);
+    if (e != NULL && e->live && memcmp(e->node, v.node, 16) == 0 &&
+        nmd_service_same(&e->svc, &v.svc)) {
         e->seen = true;
         return;
     }

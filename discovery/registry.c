@@ -65,17 +65,10 @@ static bool registry_same_instance(const nmd_service *a, const nmd_service *b)
     return strcmp(a->name, b->name) == 0 && strcmp(a->endpoint, b->endpoint) == 0;
 }
 
-/* Same entry: the same instance, socket type and CURVE key (or both without). */
-static bool registry_same(const nmd_service *a, const nmd_service *b)
-{
-    return registry_same_instance(a, b) && a->type == b->type && a->has_key == b->has_key &&
-           (!a->has_key || memcmp(a->curve_key, b->curve_key, sizeof(a->curve_key)) == 0);
-}
-
 static bool registry_has(const nmd_service *t, size_t n, const nmd_service *s)
 {
     for (size_t i = 0; i < n; i++)
-        if (registry_same(&t[i], s))
+        if (nmd_service_same(&t[i], s))
             return true;
     return false;
 }
@@ -108,7 +101,7 @@ static void registry_report(nmd_registry *r, const nmd_service *s, const nmd_ser
 {
     const nmd_peer *ap = NULL;
     const nmd_service *after = registry_visible(r, s, NULL, NULL, 0, &ap);
-    if (before != NULL && after != NULL && registry_same(before, after))
+    if (before != NULL && after != NULL && nmd_service_same(before, after))
         return;
     if (before != NULL)
         registry_emit(r, NMD_EV_SERVICE_DOWN, bp, before);
@@ -303,7 +296,7 @@ int nmd_registry_del(nmd_registry *r, int backend, const uint8_t id[16], const n
 {
     nmd_peer *p = registry_find(r, backend, id);
     for (size_t i = 0; p != NULL && i < p->nservices; i++) {
-        if (!registry_same(&p->services[i], svc))
+        if (!nmd_service_same(&p->services[i], svc))
             continue;
         const nmd_peer *bp = NULL;
         nmd_service gone = p->services[i], was = *registry_visible(r, &gone, NULL, NULL, 0, &bp);

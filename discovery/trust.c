@@ -10,10 +10,11 @@
 #include "registry.h"
 #include "trust.h"
 
-void nmd_trust_init(nmd_trust *t, bool trust_unsigned)
+void nmd_trust_init(nmd_trust *t, bool trust_unsigned, bool has_fleet_key)
 {
     memset(t, 0, sizeof(*t));
-    t->trust_unsigned = trust_unsigned;
+    t->trust_unsigned = trust_unsigned && !has_fleet_key;
+    t->has_fleet_key = has_fleet_key;
     pthread_mutex_init(&t->lock, NULL);
 }
 
@@ -59,10 +60,13 @@ size_t nmd_trust_filter(nmd_trust *t, int backend, const uint8_t id[16], const c
         char hex[33];
         nmd_id_hex(id, hex);
         nmd_log(NM_LOG_WARN, "discovery",
-                "%s peer %s (%s): CURVE key of service '%s'%s ignored: the record is not "
-                "authenticated (no fleet key checked it; set the same --fleet-key-file on "
-                "every node, or trust unsigned keys); connecting without CURVE",
-                nmd_backend_name(backend), hex, src, first, dropped > 1 ? " and others" : "");
+                "%s peer %s (%s): CURVE key of service '%s'%s ignored: %s; its instances are "
+                "connected to without CURVE",
+                nmd_backend_name(backend), hex, src, first, dropped > 1 ? " and others" : "",
+                t->has_fleet_key ? "the record's MAC is missing or does not check with the "
+                                   "fleet key (forged, or signed with another key)"
+                                 : "no fleet key authenticated the record (give every node "
+                                   "the same --fleet-key-file, or trust unsigned keys)");
     }
     return dropped;
 }

@@ -22,10 +22,11 @@
 #define NMD_TRUST_LOGGED 64 /* peers remembered as logged (the oldest is forgotten first) */
 
 /* Shared by the agent's thread and the backends' threads (etcd watch, Avahi): `lock`
- * guards logged[], nlogged and next; trust_unsigned is set before any thread starts and
- * only read afterwards. */
+ * guards logged[], nlogged and next; trust_unsigned and has_fleet_key are set before any
+ * thread starts and only read afterwards. */
 typedef struct nmd_trust {
     bool trust_unsigned;  /* keep keys from records no fleet key checked */
+    bool has_fleet_key;   /* this node has a fleet key (for the log line) */
     pthread_mutex_t lock; /* logged, nlogged, next */
     struct {
         int backend;            /* enum nmd_backend_kind */
@@ -35,7 +36,9 @@ typedef struct nmd_trust {
     size_t next;                /* the entry replaced next once logged[] is full */
 } nmd_trust;
 
-void nmd_trust_init(nmd_trust *t, bool trust_unsigned);
+/* trust_unsigned: keep keys no fleet key checked; ignored with a fleet key (has_fleet_key),
+ * where a record that does not check is a forgery or a mistake, never to be trusted. */
+void nmd_trust_init(nmd_trust *t, bool trust_unsigned, bool has_fleet_key);
 void nmd_trust_fini(nmd_trust *t);
 
 /* Drops the keys of svcs[0..n) (has_key false, key zeroed) unless authentic or trusted;

@@ -51,8 +51,11 @@ static void direct_release(nmi_conn *c)
 bool nmi_conn_direct_begin(nmi_conn *c)
 {
     int none = NMI_READER_NONE;
-    /* CURVE: the I/O thread opens every box (the receive nonce is one reader's). */
-    if (c->opts.heartbeat_ivl > 0 || c->box != NULL || atomic_load(&c->rreclaim) ||
+    /* CURVE: the I/O thread opens every box (the receive nonce is one reader's).  Told
+     * by the connection's settings, fixed before it was shared, not by c->box, which the
+     * I/O thread frees when the connection breaks. */
+    bool curve = c->opts.sec != NULL && c->opts.sec->mechanism == NM_MECH_CURVE;
+    if (c->opts.heartbeat_ivl > 0 || curve || atomic_load(&c->rreclaim) ||
         !atomic_compare_exchange_strong(&c->rowner, &none, NMI_READER_APP))
         return false;
     /* Heartbeats and pauses are the I/O thread's business. */

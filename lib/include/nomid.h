@@ -562,9 +562,9 @@ NM_EXPORT int nm_ctx_stats(nm_ctx_t *ctx, nm_sock_stats_cb *sock_cb, nm_pipe_sta
 
 /* The core knows nothing of discovery: a discovery agent plugs in here.  A socket
  * connecting to svc://NAME calls watch; the resolver then reports every instance it
- * knows and every later change with nm_svc_update, from any thread, until unwatch
- * returns.  Endpoints are connected and disconnected on the socket's own thread, the
- * next time it sends, receives, polls or waits. */
+ * knows and every later change with nm_svc_update (nm_svc_update_key for a CURVE
+ * server), from any thread, until unwatch returns.  Endpoints are connected and disconnected on the
+ * socket's own thread, the next time it sends, receives, polls or waits. */
 typedef struct nm_svc_watch nm_svc_watch_t;
 #define NM_HOST_MAX 80 /* a host in an endpoint: "[fe80::1%ifname]" fits */
 typedef struct nm_resolver {

@@ -250,8 +250,11 @@ static void keyed_case(const char *fleet, const uint8_t *fleet_key, bool trust_u
     if (want_key)
         assert_memory_equal(last_key, pub, 32);
     assert_int_equal(nm_sock_connect(req, "svc://api"), 0);
-    assert_true(send_str(req, "ping"));
+    /* Refused (an ERROR for a NULL client), the connection may drop its pipe before
+     * the request is queued: then the send times out, which is as good. */
+    bool sent = send_str(req, "ping");
     if (want_key) {
+        assert_true(sent);
         assert_true(recv_str(rep, "ping"));
         assert_true(send_str(rep, "pong"));
         assert_true(recv_str(req, "pong"));

@@ -5,7 +5,8 @@
  * the first occurrence wins, '=' inside values, empty strings and unknown keys
  * skipped), rejection of missing, empty, overlong and ill-typed values and of strings
  * running past the end, every truncation and many bit flips of a valid record decoded
- * without a crash, and the instance name, subtype and port helpers.
+ * without a crash, a CURVE key (ck=) and MAC (mac=) and their malformed forms, and the
+ * instance name, subtype and port helpers.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "dnssd_txt.h"
+#include "nomid.h"
 
 #define NODE_HEX "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
 
@@ -83,10 +85,67 @@ static void test_round_trip(void **state)
     t.svc.endpoint[NMD_ENDPOINT_MAX] = '\0';
     memset(t.fleet, 'f', NMD_FLEET_MAX);
     memset(t.node_name, 'm', NMD_NAME_MAX);
+    t.svc.has_key = t.has_mac = true; /* and a key and a MAC */
+    memset(t.svc.curve_key, 0xee, sizeof(t.svc.curve_key));
+    memset(t.mac, 0x99, sizeof(t.mac));
     n = nmd_dnssd_txt_encode(&t, buf, sizeof(buf));
     assert_true(n > 0);
     assert_int_equal(nmd_dnssd_txt_decode(buf, (size_t)n, &u, NULL), 0);
     assert_memory_equal(&t, &u, sizeof(t));
+}
+
+/* A CURVE server's record: ck= (Z85) and mac= (hex) after the other keys, read back;
+ * the MAC is nmd_record_mac over the endpoint as written (wildcard kept); a malformed ck
+ * or mac makes the record malformed, as do keys without values. */
+static void test_key_and_mac(void **state)
+{
+    (void)state;
+    static const uint8_t fleet_key[32] = "0123456789abcdef0123456789abcdef";
+    nmd_dnssd_txt t, u;
+    make_txt(&t);
+    t.svc.has_key = true;
+    for (int i = 0; i < 32; i++)
+        t.svc.curve_key[i] = (uint8_t)(0x11 * i);
+    assert_true(nmd_record_mac(t.node, &t.svc, fleet_key, 32, t.mac));
+    t.has_mac = true;
+    uint8_t buf[NMD_DNSSD_TXT_MAX], want[NMD_DNSSD_TXT_MAX];
+    int n = nmd_dnssd_txt_encode(&t, buf, sizeof(buf));
+    char ck[4 + 40 + 1] = "ck=", mac[5 + 64 + 1] = "mac=";
+    assert_non_null(nm_z85_encode(ck + 3, t.svc.curve_key, 32));
+    for (int i = 0; i < 32; i++)
+        snprintf(mac + 4 + 2 * i, 3, "%02x", t.mac[i]);
+    size_t m = wire(want, "txtvers=1", "name=camera.front", "type=pub", "ep=tcp://*:5599",
+                    "node=" NODE_HEX, "fleet=default", "nodename=robot1", ck, mac, NULL);
+    assert_int_equal(n, m);
+    assert_memory_equal(buf, want, m);
+    assert_int_equal(nmd_dnssd_txt_decode(buf, (size_t)n, &u, NULL), 0);
+    assert_memory_equal(&t, &u, sizeof(t));
+    assert_true(nmd_record_mac_ok(u.node, &u.svc, fleet_key, 32, u.mac));
+    u.svc.curve_key[0] ^= 1;
+    assert_false(nmd_record_mac_ok(u.node, &u.svc, fleet_key, 32, u.mac));
+    /* Keys compare case-insensitively here too. */
+    m = wire(want, VALID, "CK=rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", NULL);
+    assert_int_equal(nmd_dnssd_txt_decode(want, m, &u, NULL), 0);
+    assert_true(u.svc.has_key && !u.has_mac);
+    assert_int_equal(u.svc.curve_key[0], 0x54);
+    const char *bad[] = {
+        "ck=rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf",   /* 39 characters */
+        "ck=rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7A", /* 41 */
+        "ck=rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]y 7",  /* not Z85 */
+        "ck",
+        "ck=",
+        "mac=00ff",
+        "mac=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g",
+        "mac=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f00",
+        "mac",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *why = NULL;
+        m = wire(want, VALID, bad[i], NULL);
+        if (nmd_dnssd_txt_decode(want, m, &u, &why) != -EPROTO)
+            fail_msg("accepted %s", bad[i]);
+        assert_non_null(why);
+    }
 }
 
 static void test_layout(void **state)
@@ -394,7 +453,7 @@ int main(void)
         cmocka_unit_test(test_equals_in_values), cmocka_unit_test(test_overlong),
         cmocka_unit_test(test_wrong_type),       cmocka_unit_test(test_empty),
         cmocka_unit_test(test_mangled),          cmocka_unit_test(test_instance_name),
-        cmocka_unit_test(test_subtype_and_port),
+        cmocka_unit_test(test_subtype_and_port), cmocka_unit_test(test_key_and_mac),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

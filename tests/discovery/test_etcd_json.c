@@ -43,7 +43,7 @@ static void value_round_trip(void **state)
 {
     (void)state;
     nmd_service s = svc("camera.front", NM_PUB, "tcp://10.1.2.3:5555");
-    char *text = nmd_etcd_value_encode(&s, node_id, "robot1", "10.1.2.3");
+    char *text = nmd_etcd_value_encode(&s, node_id, "robot1", "10.1.2.3", NULL);
     assert_non_null(text);
     assert_string_equal(text,
                         "{\"name\":\"camera.front\",\"type\":\"pub\",\"endpoint\":"
@@ -58,6 +58,73 @@ static void value_round_trip(void **state)
     assert_memory_equal(v.node, node_id, 16);
     assert_string_equal(v.node_name, "robot1");
     assert_string_equal(v.addr, "10.1.2.3");
+    free(text);
+}
+
+/* A CURVE server's value carries "curve_key" (Z85) and, signed, "mac" (hex of
+ * nmd_record_mac over node, name, type, endpoint and key): both decode back, the MAC
+ * checks with the fleet key and not with another, and any change to a field it covers
+ * (the key above all) makes it fail, while node_name and addr are not covered. */
+static void keyed_value(void **state)
+{
+    (void)state;
+    static const uint8_t fleet[32] = "0123456789abcdef0123456789abcdef";
+    static const uint8_t other[32] = "0123456789abcdef0123456789abcdeX";
+    nmd_service s = svc("api", NM_REP, "tcp://10.1.2.3:7000");
+    s.has_key = true;
+    for (int i = 0; i < 32; i++)
+        s.curve_key[i] = (uint8_t)(i * 7);
+    uint8_t mac[NMD_MAC_SIZE];
+    assert_true(nmd_record_mac(node_id, &s, fleet, 32, mac));
+    char *text = nmd_etcd_value_encode(&s, node_id, "robot1", "10.1.2.3", mac);
+    assert_non_null(text);
+    char z85[41], hex[65];
+    assert_non_null(nm_z85_encode(z85, s.curve_key, 32));
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+    char want[512];
+    snprintf(want, sizeof(want),
+             "{\"name\":\"api\",\"type\":\"rep\",\"endpoint\":\"tcp://10.1.2.3:7000\","
+             "\"node\":\"0123456789abcdeffedcba9876543210\",\"node_name\":\"robot1\","
+             "\"addr\":\"10.1.2.3\",\"curve_key\":\"%s\",\"mac\":\"%s\"}",
+             z85, hex);
+    assert_string_equal(text, want);
+    nmd_etcd_value v;
+    assert_int_equal(decode(text, &v), 0);
+    assert_true(v.svc.has_key && v.has_mac);
+    assert_memory_equal(v.svc.curve_key, s.curve_key, 32);
+    assert_memory_equal(v.mac, mac, 32);
+    assert_true(nmd_record_mac_ok(v.node, &v.svc, fleet, 32, v.mac));
+    assert_false(nmd_record_mac_ok(v.node, &v.svc, other, 32, v.mac));
+    free(text);
+    /* Each covered field changed: the MAC no longer checks. */
+    for (int f = 0; f < 5; f++) {
+        nmd_service t = s;
+        uint8_t id[16];
+        memcpy(id, node_id, 16);
+        if (f == 0)
+            t.curve_key[31] ^= 1;
+        else if (f == 1)
+            t.has_key = false;
+        else if (f == 2)
+            t.type = NM_ROUTER;
+        else if (f == 3)
+            t.endpoint[strlen(t.endpoint) - 1] = '1';
+        else
+            id[0] ^= 1;
+        if (nmd_record_mac_ok(id, &t, fleet, 32, mac))
+            fail_msg("MAC still checks with field %d changed", f);
+    }
+    nmd_service t = s;
+    t.name[0] = 'b';
+    assert_false(nmd_record_mac_ok(node_id, &t, fleet, 32, mac));
+    /* Unsigned, unkeyed: neither field. */
+    s.has_key = false;
+    text = nmd_etcd_value_encode(&s, node_id, "robot1", "10.1.2.3", NULL);
+    assert_null(strstr(text, "curve_key"));
+    assert_null(strstr(text, "mac"));
+    assert_int_equal(decode(text, &v), 0);
+    assert_false(v.svc.has_key || v.has_mac);
     free(text);
 }
 
@@ -76,6 +143,14 @@ static void foreign_value_with_required_fields(void **state)
                             &v),
                      0);
     assert_int_equal(v.svc.type, NM_PUSH);
+    assert_false(v.svc.has_key || v.has_mac);
+    /* libzmq's example server key, unsigned */
+    assert_int_equal(decode("{\"name\":\"x\",\"type\":\"rep\",\"endpoint\":\"tcp://h:1\","
+                            "\"curve_key\":\"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"}",
+                            &v),
+                     0);
+    assert_true(v.svc.has_key && !v.has_mac);
+    assert_int_equal(v.svc.curve_key[0], 0x54);
 }
 
 static void bad_values_are_refused(void **state)
@@ -116,6 +191,18 @@ static void bad_values_are_refused(void **state)
         "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"node\":5}",
         "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"node_name\":null}",
         "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"name\":\"y\"}",
+        /* curve_key: not 40 Z85 characters, not a string; mac: not 64 hex digits */
+        "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"curve_key\":\"abc\"}",
+        "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"curve_key\":"
+        "\"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf\"}", /* 39 characters */
+        "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"curve_key\":"
+        "\"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]y 7\"}", /* a space: not Z85 */
+        "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"curve_key\":7}",
+        "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"curve_key\":\"\"}",
+        "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"mac\":\"00ff\"}",
+        "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"mac\":"
+        "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1g\"}",
+        "{\"name\":\"x\",\"type\":\"pub\",\"endpoint\":\"tcp://h:1\",\"mac\":null}",
         longname,
         longep,
         longaddr,
@@ -259,6 +346,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(value_round_trip),
+        cmocka_unit_test(keyed_value),
         cmocka_unit_test(foreign_value_with_required_fields),
         cmocka_unit_test(bad_values_are_refused),
         cmocka_unit_test(key_layout),

@@ -60,16 +60,22 @@ static void test_kept(void **state)
     nmd_trust t;
     nmd_service s[3];
     size_t dropped;
-    nmd_trust_init(&t, false);
+    nmd_trust_init(&t, false, false);
     make(s);
     assert_int_equal(filter_lines(&t, NMD_BACKEND_BEACON, 1, true, s, 3, &dropped), 0);
     assert_int_equal(dropped, 0);
     assert_true(s[1].has_key && s[2].has_key && s[2].curve_key[31] == 0x72);
     nmd_trust_fini(&t);
-    nmd_trust_init(&t, true); /* trust_unsigned_keys */
+    nmd_trust_init(&t, true, false); /* trust_unsigned_keys */
     assert_int_equal(filter_lines(&t, NMD_BACKEND_BEACON, 1, false, s, 3, &dropped), 0);
     assert_int_equal(dropped, 0);
     assert_true(s[1].has_key && s[2].has_key);
+    nmd_trust_fini(&t);
+    /* With a fleet key, a record that does not check is never trusted. */
+    nmd_trust_init(&t, true, true);
+    assert_int_equal(filter_lines(&t, NMD_BACKEND_ETCD, 1, false, s, 3, &dropped), 1);
+    assert_int_equal(dropped, 2);
+    assert_false(s[1].has_key || s[2].has_key);
     nmd_trust_fini(&t);
 }
 
@@ -80,7 +86,7 @@ static void test_dropped_and_logged_once(void **state)
     nmd_service s[3];
     uint8_t zero[32] = {0};
     size_t dropped;
-    nmd_trust_init(&t, false);
+    nmd_trust_init(&t, false, false);
     make(s);
     assert_int_equal(filter_lines(&t, NMD_BACKEND_BEACON, 1, false, s, 3, &dropped), 1);
     assert_int_equal(dropped, 2);

@@ -83,8 +83,8 @@ static void fuzz_round_trip(const uint8_t *data, size_t size, const uint8_t *key
         FUZZ_CHECK(again.services[i].type == b.services[i].type);
         FUZZ_CHECK(strcmp(again.services[i].endpoint, b.services[i].endpoint) == 0);
         FUZZ_CHECK(again.services[i].has_key == b.services[i].has_key);
-        FUZZ_CHECK(memcmp(again.services[i].curve_key, b.services[i].curve_key,
-                          NMD_SVC_KEY_SIZE) == 0);
+        FUZZ_CHECK(memcmp(again.services[i].curve_key, b.services[i].curve_key, NMD_SVC_KEY_SIZE) ==
+                   0);
     }
     if (b.complete) {
         FUZZ_CHECK(again.nservices == b.nservices);

@@ -39,5 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(strcmp(t.svc.endpoint, u.svc.endpoint) == 0);
     FUZZ_CHECK(memcmp(t.node, u.node, sizeof(t.node)) == 0);
     FUZZ_CHECK(strcmp(t.fleet, u.fleet) == 0 && strcmp(t.node_name, u.node_name) == 0);
+    FUZZ_CHECK(t.svc.has_key == u.svc.has_key && t.has_mac == u.has_mac);
+    FUZZ_CHECK(memcmp(t.svc.curve_key, u.svc.curve_key, sizeof(t.svc.curve_key)) == 0);
+    FUZZ_CHECK(!t.has_mac || memcmp(t.mac, u.mac, sizeof(t.mac)) == 0);
     return 0;
 }

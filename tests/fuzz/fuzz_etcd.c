@@ -12,7 +12,7 @@
  * Build (from the repository root):
  *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -Ilib/include -Idiscovery
  *            tests/fuzz/fuzz_etcd.c discovery/etcd_json.c discovery/etcd_stream.c
- *            -ljansson -lsodium
+ *            discovery/nodeid.c lib/core/keys.c -ljansson -lsodium
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,7 +53,8 @@ static void fuzz_value(const char *text, size_t n)
     FUZZ_CHECK(ep >= 1 && ep <= NMD_ENDPOINT_MAX && strstr(v.svc.endpoint, "://") != NULL);
     FUZZ_CHECK(v.svc.type >= 0 && v.svc.type <= NMD_TYPE_MAX);
     FUZZ_CHECK(strlen(v.node_name) <= NMD_NAME_MAX && strlen(v.addr) <= NMD_ETCD_ADDR_MAX);
-    char *again = nmd_etcd_value_encode(&v.svc, v.node, v.node_name, v.addr);
+    char *again =
+        nmd_etcd_value_encode(&v.svc, v.node, v.node_name, v.addr, v.has_mac ? v.mac : NULL);
     if (again == NULL)
         return; /* escaping made it longer than NMD_ETCD_VALUE_MAX */
     nmd_etcd_value w;
@@ -61,6 +62,9 @@ static void fuzz_value(const char *text, size_t n)
     FUZZ_CHECK(strcmp(w.svc.name, v.svc.name) == 0 && strcmp(w.svc.endpoint, v.svc.endpoint) == 0);
     FUZZ_CHECK(w.svc.type == v.svc.type && memcmp(w.node, v.node, 16) == 0 && w.has_node);
     FUZZ_CHECK(strcmp(w.node_name, v.node_name) == 0 && strcmp(w.addr, v.addr) == 0);
+    FUZZ_CHECK(w.svc.has_key == v.svc.has_key && w.has_mac == v.has_mac);
+    FUZZ_CHECK(!v.svc.has_key || memcmp(w.svc.curve_key, v.svc.curve_key, 32) == 0);
+    FUZZ_CHECK(!v.has_mac || memcmp(w.mac, v.mac, sizeof(v.mac)) == 0);
     free(again);
 }
 

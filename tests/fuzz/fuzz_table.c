@@ -78,8 +78,8 @@ static void fuzz_round_trip(const uint8_t *data, size_t size, const uint8_t *key
         FUZZ_CHECK(again.services[i].type == m.services[i].type);
         FUZZ_CHECK(strcmp(again.services[i].endpoint, m.services[i].endpoint) == 0);
         FUZZ_CHECK(again.services[i].has_key == m.services[i].has_key);
-        FUZZ_CHECK(memcmp(again.services[i].curve_key, m.services[i].curve_key,
-                          NMD_SVC_KEY_SIZE) == 0);
+        FUZZ_CHECK(memcmp(again.services[i].curve_key, m.services[i].curve_key, NMD_SVC_KEY_SIZE) ==
+                   0);
     }
     /* Signed input decoded without a key re-encodes unsigned, so only compare bytes
      * when the signedness is the same. */

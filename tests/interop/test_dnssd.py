@@ -19,8 +19,11 @@ nothing on an interface it was not given; two nodes with the same instance name 
 both found (one renamed on collision), as are several instances of one service on one
 node (an ipc one with SRV port 0); on the IPv6-only link the endpoint carries the
 link-local address and the interface it arrived on; without an avahi-daemon `nomid
-node` and `nomid resolve` exit 1 naming avahi; and nodes follow an avahi-daemon restart
-on either host.
+node` and `nomid resolve` exit 1 naming avahi; nodes follow an avahi-daemon restart
+on either host; and with a fleet key a node's record carries `mac=` (recomputed here in
+Python, BEACON.md "Signed service records"), while a record with a CURVE key `ck=` is
+resolved either way but its key is used only when its `mac=` checks (a dropped key is
+logged).
 
 Everything started here (daemons, nomid processes, namespaces, the temporary
 directory) is stopped or removed when the file ends, pass or fail; namespaces left by
@@ -28,6 +31,8 @@ a killed earlier run (their pid gone) are removed at start.  Creating namespaces
 root: without it the file fails, it does not skip.
 """
 
+import hashlib
+import hmac
 import os
 import queue
 import re
@@ -40,6 +45,8 @@ import threading
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
+
+from zmq.utils import z85  # noqa: E402
 
 import nmtest  # noqa: E402
 from nmtest import Fail, check, eq, test  # noqa: E402
@@ -469,6 +476,66 @@ def foreign_publishers_valid_and_garbage(t):
               % (len(ignored), len(garbage), r.stderr_text()))
         check(n.poll() is None, 'nomid node died among garbage records: %s' % n.stderr_text())
         n.stop_expect(0)
+    finally:
+        for p in pubs:
+            p.stop()
+
+
+TYPES = ['pair', 'pub', 'sub', 'req', 'rep', 'dealer', 'router', 'pull', 'push', 'xpub', 'xsub',
+         'stream']
+FLEET_KEY = b'd' * 32
+
+
+def record_mac(node_hex, name, type_name, endpoint, curve_key=None):
+    """HMAC-SHA256 under FLEET_KEY over "NMDR", 1, the node id and the beacon entry."""
+    t = TYPES.index(type_name) | (0x80 if curve_key is not None else 0)
+    entry = (bytes([len(name)]) + name.encode() + bytes([t, len(endpoint)]) + endpoint.encode() +
+             (curve_key or b''))
+    return hmac.new(FLEET_KEY, b'NMDR\x01' + bytes.fromhex(node_hex) + entry,
+                    hashlib.sha256).hexdigest()
+
+
+def fleet_key_file():
+    path = os.path.join(NET_.tmp, 'fleet.key')
+    with open(path, 'wb') as f:
+        f.write(FLEET_KEY)
+    return path
+
+
+@test
+def records_signed_and_keys_checked(t):
+    a, b = hosts()
+    fl = fleet('signed')
+    kf = fleet_key_file()
+    n = node(t, a, '--fleet', fl, '--name', 'robS', '--fleet-key-file', kf, '--service',
+             'cam=pub@tcp://*:5603')
+    kv = dict(s.split('=', 1) for s in browse_until(b, 'cam@robS')[2])
+    check('ck' not in kv, 'a key for a service that is no CURVE server: %s' % kv)
+    eq(kv.get('mac'), record_mac(kv.get('node', '0' * 32), 'cam', 'pub', 'tcp://*:5603'), 'mac=')
+    n.stop_expect(0)
+    # A CURVE server's records, published by avahi-publish: well signed, and tampered.
+    # (two nodes: a dropped key is logged once per node)
+    ids = ['102132435465768798a9bacbdcedfe0f', '202132435465768798a9bacbdcedfe0f']
+    ck = 'rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'
+    key = z85.decode(ck)
+    good = record_mac(ids[0], 'sec', 'rep', 'tcp://*:6101', key)
+    bad = record_mac(ids[1], 'sec', 'rep', 'tcp://*:6102', bytes(32))
+    pubs = []
+    for i, mac in enumerate((good, bad)):
+        txt = ['txtvers=1', 'name=sec', 'type=rep', 'ep=tcp://*:%d' % (6101 + i),
+               'node=' + ids[i], 'fleet=' + fl, 'ck=' + ck, 'mac=' + mac]
+        pubs.append(a.helper('avahi-publish', '-s', 'sec%d@foreign' % i, '_nomid._tcp',
+                             str(6101 + i), *txt))
+    try:
+        for p in pubs:
+            p.wait_line(lambda l: l.startswith('Established'), 10, 'Established')
+        r = resolve(t, b, 'sec', '--fleet', fl, '--fleet-key-file', kf, '--wait', '2',
+                    '--timeout', '8')
+        eq(sorted(r.lines(2, timeout=10)), ['tcp://%s:%d' % (a.addr, p) for p in (6101, 6102)],
+           'both resolved')
+        r.expect_exit(0)
+        ignored = [l for l in r.stderr_text().split('\n') if "CURVE key of service 'sec'" in l]
+        eq(len(ignored), 1, 'keys ignored (the tampered record only): %s' % r.stderr_text())
     finally:
         for p in pubs:
             p.stop()

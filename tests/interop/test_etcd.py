@@ -8,9 +8,16 @@ at once (the lease is revoked) and a kill -9 when the lease expires; garbage wri
 another program under the prefix is ignored while a valid foreign value is resolved;
 --etcd-prefix and --fleet keep nodes apart; an unreachable server at start is exit 1;
 beacons and etcd together report each instance once; a node survives its server being
-wiped and restarted (new lease, keys put again).  Each test uses its own fleet."""
+wiped and restarted (new lease, keys put again).  With a fleet key, a node's values carry
+the documented "mac" (recomputed here in Python), and a CURVE server's "curve_key" in a
+value signed with the fleet key makes `nomid cat --connect svc://NAME` talk CURVE to a
+libzmq CURVE server, while the same value with its MAC tampered, missing, or read
+without the fleet key loses its key (the client then connects without CURVE and is
+refused).  Each test uses its own fleet."""
 
 import atexit
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -22,6 +29,9 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
+
+import zmq  # noqa: E402
+from zmq.utils import z85  # noqa: E402
 
 from nmtest import Fail, check, eq, free_tcp_port, main, test  # noqa: E402
 
@@ -343,6 +353,104 @@ def node_survives_a_wiped_server(t):
         w.stop_expect(0)
     finally:
         e.close()
+
+
+TYPES = ['pair', 'pub', 'sub', 'req', 'rep', 'dealer', 'router', 'pull', 'push', 'xpub', 'xsub',
+         'stream']
+
+
+def record_mac(fleet_key, node_hex, name, type_name, endpoint, curve_key=None):
+    """BEACON.md, "Signed service records": HMAC-SHA256 under the fleet key over "NMDR",
+    version 1, the node id and the entry as a beacon encodes it."""
+    t = TYPES.index(type_name) | (0x80 if curve_key is not None else 0)
+    entry = (bytes([len(name)]) + name.encode() + bytes([t, len(endpoint)]) + endpoint.encode() +
+             (curve_key or b''))
+    msg = b'NMDR' + b'\x01' + bytes.fromhex(node_hex) + entry
+    return hmac.new(fleet_key, msg, hashlib.sha256).hexdigest()
+
+
+@test
+def values_are_signed_with_the_fleet_key(t):
+    e = server()
+    fl = fleet('signed')
+    kf = os.path.join(e.dir, 'fleet-signed.key')
+    key = b'k' * 40
+    with open(kf, 'wb') as f:
+        f.write(key + b'\n')
+    node(t, e.url, fl, '--fleet-key-file', kf, '--service', 'cam=pub@tcp://127.0.0.1:5651')
+    (value,) = wait_keys(e, '/nomid/%s/' % fl, 1).values()
+    v = json.loads(value)
+    check('curve_key' not in v, 'no key for a service that is no CURVE server: %s' % value)
+    eq(v.get('mac'), record_mac(key, v['node'], 'cam', 'pub', 'tcp://127.0.0.1:5651'), 'mac')
+
+
+def keyed_value(key, node_hex, port, public, mac='sign'):
+    """A value for service 'api' (a PULL at port, CURVE key public): signed with key, or
+    with mac as given (None: no "mac")."""
+    ep = 'tcp://127.0.0.1:%d' % port
+    v = {'name': 'api', 'type': 'pull', 'endpoint': ep, 'node': node_hex, 'node_name': 'py',
+         'addr': '127.0.0.1', 'curve_key': z85.encode(public).decode()}
+    if mac == 'sign':
+        mac = record_mac(key, node_hex, 'api', 'pull', ep, public)
+    if mac is not None:
+        v['mac'] = mac
+    return json.dumps(v)
+
+
+def pusher(t, e, fl, *extra):
+    return t.nomid('cat', 'push', '--connect', 'svc://api', '--discovery', 'etcd=' + e.url,
+                   '--fleet', fl, '-d', 'hello', '--interval', '0.05', *extra)
+
+
+@test
+def curve_key_used_only_when_the_mac_checks(t):
+    e = server()
+    kf = os.path.join(e.dir, 'fleet-curve.key')
+    key = b'f' * 32
+    with open(kf, 'wb') as f:
+        f.write(key)
+    pub_z85, sec_z85 = zmq.curve_keypair()
+    public = z85.decode(pub_z85)
+    ctx = zmq.Context()
+    pull = ctx.socket(zmq.PULL)
+    pull.curve_server = True
+    pull.curve_secretkey = sec_z85
+    pull.linger = 0
+    port = pull.bind_to_random_port('tcp://127.0.0.1')
+    node_hex = os.urandom(16).hex()
+    bad_mac = record_mac(b'x' * 32, node_hex, 'api', 'pull', 'tcp://127.0.0.1:%d' % port, public)
+    cases = [  # (tag, mac, the client's fleet key, the key is used)
+        ('good', 'sign', True, True),
+        ('tampered', bad_mac, True, False),
+        ('unsigned', None, True, False),
+        ('keyless', 'sign', False, False),
+    ]
+    try:
+        for tag, mac, with_key, used in cases:
+            fl = fleet('curve-' + tag)
+            e.ctl('put', '/nomid/%s/api/%s/00000001' % (fl, node_hex),
+                  keyed_value(key, node_hex, port, public, mac))
+            extra = ('--fleet-key-file', kf) if with_key else ()
+            r = resolve(t, e.url, fl, 'api', '--wait', '1', '--timeout', '5', *extra)
+            eq(r.line(), 'tcp://127.0.0.1:%d' % port, '%s: the instance is kept' % tag)
+            r.expect_exit(0)
+            c = pusher(t, e, fl, *extra)
+            got = pull.poll(5000 if used else 1500)
+            if used:
+                check(got, '%s: nothing arrived over CURVE: %s' % (tag, c.stderr_text()))
+                eq(pull.recv(), b'hello', '%s: message' % tag)
+            else:
+                check(not got, '%s: a message arrived: the key was used' % tag)
+                err = c.stderr_text()
+                check("CURVE key of service 'api' ignored" in err,
+                      '%s: the dropped key is not logged: %s' % (tag, err))
+            c.stop()
+            while pull.poll(200):
+                pull.recv()
+            e.ctl('del', '--prefix', '/nomid/%s/' % fl)
+    finally:
+        pull.close()
+        ctx.term()
 
 
 if __name__ == '__main__':
