@@ -192,7 +192,7 @@ def keys_from_unsigned_beacons_are_not_trusted(t):
         pub.wait_bound()
         err = refused(t, h2, *fl.secret('h2'), *fl.disc(signed=False),
                       what='a member trusting no unsigned key')
-        check("CURVE key of service 'telemetry' ignored: the record is not authenticated" in err,
+        check("CURVE key of service 'telemetry' ignored: no fleet key authenticated" in err,
               'the subscriber says why it did not use the key: %s' % err)
         sub = t.nomid_in(h2, 'cat', 'sub', '--connect', 'svc://telemetry', '-n', '2',
                          '--curve-trust-unsigned-keys', *fl.secret('h2'), *fl.disc(signed=False))
