@@ -64,7 +64,7 @@ static int setup(void **state)
 
 static void rm_cert(const char *path)
 {
-    char secret[128];
+    char secret[160];
     snprintf(secret, sizeof(secret), "%s_secret", path);
     unlink(path);
     unlink(secret);
