@@ -193,8 +193,9 @@ def any_port_and_svc_bind(t):
     """--advertise with port * takes the port the bind got; a bind the specs do not name
     is not advertised; a svc:// bind works in the program itself."""
     fl = fleet('any')
-    cam = exec_(t, '--fleet', fl, '--advertise', 'cam=tcp://127.0.0.1:*', '--advertise',
-                'other=tcp://*:1', '--', PY, CAMERA, '--bind', 'tcp://127.0.0.1:*')
+    # Without an admin endpoint the library holds the context's event hook itself.
+    cam = exec_(t, '--fleet', fl, '--admin', 'off', '--advertise', 'cam=tcp://127.0.0.1:*',
+                '--advertise', 'other=tcp://*:1', '--', PY, CAMERA, '--bind', 'tcp://127.0.0.1:*')
     ep = re.match(r'camera: publishing on (\S+)$', cam.line()).group(1)
     stderr_match(cam, ADVERTISING_RE % 'cam', 'the camera advertising its bind')
     rc, eps = resolve(t, 'cam', fl, '--wait', '1', '--timeout', '10')
@@ -212,6 +213,40 @@ def any_port_and_svc_bind(t):
     plan.lines(2, timeout=20)
     eq(plan.wait(15), 0, 'the planner\'s exit status')
     check(svc.poll() is None, 'the svc:// camera runs')
+
+
+# Binds, says where, unbinds when told (a line on stdin), and waits for stdin to close.
+UNBINDER = r'''
+import sys, zmq
+ctx = zmq.Context()
+rep = ctx.socket(zmq.REP)
+rep.bind('tcp://127.0.0.1:*')
+ep = rep.getsockopt_string(zmq.LAST_ENDPOINT)
+print('bound', ep, flush=True)
+sys.stdin.readline()
+rep.unbind(ep)
+print('unbound', flush=True)
+sys.stdin.read()
+rep.close(linger=0)
+ctx.term()
+'''
+
+
+@test
+def unbind_withdraws(t):
+    fl = fleet('unbind')
+    watch = t.nomid('resolve', 'svc', '--fleet', fl, '--watch')
+    p = Nomid(('exec', '--fleet', fl, '--advertise', 'svc=tcp://127.0.0.1:*', '--', PY, '-c',
+               UNBINDER), prefix=env_prefix(), stdin=True)
+    t.procs.append(p)
+    ep = p.line().split()[1]
+    eq(watch.line(timeout=20, what='the bind advertised'), '+ ' + ep, 'nomid resolve --watch')
+    p.p.stdin.write(b'\n')
+    p.p.stdin.flush()
+    eq(p.line(), 'unbound', 'the program')
+    eq(watch.line(timeout=20, what='the bind withdrawn'), '- ' + ep, 'nomid resolve --watch')
+    check(p.poll() is None, 'the program runs on')
+    stderr_match(p, r'^INFO member: withdrew %s \(svc\)$' % re.escape(ep), 'the withdrawal')
 
 
 def probe(t, fl, member, listener=True, settings=True):
