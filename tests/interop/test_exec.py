@@ -14,8 +14,10 @@ uses a fleet of its own, so parallel tests never hear each other."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -69,11 +71,13 @@ def sanitizer_runtimes():
     return re.findall(r'=> (\S*lib(?:asan|ubsan|tsan)\.so\S*)', out)
 
 
-def env_prefix(**extra):
+def env_prefix(dropin=True, **extra):
     """`env VAR=... ` for a Python program on the drop-in: the sanitizer runtimes first
-    (Python is not built with them; its own allocations are not ours to report)."""
+    (Python is not built with them; its own allocations are not ours to report), and
+    NOMID_DROPIN_DIR for nomid exec unless not dropin."""
     runtimes = sanitizer_runtimes()
-    pre = ['env', '-u', 'LD_LIBRARY_PATH', 'NOMID_DROPIN_DIR=' + DROPIN]
+    pre = ['env', '-u', 'LD_LIBRARY_PATH'] + (['NOMID_DROPIN_DIR=' + DROPIN] if dropin
+                                             else ['-u', 'NOMID_DROPIN_DIR'])
     if runtimes:
         pre += ['LD_PRELOAD=' + ' '.join(runtimes), 'ASAN_OPTIONS=detect_leaks=0']
     return pre + ['%s=%s' % kv for kv in extra.items()]
@@ -320,6 +324,49 @@ def bad_settings(t):
                        text=True, timeout=30)
     check(r.returncode != 0 and 'NOMID_MEMBER must be 1' in r.stderr,
           'a context with NOMID_MEMBER=yes: exit %d, stderr %s' % (r.returncode, r.stderr[-400:]))
+
+
+# Prints where the drop-in and the membership library were loaded from.
+WHERE = r'''
+import zmq
+ctx = zmq.Context()
+maps = open('/proc/self/maps').read().split()
+print(sorted(set(p for p in maps if 'libzmq.so' in p or 'libnomid_member' in p)), flush=True)
+ctx.term()
+'''
+
+
+@test
+def installed_nomid_finds_its_dropin(t):
+    """`cmake --install` puts libzmq.so.5 and libnomid_member.so in LIBDIR/nomid, and the
+    installed nomid exec finds them there by itself (no NOMID_DROPIN_DIR)."""
+    build = os.path.dirname(os.path.realpath(os.environ.get('NOMID_BIN') or ''))
+    check(os.path.exists(os.path.join(build, 'CMakeCache.txt')),
+          'NOMID_BIN is not in a build tree: %r' % build)
+    tmp = tempfile.mkdtemp(prefix='nomid-exec-')
+    try:
+        installed_run(build, os.path.join(tmp, 'prefix'))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def installed_run(build, prefix):
+    r = subprocess.run(['cmake', '--install', build, '--prefix', prefix], capture_output=True,
+                       text=True, timeout=120)
+    eq(r.returncode, 0, 'cmake --install: %s' % r.stderr[-300:])
+    found = [os.path.join(d, f) for d, _, fs in os.walk(prefix) for f in fs
+             if f in ('libzmq.so.5', 'libnomid_member.so')]
+    libdir = os.path.dirname(found[0]) if found else None
+    eq(sorted(os.path.basename(f) for f in found), ['libnomid_member.so', 'libzmq.so.5'],
+       'what was installed')
+    eq(os.path.basename(libdir), 'nomid', 'the drop-in\'s directory')
+    r = subprocess.run(env_prefix(dropin=False) + [os.path.join(prefix, 'bin/nomid'), 'exec',
+                              '--fleet', fleet('inst'), '--admin', 'off', '--', PY, '-c', WHERE],
+                       capture_output=True, text=True, timeout=60)
+    eq(r.returncode, 0, 'the installed nomid exec: %s' % r.stderr[-300:])
+    eq(r.stdout.strip(), str(sorted([os.path.join(libdir, 'libnomid_member.so'),
+                                     os.path.join(libdir, 'libzmq.so.5.2.4')])),
+       'the libraries the program loaded')
 
 
 @test
