@@ -9,6 +9,7 @@
  */
 #include "binds.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -70,6 +71,7 @@ void member_binds_event_cb(void *arg, const nm_event_info_t *ev)
     e->sock = ev->sock;
     e->type = ev->type;
     pthread_mutex_lock(&b->lock);
+    assert(!b->stopping); /* the hook is turned off before member_binds_stop */
     STAILQ_INSERT_TAIL(&b->queue, e, entry);
     pthread_cond_signal(&b->cond);
     pthread_mutex_unlock(&b->lock);
