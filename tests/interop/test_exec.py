@@ -253,6 +253,41 @@ def unbind_withdraws(t):
     stderr_match(p, r'^INFO member: withdrew %s \(svc\)$' % re.escape(ep), 'the withdrawal')
 
 
+# Three contexts in turn: the first is the member, a second made meanwhile runs plain
+# (no svc://), a third made after the first ended is the member again.
+CONTEXTS = r'''
+import zmq
+def svc(ctx):
+    s = ctx.socket(zmq.SUB)
+    try:
+        s.connect('svc://nothing')
+        return 'svc ok'
+    except zmq.ZMQError as e:
+        return 'svc refused'
+    finally:
+        s.close(linger=0)
+a = zmq.Context()
+b = zmq.Context()
+print('first', svc(a), 'second', svc(b), flush=True)
+b.term()
+a.term()
+c = zmq.Context()
+print('third', svc(c), flush=True)
+c.term()
+'''
+
+
+@test
+def one_member_context_at_a_time(t):
+    p = exec_(t, '--fleet', fleet('ctx'), '--', PY, '-c', CONTEXTS)
+    eq(p.lines(2), ['first svc ok second svc refused', 'third svc ok'], 'the program')
+    eq(p.wait(), 0, 'its exit status')
+    err = p.stderr_text()
+    eq(len(re.findall(r'^admin http://', err, re.M)), 2, 'admin endpoints started (%s)' % err)
+    eq(len(re.findall(r'^WARN member: a second ZeroMQ context', err, re.M)), 1,
+       'warnings about the second context (%s)' % err)
+
+
 def probe(t, fl, member, listener=True, settings=True):
     """Runs PROBE on the drop-in with the fleet's settings in the environment (unless
     not settings), and NOMID_MEMBER=1 when member; returns (threads, library mapped, UDP
