@@ -30,14 +30,6 @@ const member_env_var member_env_vars[] = {
 };
 const size_t member_env_nvars = MEMBER_ENV_NVARS;
 
-int member_env_on(void)
-{
-    const char *on = getenv(MEMBER_ENV_SWITCH);
-    if (on == NULL || on[0] == '\0' || strcmp(on, "0") == 0)
-        return 0;
-    return strcmp(on, "1") == 0 ? 1 : -1;
-}
-
 /* Takes one value of variable v (a list's entry): through the flag's own check. */
 static int env_take(member_env *e, const member_env_var *v, const char *value)
 {

@@ -18,7 +18,7 @@
 #include "disc_opts.h"
 #include "spec.h"
 
-#define MEMBER_ENV_SWITCH    "NOMID_MEMBER" /* "1": be a member */
+#define MEMBER_ENV_SWITCH    "NOMID_MEMBER" /* "1": be a member (read by the drop-in) */
 #define MEMBER_ENV_MAX       4096           /* longest value read */
 #define MEMBER_OPT_ADVERTISE 0x2000         /* --advertise's code (not a discovery flag) */
 
@@ -44,9 +44,6 @@ typedef struct member_env {
     char strings[4 * MEMBER_ENV_MAX];   /* the list entries opts points to */
     size_t used;                        /* bytes of strings taken */
 } member_env;
-
-/* The value of NOMID_MEMBER: 1 for "1", 0 when unset, empty or "0", -1 otherwise. */
-int member_env_on(void);
 
 /* Reads every variable of the contract into *e (initialised here).  0, or -EINVAL after
  * logging which variable is wrong and why. */
