@@ -45,6 +45,12 @@ int nma_start(nma_server **sp, const nma_config *cfg);
 const char *nma_url(const nma_server *s);
 /* The SHA-256 of the HTTPS certificate's public key, or NULL when serving HTTP. */
 const uint8_t *nma_tls_pin(const nma_server *s);
+/* With cfg->ctx, admin holds the context's one event hook (nm_ctx_set_event_hook) for
+ * its event stream; an embedder that needs the socket events too (member/: binds to
+ * advertise) has them passed on: tap(arg, ev) is called first for every event, under
+ * the hook's rules (quick, no call into nomid).  Until nma_stop.  Called by the thread
+ * that started the server, before anything else may change the hook. */
+void nma_event_tap(nma_server *s, nm_event_cb *tap, void *arg);
 /* Stops serving (open event streams end) and frees; *sp is set to NULL. */
 void nma_stop(nma_server **sp);
 

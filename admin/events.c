@@ -98,6 +98,8 @@ static void ev_socket_cb(void *arg, const nm_event_info_t *ev)
 {
     nma_server *s = arg;
     const char *kind;
+    if (s->tap != NULL)
+        s->tap(s->tap_arg, ev);
     switch (ev->event) {
     case NM_EVENT_HANDSHAKE_SUCCEEDED:
         kind = "connected";
@@ -166,6 +168,18 @@ int nma_events_start(nma_server *s)
     if (rc < 0 && s->ctx != NULL)
         nm_ctx_set_event_hook(s->ctx, NULL, NULL);
     return rc;
+}
+
+void nma_event_tap(nma_server *s, nm_event_cb *tap, void *arg)
+{
+    if (s->ctx == NULL || s->events == NULL)
+        return;
+    /* Off first: once that returns no call is under way, so the tap changes with no
+     * reader; turning it back on publishes it (the hook's lock orders the two). */
+    nm_ctx_set_event_hook(s->ctx, NULL, NULL);
+    s->tap = tap;
+    s->tap_arg = arg;
+    nm_ctx_set_event_hook(s->ctx, ev_socket_cb, s);
 }
 
 void nma_events_stop(nma_server *s)

@@ -31,6 +31,8 @@ struct nma_server {
     uint64_t started_ns;    /* for uptime */
     nma_events *events;     /* the event stream (events.c) */
     nma_topology *topo;     /* peers' summaries (topology.c) */
+    nm_event_cb *tap;       /* nma_event_tap's observer, or NULL: changed only while the */
+    void *tap_arg;          /* context's hook is off (events.c), read by the hook */
 };
 
 /* A condition variable whose timed waits use CLOCK_MONOTONIC (server.c). */

@@ -20,6 +20,9 @@ int resolve_main(int argc, char **argv);
 /* nomid peers [--timeout SEC] */
 int peers_main(int argc, char **argv);
 
+/* nomid exec [--advertise NAME=ENDPOINT]... [discovery options] -- COMMAND... */
+int exec_main(int argc, char **argv);
+
 /* nomid keygen NAME [--force] [--meta NAME=VALUE]... / nomid keygen --print FILE|DIR */
 int keygen_main(int argc, char **argv);
 

@@ -32,6 +32,8 @@ static void main_usage(FILE *f)
           "  resolve NAME [--wait N | --watch] [--timeout SEC] [--verbose]\n"
           "                        print the endpoints of a service found by name\n"
           "  peers [--timeout SEC]  print the nodes seen\n"
+          "  exec [--advertise NAME=ENDPOINT]... [discovery options] -- COMMAND...\n"
+          "                        run a ZeroMQ program on nomid's libzmq as a fleet member\n"
           "\n"
           "  keygen NAME [--force] [--meta NAME=VALUE]...\n"
           "                        a CURVE key pair as CZMQ certificates NAME, NAME_secret\n"
@@ -74,6 +76,8 @@ int main(int argc, char **argv)
         return resolve_main(argc - 1, argv + 1);
     if (strcmp(cmd, "peers") == 0)
         return peers_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "exec") == 0)
+        return exec_main(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0)
         return keygen_main(argc - 1, argv + 1);
 

@@ -34,6 +34,7 @@ typedef struct zc_ctx {
     int thread_priority; /* ZMQ_THREAD_PRIORITY (kept, not applied) */
     int thread_sched;    /* ZMQ_THREAD_SCHED_POLICY (kept, not applied) */
     int thread_name_pfx; /* ZMQ_THREAD_NAME_PREFIX (kept, not applied) */
+    bool member;         /* the fleet member context (member.c): ended by the library */
 } zc_ctx;
 
 /* Values of libzmq options the core does not have yet, kept per socket so they read
@@ -51,6 +52,12 @@ typedef struct zc_sock {
     bool rcvmore;                  /* the last frame handed out had more after it */
     int64_t stored[ZC_STORED_MAX]; /* opts.c: values of kept-only options */
 } zc_sock;
+
+/* member.c: with NOMID_MEMBER=1, makes ctx a fleet member through libnomid_member.so
+ * (loaded then, once); without it, does nothing.  0, or a nomid error code (logged). */
+int zc_member_attach(zc_ctx *ctx);
+/* member.c: ends a member context (ctx->member) that zmq_ctx_term shut down. */
+void zc_member_term(zc_ctx *ctx);
 
 /* errors.c: sets errno from a nomid code (< 0) and returns -1. */
 int zc_fail(int nm_err);

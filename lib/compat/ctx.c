@@ -7,6 +7,7 @@
  * down (every blocked call wakes with ETERM) and then waits until every socket has been
  * closed by its own thread and has lingered.  Context options are a table; those the
  * core does not act on yet are kept and read back (the report in opts.c's header).
+ * With NOMID_MEMBER=1 a new context may become the process's fleet member (member.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -67,6 +68,12 @@ void *zmq_ctx_new(void)
     ctx->max_msgsz = INT_MAX;
     ctx->thread_priority = ZMQ_THREAD_PRIORITY_DFLT;
     ctx->thread_sched = ZMQ_THREAD_SCHED_POLICY_DFLT;
+    if ((rc = zc_member_attach(ctx)) < 0) {
+        nm_ctx_destroy(&ctx->nm);
+        free(ctx);
+        zc_fail(rc);
+        return NULL;
+    }
     return ctx;
 }
 
@@ -85,7 +92,10 @@ int zmq_ctx_term(void *c)
     if (ctx == NULL)
         return -1;
     nm_ctx_shutdown(ctx->nm); /* so destroy waits for each socket's own thread */
-    nm_ctx_destroy(&ctx->nm);
+    if (ctx->member)
+        zc_member_term(ctx);
+    else
+        nm_ctx_destroy(&ctx->nm);
     ctx->tag = ZC_DEAD_TAG;
     free(ctx);
     return 0;
