@@ -5,6 +5,7 @@ Nothing in it knows nomid: given --camera svc://camera under `nomid exec` it fin
 camera by name (README, "Existing ZeroMQ programs join the mesh")."""
 
 import argparse
+import signal
 
 import zmq
 
@@ -14,16 +15,28 @@ def main():
     ap.add_argument('--camera', default='tcp://127.0.0.1:5556',
                     help='the camera\'s endpoint (default %(default)s)')
     ap.add_argument('--count', type=int, default=0, help='frames to read (default: until stopped)')
+    ap.add_argument('--stop-after', type=int, default=0, metavar='N',
+                    help='a planner that hangs: after N frames, stop reading but stay '
+                    'connected until stopped (default: never)')
+    ap.add_argument('--hwm', type=int, default=0,
+                    help='frames queued here unread (ZMQ_RCVHWM; past it the camera queues, '
+                    'then drops; default libzmq\'s 1000)')
     args = ap.parse_args()
 
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
+    if args.hwm:
+        sub.setsockopt(zmq.RCVHWM, args.hwm)
     sub.setsockopt(zmq.SUBSCRIBE, b'frame')
     sub.connect(args.camera)
     n = 0
     try:
         while args.count == 0 or n < args.count:
-            topic, number = sub.recv_multipart()
+            if args.stop_after and n == args.stop_after:
+                print('planner: stopped reading after %d frames' % n, flush=True)
+                while True:
+                    signal.pause()  # until Ctrl-C (KeyboardInterrupt) or killed
+            topic, number = sub.recv_multipart()[:2]
             print('planner: got %s %s' % (topic.decode(), number.decode()), flush=True)
             n += 1
     except KeyboardInterrupt:
