@@ -19,6 +19,7 @@ Run one file by hand with: NOMID_BIN=build-test/nomid /usr/bin/python3 test_x.py
 
 import atexit
 import binascii
+import json
 import os
 import queue
 import random
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.request
 
 import zmq
 
@@ -280,6 +282,48 @@ class Nomid:
             s += '  stderr (last %d lines):\n' % min(tail, len(err))
             s += ''.join('    %s\n' % l[:300] for l in err[-tail:])
         return s
+
+
+# ---------------------------------------------------------------- the libzmq drop-in
+
+# The drop-in's directory (lib/compat in the build: ctest sets it), for tests that run
+# unchanged ZeroMQ programs on it (`nomid exec`).
+DROPIN = os.environ.get('NOMID_DROPIN_DIR')
+
+
+def sanitizer_runtimes():
+    lib = os.path.join(DROPIN or '', 'libzmq.so.5')
+    check(DROPIN and os.path.exists(lib), 'NOMID_DROPIN_DIR does not hold libzmq.so.5: %r'
+          % DROPIN)
+    out = subprocess.run(['ldd', lib], capture_output=True, text=True).stdout
+    return re.findall(r'=> (\S*lib(?:asan|ubsan|tsan)\.so\S*)', out)
+
+
+def env_prefix(dropin=True, **extra):
+    """`env VAR=... ` for a program on the drop-in: the sanitizer runtimes first (Python,
+    or a C program built against Debian's libzmq, is not built with them; its own
+    allocations are not ours to report), and NOMID_DROPIN_DIR for nomid exec unless not
+    dropin."""
+    runtimes = sanitizer_runtimes()
+    pre = ['env', '-u', 'LD_LIBRARY_PATH'] + (['NOMID_DROPIN_DIR=' + DROPIN] if dropin
+                                             else ['-u', 'NOMID_DROPIN_DIR'])
+    if runtimes:
+        pre += ['LD_PRELOAD=' + ' '.join(runtimes), 'ASAN_OPTIONS=detect_leaks=0']
+    return pre + ['%s=%s' % kv for kv in extra.items()]
+
+
+def nomid_exec(t, *args, env=None, netns=None):
+    """`nomid exec ARGS` (ARGS ends with -- COMMAND...) on the drop-in, as one of t's
+    processes (inside network namespace netns if given); env: more variables."""
+    pre = (['ip', 'netns', 'exec', netns] if netns else []) + env_prefix(**(env or {}))
+    p = Nomid(('exec',) + args, prefix=pre)
+    t.procs.append(p)
+    return p
+
+
+def get_json(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read().decode())
 
 
 # ---------------------------------------------------------------- endpoints

@@ -11,7 +11,6 @@ The drop-in is NOMID_DROPIN_DIR's (ctest sets it: the build's lib/compat); built
 sanitizers, their runtimes are preloaded into Python (as test_security does).  Each test
 uses a fleet of its own, so parallel tests never hear each other."""
 
-import json
 import os
 import re
 import shutil
@@ -19,14 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from nmtest import (REPO, WAIT, Nomid, check, eq, free_tcp_port, main, short,  # noqa: E402
-                    test, until, wait_admin)
+from nmtest import (DROPIN, REPO, WAIT, Nomid, check, env_prefix, eq, free_tcp_port,  # noqa: E402
+                    get_json, main, nomid_exec, short, test, until, wait_admin)
 
-DROPIN = os.environ.get('NOMID_DROPIN_DIR')
 PY = '/usr/bin/python3'
 CAMERA = os.path.join(REPO, 'examples/camera.py')
 PLANNER = os.path.join(REPO, 'examples/planner.py')
@@ -63,45 +60,13 @@ ctx.term()
 '''
 
 
-def sanitizer_runtimes():
-    lib = os.path.join(DROPIN or '', 'libzmq.so.5')
-    check(DROPIN and os.path.exists(lib), 'NOMID_DROPIN_DIR does not hold libzmq.so.5: %r'
-          % DROPIN)
-    out = subprocess.run(['ldd', lib], capture_output=True, text=True).stdout
-    return re.findall(r'=> (\S*lib(?:asan|ubsan|tsan)\.so\S*)', out)
-
-
-def env_prefix(dropin=True, **extra):
-    """`env VAR=... ` for a Python program on the drop-in: the sanitizer runtimes first
-    (Python is not built with them; its own allocations are not ours to report), and
-    NOMID_DROPIN_DIR for nomid exec unless not dropin."""
-    runtimes = sanitizer_runtimes()
-    pre = ['env', '-u', 'LD_LIBRARY_PATH'] + (['NOMID_DROPIN_DIR=' + DROPIN] if dropin
-                                             else ['-u', 'NOMID_DROPIN_DIR'])
-    if runtimes:
-        pre += ['LD_PRELOAD=' + ' '.join(runtimes), 'ASAN_OPTIONS=detect_leaks=0']
-    return pre + ['%s=%s' % kv for kv in extra.items()]
-
-
 def fleet(tag):
     return 'exec-%s-%d-%d' % (tag, os.getpid(), int(time.monotonic() * 1000) % 100000)
-
-
-def exec_(t, *args, env=None):
-    """`nomid exec ARGS` (ARGS ends with -- COMMAND...), as one of t's processes."""
-    p = Nomid(('exec',) + args, prefix=env_prefix(**(env or {})))
-    t.procs.append(p)
-    return p
 
 
 def stderr_match(p, pattern, what, timeout=WAIT):
     return until('%s in the stderr of %s' % (what, p.name()),
                  lambda: re.search(pattern, p.stderr_text(), re.M), timeout=timeout)
-
-
-def get_json(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.loads(r.read().decode())
 
 
 def resolve(t, name, fl, *more):
@@ -111,11 +76,11 @@ def resolve(t, name, fl, *more):
 
 
 def camera_and_planner(t, fl, port):
-    cam = exec_(t, '--fleet', fl, '--name', 'camera-driver', '--advertise',
+    cam = nomid_exec(t, '--fleet', fl, '--name', 'camera-driver', '--advertise',
                 'camera=tcp://*:%d' % port, '--', PY, CAMERA, '--bind', 'tcp://*:%d' % port,
                 '--interval', '0.05')
     stderr_match(cam, ADVERTISING_RE % 'camera', 'the camera advertising its bind')
-    plan = exec_(t, '--fleet', fl, '--name', 'planner', '--', PY, PLANNER, '--camera',
+    plan = nomid_exec(t, '--fleet', fl, '--name', 'planner', '--', PY, PLANNER, '--camera',
                  'svc://camera')
     return cam, plan
 
@@ -177,7 +142,7 @@ def goodbye_at_context_term(t):
     node = t.nomid('node', '--fleet', fl, '--name', 'watcher', '--beacon-interval', '2',
                    '--beacon-expiry', '5', '--admin', '127.0.0.1:%d' % free_tcp_port())
     url = wait_admin(node)
-    cam = exec_(t, '--fleet', fl, '--name', 'camera-driver', '--advertise',
+    cam = nomid_exec(t, '--fleet', fl, '--name', 'camera-driver', '--advertise',
                 'camera=tcp://*:%d' % port, '--', PY, CAMERA, '--bind', 'tcp://*:%d' % port,
                 '--count', '40', '--interval', '0.1')
 
@@ -198,7 +163,7 @@ def any_port_and_svc_bind(t):
     is not advertised; a svc:// bind works in the program itself."""
     fl = fleet('any')
     # Without an admin endpoint the library holds the context's event hook itself.
-    cam = exec_(t, '--fleet', fl, '--admin', 'off', '--advertise', 'cam=tcp://127.0.0.1:*',
+    cam = nomid_exec(t, '--fleet', fl, '--admin', 'off', '--advertise', 'cam=tcp://127.0.0.1:*',
                 '--advertise', 'other=tcp://*:1', '--', PY, CAMERA, '--bind', 'tcp://127.0.0.1:*')
     ep = re.match(r'camera: publishing on (\S+)$', cam.line()).group(1)
     stderr_match(cam, ADVERTISING_RE % 'cam', 'the camera advertising its bind')
@@ -212,11 +177,84 @@ def any_port_and_svc_bind(t):
     check(any(re.search(r'/python3-%d\b' % cam.p.pid, l) for l in peers.rest()),
           'nomid peers shows HOST/python3-%d: %s' % (cam.p.pid, short(peers.out_seen)))
 
-    svc = exec_(t, '--fleet', fl, '--', PY, CAMERA, '--bind', 'svc://cam2', '--interval', '0.05')
-    plan = exec_(t, '--fleet', fl, '--', PY, PLANNER, '--camera', 'svc://cam2', '--count', '2')
+    svc = nomid_exec(t, '--fleet', fl, '--', PY, CAMERA, '--bind', 'svc://cam2', '--interval', '0.05')
+    plan = nomid_exec(t, '--fleet', fl, '--', PY, PLANNER, '--camera', 'svc://cam2', '--count', '2')
     plan.lines(2, timeout=20)
     eq(plan.wait(15), 0, 'the planner\'s exit status')
     check(svc.poll() is None, 'the svc:// camera runs')
+
+
+def compile_example(name, out_dir):
+    """cc examples/NAME.c against Debian's libzmq (its zmq.h, -lzmq): an unchanged C
+    program that knows nothing of nomid."""
+    out = os.path.join(out_dir, name)
+    r = subprocess.run(['cc', '-Wall', '-Werror', os.path.join(REPO, 'examples', name + '.c'),
+                        '-o', out, '-lzmq'], capture_output=True, text=True, timeout=120)
+    eq(r.returncode, 0, 'cc examples/%s.c -lzmq: %s' % (name, r.stderr[-400:]))
+    return out
+
+
+def libzmq_mapped(pid):
+    """The libzmq files process pid has mapped."""
+    with open('/proc/%d/maps' % pid) as f:
+        return sorted(set(w for w in f.read().split() if 'libzmq.so' in w))
+
+
+@test
+def c_program_on_the_dropin(t):
+    """examples/camera.c and planner.c, built against Debian's libzmq, run on the drop-in
+    under nomid exec: the camera's bind is advertised, a pyzmq planner and the C planner
+    find it by name and receive its frames, and the node's topology shows the C
+    programs and their connection."""
+    tmp = tempfile.mkdtemp(prefix='nomid-exec-c-')
+    try:
+        c_programs(t, compile_example('camera', tmp), compile_example('planner', tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def c_programs(t, camera, planner):
+    plain = subprocess.run(['ldd', camera], capture_output=True, text=True).stdout
+    check(re.search(r'libzmq\.so\.5 => /(usr/)?lib/\S+', plain),
+          'the camera links Debian\'s libzmq: %s' % plain)
+    fl, port = fleet('c'), free_tcp_port()
+    node = t.nomid('node', '--fleet', fl, '--name', 'watcher', '--admin',
+                   '127.0.0.1:%d' % free_tcp_port())
+    url = wait_admin(node)
+    cam = nomid_exec(t, '--fleet', fl, '--name', 'camera-c', '--advertise',
+                     'camera=tcp://*:%d' % port, '--', camera, '--bind', 'tcp://*:%d' % port,
+                     '--interval', '0.05')
+    eq(cam.line(), 'camera: publishing on tcp://0.0.0.0:%d' % port, 'the C camera bound')
+    # It runs on nomid's libzmq.so.5 from the drop-in's directory, not on Debian's.
+    eq([os.path.dirname(m) for m in libzmq_mapped(cam.p.pid)], [os.path.realpath(DROPIN)],
+       'where the C camera\'s libzmq comes from (%s)' % libzmq_mapped(cam.p.pid))
+    stderr_match(cam, ADVERTISING_RE % 'camera', 'the C camera advertising its bind')
+    pyplan = nomid_exec(t, '--fleet', fl, '--name', 'planner-py', '--', PY, PLANNER,
+                        '--camera', 'svc://camera')
+    cplan = nomid_exec(t, '--fleet', fl, '--name', 'planner-c', '--', planner, '--camera',
+                       'svc://camera')
+    for p in (pyplan, cplan):
+        check(re.match(r'planner: got frame \d+$', p.line(timeout=20, what='a frame')),
+              'the planner printed %s' % short(p.out_seen))
+        p.lines(3)
+    eq([os.path.dirname(m) for m in libzmq_mapped(cplan.p.pid)], [os.path.realpath(DROPIN)],
+       'where the C planner\'s libzmq comes from')
+
+    def joined():
+        topo = get_json(url + 'api/v1/topology')
+        ids = {n['name']: n['id'] for n in topo['nodes']}
+        if not {'camera-c', 'planner-c', 'planner-py'} <= set(ids):
+            return None
+        ends = {(e['from'], e['to']) for e in topo['edges']
+                if e['type'] == 'sub' and e['peer_type'] == 'pub' and e['state'] == 'active'
+                and e['msgs'] > 0}
+        return all((ids[p], ids['camera-c']) in ends for p in ('planner-c', 'planner-py'))
+
+    until('the topology of %s to join both planners to camera-c' % url, joined, timeout=30,
+          period=0.3)
+    # Ended by a signal, the C camera closes its context: it says goodbye.
+    cam.p.terminate()
+    eq(cam.wait(), 0, 'the C camera\'s exit status after SIGTERM')
 
 
 # Binds, says where, unbinds when told (a line on stdin), and waits for stdin to close.
@@ -279,7 +317,7 @@ c.term()
 
 @test
 def one_member_context_at_a_time(t):
-    p = exec_(t, '--fleet', fleet('ctx'), '--', PY, '-c', CONTEXTS)
+    p = nomid_exec(t, '--fleet', fleet('ctx'), '--', PY, '-c', CONTEXTS)
     eq(p.lines(2), ['first svc ok second svc refused', 'third svc ok'], 'the program')
     eq(p.wait(), 0, 'its exit status')
     err = p.stderr_text()
@@ -344,8 +382,8 @@ def bad_settings(t):
            'nomid exec --advertise %r' % spec)
     eq(t.nomid('exec', '--beacon-interval', '0', '--', 'true').wait(), 2,
        'nomid exec --beacon-interval 0')
-    eq(exec_(t, '--', '/nonexistent/program').wait(), 127, 'nomid exec of a missing program')
-    p = exec_(t, '--', 'true', env={'NOMID_DROPIN_DIR': '/nonexistent'})
+    eq(nomid_exec(t, '--', '/nonexistent/program').wait(), 127, 'nomid exec of a missing program')
+    p = nomid_exec(t, '--', 'true', env={'NOMID_DROPIN_DIR': '/nonexistent'})
     eq(p.wait(), 1, 'nomid exec with NOMID_DROPIN_DIR naming no drop-in')
     # Set by hand, a bad value makes zmq_ctx_new fail, saying which variable.
     pre = env_prefix(NOMID_MEMBER='1', NOMID_BEACON_INTERVAL='0') + ['LD_LIBRARY_PATH=' + DROPIN]
