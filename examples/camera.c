@@ -1,6 +1,7 @@
 /* camera.c - the C version of camera.py: a plain libzmq publisher, as a robot's camera
  * driver might be.  Binds a PUB socket on the endpoint given and publishes a numbered
- * frame (two parts: "frame" and the number) every --interval seconds.  Nothing in it
+ * frame (two parts: "frame" and the number, and with --size a third: the image) every
+ * --interval seconds; --hwm sets ZMQ_SNDHWM.  Nothing in it
  * knows nomid: it is built against libzmq's own zmq.h and runs on libzmq, or under
  * `nomid exec` on nomid's drop-in (README, "Existing ZeroMQ programs join the mesh"):
  *
@@ -26,7 +27,8 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: camera [--bind ENDPOINT] [--interval SECONDS] [--count N]\n");
+    fprintf(stderr, "usage: camera [--bind ENDPOINT] [--interval SECONDS] [--count N] "
+                    "[--size BYTES] [--hwm N]\n");
     exit(2);
 }
 
@@ -35,6 +37,8 @@ int main(int argc, char **argv)
     const char *bind = "tcp://*:5556";
     double interval = 0.1;
     long count = 0; /* 0: until stopped */
+    long size = 0;  /* bytes of image data in each frame: 0, none */
+    int hwm = 0;    /* 0: libzmq's default */
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
             usage();
@@ -44,9 +48,19 @@ int main(int argc, char **argv)
             interval = atof(argv[++i]);
         else if (!strcmp(argv[i], "--count"))
             count = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--size"))
+            size = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--hwm"))
+            hwm = atoi(argv[++i]);
         else
             usage();
     }
+    if (size < 0 || hwm < 0)
+        usage();
+    char *image = calloc(1, (size_t)size + 1);
+    if (!image)
+        return 1;
+    memset(image, 0x80, (size_t)size);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -60,7 +74,8 @@ int main(int argc, char **argv)
         return 1;
     }
     void *pub = zmq_socket(ctx, ZMQ_PUB);
-    if (!pub || zmq_bind(pub, bind) != 0) {
+    if (!pub || (hwm && zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0) ||
+        zmq_bind(pub, bind) != 0) {
         fprintf(stderr, "camera: bind %s: %s\n", bind, zmq_strerror(errno));
         return 1;
     }
@@ -76,12 +91,15 @@ int main(int argc, char **argv)
         char number[32];
         int k = snprintf(number, sizeof number, "%ld", n);
         zmq_send(pub, "frame", 5, ZMQ_SNDMORE);
-        zmq_send(pub, number, (size_t)k, 0);
+        zmq_send(pub, number, (size_t)k, size ? ZMQ_SNDMORE : 0);
+        if (size)
+            zmq_send(pub, image, (size_t)size, 0);
         nanosleep(&nap, NULL);
     }
     int linger = 0;
     zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(pub);
     zmq_ctx_term(ctx);
+    free(image);
     return 0;
 }

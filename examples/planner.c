@@ -1,6 +1,7 @@
 /* planner.c - the C version of planner.py: a plain libzmq subscriber, as a robot's
  * planner might be.  Connects a SUB socket to the camera endpoint given and prints every
- * frame it receives, one line each.  Nothing in it knows nomid: under `nomid exec`, given
+ * frame it receives, one line each.  --stop-after N makes a planner that hangs: after N
+ * frames it stops reading but stays connected until stopped; --hwm sets ZMQ_RCVHWM.  Nothing in it knows nomid: under `nomid exec`, given
  * --camera svc://camera, it finds the camera by name (README, "Existing ZeroMQ programs
  * join the mesh"):
  *
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -25,14 +27,17 @@ static void on_signal(int sig)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: planner [--camera ENDPOINT] [--count N]\n");
+    fprintf(stderr, "usage: planner [--camera ENDPOINT] [--count N] [--stop-after N] "
+                    "[--hwm N]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
     const char *camera = "tcp://127.0.0.1:5556";
-    long count = 0; /* 0: until stopped */
+    long count = 0;      /* 0: until stopped */
+    long stop_after = 0; /* 0: never */
+    int hwm = 0;         /* 0: libzmq's default */
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
             usage();
@@ -40,6 +45,10 @@ int main(int argc, char **argv)
             camera = argv[++i];
         else if (!strcmp(argv[i], "--count"))
             count = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--stop-after"))
+            stop_after = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--hwm"))
+            hwm = atoi(argv[++i]);
         else
             usage();
     }
@@ -56,12 +65,20 @@ int main(int argc, char **argv)
         return 1;
     }
     void *sub = zmq_socket(ctx, ZMQ_SUB);
-    if (!sub || zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "frame", 5) != 0 ||
+    if (!sub || (hwm && zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0) ||
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "frame", 5) != 0 ||
         zmq_connect(sub, camera) != 0) {
         fprintf(stderr, "planner: connect %s: %s\n", camera, zmq_strerror(errno));
         return 1;
     }
     for (long n = 0; !stop && (count == 0 || n < count); n++) {
+        if (stop_after && n == stop_after) {
+            printf("planner: stopped reading after %ld frames\n", n);
+            fflush(stdout);
+            while (!stop)
+                pause(); /* until SIGINT or SIGTERM */
+            break;
+        }
         /* The first two parts: the topic and the number (more, as the image, skipped). */
         char part[2][64];
         int len[2] = {0, 0};

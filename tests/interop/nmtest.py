@@ -321,6 +321,16 @@ def nomid_exec(t, *args, env=None, netns=None):
     return p
 
 
+def compile_example(name, out_dir):
+    """cc examples/NAME.c against Debian's libzmq (its zmq.h, -lzmq): an unchanged C
+    program that knows nothing of nomid."""
+    out = os.path.join(out_dir, name)
+    r = subprocess.run(['cc', '-Wall', '-Werror', os.path.join(REPO, 'examples', name + '.c'),
+                        '-o', out, '-lzmq'], capture_output=True, text=True, timeout=120)
+    eq(r.returncode, 0, 'cc examples/%s.c -lzmq: %s' % (name, r.stderr[-400:]))
+    return out
+
+
 def get_json(url, timeout=5):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return json.loads(r.read().decode())

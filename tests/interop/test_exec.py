@@ -22,7 +22,8 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from nmtest import (DROPIN, REPO, WAIT, Nomid, check, env_prefix, eq, free_tcp_port,  # noqa: E402
-                    get_json, main, nomid_exec, short, test, until, wait_admin)
+                    compile_example, get_json, main, nomid_exec, short, test, until,
+                    wait_admin)
 
 PY = '/usr/bin/python3'
 CAMERA = os.path.join(REPO, 'examples/camera.py')
@@ -182,16 +183,6 @@ def any_port_and_svc_bind(t):
     plan.lines(2, timeout=20)
     eq(plan.wait(15), 0, 'the planner\'s exit status')
     check(svc.poll() is None, 'the svc:// camera runs')
-
-
-def compile_example(name, out_dir):
-    """cc examples/NAME.c against Debian's libzmq (its zmq.h, -lzmq): an unchanged C
-    program that knows nothing of nomid."""
-    out = os.path.join(out_dir, name)
-    r = subprocess.run(['cc', '-Wall', '-Werror', os.path.join(REPO, 'examples', name + '.c'),
-                        '-o', out, '-lzmq'], capture_output=True, text=True, timeout=120)
-    eq(r.returncode, 0, 'cc examples/%s.c -lzmq: %s' % (name, r.stderr[-400:]))
-    return out
 
 
 def libzmq_mapped(pid):

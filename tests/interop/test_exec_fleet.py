@@ -7,7 +7,9 @@ to svc://camera.  Both receive; C's node's /api/v1/topology (fetched inside C) s
 three processes as nodes and both connections joined end to end, their message counts
 moving; a third planner that stops reading makes the camera's pipe to it drop (on the
 page's edge and in the camera's own pipe); the camera killed on A and started again on B
-is followed by both planners, never restarted.  Prints the measured times.
+is followed by both planners, never restarted.  Then the same with the C examples
+(examples/camera.c, planner.c, built with `cc ... -lzmq` against Debian's libzmq).
+Prints the measured times.
 
 Every joined process serves admin on its host's LAN address (with the fleet's token) so
 that C's node can fetch its summary.  All traffic stays inside the namespaces."""
@@ -16,6 +18,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +28,8 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from lan import Lan  # noqa: E402
-from nmtest import REPO, check, eq, main, nomid_exec, test, until  # noqa: E402
+from nmtest import (REPO, check, compile_example, eq, main, nomid_exec, test,  # noqa: E402
+                    until)
 
 PY = '/usr/bin/python3'
 CAMERA = os.path.join(REPO, 'examples/camera.py')
@@ -38,8 +42,9 @@ FRAME_RE = re.compile(r'^planner: got frame (\d+)$')
 
 
 class Fleet:
-    def __init__(self, t, lan, token_file):
+    def __init__(self, t, lan, token_file, camera, planner):
         self.t, self.lan, self.token_file = t, lan, token_file
+        self.camera_argv, self.planner_argv = camera, planner  # the programs' argv[:n]
         with open(token_file) as f:
             self.token = f.read().strip()
         self.a, self.b, self.c = lan.hosts
@@ -63,7 +68,7 @@ class Fleet:
         return p
 
     def joined(self, host, name, *argv):
-        """An unchanged Python program on host under nomid exec, a member named name."""
+        """An unchanged program on host under nomid exec, a member named name."""
         self.ports[host] = self.ports.get(host, ADMIN_PORT) + 1  # its own admin port
         return nomid_exec(self.t, '--name', name, *self.disc(),
                           *self.admin(host, self.ports[host]), *argv, netns=host)
@@ -71,9 +76,9 @@ class Fleet:
     def camera(self, host, name):
         # Fast, with image data and a small send queue: a planner that stops reading
         # fills its connection's buffers in a second or two, and its pipe drops.
-        p = self.joined(host, name, '--advertise', 'camera=tcp://*:%d' % PORT, '--', PY, CAMERA,
-                        '--bind', 'tcp://*:%d' % PORT, '--interval', '0.01', '--size', '16384',
-                        '--hwm', '10')
+        p = self.joined(host, name, '--advertise', 'camera=tcp://*:%d' % PORT, '--',
+                        *self.camera_argv, '--bind', 'tcp://*:%d' % PORT, '--interval', '0.01',
+                        '--size', '16384', '--hwm', '10')
         eq(p.line(timeout=20), 'camera: publishing on tcp://0.0.0.0:%d' % PORT,
            'the camera on %s bound' % host)
         until('the camera advertising its bind',
@@ -82,7 +87,8 @@ class Fleet:
         return p
 
     def planner(self, host, name, *more):
-        return self.joined(host, name, '--', PY, PLANNER, '--camera', 'svc://camera', *more)
+        return self.joined(host, name, '--', *self.planner_argv, '--camera', 'svc://camera',
+                           *more)
 
     def get(self, url):
         """GET url from inside host C, with the fleet's token: the JSON it returned."""
@@ -138,19 +144,33 @@ def last_frame(p):
     return n
 
 
-@test(limit=150)
-def three_hosts(t):
+def three_hosts(t, camera, planner):
     lan = Lan(3, 'xf')
     tok = tempfile.NamedTemporaryFile('w', delete=False, prefix='nomid-token-')
     tok.write('fleet-token-%d\n' % os.getpid())
     tok.close()
     try:
-        run(t, Fleet(t, lan, tok.name))
+        run(t, Fleet(t, lan, tok.name, camera, planner))
     finally:
         for p in t.procs:  # before their namespaces go
             p.kill()
         lan.close()
         os.unlink(tok.name)
+
+
+@test(limit=150)
+def three_hosts_pyzmq(t):
+    three_hosts(t, [PY, CAMERA], [PY, PLANNER])
+
+
+@test(limit=150)
+def three_hosts_c(t):
+    """The same with examples/camera.c and planner.c, built against Debian's libzmq."""
+    tmp = tempfile.mkdtemp(prefix='nomid-exec-c-')
+    try:
+        three_hosts(t, [compile_example('camera', tmp)], [compile_example('planner', tmp)])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run(t, f):
