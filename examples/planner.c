@@ -1,9 +1,9 @@
 /* planner.c - the C version of planner.py: a plain libzmq subscriber, as a robot's
  * planner might be.  Connects a SUB socket to the camera endpoint given and prints every
  * frame it receives, one line each.  --stop-after N makes a planner that hangs: after N
- * frames it stops reading but stays connected until stopped; --hwm sets ZMQ_RCVHWM.  Nothing in it knows nomid: under `nomid exec`, given
- * --camera svc://camera, it finds the camera by name (README, "Existing ZeroMQ programs
- * join the mesh"):
+ * frames it stops reading but stays connected until stopped; --hwm sets ZMQ_RCVHWM.
+ * Nothing in it knows nomid: under `nomid exec`, given --camera svc://camera, it finds
+ * the camera by name (README, "Existing ZeroMQ programs join the mesh"):
  *
  *   cc examples/planner.c -o planner -lzmq
  *   build/nomid exec -- ./planner --camera svc://camera

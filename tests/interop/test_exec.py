@@ -178,7 +178,8 @@ def any_port_and_svc_bind(t):
     check(any(re.search(r'/python3-%d\b' % cam.p.pid, l) for l in peers.rest()),
           'nomid peers shows HOST/python3-%d: %s' % (cam.p.pid, short(peers.out_seen)))
 
-    svc = nomid_exec(t, '--fleet', fl, '--', PY, CAMERA, '--bind', 'svc://cam2', '--interval', '0.05')
+    svc = nomid_exec(t, '--fleet', fl, '--', PY, CAMERA, '--bind', 'svc://cam2', '--interval',
+                     '0.05')
     plan = nomid_exec(t, '--fleet', fl, '--', PY, PLANNER, '--camera', 'svc://cam2', '--count', '2')
     plan.lines(2, timeout=20)
     eq(plan.wait(15), 0, 'the planner\'s exit status')
