@@ -5,12 +5,13 @@ name (svc://camera) and receives its frames; `nomid resolve` finds the bind the 
 was told to advertise; a `nomid node`'s topology shows both processes and the connection
 between them, its messages counted; the camera's goodbye at zmq_ctx_term drops it at
 once.  The C examples (examples/camera.c, planner.c), built with `cc ... -lzmq` against
-Debian's libzmq, run on the drop-in (their /proc/PID/maps say so) and do the same.  Without NOMID_MEMBER=1 the same drop-in does nothing more than before: no library
+Debian's libzmq, run on the drop-in (their /proc/PID/maps say so) and do the same.
+Without NOMID_MEMBER=1 the same drop-in does nothing more than before: no library
 loaded, no extra thread, no UDP socket, no beacon heard by a listener.
 
 The drop-in is NOMID_DROPIN_DIR's (ctest sets it: the build's lib/compat); built with
-sanitizers, their runtimes are preloaded into the programs (as test_security does).  Each test
-uses a fleet of its own, so parallel tests never hear each other."""
+sanitizers, their runtimes are preloaded into the programs (as test_security does).  Each
+test uses a fleet of its own, so parallel tests never hear each other."""
 
 import os
 import re
