@@ -66,8 +66,7 @@ int main(int argc, char **argv)
     }
     void *sub = zmq_socket(ctx, ZMQ_SUB);
     if (!sub || (hwm && zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0) ||
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "frame", 5) != 0 ||
-        zmq_connect(sub, camera) != 0) {
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "frame", 5) != 0 || zmq_connect(sub, camera) != 0) {
         fprintf(stderr, "planner: connect %s: %s\n", camera, zmq_strerror(errno));
         return 1;
     }
