@@ -553,8 +553,8 @@ static int sock_wait_direct(nmi_sock *s, nmi_conn *c, uint64_t deadline)
         atomic_store(&s->waiting, 0);
         if (rc == NM_ETERM || sock_term(s) < 0)
             return NM_ETERM;
-        if (rc == 1)
-            return 0;
+        if (rc == 1 || rc == -EINTR)
+            return rc == 1 ? 0 : rc;
     }
 }
 

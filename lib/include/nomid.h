@@ -236,7 +236,8 @@ NM_EXPORT int nm_sock_wait_peers(nm_sock_t *s, int n, int timeout_ms);
 
 /* Sends *m as one message.  On success *m is left empty; on failure it is untouched.
  * Blocks while the destination pipes are full unless NM_DONTWAIT (-EAGAIN) or SNDTIMEO
- * expires (-EAGAIN). */
+ * expires (-EAGAIN).  A signal caught while it blocks (a handler without SA_RESTART)
+ * ends the wait with -EINTR, as libzmq's EINTR, for send and recv alike. */
 NM_EXPORT int nm_sock_send(nm_sock_t *s, nm_msg_t *m, int flags);
 /* Receives one message into *m, which must be empty.  -EAGAIN as for send. */
 NM_EXPORT int nm_sock_recv(nm_sock_t *s, nm_msg_t *m, int flags);

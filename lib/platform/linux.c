@@ -51,6 +51,8 @@ int nmi_signaler_wait(nmi_signaler *s, int timeout_ms)
         return 0;
     struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
     int rc = poll(&pfd, 1, timeout_ms);
+    if (rc < 0 && errno == EINTR)
+        return -EINTR;
     if (rc <= 0)
         return -EAGAIN;
     return read(s->fd, &v, sizeof(v)) == sizeof(v) ? 0 : -EAGAIN;
@@ -60,7 +62,10 @@ int nmi_signaler_wait_fd(nmi_signaler *s, int fd, int timeout_ms)
 {
     uint64_t v;
     struct pollfd pfd[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
-    if (poll(pfd, 2, timeout_ms) <= 0)
+    int rc = poll(pfd, 2, timeout_ms);
+    if (rc < 0 && errno == EINTR)
+        return -EINTR;
+    if (rc <= 0)
         return 0;
     if (pfd[0].revents & POLLIN)
         return read(s->fd, &v, sizeof(v)) == sizeof(v) ? 1 : 0;

@@ -1,8 +1,11 @@
 /*
  * test_sock_errors.c - bad input is an error code, never a crash: malformed endpoints,
  * a port already bound, unknown socket types and options, operations a socket type does
- * not have; and nm_strerror names every code the core returns.
+ * not have; nm_strerror names every code the core returns; a blocking receive that a
+ * signal interrupts returns -EINTR (libzmq's EINTR), on both of its wait paths.
  */
+#include <signal.h>
+
 #include "testutil.h"
 
 static const char *const bad_endpoints[] = {
@@ -244,13 +247,84 @@ static void test_clock(void **state)
     assert_true(c - a < 5000 * 1000000ull);
 }
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+}
+
+typedef struct kicker {
+    pthread_t target; /* the thread to interrupt */
+    pthread_t thread; /* the kicker */
+    int stop;         /* set (atomically) to end it */
+} kicker;
+
+/* Signals the target every 100 ms (a signal landing before it blocks is followed by
+ * another) until stopped. */
+static void *kick_main(void *arg)
+{
+    kicker *k = arg;
+    while (!__atomic_load_n(&k->stop, __ATOMIC_SEQ_CST)) {
+        tu_sleep_ms(100);
+        if (!__atomic_load_n(&k->stop, __ATOMIC_SEQ_CST))
+            pthread_kill(k->target, SIGUSR1);
+    }
+    return NULL;
+}
+
+/* A receive blocked on s (no RCVTIMEO) returns -EINTR once SIGUSR1, installed without
+ * SA_RESTART, interrupts it. */
+static void expect_interrupted_recv(nm_sock_t *s)
+{
+    struct sigaction sa = {.sa_handler = on_usr1}, old;
+    assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+    kicker k = {.target = pthread_self()};
+    assert_int_equal(pthread_create(&k.thread, NULL, kick_main, &k), 0);
+    nm_msg_t m;
+    nm_msg_init(&m);
+    int rc = nm_sock_recv(s, &m, 0);
+    __atomic_store_n(&k.stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(k.thread, NULL);
+    sigaction(SIGUSR1, &old, NULL);
+    TU_RC(rc, -EINTR);
+    nm_msg_close(&m);
+}
+
+static void test_recv_interrupted(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    nm_sock_t *alone = tu_sock(ctx, NM_PULL); /* no peer: waits on its signaler */
+    expect_interrupted_recv(alone);
+    nm_sock_t *pull = tu_sock(ctx, NM_PULL), *push = tu_sock(ctx, NM_PUSH);
+    char ep[64];
+    tu_bind_tcp(pull, ep, sizeof(ep));
+    TU_OK(nm_sock_connect(push, ep));
+    TU_RC(nm_sock_wait_peers(pull, 1, 5000), 1);
+    expect_interrupted_recv(pull); /* one tcp pipe: waits on the connection itself */
+    TU_OK(nm_sock_send_bytes(push, "after", 5, 0));
+    nm_msg_t m;
+    nm_msg_init(&m);
+    TU_OK(nm_sock_recv(pull, &m, 0)); /* and works on */
+    tu_assert_frame(&m, 0, "after");
+    nm_msg_close(&m);
+    nm_sock_close(&alone);
+    nm_sock_close(&pull);
+    nm_sock_close(&push);
+    tu_ctx_destroy(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_endpoints), cmocka_unit_test(test_address_in_use),
-        cmocka_unit_test(test_strerror),      cmocka_unit_test(test_sock_types),
-        cmocka_unit_test(test_bad_options),   cmocka_unit_test(test_wrong_direction),
-        cmocka_unit_test(test_clock),         cmocka_unit_test(test_busy_poll_option),
+        cmocka_unit_test(test_bad_endpoints),
+        cmocka_unit_test(test_address_in_use),
+        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_sock_types),
+        cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_wrong_direction),
+        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_busy_poll_option),
+        cmocka_unit_test(test_recv_interrupted),
     };
     return cmocka_run_group_tests_name("sock_errors", tests, NULL, NULL);
 }
