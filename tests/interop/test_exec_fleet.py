@@ -147,7 +147,7 @@ def last_frame(p):
 def three_hosts(t, camera, planner):
     lan = Lan(3, 'xf')
     tok = tempfile.NamedTemporaryFile('w', delete=False, prefix='nomid-token-')
-    tok.write('fleet-token-%d\n' % os.getpid())
+    tok.write('fleet-token-%s\n' % os.urandom(12).hex())  # >= 16 bytes, whatever the pid
     tok.close()
     try:
         run(t, Fleet(t, lan, tok.name, camera, planner))
