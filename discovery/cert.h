@@ -126,8 +126,9 @@ typedef void nmd_cert_skip_cb(void *arg, const char *path, const char *reason);
  * unreadable, over NMD_CERT_DIR_MAX entries in all, out of memory) with err set. */
 int nmd_cert_dir_load(nmd_cert_list *l, const char *dir, nmd_cert_skip_cb *skip_cb, void *arg,
                       char *err, size_t errsz);
-/* Whether the list holds this public key. */
-bool nmd_cert_list_has(const nmd_cert_list *l, const uint8_t public_key[NMD_CERT_KEY_LEN]);
+/* The list's certificate of this public key, or NULL. */
+const nmd_cert *nmd_cert_list_find(const nmd_cert_list *l,
+                                   const uint8_t public_key[NMD_CERT_KEY_LEN]);
 /* Frees the list's certificates; the list is empty and reusable after. */
 void nmd_cert_list_fini(nmd_cert_list *l);
 

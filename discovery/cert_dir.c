@@ -166,7 +166,7 @@ static int cert_walk_entry(cert_walk *w, const char *path, const char *name, int
     nmd_cert c;
     if (reason == NULL && nmd_cert_load(&c, path, why, sizeof(why)) < 0)
         reason = cert_reason(why, path, why, sizeof(why));
-    if (reason == NULL && nmd_cert_list_has(w->l, c.public_key))
+    if (reason == NULL && nmd_cert_list_find(w->l, c.public_key) != NULL)
         reason = "the same public key as a certificate before it";
     if (reason != NULL) {
         cert_skip(w, path, reason);
@@ -226,12 +226,13 @@ int nmd_cert_dir_load(nmd_cert_list *l, const char *dir, nmd_cert_skip_cb *skip_
     return rc < 0 ? rc : w.loaded;
 }
 
-bool nmd_cert_list_has(const nmd_cert_list *l, const uint8_t public_key[NMD_CERT_KEY_LEN])
+const nmd_cert *nmd_cert_list_find(const nmd_cert_list *l,
+                                   const uint8_t public_key[NMD_CERT_KEY_LEN])
 {
     for (int i = 0; i < l->n; i++)
         if (memcmp(l->certs[i].public_key, public_key, NMD_CERT_KEY_LEN) == 0)
-            return true;
-    return false;
+            return &l->certs[i];
+    return NULL;
 }
 
 void nmd_cert_list_fini(nmd_cert_list *l)

@@ -57,14 +57,6 @@ static int zap_load(nmd_zap_allow *z, char *err, size_t errsz)
     return 0;
 }
 
-static const nmd_cert *zap_find(const nmd_zap_allow *z, const uint8_t key[NMD_CERT_KEY_LEN])
-{
-    for (int i = 0; i < z->list.n; i++)
-        if (memcmp(z->list.certs[i].public_key, key, NMD_CERT_KEY_LEN) == 0)
-            return &z->list.certs[i];
-    return NULL;
-}
-
 static bool zap_frame_is(const nm_msg_t *m, size_t i, const char *text)
 {
     size_t n = strlen(text);
@@ -105,7 +97,7 @@ static const char *zap_decide(nmd_zap_allow *z, const nm_msg_t *m, const char **
                     z->list.n);
     }
     const uint8_t *key = nm_msg_data(m, 6);
-    const nmd_cert *c = zap_find(z, key);
+    const nmd_cert *c = nmd_cert_list_find(&z->list, key);
     nm_z85_encode(z85, key, NMD_CERT_KEY_LEN);
     if (c == NULL) {
         nmd_log(NM_LOG_WARN, "zap", "refused CURVE client %s from %s: no certificate in %s", z85,

@@ -590,11 +590,11 @@ static void test_dir(void **state)
         assert_false(l.certs[i].has_secret);
     static const uint8_t zero[32];
     assert_memory_equal(l.certs[1].secret_key, zero, 32);
-    assert_true(nmd_cert_list_has(&l, a.public_key));
-    assert_true(nmd_cert_list_has(&l, b.public_key));
+    assert_non_null(nmd_cert_list_find(&l, a.public_key));
+    assert_non_null(nmd_cert_list_find(&l, b.public_key));
     uint8_t other[32];
     assert_non_null(nm_z85_decode(other, CZMQ_PUBLIC));
-    assert_false(nmd_cert_list_has(&l, other)); /* only in the hidden and deep files */
+    assert_null(nmd_cert_list_find(&l, other)); /* only in the hidden and deep files */
 
     static const char *const want[] = {
         ".hidden: a hidden file",
