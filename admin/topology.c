@@ -383,11 +383,12 @@ static void topo_add_members(json_t *nodes, json_t *summaries, json_t *ages, jso
             json_object_set(ages, id, age);
         json_array_append_new(
             nodes,
-            json_pack("{s:s, s:O?, s:O?, s:O?, s:n, s:n, s:O?, s:O?, s:O?, s:o}", "id", id, "name",
+            json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:n, s:O?, s:O?, s:O?, s:o}", "id", id, "name",
                       json_object_get(m, "name"), "state", json_object_get(p, "state"), "addresses",
-                      json_object_get(p, "addresses"), "admin", "admin_error", "curve_key",
-                      json_object_get(m, "curve_key"), "services", json_object_get(m, "services"),
-                      "via", json_object_get(p, "id"), "sockets", topo_sockets(m)));
+                      json_object_get(p, "addresses"), "admin", json_object_get(m, "admin"),
+                      "admin_error", "curve_key", json_object_get(m, "curve_key"), "services",
+                      json_object_get(m, "services"), "via", json_object_get(p, "id"), "sockets",
+                      topo_sockets(m)));
     }
 }
 
@@ -406,6 +407,7 @@ json_t *nma_topology_members(nma_server *s)
             continue;
         json_t *m = json_deep_copy(sum);
         json_object_set(m, "services", json_object_get(p, "services"));
+        json_object_set(m, "admin", json_object_get(p, "admin")); /* as this node reaches it */
         json_object_del(m, "members");
         json_array_append_new(list, m);
     }

@@ -75,6 +75,7 @@ struct nmd_agent {
     uint32_t incarnation;                    /* our restart counter */
     uint32_t seq;                            /* last beacon sequence number */
     uint16_t admin_port;                     /* announced in beacons (0 = none) */
+    char admin_host[NMD_ADMIN_HOST_MAX + 1]; /* the address admin listens on */
     bool admin_tls;                          /* ... serving HTTPS */
     uint8_t admin_pin[NMD_PIN_SIZE];         /* ... with this key hash */
     bool stop;                               /* leave the loop */
@@ -775,9 +776,10 @@ void nmd_agent_filter_keys(nmd_agent *a, int backend, const uint8_t id[16], cons
     nmd_trust_filter(&a->trust, backend, id, src, authentic, svcs, n);
 }
 
-void nmd_agent_set_admin(nmd_agent *a, uint16_t port, const uint8_t *pin)
+void nmd_agent_set_admin(nmd_agent *a, const char *host, uint16_t port, const uint8_t *pin)
 {
     pthread_mutex_lock(&a->lock);
+    strlcpy(a->admin_host, host != NULL ? host : "", sizeof(a->admin_host));
     a->admin_port = port;
     a->admin_tls = pin != NULL;
     if (pin != NULL)
@@ -786,9 +788,10 @@ void nmd_agent_set_admin(nmd_agent *a, uint16_t port, const uint8_t *pin)
     agent_table_changed(a);
 }
 
-uint16_t nmd_agent_admin(nmd_agent *a, bool *tls, uint8_t pin[NMD_PIN_SIZE])
+uint16_t nmd_agent_admin(nmd_agent *a, char *host, bool *tls, uint8_t pin[NMD_PIN_SIZE])
 {
     pthread_mutex_lock(&a->lock);
+    strlcpy(host, a->admin_host, NMD_ADMIN_HOST_MAX + 1);
     uint16_t port = a->admin_port;
     *tls = a->admin_tls;
     memcpy(pin, a->admin_pin, NMD_PIN_SIZE);

@@ -119,11 +119,14 @@ void nmd_agent_filter_keys(nmd_agent *a, int backend, const uint8_t id[16], cons
                            bool authentic, nmd_service *svcs, size_t n);
 
 /* Announces this node's admin endpoint in its beacons (and to its backends, as a table
- * change): its port (0: none) and, when it serves HTTPS, pin: the SHA-256 of its
- * certificate's public key (NULL: plain HTTP). */
-void nmd_agent_set_admin(nmd_agent *a, uint16_t port, const uint8_t *pin);
-/* What nmd_agent_set_admin last said: the port (0: none); *tls and pin[] (when tls). */
-uint16_t nmd_agent_admin(nmd_agent *a, bool *tls, uint8_t pin[NMD_PIN_SIZE]);
+ * change): the address it listens on (numeric, "0.0.0.0" for any; beacons carry only
+ * the port: peers use the address the beacon came from), its port (0: none) and, when
+ * it serves HTTPS, pin: the SHA-256 of its certificate's public key (NULL: plain HTTP). */
+#define NMD_ADMIN_HOST_MAX 63
+void nmd_agent_set_admin(nmd_agent *a, const char *host, uint16_t port, const uint8_t *pin);
+/* What nmd_agent_set_admin last said: the port (0: none); host[NMD_ADMIN_HOST_MAX + 1],
+ * *tls and pin[] (when tls). */
+uint16_t nmd_agent_admin(nmd_agent *a, char *host, bool *tls, uint8_t pin[NMD_PIN_SIZE]);
 
 /* Counters for statistics and tests. */
 typedef struct nmd_agent_stats {

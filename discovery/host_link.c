@@ -128,7 +128,7 @@ static bool backend_send_member(nmd_backend *b)
     m->type = NMD_HOST_MEMBER;
     nmd_agent_identity(b->agent, m->id, &m->incarnation);
     strlcpy(m->name, nmd_agent_cfg(b->agent)->name, sizeof(m->name));
-    m->admin_port = nmd_agent_admin(b->agent, &m->admin_tls, m->admin_pin);
+    m->admin_port = nmd_agent_admin(b->agent, m->admin_host, &m->admin_tls, m->admin_pin);
     nmd_service *t = NULL;
     ssize_t n = nmd_agent_table(b->agent, &t);
     if (n > NMD_HOST_SERVICES)

@@ -105,7 +105,8 @@ int nmd_host_encode(const nmd_host_msg *m, uint8_t *out, size_t cap)
     case NMD_HOST_MEMBER:
         wr_bytes(&w, m->id, 16);
         wr_u32(&w, m->incarnation);
-        ok = wr_str(&w, m->name, 0, NMD_NAME_MAX);
+        ok = wr_str(&w, m->name, 0, NMD_NAME_MAX) &&
+             wr_str(&w, m->admin_host, 0, NMD_ADMIN_HOST_MAX);
         wr_u16(&w, m->admin_port);
         wr_u8(&w, m->admin_tls ? 1 : 0);
         if (m->admin_tls)
@@ -224,6 +225,7 @@ int nmd_host_decode(const uint8_t *in, size_t n, nmd_host_msg *m)
             memcpy(m->id, id, 16);
         m->incarnation = rd_u32(&r);
         rd_str(&r, m->name, 0, NMD_NAME_MAX);
+        rd_str(&r, m->admin_host, 0, NMD_ADMIN_HOST_MAX);
         m->admin_port = (uint16_t)rd_u16(&r);
         unsigned flags = rd_u8(&r);
         if (flags > 1)

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "agent.h"
 #include "beacon.h"
 
 #define NMD_HOST_MAGIC    "NMDH"
@@ -40,7 +41,8 @@ typedef struct nmd_host_msg {
     char fleet[NMD_FLEET_MAX + 1]; /* WELCOME: the node's fleet */
     int nifaces;                   /* WELCOME: the interfaces it announces on */
     char ifaces[NMD_HOST_IFACES][NMD_HOST_IFNAME + 1];
-    uint16_t admin_port;             /* MEMBER: its admin endpoint on loopback (0: none) */
+    char admin_host[NMD_ADMIN_HOST_MAX + 1]; /* MEMBER: the address its admin listens on, */
+    uint16_t admin_port;             /* ... its port (0: none), */
     bool admin_tls;                  /* ... serves HTTPS, */
     uint8_t admin_pin[NMD_PIN_SIZE]; /* ... with this certificate key hash */
     size_t nservices;                /* MEMBER, UP, DOWN: entries in services[] */

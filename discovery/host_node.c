@@ -253,7 +253,10 @@ static int host_member_msg(nmd_host *h, host_member *m, const nmd_host_msg *msg)
     memcpy(info.id, msg->id, 16);
     info.incarnation = msg->incarnation;
     strlcpy(info.name, msg->name, sizeof(info.name));
-    strlcpy(info.addr, "127.0.0.1", sizeof(info.addr)); /* its admin listens there */
+    /* Where its admin listens: a wildcard is reached on loopback. */
+    bool any = msg->admin_host[0] == '\0' || strcmp(msg->admin_host, "0.0.0.0") == 0 ||
+               strcmp(msg->admin_host, "::") == 0;
+    strlcpy(info.addr, any ? "127.0.0.1" : msg->admin_host, sizeof(info.addr));
     info.admin_port = msg->admin_port;
     info.admin_tls = msg->admin_tls;
     info.admin_pin_ok = msg->admin_tls; /* from a process of this host's user */

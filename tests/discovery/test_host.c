@@ -38,6 +38,7 @@ static void fill_member(nmd_host_msg *m)
     memset(m->id, 9, 16);
     m->incarnation = 77;
     strcpy(m->name, "host/python3-42");
+    strcpy(m->admin_host, "10.0.0.1");
     m->admin_port = 40000;
     m->nservices = 2;
     strcpy(m->services[0].name, "camera");
@@ -62,6 +63,7 @@ static void test_codec_round_trip(void **state)
     assert_int_equal(back.incarnation, 77);
     assert_string_equal(back.name, "host/python3-42");
     assert_int_equal(back.admin_port, 40000);
+    assert_string_equal(back.admin_host, "10.0.0.1");
     assert_int_equal(back.nservices, 2);
     assert_true(nmd_service_same(&back.services[1], &msg.services[1]));
 

@@ -38,6 +38,7 @@ static void fuzz_check(const nmd_host_msg *m)
 {
     FUZZ_CHECK(m->type >= NMD_HOST_WELCOME && m->type <= NMD_HOST_DOWN);
     fuzz_check_str(m->name, sizeof(m->name), 0);
+    fuzz_check_str(m->admin_host, sizeof(m->admin_host), 0);
     FUZZ_CHECK(m->nifaces >= 0 && m->nifaces <= NMD_HOST_IFACES);
     for (int i = 0; i < m->nifaces; i++)
         fuzz_check_str(m->ifaces[i], sizeof(m->ifaces[i]), 1);
@@ -65,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(again.type == m.type && again.nservices == m.nservices);
     FUZZ_CHECK(memcmp(again.id, m.id, 16) == 0 && again.incarnation == m.incarnation);
     FUZZ_CHECK(strcmp(again.name, m.name) == 0 && again.admin_port == m.admin_port);
+    FUZZ_CHECK(strcmp(again.admin_host, m.admin_host) == 0);
     for (size_t i = 0; i < m.nservices; i++)
         FUZZ_CHECK(nmd_service_same(&again.services[i], &m.services[i]));
     return 0;
