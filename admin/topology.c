@@ -436,11 +436,11 @@ json_t *nma_view_topology(nma_server *s)
         }
         free(t);
     }
-    json_array_append_new(nodes, json_pack("{s:s, s:O?, s:s, s:o, s:s, s:n, s:s, s:o, s:o}", "id",
-                                           self_id, "name", json_object_get(node, "name"), "state",
-                                           "self", "addresses", topo_self_addresses(s), "admin",
-                                           s->url, "admin_error", "curve_key", s->curve_key,
-                                           "services", own, "sockets", topo_sockets(self)));
+    json_array_append_new(
+        nodes, json_pack("{s:s, s:O?, s:s, s:o, s:s, s:n, s:s, s:o, s:n, s:o}", "id", self_id,
+                         "name", json_object_get(node, "name"), "state", "self", "addresses",
+                         topo_self_addresses(s), "admin", s->url, "admin_error", "curve_key",
+                         s->curve_key, "services", own, "via", "sockets", topo_sockets(self)));
     /* Its peers, with their summaries when fetched. */
     json_t *peers = nma_peers_json(s), *p;
     size_t i;
@@ -463,11 +463,11 @@ json_t *nma_view_topology(nma_server *s)
         json_t *key = json_object_get(json_object_get(summaries, id), "curve_key");
         json_array_append_new(
             nodes,
-            json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "id", id, "name",
+            json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:n, s:o}", "id", id, "name",
                       json_object_get(p, "name"), "state", json_object_get(p, "state"), "addresses",
                       json_object_get(p, "addresses"), "admin", json_object_get(p, "admin"),
                       "admin_error", json_object_get(s->topo->errors, id), "curve_key", key,
-                      "services", json_object_get(p, "services"), "sockets",
+                      "services", json_object_get(p, "services"), "via", "sockets",
                       topo_sockets(json_object_get(summaries, id))));
         topo_add_members(nodes, summaries, ages, p, json_object_get(summaries, id));
     }
