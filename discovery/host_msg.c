@@ -85,6 +85,14 @@ static bool wr_services(host_wr *w, const nmd_host_msg *m)
     return true;
 }
 
+/* Who sends WELCOME or MEMBER: id, incarnation, name. */
+static bool wr_who(host_wr *w, const nmd_host_msg *m)
+{
+    wr_bytes(w, m->id, 16);
+    wr_u32(w, m->incarnation);
+    return wr_str(w, m->name, 0, NMD_NAME_MAX);
+}
+
 int nmd_host_encode(const nmd_host_msg *m, uint8_t *out, size_t cap)
 {
     host_wr w = {out, out + cap, false};
@@ -94,19 +102,14 @@ int nmd_host_encode(const nmd_host_msg *m, uint8_t *out, size_t cap)
     wr_u8(&w, (unsigned)m->type);
     switch (m->type) {
     case NMD_HOST_WELCOME:
-        wr_bytes(&w, m->id, 16);
-        wr_u32(&w, m->incarnation);
-        ok = wr_str(&w, m->name, 0, NMD_NAME_MAX) && wr_str(&w, m->fleet, 1, NMD_FLEET_MAX) &&
-             m->nifaces >= 0 && m->nifaces <= NMD_HOST_IFACES;
+        ok = wr_who(&w, m) && wr_str(&w, m->fleet, 1, NMD_FLEET_MAX) && m->nifaces >= 0 &&
+             m->nifaces <= NMD_HOST_IFACES;
         wr_u8(&w, ok ? (unsigned)m->nifaces : 0);
         for (int i = 0; ok && i < m->nifaces; i++)
             ok = wr_str(&w, m->ifaces[i], 1, NMD_HOST_IFNAME);
         break;
     case NMD_HOST_MEMBER:
-        wr_bytes(&w, m->id, 16);
-        wr_u32(&w, m->incarnation);
-        ok = wr_str(&w, m->name, 0, NMD_NAME_MAX) &&
-             wr_str(&w, m->admin_host, 0, NMD_ADMIN_HOST_MAX);
+        ok = wr_who(&w, m) && wr_str(&w, m->admin_host, 0, NMD_ADMIN_HOST_MAX);
         wr_u16(&w, m->admin_port);
         wr_u8(&w, m->admin_tls ? 1 : 0);
         if (m->admin_tls)
@@ -195,6 +198,15 @@ static void rd_services(host_rd *r, nmd_host_msg *m)
     }
 }
 
+static void rd_who(host_rd *r, nmd_host_msg *m)
+{
+    const uint8_t *id = rd_bytes(r, 16);
+    if (id != NULL)
+        memcpy(m->id, id, 16);
+    m->incarnation = rd_u32(r);
+    rd_str(r, m->name, 0, NMD_NAME_MAX);
+}
+
 int nmd_host_decode(const uint8_t *in, size_t n, nmd_host_msg *m)
 {
     if (n < HOST_HEADER || n > NMD_HOST_MSG_MAX || memcmp(in, NMD_HOST_MAGIC, 4) != 0)
@@ -205,12 +217,8 @@ int nmd_host_decode(const uint8_t *in, size_t n, nmd_host_msg *m)
     memset(m, 0, offsetof(nmd_host_msg, services));
     m->type = in[5];
     switch (m->type) {
-    case NMD_HOST_WELCOME: {
-        const uint8_t *id = rd_bytes(&r, 16);
-        if (id != NULL)
-            memcpy(m->id, id, 16);
-        m->incarnation = rd_u32(&r);
-        rd_str(&r, m->name, 0, NMD_NAME_MAX);
+    case NMD_HOST_WELCOME:
+        rd_who(&r, m);
         rd_str(&r, m->fleet, 1, NMD_FLEET_MAX);
         m->nifaces = (int)rd_u8(&r);
         if (m->nifaces > NMD_HOST_IFACES)
@@ -218,13 +226,8 @@ int nmd_host_decode(const uint8_t *in, size_t n, nmd_host_msg *m)
         for (int i = 0; i < m->nifaces; i++)
             rd_str(&r, m->ifaces[i], 1, NMD_HOST_IFNAME);
         break;
-    }
     case NMD_HOST_MEMBER: {
-        const uint8_t *id = rd_bytes(&r, 16);
-        if (id != NULL)
-            memcpy(m->id, id, 16);
-        m->incarnation = rd_u32(&r);
-        rd_str(&r, m->name, 0, NMD_NAME_MAX);
+        rd_who(&r, m);
         rd_str(&r, m->admin_host, 0, NMD_ADMIN_HOST_MAX);
         m->admin_port = (uint16_t)rd_u16(&r);
         unsigned flags = rd_u8(&r);
