@@ -12,7 +12,11 @@ fleet key; the programs are the unchanged pyzmq examples, which set no security 
 - A planner whose certificate is not in the allow directory receives nothing, and the
   camera logs the refusal with its key.
 - The bridge's tcp traffic is captured throughout: the CURVE greetings are in it (the
-  capture sees the link), the frames' image bytes and their topic are not."""
+  capture sees the link), the frames' image bytes and their topic are not.
+
+And on this host: nomid exec refuses bad certificate flags before the program starts,
+and passes good ones as absolute file names (never a key) in the environment; a bad
+value set by hand stops the program's zmq_ctx_new, naming the variable."""
 
 import json
 import os
@@ -26,7 +30,8 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from lan import Capture, Lan  # noqa: E402
-from nmtest import REPO, check, eq, main, nomid_exec, test, until  # noqa: E402
+from nmtest import (DROPIN, REPO, check, env_prefix, eq, main, nomid_bin,  # noqa: E402
+                    nomid_exec, test, until)
 
 PY = '/usr/bin/python3'
 CAMERA = os.path.join(REPO, 'examples/camera.py')
@@ -137,6 +142,45 @@ def joined_programs_serve_and_connect_with_curve(t):
         for p in t.procs:
             p.kill()
         lan.close()
+        certs.close()
+
+
+@test(limit=60)
+def flags_are_checked_and_passed_as_file_names(t):
+    certs = Certs(t)
+    try:
+        cert, allow = certs.cert('camera')[1], certs.allow
+        for bad, why in (((('--curve-allow', allow),), 'an allow directory without a certificate'),
+                         ((('--curve-cert', cert[:-len('_secret')]),), 'a public certificate'),
+                         ((('--curve-cert', cert + '.none'),), 'a missing certificate'),
+                         ((('--curve-cert', cert), ('--curve-allow', cert)), 'a file as DIR')):
+            args = [a for pair in bad for a in pair]
+            p = t.nomid('exec', *args, '--', 'true')
+            eq(p.wait(), 2, 'nomid exec with %s' % why)
+        # Relative names, from the certificates' directory: absolute in the environment.
+        r = subprocess.run(env_prefix() + [nomid_bin(), 'exec', '--curve-cert', 'camera_secret',
+                                           '--curve-allow', 'allow', '--curve-trust-unsigned-keys',
+                                           '--', 'env'],
+                           cwd=certs.dir, capture_output=True, text=True, timeout=30)
+        eq(r.returncode, 0, 'nomid exec ... -- env: %s' % r.stderr[-400:])
+        env = dict(line.split('=', 1) for line in r.stdout.splitlines() if '=' in line)
+        eq((env.get('NOMID_CURVE_CERT'), env.get('NOMID_CURVE_ALLOW'),
+            env.get('NOMID_CURVE_TRUST_UNSIGNED_KEYS')), (cert, allow, '1'),
+           'the certificate variables')
+        with open(cert) as f:
+            secret = re.search(r'secret-key = "(.{40})"', f.read()).group(1)
+        check(secret not in r.stdout and certs.keys['camera'] not in r.stdout,
+              'a key in the environment')
+        # Set by hand: a bad value stops zmq_ctx_new, naming the variable.
+        for var, value in (('NOMID_CURVE_TRUST_UNSIGNED_KEYS', 'yes'),
+                           ('NOMID_CURVE_CERT', certs.dir + '/none_secret')):
+            pre = env_prefix(NOMID_MEMBER='1', **{var: value}) + ['LD_LIBRARY_PATH=' + DROPIN]
+            r = subprocess.run(pre + [PY, '-c', 'import zmq; zmq.Context()'],
+                               capture_output=True, text=True, timeout=30)
+            check(r.returncode != 0 and var in r.stderr,
+                  'a context with %s=%s: exit %d, stderr %s' % (var, value, r.returncode,
+                                                                 r.stderr[-400:]))
+    finally:
         certs.close()
 
 
