@@ -186,8 +186,8 @@ static void curve_check_bound(nm_sock_t *s)
 
 int member_secure_endpoint(nm_sock_t *s, const char *endpoint, bool bind)
 {
-    enum curve_plan plan;
-    int rc = curve_prepare(s, endpoint, bind, &plan);
+    enum curve_plan plan = CURVE_AS_IS;
+    int rc = endpoint != NULL ? curve_prepare(s, endpoint, bind, &plan) : 0; /* NULL: -EINVAL */
     if (rc < 0)
         return rc;
     if (!bind)

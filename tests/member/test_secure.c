@@ -150,6 +150,8 @@ static void test_other_bind_is_left_alone(void **state)
     nm_sock_t *s;
     char ep[128];
     assert_int_equal(nm_sock_new(&s, f->ctx, NM_PUSH), 0);
+    assert_int_equal(member_secure_endpoint(s, NULL, true), -EINVAL); /* the program's bug */
+    assert_int_equal(member_secure_endpoint(s, NULL, false), -EINVAL);
     assert_int_equal(member_secure_endpoint(s, "tcp://127.0.0.2:*", true), 0);
     assert_true(f->listening && !f->keyed);
     assert_int_equal(mechanism(s), NM_MECH_NULL);
