@@ -49,6 +49,7 @@ static void fetch_target_cb(void *arg, const nmd_peer *p)
     nmd_id_hex(p->id, t->id);
     strlcpy(t->name, p->name, sizeof(t->name));
     nma_peer_url(p->addr, p->admin_port, p->admin_tls, "/api/v1/summary", t->url, sizeof(t->url));
+    t->member = p->backend == NMD_BACKEND_HOST;
     t->tls = p->admin_tls;
     t->pin_ok = p->admin_pin_ok;
     memcpy(t->pin, p->admin_pin, sizeof(t->pin));

@@ -14,6 +14,7 @@ typedef struct nma_fetch_target {
     char id[33];                 /* its node id, hex */
     char name[NMD_NAME_MAX + 1]; /* its name, for the log */
     char url[256];               /* its summary's URL */
+    bool member;                 /* a program joined through this node (host.h) */
     bool tls;                    /* its admin is HTTPS */
     bool pin_ok;                 /* pin came in a beacon the fleet key authenticated */
     uint8_t pin[NMD_PIN_SIZE];   /* SHA-256 of its certificate's public key */

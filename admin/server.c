@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -371,8 +372,10 @@ int nma_start(nma_server **sp, const nma_config *cfg)
         server_free(s);
         return rc;
     }
-    if (s->agent != NULL)
-        nmd_agent_set_admin(s->agent, s->port, s->tls.cert != NULL ? s->tls.pin : NULL);
+    char host[NI_MAXHOST] = "";
+    if (s->agent != NULL &&
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) == 0)
+        nmd_agent_set_admin(s->agent, host, s->port, s->tls.cert != NULL ? s->tls.pin : NULL);
     *sp = s;
     return 0;
 }
@@ -394,7 +397,7 @@ void nma_stop(nma_server **sp)
         return;
     *sp = NULL;
     if (s->agent != NULL)
-        nmd_agent_set_admin(s->agent, 0, NULL);
+        nmd_agent_set_admin(s->agent, NULL, 0, NULL);
     nma_events_stop(s);      /* ends the event streams, so their threads can finish */
     MHD_stop_daemon(s->mhd); /* closes the listening socket too */
     nma_events_free(s);

@@ -66,6 +66,9 @@ void nma_peer_url(const char *addr, uint16_t port, bool tls, const char *path, c
 int nma_topology_start(nma_server *s);
 void nma_topology_stop(nma_server *s);
 json_t *nma_view_topology(nma_server *s);
+/* The summaries of the programs joined through this node (host.h) last fetched, as the
+ * summary carries them ("members"); asking keeps them fetched for a while. */
+json_t *nma_topology_members(nma_server *s);
 
 /* events.c: start hooks the context and the agent; stop unhooks them and ends every
  * stream; free (once no stream runs: after MHD_stop_daemon) releases the rest. */

@@ -14,6 +14,11 @@
  * A peer whose summary cannot be fetched (peer_fetch.c: unreachable, refused, or an
  * HTTPS certificate that fails verification) shows why in its node's admin_error, and
  * the log says it once per change.
+ *
+ * Programs joined through this node (host.h: peers of backend "host", whose admin
+ * endpoints listen on loopback) are fetched like peers, and also while somebody reads
+ * this node's summary (TOPO_INTEREST_S after it): the summary carries them, under
+ * "members", so a node elsewhere shows them without reaching them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +39,7 @@ struct nma_topology {
     pthread_cond_t cond;  /* wakes the thread: to stop, or somebody looks */
     bool stop;            /* leave */
     uint64_t wanted_ns;   /* when the topology was last asked for (0: never) */
+    uint64_t members_ns;  /* when the summary was last asked for (0: never) */
     json_t *summaries;    /* node id -> its last summary */
     json_t *fetched;      /* node id -> when its summary arrived (nm_clock_ns) */
     json_t *errors;       /* node id -> why its last fetch failed */
@@ -56,8 +62,14 @@ static void topo_note(json_t *errors, json_t *before, const nma_fetch_target *t,
     }
 }
 
-/* One round: every peer's summary, then forget those of peers gone. */
-static void topo_round(nma_server *s, CURL *curl, struct curl_slist *headers)
+/* Whether interest shown at t (0: never) still holds at now. */
+static bool topo_recent(uint64_t t, uint64_t now)
+{
+    return t != 0 && now - t < (uint64_t)TOPO_INTEREST_S * 1000000000u;
+}
+
+/* One round: every peer's summary (only members'), then forget those of peers gone. */
+static void topo_round(nma_server *s, CURL *curl, struct curl_slist *headers, bool members_only)
 {
     nma_topology *t = s->topo;
     json_t *fresh = json_object(), *when = json_object(), *errors = json_object();
@@ -68,8 +80,9 @@ static void topo_round(nma_server *s, CURL *curl, struct curl_slist *headers)
     pthread_mutex_unlock(&t->lock);
     for (size_t i = 0; i < n; i++) {
         nma_fetch_target *p = &targets[i];
-        if (json_object_get(fresh, p->id) != NULL || json_object_get(errors, p->id) != NULL)
-            continue; /* seen through a second interface */
+        if (json_object_get(fresh, p->id) != NULL || json_object_get(errors, p->id) != NULL ||
+            (members_only && !p->member))
+            continue; /* seen through a second interface, or not wanted */
         char err[CURL_ERROR_SIZE + 64];
         json_t *sum = nma_fetch_summary(s, curl, p, headers, err, sizeof(err));
         topo_note(errors, before, p, sum != NULL ? NULL : err);
@@ -103,15 +116,15 @@ static void *topo_main(void *arg)
     }
     pthread_mutex_lock(&t->lock);
     while (!t->stop) {
-        bool wanted = t->wanted_ns != 0 &&
-                      nm_clock_ns() - t->wanted_ns < (uint64_t)TOPO_INTEREST_S * 1000000000u;
-        if (!wanted) { /* nobody looks: sleep until somebody does */
+        uint64_t now = nm_clock_ns();
+        bool wanted = topo_recent(t->wanted_ns, now);
+        if (!wanted && !topo_recent(t->members_ns, now)) { /* nobody looks: sleep */
             pthread_cond_wait(&t->cond, &t->lock);
             continue;
         }
         pthread_mutex_unlock(&t->lock);
         if (curl != NULL)
-            topo_round(s, curl, headers);
+            topo_round(s, curl, headers, !wanted);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += TOPO_PERIOD_MS / 1000;
@@ -335,6 +348,74 @@ static json_t *topo_sockets(json_t *sum)
     return out;
 }
 
+/* Under the topology's lock: notes interest (in *at) now, waking the fetching thread
+ * if it slept; returns now. */
+static uint64_t topo_want(nma_topology *t, uint64_t *at)
+{
+    uint64_t now = nm_clock_ns();
+    if (!topo_recent(t->wanted_ns, now) && !topo_recent(t->members_ns, now))
+        pthread_cond_broadcast(&t->cond);
+    *at = now;
+    return now;
+}
+
+/* Whether peer p (nma_peers_json) is a program joined through this node. */
+static bool topo_is_member(json_t *p)
+{
+    const char *b = json_string_value(json_object_get(p, "backend"));
+    return b != NULL && strcmp(b, "host") == 0;
+}
+
+/* The members in peer p's summary sum (its "members"): nodes of their own, on p's host,
+ * reached through p; their summaries join summaries (for the edges), of p's age. */
+static void topo_add_members(json_t *nodes, json_t *summaries, json_t *ages, json_t *p, json_t *sum)
+{
+    size_t i;
+    json_t *m;
+    json_t *age = json_object_get(ages, json_string_value(json_object_get(p, "id")));
+    json_array_foreach(json_object_get(sum, "members"), i, m)
+    {
+        const char *id = json_string_value(json_object_get(m, "id"));
+        if (id == NULL || json_object_get(summaries, id) != NULL)
+            continue;
+        json_object_set(summaries, id, m);
+        if (age != NULL)
+            json_object_set(ages, id, age);
+        json_array_append_new(
+            nodes,
+            json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:n, s:O?, s:O?, s:O?, s:o}", "id", id, "name",
+                      json_object_get(m, "name"), "state", json_object_get(p, "state"), "addresses",
+                      json_object_get(p, "addresses"), "admin", json_object_get(m, "admin"),
+                      "admin_error", "curve_key", json_object_get(m, "curve_key"), "services",
+                      json_object_get(m, "services"), "via", json_object_get(p, "id"), "sockets",
+                      topo_sockets(m)));
+    }
+}
+
+json_t *nma_topology_members(nma_server *s)
+{
+    json_t *list = json_array(), *peers = nma_peers_json(s), *p;
+    size_t i;
+    pthread_mutex_lock(&s->topo->lock);
+    topo_want(s->topo, &s->topo->members_ns);
+    json_array_foreach(peers, i, p)
+    {
+        const char *id = json_string_value(json_object_get(p, "id"));
+        json_t *sum =
+            id != NULL && topo_is_member(p) ? json_object_get(s->topo->summaries, id) : NULL;
+        if (sum == NULL)
+            continue;
+        json_t *m = json_deep_copy(sum);
+        json_object_set(m, "services", json_object_get(p, "services"));
+        json_object_set(m, "admin", json_object_get(p, "admin")); /* as this node reaches it */
+        json_object_del(m, "members");
+        json_array_append_new(list, m);
+    }
+    pthread_mutex_unlock(&s->topo->lock);
+    json_decref(peers);
+    return list;
+}
+
 json_t *nma_view_topology(nma_server *s)
 {
     json_t *node = nma_view_node(s), *self = nma_summary_of(s, node);
@@ -355,25 +436,24 @@ json_t *nma_view_topology(nma_server *s)
         }
         free(t);
     }
-    json_array_append_new(nodes, json_pack("{s:s, s:O?, s:s, s:o, s:s, s:n, s:s, s:o, s:o}", "id",
-                                           self_id, "name", json_object_get(node, "name"), "state",
-                                           "self", "addresses", topo_self_addresses(s), "admin",
-                                           s->url, "admin_error", "curve_key", s->curve_key,
-                                           "services", own, "sockets", topo_sockets(self)));
+    json_array_append_new(
+        nodes, json_pack("{s:s, s:O?, s:s, s:o, s:s, s:n, s:s, s:o, s:n, s:o}", "id", self_id,
+                         "name", json_object_get(node, "name"), "state", "self", "addresses",
+                         topo_self_addresses(s), "admin", s->url, "admin_error", "curve_key",
+                         s->curve_key, "services", own, "via", "sockets", topo_sockets(self)));
     /* Its peers, with their summaries when fetched. */
     json_t *peers = nma_peers_json(s), *p;
     size_t i;
     pthread_mutex_lock(&s->topo->lock);
-    uint64_t now = nm_clock_ns();
-    if (s->topo->wanted_ns == 0 ||
-        now - s->topo->wanted_ns >= (uint64_t)TOPO_INTEREST_S * 1000000000u)
-        pthread_cond_broadcast(&s->topo->cond); /* the fetching thread slept: wake it */
-    s->topo->wanted_ns = now;
+    uint64_t now = topo_want(s->topo, &s->topo->wanted_ns);
+    json_t *here = topo_self_addresses(s);
     json_array_foreach(peers, i, p)
     {
         const char *id = json_string_value(json_object_get(p, "id"));
         if (id == NULL || json_object_get(summaries, id) != NULL)
-            continue; /* the same node seen through a second backend */
+            continue;          /* the same node seen through a second backend */
+        if (topo_is_member(p)) /* grouped with the processes of this host */
+            json_object_set(p, "addresses", here);
         json_t *sum = json_object_get(s->topo->summaries, id);
         json_object_set_new(summaries, id, sum ? json_incref(sum) : json_pack("{s:[]}", "sockets"));
         json_int_t at = json_integer_value(json_object_get(s->topo->fetched, id));
@@ -383,14 +463,16 @@ json_t *nma_view_topology(nma_server *s)
         json_t *key = json_object_get(json_object_get(summaries, id), "curve_key");
         json_array_append_new(
             nodes,
-            json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "id", id, "name",
+            json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:n, s:o}", "id", id, "name",
                       json_object_get(p, "name"), "state", json_object_get(p, "state"), "addresses",
                       json_object_get(p, "addresses"), "admin", json_object_get(p, "admin"),
                       "admin_error", json_object_get(s->topo->errors, id), "curve_key", key,
-                      "services", json_object_get(p, "services"), "sockets",
+                      "services", json_object_get(p, "services"), "via", "sockets",
                       topo_sockets(json_object_get(summaries, id))));
+        topo_add_members(nodes, summaries, ages, p, json_object_get(summaries, id));
     }
     pthread_mutex_unlock(&s->topo->lock);
+    json_decref(here);
     json_t *j = json_pack("{s:s, s:o, s:o}", "self", self_id, "nodes", nodes, "edges",
                           topo_edges(summaries, ages));
     json_decref(peers);

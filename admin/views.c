@@ -330,5 +330,7 @@ json_t *nma_view_summary(nma_server *s)
     json_t *node = nma_view_node(s);
     json_t *j = nma_summary_of(s, node);
     json_decref(node);
+    if (j != NULL && s->agent != NULL)
+        json_object_set_new(j, "members", nma_topology_members(s));
     return j;
 }

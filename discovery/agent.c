@@ -75,6 +75,7 @@ struct nmd_agent {
     uint32_t incarnation;                    /* our restart counter */
     uint32_t seq;                            /* last beacon sequence number */
     uint16_t admin_port;                     /* announced in beacons (0 = none) */
+    char admin_host[NMD_ADMIN_HOST_MAX + 1]; /* the address admin listens on */
     bool admin_tls;                          /* ... serving HTTPS */
     uint8_t admin_pin[NMD_PIN_SIZE];         /* ... with this key hash */
     bool stop;                               /* leave the loop */
@@ -532,7 +533,8 @@ int nmd_agent_start(nmd_agent **ap, const nmd_agent_config *cfg)
         return rc;
     }
     for (int i = 0; i < a->cfg.nbackends; i++) {
-        rc = a->cfg.backends[i].ops->start(&a->backends[i], a, a->cfg.backends[i].arg);
+        rc = a->cfg.backends[i].ops->start(&a->backends[i], a, a->cfg.backends[i].arg,
+                                           a->cfg.backends[i].ctx);
         if (rc < 0) {
             nmd_agent_stop(&a);
             return rc;
@@ -624,6 +626,14 @@ size_t nmd_agent_resolve(nmd_agent *a, const char *name, nmd_instance_cb *cb, vo
 {
     pthread_mutex_lock(&a->lock);
     size_t n = nmd_registry_resolve(a->reg, name, cb, arg);
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+size_t nmd_agent_instances(nmd_agent *a, nmd_instance_cb *cb, void *arg)
+{
+    pthread_mutex_lock(&a->lock);
+    size_t n = nmd_registry_instances(a->reg, cb, arg);
     pthread_mutex_unlock(&a->lock);
     return n;
 }
@@ -744,19 +754,47 @@ void nmd_agent_forget(nmd_agent *a, int backend)
     pthread_mutex_unlock(&a->lock);
 }
 
+int nmd_agent_set_peer(nmd_agent *a, const nmd_peer *info, const nmd_service *table, size_t n)
+{
+    pthread_mutex_lock(&a->lock);
+    int rc = nmd_registry_set_peer(a->reg, info, table, n);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int nmd_agent_remove_peer(nmd_agent *a, int backend, const uint8_t id[16])
+{
+    pthread_mutex_lock(&a->lock);
+    int rc = nmd_registry_remove_peer(a->reg, backend, id);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
 void nmd_agent_filter_keys(nmd_agent *a, int backend, const uint8_t id[16], const char *src,
                            bool authentic, nmd_service *svcs, size_t n)
 {
     nmd_trust_filter(&a->trust, backend, id, src, authentic, svcs, n);
 }
 
-void nmd_agent_set_admin(nmd_agent *a, uint16_t port, const uint8_t *pin)
+void nmd_agent_set_admin(nmd_agent *a, const char *host, uint16_t port, const uint8_t *pin)
 {
     pthread_mutex_lock(&a->lock);
+    strlcpy(a->admin_host, host != NULL ? host : "", sizeof(a->admin_host));
     a->admin_port = port;
     a->admin_tls = pin != NULL;
     if (pin != NULL)
         memcpy(a->admin_pin, pin, sizeof(a->admin_pin));
     pthread_mutex_unlock(&a->lock);
-    agent_wake(a);
+    agent_table_changed(a);
+}
+
+uint16_t nmd_agent_admin(nmd_agent *a, char *host, bool *tls, uint8_t pin[NMD_PIN_SIZE])
+{
+    pthread_mutex_lock(&a->lock);
+    strlcpy(host, a->admin_host, NMD_ADMIN_HOST_MAX + 1);
+    uint16_t port = a->admin_port;
+    *tls = a->admin_tls;
+    memcpy(pin, a->admin_pin, NMD_PIN_SIZE);
+    pthread_mutex_unlock(&a->lock);
+    return port;
 }

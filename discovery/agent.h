@@ -41,6 +41,8 @@ typedef struct nmd_agent_config {
     struct {
         const nmd_backend_ops *ops;   /* dnssd, etcd */
         const char *arg;              /* what followed '=' (the etcd URL), or NULL */
+        void *ctx;                    /* an object handed to the backend (the host
+                                       * backend's joined channel, host.h), or NULL */
     } backends[NMD_BACKEND_MAX];      /* further backends, started in order */
     int nbackends;                    /* their count */
     char etcd_prefix[NMD_PREFIX_MAX]; /* etcd keys live under it (default "/nomid/") */
@@ -73,6 +75,7 @@ int nmd_agent_bind_hosts(nmd_agent *a, char (*hosts)[NM_HOST_MAX], int max);
 
 /* Registry queries, safe from any thread (callbacks run under the agent's lock). */
 size_t nmd_agent_resolve(nmd_agent *a, const char *name, nmd_instance_cb *cb, void *arg);
+size_t nmd_agent_instances(nmd_agent *a, nmd_instance_cb *cb, void *arg);
 size_t nmd_agent_peers(nmd_agent *a, nmd_peer_cb *cb, void *arg);
 
 /* Waits until at least n instances of service `name` are known (the slow joiner's
@@ -104,6 +107,9 @@ int nmd_agent_add(nmd_agent *a, int backend, const uint8_t id[16], const char *n
                   const char *addr, const nmd_service *svc);
 int nmd_agent_del(nmd_agent *a, int backend, const uint8_t id[16], const nmd_service *svc);
 void nmd_agent_forget(nmd_agent *a, int backend);
+/* Whole peers (registry.h nmd_registry_set_peer / remove_peer), under the agent's lock. */
+int nmd_agent_set_peer(nmd_agent *a, const nmd_peer *info, const nmd_service *table, size_t n);
+int nmd_agent_remove_peer(nmd_agent *a, int backend, const uint8_t id[16]);
 /* Drops the CURVE keys of svcs[0..n), which came from peer (backend, id) at src, unless
  * authentic (the fleet key checked their record) or, without a fleet key, the agent
  * trusts unsigned keys;
@@ -112,9 +118,15 @@ void nmd_agent_forget(nmd_agent *a, int backend);
 void nmd_agent_filter_keys(nmd_agent *a, int backend, const uint8_t id[16], const char *src,
                            bool authentic, nmd_service *svcs, size_t n);
 
-/* Announces this node's admin endpoint in its beacons: its port (0: none) and, when it
- * serves HTTPS, pin: the SHA-256 of its certificate's public key (NULL: plain HTTP). */
-void nmd_agent_set_admin(nmd_agent *a, uint16_t port, const uint8_t *pin);
+/* Announces this node's admin endpoint in its beacons (and to its backends, as a table
+ * change): the address it listens on (numeric, "0.0.0.0" for any; beacons carry only
+ * the port: peers use the address the beacon came from), its port (0: none) and, when
+ * it serves HTTPS, pin: the SHA-256 of its certificate's public key (NULL: plain HTTP). */
+#define NMD_ADMIN_HOST_MAX 63
+void nmd_agent_set_admin(nmd_agent *a, const char *host, uint16_t port, const uint8_t *pin);
+/* What nmd_agent_set_admin last said: the port (0: none); host[NMD_ADMIN_HOST_MAX + 1],
+ * *tls and pin[] (when tls). */
+uint16_t nmd_agent_admin(nmd_agent *a, char *host, bool *tls, uint8_t pin[NMD_PIN_SIZE]);
 
 /* Counters for statistics and tests. */
 typedef struct nmd_agent_stats {

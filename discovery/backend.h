@@ -19,9 +19,11 @@ typedef struct nmd_backend_ops {
     const char *name; /* as in --discovery: "dnssd", "etcd" */
     int kind;         /* enum nmd_backend_kind (registry.h) */
     /* Starts for agent a.  arg is what followed '=' in --discovery (the etcd URL), or
-     * NULL.  Reads the agent's configuration, id and table through agent.h.  -errno and
-     * nothing left running on failure (-ECONNREFUSED / -EHOSTUNREACH: server not there). */
-    int (*start)(nmd_backend **bp, nmd_agent *a, const char *arg);
+     * NULL; ctx is its configuration's ctx (an object its caller made for it, which it
+     * borrows until stop), or NULL.  Reads the agent's configuration, id and table
+     * through agent.h.  -errno and nothing left running on failure (-ECONNREFUSED /
+     * -EHOSTUNREACH: server not there). */
+    int (*start)(nmd_backend **bp, nmd_agent *a, const char *arg, void *ctx);
     /* The node's table changed (nmd_agent_table gives the new one): publish it. */
     void (*publish)(nmd_backend *b);
     /* Withdraws what it published, stops its threads, frees; *bp is set to NULL. */

@@ -581,8 +581,9 @@ static void dnssd_free(nmd_backend *b)
     free(b);
 }
 
-static int dnssd_start(nmd_backend **bp, nmd_agent *a, const char *arg)
+static int dnssd_start(nmd_backend **bp, nmd_agent *a, const char *arg, void *ctx)
 {
+    (void)ctx;
     (void)arg;
     nmd_backend *b = calloc(1, sizeof(*b));
     if (b == NULL)

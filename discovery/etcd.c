@@ -374,8 +374,9 @@ static void etcd_free(nmd_backend *b)
     free(b);
 }
 
-static int etcd_start(nmd_backend **bp, nmd_agent *a, const char *url)
+static int etcd_start(nmd_backend **bp, nmd_agent *a, const char *url, void *ctx)
 {
+    (void)ctx;
     const nmd_agent_config *cfg = nmd_agent_cfg(a);
     if (url == NULL || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
         nmd_log(NM_LOG_ERROR, "etcd", "'%s' is not an http:// or https:// URL", url ? url : "");

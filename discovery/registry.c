@@ -49,7 +49,7 @@ void nmd_registry_destroy(nmd_registry **rp)
 
 const char *nmd_backend_name(int backend)
 {
-    static const char *const names[] = {"beacon", "dnssd", "etcd"};
+    static const char *const names[] = {"beacon", "dnssd", "etcd", "host"};
     return backend >= 0 && backend < NMD_BACKEND_COUNT ? names[backend] : "?";
 }
 
@@ -309,6 +309,34 @@ int nmd_registry_del(nmd_registry *r, int backend, const uint8_t id[16], const n
     return 0;
 }
 
+int nmd_registry_set_peer(nmd_registry *r, const nmd_peer *info, const nmd_service *table, size_t n)
+{
+    nmd_peer *p = registry_find(r, info->backend, info->id);
+    bool fresh = p == NULL;
+    if (fresh && (p = registry_add(r, info->backend, info->id)) == NULL)
+        return -ENOMEM;
+    strlcpy(p->name, info->name, sizeof(p->name));
+    strlcpy(p->addr, info->addr, sizeof(p->addr));
+    p->incarnation = info->incarnation;
+    p->admin_port = info->admin_port;
+    p->admin_tls = info->admin_tls;
+    p->admin_pin_ok = info->admin_pin_ok;
+    memcpy(p->admin_pin, info->admin_pin, NMD_PIN_SIZE);
+    p->complete = true;
+    if (fresh)
+        registry_emit(r, NMD_EV_PEER_UP, p, NULL);
+    return registry_set_services(r, p, table, n);
+}
+
+int nmd_registry_remove_peer(nmd_registry *r, int backend, const uint8_t id[16])
+{
+    nmd_peer *p = registry_find(r, backend, id);
+    if (p == NULL)
+        return 0;
+    registry_remove(r, p);
+    return 1;
+}
+
 void nmd_registry_forget(nmd_registry *r, int backend)
 {
     for (size_t i = 0; i < r->npeers;) {
@@ -337,14 +365,15 @@ void nmd_registry_tick(nmd_registry *r, uint64_t now_ns, uint64_t interval_ns, i
     }
 }
 
-size_t nmd_registry_resolve(nmd_registry *r, const char *name, nmd_instance_cb *cb, void *arg)
+/* Instances of service name (every service when NULL), as nmd_registry_resolve. */
+static size_t registry_each(nmd_registry *r, const char *name, nmd_instance_cb *cb, void *arg)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->npeers; i++) {
         nmd_peer *p = &r->peers[i];
         for (size_t k = 0; k < p->nservices; k++) {
             const nmd_peer *owner;
-            if (strcmp(p->services[k].name, name) != 0 ||
+            if ((name != NULL && strcmp(p->services[k].name, name) != 0) ||
                 registry_visible(r, &p->services[k], NULL, NULL, 0, &owner) != &p->services[k])
                 continue; /* not asked for, or another entry is the one seen */
             n++;
@@ -353,6 +382,16 @@ size_t nmd_registry_resolve(nmd_registry *r, const char *name, nmd_instance_cb *
         }
     }
     return n;
+}
+
+size_t nmd_registry_resolve(nmd_registry *r, const char *name, nmd_instance_cb *cb, void *arg)
+{
+    return registry_each(r, name, cb, arg);
+}
+
+size_t nmd_registry_instances(nmd_registry *r, nmd_instance_cb *cb, void *arg)
+{
+    return registry_each(r, NULL, cb, arg);
 }
 
 size_t nmd_registry_peers(nmd_registry *r, nmd_peer_cb *cb, void *arg)

@@ -35,10 +35,11 @@ enum nmd_backend_kind {
     NMD_BACKEND_BEACON = 0, /* UDP beacons (built into the agent) */
     NMD_BACKEND_DNSSD,      /* DNS-SD through Avahi */
     NMD_BACKEND_ETCD,       /* etcd's v3 JSON gateway */
+    NMD_BACKEND_HOST,       /* programs joined through this host's node (host.h) */
     NMD_BACKEND_COUNT,
 };
 
-/* "beacon", "dnssd", "etcd". */
+/* "beacon", "dnssd", "etcd", "host". */
 const char *nmd_backend_name(int backend);
 
 enum nmd_peer_state {
@@ -105,6 +106,14 @@ int nmd_registry_add(nmd_registry *r, int backend, const uint8_t id[16], const c
 /* ... no longer offers svc; a peer left with no service is forgotten.  1 removed, 0 not
  * known. */
 int nmd_registry_del(nmd_registry *r, int backend, const uint8_t id[16], const nmd_service *svc);
+/* For a backend that reports whole peers (the host's members, host.h): peer
+ * (info->backend, info->id) is now named, addressed and announcing an admin endpoint as
+ * info says and offers table[0..n) (info's services are ignored); created if new, and
+ * kept with no service until nmd_registry_remove_peer.  0 or -ENOMEM. */
+int nmd_registry_set_peer(nmd_registry *r, const nmd_peer *info, const nmd_service *table,
+                          size_t n);
+/* Reports a peer's services and the peer itself down, and forgets it.  1, or 0 unknown. */
+int nmd_registry_remove_peer(nmd_registry *r, int backend, const uint8_t id[16]);
 /* Forgets everything backend reported (it stopped or lost its server). */
 void nmd_registry_forget(nmd_registry *r, int backend);
 
@@ -115,6 +124,9 @@ void nmd_registry_tick(nmd_registry *r, uint64_t now_ns, uint64_t interval_ns, i
 /* Calls cb once for every known instance of service `name` (the first peer reporting
  * it); returns how many. */
 size_t nmd_registry_resolve(nmd_registry *r, const char *name, nmd_instance_cb *cb, void *arg);
+/* Calls cb once for every known instance of every service (the entry readers see, with
+ * the peer offering it); returns how many. */
+size_t nmd_registry_instances(nmd_registry *r, nmd_instance_cb *cb, void *arg);
 /* Calls cb for every peer; returns how many. */
 size_t nmd_registry_peers(nmd_registry *r, nmd_peer_cb *cb, void *arg);
 

@@ -15,6 +15,7 @@
 const member_env_var member_env_vars[] = {
     {"NOMID_NAME", "name", DISC_OPT_NAME, false, false, false},
     {"NOMID_ADVERTISE", "advertise", MEMBER_OPT_ADVERTISE, true, false, false},
+    {"NOMID_JOIN", "join", MEMBER_OPT_JOIN, false, false, false},
     {"NOMID_INTERFACE", "interface", DISC_OPT_IFACE, true, false, false},
     {"NOMID_FLEET", "fleet", DISC_OPT_FLEET, false, false, false},
     {"NOMID_FLEET_KEY_FILE", "fleet-key-file", DISC_OPT_KEY_FILE, false, true, false},
@@ -34,9 +35,21 @@ const member_env_var member_env_vars[] = {
 };
 const size_t member_env_nvars = MEMBER_ENV_NVARS;
 
+int member_join_parse(const char *value, bool *self)
+{
+    if (strcmp(value, "auto") != 0 && strcmp(value, "self") != 0) {
+        log_msg(NM_LOG_ERROR, "member", "--join '%s': auto or self", value);
+        return -EINVAL;
+    }
+    *self = strcmp(value, "self") == 0;
+    return 0;
+}
+
 /* Takes one value of variable v (a list's entry): through the flag's own check. */
 static int env_take(member_env *e, const member_env_var *v, const char *value)
 {
+    if (v->code == MEMBER_OPT_JOIN)
+        return member_join_parse(value, &e->join_self);
     if (v->bare && strcmp(value, "1") != 0)
         return -EINVAL;
     if (v->code != MEMBER_OPT_ADVERTISE)

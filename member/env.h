@@ -22,6 +22,7 @@
 #define MEMBER_ENV_SWITCH    "NOMID_MEMBER" /* "1": be a member (read by the drop-in) */
 #define MEMBER_ENV_MAX       4096           /* longest value read */
 #define MEMBER_OPT_ADVERTISE 0x2000         /* --advertise's code (not a discovery flag) */
+#define MEMBER_OPT_JOIN      0x2001         /* --join's code */
 
 /* One variable of the contract. */
 typedef struct member_env_var {
@@ -33,7 +34,7 @@ typedef struct member_env_var {
     bool bare;        /* a flag without a value: the variable is 1 when it is given */
 } member_env_var;
 
-#define MEMBER_ENV_NVARS 17 /* rows of member_env_vars */
+#define MEMBER_ENV_NVARS 18 /* rows of member_env_vars */
 extern const member_env_var member_env_vars[MEMBER_ENV_NVARS];
 extern const size_t member_env_nvars;
 
@@ -43,9 +44,14 @@ typedef struct member_env {
     disc_opts opts;                     /* as nomid exec's flags would set them */
     member_spec specs[MEMBER_SPEC_MAX]; /* NOMID_ADVERTISE's entries */
     int nspecs;                         /* their count */
+    bool join_self;                     /* NOMID_JOIN=self: never through the host's node */
     char strings[4 * MEMBER_ENV_MAX];   /* the list entries opts points to */
     size_t used;                        /* bytes of strings taken */
 } member_env;
+
+/* --join's value: "auto" (through the host's node when one runs, else on its own) or
+ * "self" (always on its own: *self).  0, or -EINVAL after logging why. */
+int member_join_parse(const char *value, bool *self);
 
 /* Reads every variable of the contract into *e (initialised here).  0, or -EINVAL after
  * logging which variable is wrong and why. */

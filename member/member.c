@@ -26,6 +26,7 @@
 #include "args.h"
 #include "binds.h"
 #include "env.h"
+#include "host.h"
 #include "log.h"
 #include "resolver.h"
 #include "secure.h"
@@ -37,6 +38,8 @@ typedef struct member {
     nmd_agent *agent;    /* discovery: svc:// resolution, advertised binds, beacons */
     nma_server *admin;   /* the admin endpoint, or NULL (NOMID_ADMIN=off) */
     member_binds *binds; /* the binds thread */
+    nmd_host_link *link; /* joined through the host's node (host.h), or NULL */
+    char ifaces[NMD_HOST_IFACES][NMD_HOST_IFNAME + 1]; /* the node's interfaces */
 } member;
 
 static pthread_mutex_t member_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,14 +56,50 @@ static void member_stop_parts(member *m)
     member_binds_stop(&m->binds);
 }
 
+/* Joins through the host's node of the fleet when one runs: the agent then beacons
+ * nothing and listens on the node's interfaces; the node does discovery for it. */
+static void member_join_host(member *m)
+{
+    nmd_agent_config *c = &m->env.opts.cfg;
+    nmd_host_msg *w = calloc(1, sizeof(*w));
+    int rc = w == NULL ? -ENOMEM : nmd_host_join(&m->link, c->fleet, w, 1000);
+    if (rc < 0) {
+        if (rc != -ECONNREFUSED)
+            log_msg(NM_LOG_WARN, "member",
+                    "cannot join through this host's node: %s; "
+                    "running discovery of its own",
+                    nm_strerror(rc));
+        free(w);
+        return;
+    }
+    log_msg(NM_LOG_INFO, "member", "joining fleet '%s' through node %s on this host", c->fleet,
+            w->name);
+    c->beacon = false;
+    c->key = NULL; /* beacons, records and their keys are the node's business */
+    c->keylen = 0;
+    c->nbackends = 1;
+    c->backends[0].ops = &nmd_host_backend;
+    c->backends[0].arg = NULL;
+    c->backends[0].ctx = m->link;
+    c->nifaces = w->nifaces;
+    for (int i = 0; i < w->nifaces; i++) {
+        strlcpy(m->ifaces[i], w->ifaces[i], sizeof(m->ifaces[i]));
+        c->ifaces[i] = m->ifaces[i];
+    }
+    free(w);
+}
+
 static int member_start(member *m)
 {
     disc_opts *o = &m->env.opts;
     /* The default name tells processes apart: HOST/python3-PID, as HOST/cat-PID. */
     disc_default_name(o, program_invocation_short_name);
+    if (!m->env.join_self)
+        member_join_host(m);
     int rc = nmd_agent_start(&m->agent, &o->cfg);
     if (rc < 0) {
         log_msg(NM_LOG_ERROR, "member", "cannot start discovery: %s", nm_strerror(rc));
+        nmd_host_link_close(&m->link);
         return rc;
     }
     nmd_resolver_attach(m->agent, m->ctx);
@@ -71,6 +110,7 @@ static int member_start(member *m)
     if (admin_run(&m->admin, o, false, m->ctx, m->agent) != NODE_EXIT_OK) {
         nm_ctx_set_resolver(m->ctx, NULL);
         nmd_agent_stop(&m->agent);
+        nmd_host_link_close(&m->link);
         return -EINVAL;
     }
     if ((rc = member_binds_start(&m->binds, m->agent, m->env.specs, m->env.nspecs)) < 0) {
@@ -78,6 +118,7 @@ static int member_start(member *m)
         nma_stop(&m->admin);
         nm_ctx_set_resolver(m->ctx, NULL);
         nmd_agent_stop(&m->agent);
+        nmd_host_link_close(&m->link);
         return rc;
     }
     if (m->admin != NULL)
@@ -132,6 +173,7 @@ void nomid_member_term(nm_ctx_t **ctxp)
     /* The agent outlives the sockets that used svc:// (resolver.h): they are closed
      * once destroy returns. */
     nm_ctx_destroy(ctxp);
-    nmd_agent_stop(&m->agent); /* goodbye on every interface */
+    nmd_agent_stop(&m->agent); /* goodbye on every interface, or to the host's node */
+    nmd_host_link_close(&m->link);
     free(m);
 }

@@ -9,8 +9,10 @@
  * One context at a time is the member (the first a program makes, or the next one made
  * after it ended): its svc:// endpoints resolve through an embedded discovery agent, the
  * binds NOMID_ADVERTISE names are advertised when the program makes them, and an admin
- * endpoint shows its sockets (announced in the agent's beacons, so the topology page of
- * any node of the fleet shows the process).
+ * endpoint shows its sockets, so the topology page of any node of the fleet shows the
+ * process.  When a node of the fleet runs on the host, the agent joins through it
+ * (discovery/host.h): the node beacons for it and carries its summary; otherwise the
+ * agent beacons itself, its admin port in its beacons.
  */
 #ifndef MEMBER_H
 #define MEMBER_H

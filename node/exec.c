@@ -35,6 +35,7 @@
 
 static const struct option exec_longs[] = {
     {"advertise", required_argument, NULL, MEMBER_OPT_ADVERTISE},
+    {"join", required_argument, NULL, MEMBER_OPT_JOIN},
     {"help", no_argument, NULL, 'h'},
     DISC_LONG_OPTIONS,
     DISC_NAME_OPTION,
@@ -45,8 +46,8 @@ static const struct option exec_longs[] = {
 
 static void exec_usage(FILE *f)
 {
-    fputs("usage: nomid exec [--advertise NAME=ENDPOINT]... [--name NAME] [discovery options]\n"
-          "                  -- COMMAND [ARG]...\n\n"
+    fputs("usage: nomid exec [--advertise NAME=ENDPOINT]... [--name NAME] [--join auto|self]\n"
+          "                  [discovery options] -- COMMAND [ARG]...\n\n"
           "Runs COMMAND, an unchanged ZeroMQ program, on nomid's libzmq.so.5 as a member of\n"
           "the fleet: svc://NAME endpoints work in its binds and connects, the binds named\n"
           "by --advertise are advertised when it makes them, and its sockets appear on the\n"
@@ -58,8 +59,12 @@ static void exec_usage(FILE *f)
           "                         tcp://HOST:PORT or ipc://PATH; HOST or PORT * matches\n"
           "                         any (a wildcard bind is announced with each\n"
           "                         interface's address)\n"
-          "  --name NAME            the process's node name (default HOST/PROGRAM-PID)\n" DISC_HELP
-              DISC_HELP_CURVE DISC_HELP_CURVE_TRUST
+          "  --name NAME            the process's node name (default HOST/PROGRAM-PID)\n"
+          "  --join auto|self       auto (default): through this host's nomid node of the\n"
+          "                         fleet when one runs (it beacons for the program, whose\n"
+          "                         interface, key and backend settings are then the\n"
+          "                         node's), else with discovery of its own; self: always\n"
+          "                         on its own\n" DISC_HELP DISC_HELP_CURVE DISC_HELP_CURVE_TRUST
           "  (with --curve-cert, the advertised and svc:// binds are CURVE servers and the\n"
           "  svc:// connects CURVE clients, on sockets where the program chose no mechanism)\n",
           f);
@@ -116,6 +121,10 @@ static int exec_flag(disc_opts *o, int *nspecs, char (*texts)[EXEC_VALUE_MAX], i
             return -EINVAL;
         }
         (*nspecs)++;
+    } else if (code == MEMBER_OPT_JOIN) {
+        bool self;
+        if (member_join_parse(arg, &self) < 0)
+            return -EINVAL;
     } else if (disc_opt(o, code, arg) <= 0) {
         return -EINVAL;
     }

@@ -1,8 +1,9 @@
 /*
  * node.c - `nomid node`: run a node.  For now that is its discovery agent: it beacons
  * the services given with --service NAME=TYPE@ENDPOINT (endpoints owned by other
- * programs: a pyzmq app can be found by name too) until SIGINT/SIGTERM, then says
- * goodbye so peers drop it at once.  Prints `ready` on stderr once beaconing.
+ * programs: a pyzmq app can be found by name too) and those of the programs that join
+ * through it (host.h: `nomid exec`) until SIGINT/SIGTERM, then says goodbye so peers
+ * drop it at once.  Prints `ready` on stderr once beaconing.
  * Settings come from an optional --config FILE (config.c) with the flags on top.
  */
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "config.h"
 #include "curve.h"
 #include "disc_opts.h"
+#include "host.h"
 #include "log.h"
 #include "nomid.h"
 #include "service.h"
@@ -148,8 +150,17 @@ int node_main(int argc, char **argv)
     for (int i = 0; i < nservices; i++)
         nmd_agent_advertise(a, services[i].name, services[i].type, services[i].endpoint,
                             o.has_cert ? o.cert.public_key : NULL);
+    /* The host's programs join the fleet through this node (host.h). */
+    nmd_host *host = NULL;
+    if ((rc = nmd_host_start(&host, a)) == -EADDRINUSE)
+        log_msg(NM_LOG_INFO, "node",
+                "another node of fleet '%s' runs on this host: programs join through it",
+                o.cfg.fleet);
+    else if (rc < 0)
+        log_msg(NM_LOG_WARN, "node", "programs cannot join through this node: %s", nm_strerror(rc));
     nma_server *admin;
     if ((rc = admin_run(&admin, &o, true, NULL, a)) != NODE_EXIT_OK) {
+        nmd_host_stop(&host);
         nmd_agent_stop(&a);
         return rc;
     }
@@ -157,6 +168,7 @@ int node_main(int argc, char **argv)
     while (!stop_requested())
         stop_sleep_ms(STOP_POLL_MS);
     nma_stop(&admin);
+    nmd_host_stop(&host);
     nmd_agent_stop(&a);
     return NODE_EXIT_OK;
 }

@@ -152,6 +152,7 @@ FUZZ_TARGETS=(
     "socks|lib/transport/socks.c|"
     "beacon|discovery/beacon.c|-lsodium"
     "table|discovery/table.c discovery/beacon.c|-lsodium"
+    "host|discovery/host_msg.c discovery/beacon.c|-lsodium"
     "etcd|discovery/etcd_json.c discovery/etcd_stream.c discovery/nodeid.c lib/core/keys.c|-ljansson -lsodium"
     "dnssd_txt|discovery/dnssd_txt.c discovery/nodeid.c lib/core/*.c lib/engine/*.c lib/zmtp/*.c lib/protocol/*.c lib/transport/*.c lib/platform/*.c|-lbsd -lsodium"
     "admin_route|admin/route.c admin/assets.c build-test/generated/admin_assets.c|"

@@ -31,8 +31,8 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 import zmq  # noqa: E402
 
-from nmtest import (REPO, Fail, check, eq, free_tcp_port, main, short, test, until,  # noqa: E402
-                    wait_admin)
+from nmtest import (REPO, Fail, check, eq, free_tcp_port, main, nomid_exec, short,  # noqa: E402
+                    test, until, wait_admin)
 
 API_MD = os.path.join(REPO, 'admin', 'API.md')
 ROUTE_C = os.path.join(REPO, 'admin', 'route.c')
@@ -275,6 +275,22 @@ class EventReader:
         self.r.close()
 
 
+# The joined program: a subscriber of svc://cam (a pipe in its summary: it polls, since
+# a svc:// connection is made when the program next calls into its socket) and a PUB it
+# binds and advertises (a service).
+MEMBER_PROGRAM = '''
+import zmq
+c = zmq.Context()
+s = c.socket(zmq.SUB)
+s.connect("svc://cam")
+p = c.socket(zmq.PUB)
+p.bind("tcp://127.0.0.1:*")
+print("joined", flush=True)
+while True:
+    s.poll(1000)
+'''
+
+
 @test(limit=150)
 def every_documented_field_and_nothing_else(t):
     endpoints, events, error = load_doc()
@@ -303,6 +319,12 @@ def every_documented_field_and_nothing_else(t):
                           '--subscribe', 'nothing', '--admin', '127.0.0.1:%d' % free_tcp_port(),
                           '--name', 'subnode', '--fleet', fl, '--beacon-interval', IVL)
         sub_url = wait_admin(subnode)
+        # A program joined through the node (nomid exec): a pyzmq subscriber of svc://cam,
+        # a member in the node's summary and a node "via" it in the topology.
+        member = nomid_exec(t, '--name', 'member', '--fleet', fl, '--beacon-interval', IVL,
+                            '--advertise', 'mpub=tcp://127.0.0.1:*', '--', '/usr/bin/python3',
+                            '-c', MEMBER_PROGRAM)
+        eq(member.line(timeout=20), 'joined', 'the program under nomid exec')
         # A libzmq subscriber that never reads.
         zsub = t.sock('sub')
         zsub.setsockopt(zmq.RCVHWM, 1)
@@ -318,7 +340,11 @@ def every_documented_field_and_nothing_else(t):
             topo = json.loads(get_json(hub_url + 'api/v1/topology'))
             edges = topo['edges']
             socks = json.loads(get_json(hub_url + 'api/v1/sockets'))['sockets']
-            return (len(topo['nodes']) == 3 and
+            members = json.loads(get_json(node_url + 'api/v1/summary'))['members']
+            return (len(topo['nodes']) == 4 and
+                    any(n['via'] for n in topo['nodes']) and
+                    any(m['services'] and any(s['pipes'] for s in m['sockets'])
+                        for m in members) and
                     any(e['from'] and e['to'] for e in edges) and
                     any(e['from'] is None for e in edges) and
                     any(e['to'] is None for e in edges) and

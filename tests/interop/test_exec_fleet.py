@@ -7,7 +7,10 @@ to svc://camera.  Both receive; C's node's /api/v1/topology (fetched inside C) s
 three processes as nodes and both connections joined end to end, their message counts
 moving; a third planner that stops reading makes the camera's pipe to it drop (on the
 page's edge and in the camera's own pipe); the camera killed on A and started again on B
-is followed by both planners, never restarted.  Then the same with the C examples
+is followed by both planners, never restarted.  The programs join through their hosts'
+nodes: A's node lists the camera as a member, and A's beacons on the link name its node
+only.  Before the nodes start, the same programs run plain on the drop-in (no settings)
+talk on A and send nothing on A's link (captured).  Then all of it with the C examples
 (examples/camera.c, planner.c, built with `cc ... -lzmq` against Debian's libzmq).
 Prints the measured times.
 
@@ -23,13 +26,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from lan import Lan  # noqa: E402
-from nmtest import (REPO, check, compile_example, eq, main, nomid_exec, test,  # noqa: E402
-                    until)
+from lan import Capture, Lan  # noqa: E402
+from nmtest import (DROPIN, REPO, check, compile_example, env_prefix, eq, main,  # noqa: E402
+                    nomid_exec, test, until)
 
 PY = '/usr/bin/python3'
 CAMERA = os.path.join(REPO, 'examples/camera.py')
@@ -173,8 +177,47 @@ def three_hosts_c(t):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def capture_on_a(f, what, proto='ip'):
+    """tcpdump of the IPv4 (or proto) packets host A sends on its link."""
+    path = os.path.join(tempfile.mkdtemp(prefix='nomid-cap-'), what + '.pcap')
+    return Capture(path, '%s and src host %s' % (proto, f.lan.addr(0)), dev='eth0', netns=f.a)
+
+
+def plain_sends_nothing(f):
+    """The camera and a planner on the drop-in without the settings talk on A (over A's
+    LAN address, which the kernel carries on loopback) and send nothing on A's link."""
+    cap = capture_on_a(f, 'plain')
+    ep = 'tcp://%s:%d' % (f.lan.addr(0), PORT + 1)
+    pre = ['ip', 'netns', 'exec', f.a] + env_prefix(dropin=False) + ['LD_LIBRARY_PATH=' + DROPIN]
+    procs = [subprocess.Popen(pre + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+             for argv in (f.camera_argv + ['--bind', ep, '--interval', '0.01'],
+                          f.planner_argv + ['--camera', ep])]
+    try:
+        timer = threading.Timer(20, procs[1].kill)  # a planner that never receives
+        timer.start()
+        line = procs[1].stdout.readline()
+        timer.cancel()
+        check(FRAME_RE.match(line.strip()), 'the plain planner printed %r' % line)
+        for p in procs:
+            with open('/proc/%d/maps' % p.pid) as m:
+                maps = m.read()
+            check(os.path.join(DROPIN, 'libzmq.so') in maps and 'libnomid_member' not in maps,
+                  'a plain program maps the drop-in and no member library')
+        time.sleep(1)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(10)
+    data = cap.stop()
+    shutil.rmtree(os.path.dirname(cap.path), ignore_errors=True)
+    eq(len(data), 24, 'bytes captured on A\'s link (a pcap header of 24 bytes, no packet)')
+    print('plain on the drop-in: talked, nothing on the link', flush=True)
+
+
 def run(t, f):
     t0 = time.monotonic()
+    plain_sends_nothing(f)
     for host, name in ((f.a, 'node-a'), (f.b, 'node-b'), (f.c, 'node-c')):
         f.node(host, name)
     cam = f.camera(f.a, 'camera-a')
@@ -183,6 +226,17 @@ def run(t, f):
     for name, p in plans.items():
         frame(p, 'a frame on %s' % name)
     print('both planners received %.1f s after the start' % (time.monotonic() - t0), flush=True)
+
+    # Joined through their nodes: A's node has the camera as a member, and A's beacons
+    # name node-a only (the camera beacons nothing itself).
+    cap = capture_on_a(f, 'beacons', 'udp')
+    peers = f.get('http://%s:%d/api/v1/peers' % (f.lan.addr(0), ADMIN_PORT))['peers']
+    eq([p['name'] for p in peers if p['backend'] == 'host'], ['camera-a'], 'A\'s node\'s members')
+    time.sleep(5 * IVL)
+    data = cap.stop()
+    shutil.rmtree(os.path.dirname(cap.path), ignore_errors=True)
+    check(b'node-a' in data and b'camera-a' not in data,
+          'A\'s beacons come from its node alone (%d bytes captured)' % len(data))
 
     # C's topology: the three processes, both connections joined, their counts moving.
     t1 = time.monotonic()
