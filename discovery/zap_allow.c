@@ -218,13 +218,15 @@ void nmd_zap_allow_stop(nmd_zap_allow **zp)
     if (z == NULL)
         return;
     *zp = NULL;
+    /* After nm_ctx_shutdown the send fails with NM_ETERM, and so does the thread's
+     * nm_poll, which ends it: join it either way. */
     int rc = nm_sock_send_bytes(z->ctl, "", 0, 0);
-    if (rc < 0) /* cannot happen on a connected inproc pair with room; never hang */
+    if (rc < 0 && rc != NM_ETERM) { /* a connected inproc pair with room; never hang */
         nmd_log(NM_LOG_ERROR, "zap", "cannot stop the ZAP handler: %s", nm_strerror(rc));
-    else
-        pthread_join(z->thread, NULL);
-    if (rc == 0)
-        zap_free(z);
+        return;
+    }
+    pthread_join(z->thread, NULL);
+    zap_free(z);
 }
 
 int nmd_zap_allow_count(nmd_zap_allow *z)

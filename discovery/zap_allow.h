@@ -28,7 +28,8 @@ typedef struct nmd_zap_allow nmd_zap_allow;
 int nmd_zap_allow_start(nmd_zap_allow **zp, nm_ctx_t *ctx, const char *dir, char *err,
                         size_t errsz);
 /* Stops the thread, closes its socket, frees; *zp is set to NULL.  Close the sockets
- * that use it first: a handshake asking a stopped handler waits for HANDSHAKE_IVL. */
+ * that use it first: a handshake asking a stopped handler waits for HANDSHAKE_IVL.  Also
+ * once ctx is shut down (before nm_ctx_destroy, which waits for the handler's sockets). */
 void nmd_zap_allow_stop(nmd_zap_allow **zp);
 
 /* Certificates in force now (for logs and tests). */

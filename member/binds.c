@@ -20,6 +20,7 @@
 #include <bsd/sys/queue.h>
 
 #include "log.h"
+#include "secure.h"
 
 /* A listener that came or went, matching a spec. */
 typedef struct binds_ev {
@@ -27,6 +28,8 @@ typedef struct binds_ev {
     int event;                           /* NM_EVENT_LISTENING or NM_EVENT_CLOSED */
     uint64_t sock;                       /* the socket's id */
     int type;                            /* its type */
+    bool keyed;                          /* a CURVE server with public key `key` */
+    uint8_t key[32];                     /* (secure.h: member_secure_bind_key) */
     char endpoint[NMD_ENDPOINT_MAX + 1]; /* what it listens on */
 } binds_ev;
 
@@ -70,6 +73,9 @@ void member_binds_event_cb(void *arg, const nm_event_info_t *ev)
     e->event = ev->event;
     e->sock = ev->sock;
     e->type = ev->type;
+    const uint8_t *key = ev->event == NM_EVENT_LISTENING ? member_secure_bind_key() : NULL;
+    if ((e->keyed = key != NULL))
+        memcpy(e->key, key, sizeof(e->key));
     pthread_mutex_lock(&b->lock);
     assert(!b->stopping); /* the hook is turned off before member_binds_stop */
     STAILQ_INSERT_TAIL(&b->queue, e, entry);
@@ -85,9 +91,8 @@ static void binds_listening(member_binds *b, const binds_ev *e)
         if (!member_spec_match(s, e->endpoint))
             continue;
         binds_adv *a = calloc(1, sizeof(*a));
-        /* No key: a joined program's CURVE settings do not reach discovery yet (issue 15
-         * continues: NOMID_CURVE_CERT, README "Decisions"). */
-        int rc = a != NULL ? nmd_agent_advertise(b->agent, s->name, e->type, e->endpoint, NULL)
+        int rc = a != NULL ? nmd_agent_advertise(b->agent, s->name, e->type, e->endpoint,
+                                                 e->keyed ? e->key : NULL)
                            : -ENOMEM;
         if (rc < 0) {
             log_msg(NM_LOG_WARN, "member", "%s: cannot advertise it as %s: %s", e->endpoint,
@@ -99,8 +104,8 @@ static void binds_listening(member_binds *b, const binds_ev *e)
         a->spec = s;
         strlcpy(a->endpoint, e->endpoint, sizeof(a->endpoint));
         LIST_INSERT_HEAD(&b->advertised, a, entry);
-        log_msg(NM_LOG_INFO, "member", "advertising %s %s as %s", nm_sock_type_name(e->type),
-                e->endpoint, s->name);
+        log_msg(NM_LOG_INFO, "member", "advertising %s %s as %s%s", nm_sock_type_name(e->type),
+                e->endpoint, s->name, e->keyed ? " (CURVE)" : "");
     }
 }
 

@@ -6,7 +6,8 @@
  * listener).  It only compares the endpoint with the specs and queues a match: the hook
  * must not block or call into nomid.  The binds thread takes the queue and advertises
  * (a LISTENING event) or withdraws (CLOSED: the listener went, by unbind or close)
- * through the agent.
+ * through the agent; a listener made a CURVE server with the certificate (secure.h) is
+ * advertised with its public key, which the hook takes when the bind raises the event.
  */
 #ifndef MEMBER_BINDS_H
 #define MEMBER_BINDS_H

@@ -13,21 +13,25 @@
 
 /* Sized by its initializer: a row more or less than MEMBER_ENV_NVARS fails to compile. */
 const member_env_var member_env_vars[] = {
-    {"NOMID_NAME", "name", DISC_OPT_NAME, false, false},
-    {"NOMID_ADVERTISE", "advertise", MEMBER_OPT_ADVERTISE, true, false},
-    {"NOMID_JOIN", "join", MEMBER_OPT_JOIN, false, false},
-    {"NOMID_INTERFACE", "interface", DISC_OPT_IFACE, true, false},
-    {"NOMID_FLEET", "fleet", DISC_OPT_FLEET, false, false},
-    {"NOMID_FLEET_KEY_FILE", "fleet-key-file", DISC_OPT_KEY_FILE, false, true},
-    {"NOMID_BEACON_INTERVAL", "beacon-interval", DISC_OPT_INTERVAL, false, false},
-    {"NOMID_BEACON_EXPIRY", "beacon-expiry", DISC_OPT_EXPIRY, false, false},
-    {"NOMID_DISCOVERY", "discovery", DISC_OPT_BACKEND, true, false},
-    {"NOMID_ETCD_PREFIX", "etcd-prefix", DISC_OPT_ETCD_PREFIX, false, false},
-    {"NOMID_ADMIN", "admin", DISC_OPT_ADMIN, false, false},
-    {"NOMID_ADMIN_TOKEN_FILE", "admin-token-file", DISC_OPT_ADMIN_TOKEN, false, true},
-    {"NOMID_ADMIN_TLS_CERT", "admin-tls-cert", DISC_OPT_ADMIN_TLS_CERT, false, true},
-    {"NOMID_ADMIN_TLS_KEY", "admin-tls-key", DISC_OPT_ADMIN_TLS_KEY, false, true},
-    {"NOMID_ADMIN_TLS_CA", "admin-tls-ca", DISC_OPT_ADMIN_TLS_CA, false, true},
+    {"NOMID_NAME", "name", DISC_OPT_NAME, false, false, false},
+    {"NOMID_ADVERTISE", "advertise", MEMBER_OPT_ADVERTISE, true, false, false},
+    {"NOMID_JOIN", "join", MEMBER_OPT_JOIN, false, false, false},
+    {"NOMID_INTERFACE", "interface", DISC_OPT_IFACE, true, false, false},
+    {"NOMID_FLEET", "fleet", DISC_OPT_FLEET, false, false, false},
+    {"NOMID_FLEET_KEY_FILE", "fleet-key-file", DISC_OPT_KEY_FILE, false, true, false},
+    {"NOMID_BEACON_INTERVAL", "beacon-interval", DISC_OPT_INTERVAL, false, false, false},
+    {"NOMID_BEACON_EXPIRY", "beacon-expiry", DISC_OPT_EXPIRY, false, false, false},
+    {"NOMID_DISCOVERY", "discovery", DISC_OPT_BACKEND, true, false, false},
+    {"NOMID_ETCD_PREFIX", "etcd-prefix", DISC_OPT_ETCD_PREFIX, false, false, false},
+    {"NOMID_ADMIN", "admin", DISC_OPT_ADMIN, false, false, false},
+    {"NOMID_ADMIN_TOKEN_FILE", "admin-token-file", DISC_OPT_ADMIN_TOKEN, false, true, false},
+    {"NOMID_ADMIN_TLS_CERT", "admin-tls-cert", DISC_OPT_ADMIN_TLS_CERT, false, true, false},
+    {"NOMID_ADMIN_TLS_KEY", "admin-tls-key", DISC_OPT_ADMIN_TLS_KEY, false, true, false},
+    {"NOMID_ADMIN_TLS_CA", "admin-tls-ca", DISC_OPT_ADMIN_TLS_CA, false, true, false},
+    {"NOMID_CURVE_CERT", "curve-cert", DISC_OPT_CURVE_CERT, false, true, false},
+    {"NOMID_CURVE_ALLOW", "curve-allow", DISC_OPT_CURVE_ALLOW, false, true, false},
+    {"NOMID_CURVE_TRUST_UNSIGNED_KEYS", "curve-trust-unsigned-keys", DISC_OPT_CURVE_TRUST, false,
+     false, true},
 };
 const size_t member_env_nvars = MEMBER_ENV_NVARS;
 
@@ -46,6 +50,8 @@ static int env_take(member_env *e, const member_env_var *v, const char *value)
 {
     if (v->code == MEMBER_OPT_JOIN)
         return member_join_parse(value, &e->join_self);
+    if (v->bare && strcmp(value, "1") != 0)
+        return -EINVAL;
     if (v->code != MEMBER_OPT_ADVERTISE)
         return disc_opt(&e->opts, v->code, value) > 0 ? 0 : -EINVAL;
     const char *why = "at most 16";
@@ -94,8 +100,8 @@ int member_env_read(member_env *e)
                                                                   : env_take(e, v, value);
         if (rc < 0) {
             log_msg(NM_LOG_ERROR, "member",
-                    "%s is not a value --%s takes (under %d bytes; lists: comma-separated); "
-                    "not joining the fleet",
+                    "%s is not a value --%s takes (under %d bytes; lists: comma-separated; "
+                    "a flag without a value: 1); not joining the fleet",
                     v->var, v->flag, MEMBER_ENV_MAX);
             return -EINVAL;
         }

@@ -6,8 +6,9 @@
  * NOMID_MEMBER=1 asks for membership; without it (unset, empty or 0) the drop-in reads
  * nothing else and does nothing more than the plain drop-in.  Each other variable stands
  * for one flag of `nomid exec` and takes that flag's value, checked by the same code;
- * a repeatable flag's values are joined with commas (NOMID_INTERFACE=eth0,wlan0).  An
- * unset or empty variable keeps the flag's default.
+ * a repeatable flag's values are joined with commas (NOMID_INTERFACE=eth0,wlan0), a flag
+ * without a value is 1 when given (NOMID_CURVE_TRUST_UNSIGNED_KEYS=1).  An unset or
+ * empty variable keeps the flag's default.
  */
 #ifndef MEMBER_ENV_H
 #define MEMBER_ENV_H
@@ -30,9 +31,10 @@ typedef struct member_env_var {
     int code;         /* disc_opt's code for it (DISC_OPT_*), or MEMBER_OPT_ADVERTISE */
     bool list;        /* repeatable: values joined with commas */
     bool path;        /* a file name (nomid exec passes it absolute) */
+    bool bare;        /* a flag without a value: the variable is 1 when it is given */
 } member_env_var;
 
-#define MEMBER_ENV_NVARS 15 /* rows of member_env_vars */
+#define MEMBER_ENV_NVARS 18 /* rows of member_env_vars */
 extern const member_env_var member_env_vars[MEMBER_ENV_NVARS];
 extern const size_t member_env_nvars;
 

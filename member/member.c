@@ -29,6 +29,7 @@
 #include "host.h"
 #include "log.h"
 #include "resolver.h"
+#include "secure.h"
 
 /* The process's member context and what serves it. */
 typedef struct member {
@@ -141,9 +142,12 @@ int nomid_member_attach(nm_ctx_t *ctx)
     }
     member *m = calloc(1, sizeof(*m));
     int rc = m == NULL ? -ENOMEM : member_env_read(&m->env);
+    if (rc == 0)
+        rc = member_secure_start(ctx, &m->env.opts, m->env.specs, m->env.nspecs);
     if (rc == 0) {
         m->ctx = ctx;
-        rc = member_start(m);
+        if ((rc = member_start(m)) < 0)
+            member_secure_stop();
     }
     if (rc < 0)
         free(m);
@@ -165,6 +169,7 @@ void nomid_member_term(nm_ctx_t **ctxp)
         return;
     }
     member_stop_parts(m);
+    member_secure_stop(); /* its ZAP handler's sockets would keep destroy waiting */
     /* The agent outlives the sockets that used svc:// (resolver.h): they are closed
      * once destroy returns. */
     nm_ctx_destroy(ctxp);

@@ -2,7 +2,7 @@
  * member.h - libnomid_member.so, fleet membership for a program on the libzmq drop-in.
  *
  * The drop-in (lib/compat/member.c) loads this library only when NOMID_MEMBER=1 (env.h)
- * and calls these two functions, found with dlsym; nothing else crosses.  The library
+ * and calls these three functions, found with dlsym; nothing else crosses.  The library
  * uses the core through the public nm_* API that libzmq.so.5 exports, so the context it
  * is handed is served by the very core the program runs on (one copy in the process).
  *
@@ -31,5 +31,10 @@ MEMBER_EXPORT int nomid_member_attach(nm_ctx_t *ctx);
  * admin endpoint and the bind watch, destroys the context (waiting for its sockets, as
  * nm_ctx_destroy does), then stops the agent, which says goodbye.  *ctxp is set to NULL. */
 MEMBER_EXPORT void nomid_member_term(nm_ctx_t **ctxp);
+
+/* Binds (bind) or connects socket s of the member context to endpoint, for zmq_bind and
+ * zmq_connect: with NOMID_CURVE_CERT, as a CURVE server or client where secure.h says,
+ * else as nm_sock_bind or nm_sock_connect.  Their result. */
+MEMBER_EXPORT int nomid_member_endpoint(nm_sock_t *s, const char *endpoint, bool bind);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "curve.h"
 #include "disc_opts.h"
 #include "env.h"
 #include "log.h"
@@ -38,6 +39,8 @@ static const struct option exec_longs[] = {
     {"help", no_argument, NULL, 'h'},
     DISC_LONG_OPTIONS,
     DISC_NAME_OPTION,
+    DISC_CURVE_OPTIONS,
+    DISC_CURVE_TRUST_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -61,7 +64,9 @@ static void exec_usage(FILE *f)
           "                         fleet when one runs (it beacons for the program, whose\n"
           "                         interface, key and backend settings are then the\n"
           "                         node's), else with discovery of its own; self: always\n"
-          "                         on its own\n" DISC_HELP,
+          "                         on its own\n" DISC_HELP DISC_HELP_CURVE DISC_HELP_CURVE_TRUST
+          "  (with --curve-cert, the advertised and svc:// binds are CURVE servers and the\n"
+          "  svc:// connects CURVE clients, on sockets where the program chose no mechanism)\n",
           f);
 }
 
@@ -123,7 +128,7 @@ static int exec_flag(disc_opts *o, int *nspecs, char (*texts)[EXEC_VALUE_MAX], i
     } else if (disc_opt(o, code, arg) <= 0) {
         return -EINVAL;
     }
-    return exec_add(texts[v - member_env_vars], v, arg);
+    return exec_add(texts[v - member_env_vars], v, v->bare ? "1" : arg);
 }
 
 static bool exec_dropin_ok(const char *dir)
@@ -207,6 +212,8 @@ int exec_main(int argc, char **argv)
         if (exec_flag(&o, &nspecs, texts, c, optarg) < 0)
             return NODE_EXIT_USAGE;
     }
+    if (curve_check(&o) < 0)
+        return NODE_EXIT_USAGE;
     if (optind >= argc) {
         log_msg(NM_LOG_ERROR, "exec", "no COMMAND to run (nomid exec [options] -- COMMAND...)");
         return NODE_EXIT_USAGE;

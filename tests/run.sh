@@ -129,15 +129,16 @@ set -e
 # ---- ThreadSanitizer: the threaded tests again, on a TSan build ----
 # Every unit test (the core's threads, the agent's, the admin's) and the interop tests
 # whose nomid processes run the most threads at once, the drop-in's own test (its
-# context ends while other threads block in calls), and test_exec (programs on the
-# drop-in as fleet members: the membership library's threads, TSan preloaded into Python).
+# context ends while other threads block in calls), and test_exec and test_exec_curve
+# (programs on the drop-in as fleet members: the membership library's threads, its ZAP
+# handler's, TSan preloaded into Python).
 stage tsan
 cmake -S . -B build-tsan -DNOMID_TSAN=ON -DCMAKE_BUILD_TYPE=Debug -DNOMID_WERROR=ON >/dev/null
 cmake --build build-tsan -j2
 set +e
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --test-dir build-tsan --output-on-failure -j2 \
-    -R '^unit\.|^interop\.test_(svc|pubsub|admin|admin_https|reconnect|heartbeat|proxy|exec)$|^compat\.test_dropin$' 2>&1 |
+    -R '^unit\.|^interop\.test_(svc|pubsub|admin|admin_https|reconnect|heartbeat|proxy|exec|exec_curve)$|^compat\.test_dropin$' 2>&1 |
     tee build-tsan/ctest.log
 tsan_status=${PIPESTATUS[0]}
 set -e

@@ -58,6 +58,9 @@ typedef struct zc_sock {
 int zc_member_attach(zc_ctx *ctx);
 /* member.c: ends a member context (ctx->member) that zmq_ctx_term shut down. */
 void zc_member_term(zc_ctx *ctx);
+/* member.c: binds (bind) or connects a socket of a member context through the library,
+ * which may set its options first.  A nomid code. */
+int zc_member_endpoint(zc_sock *zs, const char *endpoint, bool bind);
 
 /* errors.c: sets errno from a nomid code (< 0) and returns -1. */
 int zc_fail(int nm_err);

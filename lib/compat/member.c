@@ -7,8 +7,11 @@
  *
  * The library is looked for first next to this one (the same build's, as installed or in
  * the build tree), then by name on the library path.  It is loaded once per process, by
- * the first zmq_ctx_new that asks (pthread_once); member_attach and member_term are
- * written there and only read after it.
+ * the first zmq_ctx_new that asks (pthread_once); member_attach, member_term and
+ * member_endpoint are written there and only read after it.  zmq_bind and zmq_connect
+ * of a member context's sockets go through member_endpoint (the library's settings,
+ * such as CURVE, must be on a socket before it binds or connects); a plain context's
+ * never call here.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -23,11 +26,13 @@
 
 typedef int(member_attach_fn)(nm_ctx_t *ctx);
 typedef void(member_term_fn)(nm_ctx_t **ctxp);
+typedef int(member_endpoint_fn)(nm_sock_t *s, const char *endpoint, bool bind);
 
 static pthread_once_t member_once = PTHREAD_ONCE_INIT;
-static member_attach_fn *member_attach; /* the library's nomid_member_attach, or NULL */
-static member_term_fn *member_term;     /* its nomid_member_term */
-static char member_why[512];            /* why it could not be loaded */
+static member_attach_fn *member_attach;     /* the library's nomid_member_attach, or NULL */
+static member_term_fn *member_term;         /* its nomid_member_term */
+static member_endpoint_fn *member_endpoint; /* its nomid_member_endpoint (optional) */
+static char member_why[512];                /* why it could not be loaded */
 
 /* Opens MEMBER_LIB from this library's directory, or else by name. */
 static void *member_open(void)
@@ -62,6 +67,7 @@ static void member_load(void)
     }
     member_attach = attach;
     member_term = term;
+    member_endpoint = (member_endpoint_fn *)dlsym(h, "nomid_member_endpoint");
 }
 
 int zc_member_attach(zc_ctx *ctx)
@@ -87,4 +93,11 @@ int zc_member_attach(zc_ctx *ctx)
 void zc_member_term(zc_ctx *ctx)
 {
     member_term(&ctx->nm);
+}
+
+int zc_member_endpoint(zc_sock *zs, const char *endpoint, bool bind)
+{
+    if (member_endpoint != NULL)
+        return member_endpoint(zs->nm, endpoint, bind);
+    return bind ? nm_sock_bind(zs->nm, endpoint) : nm_sock_connect(zs->nm, endpoint);
 }

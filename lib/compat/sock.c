@@ -85,7 +85,7 @@ int zmq_bind(void *s_, const char *addr_)
     zc_sock *zs = zc_sock_of(s_);
     if (zs == NULL)
         return -1;
-    int rc = nm_sock_bind(zs->nm, addr_);
+    int rc = zs->ctx->member ? zc_member_endpoint(zs, addr_, true) : nm_sock_bind(zs->nm, addr_);
     return rc < 0 ? zc_fail(rc) : 0;
 }
 
@@ -94,7 +94,8 @@ int zmq_connect(void *s_, const char *addr_)
     zc_sock *zs = zc_sock_of(s_);
     if (zs == NULL)
         return -1;
-    int rc = nm_sock_connect(zs->nm, addr_);
+    int rc =
+        zs->ctx->member ? zc_member_endpoint(zs, addr_, false) : nm_sock_connect(zs->nm, addr_);
     return rc < 0 ? zc_fail(rc) : 0;
 }
 

@@ -102,7 +102,7 @@ size_t nmi_cmdq_take(nmi_cmdq *q, nmi_cmd **out);
  * makes its own copy first: no other thread ever sees them change.  NULL in nmi_opts
  * means the defaults (NULL mechanism, no ZAP domain). */
 typedef struct nmi_sec {
-    atomic_int refs;
+    atomic_int refs;            /* first: sec_copy (sec.c) copies what follows it */
     int mechanism;              /* enum nm_mechanism */
     bool as_server;             /* PLAIN or CURVE server */
     bool zap_enforce;           /* ZAP_ENFORCE_DOMAIN */

@@ -4,6 +4,7 @@
  * and connections made while they were current (core.h, nmi_sec).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,15 @@ void nmi_sec_release(nmi_sec *sec)
     }
 }
 
+/* Copies src's settings into dst, all but the count: src may be shared, and another
+ * thread may be taking a reference to it meanwhile (an I/O thread accepting on a
+ * listener made with it), so its count is never read here. */
+static void sec_copy(nmi_sec *dst, const nmi_sec *src)
+{
+    const size_t from = offsetof(nmi_sec, mechanism);
+    memcpy((char *)dst + from, (const char *)src + from, sizeof(*dst) - from);
+}
+
 /* The socket's own settings, to change: a copy when they are shared (or none yet). */
 static nmi_sec *sec_own(nmi_sec **sp)
 {
@@ -36,7 +46,7 @@ static nmi_sec *sec_own(nmi_sec **sp)
     if (sec == NULL)
         return NULL;
     if (old != NULL)
-        *sec = *old;
+        sec_copy(sec, old);
     atomic_init(&sec->refs, 1);
     nmi_sec_release(old);
     *sp = sec;
@@ -198,7 +208,7 @@ nmi_sec *nmi_sec_curve_client(const nmi_sec *sec, const uint8_t server_key[32])
     if (c == NULL)
         return NULL;
     if (sec != NULL)
-        *c = *sec;
+        sec_copy(c, sec);
     atomic_init(&c->refs, 1);
     c->mechanism = NM_MECH_CURVE;
     c->as_server = false;

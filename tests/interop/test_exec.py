@@ -449,7 +449,8 @@ def member_library_uses_the_dropins_core(t):
                          check=True).stdout
     exported = sorted(l.split()[-1] for l in dyn.splitlines() if l.split()[1] in 'TDB'
                       and not l.split()[-1].startswith('_'))
-    eq(exported, ['nomid_member_attach', 'nomid_member_term'], 'libnomid_member.so exports')
+    eq(exported, ['nomid_member_attach', 'nomid_member_endpoint', 'nomid_member_term'],
+       'libnomid_member.so exports')
 
 
 if __name__ == '__main__':

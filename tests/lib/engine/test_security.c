@@ -213,6 +213,55 @@ static void test_curve_traffic(void **state)
     tu_ctx_destroy(&ctx);
 }
 
+/* Clients connecting one after another while the server's options change. */
+typedef struct churn {
+    nm_ctx_t *ctx;
+    const keys *k;
+    const char *ep;
+    int served; /* handshakes done */
+} churn;
+
+static void *churn_main(void *arg)
+{
+    churn *c = arg;
+    for (int i = 0; i < 20; i++) {
+        nm_sock_t *cli = tu_sock(c->ctx, NM_DEALER);
+        curve_client(cli, c->k, c->k->spub);
+        TU_OK(nm_sock_connect(cli, c->ep));
+        c->served += nm_sock_wait_peers(cli, 1, 5000) == 1;
+        TU_OK(nm_sock_setopt_int(cli, NM_LINGER, 0));
+        nm_sock_close(&cli);
+    }
+    return NULL;
+}
+
+/* Setting a security option after a bind copies the socket's settings, which the
+ * listener shares and the I/O thread takes references to at every accept: the copy
+ * must not read the count (TSan's build checks). */
+static void test_options_while_accepting(void **state)
+{
+    (void)state;
+    nm_ctx_t *ctx = tu_ctx();
+    keys k;
+    make_keys(&k);
+    nm_sock_t *srv = tu_sock(ctx, NM_DEALER);
+    curve_server(srv, &k);
+    char ep[TU_EP_MAX];
+    tu_bind_tcp(srv, ep, sizeof(ep));
+    churn c = {ctx, &k, ep, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, churn_main, &c), 0);
+    for (int i = 0; i < 2000; i++) {
+        TU_OK(nm_sock_setopt(srv, NM_ZAP_DOMAIN, i % 2 ? "a" : "b", 1));
+        if (i % 100 == 0)
+            tu_sleep_ms(1);
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(c.served, 20); /* the listener kept the settings it was made with */
+    nm_sock_close(&srv);
+    tu_ctx_destroy(&ctx);
+}
+
 /* PUB/SUB over CURVE: the SUBSCRIBE commands travel sealed. */
 static void test_curve_pubsub(void **state)
 {
@@ -455,6 +504,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_curve_traffic),
+        cmocka_unit_test(test_options_while_accepting),
         cmocka_unit_test(test_curve_pubsub),
         cmocka_unit_test(test_curve_wrong_server_key),
         cmocka_unit_test(test_curve_zap),
