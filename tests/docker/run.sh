@@ -544,7 +544,6 @@ check_fleet() {
         { cat "$WORK/resolve.err" >&2; fail "nomid resolve camera in node2 failed"; }
     [ "$out" = "tcp://172.30.77.11:5557" ] ||
         fail "nomid resolve camera in node2 printed '$out', want tcp://172.30.77.11:5557"
-    # shellcheck disable=SC2016  # expanded in the container
     docker exec "$id" sh -c 'grep -qs /usr/local/lib/nomid/libzmq.so /proc/[0-9]*/maps' ||
         fail "no process in node1 maps /usr/local/lib/nomid/libzmq.so.5"
     pass "nomid resolve camera in node2: $out (the camera runs on the image's drop-in)"
