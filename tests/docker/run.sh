@@ -20,6 +20,9 @@
 #   - `nomid resolve` inside node2 finds the service node1 advertises;
 #   - every container's HEALTHCHECK reports healthy;
 #   - `docker stop` of node3 removes it from node1's peers within 1 s (goodbye beacon);
+#   - an unchanged libzmq program (examples/camera.c, built here against Debian's
+#     libzmq) run with `nomid exec` in node1's container runs on the image's drop-in,
+#     joins through node1 (one of its peers, of backend host) and node2 resolves it;
 #   - after the cleanup: no dockerd, containerd or mount of ours is left, and the host's
 #     bridges, iptables (filter and nat, policies included), sysctls and files are as
 #     they were before.
@@ -525,6 +528,25 @@ check_fleet() {
     took=$(wait_peers "$token" "node2" 1) ||
         fail "node3 still in node1's peers 1 s after docker stop returned (it took ${stop_took} s)"
     pass "docker stop node3 (${stop_took} s): gone from node1's peers ${took} s later"
+
+    # An unchanged libzmq program under nomid exec in node1's container: the image's
+    # drop-in, joined through node1, resolved from node2.
+    cc -Wall -Werror examples/camera.c -o "$WORK/camera" -lzmq || fail "cc examples/camera.c -lzmq"
+    id=$(container_id node1)
+    docker cp "$WORK/camera" "$id:/tmp/camera" >/dev/null
+    docker exec -d "$id" nomid exec --fleet "$FLEET" --name camera-driver \
+        --advertise 'camera=tcp://*:5557' -- /tmp/camera --bind 'tcp://*:5557'
+    took=$(wait_peers "$token" "camera-driver node2" 15) ||
+        fail "camera-driver did not join through node1"
+    pass "nomid exec in node1's container: camera-driver joined through node1 (${took} s)"
+    out=$(compose exec -T node2 nomid resolve camera --interface eth0 \
+        --fleet "$FLEET" --wait 1 --timeout 10 2>"$WORK/resolve.err") ||
+        { cat "$WORK/resolve.err" >&2; fail "nomid resolve camera in node2 failed"; }
+    [ "$out" = "tcp://172.30.77.11:5557" ] ||
+        fail "nomid resolve camera in node2 printed '$out', want tcp://172.30.77.11:5557"
+    docker exec "$id" sh -c 'grep -qs /usr/local/lib/nomid/libzmq.so /proc/[0-9]*/maps' ||
+        fail "no process in node1 maps /usr/local/lib/nomid/libzmq.so.5"
+    pass "nomid resolve camera in node2: $out (the camera runs on the image's drop-in)"
 }
 
 main() {
