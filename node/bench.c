@@ -10,9 +10,9 @@
  * (every ~100 ms), to notice signals and a dead peer.  lat's CPU time per round trip
  * adds up both sides' processes over their loops: a forked requester hands its figures
  * to this process over a pipe, and this process prints them with its own CPU time; for
- * inproc the requester's figure covers both threads already.  The fan-out shape (`nomid bench
- * fanout ...`) lives in bench_fanout.c, the idle-connections shape (`nomid bench idle ...`) in
- * bench_idle.c.
+ * inproc the requester's figure covers both threads already.  The fan-out shape
+ * (`nomid bench fanout ...`) lives in bench_fanout.c, the idle-connections shape
+ * (`nomid bench idle ...`) in bench_idle.c.
  *
  * With --curve both sides use CURVE: this process makes a server and a client key pair
  * before it forks (or starts the thread), so each side already holds the keys it needs;

@@ -1,8 +1,9 @@
 /*
  * raw_bench.c - the physical limit beside `nomid bench` and zmq_bench: the same command
- * lines (`raw_bench thr|lat [--rate HZ] ENDPOINT SIZE COUNT`, `raw_bench idle ENDPOINT N`), the
- * same processes, timing points and output, over plain sockets with no messaging library, so
- * tests/bench/run.sh can show what the kernel allows beside both libraries.
+ * lines (`raw_bench thr|lat [--rate HZ] ENDPOINT SIZE COUNT`, `raw_bench idle ENDPOINT
+ * N`), the same processes, timing points and output, over plain sockets with no
+ * messaging library, so tests/bench/run.sh can show what the kernel allows beside both
+ * libraries.
  *
  * Endpoints: tcp://HOST:PORT (PORT 0: the kernel picks; TCP_NODELAY on, as both
  * libraries do) and ipc://PATH (AF_UNIX stream); no inproc.

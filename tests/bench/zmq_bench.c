@@ -1,8 +1,9 @@
 /*
  * zmq_bench.c - the libzmq baseline for `nomid bench`: the same command lines
- * (`zmq_bench thr|lat [--curve] [--rate HZ] ENDPOINT SIZE COUNT`, `zmq_bench fanout ENDPOINT SIZE
- * COUNT SUBS`, `zmq_bench idle ENDPOINT N`), the same processes and threads, the same timing points
- * and the same output, so tests/bench/run.sh can put the numbers side by side.
+ * (`zmq_bench thr|lat [--curve] [--rate HZ] ENDPOINT SIZE COUNT`, `zmq_bench fanout
+ * ENDPOINT SIZE COUNT SUBS`, `zmq_bench idle ENDPOINT N`), the same processes and
+ * threads, the same timing points and the same output, so tests/bench/run.sh can put
+ * the numbers side by side.
  *
  * thr/lat: the receiving side (PULL for thr, REP for lat) binds ENDPOINT in this
  * process, reads the endpoint it got (for tcp://...:0), then forks; the child connects
