@@ -4,10 +4,15 @@
  * side (PULL for thr, REP for lat), then starts the other side (PUSH, REQ) with its own
  * context in a forked child, or in a thread sharing the context for inproc://.  thr
  * times at the receiver from the first message to the last; lat times all round trips
- * at the requester.  The hot loops call nothing but send/recv; the clock is read only
- * when a call times out (every ~100 ms), to notice signals and a dead peer.  The
- * fan-out shape (`nomid bench fanout ...`) lives in bench_fanout.c, the idle-connections
- * shape (`nomid bench idle ...`) in bench_idle.c.
+ * at the requester, each round trip on its own (bench_report.c keeps them; one clock read
+ * per round trip), with --rate HZ starting HZ round trips a second.  Besides that, the
+ * hot loops call nothing but send/recv; the clock is read only when a call times out
+ * (every ~100 ms), to notice signals and a dead peer.  lat's CPU time per round trip
+ * adds up both sides' processes over their loops: a forked requester hands its figures
+ * to this process over a pipe, and this process prints them with its own CPU time; for
+ * inproc the requester's figure covers both threads already.  The fan-out shape
+ * (`nomid bench fanout ...`) lives in bench_fanout.c, the idle-connections shape
+ * (`nomid bench idle ...`) in bench_idle.c.
  *
  * With --curve both sides use CURVE: this process makes a server and a client key pair
  * before it forks (or starts the thread), so each side already holds the keys it needs;
@@ -47,6 +52,7 @@ struct bench_args {
     size_t size;          /* SIZE: bytes per message */
     long long count;      /* COUNT: messages (thr) or round trips (lat) */
     int spin_us;          /* lat SPIN_US: NM_BUSY_POLL of both sides; -1 = default */
+    long long rate_hz;    /* lat --rate HZ: round trips started per second; 0 = back to back */
     bool curve;           /* --curve: both sides use CURVE, with the keys below */
     uint8_t server_pub[32], server_sec[32]; /* the binding side's long-term key pair */
     uint8_t client_pub[32], client_sec[32]; /* the connecting side's */
@@ -75,6 +81,7 @@ struct bench_peer {
     nm_ctx_t *ctx;                 /* shared context (inproc), or NULL for a new one */
     const char *endpoint;          /* where to connect */
     enum bench_rc rc;              /* the outcome */
+    struct bench_lat_result lat;   /* lat: the requester's figures, once rc is BENCH_OK */
 };
 
 /* Set when the local side fails, so that an inproc peer thread stops too. */
@@ -83,21 +90,29 @@ static atomic_bool bench_abort;
 static void bench_usage(FILE *f)
 {
     fputs("usage: nomid bench thr|lat [--curve] ENDPOINT SIZE COUNT\n"
-          "       nomid bench lat [--curve] ENDPOINT SIZE COUNT SPIN_US\n"
+          "       nomid bench lat [--curve] [--rate HZ] ENDPOINT SIZE COUNT [SPIN_US]\n"
           "       nomid bench fanout ENDPOINT SIZE COUNT SUBS\n"
           "       nomid bench idle ENDPOINT N\n"
           "\n"
           "  thr  PULL binds ENDPOINT, PUSH connects and sends COUNT messages of SIZE bytes;\n"
           "       prints msgs_per_s=N MB_per_s=M (MB = 10^6 bytes), timed at the receiver\n"
           "  lat  REP binds ENDPOINT and echoes, REQ connects and makes COUNT round trips;\n"
-          "       prints one_way_us=X (elapsed / round trips / 2); SPIN_US sets how long\n"
-          "       each side spins before it sleeps (NM_BUSY_POLL; default 200, 0 = never)\n"
+          "       prints one_way_us=X rtt_p50_us=A rtt_p99_us=B rtt_p999_us=C rtt_max_us=D\n"
+          "       cpu_us_per_rt=E: X the mean round trip / 2, A B C the 50th, 99th and\n"
+          "       99.9th percentiles of the round trips, D the slowest (microseconds), E the\n"
+          "       CPU time of both sides' processes over their loops / round trips (all\n"
+          "       threads, user and system); SPIN_US sets how long each side spins before\n"
+          "       it sleeps (NM_BUSY_POLL; default 200, 0 = never)\n"
           "\n"
           "The two sides run as two processes (two threads for inproc://).\n"
           "\n"
-          "  --curve  thr and lat over tcp or ipc: both sides use CURVE (RFC 25/26) with key\n"
-          "           pairs made for the run, the binding side as the CURVE server;\n"
-          "           without it, NULL\n"
+          "  --curve    thr and lat over tcp or ipc: both sides use CURVE (RFC 25/26) with\n"
+          "             key pairs made for the run, the binding side as the CURVE server;\n"
+          "             without it, NULL\n"
+          "  --rate HZ  lat: REQ starts round trip i at start + i/HZ, sleeping in between\n"
+          "             (the percentiles leave the sleeps out); one that overruns its slot\n"
+          "             makes the next start at once and the schedule restart from there,\n"
+          "             with no backlog to catch up on; without it, back to back\n"
           "\n"
           "  fanout  PUB binds ENDPOINT (tcp or ipc); SUBS subscriber processes subscribe\n"
           "       to everything; COUNT messages of SIZE bytes are published as fast as\n"
@@ -112,32 +127,28 @@ static void bench_usage(FILE *f)
           f);
 }
 
-/* Takes --curve out of argv[2..] (it may stand anywhere after the mode); true if given. */
-static bool bench_take_curve(int *argc, char **argv)
-{
-    bool found = false;
-    int n = *argc > 0 ? 1 : 0;
-
-    for (int i = n; i < *argc; i++) {
-        if (i >= 2 && strcmp(argv[i], "--curve") == 0)
-            found = true;
-        else
-            argv[n++] = argv[i];
-    }
-    *argc = n;
-    return found;
-}
-
 static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
 {
+    struct bench_opts o;
+    const char *bad = NULL;
     long long size;
 
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         bench_usage(stdout);
         return BENCH_STOP;
     }
-    a->curve = bench_take_curve(&argc, argv);
+    if (bench_take_opts(&argc, argv, &o, &bad) != 0) {
+        log_msg(NM_LOG_ERROR, "bench", "--rate '%s' is not 1..%lld round trips a second", bad,
+                BENCH_RATE_MAX);
+        return BENCH_USAGE;
+    }
+    a->curve = o.curve;
+    a->rate_hz = o.rate_hz;
     bool lat = argc >= 2 && strcmp(argv[1], "lat") == 0;
+    if (a->rate_hz > 0 && !lat) {
+        log_msg(NM_LOG_ERROR, "bench", "--rate is for lat");
+        return BENCH_USAGE;
+    }
     if (argc != 5 && !(lat && argc == 6)) {
         log_msg(NM_LOG_ERROR, "bench", "expected 4 arguments%s, got %d", lat ? " (or 5)" : "",
                 argc - 1);
@@ -348,12 +359,13 @@ static enum bench_rc bench_thr_send(nm_sock_t *s, const struct bench_args *a, st
     return rc;
 }
 
-/* REP side of lat: sends every request back. */
+/* REP side of lat: sends every request back; *cpu_ns: this process's CPU time over it. */
 static enum bench_rc bench_lat_reply(nm_sock_t *s, const struct bench_args *a,
-                                     struct bench_watch *w)
+                                     struct bench_watch *w, uint64_t *cpu_ns)
 {
     nm_msg_t m;
     enum bench_rc rc = BENCH_OK;
+    uint64_t cpu = bench_cpu_ns();
 
     nm_msg_init(&m);
     for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
@@ -365,34 +377,53 @@ static enum bench_rc bench_lat_reply(nm_sock_t *s, const struct bench_args *a,
         if (rc == BENCH_OK)
             rc = bench_send(s, &m, w);
     }
+    *cpu_ns = bench_cpu_ns() - cpu;
     nm_msg_close(&m);
     return rc;
 }
 
-/* REQ side of lat: times all round trips, reusing each reply as the next request. */
-static enum bench_rc bench_lat_request(nm_sock_t *s, const struct bench_args *a,
-                                       struct bench_watch *w)
+/* --rate: waits for the next round trip's start, or a stop. */
+static enum bench_rc bench_pace(struct bench_lat *l)
 {
+    while (bench_lat_wait(l) != 0)
+        if (stop_requested() || atomic_load(&bench_abort))
+            return BENCH_STOP;
+    return BENCH_OK;
+}
+
+/* REQ side of lat: times each round trip, reusing each reply as the next request. */
+static enum bench_rc bench_lat_request(nm_sock_t *s, const struct bench_args *a,
+                                       struct bench_watch *w, struct bench_lat_result *res)
+{
+    struct bench_lat l;
     nm_msg_t m;
 
+    if (bench_lat_init(&l, a->count, a->rate_hz) != 0) {
+        log_msg(NM_LOG_ERROR, "bench", "cannot keep %lld round-trip times: out of memory",
+                a->count);
+        return BENCH_FAIL;
+    }
     nm_msg_init(&m);
     enum bench_rc rc = bench_fill(&m, a->size, NULL);
-    uint64_t start = nm_clock_ns();
+    bench_lat_begin(&l);
     for (long long i = 0; rc == BENCH_OK && i < a->count; i++) {
         if (bench_stopping(i)) {
             rc = BENCH_STOP;
             break;
         }
-        rc = bench_send(s, &m, w);
+        rc = bench_pace(&l);
+        if (rc == BENCH_OK)
+            rc = bench_send(s, &m, w);
         if (rc == BENCH_OK)
             rc = bench_recv(s, &m, a->size, w);
+        bench_lat_done(&l, i);
     }
-    uint64_t elapsed = nm_clock_ns() - start;
     nm_msg_close(&m);
-    if (rc != BENCH_OK)
-        return rc;
-    bench_report_lat(a->count, elapsed);
-    return BENCH_OK;
+    if (rc == BENCH_OK)
+        bench_lat_finish(&l, res);
+    else
+        bench_lat_fini(&l);
+    return rc;
 }
 
 /* Sets the ~100 ms timeouts that let the loops notice signals and a dead peer, and
@@ -446,7 +477,7 @@ static enum bench_rc bench_peer_run(struct bench_peer *p)
             log_msg(NM_LOG_ERROR, "bench", "cannot connect %s: %s", p->endpoint,
                     endpoint_error(p->endpoint, false, err, why, sizeof(why)));
         else if (p->args->lat)
-            rc = bench_lat_request(s, p->args, &w);
+            rc = bench_lat_request(s, p->args, &w, &p->lat);
         else
             rc = bench_thr_send(s, p->args, &w);
         /* On success the default LINGER lets the last messages leave before destroy. */
@@ -509,13 +540,20 @@ static enum bench_rc bench_bind(nm_sock_t *s, const char *endpoint, char *peer_e
 
 /* Forks the peer before this process has a context: a child of a threaded process may
  * only make async-signal-safe calls.  The child waits for the endpoint to connect to on
- * a pipe (EOF without one: the parent could not bind), then runs with its own context.
- * Returns the child's pid (and the pipe's write end in *ep_fd) or -1. */
-static pid_t bench_fork_peer(struct bench_peer *p, int *ep_fd)
+ * a pipe (EOF without one: the parent could not bind), then runs with its own context;
+ * lat's requester writes its figures on a second pipe.  Returns the child's pid (and the
+ * first pipe's write end in *ep_fd, the second's read end in *res_fd) or -1. */
+static pid_t bench_fork_peer(struct bench_peer *p, int *ep_fd, int *res_fd)
 {
-    int fds[2];
+    int fds[2], res[2];
     if (pipe(fds) < 0) {
         log_msg(NM_LOG_ERROR, "bench", "pipe failed: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe(res) < 0) {
+        log_msg(NM_LOG_ERROR, "bench", "pipe failed: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
         return -1;
     }
     fflush(stdout);
@@ -525,14 +563,19 @@ static pid_t bench_fork_peer(struct bench_peer *p, int *ep_fd)
         log_msg(NM_LOG_ERROR, "bench", "fork failed: %s", strerror(errno));
         close(fds[0]);
         close(fds[1]);
+        close(res[0]);
+        close(res[1]);
         return -1;
     }
     if (pid > 0) {
         close(fds[0]);
+        close(res[1]);
         *ep_fd = fds[1];
+        *res_fd = res[0];
         return pid;
     }
     close(fds[1]);
+    close(res[0]);
     char ep[BENCH_EP_MAX + 16];
     size_t n = 0;
     ssize_t r;
@@ -548,6 +591,8 @@ static pid_t bench_fork_peer(struct bench_peer *p, int *ep_fd)
     ep[n] = '\0';
     p->endpoint = ep;
     enum bench_rc rc = bench_peer_run(p);
+    if (rc == BENCH_OK && p->args->lat && bench_lat_result_write(res[1], &p->lat) != 0)
+        rc = BENCH_FAIL;
     fflush(stdout);
     _exit(rc == BENCH_OK || rc == BENCH_STOP ? NODE_EXIT_OK : NODE_EXIT_FAIL);
 }
@@ -588,9 +633,10 @@ static bool bench_reap(struct bench_watch *w)
 }
 
 /* Binds, starts the peer (a thread for inproc, else the forked child waiting on ep_fd),
- * runs the local side, and collects the peer. */
+ * runs the local side, and collects the peer (lat: its figures, from res_fd for a child),
+ * printing lat's line. */
 static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx, struct bench_watch *wp,
-                               int *ep_fd)
+                               int *ep_fd, int res_fd)
 {
     struct bench_watch w = *wp;
     struct bench_peer peer = {.args = a};
@@ -619,7 +665,8 @@ static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx, struct
         return rc;
     }
 
-    rc = a->lat ? bench_lat_reply(s, a, &w) : bench_thr_recv(s, a, &w);
+    uint64_t reply_cpu_ns = 0;
+    rc = a->lat ? bench_lat_reply(s, a, &w, &reply_cpu_ns) : bench_thr_recv(s, a, &w);
     if (rc != BENCH_OK) {
         /* Do not wait for a peer that waits for us. */
         atomic_store(&bench_abort, true);
@@ -640,6 +687,13 @@ static enum bench_rc bench_run(const struct bench_args *a, nm_ctx_t *ctx, struct
         log_msg(NM_LOG_ERROR, "bench", "the other side failed");
         rc = BENCH_FAIL;
     }
+    if (rc == BENCH_OK && a->lat && !threaded && bench_lat_result_read(res_fd, &peer.lat) != 0) {
+        log_msg(NM_LOG_ERROR, "bench", "the other side sent no figures");
+        rc = BENCH_FAIL;
+    }
+    /* inproc: the requester's CPU time covers this thread too. */
+    if (rc == BENCH_OK && a->lat)
+        bench_report_lat(&peer.lat, threaded ? 0 : reply_cpu_ns);
     *wp = w;
     return rc;
 }
@@ -648,7 +702,7 @@ int bench_main(int argc, char **argv)
 {
     struct bench_args a;
     struct bench_watch w = {.child = -1};
-    int ep_fd = -1;
+    int ep_fd = -1, res_fd = -1;
     nm_ctx_t *ctx = NULL;
 
     memset(&a, 0, sizeof a);
@@ -661,7 +715,7 @@ int bench_main(int argc, char **argv)
         return NODE_EXIT_OK; /* --help */
     if (rc == BENCH_OK && strncmp(a.endpoint, "inproc://", 9) != 0) {
         struct bench_peer peer = {.args = &a};
-        w.child = bench_fork_peer(&peer, &ep_fd);
+        w.child = bench_fork_peer(&peer, &ep_fd, &res_fd);
         if (w.child < 0)
             rc = BENCH_FAIL;
     }
@@ -674,10 +728,12 @@ int bench_main(int argc, char **argv)
     }
     if (rc == BENCH_OK) {
         nm_ctx_set_log(ctx, log_stderr_cb, NULL, NM_LOG_WARN);
-        rc = bench_run(&a, ctx, &w, &ep_fd);
+        rc = bench_run(&a, ctx, &w, &ep_fd, res_fd);
     }
     if (ep_fd >= 0)
         close(ep_fd); /* the peer sees EOF and gives up */
+    if (res_fd >= 0)
+        close(res_fd);
     if (ctx != NULL)
         nm_ctx_destroy(&ctx);
     if (w.child > 0 && !w.child_gone)

@@ -1,8 +1,9 @@
 /*
  * raw_bench.c - the physical limit beside `nomid bench` and zmq_bench: the same command
- * lines (`raw_bench thr|lat ENDPOINT SIZE COUNT`, `raw_bench idle ENDPOINT N`), the same
- * processes, timing points and output, over plain sockets with no messaging library,
- * so tests/bench/run.sh can show what the kernel allows beside both libraries.
+ * lines (`raw_bench thr|lat [--rate HZ] ENDPOINT SIZE COUNT`, `raw_bench idle ENDPOINT
+ * N`), the same processes, timing points and output, over plain sockets with no
+ * messaging library, so tests/bench/run.sh can show what the kernel allows beside both
+ * libraries.
  *
  * Endpoints: tcp://HOST:PORT (PORT 0: the kernel picks; TCP_NODELAY on, as both
  * libraries do) and ipc://PATH (AF_UNIX stream); no inproc.
@@ -14,8 +15,11 @@
  * copied into a 256 KiB buffer for small messages, writev of headers and one shared
  * body for large ones); the parent reads 256 KiB at a time, parses the frames, times
  * from the first complete message to the last and prints `msgs_per_s=N MB_per_s=M`
- * (MB = 10^6 bytes).  lat: the child sends a frame, the parent echoes it, COUNT times;
- * the child times all round trips and prints `one_way_us=X` (elapsed / round trips / 2).
+ * (MB = 10^6 bytes).  lat: the child sends a frame, the parent echoes it, COUNT times
+ * (paced with --rate HZ); the child times each round trip and writes its figures on a
+ * pipe, and the parent prints them with its own CPU time over its loop: `one_way_us=X
+ * rtt_p50_us=A rtt_p99_us=B rtt_p999_us=C rtt_max_us=D cpu_us_per_rt=E`, as nomid bench
+ * does (node/bench_report.c keeps the times, paces, and prints).
  *
  * idle: the client processes of node/bench_idle_clients.c are forked first; a plain
  * epoll server listens on ENDPOINT (tcp), sends every accepted connection the ZMTP
@@ -28,7 +32,8 @@
  * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 no progress (10 s for thr/lat,
  * 90 s for the whole idle setup).  Benchmark tool only: never linked into nomid.
  *
- * Build: cc -O2 -Inode raw_bench.c node/bench_idle_clients.c -o raw_bench
+ * Build: cc -O2 -Inode raw_bench.c node/bench_idle_clients.c node/bench_report.c node/args.c
+ *        -o raw_bench
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -78,6 +83,7 @@ struct rb_args {
     const char *endpoint; /* ENDPOINT as given */
     size_t size;          /* SIZE: bytes per message */
     long long count;      /* COUNT: messages or round trips; N for idle */
+    long long rate_hz;    /* --rate HZ (lat): round trips started per second; 0 = none */
 };
 
 /* A resolved endpoint. */
@@ -96,7 +102,7 @@ static int rb_fail(const char *what)
 static int rb_usage(const char *problem)
 {
     fprintf(stderr,
-            "ERROR raw_bench: %s\nusage: raw_bench thr|lat ENDPOINT SIZE COUNT\n"
+            "ERROR raw_bench: %s\nusage: raw_bench thr|lat [--rate HZ] ENDPOINT SIZE COUNT\n"
             "       raw_bench idle ENDPOINT N\n",
             problem);
     return 2;
@@ -122,6 +128,15 @@ static int rb_parse(struct rb_args *a, int argc, char **argv)
     }
     if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0)
         return rb_usage("the benchmark is thr, lat or idle");
+    struct bench_opts o;
+    const char *bad;
+    if (bench_take_opts(&argc, argv, &o, &bad) != 0)
+        return rb_usage("--rate HZ is a count of round trips a second");
+    if (o.curve)
+        return rb_usage("raw_bench has no CURVE");
+    if (o.rate_hz > 0 && strcmp(argv[1], "lat") != 0)
+        return rb_usage("--rate is for lat");
+    a->rate_hz = o.rate_hz;
     if (argc != 5)
         return rb_usage("expected 4 arguments");
     a->kind = strcmp(argv[1], "lat") == 0 ? RB_LAT : RB_THR;
@@ -421,12 +436,13 @@ static int rb_thr_recv(int fd, const struct rb_args *a)
 
 /* ---- lat ---- */
 
-/* Echo side of lat: sends every frame back. */
-static int rb_lat_reply(int fd, const struct rb_args *a)
+/* Echo side of lat: sends every frame back; *cpu_ns: this process's CPU time over it. */
+static int rb_lat_reply(int fd, const struct rb_args *a, uint64_t *cpu_ns)
 {
     unsigned char h[9];
     size_t len = rb_header(h, a->size) + a->size;
     unsigned char *buf = malloc(len);
+    uint64_t cpu = bench_cpu_ns();
 
     if (buf == NULL)
         return rb_fail("malloc");
@@ -435,41 +451,55 @@ static int rb_lat_reply(int fd, const struct rb_args *a)
             !rb_write_all(fd, buf, len))
             return 1;
     }
+    *cpu_ns = bench_cpu_ns() - cpu;
     free(buf);
     return 0;
 }
 
-/* Requesting side of lat: times all round trips, reusing each reply. */
-static int rb_lat_request(int fd, const struct rb_args *a)
+/* Requesting side of lat: times each round trip, reusing each reply. */
+static int rb_lat_request(int fd, const struct rb_args *a, struct bench_lat_result *res)
 {
+    struct bench_lat l;
     size_t hlen, len;
     unsigned char *buf = malloc(9 + a->size);
+    int rc = 0;
 
-    if (buf == NULL)
+    if (buf == NULL || bench_lat_init(&l, a->count, a->rate_hz) != 0) {
+        free(buf);
         return rb_fail("malloc");
+    }
     hlen = rb_header(buf, a->size);
     len = hlen + a->size;
     memset(buf + hlen, 'n', a->size);
-    uint64_t start = bench_clock_ns();
-    for (long long i = 0; i < a->count; i++) {
+    bench_lat_begin(&l);
+    for (long long i = 0; rc == 0 && i < a->count; i++) {
+        while (bench_lat_wait(&l) != 0)
+            ; /* a signal: no stop to notice here */
         if (!rb_write_all(fd, buf, len) || !rb_read_exact(fd, buf, len) ||
             !rb_check_header(buf, a->size))
-            return 1;
+            rc = 1;
+        bench_lat_done(&l, i);
     }
-    uint64_t elapsed = bench_clock_ns() - start;
     free(buf);
-    bench_report_lat(a->count, elapsed);
-    return 0;
+    if (rc == 0)
+        bench_lat_finish(&l, res);
+    else
+        bench_lat_fini(&l);
+    return rc;
 }
 
-/* The child: connects and runs the sending (thr) or requesting (lat) side. */
-static int rb_peer(const struct rb_args *a, const char *endpoint)
+/* The child: connects and runs the sending (thr) or requesting (lat) side, writing lat's
+ * figures on res_fd. */
+static int rb_peer(const struct rb_args *a, const char *endpoint, int res_fd)
 {
+    struct bench_lat_result r;
     int fd = rb_connect(endpoint);
     if (fd < 0)
         return 1;
-    int rc = a->kind == RB_LAT ? rb_lat_request(fd, a) : rb_thr_send(fd, a);
+    int rc = a->kind == RB_LAT ? rb_lat_request(fd, a, &r) : rb_thr_send(fd, a);
     close(fd); /* thr: what is still queued is delivered after close */
+    if (rc == 0 && a->kind == RB_LAT && bench_lat_result_write(res_fd, &r) != 0)
+        rc = 1;
     return rc;
 }
 
@@ -485,17 +515,24 @@ static int rb_pair(const struct rb_args *a)
     if (lfd < 0)
         return 1;
     rb_resolve(peer_ep, &addr);
+    int res[2]; /* lat: the child's figures */
+    if (pipe(res) != 0)
+        return rb_fail("pipe");
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0)
         return rb_fail("fork");
     if (pid == 0) {
-        closefrom(3); /* the child must not keep the listening socket open */
-        _exit(rb_peer(a, peer_ep));
+        /* The child must not keep the listening socket open: it keeps only the pipe, as 3. */
+        dup2(res[1], 3);
+        closefrom(4);
+        _exit(rb_peer(a, peer_ep, 3));
     }
+    close(res[1]);
 
     int rc = 1, fd = -1;
+    uint64_t reply_cpu_ns = 0;
     struct pollfd p = {.fd = lfd, .events = POLLIN};
     if (poll(&p, 1, RB_STALL_S * 1000) <= 0)
         fprintf(stderr, "ERROR raw_bench: the other side did not connect\n");
@@ -506,7 +543,7 @@ static int rb_pair(const struct rb_args *a)
         struct timeval tv = {.tv_sec = RB_STALL_S};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         rb_nodelay(fd, &addr);
-        rc = a->kind == RB_LAT ? rb_lat_reply(fd, a) : rb_thr_recv(fd, a);
+        rc = a->kind == RB_LAT ? rb_lat_reply(fd, a, &reply_cpu_ns) : rb_thr_recv(fd, a);
         close(fd);
     }
     if (rc != 0)
@@ -520,6 +557,14 @@ static int rb_pair(const struct rb_args *a)
         fprintf(stderr, "ERROR raw_bench: the other side failed\n");
         rc = 1;
     }
+    struct bench_lat_result r;
+    if (rc == 0 && a->kind == RB_LAT && bench_lat_result_read(res[0], &r) != 0) {
+        fprintf(stderr, "ERROR raw_bench: the other side sent no figures\n");
+        rc = 1;
+    }
+    if (rc == 0 && a->kind == RB_LAT)
+        bench_report_lat(&r, reply_cpu_ns);
+    close(res[0]);
     return rc;
 }
 

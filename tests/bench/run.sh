@@ -8,7 +8,11 @@
 # equivalent (inproc, fan-out) show "-" there.  The idle row measures the ROUTER
 # process's resident-memory growth per idle connection (`nomid bench idle`).  The CURVE
 # rows run both libraries with --curve (both ends CURVE) and, in the same turns, the same
-# shape with NULL, for a second table: what CURVE costs each library against NULL.
+# shape with NULL, for a second table: what CURVE costs each library against NULL.  The
+# latency rows (but pyzmq's) also fill a round-trip table: the medians of each run's p50,
+# p99 and p99.9 round trip and CPU time per round trip (both processes), against
+# libzmq's; the paced row (`lat --rate`) runs nomid with its spin off too, in the same
+# turns, as a line of its own there.
 # Not part of the test suite: numbers flake on shared machines.
 #
 # Environment (all optional):
@@ -16,6 +20,8 @@
 #   BENCH_THR_SMALL_COUNT=2000000  messages for the 64 B throughput row
 #   BENCH_THR_LARGE_COUNT=20000    messages for the 64 KiB throughput row
 #   BENCH_LAT_COUNT=20000          round trips for the latency rows
+#   BENCH_PACED_COUNT=3000         round trips for the paced latency row
+#   BENCH_PACED_RATE=1000          its rate (round trips started per second)
 #   BENCH_FANOUT_COUNT=1000000     messages published in the fan-out row
 #   BENCH_FANOUT_SUBS=10           subscriber processes in the fan-out row
 #   BENCH_IDLE_CONNS=10000         idle tcp connections to one ROUTER in the idle row
@@ -40,6 +46,8 @@ RUNS=${BENCH_RUNS:-7}
 THR_SMALL_COUNT=${BENCH_THR_SMALL_COUNT:-2000000}
 THR_LARGE_COUNT=${BENCH_THR_LARGE_COUNT:-20000}
 LAT_COUNT=${BENCH_LAT_COUNT:-20000}
+PACED_COUNT=${BENCH_PACED_COUNT:-3000}
+PACED_RATE=${BENCH_PACED_RATE:-1000}
 FANOUT_COUNT=${BENCH_FANOUT_COUNT:-1000000}
 FANOUT_SUBS=${BENCH_FANOUT_SUBS:-10}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
@@ -78,14 +86,17 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run_one TOOL KIND ENDPOINT SIZE COUNT EXTRA KEY VIA SEC: prints KEY's value, or nothing on
-# failure.  SIZE may be empty (idle: ENDPOINT N); EXTRA is a further argument (fanout:
-# SUBS; lat: nomid's SPIN_US), or empty.
+# run_one TOOL KIND ENDPOINT SIZE COUNT EXTRA KEYS VIA SEC RATE: prints the values of
+# KEYS (one or more keys, separated by spaces) on one line, or nothing on failure.  SIZE
+# may be empty (idle: ENDPOINT N); EXTRA is a further argument (fanout: SUBS; lat:
+# nomid's SPIN_US), or empty.
 # VIA: empty for nomid's own API; zmq or py for a libzmq program (zmq_bench, or
 # pyzmq_bench.py through Debian's pyzmq) that the nomid column runs on the drop-in.
 # SEC: curve for both ends on CURVE (--curve), empty for NULL.
+# RATE: lat's --rate HZ (round trips started per second), empty for back to back.
 run_one() {
-    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 extra=$6 key=$7 via=${8:-} sec=${9:-} out
+    local tool=$1 kind=$2 ep=$3 size=$4 count=$5 extra=$6 keys=$7 via=${8:-} sec=${9:-}
+    local rate=${10:-} out key
     local -a cmd
     case $tool/$via in
     nomid/) cmd=("$NOMID" bench) ;;
@@ -101,13 +112,18 @@ run_one() {
     # lat's EXTRA is nomid's spin (SPIN_US): libzmq and raw sockets have none to turn off.
     [[ -n $extra && ($kind != lat || $tool == nomid) ]] && cmd+=("$extra")
     [[ $sec == curve ]] && cmd+=(--curve)
+    [[ -n $rate ]] && cmd+=(--rate "$rate")
     local status=0
     out=$(timeout -k 5 "$RUN_TIMEOUT" "${cmd[@]}" 2>"$tmp/stderr") || status=$?
     if [[ $status -ne 0 ]]; then
         log "  $tool ${cmd[*]:1} failed (exit status $status): $(tail -n 3 "$tmp/stderr" | tr '\n' ' ')"
         return 0
     fi
-    grep -o "$key=-\?[0-9.]*" <<<"$out" | head -n 1 | cut -d= -f2 || true
+    local -a vals=()
+    for key in $keys; do
+        vals+=("$(grep -o "$key=-\?[0-9.]*" <<<"$out" | head -n 1 | cut -d= -f2 || true)")
+    done
+    echo "${vals[*]}"
 }
 
 # median FORMAT VALUE...: the median, printed with FORMAT; n/a when there is no value.
@@ -136,15 +152,27 @@ if ((IDLE_CONNS % 1000 == 0)); then
     idle_label="$((IDLE_CONNS / 1000))k"
 fi
 
+# The paced row's label: 1000 -> 1 kHz.
+paced_label="$PACED_RATE Hz"
+if ((PACED_RATE % 1000 == 0)); then
+    paced_label="$((PACED_RATE / 1000)) kHz"
+fi
+
+# The round-trip table's figures of a latency run (after one_way_us) and their names.
+RT_KEYS="rtt_p50_us rtt_p99_us rtt_p999_us cpu_us_per_rt"
+
 # Rows: label | kind | transport | size | count | extra argument | key | metric | format |
 # raw (yes: raw_bench has this shape) | via (run_one; rows with a via need the drop-in) |
-# sec (curve: both ends CURVE, each tool also run with NULL in the same turns)
+# sec (curve: both ends CURVE, each tool also run with NULL in the same turns) |
+# rate (lat --rate HZ) | nospin (yes: nomid also runs with SPIN_US 0 in the same turns)
 ROWS=(
     "tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|yes"
     "tcp thr 64 KiB|thr|tcp|65536|$THR_LARGE_COUNT||MB_per_s|MB/s (higher is better)|%.1f|yes"
     "tcp lat 64 B|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|yes"
     "tcp lat 64 B, nomid without spin|lat|tcp|64|$LAT_COUNT|0|one_way_us|\
 one-way µs (lower is better)|%.2f|yes"
+    "tcp lat 64 B, REQ/REP paced $paced_label|lat|tcp|64|$PACED_COUNT||one_way_us|\
+one-way µs (lower is better)|%.2f|yes|||$PACED_RATE|yes"
     "tcp thr 64 B, CURVE|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|no||curve"
     "tcp lat 64 B, CURVE|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|no||curve"
     "ipc lat 64 B|lat|ipc|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|yes"
@@ -165,12 +193,13 @@ one-way µs (lower is better)|%.2f|no|py"
 
 failures=0
 table=()
+rt_table=()
 api_table=()
 curve_table=()
 curve_notes=()
 for r in "${!ROWS[@]}"; do
-    IFS='|' read -r label kind transport size count extra key metric fmt has_raw via sec \
-        <<<"${ROWS[$r]}"
+    IFS='|' read -r label kind transport size count extra key metric fmt has_raw via sec rate \
+        nospin <<<"${ROWS[$r]}"
     [[ -z ${BENCH_ROWS:-} || $label == *"$BENCH_ROWS"* ]] || continue
     if [[ -n $via && ! -e $DROPIN/libzmq.so.5 ]]; then
         log "$label: skipped (no drop-in libzmq.so.5 in $DROPIN)"
@@ -179,14 +208,21 @@ for r in "${!ROWS[@]}"; do
     declare -a nomid_vals=() zmq_vals=() raw_vals=() api_vals=() pair_ratios=()
     declare -a nomid_null_vals=() zmq_null_vals=() nomid_sec_ratios=() zmq_sec_ratios=()
     declare -a sec_pair_ratios=()
+    # rt: this row fills the round-trip table; rtv[TOOL.KEY]: the runs' values of RT_KEYS.
+    rt=no keys=$key
+    if [[ $kind == lat && $via != py ]]; then
+        rt=yes keys="$key $RT_KEYS"
+    fi
+    declare -A rtv=()
     for ((run = 1; run <= RUNS; run++)); do
         line="$label run $run/$RUNS:"
         dropin_v="" api_v="" zmq_v="" nomid_null_v="" zmq_null_v=""
         # api: on a C drop-in row, nomid's own API (nomid bench) in the same turn, so that
         # the drop-in is also compared with what the program would get rewritten.
         # nomid_null, libzmq_null: on a CURVE row, the same shape with NULL in the same turn.
-        for tool in nomid libzmq raw api nomid_null libzmq_null; do
+        for tool in nomid nospin libzmq raw api nomid_null libzmq_null; do
             case $tool in
+            nospin) [[ $nospin == yes ]] && uses nomid || continue ;;
             raw) [[ $has_raw == yes ]] && uses raw || continue ;;
             api) [[ $via == zmq ]] && uses nomid || continue ;;
             *_null) [[ $sec == curve ]] && uses "${tool%_null}" || continue ;;
@@ -202,8 +238,20 @@ for r in "${!ROWS[@]}"; do
                 v=$(run_one nomid "$kind" "$ep" "$size" "$count" "$extra" "$key")
             elif [[ $tool == *_null ]]; then
                 v=$(run_one "${tool%_null}" "$kind" "$ep" "$size" "$count" "$extra" "$key" "$via")
+            elif [[ $tool == nospin ]]; then
+                v=$(run_one nomid "$kind" "$ep" "$size" "$count" 0 "$keys" "$via" "$sec" "$rate")
             else
-                v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$key" "$via" "$sec")
+                v=$(run_one "$tool" "$kind" "$ep" "$size" "$count" "$extra" "$keys" "$via" "$sec" \
+                    "$rate")
+            fi
+            read -r v rest <<<"$v"
+            if [[ -n $v && $rt == yes && $tool =~ ^(nomid|nospin|libzmq|raw)$ ]]; then
+                read -r -a figures <<<"$rest"
+                i=0
+                for k in $RT_KEYS; do
+                    rtv[$tool.$k]+=" ${figures[$i]:-}"
+                    i=$((i + 1))
+                done
             fi
             if [[ -z $v ]]; then
                 failures=$((failures + 1))
@@ -222,6 +270,8 @@ for r in "${!ROWS[@]}"; do
             elif [[ $tool == api ]]; then
                 api_vals+=("$v")
                 api_v=$v
+            elif [[ $tool == nospin ]]; then
+                : # only in the round-trip table
             else
                 raw_vals+=("$v")
             fi
@@ -243,6 +293,35 @@ for r in "${!ROWS[@]}"; do
     if ((${#api_vals[@]} > 0)); then
         api_table+=("| $label | $metric | $n | $(median "$fmt" "${api_vals[@]}") |\
  $(median %.2f "${pair_ratios[@]}") (${#pair_ratios[@]} pairs) |")
+    fi
+    if [[ $rt == yes ]]; then
+        declare -A zm=()
+        for k in $RT_KEYS; do
+            # shellcheck disable=SC2086 # the runs' values, one word each
+            zm[$k]=$(median %.2f ${rtv[libzmq.$k]:-})
+        done
+        for tool in nomid nospin libzmq raw; do
+            [[ -n ${rtv[$tool.rtt_p50_us]:-} ]] || continue
+            case $tool in
+            nomid) name="nomid${via:+ (drop-in)}${nospin:+, spin on (default)}" ;;
+            nospin) name="nomid, spin off (SPIN_US 0)" ;;
+            libzmq) name=libzmq ;;
+            raw) name="raw ${transport^^}" ;;
+            esac
+            cells="" ratios=""
+            for k in $RT_KEYS; do
+                # shellcheck disable=SC2086
+                m=$(median %.2f ${rtv[$tool.$k]})
+                cells+=" $m |"
+                if [[ $tool == libzmq ]]; then
+                    ratios+=" - |"
+                else
+                    ratios+=" $(ratio "$m" "${zm[$k]}") |"
+                fi
+            done
+            rt_table+=("| $label | $name |$cells$ratios")
+        done
+        unset zm
     fi
     if [[ $sec == curve ]]; then
         nr=$(median %.2f "${nomid_sec_ratios[@]}")
@@ -266,7 +345,7 @@ for r in "${!ROWS[@]}"; do
         done
     fi
     unset nomid_vals zmq_vals raw_vals api_vals pair_ratios
-    unset nomid_null_vals zmq_null_vals nomid_sec_ratios zmq_sec_ratios sec_pair_ratios
+    unset nomid_null_vals zmq_null_vals nomid_sec_ratios zmq_sec_ratios sec_pair_ratios rtv
 done
 
 model=$(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
@@ -275,6 +354,18 @@ echo "| row | metric | nomid (median of $RUNS) | libzmq (median of $RUNS) |" \
 echo "|---|---|---:|---:|---:|---:|---:|"
 printf '%s\n' "${table[@]}"
 echo
+if ((${#rt_table[@]} > 0)); then
+    echo
+    echo "| round trips | tool | p50 µs | p99 µs | p99.9 µs | CPU µs per round trip |" \
+        "p50 / libzmq | p99 / libzmq | p99.9 / libzmq | CPU / libzmq |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${rt_table[@]}"
+    echo
+    echo "Round trips: medians over $RUNS runs of each run's percentile (nearest rank) of its" \
+        "round-trip times, and of its CPU time (user and system, all threads of both" \
+        "processes over their loops) per round trip; lower is better. Paced: REQ starts" \
+        "$PACED_RATE round trips a second (--rate; the waits are not timed), $PACED_COUNT per run."
+fi
 if ((${#api_table[@]} > 0)); then
     echo
     echo "| C program on the drop-in | metric | zmq_bench on the drop-in | nomid bench (nomid's API) |" \
@@ -310,7 +401,8 @@ echo "Fan-out: $FANOUT_COUNT messages published to $FANOUT_SUBS subscriber proce
 echo "Machine: $(nproc) CPUs, ${model:-unknown CPU}, Linux $(uname -r);" \
     "libzmq $(pkg-config --modversion libzmq 2>/dev/null || echo '?');" \
     "64 B thr $THR_SMALL_COUNT msgs, 64 KiB thr $THR_LARGE_COUNT msgs," \
-    "lat $LAT_COUNT round trips, idle $IDLE_CONNS connections; loopback."
+    "lat $LAT_COUNT round trips (paced: $PACED_COUNT at $PACED_RATE Hz)," \
+    "idle $IDLE_CONNS connections; loopback."
 if ((failures > 0)); then
     log "$failures run(s) failed"
     exit 1

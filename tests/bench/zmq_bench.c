@@ -1,17 +1,21 @@
 /*
  * zmq_bench.c - the libzmq baseline for `nomid bench`: the same command lines
- * (`zmq_bench thr|lat ENDPOINT SIZE COUNT`, `zmq_bench fanout ENDPOINT SIZE COUNT
- * SUBS`, `zmq_bench idle ENDPOINT N`), the same processes and threads, the same timing
- * points and the same output, so tests/bench/run.sh can put the numbers side by side.
+ * (`zmq_bench thr|lat [--curve] [--rate HZ] ENDPOINT SIZE COUNT`, `zmq_bench fanout
+ * ENDPOINT SIZE COUNT SUBS`, `zmq_bench idle ENDPOINT N`), the same processes and
+ * threads, the same timing points and the same output, so tests/bench/run.sh can put
+ * the numbers side by side.
  *
  * thr/lat: the receiving side (PULL for thr, REP for lat) binds ENDPOINT in this
  * process, reads the endpoint it got (for tcp://...:0), then forks; the child connects
  * (PUSH, REQ) with its own context.  For inproc:// the other side is a thread sharing
  * the context instead.  thr times at the receiver from the first message to the last
- * and prints `msgs_per_s=N MB_per_s=M` (MB = 10^6 bytes); lat times all round trips at
- * the requester and prints `one_way_us=X` (elapsed / round trips / 2).  With --curve
- * (anywhere after thr or lat) both sides use CURVE: the server and client key pairs are
- * made before the fork, the binding side being the CURVE server.
+ * and prints `msgs_per_s=N MB_per_s=M` (MB = 10^6 bytes); lat times each round trip at
+ * the requester (paced with --rate HZ) and prints `one_way_us=X rtt_p50_us=A
+ * rtt_p99_us=B rtt_p999_us=C rtt_max_us=D cpu_us_per_rt=E`, as nomid bench does
+ * (node/bench_report.c keeps the times, paces, and prints): a forked requester writes its
+ * figures on a pipe, and the replying parent prints them with its own CPU time over its
+ * loop.  With --curve (anywhere after thr or lat) both sides use CURVE: the server and
+ * client key pairs are made before the fork, the binding side being the CURVE server.
  *
  * fanout: SUBS subscriber processes are forked before any context exists; the PUB
  * binds, hands each its endpoint over a pipe, sends a two-frame "hello" every 10 ms
@@ -33,8 +37,8 @@
  * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 no progress for 30 s (fanout)
  * or no complete setup within 90 s (idle).  Benchmark tool only: never linked into nomid.
  *
- * Build: cc -O2 -pthread -Inode zmq_bench.c node/bench_idle_clients.c -o zmq_bench
- *        $(pkg-config --cflags --libs libzmq)
+ * Build: cc -O2 -pthread -Inode zmq_bench.c node/bench_idle_clients.c node/bench_report.c
+ *        node/args.c -o zmq_bench $(pkg-config --cflags --libs libzmq)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -77,16 +81,18 @@ struct zb_args {
     long long count;      /* COUNT: messages (thr, fanout) or round trips (lat) */
     int subs;             /* SUBS (fanout) */
     bool curve;           /* --curve (thr, lat): both sides use CURVE, with these keys */
+    long long rate_hz;    /* --rate HZ (lat): round trips started per second; 0 = none */
     char server_pub[41], server_sec[41]; /* Z85: the binding side's key pair */
     char client_pub[41], client_sec[41]; /* the connecting side's */
 };
 
 /* The inproc peer thread. */
 struct zb_thread {
-    const struct zb_args *a; /* the command line */
-    void *ctx;               /* the shared context */
-    const char *endpoint;    /* where to connect */
-    int rc;                  /* its outcome */
+    const struct zb_args *a;     /* the command line */
+    void *ctx;                   /* the shared context */
+    const char *endpoint;        /* where to connect */
+    int rc;                      /* its outcome */
+    struct bench_lat_result lat; /* lat: the requester's figures, once rc is 0 */
 };
 
 /* What a fanout subscriber reports (one write, below PIPE_BUF). */
@@ -103,11 +109,12 @@ static int zb_fail(const char *what)
 
 static int zb_usage(const char *problem)
 {
-    fprintf(stderr,
-            "ERROR zmq_bench: %s\nusage: zmq_bench thr|lat [--curve] ENDPOINT SIZE COUNT\n"
-            "       zmq_bench fanout ENDPOINT SIZE COUNT SUBS\n"
-            "       zmq_bench idle ENDPOINT N\n",
-            problem);
+    fprintf(
+        stderr,
+        "ERROR zmq_bench: %s\nusage: zmq_bench thr|lat [--curve] [--rate HZ] ENDPOINT SIZE COUNT\n"
+        "       zmq_bench fanout ENDPOINT SIZE COUNT SUBS\n"
+        "       zmq_bench idle ENDPOINT N\n",
+        problem);
     return 2;
 }
 
@@ -172,10 +179,11 @@ static int zb_thr_send(void *s, const struct zb_args *a)
     return 0;
 }
 
-/* REP side of lat: sends every request back. */
-static int zb_lat_reply(void *s, const struct zb_args *a)
+/* REP side of lat: sends every request back; *cpu_ns: this process's CPU time over it. */
+static int zb_lat_reply(void *s, const struct zb_args *a, uint64_t *cpu_ns)
 {
     zmq_msg_t m;
+    uint64_t cpu = bench_cpu_ns();
 
     zmq_msg_init(&m);
     for (long long i = 0; i < a->count; i++) {
@@ -184,29 +192,41 @@ static int zb_lat_reply(void *s, const struct zb_args *a)
         if (zmq_msg_send(&m, s, 0) < 0)
             return zb_fail("send");
     }
+    *cpu_ns = bench_cpu_ns() - cpu;
     zmq_msg_close(&m);
     return 0;
 }
 
-/* REQ side of lat: times all round trips, reusing each reply as the next request. */
-static int zb_lat_request(void *s, const struct zb_args *a)
+/* REQ side of lat: times each round trip, reusing each reply as the next request. */
+static int zb_lat_request(void *s, const struct zb_args *a, struct bench_lat_result *res)
 {
+    struct bench_lat l;
     zmq_msg_t m;
+    int rc = 0;
 
-    if (zmq_msg_init_size(&m, a->size) != 0)
+    if (bench_lat_init(&l, a->count, a->rate_hz) != 0)
         return zb_fail("allocate");
-    memset(zmq_msg_data(&m), 'n', a->size);
-    uint64_t start = bench_clock_ns();
-    for (long long i = 0; i < a->count; i++) {
-        if (zmq_msg_send(&m, s, 0) < 0)
-            return zb_fail("send");
-        if (zb_recv(s, &m, a->size) != 0)
-            return 1;
+    if (zmq_msg_init_size(&m, a->size) != 0) {
+        bench_lat_fini(&l);
+        return zb_fail("allocate");
     }
-    uint64_t elapsed = bench_clock_ns() - start;
+    memset(zmq_msg_data(&m), 'n', a->size);
+    bench_lat_begin(&l);
+    for (long long i = 0; rc == 0 && i < a->count; i++) {
+        while (bench_lat_wait(&l) != 0)
+            ; /* a signal: no stop to notice here */
+        if (zmq_msg_send(&m, s, 0) < 0)
+            rc = zb_fail("send");
+        else
+            rc = zb_recv(s, &m, a->size);
+        bench_lat_done(&l, i);
+    }
     zmq_msg_close(&m);
-    bench_report_lat(a->count, elapsed);
-    return 0;
+    if (rc == 0)
+        bench_lat_finish(&l, res);
+    else
+        bench_lat_fini(&l);
+    return rc;
 }
 
 /* --curve: the server (binding side) needs its secret key, the client its key pair and
@@ -224,8 +244,9 @@ static int zb_curve(void *s, bool server, const struct zb_args *a)
 }
 
 /* The child (or, for inproc, a thread sharing shared_ctx): connects and runs the
- * sending side. */
-static int zb_peer(const struct zb_args *a, const char *endpoint, void *shared_ctx)
+ * sending side; lat's figures go to *res. */
+static int zb_peer(const struct zb_args *a, const char *endpoint, void *shared_ctx,
+                   struct bench_lat_result *res)
 {
     void *ctx = shared_ctx != NULL ? shared_ctx : zmq_ctx_new();
     if (ctx == NULL)
@@ -239,7 +260,7 @@ static int zb_peer(const struct zb_args *a, const char *endpoint, void *shared_c
     else if (zmq_connect(s, endpoint) != 0)
         rc = zb_fail(endpoint);
     else
-        rc = a->lat ? zb_lat_request(s, a) : zb_thr_send(s, a);
+        rc = a->lat ? zb_lat_request(s, a, res) : zb_thr_send(s, a);
     if (s != NULL)
         zmq_close(s); /* thr: the default LINGER lets the queue drain in zmq_ctx_term */
     if (shared_ctx == NULL)
@@ -250,7 +271,7 @@ static int zb_peer(const struct zb_args *a, const char *endpoint, void *shared_c
 static void *zb_thread_cb(void *arg)
 {
     struct zb_thread *t = arg;
-    t->rc = zb_peer(t->a, t->endpoint, t->ctx);
+    t->rc = zb_peer(t->a, t->endpoint, t->ctx, &t->lat);
     return NULL;
 }
 
@@ -273,15 +294,14 @@ static int zb_parse(struct zb_args *a, int argc, char **argv)
     if (argc < 2)
         return zb_usage("expected a benchmark");
     if (strcmp(argv[1], "thr") == 0 || strcmp(argv[1], "lat") == 0) {
-        /* --curve may stand anywhere after the benchmark's name: take it out. */
-        int n = 2;
-        for (int i = 2; i < argc; i++) {
-            if (strcmp(argv[i], "--curve") == 0)
-                a->curve = true;
-            else
-                argv[n++] = argv[i];
-        }
-        argc = n;
+        struct bench_opts o;
+        const char *bad;
+        if (bench_take_opts(&argc, argv, &o, &bad) != 0)
+            return zb_usage("--rate HZ is a count of round trips a second");
+        if (o.rate_hz > 0 && strcmp(argv[1], "lat") != 0)
+            return zb_usage("--rate is for lat");
+        a->curve = o.curve;
+        a->rate_hz = o.rate_hz;
     }
     a->idle = strcmp(argv[1], "idle") == 0;
     if (a->idle) {
@@ -751,27 +771,40 @@ int main(int argc, char **argv)
         /* The other side is a thread sharing this context. */
         struct zb_thread t = {.a = &a, .ctx = ctx, .endpoint = peer_ep, .rc = 1};
         pthread_t thread;
+        uint64_t unused_cpu_ns;
         if (pthread_create(&thread, NULL, zb_thread_cb, &t) != 0)
             return zb_fail("pthread_create");
-        rc = a.lat ? zb_lat_reply(s, &a) : zb_thr_recv(s, &a);
+        rc = a.lat ? zb_lat_reply(s, &a, &unused_cpu_ns) : zb_thr_recv(s, &a);
         pthread_join(thread, NULL);
         zmq_close(s);
         zmq_ctx_term(ctx);
+        if (rc == 0 && t.rc == 0 && a.lat)
+            bench_report_lat(&t.lat, 0); /* the requester's CPU time covers both threads */
         return rc != 0 ? rc : t.rc;
     }
 
+    int res[2]; /* lat: the child's figures */
+    if (pipe(res) != 0)
+        return zb_fail("pipe");
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
     if (pid < 0)
         return zb_fail("fork");
     if (pid == 0) {
-        /* Leave the parent's sockets alone: the child must not keep them open. */
-        closefrom(3);
-        _exit(zb_peer(&a, peer_ep, NULL));
+        /* Leave the parent's sockets alone: the child keeps only the result pipe, as 3. */
+        struct bench_lat_result r;
+        dup2(res[1], 3);
+        closefrom(4);
+        rc = zb_peer(&a, peer_ep, NULL, &r);
+        if (rc == 0 && a.lat && bench_lat_result_write(3, &r) != 0)
+            rc = 1;
+        _exit(rc);
     }
+    close(res[1]);
 
-    rc = a.lat ? zb_lat_reply(s, &a) : zb_thr_recv(s, &a);
+    uint64_t reply_cpu_ns = 0;
+    rc = a.lat ? zb_lat_reply(s, &a, &reply_cpu_ns) : zb_thr_recv(s, &a);
     if (rc != 0)
         kill(pid, SIGTERM);
     zmq_close(s);
@@ -783,5 +816,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "ERROR zmq_bench: the other side failed\n");
         rc = 1;
     }
+    struct bench_lat_result r;
+    if (rc == 0 && a.lat && bench_lat_result_read(res[0], &r) != 0) {
+        fprintf(stderr, "ERROR zmq_bench: the other side sent no figures\n");
+        rc = 1;
+    }
+    if (rc == 0 && a.lat)
+        bench_report_lat(&r, reply_cpu_ns);
+    close(res[0]);
     return rc;
 }

@@ -3,11 +3,13 @@
 lists, README has a `### nomid X` section whose usage line is the first line of `nomid X
 --help`, and whose tables name exactly the options that --help lists (the shared
 discovery options through the "discovery options" row).  Also the error messages a
-newcomer meets first: an endpoint without a transport, a bad --service."""
+newcomer meets first: an endpoint without a transport, a bad --service; and that `nomid
+bench lat` prints the fields README names, with sane figures, and paces with --rate."""
 
 import re
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
@@ -106,6 +108,51 @@ def bench_modes_match(t):
 
 def run(*args):
     return subprocess.run([nomid_bin(), *args], capture_output=True, text=True, timeout=20)
+
+
+LAT_FIELDS = ['one_way_us', 'rtt_p50_us', 'rtt_p99_us', 'rtt_p999_us', 'rtt_max_us',
+              'cpu_us_per_rt']
+
+
+def bench_lat(*args):
+    """Runs `nomid bench lat ARGS`; its figures as {name: float}, in the printed order."""
+    p = run('bench', 'lat', *args)
+    eq(p.returncode, 0, 'exit code of nomid bench lat %s (stderr: %s)' % (' '.join(args),
+                                                                         p.stderr))
+    lines = p.stdout.splitlines()
+    eq(len(lines), 1, 'lines printed by nomid bench lat')
+    pairs = [f.split('=', 1) for f in lines[0].split()]
+    eq([k for k, _ in pairs], LAT_FIELDS, 'fields of nomid bench lat')
+    return {k: float(v) for k, v in pairs}
+
+
+@test
+def bench_lat_reports_round_trips_and_cpu(t):
+    readme = readme_sections()['nomid bench']
+    for f in LAT_FIELDS:
+        check('`%s`' % f in readme, 'README names `%s` under ### nomid bench' % f)
+    for ep in ('tcp://127.0.0.1:0', 'inproc://bench-lat'):
+        r = bench_lat(ep, '64', '300')
+        check(all(v > 0 for v in r.values()), 'positive figures over %s: %r' % (ep, r))
+        check(r['rtt_p50_us'] <= r['rtt_p99_us'] <= r['rtt_p999_us'] <= r['rtt_max_us'],
+              'ordered percentiles over %s: %r' % (ep, r))
+        check(r['one_way_us'] * 2 <= r['rtt_max_us'] + 0.02, 'mean within the slowest: %r' % r)
+
+
+@test
+def bench_lat_rate_paces_the_requester(t):
+    start = time.monotonic()
+    r = bench_lat('--rate', '200', 'tcp://127.0.0.1:0', '64', '100')
+    took = time.monotonic() - start
+    # 100 round trips starting 5 ms apart: the last starts 495 ms after the first.
+    check(took >= 0.45, 'paced run took %.3f s, expected at least 0.45' % took)
+    check(r['rtt_p50_us'] <= r['rtt_p99_us'] <= r['rtt_p999_us'] <= r['rtt_max_us'],
+          'ordered percentiles: %r' % r)
+    for bad in (['--rate', '0'], ['--rate', 'x'], ['--rate']):
+        p = run('bench', 'lat', 'tcp://127.0.0.1:0', '64', '10', *bad)
+        eq(p.returncode, 2, 'exit code of nomid bench lat ... %s' % ' '.join(bad))
+    p = run('bench', 'thr', '--rate', '10', 'tcp://127.0.0.1:0', '64', '10')
+    eq(p.returncode, 2, 'exit code of nomid bench thr --rate')
 
 
 @test
