@@ -378,6 +378,9 @@ struct nmi_sock {
     atomic_bool term_told;   /* a call returned NM_ETERM: its user will close it */
     atomic_uintptr_t user;   /* the thread that last entered a call (nmi_thread_tag) */
     uint64_t last_direct_ns; /* when this socket's thread last wrote a conn itself */
+    /* The last blocking wait took longer than NM_BUSY_POLL: the traffic is paced, and
+     * the next wait sleeps at once (sock.c, sock_spin_us).  Application thread only. */
+    bool spin_cold;
     atomic_uint_fast64_t peers_dropped;     /* conns dropped by nmi_conn_reject (I/O thread) */
     atomic_uint_fast64_t handshakes_failed; /* of those, in their handshake (I/O thread) */
     atomic_int mon_events;                  /* events the monitor wants (0 = none) */

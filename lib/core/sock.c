@@ -444,15 +444,33 @@ int nmi_sock_connect_plain(nmi_sock *s, const char *endpoint, const uint8_t *ser
     return 0;
 }
 
-/* Spins up to the socket's NM_BUSY_POLL for a command to arrive, so a reply that comes
- * within a round trip is taken without sleeping (and without the I/O thread having to
- * wake us: nobody is marked waiting meanwhile).  True if one came, or if the context
- * was shut down meanwhile. */
-static bool sock_spin(nmi_sock *s, uint64_t deadline)
+/* How long a blocking wait spins before it sleeps: NM_BUSY_POLL, while waits end within
+ * it.  A wait that took longer (a paced loop: a request every millisecond, a reply the
+ * peer computes for long) says the next one will too, so that one sleeps at once: the
+ * spin would only burn the CPU until it gave up.  A wait that ended within NM_BUSY_POLL,
+ * spinning or not, turns the spin back on (back-to-back traffic spins as before). */
+static int sock_spin_us(const nmi_sock *s)
 {
-    if (s->opts.busy_poll_us <= 0)
+    return s->spin_cold ? 0 : s->opts.busy_poll_us;
+}
+
+/* Notes how long a wait begun at start_ns took (sock_spin_us). */
+static void sock_spin_learn(nmi_sock *s, uint64_t start_ns)
+{
+    if (s->opts.busy_poll_us > 0)
+        s->spin_cold = nmi_clock_ns() - start_ns > (uint64_t)s->opts.busy_poll_us * 1000u;
+}
+
+/* Spins up to sock_spin_us for a command to arrive, so a reply that comes within a
+ * round trip is taken without sleeping (and without the I/O thread having to wake us:
+ * nobody is marked waiting meanwhile).  True if one came, or if the context was shut
+ * down meanwhile. */
+static bool sock_spin(nmi_sock *s, uint64_t start_ns, uint64_t deadline)
+{
+    int spin_us = sock_spin_us(s);
+    if (spin_us <= 0)
         return false;
-    uint64_t until = nmi_clock_ns() + (uint64_t)s->opts.busy_poll_us * 1000u;
+    uint64_t until = start_ns + (uint64_t)spin_us * 1000u;
     if (deadline != 0 && deadline < until)
         until = deadline;
     for (unsigned i = 1;; i++) {
@@ -477,9 +495,11 @@ static int sock_term(nmi_sock *s)
     return atomic_load(&s->ctx->state) == NMI_CTX_ACTIVE ? 0 : NM_ETERM;
 }
 
-static int sock_wait(nmi_sock *s, uint64_t deadline)
+/* The rest of a wait after the spin: nothing if something came (came), else sleeps on
+ * the signaler until a command, the deadline or the shutdown. */
+static int sock_wait_sleep(nmi_sock *s, bool came, uint64_t deadline)
 {
-    if (sock_spin(s, deadline))
+    if (came)
         return sock_term(s);
     uint64_t now = deadline != 0 ? nmi_clock_ns() : 0;
     if (deadline != 0 && now >= deadline)
@@ -493,6 +513,15 @@ static int sock_wait(nmi_sock *s, uint64_t deadline)
         return NM_ETERM;
     if (rc == -EAGAIN && deadline != 0 && nmi_clock_ns() < deadline)
         rc = 0;
+    return rc;
+}
+
+static int sock_wait(nmi_sock *s, uint64_t deadline)
+{
+    uint64_t start = nmi_clock_ns();
+    bool came = sock_spin(s, start, deadline);
+    int rc = sock_wait_sleep(s, came, deadline);
+    sock_spin_learn(s, start);
     return rc;
 }
 
@@ -520,13 +549,12 @@ static nmi_conn *sock_direct_conn(nmi_sock *s)
     return p->conn;
 }
 
-/* nmi_sock_wait_in while holding c's reader: spins on the descriptor for NM_BUSY_POLL,
- * then sleeps on it and on the signaler.  0 when messages or commands came (or the
- * reader must go back), -EAGAIN at the deadline, NM_ETERM on shutdown. */
-static int sock_wait_direct(nmi_sock *s, nmi_conn *c, uint64_t deadline)
+/* nmi_sock_wait_in while holding c's reader, from now: spins on the descriptor for
+ * sock_spin_us, then sleeps on it and on the signaler.  0 when messages or commands came
+ * (or the reader must go back), -EAGAIN at the deadline, NM_ETERM on shutdown. */
+static int sock_wait_direct(nmi_sock *s, nmi_conn *c, uint64_t now, uint64_t deadline)
 {
-    uint64_t now = nmi_clock_ns();
-    uint64_t until = now + (uint64_t)(s->opts.busy_poll_us > 0 ? s->opts.busy_poll_us : 0) * 1000u;
+    uint64_t until = now + (uint64_t)sock_spin_us(s) * 1000u;
     for (unsigned i = 1; now < until; i++) {
         if (nmi_conn_direct_read(c, s->rbuf, SOCK_RBUF_SIZE) != 0 ||
             atomic_load_explicit(&s->cmds.pending, memory_order_acquire))
@@ -564,8 +592,12 @@ int nmi_sock_wait_in(nmi_sock *s, uint64_t deadline)
     if (c == NULL || !nmi_conn_direct_begin(c))
         return nmi_sock_wait(s, deadline);
     int rc = nmi_sock_enter(s);
-    if (rc == 0)
-        rc = nmi_sock_leave(s, sock_wait_direct(s, c, deadline));
+    if (rc == 0) {
+        uint64_t start = nmi_clock_ns();
+        rc = sock_wait_direct(s, c, start, deadline);
+        sock_spin_learn(s, start);
+        rc = nmi_sock_leave(s, rc);
+    }
     nmi_conn_direct_end(c);
     return rc;
 }

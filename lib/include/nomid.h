@@ -282,7 +282,9 @@ enum nm_sockopt {
     NM_EVENTS = 24,            /* read-only int: NM_POLLIN | NM_POLLOUT the socket has now */
     NM_BUSY_POLL = 25,         /* int us: a blocking call spins (yielding) this long before
                                 * sleeping (a receive on a socket with one connection spins
-                                * reading that connection); 0 = never.  Default
+                                * reading that connection), while the socket's last wait
+                                * ended within it (after a longer one, a paced loop's, the
+                                * next sleeps at once); 0 = never.  Default
                                 * NM_BUSY_POLL_DEFAULT on REQ and REP (round trips), 0 on the
                                 * streaming types */
     /* Limits on what one peer may cost (README "Limits"); a peer past one is dropped,
