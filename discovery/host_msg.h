@@ -42,10 +42,10 @@ typedef struct nmd_host_msg {
     int nifaces;                   /* WELCOME: the interfaces it announces on */
     char ifaces[NMD_HOST_IFACES][NMD_HOST_IFNAME + 1];
     char admin_host[NMD_ADMIN_HOST_MAX + 1]; /* MEMBER: the address its admin listens on, */
-    uint16_t admin_port;             /* ... its port (0: none), */
-    bool admin_tls;                  /* ... serves HTTPS, */
-    uint8_t admin_pin[NMD_PIN_SIZE]; /* ... with this certificate key hash */
-    size_t nservices;                /* MEMBER, UP, DOWN: entries in services[] */
+    uint16_t admin_port;                     /* ... its port (0: none), */
+    bool admin_tls;                          /* ... serves HTTPS, */
+    uint8_t admin_pin[NMD_PIN_SIZE];         /* ... with this certificate key hash */
+    size_t nservices;                        /* MEMBER, UP, DOWN: entries in services[] */
     nmd_service services[NMD_HOST_SERVICES];
 } nmd_host_msg;
 
