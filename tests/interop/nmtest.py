@@ -45,6 +45,10 @@ EXIT_WAIT = 15.0     # waiting for nomid to exit on its own (includes LINGER, 2 
 TEST_LIMIT = 120     # hard limit per test (SIGALRM), far above what any test needs
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+# Debian's Python (it has pyzmq) and the example programs README's membership section runs.
+PY = '/usr/bin/python3'
+CAMERA = os.path.join(REPO, 'examples/camera.py')
+PLANNER = os.path.join(REPO, 'examples/planner.py')
 
 
 class Fail(Exception):

@@ -23,13 +23,10 @@ import time
 
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-from nmtest import (DROPIN, REPO, WAIT, Nomid, check, env_prefix, eq, free_tcp_port,  # noqa: E402
-                    compile_example, get_json, main, nomid_exec, short, test, until,
-                    wait_admin)
+from nmtest import (CAMERA, DROPIN, PLANNER, PY, WAIT, Nomid, check,  # noqa: E402
+                    compile_example, env_prefix, eq, free_tcp_port, get_json, main,
+                    nomid_exec, short, test, until, wait_admin)
 
-PY = '/usr/bin/python3'
-CAMERA = os.path.join(REPO, 'examples/camera.py')
-PLANNER = os.path.join(REPO, 'examples/planner.py')
 ADVERTISING_RE = r'^INFO member: advertising pub (\S+) as %s$'
 
 # A pyzmq program for the plain-drop-in checks: makes a context and a bound PUB, then

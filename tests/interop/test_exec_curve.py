@@ -30,12 +30,9 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from lan import Capture, Lan  # noqa: E402
-from nmtest import (DROPIN, REPO, check, env_prefix, eq, main, nomid_bin,  # noqa: E402
-                    nomid_exec, test, until)
+from nmtest import (CAMERA, DROPIN, PLANNER, PY, check, env_prefix, eq, main,  # noqa: E402
+                    nomid_bin, nomid_exec, test, until)
 
-PY = '/usr/bin/python3'
-CAMERA = os.path.join(REPO, 'examples/camera.py')
-PLANNER = os.path.join(REPO, 'examples/planner.py')
 IVL = 0.2  # beacon interval (seconds)
 FLEET = 'xc-%d' % os.getpid()
 PORT = 5556

@@ -32,12 +32,9 @@ import time
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 from lan import Capture, Lan  # noqa: E402
-from nmtest import (DROPIN, REPO, check, compile_example, env_prefix, eq, main,  # noqa: E402
-                    nomid_exec, test, until)
+from nmtest import (CAMERA, DROPIN, PLANNER, PY, check, compile_example,  # noqa: E402
+                    env_prefix, eq, main, nomid_exec, test, until)
 
-PY = '/usr/bin/python3'
-CAMERA = os.path.join(REPO, 'examples/camera.py')
-PLANNER = os.path.join(REPO, 'examples/planner.py')
 IVL = 0.2  # beacon interval (seconds)
 FLEET = 'xf-%d-%d' % (os.getpid(), int(time.monotonic() * 1000) % 100000)
 PORT = 5556  # the camera's port (each namespace has ports of its own)
