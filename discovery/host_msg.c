@@ -128,6 +128,20 @@ int nmd_host_encode(const nmd_host_msg *m, uint8_t *out, size_t cap)
     return (int)(w.p - out);
 }
 
+int nmd_host_encode_one(int type, const nmd_service *svc, uint8_t *out, size_t cap)
+{
+    size_t n = nmd_service_size(svc);
+    if ((type != NMD_HOST_UP && type != NMD_HOST_DOWN) || n == 0 || cap < 8 + n)
+        return -EINVAL;
+    host_wr w = {out, out + cap, false};
+    wr_bytes(&w, NMD_HOST_MAGIC, 4);
+    wr_u8(&w, NMD_HOST_VERSION);
+    wr_u8(&w, (unsigned)type);
+    wr_u16(&w, 1);
+    w.p += nmd_service_encode(svc, w.p);
+    return (int)(w.p - out);
+}
+
 typedef struct host_rd {
     const uint8_t *p, *end; /* the next byte; the end of the input */
     bool bad;               /* ran past the end or met a bad field */

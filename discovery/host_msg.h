@@ -57,6 +57,12 @@ socklen_t nmd_host_sockaddr(const char *fleet, struct sockaddr_un *sa);
  * length, or -EINVAL for a field out of range. */
 int nmd_host_encode(const nmd_host_msg *m, uint8_t *out, size_t cap);
 
+/* UP or DOWN (type) of the one service svc into out[0..cap) (cap >= NMD_HOST_ONE_MAX
+ * suffices): what nmd_host_encode makes of such a message, without building one.
+ * Returns the length, or -EINVAL. */
+#define NMD_HOST_ONE_MAX (6 + 2 + NMD_SERVICE_MAX)
+int nmd_host_encode_one(int type, const nmd_service *svc, uint8_t *out, size_t cap);
+
 /* Decodes in[0..n) into *m (contents unspecified on error).  0, -EPROTO for a
  * malformed message (too short, too long, a bad count, string or service, trailing
  * bytes), -EPROTONOSUPPORT for another version or an unknown type. */

@@ -106,15 +106,9 @@ static void host_event(void *arg, int ev, const nmd_peer *p, const nmd_service *
     nmd_host *h = arg;
     if (ev != NMD_EV_SERVICE_UP && ev != NMD_EV_SERVICE_DOWN)
         return;
-    uint8_t out[NMD_HOST_MSG_MAX];
-    nmd_host_msg *m = calloc(1, sizeof(*m));
-    if (m == NULL)
-        return;
-    m->type = ev == NMD_EV_SERVICE_UP ? NMD_HOST_UP : NMD_HOST_DOWN;
-    m->services[0] = *svc;
-    m->nservices = 1;
-    int n = nmd_host_encode(m, out, sizeof(out));
-    free(m);
+    uint8_t out[NMD_HOST_ONE_MAX];
+    int n = nmd_host_encode_one(ev == NMD_EV_SERVICE_UP ? NMD_HOST_UP : NMD_HOST_DOWN, svc, out,
+                                sizeof(out));
     if (n < 0)
         return;
     pthread_mutex_lock(&h->lock);

@@ -110,6 +110,17 @@ static void test_codec_hostile(void **state)
     assert_int_equal(nmd_host_decode(buf, (size_t)n, &back), -EPROTO);
     msg.nservices = NMD_HOST_SERVICES + 1;
     assert_int_equal(nmd_host_encode(&msg, buf, sizeof(buf)), -EINVAL);
+    /* One service, encoded without a message: the same bytes. */
+    fill_member(&msg);
+    msg.type = NMD_HOST_DOWN;
+    msg.nservices = 1;
+    msg.services[0] = msg.services[1]; /* the keyed one */
+    n = nmd_host_encode(&msg, buf, sizeof(buf));
+    uint8_t one[NMD_HOST_ONE_MAX];
+    assert_int_equal(nmd_host_encode_one(NMD_HOST_DOWN, &msg.services[0], one, sizeof(one)), n);
+    assert_memory_equal(one, buf, (size_t)n);
+    assert_int_equal(nmd_host_encode_one(NMD_HOST_MEMBER, &msg.services[0], one, sizeof(one)),
+                     -EINVAL);
 }
 
 /* ---- agents ---- */
