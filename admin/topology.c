@@ -35,7 +35,7 @@
 
 struct nma_topology {
     pthread_t thread;     /* the fetching thread */
-    pthread_mutex_t lock; /* summaries, stop */
+    pthread_mutex_t lock; /* every field below */
     pthread_cond_t cond;  /* wakes the thread: to stop, or somebody looks */
     bool stop;            /* leave */
     uint64_t wanted_ns;   /* when the topology was last asked for (0: never) */
