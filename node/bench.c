@@ -12,7 +12,8 @@
  * to this process over a pipe, and this process prints them with its own CPU time; for
  * inproc the requester's figure covers both threads already.  The fan-out shape
  * (`nomid bench fanout ...`) lives in bench_fanout.c, the idle-connections shape
- * (`nomid bench idle ...`) in bench_idle.c.
+ * (`nomid bench idle ...`) in bench_idle.c, the many-clients ROUTER shape (`nomid bench
+ * router ...`) in bench_router.c.
  *
  * With --curve both sides use CURVE: this process makes a server and a client key pair
  * before it forks (or starts the thread), so each side already holds the keys it needs;
@@ -34,6 +35,7 @@
 #include "args.h"
 #include "bench.h"
 #include "bench_report.h"
+#include "bench_router_run.h"
 #include "commands.h"
 #include "endpoint.h"
 #include "log.h"
@@ -93,6 +95,7 @@ static void bench_usage(FILE *f)
           "       nomid bench lat [--curve] [--rate HZ] ENDPOINT SIZE COUNT [SPIN_US]\n"
           "       nomid bench fanout ENDPOINT SIZE COUNT SUBS\n"
           "       nomid bench idle ENDPOINT N\n"
+          "       nomid bench router ENDPOINT SIZE COUNT CLIENTS [PROCS]\n"
           "\n"
           "  thr  PULL binds ENDPOINT, PUSH connects and sends COUNT messages of SIZE bytes;\n"
           "       prints msgs_per_s=N MB_per_s=M (MB = 10^6 bytes), timed at the receiver\n"
@@ -123,7 +126,8 @@ static void bench_usage(FILE *f)
           "  idle  ROUTER binds ENDPOINT (tcp); client processes open N raw connections\n"
           "       that complete a ZMTP NULL handshake as DEALERs and stay idle; prints\n"
           "       bytes_per_conn=X conns=N, X being the growth of this process's resident\n"
-          "       memory over N\n",
+          "       memory over N\n"
+          "\n" ROUTER_USAGE,
           f);
 }
 
@@ -162,7 +166,8 @@ static enum bench_rc bench_parse(struct bench_args *a, int argc, char **argv)
     }
     a->spin_us = (int)spin;
     if (strcmp(argv[1], "thr") != 0 && strcmp(argv[1], "lat") != 0) {
-        log_msg(NM_LOG_ERROR, "bench", "unknown benchmark '%s': thr, lat, fanout or idle", argv[1]);
+        log_msg(NM_LOG_ERROR, "bench", "unknown benchmark '%s': thr, lat, fanout, idle or router",
+                argv[1]);
         return BENCH_USAGE;
     }
     a->lat = strcmp(argv[1], "lat") == 0;
@@ -710,6 +715,8 @@ int bench_main(int argc, char **argv)
         return bench_fanout_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "idle") == 0)
         return bench_idle_main(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "router") == 0)
+        return bench_router_main(argc, argv);
     enum bench_rc rc = bench_parse(&a, argc, argv);
     if (rc == BENCH_STOP)
         return NODE_EXIT_OK; /* --help */

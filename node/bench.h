@@ -1,7 +1,7 @@
 /*
  * bench.h - what the shapes of `nomid bench` share: limits, the endpoint a peer
- * connects to, and the fan-out (bench_fanout.c) and idle-connections (bench_idle.c) shapes,
- * which bench_main dispatches to.
+ * connects to, and the fan-out (bench_fanout.c), idle-connections (bench_idle.c) and
+ * many-clients ROUTER (bench_router.c) shapes, which bench_main dispatches to.
  */
 #ifndef NODE_BENCH_H
 #define NODE_BENCH_H
@@ -27,5 +27,9 @@ int bench_fanout_main(int argc, char **argv);
 
 /* nomid bench idle ENDPOINT N (argv[1] is "idle"); an exit code. */
 int bench_idle_main(int argc, char **argv);
+
+/* nomid bench router ENDPOINT SIZE COUNT CLIENTS [PROCS] (argv[1] is "router"); an exit
+ * code.  Forks, so call it before anything starts a thread. */
+int bench_router_main(int argc, char **argv);
 
 #endif /* NODE_BENCH_H */

@@ -119,22 +119,29 @@ static double bench_rank_us(const uint64_t *sorted, long long n, long long per_m
     return (double)sorted[rank > 0 ? rank - 1 : 0] / 1000.0;
 }
 
+void bench_rtt_stats(uint64_t *rtt_ns, long long n, struct bench_lat_result *r)
+{
+    uint64_t sum = 0;
+
+    for (long long i = 0; i < n; i++)
+        sum += rtt_ns[i];
+    qsort(rtt_ns, (size_t)n, sizeof *rtt_ns, bench_u64_cmp);
+    *r = (struct bench_lat_result){
+        .round_trips = n,
+        .one_way_us = (double)sum / 1000.0 / (double)n / 2.0,
+        .p50_us = bench_rank_us(rtt_ns, n, 500),
+        .p99_us = bench_rank_us(rtt_ns, n, 990),
+        .p999_us = bench_rank_us(rtt_ns, n, 999),
+        .max_us = (double)rtt_ns[n - 1] / 1000.0,
+    };
+}
+
 void bench_lat_finish(struct bench_lat *l, struct bench_lat_result *r)
 {
-    uint64_t cpu = bench_cpu_ns() - l->cpu_ns, sum = 0;
+    uint64_t cpu = bench_cpu_ns() - l->cpu_ns;
 
-    for (long long i = 0; i < l->count; i++)
-        sum += l->rtt_ns[i];
-    qsort(l->rtt_ns, (size_t)l->count, sizeof *l->rtt_ns, bench_u64_cmp);
-    *r = (struct bench_lat_result){
-        .round_trips = l->count,
-        .one_way_us = (double)sum / 1000.0 / (double)l->count / 2.0,
-        .p50_us = bench_rank_us(l->rtt_ns, l->count, 500),
-        .p99_us = bench_rank_us(l->rtt_ns, l->count, 990),
-        .p999_us = bench_rank_us(l->rtt_ns, l->count, 999),
-        .max_us = (double)l->rtt_ns[l->count - 1] / 1000.0,
-        .cpu_ns = cpu,
-    };
+    bench_rtt_stats(l->rtt_ns, l->count, r);
+    r->cpu_ns = cpu;
     bench_lat_fini(l);
 }
 

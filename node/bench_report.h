@@ -64,6 +64,8 @@ void bench_lat_begin(struct bench_lat *l);
 int bench_lat_wait(struct bench_lat *l);
 /* Round trip i has ended: records its time. */
 void bench_lat_done(struct bench_lat *l, long long i);
+/* Sorts the n (at least 1) round-trip times and fills *r's figures but cpu_ns. */
+void bench_rtt_stats(uint64_t *rtt_ns, long long n, struct bench_lat_result *r);
 /* After the last round trip: the figures, and frees the record. */
 void bench_lat_finish(struct bench_lat *l, struct bench_lat_result *r);
 /* Frees the record of a run that did not finish. */

@@ -22,6 +22,10 @@
 #   BENCH_LAT_COUNT=20000          round trips for the latency rows
 #   BENCH_PACED_COUNT=3000         round trips for the paced latency row
 #   BENCH_PACED_RATE=1000          its rate (round trips started per second)
+#   BENCH_HUGE_THR_COUNT=1000      messages for the 1 MiB throughput rows (a quarter for 4 MiB)
+#   BENCH_HUGE_LAT_COUNT=400       round trips for the 1 MiB latency rows (a quarter for 4 MiB)
+#   BENCH_ROUTER_COUNT=200000      requests in the ROUTER row
+#   BENCH_ROUTER_CLIENTS=100       its DEALER clients (in 10 processes)
 #   BENCH_FANOUT_COUNT=1000000     messages published in the fan-out row
 #   BENCH_FANOUT_SUBS=10           subscriber processes in the fan-out row
 #   BENCH_IDLE_CONNS=10000         idle tcp connections to one ROUTER in the idle row
@@ -48,6 +52,10 @@ THR_LARGE_COUNT=${BENCH_THR_LARGE_COUNT:-20000}
 LAT_COUNT=${BENCH_LAT_COUNT:-20000}
 PACED_COUNT=${BENCH_PACED_COUNT:-3000}
 PACED_RATE=${BENCH_PACED_RATE:-1000}
+HUGE_THR_COUNT=${BENCH_HUGE_THR_COUNT:-1000}
+HUGE_LAT_COUNT=${BENCH_HUGE_LAT_COUNT:-400}
+ROUTER_COUNT=${BENCH_ROUTER_COUNT:-200000}
+ROUTER_CLIENTS=${BENCH_ROUTER_CLIENTS:-100}
 FANOUT_COUNT=${BENCH_FANOUT_COUNT:-1000000}
 FANOUT_SUBS=${BENCH_FANOUT_SUBS:-10}
 IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
@@ -75,7 +83,8 @@ if uses libzmq; then
     log "building zmq_bench in $BUILD/"
     # shellcheck disable=SC2046 # pkg-config output is meant to be split
     cc -O2 -std=c11 -Wall -Wextra -pthread -Inode -o "$ZMQ_BENCH" tests/bench/zmq_bench.c \
-        node/bench_idle_clients.c node/bench_report.c node/args.c $(pkg-config --cflags --libs libzmq)
+        node/bench_idle_clients.c node/bench_report.c node/bench_router_run.c node/args.c \
+        $(pkg-config --cflags --libs libzmq)
 fi
 if uses raw; then
     log "building raw_bench in $BUILD/"
@@ -139,6 +148,18 @@ median() {
         }'
 }
 
+# spread VALUE...: how far the runs moved, (max - min) / median in percent; n/a without
+# values.
+spread() {
+    printf '%s\n' "$@" | sed '/^$/d' | sort -g | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "n/a"; exit }
+            m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            if (m == 0) print "n/a"; else printf "%.0f%%\n", (v[NR] - v[1]) / m * 100
+        }'
+}
+
 ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN {
         if (a == "-" || b == "-") print "-"
@@ -158,8 +179,10 @@ if ((PACED_RATE % 1000 == 0)); then
     paced_label="$((PACED_RATE / 1000)) kHz"
 fi
 
-# The round-trip table's figures of a latency run (after one_way_us) and their names.
+# The round-trip table's figures of a latency run (after one_way_us) and their names;
+# the ROUTER row's (after reqs_per_s) name its CPU time per request instead.
 RT_KEYS="rtt_p50_us rtt_p99_us rtt_p999_us cpu_us_per_rt"
+ROUTER_RT_KEYS="rtt_p50_us rtt_p99_us rtt_p999_us cpu_us_per_req"
 
 # Rows: label | kind | transport | size | count | extra argument | key | metric | format |
 # raw (yes: raw_bench has this shape) | via (run_one; rows with a via need the drop-in) |
@@ -176,9 +199,21 @@ one-way µs (lower is better)|%.2f|yes|||$PACED_RATE|yes"
     "tcp thr 64 B, CURVE|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|no||curve"
     "tcp lat 64 B, CURVE|lat|tcp|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|no||curve"
     "ipc lat 64 B|lat|ipc|64|$LAT_COUNT||one_way_us|one-way µs (lower is better)|%.2f|yes"
+    "tcp thr 1 MiB|thr|tcp|1048576|$HUGE_THR_COUNT||MB_per_s|MB/s (higher is better)|%.0f|yes"
+    "ipc thr 1 MiB|thr|ipc|1048576|$HUGE_THR_COUNT||MB_per_s|MB/s (higher is better)|%.0f|yes"
+    "tcp thr 4 MiB|thr|tcp|4194304|$((HUGE_THR_COUNT / 4))||MB_per_s|MB/s (higher is better)|%.0f|yes"
+    "ipc thr 4 MiB|thr|ipc|4194304|$((HUGE_THR_COUNT / 4))||MB_per_s|MB/s (higher is better)|%.0f|yes"
+    "tcp lat 1 MiB|lat|tcp|1048576|$HUGE_LAT_COUNT||one_way_us|one-way µs (lower is better)|%.1f|yes"
+    "ipc lat 1 MiB|lat|ipc|1048576|$HUGE_LAT_COUNT||one_way_us|one-way µs (lower is better)|%.1f|yes"
+    "tcp lat 4 MiB|lat|tcp|4194304|$((HUGE_LAT_COUNT / 4))||one_way_us|\
+one-way µs (lower is better)|%.1f|yes"
+    "ipc lat 4 MiB|lat|ipc|4194304|$((HUGE_LAT_COUNT / 4))||one_way_us|\
+one-way µs (lower is better)|%.1f|yes"
     "inproc thr 64 B|thr|inproc|64|$THR_SMALL_COUNT||msgs_per_s|msg/s (higher is better)|%.0f|no"
     "pub fan-out $FANOUT_SUBS subs 64 B|fanout|tcp|64|$FANOUT_COUNT|$FANOUT_SUBS|delivered_msgs_per_s|\
 delivered msg/s (higher is better)|%.0f|no"
+    "ROUTER, $ROUTER_CLIENTS DEALER clients, 64 B async requests|router|tcp|64|$ROUTER_COUNT|\
+$ROUTER_CLIENTS|reqs_per_s|requests/s (higher is better)|%.0f|no"
     "$idle_label idle tcp conns to a ROUTER|idle|tcp||$IDLE_CONNS||bytes_per_conn|\
 bytes/conn (lower is better)|%.0f|yes"
     "zmq_bench on the drop-in, tcp thr 64 B|thr|tcp|64|$THR_SMALL_COUNT||msgs_per_s|\
@@ -208,10 +243,12 @@ for r in "${!ROWS[@]}"; do
     declare -a nomid_vals=() zmq_vals=() raw_vals=() api_vals=() pair_ratios=()
     declare -a nomid_null_vals=() zmq_null_vals=() nomid_sec_ratios=() zmq_sec_ratios=()
     declare -a sec_pair_ratios=()
-    # rt: this row fills the round-trip table; rtv[TOOL.KEY]: the runs' values of RT_KEYS.
-    rt=no keys=$key
-    if [[ $kind == lat && $via != py ]]; then
-        rt=yes keys="$key $RT_KEYS"
+    # rt: this row fills the round-trip table; rtv[TOOL.KEY]: the runs' values of
+    # rt_keys (RT_KEYS, or ROUTER_RT_KEYS).
+    rt=no keys=$key rt_keys=$RT_KEYS
+    [[ $kind == router ]] && rt_keys=$ROUTER_RT_KEYS
+    if [[ ($kind == lat && $via != py) || $kind == router ]]; then
+        rt=yes keys="$key $rt_keys"
     fi
     declare -A rtv=()
     for ((run = 1; run <= RUNS; run++)); do
@@ -248,7 +285,7 @@ for r in "${!ROWS[@]}"; do
             if [[ -n $v && $rt == yes && $tool =~ ^(nomid|nospin|libzmq|raw)$ ]]; then
                 read -r -a figures <<<"$rest"
                 i=0
-                for k in $RT_KEYS; do
+                for k in $rt_keys; do
                     rtv[$tool.$k]+=" ${figures[$i]:-}"
                     i=$((i + 1))
                 done
@@ -289,14 +326,15 @@ for r in "${!ROWS[@]}"; do
     z=$(median "$fmt" "${zmq_vals[@]}")
     w=-
     [[ $has_raw == yes ]] && w=$(median "$fmt" "${raw_vals[@]}")
-    table+=("| $label | $metric | $n | $z | $w | $(ratio "$n" "$z") | $(ratio "$n" "$w") |")
+    table+=("| $label | $metric | $n | $z | $w | $(ratio "$n" "$z") | $(ratio "$n" "$w") |\
+ $(spread "${nomid_vals[@]}") | $(spread "${zmq_vals[@]}") |")
     if ((${#api_vals[@]} > 0)); then
         api_table+=("| $label | $metric | $n | $(median "$fmt" "${api_vals[@]}") |\
  $(median %.2f "${pair_ratios[@]}") (${#pair_ratios[@]} pairs) |")
     fi
     if [[ $rt == yes ]]; then
         declare -A zm=()
-        for k in $RT_KEYS; do
+        for k in $rt_keys; do
             # shellcheck disable=SC2086 # the runs' values, one word each
             zm[$k]=$(median %.2f ${rtv[libzmq.$k]:-})
         done
@@ -309,7 +347,7 @@ for r in "${!ROWS[@]}"; do
             raw) name="raw ${transport^^}" ;;
             esac
             cells="" ratios=""
-            for k in $RT_KEYS; do
+            for k in $rt_keys; do
                 # shellcheck disable=SC2086
                 m=$(median %.2f ${rtv[$tool.$k]})
                 cells+=" $m |"
@@ -350,8 +388,9 @@ done
 
 model=$(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || true)
 echo "| row | metric | nomid (median of $RUNS) | libzmq (median of $RUNS) |" \
-    "raw TCP (median of $RUNS) | nomid / libzmq | nomid / raw |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+    "raw TCP (median of $RUNS) | nomid / libzmq | nomid / raw | nomid runs moved |" \
+    "libzmq runs moved |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${table[@]}"
 echo
 if ((${#rt_table[@]} > 0)); then
@@ -387,7 +426,8 @@ if ((${#curve_table[@]} > 0)); then
     printf '%s\n' "${curve_notes[@]}"
 fi
 echo
-echo "Ratios: above 1 is better for msg/s and MB/s; below 1 is better for µs and bytes/conn."
+echo "Ratios: above 1 is better for msg/s, MB/s and requests/s; below 1 is better for µs and" \
+    "bytes/conn. Runs moved: (slowest - fastest) / median of the $RUNS runs."
 echo "Raw TCP: tests/bench/raw_bench.c, plain sockets (AF_UNIX for ipc) carrying the same" \
     "ZMTP data frames with no library, batched writes and large reads: the physical limit;" \
     "'-' where it has no equivalent."
@@ -395,6 +435,10 @@ echo "Idle: the ROUTER process's resident-memory growth over $IDLE_CONNS idle tc
     "whose clients (separate processes, raw sockets) completed a ZMTP 3.1 NULL handshake as" \
     "DEALERs; the raw column is a plain epoll server that answers the handshake and keeps" \
     "the connections."
+echo "ROUTER: $ROUTER_CLIENTS DEALERs in 10 client processes keep 4 requests of 64 B in flight" \
+    "each until $ROUTER_COUNT have come back from one ROUTER that echoes them (\`nomid bench" \
+    "router\`); requests/s over the time from the start to the last reply; its round trips" \
+    "and CPU time (all processes, per request) are in the round-trip table."
 echo "Fan-out: $FANOUT_COUNT messages published to $FANOUT_SUBS subscriber processes with the" \
     "default HWMs (1000); the rate counts only delivered messages, over the time from the" \
     "first send to the last subscriber's last message."

@@ -1,7 +1,8 @@
 /*
  * zmq_bench.c - the libzmq baseline for `nomid bench`: the same command lines
  * (`zmq_bench thr|lat [--curve] [--rate HZ] ENDPOINT SIZE COUNT`, `zmq_bench fanout
- * ENDPOINT SIZE COUNT SUBS`, `zmq_bench idle ENDPOINT N`), the same processes and
+ * ENDPOINT SIZE COUNT SUBS`, `zmq_bench idle ENDPOINT N`, `zmq_bench router ENDPOINT
+ * SIZE COUNT CLIENTS [PROCS]`), the same processes and
  * threads, the same timing points and the same output, so tests/bench/run.sh can put
  * the numbers side by side.
  *
@@ -34,11 +35,18 @@
  * the memory is read again: prints `bytes_per_conn=X conns=N` (growth over N).  See
  * node/bench_idle.c, whose shape this repeats.
  *
- * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 no progress for 30 s (fanout)
- * or no complete setup within 90 s (idle).  Benchmark tool only: never linked into nomid.
+ * router (`zmq_bench router ENDPOINT SIZE COUNT CLIENTS [PROCS]`): node/bench_router_run.c
+ * runs the processes, the clients' loop and the figures, as for `nomid bench router`;
+ * this file gives it libzmq's sockets: a ROUTER that receives a request's two frames
+ * (routing id, body) and sends them back, and per client process one context whose
+ * DEALERs it waits on with zmq_poll.
+ *
+ * Exit codes: 0 success, 1 failure, 2 bad arguments, 3 no progress for 30 s (fanout,
+ * router) or no complete setup within 90 s (idle).  Benchmark tool only: never linked
+ * into nomid.
  *
  * Build: cc -O2 -pthread -Inode zmq_bench.c node/bench_idle_clients.c node/bench_report.c
- *        node/args.c -o zmq_bench $(pkg-config --cflags --libs libzmq)
+ *        node/bench_router_run.c node/args.c -o zmq_bench $(pkg-config --cflags --libs libzmq)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,6 +67,7 @@
 #include "args.h"
 #include "bench_idle_clients.h"
 #include "bench_report.h"
+#include "bench_router_run.h"
 
 /* fanout: most subscribers, control message period, stall limit, control tag. */
 #define ZB_SUBS_MAX 128
@@ -113,7 +122,8 @@ static int zb_usage(const char *problem)
         stderr,
         "ERROR zmq_bench: %s\nusage: zmq_bench thr|lat [--curve] [--rate HZ] ENDPOINT SIZE COUNT\n"
         "       zmq_bench fanout ENDPOINT SIZE COUNT SUBS\n"
-        "       zmq_bench idle ENDPOINT N\n",
+        "       zmq_bench idle ENDPOINT N\n"
+        "       zmq_bench router ENDPOINT SIZE COUNT CLIENTS [PROCS]\n",
         problem);
     return 2;
 }
@@ -738,8 +748,159 @@ static int zb_idle(const struct zb_args *a)
     return rc;
 }
 
+/* ---- router ---- */
+
+/* One process's libzmq state: the server's ROUTER, or a client's DEALERs. */
+struct zb_router {
+    void *ctx;
+    void *router;
+    zmq_pollitem_t *items; /* the DEALERs, polled for replies */
+    int n;
+    size_t size; /* bytes per request */
+    void *body;  /* a request's bytes */
+};
+
+static int zb_router_serve_open(void *st, const struct router_args *a, char *out, size_t n)
+{
+    struct zb_router *b = st;
+    char bound[256] = "";
+    size_t len = sizeof bound - 1;
+    int timeout = 100;
+
+    if ((b->ctx = zmq_ctx_new()) == NULL)
+        return zb_fail("context");
+    if ((b->router = zmq_socket(b->ctx, ZMQ_ROUTER)) == NULL ||
+        zmq_setsockopt(b->router, ZMQ_RCVTIMEO, &timeout, sizeof timeout) != 0)
+        return -zb_fail("ROUTER");
+    if (zmq_bind(b->router, a->endpoint) != 0)
+        return -zb_fail(a->endpoint);
+    if (zmq_getsockopt(b->router, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+        return -zb_fail("ZMQ_LAST_ENDPOINT");
+    zb_connect_endpoint(bound, out, n);
+    return 0;
+}
+
+static int zb_router_serve_echo(void *st)
+{
+    struct zb_router *b = st;
+    zmq_msg_t id, body;
+
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    int rc = zmq_msg_recv(&id, b->router, 0);
+    if (rc < 0 && (zmq_errno() == EAGAIN || zmq_errno() == EINTR)) {
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+        return 0;
+    }
+    if (rc >= 0 && zmq_msg_recv(&body, b->router, 0) >= 0 &&
+        zmq_msg_send(&id, b->router, ZMQ_SNDMORE) >= 0 && zmq_msg_send(&body, b->router, 0) >= 0)
+        return 1;
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+    return -zb_fail("ROUTER");
+}
+
+static void zb_router_close(void *st)
+{
+    struct zb_router *b = st;
+    int zero = 0;
+
+    if (b->router != NULL) {
+        zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_close(b->router);
+    }
+    for (int i = 0; b->items != NULL && i < b->n; i++) {
+        if (b->items[i].socket != NULL) {
+            zmq_setsockopt(b->items[i].socket, ZMQ_LINGER, &zero, sizeof zero);
+            zmq_close(b->items[i].socket);
+        }
+    }
+    if (b->ctx != NULL)
+        zmq_ctx_term(b->ctx);
+    free(b->items);
+    free(b->body);
+    memset(b, 0, sizeof *b);
+}
+
+static int zb_router_client_open(void *st, const struct router_args *a, const char *endpoint, int n)
+{
+    struct zb_router *b = st;
+
+    b->n = n;
+    b->size = a->size;
+    b->items = calloc((size_t)n, sizeof *b->items);
+    b->body = malloc(a->size ? a->size : 1);
+    if (b->items == NULL || b->body == NULL) {
+        fprintf(stderr, "ERROR zmq_bench: client: out of memory\n");
+        return -1;
+    }
+    memset(b->body, 'n', a->size);
+    if ((b->ctx = zmq_ctx_new()) == NULL)
+        return -zb_fail("context");
+    for (int i = 0; i < n; i++) {
+        void *s = zmq_socket(b->ctx, ZMQ_DEALER);
+        if (s == NULL)
+            return -zb_fail("DEALER");
+        b->items[i] = (zmq_pollitem_t){.socket = s, .events = ZMQ_POLLIN};
+        if (zmq_connect(s, endpoint) != 0)
+            return -zb_fail(endpoint);
+    }
+    return 0;
+}
+
+static int zb_router_client_send(void *st, int i)
+{
+    struct zb_router *b = st;
+
+    return zmq_send(b->items[i].socket, b->body, b->size, 0) < 0 ? -zb_fail("send") : 0;
+}
+
+static int zb_router_client_recv(void *st, int i)
+{
+    struct zb_router *b = st;
+    zmq_msg_t m;
+
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, b->items[i].socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        return zmq_errno() == EAGAIN ? 0 : -zb_fail("receive");
+    }
+    bool ok = !zmq_msg_more(&m) && zmq_msg_size(&m) == b->size;
+    if (!ok)
+        fprintf(stderr, "ERROR zmq_bench: client: a reply of %zu bytes\n", zmq_msg_size(&m));
+    zmq_msg_close(&m);
+    return ok ? 1 : -1;
+}
+
+static int zb_router_client_poll(void *st, int timeout_ms)
+{
+    struct zb_router *b = st;
+
+    if (zmq_poll(b->items, b->n, timeout_ms) < 0 && zmq_errno() != EINTR)
+        return -zb_fail("poll");
+    return 0;
+}
+
+static const struct router_ops zb_router_ops = {
+    .serve_open = zb_router_serve_open,
+    .serve_echo = zb_router_serve_echo,
+    .serve_close = zb_router_close,
+    .client_open = zb_router_client_open,
+    .client_send = zb_router_client_send,
+    .client_recv = zb_router_client_recv,
+    .client_poll = zb_router_client_poll,
+    .client_close = zb_router_close,
+};
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "router") == 0) {
+        struct zb_router b;
+        memset(&b, 0, sizeof b);
+        return router_run(argc, argv, &zb_router_ops, &b);
+    }
+
     struct zb_args a;
     char bound[256] = {0};
     char peer_ep[sizeof bound + 16]; /* room for 127.0.0.1 in place of a wildcard */

@@ -155,6 +155,33 @@ def bench_lat_rate_paces_the_requester(t):
     eq(p.returncode, 2, 'exit code of nomid bench thr --rate')
 
 
+ROUTER_FIELDS = ['reqs_per_s', 'rtt_p50_us', 'rtt_p99_us', 'rtt_p999_us', 'rtt_max_us',
+                 'cpu_us_per_req']
+
+
+@test
+def bench_router_serves_many_clients(t):
+    readme = readme_sections()['nomid bench']
+    for f in ROUTER_FIELDS:
+        check('`%s`' % f in readme, 'README names `%s` under ### nomid bench' % f)
+    start = time.monotonic()
+    p = run('bench', 'router', 'tcp://127.0.0.1:0', '64', '3000', '30', '3')
+    took = time.monotonic() - start
+    eq(p.returncode, 0, 'exit code of nomid bench router (stderr: %s)' % p.stderr)
+    pairs = [f.split('=', 1) for f in p.stdout.split()]
+    eq([k for k, _ in pairs], ROUTER_FIELDS, 'fields of nomid bench router')
+    r = {k: float(v) for k, v in pairs}
+    check(all(v > 0 for v in r.values()), 'positive figures: %r' % r)
+    check(r['rtt_p50_us'] <= r['rtt_p99_us'] <= r['rtt_p999_us'] <= r['rtt_max_us'],
+          'ordered percentiles: %r' % r)
+    # 3000 requests in the time measured; the whole run took longer than that time.
+    check(3000 / r['reqs_per_s'] <= took, 'rate %r within the run\'s %.3f s' % (r, took))
+    for bad in (['inproc://x', '64', '10', '2'], ['tcp://127.0.0.1:0', '64', '10', '2', '3'],
+                ['tcp://127.0.0.1:0', '64', '10']):
+        p = run('bench', 'router', *bad)
+        eq(p.returncode, 2, 'exit code of nomid bench router %s' % ' '.join(bad))
+
+
 @test
 def errors_a_newcomer_meets_name_the_fix(t):
     p = run('cat', 'rep', '--echo', '--bind', '127.0.0.1:5596')
