@@ -39,6 +39,21 @@ static int msg_pool_class(size_t size)
  * malloc (whose failure modes at absurd sizes vary, under sanitizers especially). */
 #define BUF_SIZE_MAX ((size_t)1 << 39)
 
+/* A cached buffer of class cls (refs 1), or NULL when the pool holds none. */
+static nmi_buf *msg_pool_take(int cls)
+{
+    pthread_mutex_lock(&msg_pool[cls].lock);
+    nmi_buf *b = msg_pool[cls].free;
+    if (b != NULL) {
+        msg_pool[cls].free = b->next_free;
+        msg_pool[cls].bytes -= (size_t)1 << (cls + POOL_MIN_SHIFT);
+    }
+    pthread_mutex_unlock(&msg_pool[cls].lock);
+    if (b != NULL)
+        atomic_init(&b->refs, 1);
+    return b;
+}
+
 nmi_buf *nmi_buf_new(size_t size)
 {
     if (size > BUF_SIZE_MAX)
@@ -46,16 +61,11 @@ nmi_buf *nmi_buf_new(size_t size)
     int cls = msg_pool_class(size);
     nmi_buf *b = NULL;
     if (cls >= 0) {
-        pthread_mutex_lock(&msg_pool[cls].lock);
-        b = msg_pool[cls].free;
-        if (b != NULL) {
-            msg_pool[cls].free = b->next_free;
-            msg_pool[cls].bytes -= (size_t)1 << (cls + POOL_MIN_SHIFT);
-        }
-        pthread_mutex_unlock(&msg_pool[cls].lock);
+        if ((b = msg_pool_take(cls)) != NULL)
+            return b;
         size = (size_t)1 << (cls + POOL_MIN_SHIFT);
     }
-    if (b == NULL && (b = malloc(sizeof(*b) + size)) == NULL)
+    if ((b = malloc(sizeof(*b) + size)) == NULL)
         return NULL;
     atomic_init(&b->refs, 1);
     b->pool_class = cls;
@@ -145,6 +155,19 @@ uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size)
 uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap)
 {
     return msg_frame_buf(f, size, cap);
+}
+
+uint8_t *nmi_frame_alloc_cached(nmi_frame *f, size_t size)
+{
+    int cls = msg_pool_class(size);
+    nmi_buf *b = cls >= 0 ? msg_pool_take(cls) : NULL;
+    if (b == NULL)
+        return NULL;
+    f->size = size;
+    f->is_ref = true;
+    f->u.ref.buf = b;
+    f->u.ref.data = b->data;
+    return b->data;
 }
 
 uint8_t *nmi_frame_grow(nmi_frame *f, size_t used, size_t cap)

@@ -107,6 +107,10 @@ uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size);
  * have storage yet: a frame received from a peer whose memory follows the bytes that
  * arrive, not the size it claims.  Returns the storage, or NULL on ENOMEM. */
 uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap);
+/* Sets f to hold size bytes in a buffer the pool has cached (one that a released frame
+ * left, already the process's memory), or returns NULL when it has none: a frame received
+ * from a peer may have all its storage at once when that costs no new memory. */
+uint8_t *nmi_frame_alloc_cached(nmi_frame *f, size_t size);
 /* Grows such a frame's storage to cap bytes, keeping the first `used` (the frame must
  * not be shared yet).  Returns the new storage, or NULL on ENOMEM (f unchanged). */
 uint8_t *nmi_frame_grow(nmi_frame *f, size_t used, size_t cap);

@@ -222,7 +222,9 @@ static int64_t conn_frame_max(nmi_conn *c)
                : (int64_t)(most + NMI_CURVE_MSG_OVERHEAD);
 }
 
-/* Storage for a data frame's body: all of it, or (a large one) what has arrived. */
+/* Storage for a data frame's body: all of it, or (a large one) what has arrived, unless
+ * the message pool has a buffer of the whole size cached: that costs no new memory, and
+ * saves the copies of growing (a 4 MiB body would copy 2.7 MB on its way up). */
 static uint8_t *conn_body_alloc(nmi_conn *c, uint64_t size, size_t in_hand)
 {
     nmi_frame *f = nmi_msg_push_frame(&c->cur);
@@ -233,9 +235,13 @@ static uint8_t *conn_body_alloc(nmi_conn *c, uint64_t size, size_t in_hand)
         cap = in_hand + (uint64_t)nmi_fd_queued(c->pollable.fd);
         cap = cap < CONN_BODY_EAGER ? CONN_BODY_EAGER : cap < size ? cap : size;
     }
+    uint8_t *b = cap < size ? nmi_frame_alloc_cached(f, (size_t)size) : NULL;
+    if (b != NULL) {
+        c->body_cap = (size_t)size;
+        return b;
+    }
     c->body_cap = (size_t)cap;
-    uint8_t *b =
-        cap < size ? nmi_frame_alloc_partial(f, size, c->body_cap) : nmi_frame_alloc(f, size);
+    b = cap < size ? nmi_frame_alloc_partial(f, size, c->body_cap) : nmi_frame_alloc(f, size);
     if (b == NULL)
         c->cur.n--;
     return b;
