@@ -6,10 +6,12 @@
  * message on an idle connection it takes wowner and writes the message itself, one
  * syscall and no thread hand-off (the latency path).  When messages come back to back
  * (the last write on this connection, or the sending thread's last direct write on this
- * socket, ended less than CONN_STREAM_GAP_NS ago) it passes wowner to the I/O thread instead, which
- * keeps encoding whatever the application queues meanwhile into large batches (the throughput
- * path).  Frames up to CONN_COPY_MAX bytes are copied into the batch buffer; larger frame bodies
- * are written from their own buffers with sendmsg's iovec, never copied.
+ * socket, ended less than CONN_STREAM_GAP_NS ago), or the sending thread is working
+ * through received messages that were already waiting (sock->in_backlog: a busy server
+ * replying), it passes wowner to the I/O thread instead, which keeps encoding whatever
+ * the application queues meanwhile into large batches (the throughput path).  Frames up
+ * to CONN_COPY_MAX bytes are copied into the batch buffer; larger frame bodies are
+ * written from their own buffers with sendmsg's iovec, never copied.
  */
 #include <errno.h>
 #include <sched.h>
@@ -347,11 +349,15 @@ void nmi_conn_kick_fenced(nmi_conn *c)
     }
     /* Back to back means: this connection was written a moment ago, or this socket's
      * thread has just made a direct write (a PUB fanning one message out to many
-     * subscribers writes the first directly and hands the others to the I/O thread). */
+     * subscribers writes the first directly and hands the others to the I/O thread), or
+     * it is working through received messages that were waiting (a ROUTER serving many
+     * busy peers: its I/O thread writes each connection's replies together, where
+     * direct writes would make one small write per reply). */
     uint64_t now = nmi_clock_ns();
     uint64_t last = atomic_load_explicit(&c->last_write_ns, memory_order_relaxed);
     nmi_sock *s = c->sock;
-    if (now - last < CONN_STREAM_GAP_NS || now - s->last_direct_ns < CONN_STREAM_GAP_NS) {
+    if (now - last < CONN_STREAM_GAP_NS || now - s->last_direct_ns < CONN_STREAM_GAP_NS ||
+        s->in_backlog) {
         conn_handoff(c);
     } else {
         nmi_conn_flush(c, false);

@@ -125,6 +125,7 @@ int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from)
         if (nmi_pipe_read(p, m)) {
             if (from != NULL)
                 *from = p;
+            s->in_backlog = fq->active > 1 || nmi_pipe_queued_in(p) > 0;
             fq->cur = (fq->cur + 1) % fq->active;
             return 0;
         }
@@ -134,6 +135,7 @@ int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from)
         if (p->detached && nmi_pipe_queued_in(p) == 0)
             nmi_sock_drop_pipe(s, p);
     }
+    s->in_backlog = false;
     return -EAGAIN;
 }
 
