@@ -106,9 +106,7 @@ static void nb_close(void *st)
     free(b->dealers);
     free(b->items);
     free(b->body);
-    b->dealers = NULL;
-    b->items = NULL;
-    b->body = NULL;
+    memset(b, 0, sizeof *b);
 }
 
 static int nb_client_open(void *st, const struct router_args *a, const char *endpoint, int n)

@@ -130,10 +130,9 @@ nmi_frame *nmi_msg_push_frame(nmi_msg *m)
     return f;
 }
 
-/* f holds size bytes in a new buffer of cap bytes (cap >= size unless it grows). */
-static uint8_t *msg_frame_buf(nmi_frame *f, size_t size, size_t cap)
+/* f holds size bytes in buffer b (NULL: none to be had); returns the storage. */
+static uint8_t *msg_frame_set(nmi_frame *f, size_t size, nmi_buf *b)
 {
-    nmi_buf *b = nmi_buf_new(cap);
     if (b == NULL)
         return NULL;
     f->size = size;
@@ -141,6 +140,12 @@ static uint8_t *msg_frame_buf(nmi_frame *f, size_t size, size_t cap)
     f->u.ref.buf = b;
     f->u.ref.data = b->data;
     return b->data;
+}
+
+/* f holds size bytes in a new buffer of cap bytes (cap >= size unless it grows). */
+static uint8_t *msg_frame_buf(nmi_frame *f, size_t size, size_t cap)
+{
+    return msg_frame_set(f, size, nmi_buf_new(cap));
 }
 
 uint8_t *nmi_frame_alloc(nmi_frame *f, size_t size)
@@ -160,14 +165,7 @@ uint8_t *nmi_frame_alloc_partial(nmi_frame *f, size_t size, size_t cap)
 uint8_t *nmi_frame_alloc_cached(nmi_frame *f, size_t size)
 {
     int cls = msg_pool_class(size);
-    nmi_buf *b = cls >= 0 ? msg_pool_take(cls) : NULL;
-    if (b == NULL)
-        return NULL;
-    f->size = size;
-    f->is_ref = true;
-    f->u.ref.buf = b;
-    f->u.ref.data = b->data;
-    return b->data;
+    return msg_frame_set(f, size, cls >= 0 ? msg_pool_take(cls) : NULL);
 }
 
 uint8_t *nmi_frame_grow(nmi_frame *f, size_t used, size_t cap)
