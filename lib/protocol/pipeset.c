@@ -125,8 +125,11 @@ int nmi_fq_recv(nmi_sock *s, nmi_pipeset *fq, nmi_msg *m, nmi_pipe **from)
         if (nmi_pipe_read(p, m)) {
             if (from != NULL)
                 *from = p;
-            s->in_backlog = fq->active > 1 || nmi_pipe_queued_in(p) > 0;
             fq->cur = (fq->cur + 1) % fq->active;
+            /* A pipe stays active until a read finds it empty, so `active` alone would
+             * count peers that are idle: look at this pipe and the next one served. */
+            s->in_backlog = nmi_pipe_queued_in(p) > 0 ||
+                            (fq->active > 1 && nmi_pipe_queued_in(fq->pipes[fq->cur]) > 0);
             return 0;
         }
         ps_deactivate(fq, p);
