@@ -378,7 +378,7 @@ struct nmi_sock {
     atomic_bool term_told;   /* a call returned NM_ETERM: its user will close it */
     atomic_uintptr_t user;   /* the thread that last entered a call (nmi_thread_tag) */
     uint64_t last_direct_ns; /* when this socket's thread last wrote a conn itself */
-    /* The last receive left input waiting (more on its pipe, or other pipes with some):
+    /* The last receive left input waiting (more on its pipe, or on the next one served):
      * the thread is working through a backlog, so what it sends meanwhile goes to the
      * I/O thread, to be written in batches (conn_write.c).  Application thread only. */
     bool in_backlog;
